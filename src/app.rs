@@ -1,0 +1,173 @@
+//! The shared entry point: exit codes (SPEC §7), quiet exit on a closed stdout,
+//! `tool: message` on stderr, Ctrl-C handling.
+
+use std::io;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Exit statuses every reefer tool uses (SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every record processed or delivered.
+    Ok,
+    /// Finished, but some input lines were rejected or some records not delivered.
+    Partial,
+    /// Usage or configuration error; nothing processed.
+    Usage,
+    /// Fatal runtime error (I/O, unreachable endpoint after retries).
+    Fatal,
+    /// Interrupted (Ctrl-C), after flushing what was held.
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Partial => 1,
+            Exit::Usage => 2,
+            Exit::Fatal => 3,
+            Exit::Interrupted => 130,
+        }
+    }
+
+    /// `Partial` when anything was rejected, `Ok` otherwise.
+    pub fn from_rejected(rejected: u64) -> Exit {
+        if rejected > 0 {
+            Exit::Partial
+        } else {
+            Exit::Ok
+        }
+    }
+
+    /// The worse of two outcomes.
+    pub fn max(self, other: Exit) -> Exit {
+        fn rank(e: Exit) -> u8 {
+            match e {
+                Exit::Ok => 0,
+                Exit::Partial => 1,
+                Exit::Interrupted => 2,
+                Exit::Usage => 3,
+                Exit::Fatal => 4,
+            }
+        }
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e.code())
+    }
+}
+
+/// A usage or configuration problem found after argument parsing (exit 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Shorthand for a usage error wrapped in `anyhow`.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// Input processing stopped on a bad line because `--on-bad-input fail` asked so (exit 1).
+#[derive(Debug)]
+pub struct StoppedOnBadInput(pub String);
+
+impl std::fmt::Display for StoppedOnBadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoppedOnBadInput {}
+
+/// True when any error in the chain is a broken pipe: the reader went away (`| head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Maps the outcome of a tool's `run` to its exit status, printing errors on stderr.
+pub fn finish(tool: &str, result: anyhow::Result<Exit>) -> ExitCode {
+    match result {
+        Ok(code) => code.into(),
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = if err.downcast_ref::<UsageError>().is_some() {
+                Exit::Usage
+            } else if err.downcast_ref::<StoppedOnBadInput>().is_some() {
+                Exit::Partial
+            } else {
+                Exit::Fatal
+            };
+            let mut msg = err.to_string();
+            for cause in err.chain().skip(1) {
+                msg.push_str(": ");
+                msg.push_str(&cause.to_string());
+            }
+            eprintln!("{tool}: {msg}");
+            code.into()
+        }
+    }
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs a Ctrl-C handler that only raises a flag; loops check [`interrupted`],
+/// flush what they hold and exit 130.
+pub fn catch_interrupt() {
+    // A second installation attempt (tests calling twice) is harmless.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            // Second Ctrl-C: the user means it.
+            std::process::exit(130);
+        }
+    });
+}
+
+/// True once Ctrl-C was pressed.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_spec() {
+        assert_eq!(Exit::Ok.code(), 0);
+        assert_eq!(Exit::Partial.code(), 1);
+        assert_eq!(Exit::Usage.code(), 2);
+        assert_eq!(Exit::Fatal.code(), 3);
+        assert_eq!(Exit::Interrupted.code(), 130);
+        assert_eq!(Exit::Ok.max(Exit::Partial), Exit::Partial);
+        assert_eq!(Exit::Fatal.max(Exit::Partial), Exit::Fatal);
+        assert_eq!(Exit::from_rejected(0), Exit::Ok);
+        assert_eq!(Exit::from_rejected(2), Exit::Partial);
+    }
+
+    #[test]
+    fn broken_pipe_is_found_anywhere_in_the_chain() {
+        let e = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing");
+        assert!(is_broken_pipe(&e));
+        let e = anyhow::anyhow!("other");
+        assert!(!is_broken_pipe(&e));
+    }
+}

@@ -1,0 +1,116 @@
+//! The product catalog (SPEC §2): setpoints, alarm bands and controlled atmosphere.
+
+/// Controlled-atmosphere limits for products shipped in a low-oxygen box.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Atmosphere {
+    pub o2_min: f64,
+    pub o2_max: f64,
+    pub co2_max: f64,
+}
+
+/// One product the fleet carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    /// Setpoint, °C.
+    pub setpoint: f64,
+    /// Lowest acceptable return-air temperature, °C (`None`: no lower limit, frozen goods).
+    pub band_low: Option<f64>,
+    /// Highest acceptable return-air temperature, °C.
+    pub band_high: f64,
+    /// A brief deviation up to this temperature is tolerated (frozen fish: −15 °C).
+    pub brief_high: Option<f64>,
+    /// Below this the product is chill-injured (bananas: 12 °C).
+    pub chill_injury_below: Option<f64>,
+    pub atmosphere: Option<Atmosphere>,
+}
+
+impl Product {
+    pub fn is_frozen(&self) -> bool {
+        self.setpoint <= -10.0
+    }
+
+    pub fn in_band(&self, temperature: f64) -> bool {
+        temperature <= self.band_high && self.band_low.is_none_or(|low| temperature >= low)
+    }
+}
+
+/// The default catalog of SPEC §2.
+pub fn default_catalog() -> Vec<Product> {
+    fn p(
+        id: &str,
+        name: &str,
+        setpoint: f64,
+        band: (Option<f64>, f64),
+        brief_high: Option<f64>,
+        chill: Option<f64>,
+        atmosphere: Option<Atmosphere>,
+    ) -> Product {
+        Product {
+            id: id.into(),
+            name: name.into(),
+            setpoint,
+            band_low: band.0,
+            band_high: band.1,
+            brief_high,
+            chill_injury_below: chill,
+            atmosphere,
+        }
+    }
+    vec![
+        p("P01", "carrots", 0.0, (Some(-1.0), 2.0), None, None, None),
+        p(
+            "P02",
+            "bananas",
+            13.3,
+            (Some(12.5), 14.5),
+            None,
+            Some(12.0),
+            Some(Atmosphere {
+                o2_min: 2.0,
+                o2_max: 5.0,
+                co2_max: 7.0,
+            }),
+        ),
+        p("P03", "lettuce", 0.0, (Some(-0.5), 2.0), None, None, None),
+        p(
+            "P04",
+            "avocados",
+            6.0,
+            (Some(4.0), 8.0),
+            None,
+            None,
+            Some(Atmosphere {
+                o2_min: 2.0,
+                o2_max: 5.0,
+                co2_max: 10.0,
+            }),
+        ),
+        p("P05", "tomatoes (mature green)", 13.0, (Some(11.0), 15.0), None, None, None),
+        p("P06", "frozen fish", -20.0, (None, -18.0), Some(-15.0), None, None),
+        p("P07", "pharma / vaccines", 5.0, (Some(2.0), 8.0), None, None, None),
+        p("P08", "vaccines, deep frozen", -70.0, (None, -60.0), None, None, None),
+    ]
+}
+
+/// Looks a product up by id in a catalog.
+pub fn find<'a>(catalog: &'a [Product], id: &str) -> Option<&'a Product> {
+    catalog.iter().find(|p| p.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_matches_the_spec() {
+        let c = default_catalog();
+        assert_eq!(c.len(), 8);
+        let bananas = find(&c, "P02").unwrap();
+        assert!(bananas.in_band(13.3) && !bananas.in_band(12.0));
+        let fish = find(&c, "P06").unwrap();
+        assert!(fish.is_frozen() && fish.in_band(-25.0) && !fish.in_band(-17.0));
+        assert!(find(&c, "P99").is_none());
+    }
+}

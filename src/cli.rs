@@ -1,0 +1,72 @@
+//! Command-line pieces every tool shares: input options, completions and man pages.
+
+use crate::codec::{BadInput, FormatChoice, Input, Rejects};
+use crate::time::TimeParser;
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+use std::io::Write;
+
+/// Options of every tool that reads records.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Input files, read in order; none or `-` means stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// Input format; `auto` infers it from the file name (`.csv`) or the first byte.
+    #[arg(long = "input-format", value_enum, default_value_t = FormatChoice::Auto, value_name = "FORMAT")]
+    pub input_format: FormatChoice,
+
+    /// Extra strftime layout for input times without a zone, taken as UTC
+    /// (e.g. `%d/%m/%Y %H:%M`). RFC 3339 and `YYYY-MM-DD HH:MM:SS` are always accepted.
+    #[arg(long, value_name = "PATTERN")]
+    pub time_format: Option<String>,
+
+    /// What to do with a line that cannot be read: report and skip it, or stop (exit 1).
+    #[arg(long, value_enum, default_value_t = BadInput::Skip, value_name = "ACTION")]
+    pub on_bad_input: BadInput,
+
+    /// Keep the raw text of every rejected line in this file.
+    #[arg(long, value_name = "FILE")]
+    pub dead_letter: Option<String>,
+}
+
+impl InputArgs {
+    pub fn open(&self) -> Result<Input, anyhow::Error> {
+        let input = Input::new(&self.files, self.input_format);
+        input.check_paths().map_err(crate::app::usage)?;
+        Ok(input)
+    }
+
+    pub fn rejects(&self, tool: &'static str) -> Result<Rejects, anyhow::Error> {
+        Rejects::new(tool, self.on_bad_input, self.dead_letter.as_deref())
+            .map_err(|e| crate::app::usage(e.to_string()))
+    }
+
+    pub fn time_parser(&self) -> TimeParser {
+        TimeParser::new(self.time_format.clone())
+    }
+}
+
+/// Writes shell completions for tool `C` to `out`.
+pub fn write_completions<C: CommandFactory>(shell: Shell, out: &mut dyn Write) {
+    let mut cmd = C::command();
+    let name = cmd.get_name().to_string();
+    clap_complete::generate(shell, &mut cmd, name, out);
+}
+
+/// Renders the man page of tool `C`.
+pub fn render_man<C: CommandFactory>() -> std::io::Result<Vec<u8>> {
+    let cmd = C::command();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd).render(&mut out)?;
+    Ok(out)
+}
+
+/// Every tool's man page as (file name, roff text), for `man/`.
+pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    Ok(vec![(
+        "reefer-sim.1".to_string(),
+        render_man::<crate::sim::SimArgs>()?,
+    )])
+}

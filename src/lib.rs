@@ -1,0 +1,15 @@
+//! reefer: small, composable Unix tools for refrigerated-container telemetry.
+//!
+//! Data flows `reefer-sim → reefer-window → reefer-detect → reefer-act`, with
+//! `reefer-ship` beside them moving records to and from Kinesis, Firehose, S3
+//! and a local data lake. Every tool reads and writes the one reading type of
+//! [`record`] through the one I/O layer of [`codec`], and starts through the
+//! shared entry point of [`app`], which owns exit codes and broken pipes.
+
+pub mod app;
+pub mod catalog;
+pub mod cli;
+pub mod codec;
+pub mod record;
+pub mod sim;
+pub mod time;

@@ -1,0 +1,487 @@
+//! reefer-sim: a fleet of reefers as JSON Lines or CSV telemetry, with
+//! labelled, physically caused faults. Reproducible from `--seed`.
+
+mod faults;
+pub mod fleet;
+mod format;
+pub mod model;
+
+pub use faults::{FaultKind, FaultRates, Injection};
+pub use format::push_fixed;
+
+use crate::app::{interrupted, usage, Exit};
+use crate::codec::{Format, Output};
+use crate::time::{format_time, parse_time, Span};
+use anyhow::Context;
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use clap::Parser;
+use clap_complete::Shell;
+use fleet::{Track, ROUTES};
+use format::{csv_header, write_row, RowContext};
+use indicatif::{ProgressBar, ProgressStyle};
+use model::{Clock, Container, ContainerSetup, ProductModel, Scripted, PRODUCT_MODELS, PRODUCT_WEIGHTS};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::io::{IsTerminal, Write};
+use std::sync::mpsc::sync_channel;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const EXAMPLES: &str = "\
+Examples:
+  reefer-sim --containers 20 --duration 2h --seed 7 > fleet.jsonl
+  reefer-sim --seed 1 --inject 3:power_off@30m+2h --no-faults | reefer-window
+  reefer-sim --containers 10000 --duration 1d --seed 1 -o day.jsonl
+  reefer-sim --realtime --speed 60 | reefer-window --size 1m     (an hour a minute)
+  reefer-sim --format csv --products P02,P04 --duration 1h > bananas.csv
+  reefer-sim --completions bash > /etc/bash_completion.d/reefer-sim";
+
+/// Simulate a fleet of refrigerated containers as telemetry on stdout.
+///
+/// Each container has an ISO 6346 id, a product from the catalog, a voyage
+/// between real reefer ports, and a first-order thermal model with a setpoint
+/// controller, defrost cycles and controlled atmosphere. Faults (power_off,
+/// compressor_failure, fan_failure, door_open, temperature_sensor, co2_sensor,
+/// o2_sensor) are injected at random rates or by script and act on their
+/// physical cause; every reading carries the ground truth in `fault` and
+/// `maintenance_required`. Output is sorted by measurement_time.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "reefer-sim", version, after_help = EXAMPLES)]
+pub struct SimArgs {
+    /// Number of containers in the fleet.
+    #[arg(short = 'n', long, default_value_t = 100, value_name = "N")]
+    pub containers: usize,
+
+    /// Only carry these products (catalog ids, comma-separated), e.g. `P02,P04`.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub products: Vec<String>,
+
+    /// Random seed; the same seed and arguments give byte-identical output.
+    /// Without it a seed is drawn and printed on stderr.
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// Event time of the first reading (RFC 3339); default: now, to the second.
+    #[arg(long, value_parser = parse_start, value_name = "TIME")]
+    pub start: Option<DateTime<Utc>>,
+
+    /// Time between two readings of one container.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub interval: Span,
+
+    /// Simulated time to cover (e.g. 2h, 1d); default 1h.
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["count", "forever"])]
+    pub duration: Option<Span>,
+
+    /// Stop after this many readings in all.
+    #[arg(long, value_name = "N", conflicts_with = "forever")]
+    pub count: Option<u64>,
+
+    /// Run until interrupted (useful with --realtime).
+    #[arg(long)]
+    pub forever: bool,
+
+    /// Pace output to the wall clock: each reading appears when its time comes.
+    #[arg(long)]
+    pub realtime: bool,
+
+    /// Wall-clock pacing compressed X times (60 = an hour a minute); implies --realtime.
+    #[arg(long, value_name = "X")]
+    pub speed: Option<f64>,
+
+    /// Random fault rates as KIND=EPISODES_PER_CONTAINER_PER_DAY, comma-separated;
+    /// kinds not named keep the default mix.
+    #[arg(long, value_parser = FaultRates::parse, value_name = "RATES")]
+    pub faults: Option<FaultRates>,
+
+    /// No random faults (scripted --inject faults still apply).
+    #[arg(long, conflicts_with = "faults")]
+    pub no_faults: bool,
+
+    /// Scripted fault N:KIND@START+DURATION, e.g. `3:power_off@30m+2h` (container #3,
+    /// counted from 1, from 30 min after --start, for 2 h). Repeatable.
+    #[arg(long, value_name = "SPEC")]
+    pub inject: Vec<Injection>,
+
+    /// Leave out the ground-truth fields `fault` and `maintenance_required`.
+    #[arg(long)]
+    pub no_labels: bool,
+
+    /// Output format; default jsonl, or csv when -o names a .csv file.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// Write to this file instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<String>,
+
+    /// Flush after every time step, even when stdout is not a terminal.
+    #[arg(long)]
+    pub line_buffered: bool,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Print shell completions for SHELL and exit.
+    #[arg(long, value_enum, value_name = "SHELL")]
+    pub completions: Option<Shell>,
+}
+
+fn parse_start(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_time(s).map_err(|e| e.to_string())
+}
+
+fn tracks() -> &'static [Track] {
+    static TRACKS: OnceLock<Vec<Track>> = OnceLock::new();
+    TRACKS.get_or_init(|| ROUTES.iter().map(Track::new).collect())
+}
+
+/// Mixes the fleet seed with a container's index into that container's own seed,
+/// so that a container's life does not depend on the fleet size or on threads.
+fn container_seed(seed: u64, index: usize) -> u64 {
+    let mut z = seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The simulation as resolved from the arguments.
+struct Plan {
+    seed: u64,
+    start: DateTime<Utc>,
+    interval_ms: i64,
+    /// Number of time steps (None: forever).
+    steps: Option<u64>,
+    /// Readings limit (--count).
+    count: Option<u64>,
+    pace: Option<f64>,
+    format: Format,
+    labels: bool,
+    products: Vec<&'static ProductModel>,
+    rates: [f64; 7],
+    injections: Vec<Injection>,
+    containers: usize,
+    threads: usize,
+}
+
+fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
+    if args.containers == 0 || args.containers > 1_000_000 {
+        return Err(usage("--containers must be between 1 and 1000000"));
+    }
+    if args.interval.millis <= 0 {
+        return Err(usage("--interval must be positive"));
+    }
+    if let Some(speed) = args.speed {
+        if !(speed.is_finite() && speed > 0.0) {
+            return Err(usage("--speed must be a positive number"));
+        }
+    }
+    let mut products = Vec::new();
+    for id in &args.products {
+        let id = id.trim();
+        match PRODUCT_MODELS.iter().find(|p| p.id.eq_ignore_ascii_case(id)) {
+            Some(p) => products.push(p),
+            None => {
+                return Err(usage(format!(
+                    "unknown product {id:?} in --products (catalog: {})",
+                    PRODUCT_MODELS.map(|p| p.id).join(", ")
+                )))
+            }
+        }
+    }
+    for inj in &args.inject {
+        if inj.container > args.containers {
+            return Err(usage(format!(
+                "--inject names container #{} but the fleet has {} (counted from 1)",
+                inj.container, args.containers
+            )));
+        }
+    }
+    let interval_ms = args.interval.millis;
+    let steps = if args.forever || (args.count.is_some() && args.duration.is_none()) {
+        None
+    } else {
+        let d = args.duration.unwrap_or(Span::from_secs(3600)).millis;
+        Some(((d + interval_ms - 1) / interval_ms) as u64)
+    };
+    let format = args.format.unwrap_or_else(|| match &args.output {
+        Some(p) if p.to_ascii_lowercase().ends_with(".csv") => Format::Csv,
+        _ => Format::Jsonl,
+    });
+    let rates = if args.no_faults {
+        FaultRates::none()
+    } else {
+        args.faults.clone().unwrap_or_else(FaultRates::defaults)
+    };
+    let seed = args.seed.unwrap_or_else(|| u64::from(rand::random::<u32>()));
+    let start = match args.start {
+        Some(t) => t,
+        None => {
+            let now = Utc::now();
+            DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
+        }
+    };
+    if args.seed.is_none() || args.start.is_none() {
+        eprintln!(
+            "reefer-sim: using --seed {seed} --start {} (pass both to reproduce this output)",
+            format_time(start)
+        );
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = args
+        .threads
+        .unwrap_or(cores)
+        .clamp(1, 64)
+        .min(args.containers.div_ceil(64).max(1));
+    Ok(Plan {
+        seed,
+        start,
+        interval_ms,
+        steps,
+        count: args.count,
+        pace: args.speed.or(if args.realtime { Some(1.0) } else { None }),
+        format,
+        labels: !args.no_labels,
+        products,
+        rates: rates.0,
+        injections: args.inject.clone(),
+        containers: args.containers,
+        threads,
+    })
+}
+
+fn clock_at(start_ms: i64, interval_ms: i64, step: u64) -> (Clock, String) {
+    let t_ms = start_ms + step as i64 * interval_ms;
+    let t = crate::time::from_millis(t_ms);
+    let secs = t.num_seconds_from_midnight() as f64 + t.timestamp_subsec_millis() as f64 / 1000.0;
+    let clock = Clock {
+        t_ms,
+        day_of_year: t.ordinal0() as f64 + secs / 86_400.0,
+        utc_hour: secs / 3600.0,
+    };
+    (clock, format_time(t))
+}
+
+fn build_fleet(plan: &Plan) -> Vec<Container> {
+    let start_ms = plan.start.timestamp_millis();
+    let (start_clock, _) = clock_at(start_ms, plan.interval_ms, 0);
+    let mut fleet_rng = SmallRng::seed_from_u64(plan.seed);
+    let serial_base: u32 = fleet_rng.gen_range(0..1_000_000);
+    let candidates: Vec<(usize, f64)> = PRODUCT_MODELS
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| plan.products.is_empty() || plan.products.iter().any(|q| q.id == p.id))
+        .map(|(i, _)| (i, PRODUCT_WEIGHTS[i]))
+        .collect();
+    let total_weight: f64 = candidates.iter().map(|c| c.1).sum();
+    (0..plan.containers)
+        .map(|index| {
+            let mut rng = SmallRng::seed_from_u64(container_seed(plan.seed, index));
+            let mut pick = rng.gen::<f64>() * total_weight;
+            let mut product = &PRODUCT_MODELS[candidates[0].0];
+            for (i, w) in &candidates {
+                if pick < *w {
+                    product = &PRODUCT_MODELS[*i];
+                    break;
+                }
+                pick -= w;
+            }
+            let routes: Vec<usize> = ROUTES
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.products.contains(&product.id))
+                .map(|(i, _)| i)
+                .collect();
+            let track = &tracks()[routes[rng.gen_range(0..routes.len())]];
+            let owner = rng.gen_range(0..64);
+            let scripted = plan
+                .injections
+                .iter()
+                .filter(|inj| inj.container == index + 1)
+                .map(|inj| Scripted {
+                    kind: inj.kind,
+                    start_ms: start_ms + inj.after.millis,
+                    end_ms: start_ms + inj.after.millis + inj.duration.millis,
+                })
+                .collect();
+            Container::new(ContainerSetup {
+                id: fleet::container_id(owner, index, serial_base),
+                product,
+                track,
+                rng,
+                start: &start_clock,
+                interval_s: plan.interval_ms as f64 / 1000.0,
+                rates: plan.rates,
+                scripted,
+            })
+        })
+        .collect()
+}
+
+/// One worker's output for a block of time steps: the bytes, and where each step ends.
+struct Block {
+    bytes: Vec<u8>,
+    step_ends: Vec<usize>,
+    /// Readings per step (the worker's share of the fleet).
+    per_step: u64,
+}
+
+/// Runs reefer-sim with parsed arguments.
+pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
+    if let Some(shell) = args.completions {
+        crate::cli::write_completions::<SimArgs>(shell, &mut std::io::stdout());
+        return Ok(Exit::Ok);
+    }
+    let plan = plan(&args)?;
+    let mut out = Output::open(args.output.as_deref(), args.line_buffered || plan.pace.is_some())
+        .map_err(|e| usage(e.to_string()))?;
+    crate::app::catch_interrupt();
+    let fleet = build_fleet(&plan);
+    simulate(&plan, fleet, &mut out)
+}
+
+fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow::Result<Exit> {
+    if plan.format == Format::Csv {
+        out.write_all(csv_header(plan.labels).as_bytes())?;
+    }
+    let start_ms = plan.start.timestamp_millis();
+    let interval_ms = plan.interval_ms;
+    let chunk = fleet.len().div_ceil(plan.threads);
+    // Enough steps per block to amortise hand-offs, one step when pacing live.
+    let block_steps: u64 = if plan.pace.is_some() {
+        1
+    } else {
+        (16_384 / chunk.max(1)).clamp(1, 4096) as u64
+    };
+    let total_readings = match (plan.steps, plan.count) {
+        (Some(s), Some(c)) => Some((s * fleet.len() as u64).min(c)),
+        (Some(s), None) => Some(s * fleet.len() as u64),
+        (None, c) => c,
+    };
+    let progress = match total_readings {
+        Some(n) if std::io::stderr().is_terminal() && plan.pace.is_none() => {
+            let bar = ProgressBar::new(n);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {human_pos}/{human_len} readings [{bar:30}] {per_sec} eta {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        }
+        _ => ProgressBar::hidden(),
+    };
+    let format = plan.format;
+    let labels = plan.labels;
+    let steps = plan.steps;
+    let mut written: u64 = 0;
+    let wall_start = Instant::now();
+    let result: anyhow::Result<Exit> = std::thread::scope(|scope| {
+        let mut receivers = Vec::new();
+        for part in fleet.chunks_mut(chunk) {
+            let (tx, rx) = sync_channel::<Block>(2);
+            receivers.push(rx);
+            scope.spawn(move || {
+                let mut step = 0u64;
+                loop {
+                    let end = match steps {
+                        Some(s) if step >= s => break,
+                        Some(s) => (step + block_steps).min(s),
+                        None => step + block_steps,
+                    };
+                    let mut block = Block {
+                        bytes: Vec::with_capacity(part.len() * (end - step) as usize * 420),
+                        step_ends: Vec::with_capacity((end - step) as usize),
+                        per_step: part.len() as u64,
+                    };
+                    for s in step..end {
+                        let (clock, time) = clock_at(start_ms, interval_ms, s);
+                        for c in part.iter_mut() {
+                            let sample = c.step(&clock);
+                            let ctx = RowContext {
+                                container_id: &c.id,
+                                product_id: c.product.id,
+                                time: &time,
+                                labels,
+                            };
+                            write_row(&mut block.bytes, format, &ctx, &sample);
+                        }
+                        block.step_ends.push(block.bytes.len());
+                    }
+                    step = end;
+                    if tx.send(block).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut step: u64 = 0;
+        loop {
+            let mut blocks = Vec::with_capacity(receivers.len());
+            for rx in &receivers {
+                match rx.recv() {
+                    Ok(b) => blocks.push(b),
+                    Err(_) => return Ok(Exit::Ok),
+                }
+            }
+            let n_steps = blocks[0].step_ends.len();
+            for s in 0..n_steps {
+                if let Some(speed) = plan.pace {
+                    let due = Duration::from_secs_f64(
+                        (step + s as u64) as f64 * interval_ms as f64 / 1000.0 / speed,
+                    );
+                    let now = wall_start.elapsed();
+                    if due > now {
+                        out.flush()?;
+                        std::thread::sleep(due - now);
+                    }
+                }
+                for b in &blocks {
+                    let from = if s == 0 { 0 } else { b.step_ends[s - 1] };
+                    let bytes = &b.bytes[from..b.step_ends[s]];
+                    if let Some(limit) = plan.count {
+                        if written + b.per_step > limit {
+                            let keep = nth_line_end(bytes, (limit - written) as usize);
+                            out.write_all(&bytes[..keep])?;
+                            out.flush()?;
+                            progress.finish_and_clear();
+                            return Ok(Exit::Ok);
+                        }
+                    }
+                    out.write_all(bytes)?;
+                    written += b.per_step;
+                }
+                out.end_record()?;
+                if interrupted() {
+                    out.flush()?;
+                    return Ok(Exit::Interrupted);
+                }
+            }
+            step += n_steps as u64;
+            progress.set_position(written);
+            if plan.count == Some(written) {
+                break;
+            }
+        }
+        Ok(Exit::Ok)
+    });
+    progress.finish_and_clear();
+    let exit = result.context("writing readings")?;
+    out.flush().context("writing readings")?;
+    Ok(exit)
+}
+
+/// Byte offset just past the `n`-th newline.
+fn nth_line_end(bytes: &[u8], n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .nth(n - 1)
+        .map_or(bytes.len(), |(i, _)| i + 1)
+}
