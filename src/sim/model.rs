@@ -49,14 +49,18 @@ pub const PRODUCT_WEIGHTS: [f64; 8] = [10.0, 25.0, 10.0, 15.0, 10.0, 15.0, 10.0,
 pub const AIR_O2: f64 = 20.9;
 pub const AIR_CO2: f64 = 0.04;
 
-/// Seconds of heat-leak time constant when the doors stand open.
-const DOOR_LEAK_S: f64 = 15.0 * 60.0;
+/// Share of the box's heat capacity in the air (the rest is the load).
+const AIR_SHARE: f64 = 1.0 / 11.0;
+/// Air-to-load heat exchange, whole-box °C/s per °C (air follows the load in ~3 min).
+const AIR_LOAD_EXCHANGE: f64 = AIR_SHARE / 180.0;
+/// Air exchange with the outside through open doors (air replaced in ~2.5 min).
+const DOOR_EXCHANGE: f64 = AIR_SHARE / 150.0;
 /// Controller gain: how fast a temperature error is corrected (1/s).
 const GAIN: f64 = 1.0 / 900.0;
 /// Process noise of the box temperature, °C per √s.
-const PROCESS_NOISE: f64 = 0.0047;
+const PROCESS_NOISE: f64 = 0.012;
 /// Substep of the thermal integration, seconds.
-const MAX_SUBSTEP_S: f64 = 60.0;
+const MAX_SUBSTEP_S: f64 = 20.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -151,7 +155,8 @@ pub struct Container {
     alpha_gas_off: f64,
     alpha_humidity: f64,
     // State.
-    t_box: f64,
+    t_air: f64,
+    t_load: f64,
     o2: f64,
     co2: f64,
     humidity: f64,
@@ -250,7 +255,8 @@ impl Container {
             alpha_gas_door: alpha(180.0),
             alpha_gas_off: alpha(6.0 * 3600.0),
             alpha_humidity: alpha(1800.0),
-            t_box: product.setpoint,
+            t_air: product.setpoint,
+            t_load: product.setpoint,
             o2,
             co2,
             humidity: product.humidity,
@@ -267,12 +273,14 @@ impl Container {
             scripted,
         };
         c.weather = 2.0 * normal(&mut c.rng);
-        c.t_box = product.setpoint + 0.1 * normal(&mut c.rng);
+        c.t_load = product.setpoint + 0.1 * normal(&mut c.rng);
+        c.t_air = c.t_load;
         // A container loaded in the last 12 hours is still pulling down from
         // the temperature it was loaded at: replay those hours.
         let hours_since_loading = c.km / speed_kmh;
         if hours_since_loading < 12.0 {
-            c.t_box = product.setpoint + c.rng.gen_range(3.0..10.0);
+            c.t_load = product.setpoint + c.rng.gen_range(3.0..10.0);
+            c.t_air = c.t_load;
             let (lat, lon) = track.position(c.km, &mut c.segment);
             let ambient = ambient_temperature(lat, lon, start, c.weather);
             let steps = (hours_since_loading * 60.0) as usize;
@@ -289,25 +297,30 @@ impl Container {
 
     /// Cooling duty the controller asks for: positive cools, negative heats.
     fn demand(&self, ambient: f64) -> f64 {
-        let need = self.k_leak * (ambient - self.t_box)
+        let need = self.k_leak * (ambient - self.t_air)
             + self.product.respiration
-            + GAIN * (self.t_box - self.setpoint());
+            + GAIN * (self.t_air - self.setpoint());
         (need / self.capacity).clamp(-0.6, 1.0)
     }
 
-    /// Advances the box temperature by `dt` seconds; returns the duty used.
+    /// Advances the box by `dt` seconds; returns the duty used.
+    ///
+    /// Two thermal nodes: the air (what the return-air sensor reads, a small
+    /// heat capacity that the unit, the door and the walls act on) and the load
+    /// (most of the heat capacity, warmed by respiration). Units are °C/s of the
+    /// whole box, so `k_leak` and `capacity` keep their whole-box meaning.
     fn integrate(&mut self, dt: f64, ambient: f64, fault: Option<FaultKind>, defrost: bool) -> f64 {
         let substeps = (dt / MAX_SUBSTEP_S).ceil().max(1.0) as usize;
         let h = dt / substeps as f64;
+        let powered = fault != Some(FaultKind::PowerOff);
+        let door = fault == Some(FaultKind::DoorOpen);
+        let effectiveness = match fault {
+            Some(FaultKind::CompressorFailure) => 0.0,
+            Some(FaultKind::FanFailure) => 0.35,
+            _ => 1.0,
+        };
         let mut duty = 0.0;
         for _ in 0..substeps {
-            let powered = fault != Some(FaultKind::PowerOff);
-            let door = fault == Some(FaultKind::DoorOpen);
-            let effectiveness = match fault {
-                Some(FaultKind::CompressorFailure) => 0.0,
-                Some(FaultKind::FanFailure) => 0.35,
-                _ => 1.0,
-            };
             duty = if !powered || defrost {
                 0.0
             } else if door {
@@ -315,19 +328,21 @@ impl Container {
             } else {
                 self.demand(ambient)
             };
-            let leak = if door { 1.0 / DOOR_LEAK_S } else { self.k_leak };
-            let mut dtemp = leak * (ambient - self.t_box) + self.product.respiration;
+            let leak = if door { DOOR_EXCHANGE } else { self.k_leak };
+            let mut to_air = leak * (ambient - self.t_air) + AIR_LOAD_EXCHANGE * (self.t_load - self.t_air);
             if duty > 0.0 {
-                dtemp -= self.capacity * effectiveness * duty;
+                to_air -= self.capacity * effectiveness * duty;
             } else {
                 // Electric heaters: about half the cooling capacity.
-                dtemp -= 0.5 * self.capacity * duty;
+                to_air -= 0.5 * self.capacity * duty;
             }
             if defrost {
                 // Heater warmth that reaches the return air while fans stand still.
-                dtemp += 0.000_4;
+                to_air += 0.000_2;
             }
-            self.t_box += dtemp * h + PROCESS_NOISE * h.sqrt() * normal(&mut self.rng);
+            let to_load = AIR_LOAD_EXCHANGE * (self.t_air - self.t_load) + self.product.respiration;
+            self.t_air += to_air / AIR_SHARE * h + PROCESS_NOISE * h.sqrt() * normal(&mut self.rng);
+            self.t_load += to_load / (1.0 - AIR_SHARE) * h;
         }
         duty
     }
@@ -443,16 +458,16 @@ impl Container {
         // when a fan is out (less air over the coil).
         let cooling = duty.max(0.0);
         let supply = if !powered {
-            self.t_box + 0.1
+            self.t_air + 0.1
         } else if defrost {
-            self.t_box + 8.0 + 2.0 * self.rng.gen::<f64>()
+            self.t_air + 8.0 + 2.0 * self.rng.gen::<f64>()
         } else if fault == Some(FaultKind::CompressorFailure) {
-            self.t_box + 0.3
+            self.t_air + 0.3
         } else if duty < 0.0 {
-            self.t_box + 3.0 * -duty
+            self.t_air + 3.0 * -duty
         } else {
             let spread = if self.product.setpoint < -10.0 { 3.0 } else { 4.0 };
-            self.t_box - spread * cooling * if fan_failed { 2.5 } else { 1.0 }
+            self.t_air - spread * cooling * if fan_failed { 2.5 } else { 1.0 }
         } + 0.05 * normal(&mut self.rng);
 
         let mut mode = if !powered {
@@ -479,7 +494,7 @@ impl Container {
             } else {
                 1.1
             };
-            let lift = (0.85 + 0.006 * (ambient - self.t_box)).clamp(0.7, 1.4);
+            let lift = (0.85 + 0.006 * (ambient - self.t_air)).clamp(0.7, 1.4);
             let compressor = match (fault, episode.map(|e| e.variant)) {
                 (Some(FaultKind::CompressorFailure), Some(v)) => {
                     mode = Mode::FullCool;
@@ -508,7 +523,7 @@ impl Container {
         };
 
         // Sensors: what the box is, as its sensors report it.
-        let true_temp = self.t_box + 0.05 * normal(&mut self.rng);
+        let true_temp = self.t_air + 0.05 * normal(&mut self.rng);
         let temperature = match episode {
             Some(e) if e.kind == FaultKind::TemperatureSensor => match e.variant {
                 0 => e.stuck,

@@ -1,0 +1,52 @@
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+/// A command for one of the package's binaries.
+pub fn tool(name: &str) -> Command {
+    Command::cargo_bin(name).unwrap_or_else(|e| panic!("binary {name}: {e}"))
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+pub fn blessing() -> bool {
+    std::env::var_os("REEFER_BLESS").is_some()
+}
+
+/// Compares `actual` with the golden file at `rel`, or rewrites it under `REEFER_BLESS=1`.
+pub fn golden(rel: &str, actual: &[u8]) {
+    let path = repo_path(rel);
+    if blessing() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{rel}: {e} (run with REEFER_BLESS=1 to create it)"));
+    if expected != actual {
+        let exp = String::from_utf8_lossy(&expected);
+        let act = String::from_utf8_lossy(actual);
+        let first = exp
+            .lines()
+            .zip(act.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(exp.lines().count().min(act.lines().count()));
+        panic!(
+            "{rel} differs from the output (first difference at line {}):\n expected: {}\n   actual: {}\nrun with REEFER_BLESS=1 if the change is intended",
+            first + 1,
+            exp.lines().nth(first).unwrap_or("<end>"),
+            act.lines().nth(first).unwrap_or("<end>"),
+        );
+    }
+}
+
+/// Parses JSON Lines output.
+pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
