@@ -46,7 +46,11 @@ pub struct RowContext<'a> {
 
 /// The CSV header row (with or without the ground-truth columns).
 pub fn csv_header(labels: bool) -> String {
-    let n = if labels { FIELDS.len() } else { FIELDS.len() - 2 };
+    let n = if labels {
+        FIELDS.len()
+    } else {
+        FIELDS.len() - 2
+    };
     let mut s = FIELDS[..n].join(",");
     s.push('\n');
     s
@@ -193,7 +197,7 @@ mod tests {
 
     #[test]
     fn fixed_point_numbers() {
-        assert_eq!(fixed(3.14159, 2), "3.14");
+        assert_eq!(fixed(3.14659, 2), "3.15");
         assert_eq!(fixed(-0.049, 2), "-0.05");
         assert_eq!(fixed(-0.004, 2), "0.0");
         assert_eq!(fixed(12.0, 2), "12.0");

@@ -19,7 +19,9 @@ use clap_complete::Shell;
 use fleet::{Track, ROUTES};
 use format::{csv_header, write_row, RowContext};
 use indicatif::{ProgressBar, ProgressStyle};
-use model::{Clock, Container, ContainerSetup, ProductModel, Scripted, PRODUCT_MODELS, PRODUCT_WEIGHTS};
+use model::{
+    Clock, Container, ContainerSetup, ProductModel, Scripted, PRODUCT_MODELS, PRODUCT_WEIGHTS,
+};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::io::{IsTerminal, Write};
@@ -180,7 +182,10 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
     let mut products = Vec::new();
     for id in &args.products {
         let id = id.trim();
-        match PRODUCT_MODELS.iter().find(|p| p.id.eq_ignore_ascii_case(id)) {
+        match PRODUCT_MODELS
+            .iter()
+            .find(|p| p.id.eq_ignore_ascii_case(id))
+        {
             Some(p) => products.push(p),
             None => {
                 return Err(usage(format!(
@@ -214,7 +219,9 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
     } else {
         args.faults.clone().unwrap_or_else(FaultRates::defaults)
     };
-    let seed = args.seed.unwrap_or_else(|| u64::from(rand::random::<u32>()));
+    let seed = args
+        .seed
+        .unwrap_or_else(|| u64::from(rand::random::<u32>()));
     let start = match args.start {
         Some(t) => t,
         None => {
@@ -222,12 +229,6 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
             DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
         }
     };
-    if args.seed.is_none() || args.start.is_none() {
-        eprintln!(
-            "reefer-sim: using --seed {seed} --start {} (pass both to reproduce this output)",
-            format_time(start)
-        );
-    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = args
         .threads
@@ -334,11 +335,23 @@ pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let plan = plan(&args)?;
-    let mut out = Output::open(args.output.as_deref(), args.line_buffered || plan.pace.is_some())
-        .map_err(|e| usage(e.to_string()))?;
+    let mut out = Output::open(
+        args.output.as_deref(),
+        args.line_buffered || plan.pace.is_some(),
+    )
+    .map_err(|e| usage(e.to_string()))?;
     crate::app::catch_interrupt();
     let fleet = build_fleet(&plan);
-    simulate(&plan, fleet, &mut out)
+    let exit = simulate(&plan, fleet, &mut out)?;
+    // Said at the end, so that `| head` stays quiet (a closed pipe never gets here).
+    if args.seed.is_none() || args.start.is_none() {
+        eprintln!(
+            "reefer-sim: used --seed {} --start {} (pass both to reproduce this output)",
+            plan.seed,
+            format_time(plan.start)
+        );
+    }
+    Ok(exit)
 }
 
 fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow::Result<Exit> {

@@ -1,13 +1,577 @@
-use super::common::*;
+//! reefer-sim: determinism, schema, physics signatures of every fault, CLI conventions.
 
-const BASE: [&str; 6] = ["--containers", "8", "--duration", "20m", "--start", "2026-11-27T03:00:00Z"];
+use super::common::*;
+use reefer::record::Reading;
+use reefer::sim::fleet::is_valid_container_id;
+use reefer::time::TimeParser;
+use std::collections::HashMap;
+
+const START: &str = "2026-11-27T03:00:00Z";
+
+fn sim(args: &[&str]) -> Vec<u8> {
+    let out = tool("reefer-sim")
+        .args(["--start", START])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "reefer-sim {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn readings(bytes: &[u8]) -> Vec<Reading> {
+    let t = TimeParser::default();
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            Reading::from_json_line(l, &t).unwrap_or_else(|e| panic!("line {}: {e}: {l}", i + 1))
+        })
+        .collect()
+}
+
+/// Readings grouped per container, in time order.
+fn by_container(rs: &[Reading]) -> Vec<Vec<Reading>> {
+    let mut order = Vec::new();
+    let mut map: HashMap<String, Vec<Reading>> = HashMap::new();
+    for r in rs {
+        if !map.contains_key(&r.container_id) {
+            order.push(r.container_id.clone());
+        }
+        map.entry(r.container_id.clone())
+            .or_default()
+            .push(r.clone());
+    }
+    order
+        .into_iter()
+        .map(|id| map.remove(&id).unwrap())
+        .collect()
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> f64 {
+    let v: Vec<f64> = xs.collect();
+    v.iter().sum::<f64>() / v.len() as f64
+}
 
 #[test]
-fn same_seed_same_bytes() {
-    let a = tool("reefer-sim").args(BASE).args(["--seed", "11"]).output().unwrap();
-    let b = tool("reefer-sim").args(BASE).args(["--seed", "11"]).output().unwrap();
-    let c = tool("reefer-sim").args(BASE).args(["--seed", "12"]).output().unwrap();
-    assert!(a.status.success() && !a.stdout.is_empty());
-    assert_eq!(a.stdout, b.stdout);
-    assert_ne!(a.stdout, c.stdout);
+fn same_seed_same_bytes_other_seed_other_bytes() {
+    let args = ["--containers", "8", "--duration", "20m"];
+    let a = sim(&[&args[..], &["--seed", "11"]].concat());
+    let b = sim(&[&args[..], &["--seed", "11"]].concat());
+    let c = sim(&[&args[..], &["--seed", "12"]].concat());
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    // The thread count never changes the output.
+    let d = sim(&[&args[..], &["--seed", "11", "--threads", "3"]].concat());
+    assert_eq!(a, d);
+}
+
+#[test]
+fn every_line_is_a_valid_reading_sorted_by_time() {
+    let out = sim(&["--containers", "50", "--duration", "1h", "--seed", "3"]);
+    let rs = readings(&out);
+    assert_eq!(rs.len(), 50 * 360);
+    let catalog = reefer::catalog::default_catalog();
+    for w in rs.windows(2) {
+        assert!(w[0].measurement_time <= w[1].measurement_time);
+    }
+    for r in &rs {
+        assert!(r.kilowatts >= 0.0 && r.kilowatts <= 15.0, "{r:?}");
+        assert!(is_valid_container_id(&r.container_id), "{}", r.container_id);
+        assert!(reefer::catalog::find(&catalog, &r.product_id).is_some());
+        assert!(r
+            .operating_mode
+            .as_deref()
+            .is_some_and(|m| reefer::record::OPERATING_MODES.contains(&m)));
+        assert!(r.maintenance_required.is_some());
+        assert!(r.extra.is_empty(), "unexpected fields {:?}", r.extra);
+    }
+    // latitude/longitude keys are always present, never "".
+    let text = String::from_utf8(out).unwrap();
+    assert!(text
+        .lines()
+        .all(|l| l.contains("\"latitude\":") && l.contains("\"longitude\":")));
+    assert!(!text.contains("\"\""));
+}
+
+#[test]
+fn healthy_containers_stay_in_their_band_after_pull_down() {
+    let out = sim(&[
+        "--containers",
+        "200",
+        "--duration",
+        "6h",
+        "--interval",
+        "1m",
+        "--seed",
+        "5",
+        "--no-faults",
+    ]);
+    let rs = readings(&out);
+    assert!(rs.iter().all(|r| r.fault.is_none()));
+    let catalog = reefer::catalog::default_catalog();
+    let (mut inside, mut total) = (0usize, 0usize);
+    let (mut inside_cooling, mut total_cooling) = (0usize, 0usize);
+    for c in by_container(&rs) {
+        let p = reefer::catalog::find(&catalog, &c[0].product_id).unwrap();
+        // Skip the pull-down: readings before the first one inside the band.
+        let Some(first_in) = c.iter().position(|r| p.in_band(r.temperature)) else {
+            panic!("{} never reaches its band", c[0].container_id);
+        };
+        for r in &c[first_in..] {
+            total += 1;
+            inside += p.in_band(r.temperature) as usize;
+            if r.defrost != Some(true) {
+                total_cooling += 1;
+                inside_cooling += p.in_band(r.temperature) as usize;
+            } else if let Some(brief) = p.brief_high {
+                // A defrost is a brief deviation, within what the catalog tolerates.
+                assert!(r.temperature <= brief, "{r:?}");
+            }
+        }
+    }
+    // Defrost cycles lift the return air for a few minutes, sometimes past the band.
+    let share = inside as f64 / total as f64;
+    assert!(share > 0.98, "only {share:.4} of readings inside the band");
+    let share = inside_cooling as f64 / total_cooling as f64;
+    assert!(
+        share > 0.998,
+        "only {share:.4} of readings outside defrost inside the band"
+    );
+}
+
+#[test]
+fn defrost_cycles_happen_and_are_not_faults() {
+    let out = sim(&[
+        "--containers",
+        "20",
+        "--duration",
+        "1d",
+        "--interval",
+        "1m",
+        "--seed",
+        "9",
+        "--no-faults",
+    ]);
+    let rs = readings(&out);
+    let defrosts: Vec<&Reading> = rs.iter().filter(|r| r.defrost == Some(true)).collect();
+    assert!(
+        defrosts.len() > 100,
+        "only {} defrost readings",
+        defrosts.len()
+    );
+    for r in &defrosts {
+        assert_eq!(r.fault, None);
+        assert_eq!(r.operating_mode.as_deref(), Some("defrost"));
+        // Heaters on, supply air warmer than return air.
+        assert!(r.kilowatts > 2.0);
+        assert!(r.supply_air_temperature.unwrap() > r.temperature);
+    }
+}
+
+/// Runs one container through a scripted fault and returns (before, during, after).
+fn scripted(kind: &str, product: &str, seed: &str) -> (Vec<Reading>, Vec<Reading>, Vec<Reading>) {
+    let inject = format!("1:{kind}@1h+2h");
+    let out = sim(&[
+        "--containers",
+        "1",
+        "--duration",
+        "4h",
+        "--interval",
+        "30s",
+        "--seed",
+        seed,
+        "--no-faults",
+        "--products",
+        product,
+        "--inject",
+        &inject,
+    ]);
+    let rs = readings(&out);
+    let start = rs[0].measurement_time;
+    let hours = |r: &Reading| (r.measurement_time - start).num_seconds() as f64 / 3600.0;
+    let before: Vec<Reading> = rs.iter().filter(|r| hours(r) < 1.0).cloned().collect();
+    let during: Vec<Reading> = rs
+        .iter()
+        .filter(|r| (1.0..3.0).contains(&hours(r)))
+        .cloned()
+        .collect();
+    let after: Vec<Reading> = rs.iter().filter(|r| hours(r) >= 3.0).cloned().collect();
+    assert!(before.iter().chain(&after).all(|r| r.fault.is_none()));
+    assert!(
+        during.iter().all(|r| r.fault.as_deref() == Some(kind)),
+        "labels of {kind}"
+    );
+    (before, during, after)
+}
+
+#[test]
+fn power_off_cuts_power_and_drifts_toward_ambient() {
+    let (_, during, after) = scripted("power_off", "P06", "21");
+    assert!(during
+        .iter()
+        .all(|r| r.kilowatts == 0.0 && !r.fan_1 && r.operating_mode.as_deref() == Some("off")));
+    let gap = |r: &Reading| (r.ambient_temperature.unwrap() - r.temperature).abs();
+    let (first, last) = (&during[0], during.last().unwrap());
+    assert!(
+        gap(last) < gap(first) - 1.0,
+        "{} -> {}",
+        first.temperature,
+        last.temperature
+    );
+    assert!(last.temperature > first.temperature, "frozen load warms");
+    assert_eq!(during[0].maintenance_required, Some(false));
+    assert!(after.last().unwrap().kilowatts > 0.0);
+}
+
+#[test]
+fn compressor_failure_draws_power_while_warming() {
+    let (before, during, _) = scripted("compressor_failure", "P01", "22");
+    assert!(mean(during.iter().map(|r| r.kilowatts)) > mean(before.iter().map(|r| r.kilowatts)));
+    let rise = during.last().unwrap().temperature - during[0].temperature;
+    assert!(rise > 2.0, "temperature rose only {rise}");
+    assert_eq!(during[0].maintenance_required, Some(true));
+}
+
+#[test]
+fn fan_failure_widens_the_supply_return_spread() {
+    let (before, during, _) = scripted("fan_failure", "P06", "23");
+    assert!(during.iter().all(|r| !r.fan_1 && r.fan_2 == Some(true)));
+    let spread = |rs: &[Reading]| {
+        mean(
+            rs.iter()
+                .map(|r| r.temperature - r.supply_air_temperature.unwrap()),
+        )
+    };
+    assert!(
+        spread(&during) > spread(&before) * 1.5,
+        "{} vs {}",
+        spread(&during),
+        spread(&before)
+    );
+    assert!(
+        mean(during.iter().map(|r| r.temperature)) > mean(before.iter().map(|r| r.temperature))
+    );
+}
+
+#[test]
+fn open_door_lets_air_in() {
+    let inject = "1:door_open@1h+10m";
+    let out = sim(&[
+        "--containers",
+        "1",
+        "--duration",
+        "2h",
+        "--interval",
+        "30s",
+        "--seed",
+        "24",
+        "--no-faults",
+        "--products",
+        "P02",
+        "--inject",
+        inject,
+    ]);
+    let rs = readings(&out);
+    let during: Vec<&Reading> = rs.iter().filter(|r| r.fault.is_some()).collect();
+    let before = &rs[100];
+    assert_eq!(during.len(), 20);
+    assert!(during.iter().all(|r| r.door_open == Some(true)));
+    let last = during.last().unwrap();
+    // Air exchange: O2 toward 20.9 %, CO2 toward 0.04 %, temperature toward ambient.
+    assert!(last.oxygen_level > 15.0 && before.oxygen_level < 6.0);
+    assert!(last.carbon_dioxide_level < 1.0 && before.carbon_dioxide_level > 4.0);
+    let gap = |r: &Reading| (r.ambient_temperature.unwrap() - r.temperature).abs();
+    assert!(gap(last) < gap(before) * 0.7);
+    // Recovers after closing.
+    let end = rs.last().unwrap();
+    assert!((end.temperature - 13.3).abs() < 1.0, "{}", end.temperature);
+}
+
+#[test]
+fn temperature_sensor_fault_breaks_only_the_temperature_channel() {
+    for seed in ["30", "31", "32", "33"] {
+        let (_, during, _) = scripted("temperature_sensor", "P04", seed);
+        let temps: Vec<f64> = during.iter().map(|r| r.temperature).collect();
+        let stuck = temps.iter().all(|t| *t == temps[0]);
+        let out_of_range = temps.iter().all(|t| *t < -80.0 || *t > 80.0);
+        assert!(stuck || out_of_range, "seed {seed}: {:?}", &temps[..5]);
+        // Other channels normal: supply air near setpoint, power drawn.
+        assert!(during
+            .iter()
+            .all(|r| (r.supply_air_temperature.unwrap() - 6.0).abs() < 4.0));
+        assert!(mean(during.iter().map(|r| r.kilowatts)) > 0.5);
+    }
+}
+
+#[test]
+fn gas_sensor_faults_break_one_channel() {
+    for (kind, seed) in [
+        ("o2_sensor", "40"),
+        ("o2_sensor", "41"),
+        ("o2_sensor", "42"),
+        ("co2_sensor", "43"),
+        ("co2_sensor", "44"),
+        ("co2_sensor", "45"),
+    ] {
+        let (before, during, _) = scripted(kind, "P02", seed);
+        let pick = |r: &Reading| {
+            if kind == "o2_sensor" {
+                r.oxygen_level
+            } else {
+                r.carbon_dioxide_level
+            }
+        };
+        let other = |r: &Reading| {
+            if kind == "o2_sensor" {
+                r.carbon_dioxide_level
+            } else {
+                r.oxygen_level
+            }
+        };
+        let vals: Vec<f64> = during.iter().map(pick).collect();
+        let stuck = vals.iter().all(|v| *v == vals[0]);
+        let drift = (vals.last().unwrap() - vals[0]).abs() > 0.7;
+        let sd = |xs: &[f64]| {
+            let m = xs.iter().sum::<f64>() / xs.len() as f64;
+            (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len() as f64).sqrt()
+        };
+        let noisy = sd(&vals) > 0.5;
+        assert!(
+            stuck || drift || noisy,
+            "{kind} seed {seed}: {:?}",
+            &vals[..6]
+        );
+        // The other gas channel stays inside the bananas' CA band (O2 2-5 %, CO2 <= 7 %).
+        let band = if kind == "o2_sensor" {
+            0.0..=7.0
+        } else {
+            2.0..=5.0
+        };
+        assert!(
+            before
+                .iter()
+                .chain(&during)
+                .all(|r| band.contains(&other(r))),
+            "{kind}: other channel left its band"
+        );
+    }
+}
+
+#[test]
+fn random_faults_follow_the_rates() {
+    let out = sim(&["--containers", "200", "--duration", "1d", "--interval", "5m", "--seed", "50", "--faults", "door_open=1,power_off=0,compressor_failure=0,fan_failure=0,temperature_sensor=0,co2_sensor=0,o2_sensor=0"]);
+    let rs = readings(&out);
+    let mut episodes = 0;
+    for c in by_container(&rs) {
+        for w in c.windows(2) {
+            if w[1].fault.is_some() && w[0].fault.is_none() {
+                episodes += 1;
+            }
+        }
+        assert!(c
+            .iter()
+            .all(|r| r.fault.is_none() || r.fault.as_deref() == Some("door_open")));
+    }
+    // 200 container-days at 1 episode per day; short doors can fall between 5-minute readings.
+    assert!((100..=260).contains(&episodes), "{episodes} episodes");
+    let none = sim(&[
+        "--containers",
+        "50",
+        "--duration",
+        "1d",
+        "--interval",
+        "5m",
+        "--seed",
+        "50",
+        "--no-faults",
+    ]);
+    assert!(readings(&none).iter().all(|r| r.fault.is_none()));
+}
+
+#[test]
+fn csv_and_jsonl_carry_the_same_records() {
+    let args = [
+        "--containers",
+        "5",
+        "--duration",
+        "30m",
+        "--seed",
+        "60",
+        "--inject",
+        "2:power_off@5m+10m",
+    ];
+    let json = readings(&sim(&args));
+    let csv = sim(&[&args[..], &["--format", "csv"]].concat());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let mut input = reefer::codec::Input::new(
+        &[path.display().to_string()],
+        reefer::codec::FormatChoice::Auto,
+    );
+    let mut from_csv = Vec::new();
+    while let Some(rec) = input.next_rec().unwrap() {
+        let rec = rec.unwrap();
+        from_csv.push(Reading::from_map(rec.into_map().unwrap(), &TimeParser::default()).unwrap());
+    }
+    assert_eq!(json, from_csv);
+}
+
+#[test]
+fn no_labels_drops_ground_truth() {
+    let out = sim(&[
+        "--containers",
+        "2",
+        "--duration",
+        "5m",
+        "--seed",
+        "1",
+        "--no-labels",
+    ]);
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("\"fault\"") && !text.contains("maintenance_required"));
+}
+
+#[test]
+fn count_limits_readings() {
+    let out = sim(&["--containers", "7", "--count", "10", "--seed", "1"]);
+    assert_eq!(String::from_utf8(out).unwrap().lines().count(), 10);
+}
+
+#[test]
+fn head_ends_quietly() {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} --containers 10000 --duration 1d --seed 1 | head -1",
+            assert_cmd::cargo::cargo_bin("reefer-sim").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn seed_is_printed_when_not_given() {
+    let out = tool("reefer-sim")
+        .args(["--containers", "1", "--count", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--seed ") && err.contains("--start "), "{err}");
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_clear_message() {
+    for (args, needle) in [
+        (vec!["--containers", "0"], "--containers"),
+        (vec!["--interval", "0s"], "--interval"),
+        (
+            vec!["--containers", "3", "--inject", "9:power_off@1m+1h"],
+            "container #9",
+        ),
+        (vec!["--inject", "1:meltdown@1m+1h"], "unknown fault"),
+        (vec!["--faults", "power_off=lots"], "rate for power_off"),
+        (vec!["--start", "yesterday"], "cannot read time"),
+        (vec!["--products", "P99"], "unknown product"),
+        (
+            vec!["--duration", "1h", "--count", "5"],
+            "cannot be used with",
+        ),
+        (vec!["--bogus"], "unexpected argument"),
+    ] {
+        let out = tool("reefer-sim")
+            .args(["--seed", "1"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn unwritable_output_is_a_usage_error() {
+    let out = tool("reefer-sim")
+        .args(["--seed", "1", "-o", "/nonexistent/dir/x.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot create"));
+}
+
+#[test]
+fn help_shows_examples_and_completions_generate() {
+    let out = tool("reefer-sim").arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
+    let out = tool("reefer-sim")
+        .args(["--completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("reefer-sim"));
+}
+
+#[test]
+fn committed_samples_regenerate_byte_for_byte() {
+    // The same arguments as scripts/gen-samples.sh.
+    let fleet = sim(&[
+        "--containers",
+        "20",
+        "--duration",
+        "2h",
+        "--interval",
+        "30s",
+        "--seed",
+        "7",
+        "--inject",
+        "2:power_off@20m+1h",
+        "--inject",
+        "5:door_open@30m+15m",
+        "--inject",
+        "8:compressor_failure@30m+80m",
+        "--inject",
+        "11:fan_failure@30m+1h",
+        "--inject",
+        "14:temperature_sensor@1h+30m",
+        "--inject",
+        "17:o2_sensor@20m+1h",
+        "--inject",
+        "19:co2_sensor@50m+1h",
+    ]);
+    golden("samples/fleet.jsonl", &fleet);
+    let small = sim(&[
+        "--containers",
+        "5",
+        "--duration",
+        "30m",
+        "--interval",
+        "1m",
+        "--seed",
+        "7",
+        "--inject",
+        "2:power_off@10m+15m",
+        "--format",
+        "csv",
+    ]);
+    golden("samples/small.csv", &small);
+    let script = std::fs::read_to_string(repo_path("scripts/gen-samples.sh")).unwrap();
+    assert!(
+        script.contains("--inject 19:co2_sensor@50m+1h"),
+        "keep gen-samples.sh and this test in step"
+    );
 }
