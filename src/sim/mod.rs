@@ -25,7 +25,7 @@ use model::{
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::io::{IsTerminal, Write};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{channel, sync_channel};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -393,9 +393,13 @@ fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow:
     let wall_start = Instant::now();
     let result: anyhow::Result<Exit> = std::thread::scope(|scope| {
         let mut receivers = Vec::new();
+        let mut recyclers = Vec::new();
         for part in fleet.chunks_mut(chunk) {
             let (tx, rx) = sync_channel::<Block>(2);
+            // Written blocks come back for reuse, so memory stays flat however long the run.
+            let (recycle_tx, recycle_rx) = channel::<Block>();
             receivers.push(rx);
+            recyclers.push(recycle_tx);
             scope.spawn(move || {
                 let mut step = 0u64;
                 loop {
@@ -404,11 +408,13 @@ fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow:
                         Some(s) => (step + block_steps).min(s),
                         None => step + block_steps,
                     };
-                    let mut block = Block {
-                        bytes: Vec::with_capacity(part.len() * (end - step) as usize * 420),
+                    let mut block = recycle_rx.try_recv().unwrap_or_else(|_| Block {
+                        bytes: Vec::with_capacity(part.len() * (end - step) as usize * 512),
                         step_ends: Vec::with_capacity((end - step) as usize),
                         per_step: part.len() as u64,
-                    };
+                    });
+                    block.bytes.clear();
+                    block.step_ends.clear();
                     for s in step..end {
                         let (clock, time) = clock_at(start_ms, interval_ms, s);
                         for c in part.iter_mut() {
@@ -471,6 +477,9 @@ fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow:
                     out.flush()?;
                     return Ok(Exit::Interrupted);
                 }
+            }
+            for (b, recycle) in blocks.into_iter().zip(&recyclers) {
+                let _ = recycle.send(b);
             }
             step += n_steps as u64;
             progress.set_position(written);

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests): throughput and peak memory of each tool on this machine.
+#   scripts/bench.sh            every section
+#   scripts/bench.sh sim        one section (sim, window, detect, ship)
+# Data files go to $REEFER_BENCH_DIR (default: bench-out/), which is not committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export REEFER_BENCH_DIR=${REEFER_BENCH_DIR:-$PWD/bench-out}
+mkdir -p "$REEFER_BENCH_DIR"
+cargo build --release --quiet --bins
+bin=$PWD/target/release
+sections=("$@")
+[[ ${#sections[@]} -gt 0 ]] || sections=(sim window detect ship)
+
+# measure LABEL ITEMS BYTES -- COMMAND...: runs COMMAND under /usr/bin/time and prints
+# items/s, MB/s and peak RSS on one line.
+measure() {
+  local label=$1 items=$2 bytes=$3
+  shift 4
+  local t
+  t=$(mktemp)
+  /usr/bin/time -f '%e %M' -o "$t" "$@" >/dev/null
+  read -r secs rss_kb <"$t"
+  rm -f "$t"
+  awk -v l="$label" -v n="$items" -v b="$bytes" -v s="$secs" -v r="$rss_kb" 'BEGIN {
+    if (s <= 0) s = 0.001;
+    printf "%-44s %8.2f s %12.0f items/s %9.1f MB/s %8.1f MB peak RSS\n", l, s, n / s, b / s / 1e6, r / 1024 }'
+}
+export -f measure
+
+# The day file of the window/detect benchmarks: 8.64 M readings (10,000 containers x 864 steps
+# of 10 s), the size the issues mean by "a simulated day at 10 s intervals, 8.64 M readings".
+day_file() {
+  local f=$REEFER_BENCH_DIR/day.jsonl
+  if [[ ! -s $f ]]; then
+    "$bin/reefer-sim" --containers 10000 --duration 144m --seed 1 --start 2026-11-27T00:00:00Z -o "$f"
+  fi
+  echo "$f"
+}
+
+for section in "${sections[@]}"; do
+  case $section in
+  sim)
+    echo "== reefer-sim: 10,000 containers, 10 s interval, to /dev/null ($(nproc) cores) =="
+    common=(--containers 10000 --seed 1 --start 2026-11-27T00:00:00Z)
+    for d in 1h 1d; do
+      case $d in 1h) steps=360 ;; 1d) steps=8640 ;; esac
+      n=$((10000 * steps))
+      bytes=$("$bin/reefer-sim" "${common[@]}" --duration "$d" | wc -c)
+      measure "reefer-sim --duration $d ($n readings)" "$n" "$bytes" -- "$bin/reefer-sim" "${common[@]}" --duration "$d" -o /dev/null
+    done
+    n=$((10000 * 360))
+    bytes=$("$bin/reefer-sim" "${common[@]}" --duration 1h --format csv | wc -c)
+    measure "reefer-sim --duration 1h --format csv" "$n" "$bytes" -- "$bin/reefer-sim" "${common[@]}" --duration 1h --format csv -o /dev/null
+    bytes=$("$bin/reefer-sim" "${common[@]}" --duration 1h | wc -c)
+    measure "reefer-sim --duration 1h --threads 1" "$n" "$bytes" -- "$bin/reefer-sim" "${common[@]}" --duration 1h --threads 1 -o /dev/null
+    ;;
+  window | detect | ship)
+    if [[ -x scripts/bench-$section.sh ]]; then
+      REEFER_DAY_FILE=$(day_file) BIN=$bin scripts/bench-"$section".sh
+    else
+      echo "== $section: no benchmark yet =="
+    fi
+    ;;
+  *)
+    echo "unknown section $section (sim, window, detect, ship)" >&2
+    exit 2
+    ;;
+  esac
+done
