@@ -59,7 +59,7 @@ pub struct SimArgs {
     pub products: Vec<String>,
 
     /// Random seed; the same seed and arguments give byte-identical output.
-    /// Without it a seed is drawn and printed on stderr.
+    /// Without it a seed is drawn, and printed on stderr when the run ends.
     #[arg(long)]
     pub seed: Option<u64>,
 
