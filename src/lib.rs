@@ -6,6 +6,7 @@
 //! [`record`] through the one I/O layer of [`codec`], and starts through the
 //! shared entry point of [`app`], which owns exit codes and broken pipes.
 
+pub mod act;
 pub mod app;
 pub mod catalog;
 pub mod cli;

@@ -72,6 +72,21 @@ impl Rejects {
         Ok(())
     }
 
+    /// Appends one line to the dead-letter file, when there is one (for records
+    /// that were read but could not be delivered).
+    pub fn keep(&mut self, line: &str) -> io::Result<()> {
+        if let Some(dl) = &mut self.dead_letter {
+            dl.write_all(line.as_bytes())?;
+            dl.write_all(b"\n")?;
+            dl.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn has_dead_letter(&self) -> bool {
+        self.dead_letter.is_some()
+    }
+
     pub fn count(&self) -> u64 {
         self.count
     }

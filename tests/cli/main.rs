@@ -1,6 +1,7 @@
 //! CLI tests: one module per tool, over the committed `samples/`.
 //! Set `REEFER_BLESS=1` to rewrite golden files instead of comparing them.
 
+mod act;
 mod common;
 mod man;
 mod sim;

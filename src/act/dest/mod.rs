@@ -1,0 +1,118 @@
+//! Where alerts go. A destination is one file: it parses nothing but its own
+//! URI and delivers one JSON payload at a time.
+
+mod exec;
+mod sqlite;
+mod stdout;
+mod webhook;
+
+use crate::app::usage;
+use serde_json::Value;
+
+/// Why a delivery failed, and whether trying again may help.
+#[derive(Debug, Clone)]
+pub struct DeliveryError {
+    pub message: String,
+    pub retryable: bool,
+    /// The reader of stdout went away: end quietly, as after `| head`.
+    pub broken_pipe: bool,
+}
+
+impl DeliveryError {
+    pub fn retryable(message: impl Into<String>) -> Self {
+        DeliveryError {
+            message: message.into(),
+            retryable: true,
+            broken_pipe: false,
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> Self {
+        DeliveryError {
+            message: message.into(),
+            retryable: false,
+            broken_pipe: false,
+        }
+    }
+}
+
+pub trait Destination {
+    /// The destination as given on the command line (the outbox key).
+    fn uri(&self) -> &str;
+
+    /// Record destinations (databases) mirror every change of an alert;
+    /// notification destinations only hear of openings, escalations and resolutions.
+    fn records_every_change(&self) -> bool {
+        false
+    }
+
+    fn deliver(&mut self, payload: &Value) -> Result<(), DeliveryError>;
+
+    /// Called once at the end of a run.
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Body layout for webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Template {
+    /// The alert JSON as it is.
+    Json,
+    /// `{"text": "..."}` for Slack, Mattermost, Rocket.Chat and other chat webhooks.
+    Slack,
+}
+
+/// Options that shape destinations.
+pub struct DestOptions {
+    pub template: Template,
+    pub timeout: std::time::Duration,
+    pub line_buffered: bool,
+}
+
+/// Parses a `--to` value into a destination.
+pub fn open(uri: &str, opts: &DestOptions) -> anyhow::Result<Box<dyn Destination>> {
+    if uri == "-" {
+        return Ok(Box::new(stdout::Stdout::new(opts.line_buffered)));
+    }
+    if let Some(path) = uri.strip_prefix("sqlite://") {
+        return Ok(Box::new(sqlite::Sqlite::open(uri, path)?));
+    }
+    if uri.starts_with("http://") || uri.starts_with("https://") {
+        return Ok(Box::new(webhook::Webhook::new(
+            uri,
+            opts.template,
+            opts.timeout,
+        )));
+    }
+    if let Some(cmd) = uri.strip_prefix("exec:") {
+        return Ok(Box::new(exec::Exec::parse_with(uri, cmd, opts.timeout)?));
+    }
+    Err(usage(format!(
+        "unknown destination {uri:?} (expected -, sqlite://PATH, http(s)://URL, exec:PROGRAM ARGS...)"
+    )))
+}
+
+/// One line of human text about an alert, for chat and e-mail.
+pub fn summary(payload: &Value) -> String {
+    let s = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or("?");
+    let action = s("action");
+    let icon = match (action, s("severity")) {
+        ("resolved", _) => "✅",
+        (_, "critical") => "🔴",
+        _ => "🟠",
+    };
+    format!(
+        "{icon} {} {} ({}): {} on container {} [{}] — {}",
+        s("severity").to_uppercase(),
+        action,
+        s("fault"),
+        s("fault"),
+        s("container_id"),
+        payload
+            .get("product_id")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown product"),
+        s("message"),
+    )
+}

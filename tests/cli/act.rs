@@ -1,0 +1,448 @@
+//! reefer-act: lifecycle, dedupe across runs, delivery with retries, safety of exec:.
+
+use super::common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+fn event(container: &str, fault: &str, severity: &str, at: &str, status: &str) -> String {
+    format!(
+        r#"{{"container_id":"{container}","product_id":"P01","fault":"{fault}","severity":"{severity}","rule":"{fault}","detected_at":"{at}","since":"2026-11-27T03:00:00Z","evidence":{{"kilowatts":0}},"message":"{fault} on {container}","status":"{status}"}}"#
+    )
+}
+
+struct Scene {
+    dir: tempfile::TempDir,
+}
+
+impl Scene {
+    fn new() -> Scene {
+        Scene {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn act(&self, events: &[String], args: &[&str]) -> std::process::Output {
+        let state = self.path("state.db");
+        tool("reefer-act")
+            .args(["--state", &state, "--retry-delay", "5ms"])
+            .args(args)
+            .write_stdin(events.join("\n") + "\n")
+            .output()
+            .unwrap()
+    }
+}
+
+fn actions(out: &std::process::Output) -> Vec<(String, String, String)> {
+    json_lines(&out.stdout)
+        .into_iter()
+        .map(|v| {
+            (
+                v["action"].as_str().unwrap().to_string(),
+                v["container_id"].as_str().unwrap().to_string(),
+                v["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn open_repeat_escalate_resolve() {
+    let s = Scene::new();
+    let evs = vec![
+        event("C1", "power_off", "warning", "2026-11-27T03:05:00Z", "open"),
+        event("C1", "power_off", "warning", "2026-11-27T03:06:00Z", "open"),
+        event(
+            "C1",
+            "power_off",
+            "critical",
+            "2026-11-27T03:30:00Z",
+            "open",
+        ),
+        event(
+            "C1",
+            "power_off",
+            "critical",
+            "2026-11-27T03:31:00Z",
+            "open",
+        ),
+        event(
+            "C1",
+            "power_off",
+            "critical",
+            "2026-11-27T04:00:00Z",
+            "resolved",
+        ),
+    ];
+    let out = s.act(&evs, &["--to", "-"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = actions(&out);
+    assert_eq!(
+        a.iter()
+            .map(|x| (x.0.as_str(), x.2.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("opened", "warning"),
+            ("escalated", "critical"),
+            ("resolved", "critical")
+        ]
+    );
+    let last = json_lines(&out.stdout).pop().unwrap();
+    assert_eq!(last["event_count"], 4);
+    assert_eq!(last["resolved_at"], "2026-11-27T04:00:00Z");
+}
+
+#[test]
+fn a_second_run_on_the_same_state_never_notifies_again() {
+    let s = Scene::new();
+    let first = vec![event(
+        "C1",
+        "door_open",
+        "warning",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    let out = s.act(&first, &["--to", "-"]);
+    assert_eq!(actions(&out).len(), 1);
+    // The cron job reads the whole detector output again, plus a repeat.
+    let again = vec![
+        first[0].clone(),
+        event("C1", "door_open", "warning", "2026-11-27T03:10:00Z", "open"),
+    ];
+    let out = s.act(&again, &["--to", "-"]);
+    assert!(out.status.success());
+    assert!(actions(&out).is_empty(), "{:?}", actions(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 already seen"));
+    // And the resolve in a third run is told once.
+    let end = vec![event(
+        "C1",
+        "door_open",
+        "warning",
+        "2026-11-27T03:20:00Z",
+        "resolved",
+    )];
+    let out = s.act(&end, &["--to", "-"]);
+    assert_eq!(
+        actions(&out)
+            .iter()
+            .map(|a| a.0.as_str())
+            .collect::<Vec<_>>(),
+        ["resolved"]
+    );
+    let out = s.act(&end, &["--to", "-"]);
+    assert!(actions(&out).is_empty());
+}
+
+#[test]
+fn cooldown_silences_a_flapping_fault_and_resolve_after_closes_silent_alerts() {
+    let s = Scene::new();
+    let evs = vec![
+        event("C1", "door_open", "warning", "2026-11-27T03:00:00Z", "open"),
+        event(
+            "C1",
+            "door_open",
+            "warning",
+            "2026-11-27T03:05:00Z",
+            "resolved",
+        ),
+        // Opens again 10 minutes later: within the 1 h cooldown, recorded but not told.
+        event("C1", "door_open", "warning", "2026-11-27T03:15:00Z", "open"),
+        event(
+            "C1",
+            "door_open",
+            "warning",
+            "2026-11-27T03:20:00Z",
+            "resolved",
+        ),
+        // Two hours on, it is news again.
+        event("C1", "door_open", "warning", "2026-11-27T05:30:00Z", "open"),
+        // C2 goes quiet; --resolve-after 30m closes it once event time moves on.
+        event(
+            "C2",
+            "fan_failure",
+            "warning",
+            "2026-11-27T05:31:00Z",
+            "open",
+        ),
+        event(
+            "C3",
+            "fan_failure",
+            "warning",
+            "2026-11-27T06:10:00Z",
+            "open",
+        ),
+    ];
+    let out = s.act(
+        &evs,
+        &[
+            "--to",
+            "-",
+            "--to",
+            &format!("sqlite://{}", s.path("biz.db")),
+            "--resolve-after",
+            "30m",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a: Vec<(String, String)> = actions(&out).into_iter().map(|x| (x.0, x.1)).collect();
+    let want = [
+        ("opened", "C1"),
+        ("resolved", "C1"),
+        ("opened", "C1"),
+        ("opened", "C2"),
+        ("resolved", "C1"),
+        ("resolved", "C2"),
+        ("opened", "C3"),
+    ];
+    assert_eq!(a, want.map(|(x, y)| (x.to_string(), y.to_string())));
+    // The record destination has every alert, including the silenced one.
+    let conn = rusqlite::Connection::open(s.path("biz.db")).unwrap();
+    let rows: Vec<(i64, String, String, i64)> = conn
+        .prepare("SELECT alert_id, container_id, status, notified FROM alerts ORDER BY alert_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[1], (2, "C1".into(), "resolved".into(), 0));
+    assert_eq!(rows[3].2, "resolved");
+    assert_eq!(rows[4].2, "open");
+}
+
+/// A tiny HTTP server on 127.0.0.1 answering with the given status codes in turn
+/// (the last one repeats), recording the bodies it receives.
+fn server(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    std::thread::spawn(move || {
+        for (i, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&body).to_string());
+            let status = *statuses.get(i).or(statuses.last()).unwrap();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, bodies)
+}
+
+#[test]
+fn a_webhook_that_fails_twice_gets_the_alert_once() {
+    let s = Scene::new();
+    let (url, bodies) = server(vec![500, 503, 200]);
+    let evs = vec![event(
+        "C1",
+        "power_off",
+        "critical",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    let out = s.act(&evs, &["--to", &url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = bodies.lock().unwrap().clone();
+    assert_eq!(got.len(), 3, "two failures and one success");
+    let delivered: serde_json::Value = serde_json::from_str(&got[2]).unwrap();
+    assert_eq!(delivered["container_id"], "C1");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 delivered, 0 failed"));
+    // Nothing left to send on the next run.
+    let out = s.act(&[], &["--to", &url]);
+    assert!(out.status.success());
+    assert_eq!(bodies.lock().unwrap().len(), 3);
+}
+
+#[test]
+fn a_webhook_that_always_fails_is_dead_lettered_and_exit_is_1() {
+    let s = Scene::new();
+    let (url, bodies) = server(vec![500]);
+    let dead = s.path("dead.jsonl");
+    let evs = vec![event(
+        "C1",
+        "power_off",
+        "critical",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    let out = s.act(
+        &evs,
+        &[
+            "--to",
+            &url,
+            "--to",
+            "-",
+            "--retries",
+            "2",
+            "--dead-letter",
+            &dead,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(bodies.lock().unwrap().len(), 3, "first try and two retries");
+    // The other destination still got it.
+    assert_eq!(actions(&out).len(), 1);
+    let dl = std::fs::read_to_string(&dead).unwrap();
+    let line: serde_json::Value = serde_json::from_str(dl.trim()).unwrap();
+    assert_eq!(line["destination"], url.as_str());
+    assert!(line["error"].as_str().unwrap().contains("500"));
+    assert_eq!(line["notification"]["container_id"], "C1");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 failed"));
+}
+
+#[test]
+fn slack_template_posts_text() {
+    let s = Scene::new();
+    let (url, bodies) = server(vec![200]);
+    let evs = vec![event(
+        "C9",
+        "fan_failure",
+        "warning",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    let out = s.act(&evs, &["--to", &url, "--template", "slack"]);
+    assert!(out.status.success());
+    let body: serde_json::Value = serde_json::from_str(&bodies.lock().unwrap()[0]).unwrap();
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains("fan_failure") && text.contains("C9"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hostile_field_values_through_exec_run_nothing() {
+    let s = Scene::new();
+    let marker = s.path("pwned");
+    let log = s.path("exec.log");
+    let hostile = [
+        format!("$(touch {marker})"),
+        format!("`touch {marker}`"),
+        format!("; touch {marker}"),
+        "; rm -rf ~".to_string(),
+    ];
+    let evs: Vec<String> = hostile
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "container_id": c, "fault": "door_open", "severity": "warning",
+                "detected_at": "2026-11-27T03:05:00Z", "message": format!("{c} && touch {marker}"),
+            })
+            .to_string()
+        })
+        .collect();
+    // The program sees values only as data: on stdin and in REEFER_* variables.
+    let script =
+        format!(r#"exec:sh -c 'cat >> {log}; printf "%s\n" "$REEFER_CONTAINER_ID" >> {log}'"#);
+    let out = s.act(&evs, &["--to", &script]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !std::path::Path::new(&marker).exists(),
+        "a field value was executed"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    for h in &hostile {
+        assert!(
+            text.lines().any(|l| l == h),
+            "{h} not passed through verbatim"
+        );
+    }
+}
+
+#[test]
+fn bad_events_are_reported_with_line_numbers() {
+    let s = Scene::new();
+    let dead = s.path("dead.jsonl");
+    let evs = vec![
+        event("C1", "power_off", "warning", "2026-11-27T03:05:00Z", "open"),
+        r#"{"fault":"power_off","detected_at":"2026-11-27T03:05:00Z"}"#.to_string(),
+        "{not json".to_string(),
+        r#"{"container_id":"C2","fault":"power_off","detected_at":"whenever"}"#.to_string(),
+        event("C3", "power_off", "warning", "2026-11-27T03:05:00Z", "open"),
+    ];
+    let out = s.act(&evs, &["--to", "-", "--dead-letter", &dead]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(actions(&out).len(), 2, "valid events still handled");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("reefer-act: stdin:2: missing required field container_id"),
+        "{err}"
+    );
+    assert!(err.contains("reefer-act: stdin:3: invalid JSON"), "{err}");
+    assert!(err.contains("reefer-act: stdin:4: detected_at"), "{err}");
+    assert_eq!(std::fs::read_to_string(&dead).unwrap().lines().count(), 3);
+    let out = s.act(&evs, &["--to", "-", "--on-bad-input", "fail"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped at stdin:2"));
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let s = Scene::new();
+    let evs = vec![event(
+        "C1",
+        "power_off",
+        "warning",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    let out = s.act(&evs, &["--to", "https://example.invalid/hook", "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["destination"], "https://example.invalid/hook");
+    assert_eq!(lines[0]["notification"]["action"], "opened");
+    // A real run afterwards still opens the alert.
+    let out = s.act(&evs, &["--to", "-"]);
+    assert_eq!(actions(&out).len(), 1);
+}
+
+#[test]
+fn unknown_destination_is_a_usage_error() {
+    let s = Scene::new();
+    let out = s.act(&[], &["--to", "carrier-pigeon://coop"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown destination"));
+}
