@@ -58,10 +58,11 @@ pub fn parse_json_object(line: &str) -> Result<Map<String, Value>, String> {
 
 enum Reader {
     Lines(Src),
+    /// CSV is read line by line too (a quoted field may span lines), so that
+    /// line numbers are physical lines, blank ones included.
     Csv {
-        reader: csv::Reader<Src>,
-        headers: Vec<String>,
-        row: csv::StringRecord,
+        lines: Src,
+        headers: Option<Vec<String>>,
     },
 }
 
@@ -78,7 +79,6 @@ pub struct Input {
     line_no: u64,
     buf: Vec<u8>,
     text: String,
-    pending_error: Option<String>,
 }
 
 impl Input {
@@ -98,7 +98,6 @@ impl Input {
             line_no: 0,
             buf: Vec::with_capacity(1024),
             text: String::with_capacity(1024),
-            pending_error: None,
         }
     }
 
@@ -123,7 +122,7 @@ impl Input {
     pub fn would_block(&mut self) -> bool {
         match &mut self.reader {
             Some(Reader::Lines(r)) => r.buffer().is_empty(),
-            Some(Reader::Csv { reader, .. }) => reader.get_ref().buffer().is_empty(),
+            Some(Reader::Csv { lines, .. }) => lines.buffer().is_empty(),
             None => true,
         }
     }
@@ -149,149 +148,129 @@ impl Input {
         self.name = name;
         self.reader = Some(match format {
             Format::Jsonl => Reader::Lines(raw),
-            Format::Csv => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .flexible(true)
-                    .trim(csv::Trim::All)
-                    .from_reader(raw);
-                let headers: Vec<String> = match reader.headers() {
-                    Ok(h) => h
-                        .iter()
-                        .map(|s| s.trim_start_matches('\u{feff}').to_string())
-                        .collect(),
-                    Err(e) => {
-                        self.pending_error = Some(format!("cannot read CSV header: {e}"));
-                        Vec::new()
-                    }
-                };
-                self.line_no = 1;
-                Reader::Csv {
-                    reader,
-                    headers,
-                    row: csv::StringRecord::new(),
-                }
-            }
+            Format::Csv => Reader::Csv {
+                lines: raw,
+                headers: None,
+            },
         });
         Ok(true)
     }
 
-    /// The next record, or `Ok(None)` at the end of the last input.
-    /// `Err(Ok(..))`-style problems with a single line come back as `Ok(Some(Err(line, msg)))`.
+    /// The next record, or `Ok(None)` after the last input. A line that cannot be
+    /// read comes back as `Ok(Some(Err((line, why))))`; `Err` is an I/O failure.
     pub fn next_rec(&mut self) -> io::Result<Option<Result<Rec<'_>, (u64, String)>>> {
         loop {
             if self.reader.is_none() && !self.open_next()? {
                 return Ok(None);
             }
-            if let Some(msg) = self.pending_error.take() {
-                return Ok(Some(Err((self.line_no.max(1), msg))));
+            let reader = self.reader.as_mut().expect("reader is open");
+            let (lines, csv_headers) = match reader {
+                Reader::Lines(r) => (r, None),
+                Reader::Csv { lines, headers } => (lines, Some(headers)),
+            };
+            self.buf.clear();
+            let first_line = self.line_no + 1;
+            let mut n = read_line(lines, &mut self.buf, &mut self.line_no)?;
+            if n == 0 {
+                self.reader = None;
+                continue;
             }
-            match self.reader.as_mut().expect("reader is open") {
-                Reader::Lines(r) => {
-                    self.buf.clear();
-                    let n = r.read_until(b'\n', &mut self.buf)?;
-                    if n == 0 {
-                        self.reader = None;
-                        continue;
-                    }
-                    self.line_no += 1;
-                    let mut end = self.buf.len();
-                    if end > 0 && self.buf[end - 1] == b'\n' {
-                        end -= 1;
-                    }
-                    if end > 0 && self.buf[end - 1] == b'\r' {
-                        end -= 1;
-                    }
-                    let bytes = &self.buf[..end];
-                    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-                        continue;
-                    }
-                    self.text.clear();
-                    match std::str::from_utf8(bytes) {
-                        Ok(s) => self.text.push_str(s),
-                        Err(e) => {
-                            return Ok(Some(Err((
-                                self.line_no,
-                                format!("not valid UTF-8 (byte {})", e.valid_up_to()),
-                            ))))
-                        }
-                    }
-                    return Ok(Some(Ok(Rec {
-                        input: &self.name,
-                        line: self.line_no,
-                        raw: &self.text,
-                        csv: None,
-                    })));
-                }
-                Reader::Csv {
-                    reader,
-                    headers,
-                    row,
-                } => {
-                    match reader.read_record(row) {
-                        Ok(false) => {
-                            self.reader = None;
-                            continue;
-                        }
-                        Ok(true) => {}
-                        Err(e) => {
-                            let line = e.position().map(|p| p.line()).unwrap_or(self.line_no + 1);
-                            self.line_no = line;
-                            return Ok(Some(Err((line, format!("invalid CSV: {e}")))));
-                        }
-                    }
-                    let line = row.position().map(|p| p.line()).unwrap_or(self.line_no + 1);
-                    self.line_no = line;
-                    if row.iter().all(|f| f.is_empty()) {
-                        continue;
-                    }
-                    self.text.clear();
-                    for (i, field) in row.iter().enumerate() {
-                        if i > 0 {
-                            self.text.push(',');
-                        }
-                        if field.contains([',', '"', '\n']) {
-                            self.text.push('"');
-                            self.text.push_str(&field.replace('"', "\"\""));
-                            self.text.push('"');
-                        } else {
-                            self.text.push_str(field);
-                        }
-                    }
-                    if row.len() != headers.len() {
-                        return Ok(Some(Err((
-                            line,
-                            format!(
-                                "CSV row has {} fields, the header has {}",
-                                row.len(),
-                                headers.len()
-                            ),
-                        ))));
-                    }
-                    let mut map = Map::with_capacity(headers.len());
-                    for (h, field) in headers.iter().zip(row.iter()) {
-                        map.insert(h.clone(), csv_value(field));
-                    }
-                    return Ok(Some(Ok(Rec {
-                        input: &self.name,
-                        line,
-                        raw: &self.text,
-                        csv: Some(map),
-                    })));
+            if csv_headers.is_some() {
+                // A quoted field may hold line breaks: read on while quotes are open.
+                while self.buf.iter().filter(|&&b| b == b'"').count() % 2 == 1 && n > 0 {
+                    self.buf.push(b'\n');
+                    let mut more = Vec::new();
+                    n = read_line(lines, &mut more, &mut self.line_no)?;
+                    self.buf.extend_from_slice(&more);
                 }
             }
+            if self.buf.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
+            self.text.clear();
+            match std::str::from_utf8(&self.buf) {
+                Ok(s) => self.text.push_str(s),
+                Err(e) => {
+                    return Ok(Some(Err((
+                        first_line,
+                        format!("not valid UTF-8 (byte {})", e.valid_up_to()),
+                    ))))
+                }
+            }
+            let Some(headers) = csv_headers else {
+                return Ok(Some(Ok(Rec {
+                    input: &self.name,
+                    line: first_line,
+                    raw: &self.text,
+                    csv: None,
+                })));
+            };
+            let fields = match split_csv(&self.text) {
+                Ok(f) => f,
+                Err(e) => return Ok(Some(Err((first_line, format!("invalid CSV: {e}"))))),
+            };
+            let Some(headers) = headers else {
+                *headers = Some(
+                    fields
+                        .iter()
+                        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+                        .collect(),
+                );
+                continue;
+            };
+            if fields.len() != headers.len() {
+                return Ok(Some(Err((
+                    first_line,
+                    format!(
+                        "CSV row has {} fields, the header has {}",
+                        fields.len(),
+                        headers.len()
+                    ),
+                ))));
+            }
+            let mut map = Map::with_capacity(headers.len());
+            for (h, field) in headers.iter().zip(&fields) {
+                map.insert(h.clone(), csv_value(field.trim()));
+            }
+            return Ok(Some(Ok(Rec {
+                input: &self.name,
+                line: first_line,
+                raw: &self.text,
+                csv: Some(map),
+            })));
         }
     }
 
     /// The raw text of the last line read (for dead letters of lines that failed early).
     pub fn last_raw(&self) -> String {
-        if self.text.is_empty() {
-            String::from_utf8_lossy(&self.buf)
-                .trim_end_matches(['\n', '\r'])
-                .to_string()
-        } else {
-            self.text.clone()
+        String::from_utf8_lossy(&self.buf).into_owned()
+    }
+}
+
+/// Reads one line without its `\n` or `\r\n` into `buf`; returns the bytes consumed.
+fn read_line(r: &mut Src, buf: &mut Vec<u8>, line_no: &mut u64) -> io::Result<usize> {
+    let n = r.read_until(b'\n', buf)?;
+    if n > 0 {
+        *line_no += 1;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
         }
     }
+    Ok(n)
+}
+
+/// Splits one CSV record (RFC 4180 quoting) into its fields.
+fn split_csv(text: &str) -> Result<Vec<String>, csv::Error> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    reader.read_record(&mut record)?;
+    Ok(record.iter().map(str::to_string).collect())
 }
 
 /// Looks at the first non-blank byte to decide between JSON Lines and CSV.
@@ -333,4 +312,104 @@ pub fn csv_value(field: &str) -> Value {
         }
     }
     Value::String(field.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    fn read_all(
+        content: &str,
+        name: &str,
+        choice: FormatChoice,
+    ) -> Vec<Result<(u64, String, bool), (u64, String)>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(content.as_bytes())
+            .unwrap();
+        let mut input = Input::new(&[path.display().to_string()], choice);
+        let mut out = Vec::new();
+        while let Some(r) = input.next_rec().unwrap() {
+            out.push(r.map(|rec| (rec.line, rec.raw.to_string(), rec.csv.is_some())));
+        }
+        out
+    }
+
+    #[test]
+    fn jsonl_lines_are_numbered_and_crlf_and_blank_lines_are_handled() {
+        let got = read_all(
+            "{\"a\":1}\r\n\n  \n{\"a\":2}\n{\"a\":3}",
+            "x.jsonl",
+            FormatChoice::Auto,
+        );
+        assert_eq!(
+            got,
+            vec![
+                Ok((1, "{\"a\":1}".into(), false)),
+                Ok((4, "{\"a\":2}".into(), false)),
+                Ok((5, "{\"a\":3}".into(), false)),
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_bad_line_not_a_fatal_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.jsonl");
+        std::fs::write(&path, b"{\"a\":1}\n\xff\xfe\n{\"a\":2}\n").unwrap();
+        let mut input = Input::new(&[path.display().to_string()], FormatChoice::Auto);
+        assert!(input.next_rec().unwrap().unwrap().is_ok());
+        let err = input.next_rec().unwrap().unwrap().err().unwrap();
+        assert_eq!(err.0, 2);
+        assert!(err.1.contains("UTF-8"));
+        assert!(input.next_rec().unwrap().unwrap().is_ok());
+        assert!(input.next_rec().unwrap().is_none());
+    }
+
+    #[test]
+    fn csv_rows_become_typed_objects_with_line_numbers() {
+        let got = read_all(
+            "a,b,c\n1,true,x\n\n2.5,,\"q,r\"\n3,false\n",
+            "x.csv",
+            FormatChoice::Auto,
+        );
+        assert_eq!(got[0], Ok((2, "1,true,x".into(), true)));
+        assert_eq!(got[1], Ok((4, "2.5,,\"q,r\"".into(), true)));
+        assert_eq!(got[2].as_ref().unwrap_err().0, 5);
+        assert!(got[2]
+            .as_ref()
+            .unwrap_err()
+            .1
+            .contains("2 fields, the header has 3"));
+        assert_eq!(csv_value("12"), Value::from(12));
+        assert_eq!(csv_value("-0.5"), Value::from(-0.5));
+        assert_eq!(csv_value("TRUE"), Value::Bool(true));
+        assert_eq!(csv_value(""), Value::Null);
+        assert_eq!(csv_value("MSKU1234565"), Value::from("MSKU1234565"));
+        assert_eq!(csv_value("1e"), Value::from("1e"));
+    }
+
+    #[test]
+    fn content_decides_when_the_name_does_not() {
+        let got = read_all(
+            "container_id,temperature\nC1,3.5\n",
+            "data.txt",
+            FormatChoice::Auto,
+        );
+        assert_eq!(got, vec![Ok((2, "C1,3.5".into(), true))]);
+        let got = read_all("{\"x\":1}\n", "data.txt", FormatChoice::Auto);
+        assert_eq!(got, vec![Ok((1, "{\"x\":1}".into(), false))]);
+    }
+
+    #[test]
+    fn json_objects_only() {
+        assert!(parse_json_object("[1,2]").unwrap_err().contains("an array"));
+        assert!(parse_json_object("{")
+            .unwrap_err()
+            .starts_with("invalid JSON"));
+        assert!(parse_json_object("{\"a\":1}").is_ok());
+    }
 }
