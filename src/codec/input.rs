@@ -319,11 +319,10 @@ mod tests {
     use super::*;
     use std::io::Write as _;
 
-    fn read_all(
-        content: &str,
-        name: &str,
-        choice: FormatChoice,
-    ) -> Vec<Result<(u64, String, bool), (u64, String)>> {
+    /// (line, raw text, came from CSV) or (line, why it is bad).
+    type Got = Result<(u64, String, bool), (u64, String)>;
+
+    fn read_all(content: &str, name: &str, choice: FormatChoice) -> Vec<Got> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::File::create(&path)
