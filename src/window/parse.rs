@@ -1,0 +1,778 @@
+//! Lean field extraction: from each input line only the fields a window
+//! needs (time, keys, carried `product_id`, aggregated fields).
+//!
+//! A hand-rolled scanner handles the common shape of a JSON Lines record
+//! (flat object, strings without `\u` escapes in needed fields) and validates
+//! the JSON grammar as it goes. Anything it is unsure about falls back to a
+//! full `serde_json` parse, which also writes every error message, so both
+//! paths accept exactly the same lines and agree on their values.
+
+use crate::record::{value_bool, value_f64};
+use crate::time::TimeParser;
+use serde_json::{Map, Value};
+
+use super::agg::KEY_SEPARATOR;
+
+/// What a field of the input is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Time,
+    Key(usize),
+    Product,
+    Number(usize),
+    Bool(usize),
+}
+
+/// The fields to extract, and how.
+#[derive(Debug, Clone)]
+pub struct Needs {
+    /// `None` in processing-time mode.
+    pub time_field: Option<String>,
+    pub keys: Vec<String>,
+    /// The carried field (`product_id`), unless it is a key.
+    pub product: Option<String>,
+    pub numbers: Vec<String>,
+    pub bools: Vec<String>,
+    table: Vec<(Box<[u8]>, Slot)>,
+    times: TimeParser,
+    /// RFC 3339 is parsed by hand unless a `--time-format` pattern takes precedence.
+    fast_time: bool,
+}
+
+impl Needs {
+    /// Errors when one field would play two roles.
+    pub fn new(
+        time_field: Option<String>,
+        keys: Vec<String>,
+        product: Option<String>,
+        numbers: Vec<String>,
+        bools: Vec<String>,
+        times: TimeParser,
+        fast_time: bool,
+    ) -> Result<Needs, String> {
+        let mut table: Vec<(Box<[u8]>, Slot)> = Vec::new();
+        let mut put = |name: &str, slot: Slot| -> Result<(), String> {
+            if let Some((_, other)) = table.iter().find(|(n, _)| &**n == name.as_bytes()) {
+                return Err(format!(
+                    "field {name:?} cannot be both {} and {}",
+                    role(*other),
+                    role(slot)
+                ));
+            }
+            table.push((name.as_bytes().into(), slot));
+            Ok(())
+        };
+        if let Some(t) = &time_field {
+            put(t, Slot::Time)?;
+        }
+        for (i, k) in keys.iter().enumerate() {
+            put(k, Slot::Key(i))?;
+        }
+        if let Some(p) = &product {
+            put(p, Slot::Product)?;
+        }
+        for (i, f) in numbers.iter().enumerate() {
+            put(f, Slot::Number(i))?;
+        }
+        for (i, f) in bools.iter().enumerate() {
+            put(f, Slot::Bool(i))?;
+        }
+        Ok(Needs {
+            time_field,
+            keys,
+            product,
+            numbers,
+            bools,
+            table,
+            times,
+            fast_time,
+        })
+    }
+
+    #[inline]
+    fn lookup(&self, name: &[u8]) -> Option<Slot> {
+        self.table
+            .iter()
+            .find(|(n, _)| n.len() == name.len() && **n == *name)
+            .map(|(_, s)| *s)
+    }
+}
+
+fn role(s: Slot) -> &'static str {
+    match s {
+        Slot::Time => "the time field",
+        Slot::Key(_) => "a key (--by)",
+        Slot::Product => "the carried product_id",
+        Slot::Number(_) | Slot::Bool(_) => "an aggregated field",
+    }
+}
+
+/// One input line, parsed or rejected. Ranges point into the [`Batch`]'s buffers.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// Line number within the chunk (1-based); the driver adds the chunk's offset.
+    pub line: u64,
+    /// The raw line in `Batch::data`.
+    pub raw: (u32, u32),
+    /// Event time in epoch ms (0 in processing-time mode).
+    pub time: i64,
+    /// The group key in `Batch::text`.
+    pub key: (u32, u32),
+    /// The carried product in `Batch::text`, `None` when absent or null.
+    pub product: Option<(u32, u32)>,
+    pub error: Option<Box<str>>,
+}
+
+/// A run of parsed lines.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub data: Vec<u8>,
+    pub recs: Vec<Parsed>,
+    /// Keys and products as JSON text.
+    pub text: Vec<u8>,
+    /// `needs.numbers.len()` values per record, NaN for null or missing.
+    pub numbers: Vec<f64>,
+    /// `needs.bools.len()` values per record: 0 null or missing, 1 false, 2 true.
+    pub bools: Vec<u8>,
+    /// Lines in `data` (including blank ones), to number the next chunk.
+    pub lines: u64,
+}
+
+impl Batch {
+    pub fn raw(&self, p: &Parsed) -> &[u8] {
+        &self.data[p.raw.0 as usize..p.raw.1 as usize]
+    }
+
+    pub fn key(&self, p: &Parsed) -> &[u8] {
+        &self.text[p.key.0 as usize..p.key.1 as usize]
+    }
+
+    pub fn product(&self, p: &Parsed) -> Option<&[u8]> {
+        p.product.map(|(a, b)| &self.text[a as usize..b as usize])
+    }
+
+    /// Appends the parse of one line, already in `data` at `raw`.
+    pub fn push_line(&mut self, needs: &Needs, line: u64, raw: (u32, u32)) {
+        let (nn, nb) = (needs.numbers.len(), needs.bools.len());
+        let text_mark = self.text.len();
+        let num_base = self.numbers.len();
+        let bool_base = self.bools.len();
+        self.numbers.resize(num_base + nn, f64::NAN);
+        self.bools.resize(bool_base + nb, 0);
+        let bytes = &self.data[raw.0 as usize..raw.1 as usize];
+        let mut p = Parsed {
+            line,
+            raw,
+            time: 0,
+            key: (0, 0),
+            product: None,
+            error: None,
+        };
+        let result = match std::str::from_utf8(bytes) {
+            Err(e) => Err(format!("not valid UTF-8 (byte {})", e.valid_up_to())),
+            Ok(s) => {
+                let nums = &mut self.numbers[num_base..];
+                let bools = &mut self.bools[bool_base..];
+                match fast(bytes, needs, &mut self.text, nums, bools, &mut p) {
+                    Some(()) => Ok(()),
+                    None => {
+                        self.text.truncate(text_mark);
+                        nums.fill(f64::NAN);
+                        bools.fill(0);
+                        match crate::codec::parse_json_object_str(s) {
+                            Ok(map) => extract(&map, needs, &mut self.text, nums, bools, &mut p),
+                            Err(e) => Err(e),
+                        }
+                    }
+                }
+            }
+        };
+        if let Err(e) = result {
+            self.text.truncate(text_mark);
+            p.error = Some(e.into());
+        }
+        self.recs.push(p);
+    }
+
+    /// Appends a record that is already a JSON object (a CSV row), its raw text at `raw`.
+    pub fn push_map(&mut self, needs: &Needs, line: u64, raw: (u32, u32), map: &Map<String, Value>) {
+        let text_mark = self.text.len();
+        let num_base = self.numbers.len();
+        let bool_base = self.bools.len();
+        self.numbers.resize(num_base + needs.numbers.len(), f64::NAN);
+        self.bools.resize(bool_base + needs.bools.len(), 0);
+        let mut p = Parsed {
+            line,
+            raw,
+            time: 0,
+            key: (0, 0),
+            product: None,
+            error: None,
+        };
+        let nums = &mut self.numbers[num_base..];
+        let bools = &mut self.bools[bool_base..];
+        if let Err(e) = extract(map, needs, &mut self.text, nums, bools, &mut p) {
+            self.text.truncate(text_mark);
+            p.error = Some(e.into());
+        }
+        self.recs.push(p);
+    }
+
+    /// Appends a line that could not be read at all.
+    pub fn push_error(&mut self, line: u64, raw: (u32, u32), msg: String, needs: &Needs) {
+        self.numbers
+            .resize(self.numbers.len() + needs.numbers.len(), f64::NAN);
+        self.bools.resize(self.bools.len() + needs.bools.len(), 0);
+        self.recs.push(Parsed {
+            line,
+            raw,
+            time: 0,
+            key: (0, 0),
+            product: None,
+            error: Some(msg.into()),
+        });
+    }
+}
+
+/// Parses the first `len` bytes of `data`: whole lines (`\n`-separated,
+/// `\r\n` accepted). The batch keeps `data` for raw lines.
+pub fn parse_chunk(data: Vec<u8>, len: usize, needs: &Needs) -> Batch {
+    let approx = len / 300 + 1;
+    let mut batch = Batch {
+        recs: Vec::with_capacity(approx),
+        numbers: Vec::with_capacity(approx * needs.numbers.len()),
+        bools: Vec::with_capacity(approx * needs.bools.len()),
+        text: Vec::with_capacity(approx * 24),
+        data,
+        lines: 0,
+    };
+    let mut pos = 0usize;
+    let mut line = 0u64;
+    while pos < len {
+        let nl = memchr::memchr(b'\n', &batch.data[pos..]).map_or(len, |i| pos + i);
+        line += 1;
+        let mut end = nl;
+        if end > pos && batch.data[end - 1] == b'\r' {
+            end -= 1;
+        }
+        if !batch.data[pos..end].iter().all(|b| b.is_ascii_whitespace()) {
+            batch.push_line(needs, line, (pos as u32, end as u32));
+        }
+        pos = nl + 1;
+    }
+    batch.lines = line;
+    batch
+}
+
+#[inline]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// From just after an opening quote: the index of the closing quote and
+/// whether the string had escapes. `None` for `\u` escapes (left to serde,
+/// which checks surrogates), control characters or an unterminated string.
+#[inline]
+fn scan_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Some((i, escaped)),
+            b'\\' => {
+                escaped = true;
+                match b.get(i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                    _ => return None,
+                }
+            }
+            c if c < 0x20 => return None,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// A JSON number from `i`: the index just past it, per the JSON grammar.
+#[inline]
+fn scan_number(b: &[u8], mut i: usize) -> Option<usize> {
+    let digit = |b: &[u8], i: usize| b.get(i).is_some_and(|c| c.is_ascii_digit());
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => {
+            while digit(b, i) {
+                i += 1;
+            }
+        }
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digit(b, i) {
+            return None;
+        }
+        while digit(b, i) {
+            i += 1;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digit(b, i) {
+            return None;
+        }
+        while digit(b, i) {
+            i += 1;
+        }
+    }
+    Some(i)
+}
+
+/// The fast path. `None` means "not sure": the caller re-parses with serde.
+fn fast(
+    b: &[u8],
+    needs: &Needs,
+    text: &mut Vec<u8>,
+    nums: &mut [f64],
+    bools: &mut [u8],
+    p: &mut Parsed,
+) -> Option<()> {
+    let mut time: Option<i64> = None;
+    let mut keys: [Option<(usize, usize)>; 8] = [None; 8];
+    if needs.keys.len() > keys.len() {
+        return None;
+    }
+    let mut product: Option<(usize, usize)> = None;
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let (ke, kesc) = scan_string(b, i + 1)?;
+        if kesc {
+            return None;
+        }
+        let slot = needs.lookup(&b[i + 1..ke]);
+        i = skip_ws(b, ke + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        match *b.get(i)? {
+            b'"' => {
+                let (e, esc) = scan_string(b, i + 1)?;
+                match slot {
+                    None => {}
+                    Some(_) if esc => return None,
+                    Some(Slot::Time) => {
+                        // Safe: the whole line was checked to be UTF-8 and quotes are ASCII.
+                        let s = std::str::from_utf8(&b[i + 1..e]).ok()?;
+                        time = Some(parse_time_ms(s, needs)?);
+                    }
+                    Some(Slot::Key(k)) => {
+                        // Blank keys are errors and non-ASCII ones may be blank
+                        // in Unicode terms: both are left to serde.
+                        let v = &b[i + 1..e];
+                        if v.iter().all(|c| c.is_ascii_whitespace()) || !v.is_ascii() {
+                            return None;
+                        }
+                        keys[k] = Some((i, e + 1));
+                    }
+                    Some(Slot::Product) => product = Some((i, e + 1)),
+                    Some(Slot::Number(_) | Slot::Bool(_)) => return None,
+                }
+                i = e + 1;
+            }
+            b't' | b'f' | b'n' => {
+                let (word, value): (&[u8], u8) = match b[i] {
+                    b't' => (b"true", 2),
+                    b'f' => (b"false", 1),
+                    _ => (b"null", 0),
+                };
+                if !b[i..].starts_with(word) {
+                    return None;
+                }
+                match slot {
+                    None => {}
+                    Some(Slot::Bool(k)) => bools[k] = value,
+                    Some(Slot::Number(k)) if value == 0 => nums[k] = f64::NAN,
+                    Some(Slot::Product) if value == 0 => product = None,
+                    Some(_) => return None,
+                }
+                i += word.len();
+            }
+            b'-' | b'0'..=b'9' => {
+                let e = scan_number(b, i)?;
+                match slot {
+                    None => {}
+                    Some(Slot::Number(k)) => {
+                        // Safe: ASCII digits and signs only.
+                        let s = std::str::from_utf8(&b[i..e]).ok()?;
+                        let x: f64 = s.parse().ok()?;
+                        if !x.is_finite() {
+                            return None;
+                        }
+                        nums[k] = x;
+                    }
+                    Some(_) => return None,
+                }
+                i = e;
+            }
+            _ => return None,
+        }
+        i = skip_ws(b, i);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => {
+                i += 1;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    if skip_ws(b, i) != b.len() {
+        return None;
+    }
+    if needs.time_field.is_some() {
+        p.time = time?;
+    }
+    let start = text.len();
+    for (n, k) in keys.iter().take(needs.keys.len()).enumerate() {
+        let (a, z) = (*k)?;
+        if n > 0 {
+            text.push(KEY_SEPARATOR);
+        }
+        text.extend_from_slice(&b[a..z]);
+    }
+    p.key = (start as u32, text.len() as u32);
+    p.product = product.map(|(a, z)| {
+        let s = text.len();
+        text.extend_from_slice(&b[a..z]);
+        (s as u32, text.len() as u32)
+    });
+    Some(())
+}
+
+/// Event time in epoch ms: RFC 3339 by hand when possible, else the shared parser.
+#[inline]
+fn parse_time_ms(s: &str, needs: &Needs) -> Option<i64> {
+    if needs.fast_time {
+        if let Some(t) = rfc3339_ms(s.as_bytes()) {
+            return Some(t);
+        }
+    }
+    needs.times.parse(s).ok().map(|t| t.timestamp_millis())
+}
+
+/// The slow path (and CSV): the fields from a parsed JSON object, with
+/// messages for what is wrong.
+fn extract(
+    map: &Map<String, Value>,
+    needs: &Needs,
+    text: &mut Vec<u8>,
+    nums: &mut [f64],
+    bools: &mut [u8],
+    p: &mut Parsed,
+) -> Result<(), String> {
+    if let Some(tf) = &needs.time_field {
+        p.time = match map.get(tf) {
+            Some(Value::String(s)) => match needs.fast_time.then(|| rfc3339_ms(s.as_bytes())).flatten() {
+                Some(t) => t,
+                None => needs
+                    .times
+                    .parse(s)
+                    .map_err(|e| format!("{tf}: {e}"))?
+                    .timestamp_millis(),
+            },
+            Some(Value::Null) | None => return Err(format!("missing required field {tf}")),
+            Some(other) => return Err(format!("{tf}: expected an RFC 3339 string, found {other}")),
+        };
+    }
+    let start = text.len();
+    for (n, k) in needs.keys.iter().enumerate() {
+        let v = match map.get(k) {
+            None | Some(Value::Null) => return Err(format!("missing required field {k}")),
+            Some(Value::String(s)) if s.trim().is_empty() => return Err(format!("{k} is empty")),
+            Some(v @ (Value::Object(_) | Value::Array(_))) => {
+                return Err(format!("{k}: expected a string or number, found {v}"))
+            }
+            Some(v) => v,
+        };
+        if n > 0 {
+            text.push(KEY_SEPARATOR);
+        }
+        serde_json::to_writer(&mut *text, v).map_err(|e| e.to_string())?;
+    }
+    p.key = (start as u32, text.len() as u32);
+    if let Some(pf) = &needs.product {
+        p.product = match map.get(pf) {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                let s = text.len();
+                serde_json::to_writer(&mut *text, v).map_err(|e| e.to_string())?;
+                Some((s as u32, text.len() as u32))
+            }
+        };
+    }
+    for (k, f) in needs.numbers.iter().enumerate() {
+        nums[k] = match map.get(f) {
+            None | Some(Value::Null) => f64::NAN,
+            Some(v) => value_f64(v).ok_or_else(|| format!("{f}: expected a number, found {v}"))?,
+        };
+    }
+    for (k, f) in needs.bools.iter().enumerate() {
+        bools[k] = match map.get(f) {
+            None | Some(Value::Null) => 0,
+            Some(v) => match value_bool(v) {
+                Some(true) => 2,
+                Some(false) => 1,
+                None => return Err(format!("{f}: expected true or false, found {v}")),
+            },
+        };
+    }
+    Ok(())
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)` to epoch ms (fraction truncated to
+/// ms, as chrono's `timestamp_millis`); `None` for anything else, including
+/// leap seconds, which the shared parser then handles.
+pub fn rfc3339_ms(s: &[u8]) -> Option<i64> {
+    fn num(s: &[u8]) -> Option<i64> {
+        let mut v = 0i64;
+        for &c in s {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i64::from(c - b'0');
+        }
+        Some(v)
+    }
+    if s.len() < 20 || s[4] != b'-' || s[7] != b'-' || s[10] != b'T' || s[13] != b':' || s[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (num(&s[0..4])?, num(&s[5..7])?, num(&s[8..10])?);
+    let (h, mi, sec) = (num(&s[11..13])?, num(&s[14..16])?, num(&s[17..19])?);
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let mut i = 19;
+    let mut ms = 0i64;
+    if s[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            if i - start < 3 {
+                ms = ms * 10 + i64::from(s[i] - b'0');
+            }
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 {
+            return None;
+        }
+        for _ in digits..3 {
+            ms *= 10;
+        }
+    }
+    let offset_min = match s.get(i..)? {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), oh @ .., b':', m1, m2] if oh.len() == 2 => {
+            let oh = num(oh)?;
+            let om = num(&[*m1, *m2])?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let v = oh * 60 + om;
+            if *sign == b'-' {
+                -v
+            } else {
+                v
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    Some(((days * 86_400 + h * 3600 + mi * 60 + sec) - offset_min * 60) * 1000 + ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn needs() -> Needs {
+        Needs::new(
+            Some("measurement_time".into()),
+            vec!["container_id".into()],
+            Some("product_id".into()),
+            vec!["temperature".into(), "kilowatts".into()],
+            vec!["fan_1".into(), "door_open".into()],
+            TimeParser::default(),
+            true,
+        )
+        .unwrap()
+    }
+
+    /// (time, key, product, numbers, bools) or the error, via one path.
+    type Out = Result<(i64, String, Option<String>, Vec<String>, Vec<u8>), String>;
+
+    fn summarize(b: &Batch, needs: &Needs) -> Out {
+        let p = &b.recs[0];
+        if let Some(e) = &p.error {
+            return Err(e.to_string());
+        }
+        let nn = needs.numbers.len();
+        Ok((
+            p.time,
+            String::from_utf8(b.key(p).to_vec()).unwrap(),
+            b.product(p).map(|x| String::from_utf8(x.to_vec()).unwrap()),
+            b.numbers[..nn].iter().map(|x| format!("{x:?}")).collect(),
+            b.bools.clone(),
+        ))
+    }
+
+    fn via_fast(line: &str) -> Out {
+        let n = needs();
+        let b = parse_chunk(line.as_bytes().to_vec(), line.len(), &n);
+        summarize(&b, &n)
+    }
+
+    fn via_serde(line: &str) -> Out {
+        let n = needs();
+        let mut b = Batch {
+            data: line.as_bytes().to_vec(),
+            ..Default::default()
+        };
+        match crate::codec::parse_json_object_str(line) {
+            Ok(map) => b.push_map(&n, 1, (0, line.len() as u32), &map),
+            Err(e) => b.push_error(1, (0, line.len() as u32), e, &n),
+        }
+        summarize(&b, &n)
+    }
+
+    const LINE: &str = r#"{"container_id":"MSKU9690622","measurement_time":"2026-11-27T03:00:00Z","product_id":"P04","temperature":5.92,"kilowatts":2.24,"oxygen_level":3.48,"fan_1":true,"door_open":false,"operating_mode":"modulated_cool","latitude":3.7237,"fault":null}"#;
+
+    #[test]
+    fn fast_path_reads_a_sim_line() {
+        let out = via_fast(LINE).unwrap();
+        assert_eq!(out.0, 1_795_748_400_000);
+        assert_eq!(out.1, "\"MSKU9690622\"");
+        assert_eq!(out.2.as_deref(), Some("\"P04\""));
+        assert_eq!(out.3, vec!["5.92", "2.24"]);
+        assert_eq!(out.4, vec![2, 1]);
+        assert_eq!(via_fast(LINE), via_serde(LINE));
+    }
+
+    #[test]
+    fn both_paths_agree_on_odd_lines() {
+        let cases = [
+            LINE.replace("5.92", "\"5.92\""),
+            LINE.replace("5.92", "null"),
+            LINE.replace("5.92", "\"warm\""),
+            LINE.replace("5.92", "true"),
+            LINE.replace("5.92", "1e999"),
+            LINE.replace("5.92", "05"),
+            LINE.replace("5.92", "-0.5e-3"),
+            LINE.replace("\"MSKU9690622\"", "42"),
+            LINE.replace("\"MSKU9690622\"", "\"\""),
+            LINE.replace("\"MSKU9690622\"", "null"),
+            LINE.replace("\"MSKU9690622\"", "\"MS\\u004bU\""),
+            LINE.replace("\"MSKU9690622\"", "\"MS\\\"U\""),
+            LINE.replace("\"container_id\":\"MSKU9690622\",", ""),
+            LINE.replace("\"measurement_time\":\"2026-11-27T03:00:00Z\",", ""),
+            LINE.replace("2026-11-27T03:00:00Z", "2026-11-27T04:00:00.250+01:00"),
+            LINE.replace("2026-11-27T03:00:00Z", "2026-11-27 03:00:00"),
+            LINE.replace("2026-11-27T03:00:00Z", "2026-02-30T03:00:00Z"),
+            LINE.replace("2026-11-27T03:00:00Z", "yesterday"),
+            LINE.replace("true", "\"yes\""),
+            LINE.replace("true", "1"),
+            LINE.replace("\"P04\"", "null"),
+            LINE.replace("null}", "{\"a\":[1,2]}}"),
+            LINE.replace("null}", "null,}"),
+            LINE.replace("null}", "nul}"),
+            LINE.replace("}", "} x"),
+            format!("{LINE},"),
+            format!("  {LINE}  "),
+            LINE.replace(",", " , "),
+            LINE.replace("\"fault\":null", "\"fault\":\"caf\\u00e9\""),
+            LINE.replace("\"fault\":null", "\"fault\":\"a\\qb\""),
+            LINE.replace("\"fault\":null", "\"temperature\":7"),
+            "[1,2]".to_string(),
+            "{}".to_string(),
+            "{".to_string(),
+        ];
+        for c in &cases {
+            assert_eq!(via_fast(c), via_serde(c), "{c}");
+        }
+        assert!(via_fast(&cases[2]).unwrap_err().starts_with("temperature: expected a number"));
+        assert_eq!(via_fast(&cases[12]).unwrap_err(), "missing required field container_id");
+    }
+
+    #[test]
+    fn rfc3339_by_hand_matches_chrono() {
+        for s in [
+            "2026-11-27T03:00:00Z",
+            "2026-11-27T03:00:00.5Z",
+            "2026-11-27T03:00:00.123456Z",
+            "2024-02-29T23:59:59-05:30",
+            "1969-12-31T23:59:59.999Z",
+            "2000-01-01T00:00:00+14:00",
+        ] {
+            let chrono = crate::time::parse_time(s).unwrap().timestamp_millis();
+            assert_eq!(rfc3339_ms(s.as_bytes()), Some(chrono), "{s}");
+        }
+        for s in ["2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-27T03:00:60Z", "2026-11-27T03:00:00", "2026-11-27T03:00:00.Z"] {
+            assert_eq!(rfc3339_ms(s.as_bytes()), None, "{s}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn rfc3339_matches_chrono_everywhere(secs in -2_000_000_000i64..8_000_000_000, ms in 0i64..1000, off in -1439i64..1439) {
+            let t = chrono::DateTime::from_timestamp_millis(secs * 1000 + ms).unwrap();
+            let tz = chrono::FixedOffset::east_opt((off * 60) as i32).unwrap();
+            let s = t.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+            prop_assert_eq!(rfc3339_ms(s.as_bytes()), Some(secs * 1000 + ms));
+        }
+
+        #[test]
+        fn both_paths_agree_on_mangled_lines(cut in 0usize..300, junk in "[ -~]{0,3}") {
+            let cut = cut.min(LINE.len());
+            if LINE.is_char_boundary(cut) {
+                let line = format!("{}{}{}", &LINE[..cut], junk, &LINE[cut..]);
+                prop_assert_eq!(via_fast(&line), via_serde(&line), "{}", line);
+            }
+        }
+    }
+}
