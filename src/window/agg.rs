@@ -327,7 +327,11 @@ impl RowWriter {
         buf.extend_from_slice(b"\",\"window_end\":\"");
         buf.extend_from_slice(end.as_bytes());
         buf.push(b'"');
-        for (name, value) in self.key_names.iter().zip(key.split(|&b| b == KEY_SEPARATOR)) {
+        for (name, value) in self
+            .key_names
+            .iter()
+            .zip(key.split(|&b| b == KEY_SEPARATOR))
+        {
             buf.extend_from_slice(name);
             buf.extend_from_slice(value);
         }
@@ -346,7 +350,9 @@ impl RowWriter {
                     Some(x) if agg == Agg::Count => {
                         buf.extend_from_slice(itoa::Buffer::new().format(x as u64).as_bytes())
                     }
-                    Some(x) if x.is_finite() => buf.extend_from_slice(ryu.format_finite(x).as_bytes()),
+                    Some(x) if x.is_finite() => {
+                        buf.extend_from_slice(ryu.format_finite(x).as_bytes())
+                    }
                     _ => buf.extend_from_slice(b"null"),
                 }
             }
@@ -372,10 +378,7 @@ mod tests {
     use super::*;
 
     fn plan() -> AggPlan {
-        AggPlan::new(
-            &["temperature".into(), "door_open".into()],
-            &Agg::ALL,
-        )
+        AggPlan::new(&["temperature".into(), "door_open".into()], &Agg::ALL)
     }
 
     #[test]
@@ -417,7 +420,10 @@ mod tests {
 
     #[test]
     fn writes_a_row() {
-        let plan = AggPlan::new(&["temperature".into(), "fan_1".into()], &[Agg::Min, Agg::Mean]);
+        let plan = AggPlan::new(
+            &["temperature".into(), "fan_1".into()],
+            &[Agg::Min, Agg::Mean],
+        );
         let mut acc = plan.new_acc();
         acc.add(
             &Values {
@@ -429,7 +435,13 @@ mod tests {
         );
         let w = RowWriter::new(&["container_id".into()], true, &plan);
         let mut buf = Vec::new();
-        w.write(&mut buf, "2026-11-27T03:00:00Z", "2026-11-27T03:01:00Z", b"\"C1\"", &acc);
+        w.write(
+            &mut buf,
+            "2026-11-27T03:00:00Z",
+            "2026-11-27T03:01:00Z",
+            b"\"C1\"",
+            &acc,
+        );
         assert_eq!(
             String::from_utf8(buf).unwrap(),
             "{\"window_start\":\"2026-11-27T03:00:00Z\",\"window_end\":\"2026-11-27T03:01:00Z\",\"container_id\":\"C1\",\"product_id\":\"P01\",\"count\":1,\"temperature_min\":2.5,\"temperature_mean\":2.5,\"fan_1_true\":1}\n"

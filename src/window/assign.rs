@@ -113,8 +113,14 @@ mod tests {
     #[test]
     fn offsets_shift_the_grid() {
         let a = Assigner::tumbling(MIN, 15_000).unwrap();
-        assert_eq!(a.windows(10_000).collect::<Vec<_>>(), vec![(-45_000, 15_000)]);
-        assert_eq!(a.windows(15_000).collect::<Vec<_>>(), vec![(15_000, 75_000)]);
+        assert_eq!(
+            a.windows(10_000).collect::<Vec<_>>(),
+            vec![(-45_000, 15_000)]
+        );
+        assert_eq!(
+            a.windows(15_000).collect::<Vec<_>>(),
+            vec![(15_000, 75_000)]
+        );
     }
 
     #[test]
@@ -123,7 +129,9 @@ mod tests {
         let w: Vec<_> = a.windows(7 * MIN + 5).collect();
         assert_eq!(
             w,
-            (3..=7).map(|s| (s * MIN, s * MIN + 5 * MIN)).collect::<Vec<_>>()
+            (3..=7)
+                .map(|s| (s * MIN, s * MIN + 5 * MIN))
+                .collect::<Vec<_>>()
         );
         assert!(Assigner::hopping(MIN, 2 * MIN, 0).is_err());
         assert!(Assigner::hopping(0, 0, 0).is_err());

@@ -90,7 +90,12 @@ pub struct WindowArgs {
     pub offset: Span,
 
     /// Allowed out-of-orderness: the watermark trails the highest event time by this much.
-    #[arg(long, default_value = "0s", value_name = "DURATION", conflicts_with = "processing_time")]
+    #[arg(
+        long,
+        default_value = "0s",
+        value_name = "DURATION",
+        conflicts_with = "processing_time"
+    )]
     pub lateness: Span,
 
     /// Group by this field (repeatable or comma-separated); default container_id.
@@ -107,7 +112,12 @@ pub struct WindowArgs {
     pub no_default_fields: bool,
 
     /// Aggregates of each numeric field: count, min, max, mean, sum, first, last, stddev.
-    #[arg(long, value_delimiter = ',', default_value = "min,max,mean", value_name = "AGG,...")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "min,max,mean",
+        value_name = "AGG,..."
+    )]
     pub agg: Vec<Agg>,
 
     /// The event-time field (RFC 3339).
@@ -176,8 +186,8 @@ fn config(args: &WindowArgs) -> anyhow::Result<Config> {
     if keys.is_empty() {
         keys.push("container_id".into());
     }
-    let product = Some(args.carry.trim().to_string())
-        .filter(|c| !c.is_empty() && !keys.contains(c));
+    let product =
+        Some(args.carry.trim().to_string()).filter(|c| !c.is_empty() && !keys.contains(c));
     let mut fields: Vec<String> = Vec::new();
     if !args.no_default_fields {
         fields.extend(DEFAULT_NUMBERS.iter().map(|s| s.to_string()));
@@ -193,7 +203,8 @@ fn config(args: &WindowArgs) -> anyhow::Result<Config> {
     // A field named as a key or as the time is not also aggregated by default.
     let time_field = (!args.processing_time).then(|| args.time_field.clone());
     fields.retain(|f| {
-        !keys.contains(f) && Some(f) != time_field.as_ref() && Some(f) != product.as_ref() || args.fields.contains(f)
+        !keys.contains(f) && Some(f) != time_field.as_ref() && Some(f) != product.as_ref()
+            || args.fields.contains(f)
     });
     if args.agg.is_empty() {
         return Err(usage("--agg needs at least one aggregate"));
@@ -628,7 +639,10 @@ impl Driver {
 
 /// Auto-detection: JSON Lines start with `{`, anything else is CSV.
 fn looks_like_csv(buf: &[u8]) -> bool {
-    !matches!(buf.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{') | None)
+    !matches!(
+        buf.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{') | None
+    )
 }
 
 /// The reader thread: chunks of whole lines, each flagged for an output
@@ -639,7 +653,8 @@ fn read_chunks(
     done: SyncSender<(u64, Parsed)>,
     recycle: Receiver<Vec<u8>>,
 ) {
-    let fresh = |recycle: &Receiver<Vec<u8>>| recycle.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+    let fresh =
+        |recycle: &Receiver<Vec<u8>>| recycle.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
     let mut seq = 0u64;
     let mut buf = fresh(&recycle);
     let mut filled = 0usize;
@@ -655,7 +670,12 @@ fn read_chunks(
                     }
                     next[..rest].copy_from_slice(&buf[nl + 1..filled]);
                     let data = std::mem::replace(&mut buf, next);
-                    let job = Job { seq, data, len: nl + 1, flush: false };
+                    let job = Job {
+                        seq,
+                        data,
+                        len: nl + 1,
+                        flush: false,
+                    };
                     seq += 1;
                     filled = rest;
                     if jobs.send(job).is_err() {
@@ -680,7 +700,12 @@ fn read_chunks(
         };
         if n == 0 {
             if filled > 0 {
-                let _ = jobs.send(Job { seq, data: buf, len: filled, flush: true });
+                let _ = jobs.send(Job {
+                    seq,
+                    data: buf,
+                    len: filled,
+                    flush: true,
+                });
             }
             return;
         }
@@ -695,7 +720,12 @@ fn read_chunks(
                 }
                 next[..rest].copy_from_slice(&buf[nl + 1..filled]);
                 let data = std::mem::replace(&mut buf, next);
-                let job = Job { seq, data, len: nl + 1, flush: true };
+                let job = Job {
+                    seq,
+                    data,
+                    len: nl + 1,
+                    flush: true,
+                };
                 seq += 1;
                 filled = rest;
                 if jobs.send(job).is_err() {
@@ -718,7 +748,13 @@ fn parse_jobs(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<(u64, Parsed)>, nee
         };
         let batch = parse_chunk(job.data, job.len, needs);
         if done
-            .send((job.seq, Parsed::Batch { batch, flush: job.flush }))
+            .send((
+                job.seq,
+                Parsed::Batch {
+                    batch,
+                    flush: job.flush,
+                },
+            ))
             .is_err()
         {
             return;

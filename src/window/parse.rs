@@ -89,11 +89,26 @@ impl Needs {
         })
     }
 
+    /// Most names in a line are not needed: the length and the first and
+    /// last bytes rule them out before any full comparison.
     #[inline]
     fn lookup(&self, name: &[u8]) -> Option<Slot> {
+        let (first, last) = match name {
+            [] => {
+                return self
+                    .table
+                    .iter()
+                    .find(|(n, _)| n.is_empty())
+                    .map(|(_, s)| *s)
+            }
+            [f, .., l] => (*f, *l),
+            [f] => (*f, *f),
+        };
         self.table
             .iter()
-            .find(|(n, _)| n.len() == name.len() && **n == *name)
+            .find(|(n, _)| {
+                n.len() == name.len() && n[0] == first && n[n.len() - 1] == last && **n == *name
+            })
             .map(|(_, s)| *s)
     }
 }
@@ -195,11 +210,18 @@ impl Batch {
     }
 
     /// Appends a record that is already a JSON object (a CSV row), its raw text at `raw`.
-    pub fn push_map(&mut self, needs: &Needs, line: u64, raw: (u32, u32), map: &Map<String, Value>) {
+    pub fn push_map(
+        &mut self,
+        needs: &Needs,
+        line: u64,
+        raw: (u32, u32),
+        map: &Map<String, Value>,
+    ) {
         let text_mark = self.text.len();
         let num_base = self.numbers.len();
         let bool_base = self.bools.len();
-        self.numbers.resize(num_base + needs.numbers.len(), f64::NAN);
+        self.numbers
+            .resize(num_base + needs.numbers.len(), f64::NAN);
         self.bools.resize(bool_base + needs.bools.len(), 0);
         let mut p = Parsed {
             line,
@@ -487,14 +509,16 @@ fn extract(
 ) -> Result<(), String> {
     if let Some(tf) = &needs.time_field {
         p.time = match map.get(tf) {
-            Some(Value::String(s)) => match needs.fast_time.then(|| rfc3339_ms(s.as_bytes())).flatten() {
-                Some(t) => t,
-                None => needs
-                    .times
-                    .parse(s)
-                    .map_err(|e| format!("{tf}: {e}"))?
-                    .timestamp_millis(),
-            },
+            Some(Value::String(s)) => {
+                match needs.fast_time.then(|| rfc3339_ms(s.as_bytes())).flatten() {
+                    Some(t) => t,
+                    None => needs
+                        .times
+                        .parse(s)
+                        .map_err(|e| format!("{tf}: {e}"))?
+                        .timestamp_millis(),
+                }
+            }
             Some(Value::Null) | None => return Err(format!("missing required field {tf}")),
             Some(other) => return Err(format!("{tf}: expected an RFC 3339 string, found {other}")),
         };
@@ -578,12 +602,19 @@ pub fn rfc3339_ms(s: &[u8]) -> Option<i64> {
         }
         Some(v)
     }
-    if s.len() < 20 || s[4] != b'-' || s[7] != b'-' || s[10] != b'T' || s[13] != b':' || s[16] != b':' {
+    if s.len() < 20
+        || s[4] != b'-'
+        || s[7] != b'-'
+        || s[10] != b'T'
+        || s[13] != b':'
+        || s[16] != b':'
+    {
         return None;
     }
     let (y, mo, d) = (num(&s[0..4])?, num(&s[5..7])?, num(&s[8..10])?);
     let (h, mi, sec) = (num(&s[11..13])?, num(&s[14..16])?, num(&s[17..19])?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59
+    {
         return None;
     }
     let mut i = 19;
@@ -735,8 +766,13 @@ mod tests {
         for c in &cases {
             assert_eq!(via_fast(c), via_serde(c), "{c}");
         }
-        assert!(via_fast(&cases[2]).unwrap_err().starts_with("temperature: expected a number"));
-        assert_eq!(via_fast(&cases[12]).unwrap_err(), "missing required field container_id");
+        assert!(via_fast(&cases[2])
+            .unwrap_err()
+            .starts_with("temperature: expected a number"));
+        assert_eq!(
+            via_fast(&cases[12]).unwrap_err(),
+            "missing required field container_id"
+        );
     }
 
     #[test]
@@ -752,7 +788,13 @@ mod tests {
             let chrono = crate::time::parse_time(s).unwrap().timestamp_millis();
             assert_eq!(rfc3339_ms(s.as_bytes()), Some(chrono), "{s}");
         }
-        for s in ["2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-27T03:00:60Z", "2026-11-27T03:00:00", "2026-11-27T03:00:00.Z"] {
+        for s in [
+            "2026-13-01T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "2026-11-27T03:00:60Z",
+            "2026-11-27T03:00:00",
+            "2026-11-27T03:00:00.Z",
+        ] {
             assert_eq!(rfc3339_ms(s.as_bytes()), None, "{s}");
         }
     }

@@ -27,7 +27,12 @@ pub fn interval(ms: i64) -> String {
     if ms == 0 {
         return "INTERVAL '0' SECOND".into();
     }
-    for (unit, size) in [("DAY", 86_400_000), ("HOUR", 3_600_000), ("MINUTE", 60_000), ("SECOND", 1000)] {
+    for (unit, size) in [
+        ("DAY", 86_400_000),
+        ("HOUR", 3_600_000),
+        ("MINUTE", 60_000),
+        ("SECOND", 1000),
+    ] {
         if ms > 0 && ms % size == 0 && ms / size < 100 {
             return format!("INTERVAL '{}' {unit}", ms / size);
         }
@@ -55,11 +60,26 @@ pub fn flink(job: &SqlJob<'_>) -> String {
     let plan = job.plan;
     let a = job.assigner;
     let mut s = String::new();
-    let _ = writeln!(s, "-- Flink SQL equivalent of this reefer-window invocation.");
-    let _ = writeln!(s, "-- Run it on Amazon Managed Service for Apache Flink (Studio notebook or SQL");
-    let _ = writeln!(s, "-- application); replace the stream names and region. With the Kinesis");
-    let _ = writeln!(s, "-- connector of Flink 1.19+ use 'stream.arn' instead of 'stream'.");
-    let _ = writeln!(s, "-- Difference: Flink drops late rows silently; reefer-window counts them.");
+    let _ = writeln!(
+        s,
+        "-- Flink SQL equivalent of this reefer-window invocation."
+    );
+    let _ = writeln!(
+        s,
+        "-- Run it on Amazon Managed Service for Apache Flink (Studio notebook or SQL"
+    );
+    let _ = writeln!(
+        s,
+        "-- application); replace the stream names and region. With the Kinesis"
+    );
+    let _ = writeln!(
+        s,
+        "-- connector of Flink 1.19+ use 'stream.arn' instead of 'stream'."
+    );
+    let _ = writeln!(
+        s,
+        "-- Difference: Flink drops late rows silently; reefer-window counts them."
+    );
     let _ = writeln!(s);
     let _ = writeln!(s, "CREATE TABLE reefer_readings (");
     let mut cols: Vec<String> = Vec::new();
@@ -108,7 +128,11 @@ pub fn flink(job: &SqlJob<'_>) -> String {
         out_cols.push((k.clone(), column_type(k, plan), ident(k)));
     }
     if let Some(p) = job.product {
-        out_cols.push((p.to_string(), "STRING", format!("FIRST_VALUE({})", ident(p))));
+        out_cols.push((
+            p.to_string(),
+            "STRING",
+            format!("FIRST_VALUE({})", ident(p)),
+        ));
     }
     out_cols.push(("count".into(), "BIGINT", "COUNT(*)".into()));
     for f in &plan.numbers {
@@ -129,7 +153,11 @@ pub fn flink(job: &SqlJob<'_>) -> String {
     }
     for f in &plan.bools {
         let c = ident(f);
-        out_cols.push((format!("{f}_true"), "BIGINT", format!("COUNT(CASE WHEN {c} THEN 1 END)")));
+        out_cols.push((
+            format!("{f}_true"),
+            "BIGINT",
+            format!("COUNT(CASE WHEN {c} THEN 1 END)"),
+        ));
         if plan.aggs.contains(&Agg::Count) {
             out_cols.push((format!("{f}_count"), "BIGINT", format!("COUNT({c})")));
         }
@@ -201,12 +229,18 @@ mod tests {
         assert_eq!(interval(5_400_000), "INTERVAL '90' MINUTE");
         assert_eq!(interval(500), "INTERVAL '0 00:00:00.500' DAY TO SECOND(3)");
         assert_eq!(interval(0), "INTERVAL '0' SECOND");
-        assert_eq!(interval(200 * 60_000), "INTERVAL '0 03:20:00.000' DAY TO SECOND(3)");
+        assert_eq!(
+            interval(200 * 60_000),
+            "INTERVAL '0 03:20:00.000' DAY TO SECOND(3)"
+        );
     }
 
     #[test]
     fn tumbling_job() {
-        let plan = AggPlan::new(&["temperature".into(), "door_open".into()], &[Agg::Min, Agg::Mean]);
+        let plan = AggPlan::new(
+            &["temperature".into(), "door_open".into()],
+            &[Agg::Min, Agg::Mean],
+        );
         let job = SqlJob {
             time_field: Some("measurement_time"),
             keys: &["container_id".into()],
@@ -216,10 +250,24 @@ mod tests {
             lateness: 5000,
         };
         let sql = flink(&job);
-        assert!(sql.contains("WATERMARK FOR `measurement_time` AS `measurement_time` - INTERVAL '5' SECOND"), "{sql}");
+        assert!(
+            sql.contains(
+                "WATERMARK FOR `measurement_time` AS `measurement_time` - INTERVAL '5' SECOND"
+            ),
+            "{sql}"
+        );
         assert!(sql.contains("TUMBLE(TABLE reefer_readings, DESCRIPTOR(`measurement_time`), INTERVAL '1' MINUTE)"), "{sql}");
-        assert!(sql.contains("AVG(`temperature`) AS `temperature_mean`"), "{sql}");
-        assert!(sql.contains("COUNT(CASE WHEN `door_open` THEN 1 END) AS `door_open_true`"), "{sql}");
-        assert!(sql.contains("GROUP BY window_start, window_end, `container_id`;"), "{sql}");
+        assert!(
+            sql.contains("AVG(`temperature`) AS `temperature_mean`"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("COUNT(CASE WHEN `door_open` THEN 1 END) AS `door_open_true`"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("GROUP BY window_start, window_end, `container_id`;"),
+            "{sql}"
+        );
     }
 }

@@ -31,7 +31,9 @@ impl Hasher for FxHasher {
             bytes = &bytes[8..];
         }
         if bytes.len() >= 4 {
-            self.add(u64::from(u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes"))));
+            self.add(u64::from(u32::from_le_bytes(
+                bytes[..4].try_into().expect("4 bytes"),
+            )));
             bytes = &bytes[4..];
         }
         for &b in bytes {
@@ -171,7 +173,11 @@ mod tests {
     /// (start, end, key) -> (count, sum)
     type Out = Map<(i64, i64, Vec<u8>), (u64, f64)>;
 
-    fn run(records: &[(i64, u8, f64)], assigner: Assigner, lateness: i64) -> (Vec<(i64, i64)>, Out, u64) {
+    fn run(
+        records: &[(i64, u8, f64)],
+        assigner: Assigner,
+        lateness: i64,
+    ) -> (Vec<(i64, i64)>, Out, u64) {
         let plan = AggPlan::new(&["temperature".into()], &[Agg::Sum]);
         let mut w = Windows::new(assigner, lateness, plan);
         let mut order = Vec::new();
@@ -186,7 +192,11 @@ mod tests {
             Ok(())
         };
         for &(t, k, x) in records {
-            let v = Values { numbers: &[x], bools: &[], product: None };
+            let v = Values {
+                numbers: &[x],
+                bools: &[],
+                product: None,
+            };
             if w.add(t, &[k], &v, &mut emit).unwrap() {
                 late += 1;
             }
@@ -227,22 +237,26 @@ mod tests {
         let a = Assigner::tumbling(60_000, 0).unwrap();
         let plan = AggPlan::new(&["temperature".into()], &[Agg::Sum]);
         let mut w = Windows::new(a, 0, plan);
-        let mut emitted = Vec::new();
+        let emitted = std::cell::RefCell::new(Vec::new());
         let mut emit = |s: i64, _e: i64, b: &Bucket| -> Result<(), ()> {
-            emitted.push((s, b.len()));
+            emitted.borrow_mut().push((s, b.len()));
             Ok(())
         };
-        let v = Values { numbers: &[1.0], bools: &[], product: None };
+        let v = Values {
+            numbers: &[1.0],
+            bools: &[],
+            product: None,
+        };
         assert!(!w.add(59_999, b"a", &v, &mut emit).unwrap());
-        assert!(emitted.is_empty());
+        assert!(emitted.borrow().is_empty());
         // Exactly on window_end: closes [0, 60s) and opens the next window.
         assert!(!w.add(60_000, b"a", &v, &mut emit).unwrap());
-        assert_eq!(emitted, vec![(0, 1)]);
+        assert_eq!(*emitted.borrow(), vec![(0, 1)]);
         // Its window is gone: late.
         assert!(w.add(30_000, b"b", &v, &mut emit).unwrap());
         assert_eq!(w.open_count(), 1);
         w.finish(&mut emit).unwrap();
-        assert_eq!(emitted, vec![(0, 1), (60_000, 1)]);
+        assert_eq!(*emitted.borrow(), vec![(0, 1), (60_000, 1)]);
     }
 
     proptest! {

@@ -4,3 +4,4 @@
 mod common;
 mod man;
 mod sim;
+mod window;
