@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Benchmark of reefer-window --size 1m against the floor (a plain typed serde_json
+# parse of the same file) and DuckDB (read_json + GROUP BY container_id,
+# time_bucket), measured in the same run on the same page-cached file.
+# Prints readings/s, MB/s and peak RSS of each, then cross-checks reefer-window's
+# windows against DuckDB's.
+#
+#   scripts/bench-window.sh [FILE]
+#
+# FILE defaults to $REEFER_BENCH_FILE, else /work/bench-data/day.jsonl when it
+# exists, else a 10,000-container file generated with the release simulator
+# (864 steps at 10 s = 8.64 M readings) under ${REEFER_BENCH_DIR:-target/bench}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bins --example serde_floor
+bin=target/release
+file=${1:-${REEFER_BENCH_FILE:-}}
+if [[ -z "$file" ]]; then
+  if [[ -f /work/bench-data/day.jsonl ]]; then
+    file=/work/bench-data/day.jsonl
+  else
+    dir=${REEFER_BENCH_DIR:-target/bench}
+    mkdir -p "$dir"
+    file=$dir/window-day.jsonl
+    if [[ ! -s "$file" ]]; then
+      echo "generating $file (10,000 containers x 864 steps at 10 s) ..."
+      "$bin/reefer-sim" --containers 10000 --duration 144m --seed 1 \
+        --start 2026-11-27T00:00:00Z -o "$file"
+    fi
+  fi
+fi
+venv=$(scripts/setup-python.sh --bench)
+py=$venv/bin/python
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+bytes=$(stat -c %s "$file")
+echo "input: $file, $((bytes / 1000000)) MB; counting lines and warming the page cache ..."
+lines=$(wc -l <"$file")
+echo "$lines readings, $(nproc) cores"
+
+# measure NAME CMD... : runs CMD under /usr/bin/time, prints one table row.
+measure() {
+  local name=$1
+  shift
+  /usr/bin/time -f '%e %M' -o "$tmp/time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || {
+    echo "$name failed:" >&2
+    cat "$tmp/$name.err" >&2
+    return 1
+  }
+  read -r secs rss_kb <"$tmp/time"
+  awk -v n="$name" -v s="$secs" -v r="$rss_kb" -v l="$lines" -v b="$bytes" 'BEGIN {
+    printf "%-34s %8.2f s %12.0f readings/s %8.0f MB/s %8.0f MB peak RSS\n", n, s, l / s, b / s / 1e6, r / 1024 }'
+}
+
+cat >"$tmp/duck.py" <<'EOF'
+import sys, duckdb
+src, out = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+con.execute(f"""
+COPY (
+  SELECT container_id,
+         time_bucket(INTERVAL '1 minute', measurement_time) AS window_start,
+         first(product_id) AS product_id,
+         count(*) AS count,
+         min(temperature) AS temperature_min, max(temperature) AS temperature_max, avg(temperature) AS temperature_mean,
+         min(kilowatts) AS kilowatts_min, max(kilowatts) AS kilowatts_max, avg(kilowatts) AS kilowatts_mean,
+         min(oxygen_level) AS oxygen_level_min, max(oxygen_level) AS oxygen_level_max, avg(oxygen_level) AS oxygen_level_mean,
+         min(carbon_dioxide_level) AS carbon_dioxide_level_min, max(carbon_dioxide_level) AS carbon_dioxide_level_max,
+         avg(carbon_dioxide_level) AS carbon_dioxide_level_mean,
+         count_if(fan_1) AS fan_1_true, count_if(door_open) AS door_open_true, count_if(defrost) AS defrost_true
+  FROM read_json('{src}', format = 'newline_delimited', columns = {{
+      container_id: 'VARCHAR', measurement_time: 'TIMESTAMP', product_id: 'VARCHAR',
+      temperature: 'DOUBLE', kilowatts: 'DOUBLE', oxygen_level: 'DOUBLE', carbon_dioxide_level: 'DOUBLE',
+      fan_1: 'BOOLEAN', door_open: 'BOOLEAN', defrost: 'BOOLEAN'}})
+  GROUP BY ALL
+) TO '{out}' (FORMAT parquet)
+""")
+EOF
+
+echo
+printf '%-34s %10s %23s %13s %22s\n' tool time throughput "" memory
+measure "reefer-window --size 1m" "$bin/reefer-window" --size 1m "$file"
+cp "$tmp/reefer-window --size 1m.out" "$tmp/windows.jsonl"
+measure "serde_json typed parse (1 thread)" "$bin/examples/serde_floor" "$file"
+measure "duckdb read_json + GROUP BY" "$py" "$tmp/duck.py" "$file" "$tmp/duck.parquet"
+
+echo
+echo "cross-check: reefer-window's windows against DuckDB's GROUP BY ..."
+"$py" - "$tmp/windows.jsonl" "$tmp/duck.parquet" <<'EOF'
+import sys, duckdb
+ours, theirs = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+r = con.execute(f"""
+WITH o AS (SELECT * FROM read_json('{ours}', format = 'newline_delimited',
+             columns = {{container_id: 'VARCHAR', window_start: 'TIMESTAMP', count: 'BIGINT',
+                         temperature_min: 'DOUBLE', temperature_max: 'DOUBLE', temperature_mean: 'DOUBLE',
+                         kilowatts_mean: 'DOUBLE', door_open_true: 'BIGINT'}})),
+     d AS (SELECT * FROM read_parquet('{theirs}'))
+SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM d),
+       count(*) FILTER (WHERE o.container_id IS NULL OR d.container_id IS NULL),
+       count(*) FILTER (WHERE o.count <> d.count OR o.temperature_min <> d.temperature_min
+                        OR o.temperature_max <> d.temperature_max OR o.door_open_true <> d.door_open_true),
+       max(abs(o.temperature_mean - d.temperature_mean)), max(abs(o.kilowatts_mean - d.kilowatts_mean))
+FROM o FULL JOIN d USING (container_id, window_start)
+""").fetchone()
+print(f"windows: reefer-window {r[0]}, duckdb {r[1]}; unmatched {r[2]}; count/min/max/bool mismatches {r[3]}; "
+      f"max |mean difference| temperature {r[4]:.2e}, kilowatts {r[5]:.2e}")
+sys.exit(0 if r[0] == r[1] and r[2] == 0 and r[3] == 0 and r[4] < 1e-9 and r[5] < 1e-9 else 1)
+EOF
