@@ -52,6 +52,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(_) => bad += 1,
         }
     }
-    println!("{n} readings parsed, {bad} unparsable, mean temperature {:.3}", sum / n.max(1) as f64);
+    println!(
+        "{n} readings parsed, {bad} unparsable, mean temperature {:.3}",
+        sum / n.max(1) as f64
+    );
     Ok(())
 }

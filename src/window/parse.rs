@@ -166,8 +166,9 @@ impl Batch {
         p.product.map(|(a, b)| &self.text[a as usize..b as usize])
     }
 
-    /// Appends the parse of one line, already in `data` at `raw`.
-    pub fn push_line(&mut self, needs: &Needs, line: u64, raw: (u32, u32)) {
+    /// Appends the parse of one line, already in `data` at `raw`; `ascii`
+    /// says the whole chunk is known to be ASCII (so valid UTF-8).
+    pub fn push_line(&mut self, needs: &Needs, line: u64, raw: (u32, u32), ascii: bool) {
         let (nn, nb) = (needs.numbers.len(), needs.bools.len());
         let text_mark = self.text.len();
         let num_base = self.numbers.len();
@@ -183,9 +184,14 @@ impl Batch {
             product: None,
             error: None,
         };
-        let result = match std::str::from_utf8(bytes) {
+        let utf8 = if ascii {
+            Ok(())
+        } else {
+            std::str::from_utf8(bytes).map(|_| ())
+        };
+        let result = match utf8 {
             Err(e) => Err(format!("not valid UTF-8 (byte {})", e.valid_up_to())),
-            Ok(s) => {
+            Ok(()) => {
                 let nums = &mut self.numbers[num_base..];
                 let bools = &mut self.bools[bool_base..];
                 match fast(bytes, needs, &mut self.text, nums, bools, &mut p) {
@@ -194,6 +200,7 @@ impl Batch {
                         self.text.truncate(text_mark);
                         nums.fill(f64::NAN);
                         bools.fill(0);
+                        let s = std::str::from_utf8(bytes).expect("checked above");
                         match crate::codec::parse_json_object_str(s) {
                             Ok(map) => extract(&map, needs, &mut self.text, nums, bools, &mut p),
                             Err(e) => Err(e),
@@ -268,6 +275,7 @@ pub fn parse_chunk(data: Vec<u8>, len: usize, needs: &Needs) -> Batch {
         data,
         lines: 0,
     };
+    let ascii = batch.data[..len].is_ascii();
     let mut pos = 0usize;
     let mut line = 0u64;
     while pos < len {
@@ -278,7 +286,7 @@ pub fn parse_chunk(data: Vec<u8>, len: usize, needs: &Needs) -> Batch {
             end -= 1;
         }
         if !batch.data[pos..end].iter().all(|b| b.is_ascii_whitespace()) {
-            batch.push_line(needs, line, (pos as u32, end as u32));
+            batch.push_line(needs, line, (pos as u32, end as u32), ascii);
         }
         pos = nl + 1;
     }
@@ -439,9 +447,11 @@ fn fast(
                 match slot {
                     None => {}
                     Some(Slot::Number(k)) => {
-                        // Safe: ASCII digits and signs only.
-                        let s = std::str::from_utf8(&b[i..e]).ok()?;
-                        let x: f64 = s.parse().ok()?;
+                        let x = match plain_decimal(&b[i..e]) {
+                            Some(x) => x,
+                            // ASCII digits, signs and exponents only.
+                            None => std::str::from_utf8(&b[i..e]).ok()?.parse().ok()?,
+                        };
                         if !x.is_finite() {
                             return None;
                         }
@@ -484,6 +494,39 @@ fn fast(
         (s as u32, text.len() as u32)
     });
     Some(())
+}
+
+/// Exact powers of ten as f64.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// `-?digits[.digits]` with at most 15 digits, by Clinger's fast path: the
+/// digits and the power of ten are exact in f64, so one division rounds
+/// correctly (the same value `str::parse` gives). `None` for anything else.
+#[inline]
+fn plain_decimal(s: &[u8]) -> Option<f64> {
+    let (neg, s) = match s {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, s),
+    };
+    let (mut m, mut digits, mut frac, mut dot) = (0u64, 0usize, 0usize, false);
+    for &c in s {
+        match c {
+            b'0'..=b'9' => {
+                m = m * 10 + u64::from(c - b'0');
+                digits += 1;
+                frac += usize::from(dot);
+                if digits > 15 {
+                    return None;
+                }
+            }
+            b'.' if !dot => dot = true,
+            _ => return None,
+        }
+    }
+    let x = m as f64 / POW10[frac];
+    Some(if neg { -x } else { x })
 }
 
 /// Event time in epoch ms: RFC 3339 by hand when possible, else the shared parser.
@@ -800,6 +843,19 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn plain_decimals_parse_like_std(m in 0u64..1_000_000_000_000_000, frac in 0usize..16, neg in any::<bool>()) {
+            let digits = m.to_string();
+            let frac = frac.min(digits.len());
+            let (int, dec) = digits.split_at(digits.len() - frac);
+            let text = format!("{}{}{}{}", if neg { "-" } else { "" }, if int.is_empty() { "0" } else { int }, if dec.is_empty() { "" } else { "." }, dec);
+            let std: f64 = text.parse().unwrap();
+            match plain_decimal(text.as_bytes()) {
+                Some(x) => prop_assert_eq!(x.to_bits(), std.to_bits(), "{}", text),
+                None => prop_assert!(text.bytes().filter(u8::is_ascii_digit).count() > 15),
+            }
+        }
+
         #[test]
         fn rfc3339_matches_chrono_everywhere(secs in -2_000_000_000i64..8_000_000_000, ms in 0i64..1000, off in -1439i64..1439) {
             let t = chrono::DateTime::from_timestamp_millis(secs * 1000 + ms).unwrap();
