@@ -342,7 +342,6 @@ impl RowWriter {
         buf.extend_from_slice(b",\"count\":");
         buf.extend_from_slice(itoa::Buffer::new().format(acc.count).as_bytes());
         let mut names = self.number_names.iter();
-        let mut ryu = ryu::Buffer::new();
         for field in &acc.numbers {
             for &agg in &self.aggs {
                 buf.extend_from_slice(names.next().expect("a name per aggregate"));
@@ -351,7 +350,8 @@ impl RowWriter {
                         buf.extend_from_slice(itoa::Buffer::new().format(x as u64).as_bytes())
                     }
                     Some(x) if x.is_finite() => {
-                        buf.extend_from_slice(ryu.format_finite(x).as_bytes())
+                        // serde_json: shortest round-trip digits (ryu), with a `.` or `e`.
+                        serde_json::to_writer(&mut *buf, &x).expect("writing to a Vec")
                     }
                     _ => buf.extend_from_slice(b"null"),
                 }

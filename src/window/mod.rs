@@ -335,7 +335,7 @@ struct Sink {
 impl Sink {
     fn emit(&mut self, start: i64, end: i64, bucket: &Bucket) -> io::Result<()> {
         let (s, e) = (format_millis(start), format_millis(end));
-        for (key, acc) in bucket {
+        for (key, acc) in bucket.iter() {
             self.buf.clear();
             self.rows.write(&mut self.buf, &s, &e, key, acc);
             self.out.write_all(&self.buf)?;
@@ -438,7 +438,6 @@ impl Driver {
         } else {
             self.jsonl_input(source, name)
         }
-        .with_context(|| format!("reading {name}"))
     }
 
     /// JSON Lines through the reader thread and the parser pool.
@@ -486,7 +485,7 @@ impl Driver {
                     if interrupted() {
                         return Ok(Flow::Interrupted);
                     }
-                    self.tick()?;
+                    self.tick().context("writing windows")?;
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -494,13 +493,15 @@ impl Driver {
             while let Some(p) = pending.remove(&next) {
                 next += 1;
                 match p {
-                    Parsed::Failed(e) => return Err(e.into()),
+                    Parsed::Failed(e) => {
+                        return Err(anyhow::Error::new(e).context(format!("reading {name}")))
+                    }
                     Parsed::Batch { batch, flush } => {
                         self.batch(&batch, name, line_base, None)?;
                         line_base += batch.lines;
                         let _ = recycle.send(batch.data);
                         if flush {
-                            self.sink.flush()?;
+                            self.sink.flush().context("writing windows")?;
                         }
                     }
                 }
@@ -561,12 +562,15 @@ impl Driver {
                 product: batch.product(p),
             };
             let sink = &mut self.sink;
-            let late = self.windows.add(
-                now.unwrap_or(p.time),
-                batch.key(p),
-                &values,
-                &mut |s, e, b| sink.emit(s, e, b),
-            )?;
+            let late = self
+                .windows
+                .add(
+                    now.unwrap_or(p.time),
+                    batch.key(p),
+                    &values,
+                    &mut |s, e, b| sink.emit(s, e, b),
+                )
+                .context("writing windows")?;
             if late {
                 self.late.count += 1;
                 if self.late.first.is_none() {
@@ -575,9 +579,9 @@ impl Driver {
                 if let Some(f) = &mut self.late.file {
                     match as_json {
                         Some(map) => serde_json::to_writer(&mut *f, map)?,
-                        None => f.write_all(batch.raw(p))?,
+                        None => f.write_all(batch.raw(p)).context("writing late records")?,
                     }
-                    f.write_all(b"\n")?;
+                    f.write_all(b"\n").context("writing late records")?;
                 }
             }
         }
@@ -595,7 +599,10 @@ impl Driver {
             batch.text.clear();
             batch.numbers.clear();
             batch.bools.clear();
-            let map = match input.next_rec()? {
+            let map = match input
+                .next_rec()
+                .with_context(|| format!("reading {name}"))?
+            {
                 None => break,
                 Some(Ok(rec)) => {
                     batch.data.extend_from_slice(rec.raw.as_bytes());
@@ -613,7 +620,7 @@ impl Driver {
             };
             self.batch(&batch, name, 0, map.as_ref())?;
             if input.would_block() {
-                self.sink.flush()?;
+                self.sink.flush().context("writing windows")?;
             }
             if interrupted() {
                 return Ok(Flow::Interrupted);

@@ -4,8 +4,7 @@
 
 use super::agg::{Acc, AggPlan, Values};
 use super::assign::Assigner;
-use indexmap::IndexMap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A small, fast, non-cryptographic hash (the Fx hash of rustc) for group keys.
@@ -54,7 +53,39 @@ impl Hasher for FxHasher {
 
 /// The open windows of one `(start, end)`: one accumulator per key, in the
 /// order the keys first appeared.
-pub type Bucket = IndexMap<Box<[u8]>, Acc, BuildHasherDefault<FxHasher>>;
+#[derive(Default)]
+pub struct Bucket {
+    index: HashMap<Box<[u8]>, usize, BuildHasherDefault<FxHasher>>,
+    rows: Vec<(Box<[u8]>, Acc)>,
+}
+
+impl Bucket {
+    /// Keys and accumulators, in the order the keys first appeared.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Acc)> {
+        self.rows.iter().map(|(k, a)| (&**k, a))
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    #[inline]
+    fn add(&mut self, key: &[u8], values: &Values<'_>, plan: &AggPlan) {
+        match self.index.get(key) {
+            Some(&i) => self.rows[i].1.add(values, plan),
+            None => {
+                let mut acc = plan.new_acc();
+                acc.add(values, plan);
+                self.index.insert(key.into(), self.rows.len());
+                self.rows.push((key.into(), acc));
+            }
+        }
+    }
+}
 
 /// Open windows and the watermark.
 pub struct Windows {
@@ -115,15 +146,10 @@ impl Windows {
                 late = true;
                 continue;
             }
-            let bucket = self.open.entry((end, start)).or_default();
-            match bucket.get_mut(key) {
-                Some(acc) => acc.add(values, &self.plan),
-                None => {
-                    let mut acc = self.plan.new_acc();
-                    acc.add(values, &self.plan);
-                    bucket.insert(key.into(), acc);
-                }
-            }
+            self.open
+                .entry((end, start))
+                .or_default()
+                .add(key, values, &self.plan);
         }
         if time > self.max_time {
             self.max_time = time;
@@ -185,7 +211,7 @@ mod tests {
         let mut late = 0;
         let mut emit = |s: i64, e: i64, b: &Bucket| -> Result<(), ()> {
             order.push((s, e));
-            for (k, acc) in b {
+            for (k, acc) in b.iter() {
                 let prev = out.insert((s, e, k.to_vec()), (acc.count, acc.numbers[0].sum));
                 assert!(prev.is_none(), "window emitted twice");
             }
