@@ -137,6 +137,11 @@ impl AggPlan {
         }
     }
 
+    /// Whether `stddev` needs Welford's running variance.
+    pub fn track_variance(&self) -> bool {
+        self.track_variance
+    }
+
     /// An empty accumulator for one key in one window.
     pub fn new_acc(&self) -> Acc {
         Acc {
@@ -236,35 +241,56 @@ pub struct Values<'a> {
     pub product: Option<&'a [u8]>,
 }
 
-/// Everything one key accumulates in one window.
+/// Adds one reading's values to the accumulators of one key in one window.
+#[inline]
+pub fn accumulate(numbers: &mut [NumAcc], bools: &mut [BoolAcc], v: &Values<'_>, track_variance: bool) {
+    for (acc, &x) in numbers.iter_mut().zip(v.numbers) {
+        if !x.is_nan() {
+            acc.add(x, track_variance);
+        }
+    }
+    for (acc, &b) in bools.iter_mut().zip(v.bools) {
+        if b != 0 {
+            acc.n += 1;
+            acc.trues += u64::from(b == 2);
+        }
+    }
+}
+
+/// What one key accumulated in one window, as the row writer reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct AccView<'a> {
+    pub count: u64,
+    /// The carried `product_id` (JSON text) of the first reading that had one.
+    pub product: Option<&'a [u8]>,
+    pub numbers: &'a [NumAcc],
+    pub bools: &'a [BoolAcc],
+}
+
+/// An owned accumulator (one key, one window), for tests and small uses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Acc {
     pub count: u64,
-    /// The carried `product_id` (JSON text) of the first reading that had one.
     pub product: Option<Box<[u8]>>,
     pub numbers: Vec<NumAcc>,
     pub bools: Vec<BoolAcc>,
 }
 
 impl Acc {
-    #[inline]
     pub fn add(&mut self, v: &Values<'_>, plan: &AggPlan) {
         self.count += 1;
         if self.product.is_none() {
-            if let Some(p) = v.product {
-                self.product = Some(p.into());
-            }
+            self.product = v.product.map(Into::into);
         }
-        for (acc, &x) in self.numbers.iter_mut().zip(v.numbers) {
-            if !x.is_nan() {
-                acc.add(x, plan.track_variance);
-            }
-        }
-        for (acc, &b) in self.bools.iter_mut().zip(v.bools) {
-            if b != 0 {
-                acc.n += 1;
-                acc.trues += u64::from(b == 2);
-            }
+        accumulate(&mut self.numbers, &mut self.bools, v, plan.track_variance);
+    }
+
+    pub fn view(&self) -> AccView<'_> {
+        AccView {
+            count: self.count,
+            product: self.product.as_deref(),
+            numbers: &self.numbers,
+            bools: &self.bools,
         }
     }
 }
@@ -321,7 +347,7 @@ impl RowWriter {
     /// Appends one window row and its newline. `start` and `end` are the
     /// formatted times; `key` is the group key as JSON values separated by
     /// [`KEY_SEPARATOR`].
-    pub fn write(&self, buf: &mut Vec<u8>, start: &str, end: &str, key: &[u8], acc: &Acc) {
+    pub fn write(&self, buf: &mut Vec<u8>, start: &str, end: &str, key: &[u8], acc: &AccView<'_>) {
         buf.extend_from_slice(b"{\"window_start\":\"");
         buf.extend_from_slice(start.as_bytes());
         buf.extend_from_slice(b"\",\"window_end\":\"");
@@ -337,12 +363,12 @@ impl RowWriter {
         }
         if self.carry_product {
             buf.extend_from_slice(b",\"product_id\":");
-            buf.extend_from_slice(acc.product.as_deref().unwrap_or(b"null"));
+            buf.extend_from_slice(acc.product.unwrap_or(b"null"));
         }
         buf.extend_from_slice(b",\"count\":");
         buf.extend_from_slice(itoa::Buffer::new().format(acc.count).as_bytes());
         let mut names = self.number_names.iter();
-        for field in &acc.numbers {
+        for field in acc.numbers {
             for &agg in &self.aggs {
                 buf.extend_from_slice(names.next().expect("a name per aggregate"));
                 match field.value(agg) {
@@ -440,7 +466,7 @@ mod tests {
             "2026-11-27T03:00:00Z",
             "2026-11-27T03:01:00Z",
             b"\"C1\"",
-            &acc,
+            &acc.view(),
         );
         assert_eq!(
             String::from_utf8(buf).unwrap(),

@@ -335,12 +335,18 @@ struct Sink {
 impl Sink {
     fn emit(&mut self, start: i64, end: i64, bucket: &Bucket) -> io::Result<()> {
         let (s, e) = (format_millis(start), format_millis(end));
+        // A window's rows in one buffer, then one write: large ones bypass the
+        // output buffer instead of being copied twice.
+        self.buf.clear();
         for (key, acc) in bucket.iter() {
-            self.buf.clear();
-            self.rows.write(&mut self.buf, &s, &e, key, acc);
-            self.out.write_all(&self.buf)?;
-            self.out.end_record()?;
+            self.rows.write(&mut self.buf, &s, &e, key, &acc);
+            if self.buf.len() >= 1 << 20 {
+                self.out.write_all(&self.buf)?;
+                self.buf.clear();
+            }
         }
+        self.out.write_all(&self.buf)?;
+        self.out.end_record()?;
         self.dirty = true;
         if self.flush_each_window {
             self.flush()?;

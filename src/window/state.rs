@@ -2,7 +2,7 @@
 //! window closes (SPEC §4). Pure: time comes in with the records (event
 //! time) or from the caller (processing time), never from the clock.
 
-use super::agg::{Acc, AggPlan, Values};
+use super::agg::{accumulate, AccView, AggPlan, BoolAcc, NumAcc, Values};
 use super::assign::Assigner;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -51,39 +51,145 @@ impl Hasher for FxHasher {
     }
 }
 
+/// Hashes a `u64` that already is a hash.
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
 /// The open windows of one `(start, end)`: one accumulator per key, in the
-/// order the keys first appeared.
+/// order the keys first appeared. Flat arrays instead of one allocation per
+/// key: a window of 10,000 containers is a handful of vectors, reused for
+/// the next window once emitted.
 #[derive(Default)]
 pub struct Bucket {
-    index: HashMap<Box<[u8]>, usize, BuildHasherDefault<FxHasher>>,
-    rows: Vec<(Box<[u8]>, Acc)>,
+    /// Key hash → the latest row with that hash; `chain` links earlier ones.
+    index: HashMap<u64, u32, BuildHasherDefault<IdHasher>>,
+    chain: Vec<u32>,
+    keys: Vec<(u32, u32)>,
+    products: Vec<(u32, u32)>,
+    text: Vec<u8>,
+    counts: Vec<u64>,
+    numbers: Vec<NumAcc>,
+    bools: Vec<BoolAcc>,
 }
 
 impl Bucket {
     /// Keys and accumulators, in the order the keys first appeared.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Acc)> {
-        self.rows.iter().map(|(k, a)| (&**k, a))
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], AccView<'_>)> {
+        let nn = self.numbers.len() / self.counts.len().max(1);
+        let nb = self.bools.len() / self.counts.len().max(1);
+        (0..self.counts.len()).map(move |r| {
+            let (a, z) = self.keys[r];
+            let (pa, pz) = self.products[r];
+            (
+                &self.text[a as usize..z as usize],
+                AccView {
+                    count: self.counts[r],
+                    product: (pa != NONE).then(|| &self.text[pa as usize..pz as usize]),
+                    numbers: &self.numbers[r * nn..(r + 1) * nn],
+                    bools: &self.bools[r * nb..(r + 1) * nb],
+                },
+            )
+        })
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.counts.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.counts.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.index.clear();
+        self.chain.clear();
+        self.keys.clear();
+        self.products.clear();
+        self.text.clear();
+        self.counts.clear();
+        self.numbers.clear();
+        self.bools.clear();
+    }
+
+    fn reserve(&mut self, rows: usize, plan: &AggPlan) {
+        self.index.reserve(rows);
+        self.chain.reserve(rows);
+        self.keys.reserve(rows);
+        self.products.reserve(rows);
+        self.counts.reserve(rows);
+        self.numbers.reserve(rows * plan.numbers.len());
+        self.bools.reserve(rows * plan.bools.len());
+    }
+
+    #[inline]
+    fn row_of(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        let mut r = *self.index.get(&hash)?;
+        while r != NONE {
+            let (a, z) = self.keys[r as usize];
+            if &self.text[a as usize..z as usize] == key {
+                return Some(r as usize);
+            }
+            r = self.chain[r as usize];
+        }
+        None
     }
 
     #[inline]
     fn add(&mut self, key: &[u8], values: &Values<'_>, plan: &AggPlan) {
-        match self.index.get(key) {
-            Some(&i) => self.rows[i].1.add(values, plan),
+        let (nn, nb) = (plan.numbers.len(), plan.bools.len());
+        let mut h = FxHasher::default();
+        h.write(key);
+        let hash = h.finish();
+        let r = match self.row_of(hash, key) {
+            Some(r) => r,
             None => {
-                let mut acc = plan.new_acc();
-                acc.add(values, plan);
-                self.index.insert(key.into(), self.rows.len());
-                self.rows.push((key.into(), acc));
+                let r = self.counts.len();
+                let prev = self.index.insert(hash, r as u32).unwrap_or(NONE);
+                self.chain.push(prev);
+                let a = self.text.len() as u32;
+                self.text.extend_from_slice(key);
+                self.keys.push((a, self.text.len() as u32));
+                self.products.push((NONE, NONE));
+                self.counts.push(0);
+                self.numbers.resize(self.numbers.len() + nn, NumAcc::default());
+                self.bools.resize(self.bools.len() + nb, BoolAcc::default());
+                r
+            }
+        };
+        self.counts[r] += 1;
+        if self.products[r].0 == NONE {
+            if let Some(p) = values.product {
+                let a = self.text.len() as u32;
+                self.text.extend_from_slice(p);
+                self.products[r] = (a, self.text.len() as u32);
             }
         }
+        accumulate(
+            &mut self.numbers[r * nn..(r + 1) * nn],
+            &mut self.bools[r * nb..(r + 1) * nb],
+            values,
+            plan.track_variance(),
+        );
     }
 }
 
@@ -96,6 +202,10 @@ pub struct Windows {
     /// Keyed by `(end, start)` so that the first entry is the next to close.
     open: BTreeMap<(i64, i64), Bucket>,
     plan: AggPlan,
+    /// Emitted buckets, cleared, for reuse.
+    spare: Vec<Bucket>,
+    /// Keys in the last emitted window: the next one is likely as big.
+    size_hint: usize,
 }
 
 impl Windows {
@@ -107,6 +217,8 @@ impl Windows {
             watermark: i64::MIN,
             open: BTreeMap::new(),
             plan,
+            spare: Vec::new(),
+            size_hint: 0,
         }
     }
 
@@ -146,10 +258,12 @@ impl Windows {
                 late = true;
                 continue;
             }
-            self.open
-                .entry((end, start))
-                .or_default()
-                .add(key, values, &self.plan);
+            let bucket = self.open.entry((end, start)).or_insert_with(|| {
+                let mut b = self.spare.pop().unwrap_or_default();
+                b.reserve(self.size_hint, &self.plan);
+                b
+            });
+            bucket.add(key, values, &self.plan);
         }
         if time > self.max_time {
             self.max_time = time;
@@ -173,8 +287,13 @@ impl Windows {
             if entry.key().0 > watermark {
                 break;
             }
-            let ((end, start), bucket) = entry.remove_entry();
+            let ((end, start), mut bucket) = entry.remove_entry();
             emit(start, end, &bucket)?;
+            self.size_hint = bucket.len();
+            if self.spare.len() < 2 {
+                bucket.clear();
+                self.spare.push(bucket);
+            }
         }
         Ok(())
     }
