@@ -243,7 +243,12 @@ pub struct Values<'a> {
 
 /// Adds one reading's values to the accumulators of one key in one window.
 #[inline]
-pub fn accumulate(numbers: &mut [NumAcc], bools: &mut [BoolAcc], v: &Values<'_>, track_variance: bool) {
+pub fn accumulate(
+    numbers: &mut [NumAcc],
+    bools: &mut [BoolAcc],
+    v: &Values<'_>,
+    track_variance: bool,
+) {
     for (acc, &x) in numbers.iter_mut().zip(v.numbers) {
         if !x.is_nan() {
             acc.add(x, track_variance);

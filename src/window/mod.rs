@@ -22,7 +22,7 @@ use anyhow::Context;
 use assign::Assigner;
 use clap::{Parser, ValueEnum};
 use clap_complete::Shell;
-use parse::{parse_chunk, Batch, Needs};
+use parse::{parse_into, Batch, Needs};
 use serde_json::{Map, Value};
 use state::{Bucket, Windows};
 use std::collections::BTreeMap;
@@ -391,10 +391,11 @@ enum Flow {
     Interrupted,
 }
 
-/// A chunk of input on its way to a parser.
+/// A chunk of input on its way to a parser: the first `len` bytes of
+/// `batch.data`, in a batch whose vectors are reused from chunk to chunk.
 struct Job {
     seq: u64,
-    data: Vec<u8>,
+    batch: Batch,
     len: usize,
     flush: bool,
 }
@@ -449,9 +450,10 @@ impl Driver {
     /// JSON Lines through the reader thread and the parser pool.
     fn jsonl_input(&mut self, source: Box<dyn Read + Send>, name: &str) -> anyhow::Result<Flow> {
         let threads = self.cfg.threads;
-        let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads * 2);
-        let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Parsed)>(threads * 4);
-        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<u8>>();
+        // Few chunks in flight: memory stays a few MB whatever the input.
+        let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads);
+        let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Parsed)>(threads * 2);
+        let (recycle_tx, recycle_rx) = mpsc::channel::<Batch>();
         let reader_done = done_tx.clone();
         std::thread::Builder::new()
             .name("reader".into())
@@ -476,7 +478,7 @@ impl Driver {
         &mut self,
         done: Receiver<(u64, Parsed)>,
         name: &str,
-        recycle: mpsc::Sender<Vec<u8>>,
+        recycle: mpsc::Sender<Batch>,
     ) -> anyhow::Result<Flow> {
         let mut pending: BTreeMap<u64, Parsed> = BTreeMap::new();
         let mut next = 0u64;
@@ -505,7 +507,7 @@ impl Driver {
                     Parsed::Batch { batch, flush } => {
                         self.batch(&batch, name, line_base, None)?;
                         line_base += batch.lines;
-                        let _ = recycle.send(batch.data);
+                        let _ = recycle.send(batch);
                         if flush {
                             self.sink.flush().context("writing windows")?;
                         }
@@ -664,46 +666,38 @@ fn read_chunks(
     mut source: Box<dyn Read + Send>,
     jobs: SyncSender<Job>,
     done: SyncSender<(u64, Parsed)>,
-    recycle: Receiver<Vec<u8>>,
+    recycle: Receiver<Batch>,
 ) {
-    let fresh =
-        |recycle: &Receiver<Vec<u8>>| recycle.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+    let fresh = |recycle: &Receiver<Batch>| {
+        recycle
+            .try_recv()
+            .unwrap_or_else(|_| Batch::with_data(vec![0u8; CHUNK]))
+    };
     let mut seq = 0u64;
-    let mut buf = fresh(&recycle);
+    let mut batch = fresh(&recycle);
     let mut filled = 0usize;
     loop {
-        if filled == buf.len() {
+        if filled == batch.data.len() {
             // Full: send the whole lines, or grow for a very long line.
-            match memchr::memrchr(b'\n', &buf[..filled]) {
+            match memchr::memrchr(b'\n', &batch.data[..filled]) {
                 Some(nl) => {
-                    let mut next = fresh(&recycle);
-                    let rest = filled - (nl + 1);
-                    if next.len() < rest.max(CHUNK) {
-                        next.resize(rest.max(CHUNK), 0);
-                    }
-                    next[..rest].copy_from_slice(&buf[nl + 1..filled]);
-                    let data = std::mem::replace(&mut buf, next);
-                    let job = Job {
-                        seq,
-                        data,
-                        len: nl + 1,
-                        flush: false,
-                    };
+                    let next = fresh(&recycle);
+                    let job = hand_over(&mut batch, next, seq, nl + 1, filled, false);
                     seq += 1;
-                    filled = rest;
+                    filled -= job.len;
                     if jobs.send(job).is_err() {
                         return;
                     }
                 }
                 None => {
-                    let len = buf.len();
-                    buf.resize(len * 2, 0);
+                    let len = batch.data.len();
+                    batch.data.resize(len * 2, 0);
                 }
             }
             continue;
         }
-        let want = buf.len() - filled;
-        let n = match source.read(&mut buf[filled..]) {
+        let want = batch.data.len() - filled;
+        let n = match source.read(&mut batch.data[filled..]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
@@ -715,7 +709,7 @@ fn read_chunks(
             if filled > 0 {
                 let _ = jobs.send(Job {
                     seq,
-                    data: buf,
+                    batch,
                     len: filled,
                     flush: true,
                 });
@@ -725,27 +719,39 @@ fn read_chunks(
         filled += n;
         if n < want {
             // The source had no more for now: pass on what is complete.
-            if let Some(nl) = memchr::memrchr(b'\n', &buf[..filled]) {
-                let mut next = fresh(&recycle);
-                let rest = filled - (nl + 1);
-                if next.len() < rest.max(CHUNK) {
-                    next.resize(rest.max(CHUNK), 0);
-                }
-                next[..rest].copy_from_slice(&buf[nl + 1..filled]);
-                let data = std::mem::replace(&mut buf, next);
-                let job = Job {
-                    seq,
-                    data,
-                    len: nl + 1,
-                    flush: true,
-                };
+            if let Some(nl) = memchr::memrchr(b'\n', &batch.data[..filled]) {
+                let next = fresh(&recycle);
+                let job = hand_over(&mut batch, next, seq, nl + 1, filled, true);
                 seq += 1;
-                filled = rest;
+                filled -= job.len;
                 if jobs.send(job).is_err() {
                     return;
                 }
             }
         }
+    }
+}
+
+/// Swaps `next` in for `batch`, carrying the incomplete line after `len`
+/// over, and returns the job for the first `len` bytes.
+fn hand_over(
+    batch: &mut Batch,
+    mut next: Batch,
+    seq: u64,
+    len: usize,
+    filled: usize,
+    flush: bool,
+) -> Job {
+    let rest = filled - len;
+    if next.data.len() < rest.max(CHUNK) {
+        next.data.resize(rest.max(CHUNK), 0);
+    }
+    next.data[..rest].copy_from_slice(&batch.data[len..filled]);
+    Job {
+        seq,
+        batch: std::mem::replace(batch, next),
+        len,
+        flush,
     }
 }
 
@@ -759,15 +765,11 @@ fn parse_jobs(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<(u64, Parsed)>, nee
                 Err(_) => return,
             }
         };
-        let batch = parse_chunk(job.data, job.len, needs);
+        let mut batch = job.batch;
+        parse_into(&mut batch, job.len, needs);
+        let flush = job.flush;
         if done
-            .send((
-                job.seq,
-                Parsed::Batch {
-                    batch,
-                    flush: job.flush,
-                },
-            ))
+            .send((job.seq, Parsed::Batch { batch, flush }))
             .is_err()
         {
             return;

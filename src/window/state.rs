@@ -171,7 +171,8 @@ impl Bucket {
                 self.keys.push((a, self.text.len() as u32));
                 self.products.push((NONE, NONE));
                 self.counts.push(0);
-                self.numbers.resize(self.numbers.len() + nn, NumAcc::default());
+                self.numbers
+                    .resize(self.numbers.len() + nn, NumAcc::default());
                 self.bools.resize(self.bools.len() + nb, BoolAcc::default());
                 r
             }
