@@ -457,7 +457,7 @@ impl Driver {
         let reader_done = done_tx.clone();
         std::thread::Builder::new()
             .name("reader".into())
-            .spawn(move || read_chunks(source, job_tx, reader_done, recycle_rx))
+            .spawn(move || read_chunks(source, job_tx, reader_done, recycle_rx, 3 * threads + 2))
             .context("starting the reader thread")?;
         let job_rx = Arc::new(Mutex::new(job_rx));
         for i in 0..threads {
@@ -667,21 +667,35 @@ fn read_chunks(
     jobs: SyncSender<Job>,
     done: SyncSender<(u64, Parsed)>,
     recycle: Receiver<Batch>,
+    max_batches: usize,
 ) {
-    let fresh = |recycle: &Receiver<Batch>| {
-        recycle
-            .try_recv()
-            .unwrap_or_else(|_| Batch::with_data(vec![0u8; CHUNK]))
+    // A fixed number of batches circulate: when all are in flight (say one
+    // parser is descheduled and the others run ahead), the reader waits for
+    // one to come back instead of allocating, so memory stays bounded.
+    let mut allocated = 0usize;
+    let mut fresh = |recycle: &Receiver<Batch>| -> Option<Batch> {
+        if let Ok(b) = recycle.try_recv() {
+            return Some(b);
+        }
+        if allocated < max_batches {
+            allocated += 1;
+            return Some(Batch::with_data(vec![0u8; CHUNK]));
+        }
+        recycle.recv().ok()
     };
     let mut seq = 0u64;
-    let mut batch = fresh(&recycle);
+    let Some(mut batch) = fresh(&recycle) else {
+        return;
+    };
     let mut filled = 0usize;
     loop {
         if filled == batch.data.len() {
             // Full: send the whole lines, or grow for a very long line.
             match memchr::memrchr(b'\n', &batch.data[..filled]) {
                 Some(nl) => {
-                    let next = fresh(&recycle);
+                    let Some(next) = fresh(&recycle) else {
+                        return;
+                    };
                     let job = hand_over(&mut batch, next, seq, nl + 1, filled, false);
                     seq += 1;
                     filled -= job.len;
@@ -720,7 +734,9 @@ fn read_chunks(
         if n < want {
             // The source had no more for now: pass on what is complete.
             if let Some(nl) = memchr::memrchr(b'\n', &batch.data[..filled]) {
-                let next = fresh(&recycle);
+                let Some(next) = fresh(&recycle) else {
+                    return;
+                };
                 let job = hand_over(&mut batch, next, seq, nl + 1, filled, true);
                 seq += 1;
                 filled -= job.len;

@@ -119,7 +119,7 @@ impl Needs {
 fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n < 8 {
-        return a == b;
+        return a.iter().zip(b).all(|(x, y)| x == y);
     }
     let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
     let mut i = 0;
@@ -185,7 +185,8 @@ struct TimeCache {
 impl TimeCache {
     #[inline]
     fn get(&self, raw: &[u8]) -> Option<i64> {
-        (self.len != 0 && raw.len() == self.len && self.text[..self.len] == *raw).then_some(self.ms)
+        (self.len != 0 && raw.len() == self.len && same(&self.text[..self.len], raw))
+            .then_some(self.ms)
     }
 
     #[inline]
@@ -379,6 +380,10 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 fn scan_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     while i < b.len() {
+        i = skip_plain(b, i);
+        if i >= b.len() {
+            break;
+        }
         match b[i] {
             b'"' => return Some((i, escaped)),
             b'\\' => {
@@ -393,6 +398,34 @@ fn scan_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
         }
     }
     None
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Bit 7 of each byte of `w` that is below `n` (`n` ≤ 128); only the lowest
+/// flagged byte is exact, which is all [`skip_plain`] needs.
+#[inline]
+fn bytes_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
+}
+
+/// From `i`, eight bytes at a time: the index of the first `"`, `\` or
+/// control character (or a point near the end where the caller continues
+/// byte by byte). Most of a line is key names and short strings.
+#[inline]
+fn skip_plain(b: &[u8], mut i: usize) -> usize {
+    while i + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let m = bytes_below(w ^ (ONES * u64::from(b'"')), 1)
+            | bytes_below(w ^ (ONES * u64::from(b'\\')), 1)
+            | bytes_below(w, 0x20);
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
 }
 
 /// A JSON number from `i`: the index just past it, per the JSON grammar.
@@ -931,6 +964,18 @@ mod tests {
     }
 
     #[test]
+    fn a_final_line_without_newline_stops_at_len_in_a_reused_buffer() {
+        let n = needs();
+        let stale = format!("{LINE}\n{LINE}\n");
+        // Only the first line (without its newline) is this chunk's data.
+        let b = parse_chunk(stale.into_bytes(), LINE.len(), &n);
+        assert_eq!(b.recs.len(), 1);
+        assert_eq!(b.lines, 1);
+        assert!(b.recs[0].error.is_none());
+        assert_eq!(b.raw(&b.recs[0]), LINE.as_bytes());
+    }
+
+    #[test]
     fn rfc3339_by_hand_matches_chrono() {
         for s in [
             "2026-11-27T03:00:00Z",
@@ -955,6 +1000,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn word_scan_finds_the_first_special_byte(v in proptest::collection::vec(any::<u8>(), 0..40), start in 0usize..40) {
+            let start = start.min(v.len());
+            let i = skip_plain(&v, start);
+            let expect = v[start..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| start + p);
+            match expect {
+                Some(p) => prop_assert!(i == p || (i <= p && i + 8 > v.len())),
+                None => prop_assert!(i + 8 > v.len() || i == v.len()),
+            }
+            prop_assert!(v[start..i].iter().all(|&c| c != b'"' && c != b'\\' && c >= 0x20));
+        }
+
         #[test]
         fn plain_decimals_parse_like_std(m in 0u64..1_000_000_000_000_000, frac in 0usize..16, neg in any::<bool>()) {
             let digits = m.to_string();
