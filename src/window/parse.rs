@@ -113,10 +113,10 @@ impl Needs {
     }
 }
 
-/// Equality of two short byte strings of equal length, eight bytes at a time
+/// Equality of two byte strings of equal length, eight bytes at a time
 /// (cheaper than a `memcmp` call for field names).
 #[inline]
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n < 8 {
         return a.iter().zip(b).all(|(x, y)| x == y);
@@ -537,14 +537,14 @@ fn fast(
                 i = e + 1;
             }
             b't' | b'f' | b'n' => {
-                let (word, value): (&[u8], u8) = match b[i] {
-                    b't' => (b"true", 2),
-                    b'f' => (b"false", 1),
-                    _ => (b"null", 0),
+                // Four bytes at once (`true`, `null`, `fals`+`e`), no memcmp call.
+                let four = u32::from_le_bytes(b.get(i..i + 4)?.try_into().expect("4 bytes"));
+                let (len, value) = match four {
+                    x if x == u32::from_le_bytes(*b"true") => (4, 2u8),
+                    x if x == u32::from_le_bytes(*b"null") => (4, 0),
+                    x if x == u32::from_le_bytes(*b"fals") && b.get(i + 4) == Some(&b'e') => (5, 1),
+                    _ => return None,
                 };
-                if !b[i..].starts_with(word) {
-                    return None;
-                }
                 match slot {
                     None => {}
                     Some(Slot::Bool(k)) => bools[k] = value,
@@ -552,7 +552,7 @@ fn fast(
                     Some(Slot::Product) if value == 0 => product = None,
                     Some(_) => return None,
                 }
-                i += word.len();
+                i += len;
             }
             b'-' | b'0'..=b'9' => {
                 let (e, value) = if matches!(slot, Some(Slot::Number(_))) {

@@ -4,6 +4,7 @@
 
 use super::agg::{accumulate, AccView, AggPlan, BoolAcc, NumAcc, Values};
 use super::assign::Assigner;
+use super::parse::same;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -146,7 +147,8 @@ impl Bucket {
         let mut r = *self.index.get(&hash)?;
         while r != NONE {
             let (a, z) = self.keys[r as usize];
-            if &self.text[a as usize..z as usize] == key {
+            let k = &self.text[a as usize..z as usize];
+            if k.len() == key.len() && same(k, key) {
                 return Some(r as usize);
             }
             r = self.chain[r as usize];
@@ -207,6 +209,8 @@ pub struct Windows {
     spare: Vec<Bucket>,
     /// Keys in the last emitted window: the next one is likely as big.
     size_hint: usize,
+    /// The tumbling window of the previous record.
+    last_window: (i64, i64),
 }
 
 impl Windows {
@@ -220,6 +224,7 @@ impl Windows {
             plan,
             spare: Vec::new(),
             size_hint: 0,
+            last_window: (0, 0),
         }
     }
 
@@ -254,23 +259,40 @@ impl Windows {
         emit: &mut impl FnMut(i64, i64, &Bucket) -> Result<(), E>,
     ) -> Result<bool, E> {
         let mut late = false;
-        for (start, end) in self.assigner.windows(time) {
-            if end <= self.watermark {
-                late = true;
-                continue;
+        if self.assigner.is_tumbling() {
+            // Consecutive readings mostly fall in the same window: skip the divisions.
+            let (mut start, mut end) = self.last_window;
+            if !(start <= time && time < end) {
+                start = self.assigner.last_start(time);
+                end = start + self.assigner.size;
+                self.last_window = (start, end);
             }
-            let bucket = self.open.entry((end, start)).or_insert_with(|| {
-                let mut b = self.spare.pop().unwrap_or_default();
-                b.reserve(self.size_hint, &self.plan);
-                b
-            });
-            bucket.add(key, values, &self.plan);
+            late = !self.add_to(start, end, key, values);
+        } else {
+            for (start, end) in self.assigner.windows(time) {
+                late |= !self.add_to(start, end, key, values);
+            }
         }
         if time > self.max_time {
             self.max_time = time;
             self.advance_to(time.saturating_sub(self.lateness), emit)?;
         }
         Ok(late)
+    }
+
+    /// Adds to one window; false when that window was already emitted.
+    #[inline]
+    fn add_to(&mut self, start: i64, end: i64, key: &[u8], values: &Values<'_>) -> bool {
+        if end <= self.watermark {
+            return false;
+        }
+        let bucket = self.open.entry((end, start)).or_insert_with(|| {
+            let mut b = self.spare.pop().unwrap_or_default();
+            b.reserve(self.size_hint, &self.plan);
+            b
+        });
+        bucket.add(key, values, &self.plan);
+        true
     }
 
     /// Moves the watermark to `watermark` (if that is later) and emits every
