@@ -172,6 +172,20 @@ pub struct Batch {
     pub lines: u64,
     /// Consecutive readings mostly share their time text.
     last_time: TimeCache,
+    /// ... and their field order.
+    schema: Schema,
+}
+
+/// The field names of a recent line, in order, with what each is used for:
+/// the next line's keys are checked against them with a few word compares
+/// instead of being scanned and looked up.
+#[derive(Debug, Default)]
+struct Schema {
+    names: Vec<u8>,
+    fields: Vec<(u32, u32, Option<Slot>)>,
+    /// A prediction failed: learn again from the next line.
+    relearn: bool,
+    scratch: Vec<(u32, u32, Option<Slot>)>,
 }
 
 /// The last time string parsed and its value.
@@ -256,6 +270,7 @@ impl Batch {
                     bools,
                     &mut p,
                     &mut self.last_time,
+                    &mut self.schema,
                 ) {
                     Some(()) => Ok(()),
                     None => {
@@ -477,7 +492,15 @@ fn fast(
     bools: &mut [u8],
     p: &mut Parsed,
     last_time: &mut TimeCache,
+    schema: &mut Schema,
 ) -> Option<()> {
+    // Learn the field order from this line, or predict it from the last one.
+    let collect = schema.relearn || schema.fields.is_empty();
+    let mut predict = !collect;
+    if collect {
+        schema.scratch.clear();
+    }
+    let mut j = 0usize;
     let mut time: Option<i64> = None;
     let mut keys: [Option<(usize, usize)>; 8] = [None; 8];
     if needs.keys.len() > keys.len() {
@@ -493,11 +516,38 @@ fn fast(
         if b.get(i) != Some(&b'"') {
             return None;
         }
-        let (ke, kesc) = scan_string(b, i + 1)?;
-        if kesc {
-            return None;
+        let mut hit = None;
+        if predict {
+            if let Some(&(a, l, slot)) = schema.fields.get(j) {
+                let (a, l) = (a as usize, l as usize);
+                let ke = i + 1 + l;
+                // The learned names have no escapes, so equal bytes followed
+                // by a quote are the same, valid key.
+                if b.get(ke) == Some(&b'"') && same(&b[i + 1..ke], &schema.names[a..a + l]) {
+                    hit = Some((ke, slot));
+                }
+            }
+            if hit.is_none() {
+                predict = false;
+                schema.relearn = true;
+            }
         }
-        let slot = needs.lookup(&b[i + 1..ke]);
+        let (ke, slot) = match hit {
+            Some(h) => h,
+            None => {
+                let (ke, kesc) = scan_string(b, i + 1)?;
+                if kesc {
+                    return None;
+                }
+                (ke, needs.lookup(&b[i + 1..ke]))
+            }
+        };
+        if collect {
+            schema
+                .scratch
+                .push((i as u32 + 1, (ke - i - 1) as u32, slot));
+        }
+        j += 1;
         i = skip_ws(b, ke + 1);
         if b.get(i) != Some(&b':') {
             return None;
@@ -591,6 +641,18 @@ fn fast(
     }
     if skip_ws(b, i) != b.len() {
         return None;
+    }
+    if collect {
+        schema.names.clear();
+        schema.fields.clear();
+        for &(a, l, slot) in &schema.scratch {
+            let at = schema.names.len() as u32;
+            schema
+                .names
+                .extend_from_slice(&b[a as usize..(a + l) as usize]);
+            schema.fields.push((at, l, slot));
+        }
+        schema.relearn = false;
     }
     if needs.time_field.is_some() {
         p.time = time?;
@@ -860,18 +922,37 @@ mod tests {
     type Out = Result<(i64, String, Option<String>, Vec<String>, Vec<u8>), String>;
 
     fn summarize(b: &Batch, needs: &Needs) -> Out {
-        let p = &b.recs[0];
+        summarize_rec(b, needs, 0)
+    }
+
+    fn summarize_rec(b: &Batch, needs: &Needs, r: usize) -> Out {
+        let p = &b.recs[r];
         if let Some(e) = &p.error {
             return Err(e.to_string());
         }
-        let nn = needs.numbers.len();
+        let (nn, nb) = (needs.numbers.len(), needs.bools.len());
         Ok((
             p.time,
             String::from_utf8(b.key(p).to_vec()).unwrap(),
             b.product(p).map(|x| String::from_utf8(x.to_vec()).unwrap()),
-            b.numbers[..nn].iter().map(|x| format!("{x:?}")).collect(),
-            b.bools.clone(),
+            b.numbers[r * nn..(r + 1) * nn]
+                .iter()
+                .map(|x| format!("{x:?}"))
+                .collect(),
+            b.bools[r * nb..(r + 1) * nb].to_vec(),
         ))
+    }
+
+    /// Lines parsed together in one chunk (so the field order learned from
+    /// one line is predicted for the next) agree with serde line by line.
+    fn assert_chunk_agrees(lines: &[String]) {
+        let n = needs();
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let b = parse_chunk(text.clone().into_bytes(), text.len(), &n);
+        assert_eq!(b.recs.len(), lines.len());
+        for (r, l) in lines.iter().enumerate() {
+            assert_eq!(summarize_rec(&b, &n, r), via_serde(l), "line {r}: {l}");
+        }
     }
 
     fn via_fast(line: &str) -> Out {
@@ -954,6 +1035,27 @@ mod tests {
         for c in &cases {
             assert_eq!(via_fast(c), via_serde(c), "{c}");
         }
+        // The same lines between ordinary ones, in one chunk.
+        let mut mixed = Vec::new();
+        for c in &cases {
+            mixed.extend([LINE.to_string(), LINE.to_string(), c.clone()]);
+        }
+        mixed.push(LINE.to_string());
+        assert_chunk_agrees(&mixed);
+        // Fields in another order, one missing, one extra, renamed prefixes.
+        assert_chunk_agrees(&[
+            LINE.to_string(),
+            LINE.replace("\"kilowatts\"", "\"kilowattz\""),
+            LINE.replace("\"temperature\":5.92,", ""),
+            LINE.replace("{", "{\"extra\":1,"),
+            LINE.replace("\"fan_1\"", "\"fan_1 \""),
+            LINE.replace("\"fan_1\":true", "\"fan_1\":false"),
+            LINE.replace("\"product_id\":\"P04\",", "")
+                .replace("}", ",\"product_id\":\"P09\"}"),
+            LINE.to_string(),
+            LINE.replace("\"temperature\"", "\"temperatur\\u0065\""),
+            LINE.to_string(),
+        ]);
         assert!(via_fast(&cases[2])
             .unwrap_err()
             .starts_with("temperature: expected a number"));
@@ -1046,6 +1148,8 @@ mod tests {
             if LINE.is_char_boundary(cut) {
                 let line = format!("{}{}{}", &LINE[..cut], junk, &LINE[cut..]);
                 prop_assert_eq!(via_fast(&line), via_serde(&line), "{}", line);
+                // Also after a line that set up the field-order prediction.
+                assert_chunk_agrees(&[LINE.to_string(), line, LINE.to_string()]);
             }
         }
     }
