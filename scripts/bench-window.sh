@@ -43,14 +43,14 @@ echo "$lines readings, $(nproc) cores"
 measure() {
   local name=$1
   shift
-  /usr/bin/time -f '%e %M' -o "$tmp/time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || {
+  /usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || {
     echo "$name failed:" >&2
     cat "$tmp/$name.err" >&2
     return 1
   }
-  read -r secs rss_kb <"$tmp/time"
-  awk -v n="$name" -v s="$secs" -v r="$rss_kb" -v l="$lines" -v b="$bytes" 'BEGIN {
-    printf "%-34s %8.2f s %12.0f readings/s %8.0f MB/s %8.0f MB peak RSS\n", n, s, l / s, b / s / 1e6, r / 1024 }'
+  read -r secs rss_kb user sys <"$tmp/time"
+  awk -v n="$name" -v s="$secs" -v r="$rss_kb" -v l="$lines" -v b="$bytes" -v u="$user" -v y="$sys" 'BEGIN {
+    printf "%-34s %7.2f s %11.0f readings/s %6.0f MB/s %7.0f MB peak RSS %7.2f s CPU\n", n, s, l / s, b / s / 1e6, r / 1024, u + y }'
 }
 
 cat >"$tmp/duck.py" <<'EOF'
@@ -79,7 +79,8 @@ COPY (
 EOF
 
 echo
-printf '%-34s %10s %23s %13s %22s\n' tool time throughput "" memory
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-34s %9s %22s %11s %20s %14s\n' tool "wall" throughput "" memory "user+sys"
 measure "reefer-window --size 1m" "$bin/reefer-window" --size 1m "$file"
 cp "$tmp/reefer-window --size 1m.out" "$tmp/windows.jsonl"
 measure "serde_json typed parse (1 thread)" "$bin/examples/serde_floor" "$file"
