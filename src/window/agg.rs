@@ -380,10 +380,7 @@ impl RowWriter {
                     Some(x) if agg == Agg::Count => {
                         buf.extend_from_slice(itoa::Buffer::new().format(x as u64).as_bytes())
                     }
-                    Some(x) if x.is_finite() => {
-                        // serde_json: shortest round-trip digits (ryu), with a `.` or `e`.
-                        serde_json::to_writer(&mut *buf, &x).expect("writing to a Vec")
-                    }
+                    Some(x) if x.is_finite() => push_f64(buf, x),
                     _ => buf.extend_from_slice(b"null"),
                 }
             }
@@ -398,6 +395,44 @@ impl RowWriter {
         }
         buf.extend_from_slice(b"}\n");
     }
+}
+
+const POW10: [f64; 5] = [1.0, 10.0, 100.0, 1000.0, 10000.0];
+
+/// Appends a finite number as serde_json writes it (shortest round-trip
+/// digits, always with a `.` or an exponent). Minimums, maximums, firsts and
+/// lasts are input values with a few decimals: those are written directly,
+/// the rest (means, sums) by serde_json.
+#[inline]
+pub fn push_f64(buf: &mut Vec<u8>, x: f64) {
+    if x.abs() < 1e9 {
+        for (k, &p) in POW10.iter().enumerate() {
+            let r = (x * p).round();
+            // r / 10^k is exactly x: the k-decimal number reads back as x, and
+            // below 1e9 no other k-decimal number does.
+            if r / p == x {
+                if x.is_sign_negative() {
+                    buf.push(b'-');
+                }
+                let a = r.abs() as u64;
+                let scale = p as u64;
+                let mut ib = itoa::Buffer::new();
+                buf.extend_from_slice(ib.format(a / scale).as_bytes());
+                buf.push(b'.');
+                if k == 0 {
+                    buf.push(b'0');
+                } else {
+                    let frac = ib.format(a % scale);
+                    for _ in frac.len()..k {
+                        buf.push(b'0');
+                    }
+                    buf.extend_from_slice(frac.as_bytes());
+                }
+                return;
+            }
+        }
+    }
+    serde_json::to_writer(&mut *buf, &x).expect("writing to a Vec");
 }
 
 /// Separates the JSON values of a multi-field key. Raw control characters
@@ -477,6 +512,50 @@ mod tests {
             String::from_utf8(buf).unwrap(),
             "{\"window_start\":\"2026-11-27T03:00:00Z\",\"window_end\":\"2026-11-27T03:01:00Z\",\"container_id\":\"C1\",\"product_id\":\"P01\",\"count\":1,\"temperature_min\":2.5,\"temperature_mean\":2.5,\"fan_1_true\":1}\n"
         );
+    }
+
+    #[test]
+    fn short_decimals_are_written_like_serde_json() {
+        let serde = |x: f64| serde_json::to_string(&x).unwrap();
+        let ours = |x: f64| {
+            let mut b = Vec::new();
+            push_f64(&mut b, x);
+            String::from_utf8(b).unwrap()
+        };
+        for x in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            5.92,
+            -80.5,
+            0.1,
+            0.0001,
+            0.001,
+            20.95,
+            1e-5,
+            123456.7891,
+            999_999_999.9999,
+            1e9,
+            2.5e-7,
+            1.0 / 3.0,
+            0.30000000000000004,
+            13.3,
+            -0.05,
+            100.0,
+        ] {
+            assert_eq!(ours(x), serde(x), "{x}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimals_of_any_scale_are_written_like_serde_json(m in -10_000_000_000_000i64..10_000_000_000_000, k in 0i32..9) {
+            let x = m as f64 / 10f64.powi(k);
+            let mut b = Vec::new();
+            push_f64(&mut b, x);
+            proptest::prop_assert_eq!(String::from_utf8(b).unwrap(), serde_json::to_string(&x).unwrap());
+        }
     }
 
     #[test]

@@ -115,7 +115,7 @@ impl Needs {
 
 /// Equality of two byte strings of equal length, eight bytes at a time
 /// (cheaper than a `memcmp` call for field names).
-#[inline]
+#[inline(always)]
 pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n < 8 {
