@@ -170,7 +170,13 @@ pub struct Batch {
     pub bools: Vec<u8>,
     /// Lines in `data` (including blank ones), to number the next chunk.
     pub lines: u64,
-    /// Consecutive readings mostly share their time text.
+    memo: Memo,
+}
+
+/// What the fast path remembers from line to line.
+#[derive(Debug, Default)]
+struct Memo {
+    /// Consecutive readings mostly share their time text ...
     last_time: TimeCache,
     /// ... and their field order.
     schema: Schema,
@@ -269,8 +275,7 @@ impl Batch {
                     nums,
                     bools,
                     &mut p,
-                    &mut self.last_time,
-                    &mut self.schema,
+                    &mut self.memo,
                 ) {
                     Some(()) => Ok(()),
                     None => {
@@ -491,9 +496,9 @@ fn fast(
     nums: &mut [f64],
     bools: &mut [u8],
     p: &mut Parsed,
-    last_time: &mut TimeCache,
-    schema: &mut Schema,
+    memo: &mut Memo,
 ) -> Option<()> {
+    let Memo { last_time, schema } = memo;
     // Learn the field order from this line, or predict it from the last one.
     let collect = schema.relearn || schema.fields.is_empty();
     let mut predict = !collect;
