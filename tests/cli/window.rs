@@ -478,3 +478,63 @@ fn help_shows_examples() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("reefer-window"));
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn other_time_field_offset_and_two_keys() {
+    let input = [
+        r#"{"site":"A","bay":1,"ts":"2026-11-27T03:00:14Z","temperature":1.5}"#,
+        r#"{"site":"A","bay":2,"ts":"2026-11-27T03:00:16Z","temperature":2.5}"#,
+        r#"{"site":"A","bay":1,"ts":"2026-11-27T03:00:20Z","temperature":3.5}"#,
+        r#"{"site":"A","bay":1,"ts":"2026-11-27T03:01:15Z","temperature":4.5}"#,
+    ]
+    .join("\n");
+    let out = tool("reefer-window")
+        .args(["--time-field", "ts", "--by", "site,bay", "--offset", "15s"])
+        .args([
+            "--no-default-fields",
+            "--fields",
+            "temperature",
+            "--agg",
+            "max",
+        ])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        "{\"window_start\":\"2026-11-27T02:59:15Z\",\"window_end\":\"2026-11-27T03:00:15Z\",\"site\":\"A\",\"bay\":1,\"product_id\":null,\"count\":1,\"temperature_max\":1.5}\n\
+         {\"window_start\":\"2026-11-27T03:00:15Z\",\"window_end\":\"2026-11-27T03:01:15Z\",\"site\":\"A\",\"bay\":2,\"product_id\":null,\"count\":1,\"temperature_max\":2.5}\n\
+         {\"window_start\":\"2026-11-27T03:00:15Z\",\"window_end\":\"2026-11-27T03:01:15Z\",\"site\":\"A\",\"bay\":1,\"product_id\":null,\"count\":1,\"temperature_max\":3.5}\n\
+         {\"window_start\":\"2026-11-27T03:01:15Z\",\"window_end\":\"2026-11-27T03:02:15Z\",\"site\":\"A\",\"bay\":1,\"product_id\":null,\"count\":1,\"temperature_max\":4.5}\n"
+    );
+}
+
+#[test]
+fn several_files_are_one_stream_with_their_own_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.jsonl");
+    let b = dir.path().join("b.jsonl");
+    std::fs::write(
+        &a,
+        format!("{}\n", reading("C1", "2026-11-27T03:00:10Z", 1.0)),
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        format!("{}\nnot json\n", reading("C1", "2026-11-27T03:00:20Z", 2.0)),
+    )
+    .unwrap();
+    let out = tool("reefer-window").arg(&a).arg(&b).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("b.jsonl:2: invalid JSON"), "{err}");
+    let rows = json_lines(&out.stdout);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["count"], 2);
+}
