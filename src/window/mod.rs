@@ -203,8 +203,9 @@ fn config(args: &WindowArgs) -> anyhow::Result<Config> {
     // A field named as a key or as the time is not also aggregated by default.
     let time_field = (!args.processing_time).then(|| args.time_field.clone());
     fields.retain(|f| {
-        !keys.contains(f) && Some(f) != time_field.as_ref() && Some(f) != product.as_ref()
-            || args.fields.contains(f)
+        let other_role =
+            keys.contains(f) || Some(f) == time_field.as_ref() || Some(f) == product.as_ref();
+        !other_role || args.fields.contains(f)
     });
     if args.agg.is_empty() {
         return Err(usage("--agg needs at least one aggregate"));
@@ -220,9 +221,6 @@ fn config(args: &WindowArgs) -> anyhow::Result<Config> {
         args.input.time_format.is_none(),
     )
     .map_err(usage)?;
-    if keys.len() > 8 {
-        return Err(usage("at most 8 --by fields"));
-    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Ok(Config {
         assigner,
