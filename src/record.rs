@@ -80,12 +80,8 @@ impl Reading {
     pub fn from_map(mut map: Map<String, Value>, times: &TimeParser) -> Result<Reading, String> {
         let container_id = take_id(&mut map, "container_id")?;
         let measurement_time = match map.shift_remove("measurement_time") {
-            Some(Value::String(s)) => times
-                .parse(&s)
-                .map_err(|e| format!("measurement_time: {e}"))?,
-            Some(Value::Null) | None => {
-                return Err("missing required field measurement_time".into())
-            }
+            Some(Value::String(s)) => times.parse(&s).map_err(|e| format!("measurement_time: {e}"))?,
+            Some(Value::Null) | None => return Err("missing required field measurement_time".into()),
             Some(other) => {
                 return Err(format!(
                     "measurement_time: expected an RFC 3339 string, found {other}"
@@ -163,10 +159,7 @@ impl Reading {
     /// ones only when present; `latitude`/`longitude` always), then unknown fields.
     pub fn to_map(&self) -> Map<String, Value> {
         let mut m = Map::new();
-        m.insert(
-            "container_id".into(),
-            Value::String(self.container_id.clone()),
-        );
+        m.insert("container_id".into(), Value::String(self.container_id.clone()));
         m.insert(
             "measurement_time".into(),
             Value::String(format_time(self.measurement_time)),
@@ -174,18 +167,11 @@ impl Reading {
         m.insert("product_id".into(), Value::String(self.product_id.clone()));
         m.insert("temperature".into(), num(self.temperature));
         put_f64(&mut m, "target_temperature", self.target_temperature);
-        put_f64(
-            &mut m,
-            "supply_air_temperature",
-            self.supply_air_temperature,
-        );
+        put_f64(&mut m, "supply_air_temperature", self.supply_air_temperature);
         put_f64(&mut m, "ambient_temperature", self.ambient_temperature);
         m.insert("kilowatts".into(), num(self.kilowatts));
         m.insert("oxygen_level".into(), num(self.oxygen_level));
-        m.insert(
-            "carbon_dioxide_level".into(),
-            num(self.carbon_dioxide_level),
-        );
+        m.insert("carbon_dioxide_level".into(), num(self.carbon_dioxide_level));
         put_f64(&mut m, "nitrogen_level", self.nitrogen_level);
         put_f64(&mut m, "humidity_level", self.humidity_level);
         m.insert("fan_1".into(), Value::Bool(self.fan_1));
@@ -196,14 +182,8 @@ impl Reading {
         if let Some(mode) = &self.operating_mode {
             m.insert("operating_mode".into(), Value::String(mode.clone()));
         }
-        m.insert(
-            "latitude".into(),
-            self.latitude.map(num).unwrap_or(Value::Null),
-        );
-        m.insert(
-            "longitude".into(),
-            self.longitude.map(num).unwrap_or(Value::Null),
-        );
+        m.insert("latitude".into(), self.latitude.map(num).unwrap_or(Value::Null));
+        m.insert("longitude".into(), self.longitude.map(num).unwrap_or(Value::Null));
         if let Some(f) = &self.fault {
             m.insert("fault".into(), Value::String(f.clone()));
         }
@@ -216,9 +196,7 @@ impl Reading {
 }
 
 fn num(x: f64) -> Value {
-    Number::from_f64(x)
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
+    Number::from_f64(x).map(Value::Number).unwrap_or(Value::Null)
 }
 
 fn put_f64(m: &mut Map<String, Value>, key: &str, v: Option<f64>) {
@@ -309,17 +287,13 @@ mod tests {
         assert_eq!(r.latitude, None);
         assert_eq!(r.extra.get("ship"), Some(&Value::String("Emma".into())));
         let back = Value::Object(r.to_map()).to_string();
-        assert!(
-            back.ends_with(r#""latitude":null,"longitude":null,"ship":"Emma"}"#),
-            "{back}"
-        );
+        assert!(back.ends_with(r#""latitude":null,"longitude":null,"ship":"Emma"}"#), "{back}");
     }
 
     #[test]
     fn rejects_missing_and_mistyped_fields() {
         let t = TimeParser::default();
-        let e =
-            Reading::from_json_line(&LINE.replace(r#""temperature":0.5,"#, ""), &t).unwrap_err();
+        let e = Reading::from_json_line(&LINE.replace(r#""temperature":0.5,"#, ""), &t).unwrap_err();
         assert_eq!(e, "missing required field temperature");
         let e = Reading::from_json_line(&LINE.replace("0.5", "\"warm\""), &t).unwrap_err();
         assert!(e.starts_with("temperature: expected a number"), "{e}");

@@ -155,10 +155,7 @@ impl Input {
                     .trim(csv::Trim::All)
                     .from_reader(raw);
                 let headers: Vec<String> = match reader.headers() {
-                    Ok(h) => h
-                        .iter()
-                        .map(|s| s.trim_start_matches('\u{feff}').to_string())
-                        .collect(),
+                    Ok(h) => h.iter().map(|s| s.trim_start_matches('\u{feff}').to_string()).collect(),
                     Err(e) => {
                         self.pending_error = Some(format!("cannot read CSV header: {e}"));
                         Vec::new()
@@ -234,7 +231,10 @@ impl Input {
                         }
                         Ok(true) => {}
                         Err(e) => {
-                            let line = e.position().map(|p| p.line()).unwrap_or(self.line_no + 1);
+                            let line = e
+                                .position()
+                                .map(|p| p.line())
+                                .unwrap_or(self.line_no + 1);
                             self.line_no = line;
                             return Ok(Some(Err((line, format!("invalid CSV: {e}")))));
                         }

@@ -27,11 +27,7 @@ pub struct Rejects {
 }
 
 impl Rejects {
-    pub fn new(
-        tool: &'static str,
-        policy: BadInput,
-        dead_letter: Option<&str>,
-    ) -> io::Result<Self> {
+    pub fn new(tool: &'static str, policy: BadInput, dead_letter: Option<&str>) -> io::Result<Self> {
         let dead_letter = match dead_letter {
             Some(p) => Some(BufWriter::new(File::create(p).map_err(|e| {
                 io::Error::new(e.kind(), format!("cannot create dead-letter file {p}: {e}"))

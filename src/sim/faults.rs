@@ -134,33 +134,21 @@ impl std::str::FromStr for Injection {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let usage = || {
-            format!(
-                "invalid --inject {s:?}: expected N:FAULT@START+DURATION, e.g. 3:power_off@30m+2h"
-            )
-        };
+        let usage = || format!("invalid --inject {s:?}: expected N:FAULT@START+DURATION, e.g. 3:power_off@30m+2h");
         let (n, rest) = s.split_once(':').ok_or_else(usage)?;
         let container: usize = n.trim().parse().map_err(|_| usage())?;
         if container == 0 {
-            return Err(format!(
-                "invalid --inject {s:?}: containers are counted from 1"
-            ));
+            return Err(format!("invalid --inject {s:?}: containers are counted from 1"));
         }
         let (kind, times) = rest.split_once('@').ok_or_else(usage)?;
         let kind = FaultKind::from_name(kind.trim()).ok_or_else(|| {
-            format!(
-                "invalid --inject {s:?}: unknown fault {:?} (known: {})",
-                kind.trim(),
-                fault_names()
-            )
+            format!("invalid --inject {s:?}: unknown fault {:?} (known: {})", kind.trim(), fault_names())
         })?;
         let (after, duration) = times.split_once('+').ok_or_else(usage)?;
         let after = parse_span(after).map_err(|e| format!("invalid --inject {s:?}: {e}"))?;
         let duration = parse_span(duration).map_err(|e| format!("invalid --inject {s:?}: {e}"))?;
         if duration.millis <= 0 {
-            return Err(format!(
-                "invalid --inject {s:?}: the duration must be positive"
-            ));
+            return Err(format!("invalid --inject {s:?}: the duration must be positive"));
         }
         Ok(Injection {
             container,
@@ -180,13 +168,8 @@ mod tests {
         let r = FaultRates::parse("power_off=0.5, door_open=0").unwrap();
         assert_eq!(r.get(FaultKind::PowerOff), 0.5);
         assert_eq!(r.get(FaultKind::DoorOpen), 0.0);
-        assert_eq!(
-            r.get(FaultKind::FanFailure),
-            FaultKind::FanFailure.default_rate()
-        );
-        assert!(FaultRates::parse("meltdown=1")
-            .unwrap_err()
-            .contains("unknown fault"));
+        assert_eq!(r.get(FaultKind::FanFailure), FaultKind::FanFailure.default_rate());
+        assert!(FaultRates::parse("meltdown=1").unwrap_err().contains("unknown fault"));
         assert!(FaultRates::parse("power_off=-1").is_err());
 
         let i: Injection = "3:power_off@30m+2h".parse().unwrap();

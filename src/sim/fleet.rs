@@ -2,9 +2,7 @@
 //! real reefer ports.
 
 /// Owner codes of reefer operators and lessors (ISO 6346 owner code + `U`).
-const OWNERS: [&str; 8] = [
-    "MNBU", "MSKU", "HLXU", "CGMU", "MSCU", "TRIU", "SZLU", "ONEU",
-];
+const OWNERS: [&str; 8] = ["MNBU", "MSKU", "HLXU", "CGMU", "MSCU", "TRIU", "SZLU", "ONEU"];
 
 /// ISO 6346 letter values: A=10, skipping multiples of 11.
 fn letter_value(c: u8) -> u32 {
@@ -245,10 +243,7 @@ impl Track {
             *segment += 1;
         }
         let (a, b) = (self.points[*segment], self.points[*segment + 1]);
-        let (k0, k1) = (
-            self.cumulative_km[*segment],
-            self.cumulative_km[*segment + 1],
-        );
+        let (k0, k1) = (self.cumulative_km[*segment], self.cumulative_km[*segment + 1]);
         let f = if k1 > k0 { (km - k0) / (k1 - k0) } else { 0.0 };
         let lat = a.0 + (b.0 - a.0) * f;
         let mut lon = a.1 + (b.1 - a.1) * f;

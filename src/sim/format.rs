@@ -46,11 +46,7 @@ pub struct RowContext<'a> {
 
 /// The CSV header row (with or without the ground-truth columns).
 pub fn csv_header(labels: bool) -> String {
-    let n = if labels {
-        FIELDS.len()
-    } else {
-        FIELDS.len() - 2
-    };
+    let n = if labels { FIELDS.len() } else { FIELDS.len() - 2 };
     let mut s = FIELDS[..n].join(",");
     s.push('\n');
     s

@@ -19,9 +19,7 @@ use clap_complete::Shell;
 use fleet::{Track, ROUTES};
 use format::{csv_header, write_row, RowContext};
 use indicatif::{ProgressBar, ProgressStyle};
-use model::{
-    Clock, Container, ContainerSetup, ProductModel, Scripted, PRODUCT_MODELS, PRODUCT_WEIGHTS,
-};
+use model::{Clock, Container, ContainerSetup, ProductModel, Scripted, PRODUCT_MODELS, PRODUCT_WEIGHTS};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::io::{IsTerminal, Write};
@@ -182,10 +180,7 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
     let mut products = Vec::new();
     for id in &args.products {
         let id = id.trim();
-        match PRODUCT_MODELS
-            .iter()
-            .find(|p| p.id.eq_ignore_ascii_case(id))
-        {
+        match PRODUCT_MODELS.iter().find(|p| p.id.eq_ignore_ascii_case(id)) {
             Some(p) => products.push(p),
             None => {
                 return Err(usage(format!(
@@ -219,9 +214,7 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
     } else {
         args.faults.clone().unwrap_or_else(FaultRates::defaults)
     };
-    let seed = args
-        .seed
-        .unwrap_or_else(|| u64::from(rand::random::<u32>()));
+    let seed = args.seed.unwrap_or_else(|| u64::from(rand::random::<u32>()));
     let start = match args.start {
         Some(t) => t,
         None => {
@@ -341,11 +334,8 @@ pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let plan = plan(&args)?;
-    let mut out = Output::open(
-        args.output.as_deref(),
-        args.line_buffered || plan.pace.is_some(),
-    )
-    .map_err(|e| usage(e.to_string()))?;
+    let mut out = Output::open(args.output.as_deref(), args.line_buffered || plan.pace.is_some())
+        .map_err(|e| usage(e.to_string()))?;
     crate::app::catch_interrupt();
     let fleet = build_fleet(&plan);
     simulate(&plan, fleet, &mut out)

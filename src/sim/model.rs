@@ -33,102 +33,14 @@ pub struct ProductModel {
 }
 
 pub const PRODUCT_MODELS: [ProductModel; 8] = [
-    ProductModel {
-        id: "P01",
-        setpoint: 0.0,
-        respiration: 0.000_02,
-        humidity: 95.0,
-        ca: None,
-        vented_gas: 0.4,
-        capacity: 0.0035,
-        leak_hours: 10.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 8.0,
-    },
-    ProductModel {
-        id: "P02",
-        setpoint: 13.3,
-        respiration: 0.000_08,
-        humidity: 90.0,
-        ca: Some((3.0, 5.0)),
-        vented_gas: 0.8,
-        capacity: 0.0035,
-        leak_hours: 10.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 12.0,
-    },
-    ProductModel {
-        id: "P03",
-        setpoint: 0.0,
-        respiration: 0.000_03,
-        humidity: 96.0,
-        ca: None,
-        vented_gas: 0.5,
-        capacity: 0.0035,
-        leak_hours: 10.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 8.0,
-    },
-    ProductModel {
-        id: "P04",
-        setpoint: 6.0,
-        respiration: 0.000_06,
-        humidity: 90.0,
-        ca: Some((3.5, 6.0)),
-        vented_gas: 0.7,
-        capacity: 0.0035,
-        leak_hours: 10.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 12.0,
-    },
-    ProductModel {
-        id: "P05",
-        setpoint: 13.0,
-        respiration: 0.000_05,
-        humidity: 90.0,
-        ca: None,
-        vented_gas: 0.6,
-        capacity: 0.0035,
-        leak_hours: 10.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 12.0,
-    },
-    ProductModel {
-        id: "P06",
-        setpoint: -20.0,
-        respiration: 0.0,
-        humidity: 80.0,
-        ca: None,
-        vented_gas: 0.0,
-        capacity: 0.0025,
-        leak_hours: 12.0,
-        compressor_kw: 9.0,
-        defrost_every_h: 12.0,
-    },
-    ProductModel {
-        id: "P07",
-        setpoint: 5.0,
-        respiration: 0.0,
-        humidity: 55.0,
-        ca: None,
-        vented_gas: 0.0,
-        capacity: 0.0035,
-        leak_hours: 12.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 12.0,
-    },
-    ProductModel {
-        id: "P08",
-        setpoint: -70.0,
-        respiration: 0.0,
-        humidity: 40.0,
-        ca: None,
-        vented_gas: 0.0,
-        capacity: 0.0030,
-        leak_hours: 20.0,
-        compressor_kw: 11.0,
-        defrost_every_h: 24.0,
-    },
+    ProductModel { id: "P01", setpoint: 0.0, respiration: 0.000_02, humidity: 95.0, ca: None, vented_gas: 0.4, capacity: 0.0035, leak_hours: 10.0, compressor_kw: 6.5, defrost_every_h: 8.0 },
+    ProductModel { id: "P02", setpoint: 13.3, respiration: 0.000_08, humidity: 90.0, ca: Some((3.0, 5.0)), vented_gas: 0.8, capacity: 0.0035, leak_hours: 10.0, compressor_kw: 6.5, defrost_every_h: 12.0 },
+    ProductModel { id: "P03", setpoint: 0.0, respiration: 0.000_03, humidity: 96.0, ca: None, vented_gas: 0.5, capacity: 0.0035, leak_hours: 10.0, compressor_kw: 6.5, defrost_every_h: 8.0 },
+    ProductModel { id: "P04", setpoint: 6.0, respiration: 0.000_06, humidity: 90.0, ca: Some((3.5, 6.0)), vented_gas: 0.7, capacity: 0.0035, leak_hours: 10.0, compressor_kw: 6.5, defrost_every_h: 12.0 },
+    ProductModel { id: "P05", setpoint: 13.0, respiration: 0.000_05, humidity: 90.0, ca: None, vented_gas: 0.6, capacity: 0.0035, leak_hours: 10.0, compressor_kw: 6.5, defrost_every_h: 12.0 },
+    ProductModel { id: "P06", setpoint: -20.0, respiration: 0.0, humidity: 80.0, ca: None, vented_gas: 0.0, capacity: 0.0025, leak_hours: 12.0, compressor_kw: 9.0, defrost_every_h: 12.0 },
+    ProductModel { id: "P07", setpoint: 5.0, respiration: 0.0, humidity: 55.0, ca: None, vented_gas: 0.0, capacity: 0.0035, leak_hours: 12.0, compressor_kw: 6.5, defrost_every_h: 12.0 },
+    ProductModel { id: "P08", setpoint: -70.0, respiration: 0.0, humidity: 40.0, ca: None, vented_gas: 0.0, capacity: 0.0030, leak_hours: 20.0, compressor_kw: 11.0, defrost_every_h: 24.0 },
 ];
 
 /// Mix of products in a typical reefer fleet (weights).
@@ -417,8 +329,7 @@ impl Container {
                 self.demand(ambient)
             };
             let leak = if door { DOOR_EXCHANGE } else { self.k_leak };
-            let mut to_air =
-                leak * (ambient - self.t_air) + AIR_LOAD_EXCHANGE * (self.t_load - self.t_air);
+            let mut to_air = leak * (ambient - self.t_air) + AIR_LOAD_EXCHANGE * (self.t_load - self.t_air);
             if duty > 0.0 {
                 to_air -= self.capacity * effectiveness * duty;
             } else {
@@ -455,8 +366,7 @@ impl Container {
             let i = k as usize;
             while self.next_onset_ms[i] <= t_ms {
                 let onset = self.next_onset_ms[i];
-                self.next_onset_ms[i] =
-                    onset.saturating_add(exp_wait_ms(&mut self.rng, self.rates_per_ms[i]));
+                self.next_onset_ms[i] = onset.saturating_add(exp_wait_ms(&mut self.rng, self.rates_per_ms[i]));
                 if self.episode.is_none() && scripted.is_none() {
                     let (lo, hi) = k.duration_range_s();
                     let secs = (lo.ln() + self.rng.gen::<f64>() * (hi / lo).ln()).exp();
@@ -537,8 +447,7 @@ impl Container {
         self.o2 = self.o2.clamp(0.0, 21.0);
         self.co2 = self.co2.max(0.0);
         let rh_target = if door { 75.0 } else { self.product.humidity };
-        self.humidity +=
-            (rh_target - self.humidity) * self.alpha_humidity + 0.3 * normal(&mut self.rng);
+        self.humidity += (rh_target - self.humidity) * self.alpha_humidity + 0.3 * normal(&mut self.rng);
         self.humidity = self.humidity.clamp(5.0, 100.0);
 
         let fan_failed = fault == Some(FaultKind::FanFailure);
@@ -557,11 +466,7 @@ impl Container {
         } else if duty < 0.0 {
             self.t_air + 3.0 * -duty
         } else {
-            let spread = if self.product.setpoint < -10.0 {
-                3.0
-            } else {
-                4.0
-            };
+            let spread = if self.product.setpoint < -10.0 { 3.0 } else { 4.0 };
             self.t_air - spread * cooling * if fan_failed { 2.5 } else { 1.0 }
         } + 0.05 * normal(&mut self.rng);
 
@@ -665,10 +570,7 @@ impl Container {
         let position = if self.gps_gap > 0 {
             None
         } else {
-            Some((
-                lat + 0.000_3 * normal(&mut self.rng),
-                lon + 0.000_3 * normal(&mut self.rng),
-            ))
+            Some((lat + 0.000_3 * normal(&mut self.rng), lon + 0.000_3 * normal(&mut self.rng)))
         };
 
         Sample {
