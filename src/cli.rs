@@ -71,6 +71,10 @@ pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
             render_man::<crate::sim::SimArgs>()?,
         ),
         (
+            "reefer-window.1".to_string(),
+            render_man::<crate::window::WindowArgs>()?,
+        ),
+        (
             "reefer-act.1".to_string(),
             render_man::<crate::act::ActArgs>()?,
         ),

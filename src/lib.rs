@@ -14,3 +14,4 @@ pub mod codec;
 pub mod record;
 pub mod sim;
 pub mod time;
+pub mod window;

@@ -5,3 +5,4 @@ mod act;
 mod common;
 mod man;
 mod sim;
+mod window;

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Benchmark of reefer-window --size 1m against the floor (a plain typed serde_json
+# parse of the same file) and DuckDB (read_json + GROUP BY container_id,
+# time_bucket), measured in the same run on the same page-cached file.
+# Prints readings/s, MB/s and peak RSS of each, then cross-checks reefer-window's
+# windows against DuckDB's.
+#
+#   scripts/bench-window.sh [FILE]
+#
+# FILE defaults to $REEFER_BENCH_FILE, else /work/bench-data/day.jsonl when it
+# exists, else a 10,000-container file generated with the release simulator
+# (864 steps at 10 s = 8.64 M readings) under ${REEFER_BENCH_DIR:-target/bench}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bins --example serde_floor
+bin=target/release
+file=${1:-${REEFER_BENCH_FILE:-}}
+if [[ -z "$file" ]]; then
+  if [[ -f /work/bench-data/day.jsonl ]]; then
+    file=/work/bench-data/day.jsonl
+  else
+    dir=${REEFER_BENCH_DIR:-target/bench}
+    mkdir -p "$dir"
+    file=$dir/window-day.jsonl
+    if [[ ! -s "$file" ]]; then
+      echo "generating $file (10,000 containers x 864 steps at 10 s) ..."
+      "$bin/reefer-sim" --containers 10000 --duration 144m --seed 1 \
+        --start 2026-11-27T00:00:00Z -o "$file"
+    fi
+  fi
+fi
+venv=$(scripts/setup-python.sh --bench)
+py=$venv/bin/python
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+bytes=$(stat -c %s "$file")
+echo "input: $file, $((bytes / 1000000)) MB; counting lines and warming the page cache ..."
+lines=$(wc -l <"$file")
+echo "$lines readings, $(nproc) cores"
+
+# measure NAME CMD... : runs CMD under /usr/bin/time, records wall s, peak RSS and CPU s.
+measure() {
+  local name=$1
+  shift
+  /usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err" || {
+    echo "$name failed:" >&2
+    cat "$tmp/err" >&2
+    return 1
+  }
+  read -r secs rss_kb user sys <"$tmp/time"
+  echo "$name|$secs|$rss_kb|$user|$sys" >>"$tmp/results"
+  printf '  run %d: %-34s %6.2f s\n' "$round" "$name" "$secs"
+}
+
+cat >"$tmp/duck.py" <<'EOF'
+import sys, duckdb
+src, out = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+con.execute(f"""
+COPY (
+  SELECT container_id,
+         time_bucket(INTERVAL '1 minute', measurement_time) AS window_start,
+         first(product_id) AS product_id,
+         count(*) AS count,
+         min(temperature) AS temperature_min, max(temperature) AS temperature_max, avg(temperature) AS temperature_mean,
+         min(kilowatts) AS kilowatts_min, max(kilowatts) AS kilowatts_max, avg(kilowatts) AS kilowatts_mean,
+         min(oxygen_level) AS oxygen_level_min, max(oxygen_level) AS oxygen_level_max, avg(oxygen_level) AS oxygen_level_mean,
+         min(carbon_dioxide_level) AS carbon_dioxide_level_min, max(carbon_dioxide_level) AS carbon_dioxide_level_max,
+         avg(carbon_dioxide_level) AS carbon_dioxide_level_mean,
+         count_if(fan_1) AS fan_1_true, count_if(door_open) AS door_open_true, count_if(defrost) AS defrost_true
+  FROM read_json('{src}', format = 'newline_delimited', columns = {{
+      container_id: 'VARCHAR', measurement_time: 'TIMESTAMP', product_id: 'VARCHAR',
+      temperature: 'DOUBLE', kilowatts: 'DOUBLE', oxygen_level: 'DOUBLE', carbon_dioxide_level: 'DOUBLE',
+      fan_1: 'BOOLEAN', door_open: 'BOOLEAN', defrost: 'BOOLEAN'}})
+  GROUP BY ALL
+) TO '{out}' (FORMAT parquet)
+""")
+EOF
+
+rounds=${REEFER_BENCH_ROUNDS:-3}
+echo
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds, the tools taking turns"
+for round in $(seq 1 "$rounds"); do
+  measure "reefer-window --size 1m" "$bin/reefer-window" --size 1m "$file"
+  [[ $round == 1 ]] && cp "$tmp/out" "$tmp/windows.jsonl"
+  measure "serde_json typed parse (1 thread)" "$bin/examples/serde_floor" "$file"
+  measure "duckdb read_json + GROUP BY" "$py" "$tmp/duck.py" "$file" "$tmp/duck.parquet"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "best of $rounds (wall clock; peak RSS and CPU of that run):"
+printf '%-34s %9s %22s %11s %20s %14s\n' tool "wall" throughput "" memory "user+sys"
+awk -F'|' -v l="$lines" -v b="$bytes" '
+  !($1 in best) || $2 < best[$1] { best[$1] = $2; rss[$1] = $3; cpu[$1] = $4 + $5; if (!($1 in seen)) { order[n++] = $1; seen[$1] = 1 } }
+  END {
+    for (i = 0; i < n; i++) {
+      t = order[i]
+      printf "%-34s %7.2f s %11.0f readings/s %6.0f MB/s %7.0f MB peak RSS %7.2f s CPU\n", t, best[t], l / best[t], b / best[t] / 1e6, rss[t] / 1024, cpu[t]
+    }
+    w = best["reefer-window --size 1m"]; d = best["duckdb read_json + GROUP BY"]
+    printf "\nreefer-window vs DuckDB: %.2fx the throughput\n", d / w
+  }' "$tmp/results"
+
+echo
+echo "cross-check: reefer-window's windows against DuckDB's GROUP BY ..."
+"$py" - "$tmp/windows.jsonl" "$tmp/duck.parquet" <<'EOF'
+import sys, duckdb
+ours, theirs = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+r = con.execute(f"""
+WITH o AS (SELECT * FROM read_json('{ours}', format = 'newline_delimited',
+             columns = {{container_id: 'VARCHAR', window_start: 'TIMESTAMP', count: 'BIGINT',
+                         temperature_min: 'DOUBLE', temperature_max: 'DOUBLE', temperature_mean: 'DOUBLE',
+                         kilowatts_mean: 'DOUBLE', door_open_true: 'BIGINT'}})),
+     d AS (SELECT * FROM read_parquet('{theirs}'))
+SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM d),
+       count(*) FILTER (WHERE o.container_id IS NULL OR d.container_id IS NULL),
+       count(*) FILTER (WHERE o.count <> d.count OR o.temperature_min <> d.temperature_min
+                        OR o.temperature_max <> d.temperature_max OR o.door_open_true <> d.door_open_true),
+       max(abs(o.temperature_mean - d.temperature_mean)), max(abs(o.kilowatts_mean - d.kilowatts_mean))
+FROM o FULL JOIN d USING (container_id, window_start)
+""").fetchone()
+print(f"windows: reefer-window {r[0]}, duckdb {r[1]}; unmatched {r[2]}; count/min/max/bool mismatches {r[3]}; "
+      f"max |mean difference| temperature {r[4]:.2e}, kilowatts {r[5]:.2e}")
+sys.exit(0 if r[0] == r[1] and r[2] == 0 and r[3] == 0 and r[4] < 1e-9 and r[5] < 1e-9 else 1)
+EOF
