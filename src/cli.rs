@@ -48,11 +48,18 @@ impl InputArgs {
     }
 }
 
-/// Writes shell completions for tool `C` to `out`.
-pub fn write_completions<C: CommandFactory>(shell: Shell, out: &mut dyn Write) {
+/// Writes shell completions for tool `C` to `out`. (clap_complete panics on a
+/// write error, so the script is built in memory and written with errors returned.)
+pub fn write_completions<C: CommandFactory>(
+    shell: Shell,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let mut cmd = C::command();
     let name = cmd.get_name().to_string();
-    clap_complete::generate(shell, &mut cmd, name, out);
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, name, &mut script);
+    out.write_all(&script)?;
+    out.flush()
 }
 
 /// Renders the man page of tool `C`.

@@ -130,7 +130,7 @@ struct Run {
 
 pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
     if let Some(shell) = args.completions {
-        crate::cli::write_completions::<ActArgs>(shell, &mut io::stdout());
+        crate::cli::write_completions::<ActArgs>(shell, &mut io::stdout())?;
         return Ok(Exit::Ok);
     }
     let mut input = args.input.open()?;

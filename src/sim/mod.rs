@@ -331,7 +331,7 @@ struct Block {
 /// Runs reefer-sim with parsed arguments.
 pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
     if let Some(shell) = args.completions {
-        crate::cli::write_completions::<SimArgs>(shell, &mut std::io::stdout());
+        crate::cli::write_completions::<SimArgs>(shell, &mut std::io::stdout())?;
         return Ok(Exit::Ok);
     }
     let plan = plan(&args)?;

@@ -237,7 +237,7 @@ fn config(args: &WindowArgs) -> anyhow::Result<Config> {
 /// Runs reefer-window with parsed arguments.
 pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
     if let Some(shell) = args.completions {
-        crate::cli::write_completions::<WindowArgs>(shell, &mut io::stdout());
+        crate::cli::write_completions::<WindowArgs>(shell, &mut io::stdout())?;
         return Ok(Exit::Ok);
     }
     let cfg = config(&args)?;
