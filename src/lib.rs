@@ -7,9 +7,11 @@
 //! shared entry point of [`app`], which owns exit codes and broken pipes.
 
 pub mod app;
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod codec;
 pub mod record;
+pub mod ship;
 pub mod sim;
 pub mod time;
