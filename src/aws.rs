@@ -60,11 +60,14 @@ impl Aws {
             loader = loader.endpoint_url(e);
         }
         let mut config = loader.load().await;
-        let custom_endpoint = config.endpoint_url().is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let custom_endpoint =
+            config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         if config.region().is_none() {
             if !custom_endpoint {
-                return Err("no AWS region configured: set AWS_REGION, a profile region, or --region".into());
+                return Err(
+                    "no AWS region configured: set AWS_REGION, a profile region, or --region"
+                        .into(),
+                );
             }
             config = config
                 .into_builder()
@@ -227,10 +230,18 @@ where
         SdkError::TimeoutError(_) => Failure::Unreachable {
             message: "request timed out".into(),
         },
-        SdkError::ResponseError(_) => Failure::Server {
-            code: "ResponseError".into(),
-            message: detail(),
-        },
+        SdkError::ResponseError(r) => {
+            let _ = r;
+            let mut message = "unreadable response".to_string();
+            if let Some(src) = std::error::Error::source(err) {
+                message = format!("unreadable response: {src}");
+            }
+            message.truncate(300);
+            Failure::Server {
+                code: "ResponseError".into(),
+                message,
+            }
+        }
         SdkError::ConstructionFailure(_) => {
             let message = detail();
             if message.contains("credentials") {
@@ -248,8 +259,14 @@ where
         SdkError::ServiceError(se) => {
             let status = se.raw().status().as_u16();
             let e = se.err();
-            let code = e.code().map(str::to_string).unwrap_or_else(|| format!("HTTP{status}"));
-            let message = e.message().map(str::to_string).unwrap_or_else(|| format!("HTTP status {status}"));
+            let code = e
+                .code()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("HTTP{status}"));
+            let message = e
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("HTTP status {status}"));
             if is_throttling_code(&code) || status == 429 {
                 Failure::Throttled { code, message }
             } else if is_server_code(&code) || status >= 500 {
@@ -291,9 +308,16 @@ mod tests {
         assert!(is_throttling_code("SlowDown"));
         assert!(!is_throttling_code("ResourceNotFoundException"));
         assert!(is_server_code("InternalFailure"));
-        let f = Failure::Throttled { code: "SlowDown".into(), message: "m".into() };
+        let f = Failure::Throttled {
+            code: "SlowDown".into(),
+            message: "m".into(),
+        };
         assert!(f.is_retryable());
         assert_eq!(f.to_string(), "m (SlowDown)");
-        assert!(!Failure::NotFound { code: "x".into(), message: "m".into() }.is_retryable());
+        assert!(!Failure::NotFound {
+            code: "x".into(),
+            message: "m".into()
+        }
+        .is_retryable());
     }
 }

@@ -48,7 +48,11 @@ pub struct Account {
 }
 
 impl Account {
-    pub fn new(tool: &'static str, policy: BadInput, dead_letter: Option<&str>) -> io::Result<Self> {
+    pub fn new(
+        tool: &'static str,
+        policy: BadInput,
+        dead_letter: Option<&str>,
+    ) -> io::Result<Self> {
         let dead_letter = match dead_letter {
             Some(p) => Some(BufWriter::new(File::create(p).map_err(|e| {
                 io::Error::new(e.kind(), format!("cannot create dead-letter file {p}: {e}"))
@@ -79,13 +83,23 @@ impl Account {
         if self.reports <= MAX_REPORTS {
             eprintln!("{}: {msg}", self.tool);
         } else if self.reports == MAX_REPORTS + 1 {
-            eprintln!("{}: more problems follow; only counting from here on", self.tool);
+            eprintln!(
+                "{}: more problems follow; only counting from here on",
+                self.tool
+            );
         }
     }
 
-    fn write_dead_letter(&mut self, origin: &str, raw: &str, code: &str, message: &str) -> io::Result<()> {
+    fn write_dead_letter(
+        &mut self,
+        origin: &str,
+        raw: &str,
+        code: &str,
+        message: &str,
+    ) -> io::Result<()> {
         if let Some(dl) = &mut self.dead_letter {
-            let line = json!({"error_code": code, "error": message, "origin": origin, "record": raw});
+            let line =
+                json!({"error_code": code, "error": message, "origin": origin, "record": raw});
             serde_json::to_writer(&mut *dl, &line)?;
             dl.write_all(b"\n")?;
         }
@@ -99,13 +113,21 @@ impl Account {
         self.write_dead_letter(origin, raw, "BadInput", why)?;
         if self.policy == BadInput::Fail {
             self.flush()?;
-            return Err(StoppedOnBadInput(format!("stopped at {origin} (--on-bad-input fail)")).into());
+            return Err(
+                StoppedOnBadInput(format!("stopped at {origin} (--on-bad-input fail)")).into(),
+            );
         }
         Ok(())
     }
 
     /// A record that could not be delivered: reported, counted, kept with its error code.
-    pub fn dead_letter(&mut self, origin: &str, raw: &str, code: &str, message: &str) -> io::Result<()> {
+    pub fn dead_letter(
+        &mut self,
+        origin: &str,
+        raw: &str,
+        code: &str,
+        message: &str,
+    ) -> io::Result<()> {
         self.dead_lettered += 1;
         self.report(format_args!("{origin}: not delivered: {message} ({code})"));
         self.write_dead_letter(origin, raw, code, message)

@@ -47,8 +47,14 @@ pub fn create_table(table: &str, bucket: &str, prefix: &str) -> String {
     let _ = writeln!(s, "PARTITIONED BY (`hour` string)");
     let _ = writeln!(s, "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'");
     let _ = writeln!(s, "WITH SERDEPROPERTIES ('ignore.malformed.json' = 'true')");
-    let _ = writeln!(s, "STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'");
-    let _ = writeln!(s, "  OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'");
+    let _ = writeln!(
+        s,
+        "STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'"
+    );
+    let _ = writeln!(
+        s,
+        "  OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'"
+    );
     let _ = writeln!(s, "LOCATION '{root}'");
     let _ = writeln!(s, "TBLPROPERTIES (");
     let _ = writeln!(s, "  'projection.enabled' = 'true',");

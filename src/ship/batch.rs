@@ -182,11 +182,12 @@ impl Packer {
     /// The caller has checked that `line.len() + 1 <= max_bytes`.
     pub fn add(&mut self, line: &[u8]) -> Option<(Vec<u8>, usize)> {
         debug_assert!(line.len() < self.max_bytes);
-        let sealed = if !self.current.is_empty() && self.current.len() + line.len() + 1 > self.max_bytes {
-            self.seal()
-        } else {
-            None
-        };
+        let sealed =
+            if !self.current.is_empty() && self.current.len() + line.len() + 1 > self.max_bytes {
+                self.seal()
+            } else {
+                None
+            };
         self.current.extend_from_slice(line);
         self.current.push(b'\n');
         self.lines += 1;
@@ -231,7 +232,11 @@ mod tests {
     fn entries(spec: &[(u8, usize)]) -> Vec<E> {
         spec.iter()
             .enumerate()
-            .map(|(id, &(k, size))| E { id, key: Some(format!("k{k}")), size })
+            .map(|(id, &(k, size))| E {
+                id,
+                key: Some(format!("k{k}")),
+                size,
+            })
             .collect()
     }
 
@@ -239,7 +244,11 @@ mod tests {
     fn distinct_keys_fill_a_call() {
         let mut b = KeyedBatcher::new(PUT_RECORDS, 2000);
         for i in 0..1200 {
-            b.push(E { id: i, key: Some(format!("c{}", i % 10_000)), size: 400 });
+            b.push(E {
+                id: i,
+                key: Some(format!("c{}", i % 10_000)),
+                size: 400,
+            });
         }
         assert_eq!(b.take_batch().len(), 500);
         assert_eq!(b.take_batch().len(), 500);
@@ -251,7 +260,11 @@ mod tests {
     fn bytes_limit_holds_with_big_records() {
         let mut b = KeyedBatcher::new(PUT_RECORDS, 2000);
         for i in 0..20 {
-            b.push(E { id: i, key: Some(format!("c{i}")), size: MIB - 10 });
+            b.push(E {
+                id: i,
+                key: Some(format!("c{i}")),
+                size: MIB - 10,
+            });
         }
         let first = b.take_batch();
         assert_eq!(first.len(), 5);

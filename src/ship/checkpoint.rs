@@ -83,10 +83,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("cp.json");
         assert_eq!(Checkpoint::load(&p).unwrap(), None);
-        let mut c = Checkpoint { stream: "s".into(), ..Default::default() };
-        let pos = |seq: &str, index, last| Pos { shard: "sh-0".into(), sequence: seq.into(), index, last };
+        let mut c = Checkpoint {
+            stream: "s".into(),
+            ..Default::default()
+        };
+        let pos = |seq: &str, index, last| Pos {
+            shard: "sh-0".into(),
+            sequence: seq.into(),
+            index,
+            last,
+        };
         c.advance(&pos("7", 1, false));
-        assert_eq!(c.shards["sh-0"], ShardMark { sequence: Some("7".into()), skip: 1, done: false });
+        assert_eq!(
+            c.shards["sh-0"],
+            ShardMark {
+                sequence: Some("7".into()),
+                skip: 1,
+                done: false
+            }
+        );
         c.advance(&pos("7", 2, true));
         assert_eq!(c.shards["sh-0"].skip, 0);
         c.shard_done("sh-1");

@@ -58,10 +58,18 @@ pub fn check_object(line: &str) -> Result<(), String> {
 /// their JSON text; absent, null, empty or too long is an error.
 pub fn partition_key(line: &str, field: &str) -> Result<String, String> {
     let key = match top_level(line, field)? {
-        None | Some(Value::Null) => return Err(format!("no partition key: field {field:?} is missing or null")),
+        None | Some(Value::Null) => {
+            return Err(format!(
+                "no partition key: field {field:?} is missing or null"
+            ))
+        }
         Some(Value::String(s)) => s,
         Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
-        Some(_) => return Err(format!("partition key field {field:?} is not a string or number")),
+        Some(_) => {
+            return Err(format!(
+                "partition key field {field:?} is not a string or number"
+            ))
+        }
     };
     if key.is_empty() {
         return Err(format!("no partition key: field {field:?} is empty"));
@@ -82,7 +90,10 @@ mod tests {
     #[test]
     fn finds_top_level_fields_only() {
         let l = r#"{"a":{"container_id":"X"},"container_id":"MSKU1","n":3}"#;
-        assert_eq!(top_level(l, "container_id").unwrap(), Some(Value::String("MSKU1".into())));
+        assert_eq!(
+            top_level(l, "container_id").unwrap(),
+            Some(Value::String("MSKU1".into()))
+        );
         assert_eq!(top_level(l, "zz").unwrap(), None);
         assert_eq!(partition_key(l, "n").unwrap(), "3");
     }
@@ -90,17 +101,29 @@ mod tests {
     #[test]
     fn rejects_what_is_not_an_object() {
         assert!(top_level("[1,2]", "a").unwrap_err().contains("object"));
-        assert!(top_level("{\"a\":1", "a").unwrap_err().contains("invalid JSON"));
-        assert!(top_level("{\"a\":1} x", "a").unwrap_err().contains("invalid JSON"));
+        assert!(top_level("{\"a\":1", "a")
+            .unwrap_err()
+            .contains("invalid JSON"));
+        assert!(top_level("{\"a\":1} x", "a")
+            .unwrap_err()
+            .contains("invalid JSON"));
         assert!(check_object("{}").is_ok());
     }
 
     #[test]
     fn partition_key_must_be_present() {
-        assert!(partition_key(r#"{"container_id":null}"#, "container_id").unwrap_err().contains("missing"));
-        assert!(partition_key(r#"{"x":1}"#, "container_id").unwrap_err().contains("missing"));
-        assert!(partition_key(r#"{"container_id":""}"#, "container_id").unwrap_err().contains("empty"));
+        assert!(partition_key(r#"{"container_id":null}"#, "container_id")
+            .unwrap_err()
+            .contains("missing"));
+        assert!(partition_key(r#"{"x":1}"#, "container_id")
+            .unwrap_err()
+            .contains("missing"));
+        assert!(partition_key(r#"{"container_id":""}"#, "container_id")
+            .unwrap_err()
+            .contains("empty"));
         let long = format!(r#"{{"container_id":"{}"}}"#, "x".repeat(257));
-        assert!(partition_key(&long, "container_id").unwrap_err().contains("256"));
+        assert!(partition_key(&long, "container_id")
+            .unwrap_err()
+            .contains("256"));
     }
 }

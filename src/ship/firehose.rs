@@ -3,7 +3,10 @@
 //! 4 MiB, failed records of a partial failure retried like Kinesis entries.
 
 use super::account::Account;
-use super::batch::{Batchable, KeyedBatcher, Packer, MAX_FIREHOSE_RECORD_BYTES, MAX_PUT_RECORD_BATCH, MAX_PUT_RECORD_BATCH_BYTES, PUT_RECORD_BATCH};
+use super::batch::{
+    Batchable, KeyedBatcher, Packer, MAX_FIREHOSE_RECORD_BYTES, MAX_PUT_RECORD_BATCH,
+    MAX_PUT_RECORD_BATCH_BYTES, PUT_RECORD_BATCH,
+};
 use super::retry::{self, Backoff, UNREACHABLE_ATTEMPTS};
 use super::{aws_error, field, Item, Settings, SinkFailed};
 use crate::aws::{classify, Aws, Failure};
@@ -42,13 +45,27 @@ pub struct FirehoseSink {
 }
 
 impl FirehoseSink {
-    pub async fn open(aws: &Aws, stream: &str, s: &Settings, acct: &mut Account) -> anyhow::Result<FirehoseSink> {
+    pub async fn open(
+        aws: &Aws,
+        stream: &str,
+        s: &Settings,
+        acct: &mut Account,
+    ) -> anyhow::Result<FirehoseSink> {
         let client = aws.firehose();
         let mut backoff = Backoff::new(Backoff::DEFAULT_BASE, Backoff::DEFAULT_CAP, s.seed);
         let label = format!("firehose://{stream}");
-        retry::call(&acct.requests, "DescribeDeliveryStream", &mut backoff, 3, || {
-            client.describe_delivery_stream().delivery_stream_name(stream).send()
-        })
+        retry::call(
+            &acct.requests,
+            "DescribeDeliveryStream",
+            &mut backoff,
+            3,
+            || {
+                client
+                    .describe_delivery_stream()
+                    .delivery_stream_name(stream)
+                    .send()
+            },
+        )
         .await
         .map_err(|f| aws_error(&label, &f, &aws.endpoint_label()))?;
         Ok(FirehoseSink {
@@ -76,7 +93,10 @@ impl FirehoseSink {
                 &item.origin,
                 &item.line,
                 "RecordTooLarge",
-                &format!("record of {} bytes exceeds the Firehose limit of 1,000 KiB; not sent", item.line.len() + 1),
+                &format!(
+                    "record of {} bytes exceeds the Firehose limit of 1,000 KiB; not sent",
+                    item.line.len() + 1
+                ),
             )?;
             return Ok(());
         }
@@ -84,13 +104,21 @@ impl FirehoseSink {
         if self.pack {
             if let Some((data, _)) = self.packer.add(item.line.as_bytes()) {
                 let origins = std::mem::take(&mut self.packed_origins);
-                self.batcher.push(PackedRecord { data, origins, attempts: 0 });
+                self.batcher.push(PackedRecord {
+                    data,
+                    origins,
+                    attempts: 0,
+                });
             }
             self.packed_origins.push(item.origin);
         } else {
             let mut data = item.line.into_bytes();
             data.push(b'\n');
-            self.batcher.push(PackedRecord { data, origins: vec![item.origin], attempts: 0 });
+            self.batcher.push(PackedRecord {
+                data,
+                origins: vec![item.origin],
+                attempts: 0,
+            });
         }
         while self.batcher.ready() {
             self.send_batch(acct).await?;
@@ -101,12 +129,19 @@ impl FirehoseSink {
     fn seal(&mut self) {
         if let Some((data, _)) = self.packer.seal() {
             let origins = std::mem::take(&mut self.packed_origins);
-            self.batcher.push(PackedRecord { data, origins, attempts: 0 });
+            self.batcher.push(PackedRecord {
+                data,
+                origins,
+                attempts: 0,
+            });
         }
     }
 
     pub async fn tick(&mut self, now: Instant, acct: &mut Account) -> anyhow::Result<()> {
-        if self.oldest.is_some_and(|t| now.duration_since(t) >= self.linger) {
+        if self
+            .oldest
+            .is_some_and(|t| now.duration_since(t) >= self.linger)
+        {
             self.flush(acct).await?;
         }
         Ok(())
@@ -140,12 +175,19 @@ impl FirehoseSink {
         let bytes: usize = batch.iter().map(Batchable::size).sum();
         acct.batches += 1;
         acct.batched_records += batch.len() as u64;
-        if batch.len() == MAX_PUT_RECORD_BATCH || bytes + MAX_FIREHOSE_RECORD_BYTES > MAX_PUT_RECORD_BATCH_BYTES {
+        if batch.len() == MAX_PUT_RECORD_BATCH
+            || bytes + MAX_FIREHOSE_RECORD_BYTES > MAX_PUT_RECORD_BATCH_BYTES
+        {
             acct.full_batches += 1;
         }
         let records: Vec<Record> = batch
             .iter()
-            .map(|r| Record::builder().data(Blob::new(r.data.clone())).build().expect("data is set"))
+            .map(|r| {
+                Record::builder()
+                    .data(Blob::new(r.data.clone()))
+                    .build()
+                    .expect("data is set")
+            })
             .collect();
         acct.requests.count("PutRecordBatch");
         let result = self
@@ -167,7 +209,11 @@ impl FirehoseSink {
                         }
                         code => {
                             let code = code.unwrap_or("MissingResult").to_string();
-                            let msg = results.get(i).and_then(|x| x.error_message()).unwrap_or("record failed").to_string();
+                            let msg = results
+                                .get(i)
+                                .and_then(|x| x.error_message())
+                                .unwrap_or("record failed")
+                                .to_string();
                             failed.push((r, code, msg));
                         }
                     }
@@ -176,13 +222,22 @@ impl FirehoseSink {
             Err(err) => {
                 let f = classify(&err);
                 match &f {
-                    Failure::Unreachable { .. } if batch.iter().map(|r| r.attempts).max().unwrap_or(0) + 1 >= UNREACHABLE_ATTEMPTS => {
+                    Failure::Unreachable { .. }
+                        if batch.iter().map(|r| r.attempts).max().unwrap_or(0) + 1
+                            >= UNREACHABLE_ATTEMPTS =>
+                    {
                         self.batcher.requeue_front(batch);
-                        return Err(SinkFailed(aws_error(&self.label, &f, &self.endpoint).to_string()).into());
+                        return Err(SinkFailed(
+                            aws_error(&self.label, &f, &self.endpoint).to_string(),
+                        )
+                        .into());
                     }
                     Failure::NotFound { .. } | Failure::Denied { .. } => {
                         self.batcher.requeue_front(batch);
-                        return Err(SinkFailed(aws_error(&self.label, &f, &self.endpoint).to_string()).into());
+                        return Err(SinkFailed(
+                            aws_error(&self.label, &f, &self.endpoint).to_string(),
+                        )
+                        .into());
                     }
                     Failure::Client { code, message } => {
                         for r in batch {
@@ -192,7 +247,10 @@ impl FirehoseSink {
                     }
                     _ => {
                         let (code, msg) = (f.code().to_string(), f.message().to_string());
-                        failed = batch.into_iter().map(|r| (r, code.clone(), msg.clone())).collect();
+                        failed = batch
+                            .into_iter()
+                            .map(|r| (r, code.clone(), msg.clone()))
+                            .collect();
                     }
                 }
             }
@@ -202,7 +260,12 @@ impl FirehoseSink {
         for (mut r, code, msg) in failed {
             r.attempts += 1;
             if r.attempts >= self.max_attempts {
-                dead_letter_record(acct, &r, &code, &format!("{msg} (after {} attempts)", r.attempts))?;
+                dead_letter_record(
+                    acct,
+                    &r,
+                    &code,
+                    &format!("{msg} (after {} attempts)", r.attempts),
+                )?;
             } else {
                 acct.retried += r.origins.len() as u64;
                 max_attempt = max_attempt.max(r.attempts);
@@ -217,7 +280,12 @@ impl FirehoseSink {
     }
 }
 
-fn dead_letter_record(acct: &mut Account, r: &PackedRecord, code: &str, message: &str) -> std::io::Result<()> {
+fn dead_letter_record(
+    acct: &mut Account,
+    r: &PackedRecord,
+    code: &str,
+    message: &str,
+) -> std::io::Result<()> {
     let lines = r.data.split(|&b| b == b'\n').filter(|l| !l.is_empty());
     for (line, origin) in lines.zip(&r.origins) {
         acct.dead_letter(origin, &String::from_utf8_lossy(line), code, message)?;

@@ -48,7 +48,9 @@ impl StartAt {
             _ => {}
         }
         if let Some(t) = s.strip_prefix("at-timestamp:") {
-            return parse_time(t).map(StartAt::AtTimestamp).map_err(|e| e.to_string());
+            return parse_time(t)
+                .map(StartAt::AtTimestamp)
+                .map_err(|e| e.to_string());
         }
         if let Some(n) = s.strip_prefix("at-sequence:") {
             if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
@@ -114,13 +116,22 @@ pub struct KinesisReader {
 }
 
 impl KinesisReader {
-    pub async fn open(aws: &Aws, stream: &str, opts: ReadOptions, acct: &mut super::account::Account) -> anyhow::Result<KinesisReader> {
+    pub async fn open(
+        aws: &Aws,
+        stream: &str,
+        opts: ReadOptions,
+        acct: &mut super::account::Account,
+    ) -> anyhow::Result<KinesisReader> {
         let client = aws.kinesis();
         let label = format!("kinesis://{stream}");
         let mut backoff = Backoff::new(Backoff::DEFAULT_BASE, Backoff::DEFAULT_CAP, opts.seed);
-        retry::call(&acct.requests, "DescribeStreamSummary", &mut backoff, 3, || {
-            client.describe_stream_summary().stream_name(stream).send()
-        })
+        retry::call(
+            &acct.requests,
+            "DescribeStreamSummary",
+            &mut backoff,
+            3,
+            || client.describe_stream_summary().stream_name(stream).send(),
+        )
         .await
         .map_err(|f| aws_error(&label, &f, &aws.endpoint_label()))?;
         let mut reader = KinesisReader {
@@ -166,13 +177,19 @@ impl KinesisReader {
         let mut seen = BTreeMap::new();
         loop {
             let (client, stream) = (&self.client, &self.stream);
-            let page = retry::call(&self.requests, "ListShards", &mut self.backoff, self.opts.max_attempts, || {
-                let req = client.list_shards();
-                match &token {
-                    Some(t) => req.next_token(t).send(),
-                    None => req.stream_name(stream).send(),
-                }
-            })
+            let page = retry::call(
+                &self.requests,
+                "ListShards",
+                &mut self.backoff,
+                self.opts.max_attempts,
+                || {
+                    let req = client.list_shards();
+                    match &token {
+                        Some(t) => req.next_token(t).send(),
+                        None => req.stream_name(stream).send(),
+                    }
+                },
+            )
             .await
             .map_err(|f| self.fail("ListShards", f))?;
             for s in page.shards() {
@@ -247,14 +264,24 @@ impl KinesisReader {
                 continue;
             }
             let info = self.info[&id].clone();
-            let mark = self.opts.checkpoint.as_ref().and_then(|c| c.shards.get(&id)).cloned();
+            let mark = self
+                .opts
+                .checkpoint
+                .as_ref()
+                .and_then(|c| c.shards.get(&id))
+                .cloned();
             if mark.as_ref().is_some_and(|m| m.done) {
                 self.state.insert(id, State::Done);
                 continue;
             }
             let initial = self.initial.contains(&id);
             // With --start latest, closed shards of the first listing hold only the past.
-            if initial && mark.is_none() && self.opts.start == StartAt::Latest && info.closed && !self.has_checkpoint() {
+            if initial
+                && mark.is_none()
+                && self.opts.start == StartAt::Latest
+                && info.closed
+                && !self.has_checkpoint()
+            {
                 self.state.insert(id, State::Done);
                 continue;
             }
@@ -265,18 +292,35 @@ impl KinesisReader {
                 Some(m) if m.sequence.is_some() => {
                     let seq = m.sequence.clone().expect("checked");
                     if m.skip > 0 {
-                        (ShardIteratorType::AtSequenceNumber, Some(seq.clone()), None, Some((seq, m.skip)))
+                        (
+                            ShardIteratorType::AtSequenceNumber,
+                            Some(seq.clone()),
+                            None,
+                            Some((seq, m.skip)),
+                        )
                     } else {
-                        (ShardIteratorType::AfterSequenceNumber, Some(seq), None, None)
+                        (
+                            ShardIteratorType::AfterSequenceNumber,
+                            Some(seq),
+                            None,
+                            None,
+                        )
                     }
                 }
                 _ if initial && !self.has_checkpoint() => match &self.opts.start {
                     StartAt::TrimHorizon => (ShardIteratorType::TrimHorizon, None, None, None),
                     StartAt::Latest => (ShardIteratorType::Latest, None, None, None),
-                    StartAt::AtTimestamp(t) => (ShardIteratorType::AtTimestamp, None, Some(*t), None),
+                    StartAt::AtTimestamp(t) => {
+                        (ShardIteratorType::AtTimestamp, None, Some(*t), None)
+                    }
                     StartAt::AtSequence(n) => {
                         if self.opts.shards.contains(&id) {
-                            (ShardIteratorType::AtSequenceNumber, Some(n.clone()), None, None)
+                            (
+                                ShardIteratorType::AtSequenceNumber,
+                                Some(n.clone()),
+                                None,
+                                None,
+                            )
                         } else {
                             (ShardIteratorType::TrimHorizon, None, None, None)
                         }
@@ -308,7 +352,10 @@ impl KinesisReader {
     }
 
     fn has_checkpoint(&self) -> bool {
-        self.opts.checkpoint.as_ref().is_some_and(|c| !c.shards.is_empty())
+        self.opts
+            .checkpoint
+            .as_ref()
+            .is_some_and(|c| !c.shards.is_empty())
     }
 
     async fn get_iterator(
@@ -319,16 +366,22 @@ impl KinesisReader {
         ts: Option<DateTime<Utc>>,
     ) -> anyhow::Result<Option<String>> {
         let (client, stream) = (&self.client, &self.stream);
-        let r = retry::call(&self.requests, "GetShardIterator", &mut self.backoff, self.opts.max_attempts, || {
-            client
-                .get_shard_iterator()
-                .stream_name(stream)
-                .shard_id(shard)
-                .shard_iterator_type(kind.clone())
-                .set_starting_sequence_number(seq.clone())
-                .set_timestamp(ts.map(|t| AwsTime::from_millis(t.timestamp_millis())))
-                .send()
-        })
+        let r = retry::call(
+            &self.requests,
+            "GetShardIterator",
+            &mut self.backoff,
+            self.opts.max_attempts,
+            || {
+                client
+                    .get_shard_iterator()
+                    .stream_name(stream)
+                    .shard_id(shard)
+                    .shard_iterator_type(kind.clone())
+                    .set_starting_sequence_number(seq.clone())
+                    .set_timestamp(ts.map(|t| AwsTime::from_millis(t.timestamp_millis())))
+                    .send()
+            },
+        )
         .await;
         match r {
             Ok(out) => Ok(out.shard_iterator().map(str::to_string)),
@@ -348,7 +401,11 @@ impl KinesisReader {
     async fn read(&mut self, tx: &Sender<Msg>) -> anyhow::Result<()> {
         loop {
             self.activate().await?;
-            let active = self.state.values().filter(|s| matches!(s, State::Active(_))).count();
+            let active = self
+                .state
+                .values()
+                .filter(|s| matches!(s, State::Active(_)))
+                .count();
             if active == 0 {
                 // Nothing to read and nothing that can start.
                 if !self.opts.follow {
@@ -379,7 +436,12 @@ impl KinesisReader {
                 }
                 // Look for reshards: a closed shard gets one more read, then finishes.
                 self.list().await?;
-                let closed: Vec<String> = self.info.iter().filter(|(_, i)| i.closed).map(|(k, _)| k.clone()).collect();
+                let closed: Vec<String> = self
+                    .info
+                    .iter()
+                    .filter(|(_, i)| i.closed)
+                    .map(|(k, _)| k.clone())
+                    .collect();
                 for id in closed {
                     if let Some(State::Active(a)) = self.state.get_mut(&id) {
                         a.caught_up = None;
@@ -406,7 +468,8 @@ impl KinesisReader {
                 .expect("some shard is due");
             tokio::time::sleep_until(earliest).await;
             for id in due {
-                let ready = matches!(&self.state[&id], State::Active(a) if a.next_poll <= Instant::now());
+                let ready =
+                    matches!(&self.state[&id], State::Active(a) if a.next_poll <= Instant::now());
                 if ready && !self.poll(&id, tx).await? {
                     return Ok(());
                 }
@@ -422,12 +485,24 @@ impl KinesisReader {
     async fn poll(&mut self, id: &str, tx: &Sender<Msg>) -> anyhow::Result<bool> {
         let listed_at = self.listed_at;
         let closed = self.info.get(id).is_some_and(|i| i.closed);
-        let State::Active(a) = self.state.get_mut(id).expect("active") else { unreachable!() };
+        let State::Active(a) = self.state.get_mut(id).expect("active") else {
+            unreachable!()
+        };
         let iterator = a.iterator.clone();
         let client = &self.client;
-        let r = retry::call(&self.requests, "GetRecords", &mut self.backoff, self.opts.max_attempts, || {
-            client.get_records().shard_iterator(&iterator).limit(GET_LIMIT).send()
-        })
+        let r = retry::call(
+            &self.requests,
+            "GetRecords",
+            &mut self.backoff,
+            self.opts.max_attempts,
+            || {
+                client
+                    .get_records()
+                    .shard_iterator(&iterator)
+                    .limit(GET_LIMIT)
+                    .send()
+            },
+        )
         .await;
         let out = match r {
             Ok(out) => out,
@@ -448,18 +523,24 @@ impl KinesisReader {
             }
             Err(f) => return Err(self.fail("GetRecords", f)),
         };
-        let State::Active(a) = self.state.get_mut(id).expect("active") else { unreachable!() };
+        let State::Active(a) = self.state.get_mut(id).expect("active") else {
+            unreachable!()
+        };
         a.next_poll = Instant::now() + MIN_POLL_INTERVAL;
         let shard: Arc<str> = Arc::from(id);
         let records = out.records();
         for rec in records {
-            if let (Some(until), Some(arrived)) = (self.opts.until, rec.approximate_arrival_timestamp()) {
+            if let (Some(until), Some(arrived)) =
+                (self.opts.until, rec.approximate_arrival_timestamp())
+            {
                 if arrived.to_millis().unwrap_or(i64::MAX) >= until.timestamp_millis() {
                     self.state.insert(id.to_string(), State::Stopped);
                     return Ok(true);
                 }
             }
-            let State::Active(a) = self.state.get_mut(id).expect("active") else { unreachable!() };
+            let State::Active(a) = self.state.get_mut(id).expect("active") else {
+                unreachable!()
+            };
             let seq: Arc<str> = Arc::from(rec.sequence_number());
             a.last_seq = Some(seq.to_string());
             let skip = match a.skip.take() {
@@ -482,13 +563,27 @@ impl KinesisReader {
                 if index <= skip {
                     continue;
                 }
-                let pos = Pos { shard: shard.clone(), sequence: seq.clone(), index, last: index == total };
+                let pos = Pos {
+                    shard: shard.clone(),
+                    sequence: seq.clone(),
+                    index,
+                    last: index == total,
+                };
                 let origin = format!("{}/{}:{}", self.label, shard, seq);
                 let text = String::from_utf8_lossy(line);
                 let text = text.strip_suffix('\r').unwrap_or(&text).to_string();
                 let msg = match field::check_object(&text) {
-                    Ok(()) => Msg::Item(Item { line: text, origin, pos: Some(pos) }),
-                    Err(why) => Msg::Bad { origin, raw: text, why, pos: Some(pos) },
+                    Ok(()) => Msg::Item(Item {
+                        line: text,
+                        origin,
+                        pos: Some(pos),
+                    }),
+                    Err(why) => Msg::Bad {
+                        origin,
+                        raw: text,
+                        why,
+                        pos: Some(pos),
+                    },
                 };
                 if tx.send(msg).await.is_err() {
                     return Ok(false);
@@ -496,14 +591,26 @@ impl KinesisReader {
             }
             if total == 0 {
                 // An empty record still moves the checkpoint.
-                let pos = Pos { shard: shard.clone(), sequence: seq.clone(), index: 1, last: true };
-                let msg = Msg::Bad { origin: format!("{}/{}:{}", self.label, shard, seq), raw: String::new(), why: "empty record".into(), pos: Some(pos) };
+                let pos = Pos {
+                    shard: shard.clone(),
+                    sequence: seq.clone(),
+                    index: 1,
+                    last: true,
+                };
+                let msg = Msg::Bad {
+                    origin: format!("{}/{}:{}", self.label, shard, seq),
+                    raw: String::new(),
+                    why: "empty record".into(),
+                    pos: Some(pos),
+                };
                 if tx.send(msg).await.is_err() {
                     return Ok(false);
                 }
             }
         }
-        let State::Active(a) = self.state.get_mut(id).expect("active") else { unreachable!() };
+        let State::Active(a) = self.state.get_mut(id).expect("active") else {
+            unreachable!()
+        };
         let next = out.next_shard_iterator().map(str::to_string);
         let caught_up = records.is_empty() && out.millis_behind_latest().unwrap_or(0) == 0;
         match next {
@@ -542,10 +649,19 @@ mod tests {
 
     #[test]
     fn start_positions_parse() {
-        assert_eq!(StartAt::parse("trim-horizon").unwrap(), StartAt::TrimHorizon);
+        assert_eq!(
+            StartAt::parse("trim-horizon").unwrap(),
+            StartAt::TrimHorizon
+        );
         assert_eq!(StartAt::parse("latest").unwrap(), StartAt::Latest);
-        assert!(matches!(StartAt::parse("at-timestamp:2026-11-27T03:00:00Z").unwrap(), StartAt::AtTimestamp(_)));
-        assert_eq!(StartAt::parse("at-sequence:4960").unwrap(), StartAt::AtSequence("4960".into()));
+        assert!(matches!(
+            StartAt::parse("at-timestamp:2026-11-27T03:00:00Z").unwrap(),
+            StartAt::AtTimestamp(_)
+        ));
+        assert_eq!(
+            StartAt::parse("at-sequence:4960").unwrap(),
+            StartAt::AtSequence("4960".into())
+        );
         assert!(StartAt::parse("at-sequence:x").is_err());
         assert!(StartAt::parse("yesterday").is_err());
     }

@@ -4,7 +4,10 @@
 //! later), with capped exponential backoff and jitter.
 
 use super::account::Account;
-use super::batch::{Batchable, KeyedBatcher, MAX_KINESIS_RECORD_BYTES, MAX_PUT_RECORDS, MAX_PUT_RECORDS_BYTES, PUT_RECORDS};
+use super::batch::{
+    Batchable, KeyedBatcher, MAX_KINESIS_RECORD_BYTES, MAX_PUT_RECORDS, MAX_PUT_RECORDS_BYTES,
+    PUT_RECORDS,
+};
 use super::retry::{self, Backoff, UNREACHABLE_ATTEMPTS};
 use super::{aws_error, field, Item, Settings, SinkFailed};
 use crate::aws::{classify, Aws, Failure};
@@ -46,13 +49,22 @@ pub struct KinesisSink {
 }
 
 impl KinesisSink {
-    pub async fn open(aws: &Aws, stream: &str, s: &Settings, acct: &mut Account) -> anyhow::Result<KinesisSink> {
+    pub async fn open(
+        aws: &Aws,
+        stream: &str,
+        s: &Settings,
+        acct: &mut Account,
+    ) -> anyhow::Result<KinesisSink> {
         let client = aws.kinesis();
         let mut backoff = Backoff::new(Backoff::DEFAULT_BASE, Backoff::DEFAULT_CAP, s.seed);
         let label = format!("kinesis://{stream}");
-        retry::call(&acct.requests, "DescribeStreamSummary", &mut backoff, 3, || {
-            client.describe_stream_summary().stream_name(stream).send()
-        })
+        retry::call(
+            &acct.requests,
+            "DescribeStreamSummary",
+            &mut backoff,
+            3,
+            || client.describe_stream_summary().stream_name(stream).send(),
+        )
         .await
         .map_err(|f| aws_error(&label, &f, &aws.endpoint_label()))?;
         Ok(KinesisSink {
@@ -89,7 +101,12 @@ impl KinesisSink {
             )?;
             return Ok(());
         }
-        self.batcher.push(Entry { key, data, origin: item.origin, attempts: 0 });
+        self.batcher.push(Entry {
+            key,
+            data,
+            origin: item.origin,
+            attempts: 0,
+        });
         self.oldest.get_or_insert_with(Instant::now);
         while self.batcher.ready() {
             self.send_batch(acct).await?;
@@ -98,7 +115,10 @@ impl KinesisSink {
     }
 
     pub async fn tick(&mut self, now: Instant, acct: &mut Account) -> anyhow::Result<()> {
-        if self.oldest.is_some_and(|t| now.duration_since(t) >= self.linger) {
+        if self
+            .oldest
+            .is_some_and(|t| now.duration_since(t) >= self.linger)
+        {
             self.flush(acct).await?;
         }
         Ok(())
@@ -118,7 +138,8 @@ impl KinesisSink {
 
     pub fn abandon(&mut self, acct: &mut Account, why: &str) {
         for e in self.batcher.drain() {
-            let raw = String::from_utf8_lossy(e.data.strip_suffix(b"\n").unwrap_or(&e.data)).into_owned();
+            let raw =
+                String::from_utf8_lossy(e.data.strip_suffix(b"\n").unwrap_or(&e.data)).into_owned();
             let _ = acct.dead_letter(&e.origin, &raw, "NotDelivered", why);
         }
     }
@@ -132,7 +153,9 @@ impl KinesisSink {
         let bytes: usize = batch.iter().map(Batchable::size).sum();
         acct.batches += 1;
         acct.batched_records += batch.len() as u64;
-        if batch.len() == MAX_PUT_RECORDS || bytes + MAX_KINESIS_RECORD_BYTES > MAX_PUT_RECORDS_BYTES {
+        if batch.len() == MAX_PUT_RECORDS
+            || bytes + MAX_KINESIS_RECORD_BYTES > MAX_PUT_RECORDS_BYTES
+        {
             acct.full_batches += 1;
         }
         let entries: Vec<PutRecordsRequestEntry> = batch
@@ -165,7 +188,11 @@ impl KinesisSink {
                             None if i < results.len() => acct.shipped += 1,
                             code => {
                                 let code = code.unwrap_or("MissingResult").to_string();
-                                let msg = results.get(i).and_then(|r| r.error_message()).unwrap_or("entry failed").to_string();
+                                let msg = results
+                                    .get(i)
+                                    .and_then(|r| r.error_message())
+                                    .unwrap_or("entry failed")
+                                    .to_string();
                                 failed.push((e, code, msg));
                             }
                         }
@@ -175,25 +202,40 @@ impl KinesisSink {
             Err(err) => {
                 let f = classify(&err);
                 match &f {
-                    Failure::Unreachable { .. } if batch.iter().map(|e| e.attempts).max().unwrap_or(0) + 1 >= UNREACHABLE_ATTEMPTS => {
+                    Failure::Unreachable { .. }
+                        if batch.iter().map(|e| e.attempts).max().unwrap_or(0) + 1
+                            >= UNREACHABLE_ATTEMPTS =>
+                    {
                         self.batcher.requeue_front(batch);
-                        return Err(SinkFailed(aws_error(&self.label, &f, &self.endpoint).to_string()).into());
+                        return Err(SinkFailed(
+                            aws_error(&self.label, &f, &self.endpoint).to_string(),
+                        )
+                        .into());
                     }
                     Failure::NotFound { .. } | Failure::Denied { .. } => {
                         self.batcher.requeue_front(batch);
-                        return Err(SinkFailed(aws_error(&self.label, &f, &self.endpoint).to_string()).into());
+                        return Err(SinkFailed(
+                            aws_error(&self.label, &f, &self.endpoint).to_string(),
+                        )
+                        .into());
                     }
                     Failure::Client { code, message } => {
                         // The request itself was refused: retrying cannot help.
                         for e in batch {
-                            let raw = String::from_utf8_lossy(e.data.strip_suffix(b"\n").unwrap_or(&e.data)).into_owned();
+                            let raw = String::from_utf8_lossy(
+                                e.data.strip_suffix(b"\n").unwrap_or(&e.data),
+                            )
+                            .into_owned();
                             acct.dead_letter(&e.origin, &raw, code, message)?;
                         }
                         return Ok(());
                     }
                     _ => {
                         let (code, msg) = (f.code().to_string(), f.message().to_string());
-                        failed = batch.into_iter().map(|e| (e, code.clone(), msg.clone())).collect();
+                        failed = batch
+                            .into_iter()
+                            .map(|e| (e, code.clone(), msg.clone()))
+                            .collect();
                     }
                 }
             }
@@ -208,9 +250,17 @@ impl KinesisSink {
         let mut max_attempt = 0;
         for (mut e, code, msg) in failed {
             e.attempts += 1;
-            if e.attempts >= self.max_attempts || code.starts_with("KMS") && code != "KMSThrottlingException" {
-                let raw = String::from_utf8_lossy(e.data.strip_suffix(b"\n").unwrap_or(&e.data)).into_owned();
-                acct.dead_letter(&e.origin, &raw, &code, &format!("{msg} (after {} attempts)", e.attempts))?;
+            if e.attempts >= self.max_attempts
+                || code.starts_with("KMS") && code != "KMSThrottlingException"
+            {
+                let raw = String::from_utf8_lossy(e.data.strip_suffix(b"\n").unwrap_or(&e.data))
+                    .into_owned();
+                acct.dead_letter(
+                    &e.origin,
+                    &raw,
+                    &code,
+                    &format!("{msg} (after {} attempts)", e.attempts),
+                )?;
             } else {
                 acct.retried += 1;
                 max_attempt = max_attempt.max(e.attempts);

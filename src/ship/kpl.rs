@@ -164,10 +164,20 @@ mod tests {
 
     #[test]
     fn round_trips_an_aggregate() {
-        let blob = aggregate(&[("a", b"{\"x\":1}"), ("b", b"{\"x\":2}"), ("a", b"{\"x\":3}")]);
+        let blob = aggregate(&[
+            ("a", b"{\"x\":1}"),
+            ("b", b"{\"x\":2}"),
+            ("a", b"{\"x\":3}"),
+        ]);
         let recs = deaggregate(&blob).unwrap();
         assert_eq!(recs.len(), 3);
-        assert_eq!(recs[0], UserRecord { partition_key: "a", data: b"{\"x\":1}" });
+        assert_eq!(
+            recs[0],
+            UserRecord {
+                partition_key: "a",
+                data: b"{\"x\":1}"
+            }
+        );
         assert_eq!(recs[1].partition_key, "b");
         assert_eq!(recs[2].data, b"{\"x\":3}");
     }
@@ -185,12 +195,20 @@ mod tests {
     #[test]
     fn reads_a_kpl_blob_with_tags_and_hash_keys() {
         // Record with an explicit hash key index (field 2) and a tag (field 4).
-        let mut rec = vec![0x08, 0x00, 0x10, 0x00, 0x1a, 0x01, b'z', 0x22, 0x03, 0x0a, 0x01, b't'];
+        let mut rec = vec![
+            0x08, 0x00, 0x10, 0x00, 0x1a, 0x01, b'z', 0x22, 0x03, 0x0a, 0x01, b't',
+        ];
         let mut body = vec![0x0a, 0x01, b'k', 0x12, 0x01, b'9', 0x1a, rec.len() as u8];
         body.append(&mut rec);
         let mut blob = MAGIC.to_vec();
         blob.extend_from_slice(&body);
         blob.extend_from_slice(&Md5::digest(&body));
-        assert_eq!(deaggregate(&blob).unwrap(), vec![UserRecord { partition_key: "k", data: b"z" }]);
+        assert_eq!(
+            deaggregate(&blob).unwrap(),
+            vec![UserRecord {
+                partition_key: "k",
+                data: b"z"
+            }]
+        );
     }
 }

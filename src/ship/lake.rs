@@ -13,7 +13,10 @@ pub fn write_object(dir: &Path, name: &str, body: &[u8]) -> std::io::Result<()> 
     let path = dir.join(name);
     let parent = path.parent().expect("object names have directories");
     std::fs::create_dir_all(parent)?;
-    let file_name = path.file_name().expect("object names have a file name").to_string_lossy();
+    let file_name = path
+        .file_name()
+        .expect("object names have a file name")
+        .to_string_lossy();
     let tmp = parent.join(format!(".{file_name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, body)?;
     std::fs::rename(&tmp, &path)
@@ -34,7 +37,10 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<String>> {
                 walk(root, &path, out)?;
             } else {
                 let rel = path.strip_prefix(root).expect("under root");
-                let key: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                let key: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
                 out.push(key.join("/"));
             }
         }
@@ -56,13 +62,15 @@ pub fn spawn_reader(dir: PathBuf, range: Range, tx: Sender<Msg>, stop: Arc<Atomi
 }
 
 fn read_lake(dir: &Path, range: &Range, tx: &Sender<Msg>, stop: &AtomicBool) -> anyhow::Result<()> {
-    let keys = list(dir).map_err(|e| anyhow::anyhow!("cannot list file://{}: {e}", dir.display()))?;
+    let keys =
+        list(dir).map_err(|e| anyhow::anyhow!("cannot list file://{}: {e}", dir.display()))?;
     for key in keys {
         if !range.wants_object(&key) {
             continue;
         }
         let path = dir.join(&key);
-        let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let body = match decode(bytes) {
             Ok(b) => b,
             Err(e) => {
@@ -87,9 +95,18 @@ fn read_lake(dir: &Path, range: &Range, tx: &Sender<Msg>, stop: &AtomicBool) -> 
             }
             let origin = format!("{name}:{index}");
             let msg = match rec {
-                Ok(line) if range.wants_record(&line) => Msg::Item(Item { line, origin, pos: None }),
+                Ok(line) if range.wants_record(&line) => Msg::Item(Item {
+                    line,
+                    origin,
+                    pos: None,
+                }),
                 Ok(_) => return true,
-                Err((raw, why)) => Msg::Bad { origin, raw, why, pos: None },
+                Err((raw, why)) => Msg::Bad {
+                    origin,
+                    raw,
+                    why,
+                    pos: None,
+                },
             };
             open = tx.blocking_send(msg).is_ok();
             open

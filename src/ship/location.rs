@@ -45,7 +45,9 @@ impl FromStr for Location {
         match scheme.to_ascii_lowercase().as_str() {
             "file" => {
                 if rest.is_empty() {
-                    return Err("file:// needs a directory, e.g. file://lake or file:///var/lake".into());
+                    return Err(
+                        "file:// needs a directory, e.g. file://lake or file:///var/lake".into(),
+                    );
                 }
                 Ok(Location::Lake(PathBuf::from(rest)))
             }
@@ -125,11 +127,17 @@ mod tests {
         );
         assert_eq!(
             "s3://my-bucket/a/b/".parse::<Location>().unwrap(),
-            Location::S3 { bucket: "my-bucket".into(), prefix: "a/b".into() }
+            Location::S3 {
+                bucket: "my-bucket".into(),
+                prefix: "a/b".into()
+            }
         );
         assert_eq!(
             "s3://my-bucket".parse::<Location>().unwrap(),
-            Location::S3 { bucket: "my-bucket".into(), prefix: "".into() }
+            Location::S3 {
+                bucket: "my-bucket".into(),
+                prefix: "".into()
+            }
         );
         assert_eq!(
             "kinesis://telemetry".parse::<Location>().unwrap(),
@@ -143,15 +151,32 @@ mod tests {
 
     #[test]
     fn rejects_nonsense_with_a_hint() {
-        for bad in ["telemetry", "http://x", "s3://A_B", "kinesis://", "kinesis://a b", "file://"] {
+        for bad in [
+            "telemetry",
+            "http://x",
+            "s3://A_B",
+            "kinesis://",
+            "kinesis://a b",
+            "file://",
+        ] {
             assert!(bad.parse::<Location>().is_err(), "{bad}");
         }
-        assert!("telemetry".parse::<Location>().unwrap_err().contains("kinesis://"));
+        assert!("telemetry"
+            .parse::<Location>()
+            .unwrap_err()
+            .contains("kinesis://"));
     }
 
     #[test]
     fn displays_as_given() {
-        for s in ["-", "file://lake", "s3://b-1/p/q", "s3://b-1", "kinesis://t", "firehose://f"] {
+        for s in [
+            "-",
+            "file://lake",
+            "s3://b-1/p/q",
+            "s3://b-1",
+            "kinesis://t",
+            "firehose://f",
+        ] {
             assert_eq!(s.parse::<Location>().unwrap().to_string(), s);
         }
     }

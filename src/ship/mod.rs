@@ -217,9 +217,13 @@ pub fn parse_pace(s: &str) -> Result<f64, String> {
 /// `5MiB`, `512KiB`, `1GiB`, `100000` (bytes); K/M/G and KB/MB/GB are binary too.
 pub fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("{s:?}: expected a size such as 5MiB"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a size such as 5MiB"))?;
     let mult = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" | "kib" => 1024.0,
@@ -336,9 +340,15 @@ impl Sink {
 /// resource or bad credentials are configuration errors (2), the rest fatal (3).
 pub fn aws_error(what: &str, f: &Failure, endpoint: &str) -> anyhow::Error {
     match f {
-        Failure::NotFound { code, .. } => usage(format!("{what}: does not exist at {endpoint} ({code})")),
-        Failure::Denied { code, message } => usage(format!("{what}: access refused at {endpoint}: {message} ({code})")),
-        Failure::Unreachable { message } => anyhow::anyhow!("{what}: cannot reach {endpoint}: {message}"),
+        Failure::NotFound { code, .. } => {
+            usage(format!("{what}: does not exist at {endpoint} ({code})"))
+        }
+        Failure::Denied { code, message } => usage(format!(
+            "{what}: access refused at {endpoint}: {message} ({code})"
+        )),
+        Failure::Unreachable { message } => {
+            anyhow::anyhow!("{what}: cannot reach {endpoint}: {message}")
+        }
         other => anyhow::anyhow!("{what}: {other} at {endpoint}"),
     }
 }
@@ -351,7 +361,9 @@ pub fn run(args: ShipArgs) -> anyhow::Result<Exit> {
     }
     if let Some(table) = &args.athena_ddl {
         let Location::S3 { bucket, prefix } = &args.to else {
-            return Err(usage("--athena-ddl describes what --to s3://BUCKET/PREFIX writes: give that --to"));
+            return Err(usage(
+                "--athena-ddl describes what --to s3://BUCKET/PREFIX writes: give that --to",
+            ));
         };
         print!("{}", athena::create_table(table, bucket, prefix));
         return Ok(Exit::Ok);
@@ -369,7 +381,9 @@ pub fn run(args: ShipArgs) -> anyhow::Result<Exit> {
 
 fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
     if matches!(args.from, Location::Firehose(_)) {
-        return Err(usage("firehose:// is write-only: read what it delivered with --from s3://BUCKET/PREFIX"));
+        return Err(usage(
+            "firehose:// is write-only: read what it delivered with --from s3://BUCKET/PREFIX",
+        ));
     }
     let kinesis_from = matches!(args.from, Location::Kinesis(_));
     if !kinesis_from {
@@ -390,7 +404,9 @@ fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
     }
     if let kinesis_in::StartAt::AtSequence(_) = args.start {
         if args.shards.len() != 1 {
-            return Err(usage("--start at-sequence:N needs exactly one --shard (sequence numbers are per shard)"));
+            return Err(usage(
+                "--start at-sequence:N needs exactly one --shard (sequence numbers are per shard)",
+            ));
         }
     }
     if args.max_attempts == 0 {
@@ -418,7 +434,8 @@ fn watch_interrupts() -> Arc<tokio::sync::Notify> {
 }
 
 async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
-    let mut acct = Account::new(TOOL, args.on_bad_input, args.dead_letter.as_deref()).map_err(|e| usage(e.to_string()))?;
+    let mut acct = Account::new(TOOL, args.on_bad_input, args.dead_letter.as_deref())
+        .map_err(|e| usage(e.to_string()))?;
     let settings = Settings {
         partition_key: args.partition_key.clone(),
         time_field: args.time_field.clone(),
@@ -471,11 +488,17 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     // The sink first: it checks that its destination exists before anything is read.
     let mut sink = match &args.to {
         Location::Std => Sink::Stdout(stdio::StdoutSink::new()),
-        Location::Lake(dir) => Sink::Objects(objects::ObjectSink::new(objects::Store::Lake(dir.clone()), &settings)),
+        Location::Lake(dir) => Sink::Objects(objects::ObjectSink::new(
+            objects::Store::Lake(dir.clone()),
+            &settings,
+        )),
         Location::S3 { bucket, prefix } => {
             let aws = aws.as_ref().expect("AWS is configured");
             let store = s3::S3Store::open(aws, bucket, prefix, &settings, &mut acct).await?;
-            Sink::Objects(objects::ObjectSink::new(objects::Store::S3(store), &settings))
+            Sink::Objects(objects::ObjectSink::new(
+                objects::Store::S3(store),
+                &settings,
+            ))
         }
         Location::Kinesis(stream) => {
             let aws = aws.as_ref().expect("AWS is configured");
@@ -495,12 +518,24 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
             None
         }
         Location::Lake(dir) => {
-            lake::spawn_reader(dir.clone(), objects::Range::new(args.since, args.until, &settings), tx, stop.clone());
+            lake::spawn_reader(
+                dir.clone(),
+                objects::Range::new(args.since, args.until, &settings),
+                tx,
+                stop.clone(),
+            );
             None
         }
         Location::S3 { bucket, prefix } => {
             let aws = aws.as_ref().expect("AWS is configured");
-            let reader = s3::S3Reader::open(aws, bucket, prefix, objects::Range::new(args.since, args.until, &settings), &mut acct).await?;
+            let reader = s3::S3Reader::open(
+                aws,
+                bucket,
+                prefix,
+                objects::Range::new(args.since, args.until, &settings),
+                &mut acct,
+            )
+            .await?;
             Some(tokio::spawn(reader.run(tx)))
         }
         Location::Kinesis(stream) => {
@@ -527,7 +562,9 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
 
     let progress = if std::io::stderr().is_terminal() && !args.quiet {
         let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
-        pb.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"));
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"),
+        );
         pb
     } else {
         ProgressBar::hidden()
@@ -537,7 +574,9 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     let mut pending = checkpoint.clone();
     let mut checkpoint_written = Instant::now();
     let mut interrupted = false;
-    let mut pace = args.pace.map(|speed| Pacer::new(speed, &settings.time_field));
+    let mut pace = args
+        .pace
+        .map(|speed| Pacer::new(speed, &settings.time_field));
     let tick = Duration::from_millis(200);
     let mut next_tick = tokio::time::Instant::now() + tick;
     let mut fatal: Option<anyhow::Error> = None;
@@ -583,7 +622,12 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
                         cp.advance(&pos);
                     }
                 }
-                Msg::Bad { origin, raw, why, pos } => {
+                Msg::Bad {
+                    origin,
+                    raw,
+                    why,
+                    pos,
+                } => {
                     acct.read += 1;
                     acct.reject(&origin, &raw, &why)?;
                     if let (Some(cp), Some(pos)) = (&mut pending, pos) {
@@ -599,9 +643,14 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
             }
             if rx.is_empty() {
                 sink.idle(Instant::now(), &mut acct).await?;
-                if sink.is_empty() && pending != checkpoint && checkpoint_written.elapsed() >= Duration::from_secs(1) {
+                if sink.is_empty()
+                    && pending != checkpoint
+                    && checkpoint_written.elapsed() >= Duration::from_secs(1)
+                {
                     if let (Some(path), Some(cp)) = (&args.checkpoint, &pending) {
-                        cp.save(path).with_context(|| format!("cannot write checkpoint {}", path.display()))?;
+                        cp.save(path).with_context(|| {
+                            format!("cannot write checkpoint {}", path.display())
+                        })?;
                         checkpoint = pending.clone();
                         checkpoint_written = Instant::now();
                     }
@@ -620,7 +669,9 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
         fatal = Some(e);
     }
     // Deliver what is buffered, even after an interrupt or a source failure.
-    let is_bad_input_stop = fatal.as_ref().is_some_and(|e| e.downcast_ref::<crate::app::StoppedOnBadInput>().is_some());
+    let is_bad_input_stop = fatal
+        .as_ref()
+        .is_some_and(|e| e.downcast_ref::<crate::app::StoppedOnBadInput>().is_some());
     if fatal.is_none() || is_bad_input_stop || !sink_failed(fatal.as_ref()) {
         if let Err(e) = sink.flush(&mut acct).await {
             fatal.get_or_insert(e);
@@ -632,7 +683,8 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     if sink.is_empty() {
         if let (Some(path), Some(cp)) = (&args.checkpoint, &pending) {
             if Some(cp) != checkpoint.as_ref() || !path.exists() {
-                cp.save(path).with_context(|| format!("cannot write checkpoint {}", path.display()))?;
+                cp.save(path)
+                    .with_context(|| format!("cannot write checkpoint {}", path.display()))?;
             }
         }
     }
@@ -644,14 +696,21 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
         }
     }
     if let Some(e) = fatal {
-        if e.downcast_ref::<crate::app::StoppedOnBadInput>().is_some() || e.downcast_ref::<crate::app::UsageError>().is_some() || crate::app::is_broken_pipe(&e) {
+        if e.downcast_ref::<crate::app::StoppedOnBadInput>().is_some()
+            || e.downcast_ref::<crate::app::UsageError>().is_some()
+            || crate::app::is_broken_pipe(&e)
+        {
             return Err(e);
         }
         return Err(e.context(format!(
             "stopped after reading {} records and shipping {}{}",
             acct.read,
             acct.shipped,
-            if acct.has_dead_letter_file() { " (undelivered records are in the dead-letter file)" } else { "" }
+            if acct.has_dead_letter_file() {
+                " (undelivered records are in the dead-letter file)"
+            } else {
+                ""
+            }
         )));
     }
     if interrupted {

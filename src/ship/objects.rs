@@ -33,14 +33,22 @@ pub fn event_time(line: &str, field: &str) -> Result<DateTime<Utc>, String> {
             .as_i64()
             .and_then(DateTime::from_timestamp_millis)
             .ok_or_else(|| format!("field {field:?} is not a time")),
-        _ => Err(format!("no event time: field {field:?} is missing or not a time")),
+        _ => Err(format!(
+            "no event time: field {field:?} is missing or not a time"
+        )),
     }
 }
 
 /// `YYYY/MM/DD/HH` of an hour (seconds since the epoch, a multiple of 3600).
 pub fn hour_path(hour: i64) -> String {
     let t = Utc.timestamp_opt(hour, 0).single().unwrap_or_default();
-    format!("{:04}/{:02}/{:02}/{:02}", t.year(), t.month(), t.day(), t.hour())
+    format!(
+        "{:04}/{:02}/{:02}/{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour()
+    )
 }
 
 /// The hour an object holds, from the `YYYY/MM/DD/HH/` right after the prefix.
@@ -52,7 +60,9 @@ pub fn hour_of_key(rel: &str) -> Option<i64> {
     };
     let (y, m, d, h) = (num(4)?, num(2)?, num(2)?, num(2)?);
     parts.next()?;
-    Utc.with_ymd_and_hms(y as i32, m, d, h, 0, 0).single().map(|t| t.timestamp())
+    Utc.with_ymd_and_hms(y as i32, m, d, h, 0, 0)
+        .single()
+        .map(|t| t.timestamp())
 }
 
 /// The object key (relative to the prefix) for one buffer of lines.
@@ -68,7 +78,10 @@ pub fn object_name(hour: i64, first: DateTime<Utc>, body: &[u8], gzip: bool) -> 
 }
 
 pub fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 6 + 64), Compression::default());
+    let mut enc = GzEncoder::new(
+        Vec::with_capacity(body.len() / 6 + 64),
+        Compression::default(),
+    );
     enc.write_all(body)?;
     enc.finish()
 }
@@ -87,7 +100,10 @@ pub fn decode(bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {
 /// Splits an object's content into JSON values, newline-separated or simply
 /// concatenated. Calls `emit(index, Ok(line))` for each object (compacted to
 /// one line when it spanned several) and `Err((text, why))` for what is not one.
-pub fn split_records(body: &[u8], mut emit: impl FnMut(u64, Result<String, (String, String)>) -> bool) {
+pub fn split_records(
+    body: &[u8],
+    mut emit: impl FnMut(u64, Result<String, (String, String)>) -> bool,
+) {
     let mut offset = 0usize;
     let mut index = 0u64;
     while offset < body.len() {
@@ -109,7 +125,8 @@ pub fn split_records(body: &[u8], mut emit: impl FnMut(u64, Result<String, (Stri
                 if raw.first() != Some(&b'{') {
                     Err((text.into_owned(), "expected a JSON object".to_string()))
                 } else if raw.contains(&b'\n') {
-                    let v: serde_json::Value = serde_json::from_slice(raw).expect("parsed once already");
+                    let v: serde_json::Value =
+                        serde_json::from_slice(raw).expect("parsed once already");
                     Ok(v.to_string())
                 } else {
                     Ok(text.into_owned())
@@ -117,7 +134,11 @@ pub fn split_records(body: &[u8], mut emit: impl FnMut(u64, Result<String, (Stri
             }
             Some(Err(e)) => {
                 // Skip to the end of the line and go on.
-                let end = rest.iter().position(|&b| b == b'\n').map(|p| p + 1).unwrap_or(rest.len());
+                let end = rest
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map(|p| p + 1)
+                    .unwrap_or(rest.len());
                 offset += end;
                 Err((
                     String::from_utf8_lossy(&rest[..end]).trim_end().to_string(),
@@ -156,7 +177,9 @@ impl Range {
 
     /// False when no record of this object's hour can be in range.
     pub fn wants_object(&self, rel_key: &str) -> bool {
-        let Some(hour) = hour_of_key(rel_key) else { return true };
+        let Some(hour) = hour_of_key(rel_key) else {
+            return true;
+        };
         if let Some(s) = self.since {
             if hour + 3600 <= s.timestamp() {
                 return false;
@@ -174,7 +197,9 @@ impl Range {
         if self.is_all() {
             return true;
         }
-        let Ok(t) = event_time(line, &self.field) else { return false };
+        let Ok(t) = event_time(line, &self.field) else {
+            return false;
+        };
         self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
     }
 }
@@ -272,10 +297,16 @@ impl ObjectSink {
     }
 
     async fn write_hour(&mut self, hour: i64, acct: &mut Account) -> anyhow::Result<()> {
-        let Some(buf) = self.hours.remove(&hour) else { return Ok(()) };
+        let Some(buf) = self.hours.remove(&hour) else {
+            return Ok(());
+        };
         self.buffered -= buf.lines.len();
         let name = object_name(hour, buf.first, &buf.lines, self.gzip);
-        let body = if self.gzip { gzip(&buf.lines)? } else { buf.lines.clone() };
+        let body = if self.gzip {
+            gzip(&buf.lines)?
+        } else {
+            buf.lines.clone()
+        };
         let result = match &mut self.store {
             Store::Lake(dir) => super::lake::write_object(dir, &name, &body).map_err(|e| {
                 (
@@ -314,7 +345,13 @@ impl ObjectSink {
     }
 }
 
-fn dead_letter_lines(acct: &mut Account, origin: &str, lines: &[u8], code: &str, message: &str) -> std::io::Result<()> {
+fn dead_letter_lines(
+    acct: &mut Account,
+    origin: &str,
+    lines: &[u8],
+    code: &str,
+    message: &str,
+) -> std::io::Result<()> {
     for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         acct.dead_letter(origin, &String::from_utf8_lossy(line), code, message)?;
     }
@@ -334,7 +371,10 @@ mod tests {
         assert_eq!(hour_of_key("2026/11/27/x.jsonl.gz"), None);
         assert_eq!(hour_of_key("junk"), None);
         let name = object_name(hour, t, b"{}\n", true);
-        assert!(name.starts_with("2026/11/27/03/20261127T035959Z-"), "{name}");
+        assert!(
+            name.starts_with("2026/11/27/03/20261127T035959Z-"),
+            "{name}"
+        );
         assert!(name.ends_with(".jsonl.gz"));
         assert_eq!(name, object_name(hour, t, b"{}\n", true));
         assert_ne!(name, object_name(hour, t, b"{ }\n", true));
@@ -348,8 +388,14 @@ mod tests {
             got.push((i, r));
             true
         });
-        let oks: Vec<_> = got.iter().filter_map(|(_, r)| r.as_ref().ok().cloned()).collect();
-        assert_eq!(oks, vec!["{\"a\":1}", "{\"a\":2}", "{\"a\":3}", "{\"a\":4}"]);
+        let oks: Vec<_> = got
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok().cloned())
+            .collect();
+        assert_eq!(
+            oks,
+            vec!["{\"a\":1}", "{\"a\":2}", "{\"a\":3}", "{\"a\":4}"]
+        );
         assert_eq!(got.iter().filter(|(_, r)| r.is_err()).count(), 2);
     }
 

@@ -37,7 +37,11 @@ impl Backoff {
         let ceiling = self.ceiling(attempt);
         let half = ceiling / 2;
         let nanos = half.as_nanos() as u64;
-        half + Duration::from_nanos(if nanos == 0 { 0 } else { self.rng.gen_range(0..=nanos) })
+        half + Duration::from_nanos(if nanos == 0 {
+            0
+        } else {
+            self.rng.gen_range(0..=nanos)
+        })
     }
 }
 

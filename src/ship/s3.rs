@@ -23,22 +23,39 @@ pub struct S3Store {
 }
 
 /// Checks that the bucket is there (and reachable) before anything is read.
-async fn check_bucket(client: &aws_sdk_s3::Client, aws: &Aws, bucket: &str, backoff: &mut Backoff, acct: &mut Account) -> anyhow::Result<()> {
-    retry::call(&acct.requests, "HeadBucket", backoff, 3, || client.head_bucket().bucket(bucket).send())
-        .await
-        .map(|_| ())
-        .map_err(|f| {
-            let f = match f {
-                // HeadBucket answers 404 without a body.
-                Failure::Client { code, message } if code == "HTTP404" => Failure::NotFound { code: "NoSuchBucket".into(), message },
-                other => other,
-            };
-            aws_error(&format!("s3://{bucket}"), &f, &aws.endpoint_label())
-        })
+async fn check_bucket(
+    client: &aws_sdk_s3::Client,
+    aws: &Aws,
+    bucket: &str,
+    backoff: &mut Backoff,
+    acct: &mut Account,
+) -> anyhow::Result<()> {
+    retry::call(&acct.requests, "HeadBucket", backoff, 3, || {
+        client.head_bucket().bucket(bucket).send()
+    })
+    .await
+    .map(|_| ())
+    .map_err(|f| {
+        let f = match f {
+            // HeadBucket answers 404 without a body.
+            Failure::Client { code, message } if code == "HTTP404" => Failure::NotFound {
+                code: "NoSuchBucket".into(),
+                message,
+            },
+            other => other,
+        };
+        aws_error(&format!("s3://{bucket}"), &f, &aws.endpoint_label())
+    })
 }
 
 impl S3Store {
-    pub async fn open(aws: &Aws, bucket: &str, prefix: &str, s: &Settings, acct: &mut Account) -> anyhow::Result<S3Store> {
+    pub async fn open(
+        aws: &Aws,
+        bucket: &str,
+        prefix: &str,
+        s: &Settings,
+        acct: &mut Account,
+    ) -> anyhow::Result<S3Store> {
         let client = aws.s3();
         let mut backoff = Backoff::new(Backoff::DEFAULT_BASE, Backoff::DEFAULT_CAP, s.seed);
         check_bucket(&client, aws, bucket, &mut backoff, acct).await?;
@@ -64,56 +81,91 @@ impl S3Store {
     }
 
     /// Writes one object; on failure (code, message, fatal).
-    pub async fn put(&mut self, name: &str, body: Vec<u8>, acct: &mut Account) -> Result<(), (String, String, bool)> {
+    pub async fn put(
+        &mut self,
+        name: &str,
+        body: Vec<u8>,
+        acct: &mut Account,
+    ) -> Result<(), (String, String, bool)> {
         let key = self.key(name);
         let result = if body.len() > PART_SIZE {
             self.put_multipart(&key, body, acct).await
         } else {
             let (client, bucket) = (&self.client, &self.bucket);
-            retry::call(&acct.requests, "PutObject", &mut self.backoff, self.max_attempts, || {
-                client
-                    .put_object()
-                    .bucket(bucket)
-                    .key(&key)
-                    .content_type("application/x-ndjson")
-                    .body(ByteStream::from(body.clone()))
-                    .send()
-            })
+            retry::call(
+                &acct.requests,
+                "PutObject",
+                &mut self.backoff,
+                self.max_attempts,
+                || {
+                    client
+                        .put_object()
+                        .bucket(bucket)
+                        .key(&key)
+                        .content_type("application/x-ndjson")
+                        .body(ByteStream::from(body.clone()))
+                        .send()
+                },
+            )
             .await
             .map(|_| ())
         };
         result.map_err(|f| {
-            let fatal = matches!(f, Failure::Unreachable { .. } | Failure::NotFound { .. } | Failure::Denied { .. });
-            (f.code().to_string(), format!("s3://{}/{key}: {}", self.bucket, f.message()), fatal)
+            let fatal = matches!(
+                f,
+                Failure::Unreachable { .. } | Failure::NotFound { .. } | Failure::Denied { .. }
+            );
+            (
+                f.code().to_string(),
+                format!("s3://{}/{key}: {}", self.bucket, f.message()),
+                fatal,
+            )
         })
     }
 
-    async fn put_multipart(&mut self, key: &str, body: Vec<u8>, acct: &mut Account) -> Result<(), Failure> {
+    async fn put_multipart(
+        &mut self,
+        key: &str,
+        body: Vec<u8>,
+        acct: &mut Account,
+    ) -> Result<(), Failure> {
         let (client, bucket) = (&self.client, &self.bucket);
-        let created = retry::call(&acct.requests, "CreateMultipartUpload", &mut self.backoff, self.max_attempts, || {
-            client
-                .create_multipart_upload()
-                .bucket(bucket)
-                .key(key)
-                .content_type("application/x-ndjson")
-                .send()
-        })
+        let created = retry::call(
+            &acct.requests,
+            "CreateMultipartUpload",
+            &mut self.backoff,
+            self.max_attempts,
+            || {
+                client
+                    .create_multipart_upload()
+                    .bucket(bucket)
+                    .key(key)
+                    .content_type("application/x-ndjson")
+                    .send()
+            },
+        )
         .await?;
         let upload_id = created.upload_id().unwrap_or_default().to_string();
         let mut parts = Vec::new();
         let mut failure = None;
         for (i, chunk) in body.chunks(PART_SIZE).enumerate() {
             let number = i as i32 + 1;
-            let r = retry::call(&acct.requests, "UploadPart", &mut self.backoff, self.max_attempts, || {
-                client
-                    .upload_part()
-                    .bucket(bucket)
-                    .key(key)
-                    .upload_id(&upload_id)
-                    .part_number(number)
-                    .body(ByteStream::from(chunk.to_vec()))
-                    .send()
-            })
+            let r = retry::call(
+                &acct.requests,
+                "UploadPart",
+                &mut self.backoff,
+                self.max_attempts,
+                || {
+                    client
+                        .upload_part()
+                        .bucket(bucket)
+                        .key(key)
+                        .upload_id(&upload_id)
+                        .part_number(number)
+                        .body(ByteStream::from(chunk.to_vec()))
+                        .send()
+                },
+            )
             .await;
             match r {
                 Ok(out) => parts.push(
@@ -129,16 +181,24 @@ impl S3Store {
             }
         }
         if failure.is_none() {
-            let done = CompletedMultipartUpload::builder().set_parts(Some(parts)).build();
-            let r = retry::call(&acct.requests, "CompleteMultipartUpload", &mut self.backoff, self.max_attempts, || {
-                client
-                    .complete_multipart_upload()
-                    .bucket(bucket)
-                    .key(key)
-                    .upload_id(&upload_id)
-                    .multipart_upload(done.clone())
-                    .send()
-            })
+            let done = CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build();
+            let r = retry::call(
+                &acct.requests,
+                "CompleteMultipartUpload",
+                &mut self.backoff,
+                self.max_attempts,
+                || {
+                    client
+                        .complete_multipart_upload()
+                        .bucket(bucket)
+                        .key(key)
+                        .upload_id(&upload_id)
+                        .multipart_upload(done.clone())
+                        .send()
+                },
+            )
             .await;
             match r {
                 Ok(_) => return Ok(()),
@@ -146,9 +206,20 @@ impl S3Store {
             }
         }
         // Leave no orphaned parts behind (they are billed).
-        let _ = retry::call(&acct.requests, "AbortMultipartUpload", &mut self.backoff, 2, || {
-            client.abort_multipart_upload().bucket(bucket).key(key).upload_id(&upload_id).send()
-        })
+        let _ = retry::call(
+            &acct.requests,
+            "AbortMultipartUpload",
+            &mut self.backoff,
+            2,
+            || {
+                client
+                    .abort_multipart_upload()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(&upload_id)
+                    .send()
+            },
+        )
         .await;
         Err(failure.expect("set on every failing path"))
     }
@@ -166,7 +237,13 @@ pub struct S3Reader {
 }
 
 impl S3Reader {
-    pub async fn open(aws: &Aws, bucket: &str, prefix: &str, range: Range, acct: &mut Account) -> anyhow::Result<S3Reader> {
+    pub async fn open(
+        aws: &Aws,
+        bucket: &str,
+        prefix: &str,
+        range: Range,
+        acct: &mut Account,
+    ) -> anyhow::Result<S3Reader> {
         let client = aws.s3();
         let mut backoff = Backoff::new(Backoff::DEFAULT_BASE, Backoff::DEFAULT_CAP, 7);
         check_bucket(&client, aws, bucket, &mut backoff, acct).await?;
@@ -188,18 +265,28 @@ impl S3Reader {
     }
 
     async fn read(&mut self, tx: &Sender<Msg>) -> anyhow::Result<()> {
-        let list_prefix = if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) };
+        let list_prefix = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
         let mut token: Option<String> = None;
         loop {
             let (client, bucket) = (&self.client, &self.bucket);
-            let page = retry::call(&self.requests, "ListObjectsV2", &mut self.backoff, self.max_attempts, || {
-                client
-                    .list_objects_v2()
-                    .bucket(bucket)
-                    .prefix(&list_prefix)
-                    .set_continuation_token(token.clone())
-                    .send()
-            })
+            let page = retry::call(
+                &self.requests,
+                "ListObjectsV2",
+                &mut self.backoff,
+                self.max_attempts,
+                || {
+                    client
+                        .list_objects_v2()
+                        .bucket(bucket)
+                        .prefix(&list_prefix)
+                        .set_continuation_token(token.clone())
+                        .send()
+                },
+            )
             .await
             .map_err(|f| anyhow::anyhow!("listing s3://{bucket}/{list_prefix}: {f}"))?;
             for obj in page.contents() {
@@ -208,9 +295,13 @@ impl S3Reader {
                 if !self.range.wants_object(rel) {
                     continue;
                 }
-                let got = retry::call(&self.requests, "GetObject", &mut self.backoff, self.max_attempts, || {
-                    client.get_object().bucket(bucket).key(key).send()
-                })
+                let got = retry::call(
+                    &self.requests,
+                    "GetObject",
+                    &mut self.backoff,
+                    self.max_attempts,
+                    || client.get_object().bucket(bucket).key(key).send(),
+                )
                 .await
                 .map_err(|f| anyhow::anyhow!("reading s3://{bucket}/{key}: {f}"))?;
                 let bytes = got
@@ -224,7 +315,12 @@ impl S3Reader {
                 let body = match decode(bytes) {
                     Ok(b) => b,
                     Err(e) => {
-                        let msg = Msg::Bad { origin: url, raw: String::new(), why: format!("cannot decompress: {e}"), pos: None };
+                        let msg = Msg::Bad {
+                            origin: url,
+                            raw: String::new(),
+                            why: format!("cannot decompress: {e}"),
+                            pos: None,
+                        };
                         if tx.send(msg).await.is_err() {
                             return Ok(());
                         }
@@ -235,9 +331,18 @@ impl S3Reader {
                 split_records(&body, |index, rec| {
                     let origin = format!("{url}:{index}");
                     match rec {
-                        Ok(line) if self.range.wants_record(&line) => msgs.push(Msg::Item(Item { line, origin, pos: None })),
+                        Ok(line) if self.range.wants_record(&line) => msgs.push(Msg::Item(Item {
+                            line,
+                            origin,
+                            pos: None,
+                        })),
                         Ok(_) => {}
-                        Err((raw, why)) => msgs.push(Msg::Bad { origin, raw, why, pos: None }),
+                        Err((raw, why)) => msgs.push(Msg::Bad {
+                            origin,
+                            raw,
+                            why,
+                            pos: None,
+                        }),
                     }
                     true
                 });

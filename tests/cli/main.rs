@@ -3,4 +3,5 @@
 
 mod common;
 mod man;
+mod ship;
 mod sim;
