@@ -11,7 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_kinesis::config::http::HttpResponse;
-use aws_sdk_kinesis::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
 use std::time::Duration;
 
 /// How to reach AWS, as given on the command line.
@@ -209,12 +209,27 @@ pub fn is_server_code(code: &str) -> bool {
     )
 }
 
+/// An error and its causes on one line, each said once (no debug dumps, no
+/// response bodies).
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
 /// Classifies any SDK error (every service's error type shares this shape).
 pub fn classify<E>(err: &SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let detail = || DisplayErrorContext(err).to_string();
+    let detail = || error_chain(err);
     match err {
         SdkError::DispatchFailure(d) => {
             let message = detail();

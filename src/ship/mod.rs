@@ -343,6 +343,10 @@ pub fn aws_error(what: &str, f: &Failure, endpoint: &str) -> anyhow::Error {
         Failure::NotFound { code, .. } => {
             usage(format!("{what}: does not exist at {endpoint} ({code})"))
         }
+        Failure::Denied { code, message } if code == "CredentialsError" => usage(format!(
+            "{what}: no usable AWS credentials (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY): {message}"
+        )),
         Failure::Denied { code, message } => usage(format!(
             "{what}: access refused at {endpoint}: {message} ({code})"
         )),
