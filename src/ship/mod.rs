@@ -694,7 +694,8 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     }
     progress.finish_and_clear();
     acct.flush()?;
-    if !args.quiet {
+    let broken_pipe = fatal.as_ref().is_some_and(crate::app::is_broken_pipe);
+    if !args.quiet && !broken_pipe {
         for line in acct.summary() {
             eprintln!("{TOOL}: {line}");
         }

@@ -671,3 +671,34 @@ fn stdin_to_stdout_rejects_bad_lines_and_keeps_the_rest() {
         .collect();
     assert_eq!(keys.len(), 2);
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_status_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = format!("file://{}", dir.path().display());
+    let input = sim(50, "2h", 13);
+    let out = tool("reefer-ship")
+        .args(["--to", &lake])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reefer-ship"))
+        .args(["--from", &lake])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with('{'));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
