@@ -153,6 +153,11 @@ impl<T: Batchable> KeyedBatcher<T> {
         }
     }
 
+    /// The entry that would go first.
+    pub fn front(&self) -> Option<&T> {
+        self.queue.front()
+    }
+
     /// Everything still queued (to dead-letter it when giving up).
     pub fn drain(&mut self) -> Vec<T> {
         self.queued_bytes = 0;

@@ -18,6 +18,7 @@ struct PackedRecord {
     data: Vec<u8>,
     origins: Vec<String>,
     attempts: u32,
+    queued_at: Instant,
 }
 
 impl Batchable for PackedRecord {
@@ -41,7 +42,8 @@ pub struct FirehoseSink {
     backoff: Backoff,
     max_attempts: u32,
     linger: Duration,
-    oldest: Option<Instant>,
+    /// When the record being packed got its first line.
+    packing_since: Option<Instant>,
 }
 
 impl FirehoseSink {
@@ -80,7 +82,7 @@ impl FirehoseSink {
             backoff,
             max_attempts: s.max_attempts,
             linger: s.linger,
-            oldest: None,
+            packing_since: None,
         })
     }
 
@@ -100,15 +102,19 @@ impl FirehoseSink {
             )?;
             return Ok(());
         }
-        self.oldest.get_or_insert_with(Instant::now);
         if self.pack {
+            if self.packer.is_empty() {
+                self.packing_since = Some(Instant::now());
+            }
             if let Some((data, _)) = self.packer.add(item.line.as_bytes()) {
                 let origins = std::mem::take(&mut self.packed_origins);
                 self.batcher.push(PackedRecord {
                     data,
                     origins,
                     attempts: 0,
+                    queued_at: self.packing_since.unwrap_or_else(Instant::now),
                 });
+                self.packing_since = Some(Instant::now());
             }
             self.packed_origins.push(item.origin);
         } else {
@@ -118,6 +124,7 @@ impl FirehoseSink {
                 data,
                 origins: vec![item.origin],
                 attempts: 0,
+                queued_at: Instant::now(),
             });
         }
         while self.batcher.ready() {
@@ -127,22 +134,31 @@ impl FirehoseSink {
     }
 
     fn seal(&mut self) {
+        let since = self.packing_since.take().unwrap_or_else(Instant::now);
         if let Some((data, _)) = self.packer.seal() {
             let origins = std::mem::take(&mut self.packed_origins);
             self.batcher.push(PackedRecord {
                 data,
                 origins,
                 attempts: 0,
+                queued_at: since,
             });
         }
     }
 
     pub async fn tick(&mut self, now: Instant, acct: &mut Account) -> anyhow::Result<()> {
         if self
-            .oldest
+            .packing_since
             .is_some_and(|t| now.duration_since(t) >= self.linger)
         {
-            self.flush(acct).await?;
+            self.seal();
+        }
+        while self
+            .batcher
+            .front()
+            .is_some_and(|r| now.duration_since(r.queued_at) >= self.linger)
+        {
+            self.send_batch(acct).await?;
         }
         Ok(())
     }
@@ -152,7 +168,6 @@ impl FirehoseSink {
         while !self.batcher.is_empty() {
             self.send_batch(acct).await?;
         }
-        self.oldest = None;
         Ok(())
     }
 

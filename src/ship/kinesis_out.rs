@@ -24,6 +24,7 @@ struct Entry {
     data: Vec<u8>,
     origin: String,
     attempts: u32,
+    queued_at: Instant,
 }
 
 impl Batchable for Entry {
@@ -45,7 +46,6 @@ pub struct KinesisSink {
     backoff: Backoff,
     max_attempts: u32,
     linger: Duration,
-    oldest: Option<Instant>,
 }
 
 impl KinesisSink {
@@ -77,7 +77,6 @@ impl KinesisSink {
             backoff,
             max_attempts: s.max_attempts,
             linger: s.linger,
-            oldest: None,
         })
     }
 
@@ -106,8 +105,8 @@ impl KinesisSink {
             data,
             origin: item.origin,
             attempts: 0,
+            queued_at: Instant::now(),
         });
-        self.oldest.get_or_insert_with(Instant::now);
         while self.batcher.ready() {
             self.send_batch(acct).await?;
         }
@@ -115,11 +114,13 @@ impl KinesisSink {
     }
 
     pub async fn tick(&mut self, now: Instant, acct: &mut Account) -> anyhow::Result<()> {
-        if self
-            .oldest
-            .is_some_and(|t| now.duration_since(t) >= self.linger)
+        // Send what waited longer than --linger; calls stay full when enough is queued.
+        while self
+            .batcher
+            .front()
+            .is_some_and(|e| now.duration_since(e.queued_at) >= self.linger)
         {
-            self.flush(acct).await?;
+            self.send_batch(acct).await?;
         }
         Ok(())
     }
@@ -128,7 +129,6 @@ impl KinesisSink {
         while !self.batcher.is_empty() {
             self.send_batch(acct).await?;
         }
-        self.oldest = None;
         Ok(())
     }
 
@@ -241,9 +241,6 @@ impl KinesisSink {
             }
         }
         if failed.is_empty() {
-            if self.batcher.is_empty() {
-                self.oldest = None;
-            }
             return Ok(());
         }
         let mut retry = Vec::new();

@@ -139,7 +139,8 @@ pub struct ShipArgs {
     #[arg(long, default_value = "5MiB", value_parser = parse_size, value_name = "SIZE")]
     pub buffer_size: usize,
 
-    /// Flush an object when its oldest record waited this long (wall clock).
+    /// Write an object once the input's event time is this far past its first record
+    /// (a live stream's wall clock, like Firehose; a stalled stream is flushed after it too).
     #[arg(long, default_value = "300s", value_name = "DURATION")]
     pub buffer_interval: Span,
 

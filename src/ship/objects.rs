@@ -1,9 +1,11 @@
 //! The data-lake layout shared by S3 and `file://`: records buffered per event
 //! hour, flushed at a size or age threshold (and at the end), gzipped, under
 //! `prefix/YYYY/MM/DD/HH/<first-time>-<md5>.jsonl.gz`. The name comes from the
-//! content, and buffer cuts depend only on the input (except the wall-clock
-//! `--buffer-interval` in live streams), so shipping the same input twice
-//! overwrites the same objects. Reading accepts gzip or plain, with or without
+//! content, and buffers are cut by size and by *event* time (a buffer is
+//! written once the input's event time passed its first record by
+//! `--buffer-interval`, which in a live stream is Firehose's wall-clock rule),
+//! so shipping the same input twice overwrites the same objects. Only a stream
+//! that stops sending for the interval is cut by the wall clock. Reading accepts gzip or plain, with or without
 //! newlines between records (Firehose concatenates them).
 
 use super::account::Account;
@@ -208,7 +210,6 @@ struct HourBuffer {
     lines: Vec<u8>,
     count: u64,
     first: DateTime<Utc>,
-    opened: Instant,
 }
 
 /// Buffers records per event hour and writes them as objects.
@@ -220,6 +221,11 @@ pub struct ObjectSink {
     buffer_interval: Duration,
     hours: BTreeMap<i64, HourBuffer>,
     buffered: usize,
+    /// The latest event time seen: buffers are cut by event time, so that the
+    /// same input always gives the same objects.
+    event_clock: Option<DateTime<Utc>>,
+    /// When the last record came (the wall-clock backstop for a stalled stream).
+    last_push: Instant,
 }
 
 impl ObjectSink {
@@ -232,6 +238,8 @@ impl ObjectSink {
             buffer_interval: s.buffer_interval,
             hours: BTreeMap::new(),
             buffered: 0,
+            event_clock: None,
+            last_push: Instant::now(),
         }
     }
 
@@ -250,7 +258,6 @@ impl ObjectSink {
             lines: Vec::new(),
             count: 0,
             first: t,
-            opened: Instant::now(),
         });
         buf.lines.extend_from_slice(item.line.as_bytes());
         buf.lines.push(b'\n');
@@ -258,6 +265,23 @@ impl ObjectSink {
         self.buffered += item.line.len() + 1;
         if buf.lines.len() >= self.buffer_size {
             self.write_hour(hour, acct).await?;
+        }
+        self.last_push = Instant::now();
+        if self.event_clock.is_none_or(|c| t > c) {
+            self.event_clock = Some(t);
+        }
+        // Buffers whose first record is older, in event time, than the interval.
+        let clock = self.event_clock.expect("just set");
+        let interval =
+            chrono::Duration::from_std(self.buffer_interval).unwrap_or(chrono::Duration::MAX);
+        let due: Vec<i64> = self
+            .hours
+            .iter()
+            .filter(|(_, b)| b.first + interval <= clock)
+            .map(|(h, _)| *h)
+            .collect();
+        for h in due {
+            self.write_hour(h, acct).await?;
         }
         while self.buffered > self.memory_cap() {
             let biggest = self
@@ -272,14 +296,9 @@ impl ObjectSink {
     }
 
     pub async fn tick(&mut self, now: Instant, acct: &mut Account) -> anyhow::Result<()> {
-        let due: Vec<i64> = self
-            .hours
-            .iter()
-            .filter(|(_, b)| now.duration_since(b.opened) >= self.buffer_interval)
-            .map(|(h, _)| *h)
-            .collect();
-        for h in due {
-            self.write_hour(h, acct).await?;
+        // A stream that stopped sending: write what waited longer than the interval.
+        if !self.hours.is_empty() && now.duration_since(self.last_push) >= self.buffer_interval {
+            self.flush(acct).await?;
         }
         Ok(())
     }

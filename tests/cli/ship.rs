@@ -474,7 +474,15 @@ fn s3_large_objects_go_up_in_parts() {
     );
     let to = format!("s3://{bucket}/big");
     let out = ship()
-        .args(["--to", &to, "--no-gzip", "--buffer-size", "64MiB"])
+        .args([
+            "--to",
+            &to,
+            "--no-gzip",
+            "--buffer-size",
+            "64MiB",
+            "--buffer-interval",
+            "2h",
+        ])
         .write_stdin(input.clone())
         .output()
         .unwrap();
