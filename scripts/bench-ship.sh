@@ -46,26 +46,30 @@ cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/s
 # run NAME CMD...: times CMD (stdin from $input), keeps its stderr, prints a row.
 run() {
   local name=$1; shift
-  local before after
+  local f before after
+  f="$out/$(printf '%s' "$name" | tr -c 'a-zA-Z0-9' '_')"
   before=$(cpu_of "$moto_pid")
-  /usr/bin/time -v -o "$out/$name.time" "$@" <"$input" >"$out/$name.out" 2>"$out/$name.err" || {
-    echo "$name failed:"; cat "$out/$name.err"; return 1; }
+  /usr/bin/time -v -o "$f.time" "$@" <"${src:-$input}" >"$f.out" 2>"$f.err" || {
+    echo "$name failed:"; cat "$f.err"; return 1; }
   after=$(cpu_of "$moto_pid")
   local wall user sys rss
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$out/$name.time")
-  user=$(awk -F': ' '/User time/ {print $2}' "$out/$name.time")
-  sys=$(awk -F': ' '/System time/ {print $2}' "$out/$name.time")
-  rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$out/$name.time")
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$f.time")
+  user=$(awk -F': ' '/User time/ {print $2}' "$f.time")
+  sys=$(awk -F': ' '/System time/ {print $2}' "$f.time")
+  rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$f.time")
   local reqs
-  reqs=$(grep -o '; [0-9]* requests' "$out/$name.err" | grep -o '[0-9]*' || echo 0)
+  reqs=$(grep -o '; [0-9]* requests' "$f.err" | grep -o '[0-9]*' || echo 0)
+  local n
+  n=$(wc -l <"${src:-$input}")
   printf '%-28s %9.2f s %11.0f rec/s %8.4f req/rec   ship CPU %6.2f s   emulator CPU %6.2f s   peak RSS %6.1f MiB\n' \
-    "$name" "$wall" "$(echo "$records / $wall" | bc -l)" "$(echo "$reqs / $records" | bc -l)" \
+    "$name" "$wall" "$(echo "$n / $wall" | bc -l)" "$(echo "$reqs / $n" | bc -l)" \
     "$(echo "$user + $sys" | bc -l)" "$(echo "$after - $before" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
-  grep -E 'batched calls|Firehose records|objects written' "$out/$name.err" | sed 's/^/    /' || true
+  grep -E 'batched calls|Firehose records|objects written' "$f.err" | sed 's/^/    /' || true
 }
 
 admin create-stream bench-ship 4
 admin create-stream bench-cli 4
+admin create-stream bench-ship-first 4
 admin create-bucket bench-lake
 admin create-firehose bench-fh bench-lake firehose/
 
@@ -102,5 +106,10 @@ failed=$(paste -sd+ "$out/cli.failed" | bc)
 printf '%-28s %9.2f s %11.0f rec/s %8.4f req/rec   emulator CPU %6.2f s   failed entries not retried: %s\n' \
   "aws kinesis put-records" "$wall" "$(echo "$cli_records / $wall" | bc -l)" "$(echo "$calls / $cli_records" | bc -l)" \
   "$(echo "$after - $before" | bc -l)" "$failed"
+src="$out/first.jsonl"
+head -n "$cli_records" "$input" >"$src"
+run "reefer-ship, same records" "$bin/reefer-ship" --endpoint-url "$endpoint" --to kinesis://bench-ship-first
+unset src
+echo "(moto's PutRecords slows down as a shard fills, so compare rows of the same size.)"
 echo
 echo "Details (stderr summaries, /usr/bin/time -v) are in $out/."

@@ -685,7 +685,9 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     if fatal.is_some() {
         sink.abandon(&mut acct, "the run ended on a fatal error before delivery");
     }
-    if sink.is_empty() {
+    // After a fatal error the checkpoint stays where delivery was last complete:
+    // a resumed run may repeat a little, but never skips what was not delivered.
+    if sink.is_empty() && fatal.is_none() {
         if let (Some(path), Some(cp)) = (&args.checkpoint, &pending) {
             if Some(cp) != checkpoint.as_ref() || !path.exists() {
                 cp.save(path)
