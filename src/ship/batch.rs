@@ -277,6 +277,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
         /// Whatever fails and is retried, every entry is sent exactly once in the
         /// end, calls stay within limits, and each key's entries are delivered in order.
         #[test]

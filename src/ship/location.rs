@@ -76,7 +76,7 @@ fn stream_name(rest: &str) -> Result<String, String> {
         return Err("a stream name is missing after ://".into());
     }
     if name.starts_with("arn:") {
-        return Ok(name.to_string());
+        return Err("give the stream's name, not its ARN (kinesis://NAME, firehose://NAME)".into());
     }
     if name.len() > 128
         || !name

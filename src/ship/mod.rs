@@ -361,7 +361,10 @@ pub fn aws_error(what: &str, f: &Failure, endpoint: &str) -> anyhow::Error {
 /// The tool's entry point.
 pub fn run(args: ShipArgs) -> anyhow::Result<Exit> {
     if let Some(shell) = args.completions {
-        crate::cli::write_completions::<ShipArgs>(shell, &mut std::io::stdout());
+        // Into a buffer first: clap_complete panics on a closed stdout.
+        let mut buf = Vec::new();
+        crate::cli::write_completions::<ShipArgs>(shell, &mut buf);
+        std::io::Write::write_all(&mut std::io::stdout(), &buf)?;
         return Ok(Exit::Ok);
     }
     if let Some(table) = &args.athena_ddl {
