@@ -426,22 +426,26 @@ fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Ctrl-C: the first asks for a clean stop, the second ends at once.
-fn watch_interrupts() -> Arc<tokio::sync::Notify> {
+/// Ctrl-C: the first asks for a clean stop, the second ends at once. The
+/// handler is registered before this returns, so no early Ctrl-C is lost.
+fn watch_interrupts() -> anyhow::Result<Arc<tokio::sync::Notify>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle Ctrl-C")?;
     let notify = Arc::new(tokio::sync::Notify::new());
     let n = notify.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if sigint.recv().await.is_some() {
             n.notify_one();
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if sigint.recv().await.is_some() {
                 std::process::exit(130);
             }
         }
     });
-    notify
+    Ok(notify)
 }
 
 async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
+    let interrupt = watch_interrupts()?;
     let mut acct = Account::new(TOOL, args.on_bad_input, args.dead_letter.as_deref())
         .map_err(|e| usage(e.to_string()))?;
     let settings = Settings {
@@ -578,7 +582,6 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
         ProgressBar::hidden()
     };
 
-    let interrupt = watch_interrupts();
     let mut pending = checkpoint.clone();
     let mut checkpoint_written = Instant::now();
     let mut interrupted = false;

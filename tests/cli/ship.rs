@@ -766,3 +766,54 @@ fn csv_on_stdin_lands_in_the_lake_as_json_and_replays_paced() {
     assert_eq!(plain.stdout, paced.stdout);
     assert!(json_lines(&plain.stdout)[0]["temperature"].is_number());
 }
+
+#[test]
+fn ctrl_c_while_following_flushes_checkpoints_and_exits_130_then_resume_completes() {
+    let stream = unique("sigint");
+    admin(&["create-stream", &stream, "2"]);
+    let input = sim(10, "20m", 15);
+    assert!(put_stream(&endpoint(), &stream, &input, &[])
+        .status
+        .success());
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("cp.json");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reefer-ship"))
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .args([
+            "--endpoint-url",
+            &endpoint(),
+            "--from",
+            &format!("kinesis://{stream}"),
+        ])
+        .args(["--follow", "--checkpoint", cp.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut got = String::new();
+    // Once a record is out, the interrupt handler is in place.
+    reader.read_line(&mut got).unwrap();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    got.push_str(&rest);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(cp.exists(), "the checkpoint was written on the way out");
+    let resumed = read_stream(&stream, &["--checkpoint", cp.to_str().unwrap()]);
+    let all = [got.into_bytes(), resumed.stdout].concat();
+    assert_same_records(&input, &all);
+    assert_key_order_kept(&input, &all);
+}
