@@ -85,5 +85,9 @@ pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
             "reefer-act.1".to_string(),
             render_man::<crate::act::ActArgs>()?,
         ),
+        (
+            "reefer-ship.1".to_string(),
+            render_man::<crate::ship::ShipArgs>()?,
+        ),
     ])
 }

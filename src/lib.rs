@@ -8,10 +8,12 @@
 
 pub mod act;
 pub mod app;
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod codec;
 pub mod record;
+pub mod ship;
 pub mod sim;
 pub mod time;
 pub mod window;

@@ -4,5 +4,6 @@
 mod act;
 mod common;
 mod man;
+mod ship;
 mod sim;
 mod window;

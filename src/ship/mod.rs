@@ -1,0 +1,820 @@
+//! reefer-ship: moves records between stdin/stdout, a local data lake
+//! (`file://`), S3, Kinesis Data Streams and Firehose, losing nothing: every
+//! record is delivered, or dead-lettered with its error code and counted.
+//!
+//! A source task reads records into a bounded channel; the main loop paces
+//! them (`--pace`), hands them to one sink, checkpoints Kinesis positions once
+//! what came before is delivered, and keeps the accounts.
+
+mod account;
+pub mod athena;
+pub mod batch;
+mod checkpoint;
+pub mod field;
+mod firehose;
+pub mod kinesis_in;
+mod kinesis_out;
+pub mod kpl;
+mod lake;
+pub mod location;
+mod objects;
+pub mod retry;
+mod s3;
+mod stdio;
+
+pub use location::Location;
+
+use crate::app::{usage, Exit};
+use crate::aws::{Aws, AwsOptions, Failure};
+use crate::codec::{BadInput, FormatChoice};
+use crate::time::{parse_time, Span};
+use account::Account;
+use anyhow::Context;
+use checkpoint::{Checkpoint, Pos};
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use clap_complete::Shell;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+const TOOL: &str = "reefer-ship";
+
+const EXAMPLES: &str = "\
+Examples:
+  reefer-sim -n 100 --seed 1 | reefer-ship --to kinesis://reefer-telemetry
+  reefer-ship --from kinesis://reefer-telemetry --checkpoint cp.json | reefer-window
+  reefer-ship --from kinesis://reefer-telemetry --shard shardId-000000000001 --follow \\
+      | reefer-window | reefer-detect          (one pipeline per shard)
+  reefer-sim -n 20 --seed 1 | reefer-ship --to file://lake     (local data lake)
+  reefer-ship --from file://lake --since 2026-11-27T03:00:00Z --until 2026-11-27T05:00:00Z
+  reefer-ship --from file://lake --to s3://my-lake/telemetry
+  reefer-ship --from s3://my-lake/telemetry --pace 60x --to kinesis://reefer-telemetry
+  reefer-sim | reefer-ship --to firehose://reefer-lake --dead-letter failed.jsonl
+  reefer-ship --to s3://my-lake/telemetry --athena-ddl reefer_telemetry
+  reefer-ship --endpoint-url http://127.0.0.1:5000 --from kinesis://t --max-records 10";
+
+/// Move records to and from Kinesis, Firehose, S3 and a local data lake.
+///
+/// Locations: `-` (stdin/stdout), `file://DIR` (local data lake), `s3://BUCKET/PREFIX`,
+/// `kinesis://STREAM`, `firehose://STREAM`. Lake and S3 objects are gzipped JSON Lines
+/// under `PREFIX/YYYY/MM/DD/HH/` by event time, with names derived from their content,
+/// so shipping the same input twice overwrites instead of duplicating. Kinesis batches
+/// keep per-key order even when entries of a batch fail and are retried. A record that
+/// cannot be delivered after retries goes to `--dead-letter` with its AWS error code and
+/// makes the exit status 1. AWS settings come from the standard chain (AWS_PROFILE,
+/// AWS_REGION, credentials, AWS_ENDPOINT_URL); credentials are never printed.
+///
+/// Exit status: 0 all delivered; 1 some records rejected or dead-lettered; 2 usage or
+/// configuration error (e.g. no such stream); 3 fatal (unreachable endpoint, I/O);
+/// 130 interrupted (after flushing what was buffered).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "reefer-ship", version, after_help = EXAMPLES)]
+pub struct ShipArgs {
+    /// Where records come from: -, file://DIR, s3://BUCKET/PREFIX, kinesis://STREAM.
+    #[arg(long, default_value = "-", value_name = "SRC")]
+    pub from: Location,
+
+    /// Where records go: -, file://DIR, s3://BUCKET/PREFIX, kinesis://STREAM, firehose://STREAM.
+    #[arg(long, default_value = "-", value_name = "DST")]
+    pub to: Location,
+
+    /// AWS endpoint (an emulator, a VPC endpoint); default: AWS_ENDPOINT_URL or AWS itself.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS region; default: AWS_REGION or the profile's.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// AWS profile; default: AWS_PROFILE.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Field whose value is the Kinesis partition key; a record without it is bad input.
+    #[arg(long, default_value = "container_id", value_name = "FIELD")]
+    pub partition_key: String,
+
+    /// Field holding the event time (object keys, --since/--until, --pace).
+    #[arg(long, default_value = "measurement_time", value_name = "FIELD")]
+    pub time_field: String,
+
+    /// Read only this Kinesis shard and its children (repeatable): one process per shard.
+    #[arg(long = "shard", value_name = "ID")]
+    pub shards: Vec<String>,
+
+    /// Where Kinesis reading starts: trim-horizon, latest, at-timestamp:TIME, at-sequence:N.
+    #[arg(long, default_value = "trim-horizon", value_parser = kinesis_in::StartAt::parse, value_name = "POS")]
+    pub start: kinesis_in::StartAt,
+
+    /// Kinesis read position file: resumed from when it exists, updated as records are delivered.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+
+    /// Only records whose event time is at or after TIME (lake and S3 sources).
+    #[arg(long, value_parser = parse_when, value_name = "TIME")]
+    pub since: Option<DateTime<Utc>>,
+
+    /// Stop at TIME: event time for lake and S3, arrival time for Kinesis.
+    #[arg(long, value_parser = parse_when, value_name = "TIME")]
+    pub until: Option<DateTime<Utc>>,
+
+    /// Stop after N records.
+    #[arg(long, value_name = "N")]
+    pub max_records: Option<u64>,
+
+    /// Keep tailing the Kinesis stream instead of stopping when caught up.
+    #[arg(long)]
+    pub follow: bool,
+
+    /// Re-emit records at their event-time pace: `realtime`, or `Nx` (N times faster).
+    #[arg(long, value_parser = parse_pace, value_name = "PACE")]
+    pub pace: Option<f64>,
+
+    /// Flush an object when its buffer reaches SIZE (uncompressed), e.g. 5MiB, 512KiB.
+    #[arg(long, default_value = "5MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub buffer_size: usize,
+
+    /// Write an object once the input's event time is this far past its first record
+    /// (a live stream's wall clock, like Firehose; a stalled stream is flushed after it too).
+    #[arg(long, default_value = "300s", value_name = "DURATION")]
+    pub buffer_interval: Span,
+
+    /// Longest a Kinesis or Firehose record waits for its batch to fill.
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub linger: Span,
+
+    /// Write plain `.jsonl` objects instead of gzip.
+    #[arg(long)]
+    pub no_gzip: bool,
+
+    /// Pack several lines into each Firehose record (on by default).
+    #[arg(long, overrides_with = "no_pack")]
+    pub pack: bool,
+
+    /// One line per Firehose record.
+    #[arg(long, overrides_with = "pack")]
+    pub no_pack: bool,
+
+    /// Attempts per record (throttling, 5xx, failed entries) before it is dead-lettered.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub max_attempts: u32,
+
+    /// Time allowed to connect to an endpoint; an unreachable one ends the run (exit 3).
+    #[arg(long, default_value = "3s", value_name = "DURATION")]
+    pub connect_timeout: Span,
+
+    /// Time allowed for one request.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub request_timeout: Span,
+
+    /// Input format on stdin; CSV rows are shipped as JSON objects.
+    #[arg(long = "input-format", value_enum, default_value_t = FormatChoice::Auto, value_name = "FORMAT")]
+    pub input_format: FormatChoice,
+
+    /// What to do with a bad line: report and skip it, or stop (exit 1).
+    #[arg(long, value_enum, default_value_t = BadInput::Skip, value_name = "ACTION")]
+    pub on_bad_input: BadInput,
+
+    /// Keep every rejected or undeliverable record here, one JSON object per line:
+    /// {"error_code", "error", "origin", "record"}.
+    #[arg(long, value_name = "FILE")]
+    pub dead_letter: Option<String>,
+
+    /// Print the Athena CREATE EXTERNAL TABLE for what --to s3://... writes, and exit.
+    #[arg(long, value_name = "TABLE")]
+    pub athena_ddl: Option<String>,
+
+    /// No summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Print shell completions for SHELL and exit.
+    #[arg(long, value_enum, value_name = "SHELL")]
+    pub completions: Option<Shell>,
+}
+
+fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_time(s).map_err(|e| e.to_string())
+}
+
+/// `realtime` is 1, `60x` is 60.
+pub fn parse_pace(s: &str) -> Result<f64, String> {
+    if s.eq_ignore_ascii_case("realtime") {
+        return Ok(1.0);
+    }
+    let n = s
+        .strip_suffix(['x', 'X'])
+        .and_then(|n| n.parse::<f64>().ok())
+        .filter(|n| n.is_finite() && *n > 0.0)
+        .ok_or_else(|| format!("{s:?}: expected realtime or a speed-up such as 60x"))?;
+    Ok(n)
+}
+
+/// `5MiB`, `512KiB`, `1GiB`, `100000` (bytes); K/M/G and KB/MB/GB are binary too.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a size such as 5MiB"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("{s:?}: unknown size unit (use B, KiB, MiB, GiB)")),
+    };
+    let v = n * mult;
+    if !(1.0..=(1u64 << 40) as f64).contains(&v) {
+        return Err(format!("{s:?}: size out of range"));
+    }
+    Ok(v as usize)
+}
+
+/// One record on its way: a JSON object on one line, where it came from, and
+/// for Kinesis sources its position for the checkpoint.
+#[derive(Debug)]
+pub struct Item {
+    pub line: String,
+    pub origin: String,
+    pub pos: Option<Pos>,
+}
+
+/// What a source sends to the main loop.
+pub enum Msg {
+    Item(Item),
+    /// A line that is not a record.
+    Bad {
+        origin: String,
+        raw: String,
+        why: String,
+        pos: Option<Pos>,
+    },
+    /// A closed shard was read to its end (after all its records).
+    ShardDone(String),
+    /// The source failed.
+    Fatal(anyhow::Error),
+}
+
+/// Channel capacity between the source and the main loop.
+const CHANNEL: usize = 4096;
+
+/// Resolved settings every sink and source may need.
+pub struct Settings {
+    pub partition_key: String,
+    pub time_field: String,
+    pub buffer_size: usize,
+    pub buffer_interval: Duration,
+    pub linger: Duration,
+    pub gzip: bool,
+    pub pack: bool,
+    pub max_attempts: u32,
+    pub seed: u64,
+}
+
+enum Sink {
+    Stdout(stdio::StdoutSink),
+    Objects(objects::ObjectSink),
+    Kinesis(kinesis_out::KinesisSink),
+    Firehose(firehose::FirehoseSink),
+}
+
+impl Sink {
+    async fn push(&mut self, item: Item, acct: &mut Account) -> anyhow::Result<()> {
+        match self {
+            Sink::Stdout(s) => s.push(item, acct),
+            Sink::Objects(s) => s.push(item, acct).await,
+            Sink::Kinesis(s) => s.push(item, acct).await,
+            Sink::Firehose(s) => s.push(item, acct).await,
+        }
+    }
+
+    /// Called when the source has nothing more right now, and on every tick.
+    async fn idle(&mut self, now: Instant, acct: &mut Account) -> anyhow::Result<()> {
+        match self {
+            Sink::Stdout(s) => s.flush(),
+            Sink::Objects(s) => s.tick(now, acct).await,
+            Sink::Kinesis(s) => s.tick(now, acct).await,
+            Sink::Firehose(s) => s.tick(now, acct).await,
+        }
+    }
+
+    async fn flush(&mut self, acct: &mut Account) -> anyhow::Result<()> {
+        match self {
+            Sink::Stdout(s) => s.flush(),
+            Sink::Objects(s) => s.flush(acct).await,
+            Sink::Kinesis(s) => s.flush(acct).await,
+            Sink::Firehose(s) => s.flush(acct).await,
+        }
+    }
+
+    /// Nothing buffered: everything pushed so far is delivered or dead-lettered.
+    fn is_empty(&self) -> bool {
+        match self {
+            Sink::Stdout(s) => s.is_empty(),
+            Sink::Objects(s) => s.is_empty(),
+            Sink::Kinesis(s) => s.is_empty(),
+            Sink::Firehose(s) => s.is_empty(),
+        }
+    }
+
+    /// After a fatal error: dead-letter what is still held so nothing is lost silently.
+    fn abandon(&mut self, acct: &mut Account, why: &str) {
+        match self {
+            Sink::Stdout(_) => {}
+            Sink::Objects(s) => s.abandon(acct, why),
+            Sink::Kinesis(s) => s.abandon(acct, why),
+            Sink::Firehose(s) => s.abandon(acct, why),
+        }
+    }
+}
+
+/// A fatal failure talking to AWS, turned into the right exit status: a missing
+/// resource or bad credentials are configuration errors (2), the rest fatal (3).
+pub fn aws_error(what: &str, f: &Failure, endpoint: &str) -> anyhow::Error {
+    match f {
+        Failure::NotFound { code, .. } => {
+            usage(format!("{what}: does not exist at {endpoint} ({code})"))
+        }
+        Failure::Denied { code, message } if code == "CredentialsError" => usage(format!(
+            "{what}: no usable AWS credentials (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY): {message}"
+        )),
+        Failure::Denied { code, message } => usage(format!(
+            "{what}: access refused at {endpoint}: {message} ({code})"
+        )),
+        Failure::Unreachable { message } => {
+            anyhow::anyhow!("{what}: cannot reach {endpoint}: {message}")
+        }
+        other => anyhow::anyhow!("{what}: {other} at {endpoint}"),
+    }
+}
+
+/// The tool's entry point.
+pub fn run(args: ShipArgs) -> anyhow::Result<Exit> {
+    if let Some(shell) = args.completions {
+        crate::cli::write_completions::<ShipArgs>(shell, &mut std::io::stdout())?;
+        return Ok(Exit::Ok);
+    }
+    if let Some(table) = &args.athena_ddl {
+        let Location::S3 { bucket, prefix } = &args.to else {
+            return Err(usage(
+                "--athena-ddl describes what --to s3://BUCKET/PREFIX writes: give that --to",
+            ));
+        };
+        print!("{}", athena::create_table(table, bucket, prefix));
+        return Ok(Exit::Ok);
+    }
+    check_args(&args)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = rt.block_on(run_async(args));
+    rt.shutdown_background();
+    result
+}
+
+fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
+    if matches!(args.from, Location::Firehose(_)) {
+        return Err(usage(
+            "firehose:// is write-only: read what it delivered with --from s3://BUCKET/PREFIX",
+        ));
+    }
+    let kinesis_from = matches!(args.from, Location::Kinesis(_));
+    if !kinesis_from {
+        if !args.shards.is_empty() {
+            return Err(usage("--shard only applies to --from kinesis://"));
+        }
+        if args.checkpoint.is_some() {
+            return Err(usage("--checkpoint only applies to --from kinesis://"));
+        }
+        if args.follow {
+            return Err(usage("--follow only applies to --from kinesis://"));
+        }
+    }
+    if args.since.is_some() && !matches!(args.from, Location::Lake(_) | Location::S3 { .. }) {
+        return Err(usage(
+            "--since applies to file:// and s3:// sources (for Kinesis use --start at-timestamp:TIME)",
+        ));
+    }
+    if let kinesis_in::StartAt::AtSequence(_) = args.start {
+        if args.shards.len() != 1 {
+            return Err(usage(
+                "--start at-sequence:N needs exactly one --shard (sequence numbers are per shard)",
+            ));
+        }
+    }
+    if args.max_attempts == 0 {
+        return Err(usage("--max-attempts must be at least 1"));
+    }
+    if args.from == args.to && args.from != Location::Std {
+        return Err(usage("--from and --to are the same location"));
+    }
+    Ok(())
+}
+
+/// Ctrl-C: the first asks for a clean stop, the second ends at once. The
+/// handler is registered before this returns, so no early Ctrl-C is lost.
+fn watch_interrupts() -> anyhow::Result<Arc<tokio::sync::Notify>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle Ctrl-C")?;
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let n = notify.clone();
+    tokio::spawn(async move {
+        if sigint.recv().await.is_some() {
+            n.notify_one();
+            if sigint.recv().await.is_some() {
+                std::process::exit(130);
+            }
+        }
+    });
+    Ok(notify)
+}
+
+async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
+    let interrupt = watch_interrupts()?;
+    let mut acct = Account::new(TOOL, args.on_bad_input, args.dead_letter.as_deref())
+        .map_err(|e| usage(e.to_string()))?;
+    let settings = Settings {
+        partition_key: args.partition_key.clone(),
+        time_field: args.time_field.clone(),
+        buffer_size: args.buffer_size,
+        buffer_interval: args.buffer_interval.to_std(),
+        linger: args.linger.to_std(),
+        gzip: !args.no_gzip,
+        pack: !args.no_pack,
+        max_attempts: args.max_attempts,
+        seed: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            ^ u64::from(std::process::id()),
+    };
+    let aws = if args.from.is_aws() || args.to.is_aws() {
+        let opts = AwsOptions {
+            endpoint_url: args.endpoint_url.clone(),
+            region: args.region.clone(),
+            profile: args.profile.clone(),
+            connect_timeout: args.connect_timeout.to_std(),
+            request_timeout: args.request_timeout.to_std(),
+        };
+        Some(Aws::load(&opts).await.map_err(usage)?)
+    } else {
+        None
+    };
+
+    // The checkpoint, loaded before anything is read.
+    let mut checkpoint = match (&args.from, &args.checkpoint) {
+        (Location::Kinesis(stream), Some(path)) => {
+            let cp = Checkpoint::load(path).map_err(usage)?;
+            if let Some(cp) = &cp {
+                if &cp.stream != stream {
+                    return Err(usage(format!(
+                        "checkpoint {} belongs to stream {:?}, not {stream:?}",
+                        path.display(),
+                        cp.stream
+                    )));
+                }
+            }
+            Some(cp.unwrap_or(Checkpoint {
+                stream: stream.clone(),
+                ..Default::default()
+            }))
+        }
+        _ => None,
+    };
+
+    // The sink first: it checks that its destination exists before anything is read.
+    let mut sink = match &args.to {
+        Location::Std => Sink::Stdout(stdio::StdoutSink::new()),
+        Location::Lake(dir) => Sink::Objects(objects::ObjectSink::new(
+            objects::Store::Lake(dir.clone()),
+            &settings,
+        )),
+        Location::S3 { bucket, prefix } => {
+            let aws = aws.as_ref().expect("AWS is configured");
+            let store = s3::S3Store::open(aws, bucket, prefix, &settings, &mut acct).await?;
+            Sink::Objects(objects::ObjectSink::new(
+                objects::Store::S3(store),
+                &settings,
+            ))
+        }
+        Location::Kinesis(stream) => {
+            let aws = aws.as_ref().expect("AWS is configured");
+            Sink::Kinesis(kinesis_out::KinesisSink::open(aws, stream, &settings, &mut acct).await?)
+        }
+        Location::Firehose(stream) => {
+            let aws = aws.as_ref().expect("AWS is configured");
+            Sink::Firehose(firehose::FirehoseSink::open(aws, stream, &settings, &mut acct).await?)
+        }
+    };
+
+    let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
+    let stop = Arc::new(AtomicBool::new(false));
+    let source_task = match &args.from {
+        Location::Std => {
+            stdio::spawn_stdin(args.input_format, tx, stop.clone());
+            None
+        }
+        Location::Lake(dir) => {
+            lake::spawn_reader(
+                dir.clone(),
+                objects::Range::new(args.since, args.until, &settings),
+                tx,
+                stop.clone(),
+            );
+            None
+        }
+        Location::S3 { bucket, prefix } => {
+            let aws = aws.as_ref().expect("AWS is configured");
+            let reader = s3::S3Reader::open(
+                aws,
+                bucket,
+                prefix,
+                objects::Range::new(args.since, args.until, &settings),
+                &mut acct,
+            )
+            .await?;
+            Some(tokio::spawn(reader.run(tx)))
+        }
+        Location::Kinesis(stream) => {
+            let aws = aws.as_ref().expect("AWS is configured");
+            let reader = kinesis_in::KinesisReader::open(
+                aws,
+                stream,
+                kinesis_in::ReadOptions {
+                    shards: args.shards.clone(),
+                    start: args.start.clone(),
+                    checkpoint: checkpoint.clone(),
+                    until: args.until,
+                    follow: args.follow,
+                    max_attempts: args.max_attempts,
+                    seed: settings.seed,
+                },
+                &mut acct,
+            )
+            .await?;
+            Some(tokio::spawn(reader.run(tx)))
+        }
+        Location::Firehose(_) => unreachable!("checked in check_args"),
+    };
+
+    let progress = if std::io::stderr().is_terminal() && !args.quiet {
+        let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"),
+        );
+        pb
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let mut pending = checkpoint.clone();
+    let mut checkpoint_written = Instant::now();
+    let mut interrupted = false;
+    let mut pace = args
+        .pace
+        .map(|speed| Pacer::new(speed, &settings.time_field));
+    let tick = Duration::from_millis(200);
+    let mut next_tick = tokio::time::Instant::now() + tick;
+    let mut fatal: Option<anyhow::Error> = None;
+
+    let outcome: anyhow::Result<()> = async {
+        loop {
+            if let Some(max) = args.max_records {
+                if acct.read >= max {
+                    break;
+                }
+            }
+            let msg = tokio::select! {
+                biased;
+                _ = interrupt.notified() => { interrupted = true; break; }
+                _ = tokio::time::sleep_until(next_tick) => {
+                    next_tick = tokio::time::Instant::now() + tick;
+                    sink.idle(Instant::now(), &mut acct).await?;
+                    progress.set_message(progress_line(&acct));
+                    None
+                }
+                msg = rx.recv() => match msg { None => break, Some(m) => Some(m) },
+            };
+            let Some(msg) = msg else { continue };
+            match msg {
+                Msg::Item(item) => {
+                    acct.read += 1;
+                    if let Some(p) = &mut pace {
+                        if let Some(wait) = p.wait(&item.line) {
+                            tokio::select! {
+                                _ = interrupt.notified() => { interrupted = true; }
+                                _ = tokio::time::sleep(wait) => {}
+                            }
+                            if interrupted {
+                                // Not handed to the sink: not read, not checkpointed.
+                                acct.read -= 1;
+                                break;
+                            }
+                        }
+                    }
+                    let pos = item.pos.clone();
+                    sink.push(item, &mut acct).await?;
+                    if let (Some(cp), Some(pos)) = (&mut pending, pos) {
+                        cp.advance(&pos);
+                    }
+                }
+                Msg::Bad {
+                    origin,
+                    raw,
+                    why,
+                    pos,
+                } => {
+                    acct.read += 1;
+                    acct.reject(&origin, &raw, &why)?;
+                    if let (Some(cp), Some(pos)) = (&mut pending, pos) {
+                        cp.advance(&pos);
+                    }
+                }
+                Msg::ShardDone(shard) => {
+                    if let Some(cp) = &mut pending {
+                        cp.shard_done(&shard);
+                    }
+                }
+                Msg::Fatal(e) => return Err(e),
+            }
+            if rx.is_empty() {
+                sink.idle(Instant::now(), &mut acct).await?;
+                if sink.is_empty()
+                    && pending != checkpoint
+                    && checkpoint_written.elapsed() >= Duration::from_secs(1)
+                {
+                    if let (Some(path), Some(cp)) = (&args.checkpoint, &pending) {
+                        cp.save(path).with_context(|| {
+                            format!("cannot write checkpoint {}", path.display())
+                        })?;
+                        checkpoint = pending.clone();
+                        checkpoint_written = Instant::now();
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    drop(rx);
+    if let Some(task) = source_task {
+        task.abort();
+    }
+    if let Err(e) = outcome {
+        fatal = Some(e);
+    }
+    // Deliver what is buffered, even after an interrupt or a source failure.
+    let is_bad_input_stop = fatal
+        .as_ref()
+        .is_some_and(|e| e.downcast_ref::<crate::app::StoppedOnBadInput>().is_some());
+    if fatal.is_none() || is_bad_input_stop || !sink_failed(fatal.as_ref()) {
+        if let Err(e) = sink.flush(&mut acct).await {
+            fatal.get_or_insert(e);
+        }
+    }
+    if fatal.is_some() {
+        sink.abandon(&mut acct, "the run ended on a fatal error before delivery");
+    }
+    // After a fatal error the checkpoint stays where delivery was last complete:
+    // a resumed run may repeat a little, but never skips what was not delivered.
+    if sink.is_empty() && fatal.is_none() {
+        if let (Some(path), Some(cp)) = (&args.checkpoint, &pending) {
+            if Some(cp) != checkpoint.as_ref() || !path.exists() {
+                cp.save(path)
+                    .with_context(|| format!("cannot write checkpoint {}", path.display()))?;
+            }
+        }
+    }
+    progress.finish_and_clear();
+    acct.flush()?;
+    let broken_pipe = fatal.as_ref().is_some_and(crate::app::is_broken_pipe);
+    if !args.quiet && !broken_pipe {
+        for line in acct.summary() {
+            eprintln!("{TOOL}: {line}");
+        }
+    }
+    if let Some(e) = fatal {
+        if e.downcast_ref::<crate::app::StoppedOnBadInput>().is_some()
+            || e.downcast_ref::<crate::app::UsageError>().is_some()
+            || crate::app::is_broken_pipe(&e)
+        {
+            return Err(e);
+        }
+        return Err(e.context(format!(
+            "stopped after reading {} records and shipping {}{}",
+            acct.read,
+            acct.shipped,
+            if acct.has_dead_letter_file() {
+                " (undelivered records are in the dead-letter file)"
+            } else {
+                ""
+            }
+        )));
+    }
+    if interrupted {
+        return Ok(Exit::Interrupted);
+    }
+    Ok(Exit::from_rejected(acct.rejected + acct.dead_lettered))
+}
+
+/// A sink error marks itself so that the final flush is not retried against a dead endpoint.
+#[derive(Debug)]
+pub struct SinkFailed(pub String);
+
+impl std::fmt::Display for SinkFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SinkFailed {}
+
+fn sink_failed(e: Option<&anyhow::Error>) -> bool {
+    e.is_some_and(|e| e.downcast_ref::<SinkFailed>().is_some() || crate::app::is_broken_pipe(e))
+}
+
+fn progress_line(acct: &Account) -> String {
+    format!(
+        "read {}  shipped {}  retried {}  dead-lettered {}  requests {}",
+        acct.read,
+        acct.shipped,
+        acct.retried,
+        acct.dead_lettered,
+        acct.total_requests()
+    )
+}
+
+/// Spaces records by their event time, scaled by a speed-up factor.
+struct Pacer {
+    speed: f64,
+    field: String,
+    origin: Option<(DateTime<Utc>, Instant)>,
+}
+
+impl Pacer {
+    fn new(speed: f64, field: &str) -> Self {
+        Pacer {
+            speed,
+            field: field.to_string(),
+            origin: None,
+        }
+    }
+
+    /// How long to wait before this record (None: now).
+    fn wait(&mut self, line: &str) -> Option<Duration> {
+        let t = objects::event_time(line, &self.field).ok()?;
+        let now = Instant::now();
+        let (t0, w0) = *self.origin.get_or_insert((t, now));
+        let due = w0 + pace_offset(t0, t, self.speed);
+        due.checked_duration_since(now).filter(|d| !d.is_zero())
+    }
+}
+
+/// Wall-clock offset of event time `t` from the first record's `t0` at `speed`;
+/// records earlier than `t0` are due at once.
+pub fn pace_offset(t0: DateTime<Utc>, t: DateTime<Utc>, speed: f64) -> Duration {
+    let ms = (t - t0).num_milliseconds();
+    if ms <= 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_secs_f64(ms as f64 / 1000.0 / speed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_paces_parse() {
+        assert_eq!(parse_size("5MiB").unwrap(), 5 * 1024 * 1024);
+        assert_eq!(parse_size("512KiB").unwrap(), 512 * 1024);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert!(parse_size("5 parsecs").is_err());
+        assert_eq!(parse_pace("realtime").unwrap(), 1.0);
+        assert_eq!(parse_pace("60x").unwrap(), 60.0);
+        assert!(parse_pace("0x").is_err());
+        assert!(parse_pace("fast").is_err());
+    }
+
+    #[test]
+    fn pace_scales_event_time() {
+        let t0 = parse_time("2026-11-27T03:00:00Z").unwrap();
+        let t1 = parse_time("2026-11-27T03:01:00Z").unwrap();
+        assert_eq!(pace_offset(t0, t1, 60.0), Duration::from_secs(1));
+        assert_eq!(pace_offset(t0, t1, 1.0), Duration::from_secs(60));
+        assert_eq!(pace_offset(t1, t0, 1.0), Duration::ZERO);
+    }
+}
