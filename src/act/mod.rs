@@ -28,6 +28,7 @@ Examples:
   reefer-act --to https://hooks.slack.com/services/T/B/X --template slack events.jsonl
   reefer-act --to 'exec:/usr/local/bin/page-oncall --team cold-chain' --cooldown 2h
   */5 * * * *  reefer-detect /data/latest.jsonl | reefer-act --state /var/lib/reefer/act.db --to sqlite:///var/lib/reefer/business.db
+  reefer-act --to dynamodb://reefer-alerts --to sns://arn:aws:sns:eu-west-1:123456789012:reefer-oncall
   reefer-act --dry-run --to https://example.invalid/hook < events.jsonl";
 
 /// Turn fault events into alerts and deliver them, exactly once.
@@ -47,7 +48,8 @@ pub struct ActArgs {
     pub input: InputArgs,
 
     /// Destination (repeatable): `-` (alerts on stdout), `sqlite://PATH`,
-    /// `http(s)://URL` (POST JSON), `exec:PROGRAM ARGS...` (run directly, no shell).
+    /// `http(s)://URL` (POST JSON), `exec:PROGRAM ARGS...` (run directly, no shell),
+    /// `dynamodb://TABLE` (every alert change as an item), `sns://TOPIC_ARN` (publish).
     #[arg(long = "to", value_name = "DEST", default_value = "-")]
     pub to: Vec<String>,
 
@@ -80,6 +82,18 @@ pub struct ActArgs {
     /// Time allowed for one delivery attempt.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub timeout: Span,
+
+    /// AWS endpoint for dynamodb:// and sns:// (default: AWS_ENDPOINT_URL, else AWS itself).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS region (default: AWS_REGION or the profile's).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// AWS profile (default: AWS_PROFILE).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 
     /// Print what would be delivered (as JSON lines on stdout) and change nothing.
     #[arg(long)]
@@ -148,6 +162,13 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         template: args.template,
         timeout: args.timeout.to_std().max(Duration::from_millis(1)),
         line_buffered: args.line_buffered,
+        aws: crate::aws::AwsOptions {
+            endpoint_url: args.endpoint_url.clone(),
+            region: args.region.clone(),
+            profile: args.profile.clone(),
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: args.timeout.to_std().max(Duration::from_millis(1)),
+        },
     };
     let mut dests = Vec::new();
     let mut uris: Vec<String> = Vec::new();

@@ -2,6 +2,7 @@
 
 use assert_cmd::Command;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A command for one of the package's binaries.
 pub fn tool(name: &str) -> Command {
@@ -49,4 +50,53 @@ pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
+}
+
+// The local AWS emulator that scripts/test.sh starts.
+
+/// The emulator's endpoint; tests that need it fail (never skip) without it.
+pub fn endpoint() -> String {
+    std::env::var("REEFER_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "REEFER_TEST_AWS_ENDPOINT is not set: run the tests with scripts/test.sh, \
+             which installs and starts the moto AWS emulator"
+        )
+    })
+}
+
+pub fn python() -> PathBuf {
+    let venv = std::env::var_os("REEFER_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_path(".venv"));
+    venv.join("bin/python")
+}
+
+/// A name no other test (or earlier run against the same emulator) uses.
+pub fn unique(stem: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{stem}-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Sets up or inspects emulator resources (tests/fixtures/ship/aws_admin.py).
+pub fn admin(args: &[&str]) -> String {
+    let out = std::process::Command::new(python())
+        .arg(repo_path("tests/fixtures/ship/aws_admin.py"))
+        .arg(endpoint())
+        .args(args)
+        .output()
+        .expect("run aws_admin.py with the .venv python (scripts/test.sh creates it)");
+    assert!(
+        out.status.success(),
+        "aws_admin {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -6,54 +6,7 @@ use super::common::*;
 use assert_cmd::Command;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-
-fn endpoint() -> String {
-    std::env::var("REEFER_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
-        panic!(
-            "REEFER_TEST_AWS_ENDPOINT is not set: run the tests with scripts/test.sh, \
-             which installs and starts the moto AWS emulator"
-        )
-    })
-}
-
-fn python() -> PathBuf {
-    let venv = std::env::var_os("REEFER_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_path(".venv"));
-    venv.join("bin/python")
-}
-
-/// A name no other test (or earlier run against the same emulator) uses.
-fn unique(stem: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{stem}-{}-{}-{nanos}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
-fn admin(args: &[&str]) -> String {
-    let out = std::process::Command::new(python())
-        .arg(repo_path("tests/fixtures/ship/aws_admin.py"))
-        .arg(endpoint())
-        .args(args)
-        .output()
-        .expect("run aws_admin.py with the .venv python (scripts/test.sh creates it)");
-    assert!(
-        out.status.success(),
-        "aws_admin {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// reefer-ship with emulator credentials, talking to `endpoint`.
 fn ship_at(endpoint: &str) -> Command {

@@ -1,7 +1,9 @@
 //! Where alerts go. A destination is one file: it parses nothing but its own
 //! URI and delivers one JSON payload at a time.
 
+mod dynamodb;
 mod exec;
+mod sns;
 mod sqlite;
 mod stdout;
 mod webhook;
@@ -68,6 +70,22 @@ pub struct DestOptions {
     pub template: Template,
     pub timeout: std::time::Duration,
     pub line_buffered: bool,
+    /// How to reach AWS, for `dynamodb://` and `sns://`.
+    pub aws: crate::aws::AwsOptions,
+}
+
+/// The AWS configuration and a runtime to drive the SDK from this synchronous tool.
+fn aws(
+    uri: &str,
+    opts: &DestOptions,
+) -> anyhow::Result<(crate::aws::Aws, tokio::runtime::Runtime)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let aws = runtime
+        .block_on(crate::aws::Aws::load(&opts.aws))
+        .map_err(|e| usage(format!("{uri}: {e}")))?;
+    Ok((aws, runtime))
 }
 
 /// Parses a `--to` value into a destination.
@@ -85,11 +103,19 @@ pub fn open(uri: &str, opts: &DestOptions) -> anyhow::Result<Box<dyn Destination
             opts.timeout,
         )));
     }
+    if let Some(table) = uri.strip_prefix("dynamodb://") {
+        let (aws, rt) = aws(uri, opts)?;
+        return Ok(Box::new(dynamodb::DynamoDb::open(uri, table, &aws, rt)?));
+    }
+    if let Some(topic) = uri.strip_prefix("sns://") {
+        let (aws, rt) = aws(uri, opts)?;
+        return Ok(Box::new(sns::Sns::open(uri, topic, &aws, rt)?));
+    }
     if let Some(cmd) = uri.strip_prefix("exec:") {
         return Ok(Box::new(exec::Exec::parse_with(uri, cmd, opts.timeout)?));
     }
     Err(usage(format!(
-        "unknown destination {uri:?} (expected -, sqlite://PATH, http(s)://URL, exec:PROGRAM ARGS...)"
+        "unknown destination {uri:?} (expected -, sqlite://PATH, http(s)://URL, exec:PROGRAM ARGS..., dynamodb://TABLE, sns://TOPIC_ARN)"
     )))
 }
 

@@ -1,0 +1,100 @@
+use super::{DeliveryError, Destination};
+use crate::aws::{classify, Aws, Failure};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// `dynamodb://TABLE`: every change of every alert, as one item per alert
+/// (the reference design's persistence). The table's partition key is the
+/// string `alert_key` = `container_id#fault#opened_at`, unique across pipelines.
+pub struct DynamoDb {
+    uri: String,
+    table: String,
+    client: aws_sdk_dynamodb::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl DynamoDb {
+    pub fn open(
+        uri: &str,
+        table: &str,
+        aws: &Aws,
+        runtime: tokio::runtime::Runtime,
+    ) -> anyhow::Result<Self> {
+        if table.is_empty() {
+            return Err(crate::app::usage(
+                "dynamodb:// needs a table name, e.g. dynamodb://reefer-alerts",
+            ));
+        }
+        let client = aws.dynamodb();
+        runtime
+            .block_on(client.describe_table().table_name(table).send())
+            .map_err(|e| match classify(&e) {
+                f
+                @ (Failure::NotFound { .. } | Failure::Denied { .. } | Failure::Client { .. }) => {
+                    crate::app::usage(format!("{uri}: {f}"))
+                }
+                f => anyhow::anyhow!("{uri}: {f}"),
+            })?;
+        Ok(DynamoDb {
+            uri: uri.to_string(),
+            table: table.to_string(),
+            client,
+            runtime,
+        })
+    }
+}
+
+fn attribute(v: &Value) -> Option<AttributeValue> {
+    match v {
+        Value::Null => None,
+        Value::Bool(b) => Some(AttributeValue::Bool(*b)),
+        Value::Number(n) => Some(AttributeValue::N(n.to_string())),
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(AttributeValue::S(s.clone())),
+        // Evidence stays JSON text: readable as is, and free of DynamoDB's type rules.
+        other => Some(AttributeValue::S(other.to_string())),
+    }
+}
+
+impl Destination for DynamoDb {
+    fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    fn records_every_change(&self) -> bool {
+        true
+    }
+
+    fn deliver(&mut self, payload: &Value) -> Result<(), DeliveryError> {
+        let s = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or("");
+        let key = format!("{}#{}#{}", s("container_id"), s("fault"), s("opened_at"));
+        let mut item: HashMap<String, AttributeValue> = HashMap::new();
+        item.insert("alert_key".into(), AttributeValue::S(key));
+        if let Value::Object(m) = payload {
+            for (k, v) in m {
+                if k == "notification_id" {
+                    continue;
+                }
+                if let Some(a) = attribute(v) {
+                    item.insert(k.clone(), a);
+                }
+            }
+        }
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send();
+        self.runtime.block_on(request).map(|_| ()).map_err(|e| {
+            let f = classify(&e);
+            let msg = format!("{}: {f}", self.uri);
+            if f.is_retryable() {
+                DeliveryError::retryable(msg)
+            } else {
+                DeliveryError::permanent(msg)
+            }
+        })
+    }
+}
