@@ -65,8 +65,8 @@ pub fn render_man<C: CommandFactory>() -> std::io::Result<Vec<u8>> {
 
 /// Every tool's man page as (file name, roff text), for `man/`.
 pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
-    Ok(vec![(
-        "reefer-sim.1".to_string(),
-        render_man::<crate::sim::SimArgs>()?,
-    )])
+    Ok(vec![
+        ("reefer-sim.1".to_string(), render_man::<crate::sim::SimArgs>()?),
+        ("reefer-detect.1".to_string(), render_man::<crate::detect::DetectArgs>()?),
+    ])
 }

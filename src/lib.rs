@@ -10,6 +10,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod codec;
+pub mod detect;
 pub mod record;
 pub mod sim;
 pub mod time;

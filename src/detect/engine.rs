@@ -1,0 +1,452 @@
+//! Per-container state in event time and the episode lifecycle shared by
+//! every rule: a condition must hold `for` a duration over `min_readings`
+//! observations before one `open` event; a critical turn gives one
+//! `escalated` event; the condition must be clear for `clear_for` before one
+//! `resolved` event. Memory is one fixed-size record per container.
+
+use super::events::{FaultEvent, Severity, Status};
+use super::obs::{Mode, Obs};
+use super::rules::{Ctx, Rule, Timing, Verdict};
+use crate::catalog::Product;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Temperatures outside this range are a sensor fault, not the box (SPEC §3).
+pub const PLAUSIBLE_LOW: f64 = -80.0;
+pub const PLAUSIBLE_HIGH: f64 = 80.0;
+
+/// Thresholds for one container: the catalog band, moved with the reading's
+/// own setpoint when it carries one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Band {
+    /// False when neither the catalog nor the reading gives a band.
+    pub known: bool,
+    pub setpoint: f64,
+    pub low: Option<f64>,
+    pub high: f64,
+    /// Above this, even briefly, the product is at risk (frozen fish: −15 °C).
+    pub brief_high: Option<f64>,
+    /// Below this the product is chill-injured (bananas: 12 °C).
+    pub chill_below: Option<f64>,
+    /// Controlled atmosphere: the O2 band and CO2 ceiling.
+    pub ca: bool,
+}
+
+/// Half-width of the band assumed for a product the catalog does not know
+/// but whose reading carries `target_temperature`.
+pub const DEFAULT_HALF_BAND: f64 = 2.0;
+
+impl Band {
+    pub fn resolve(catalog: &[Product], product_id: &str, target: Option<f64>) -> Band {
+        match (catalog.iter().find(|p| p.id == product_id), target) {
+            (Some(p), t) => {
+                let shift = match t {
+                    Some(t) if (t - p.setpoint).abs() > 0.05 => t - p.setpoint,
+                    _ => 0.0,
+                };
+                Band {
+                    known: true,
+                    setpoint: p.setpoint + shift,
+                    low: p.band_low.map(|x| x + shift),
+                    high: p.band_high + shift,
+                    brief_high: p.brief_high.map(|x| x + shift),
+                    chill_below: p.chill_injury_below.map(|x| x + shift),
+                    ca: p.atmosphere.is_some(),
+                }
+            }
+            (None, Some(t)) => Band {
+                known: true,
+                setpoint: t,
+                low: if t <= -10.0 { None } else { Some(t - DEFAULT_HALF_BAND) },
+                high: t + DEFAULT_HALF_BAND,
+                brief_high: None,
+                chill_below: None,
+                ca: false,
+            },
+            (None, None) => Band::default(),
+        }
+    }
+
+    pub fn contains(&self, t: f64) -> bool {
+        t <= self.high && self.low.is_none_or(|l| t >= l)
+    }
+}
+
+/// Recent history of one gas channel: second differences (a stuck or drifting
+/// sensor is smoother than any real gas) and recent jumps (a noisy one).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GasHistory {
+    pub seen: u32,
+    pub prev: f64,
+    pub prev_diff: f64,
+    /// Consecutive readings whose second difference is within rounding.
+    pub smooth: u32,
+    pub smooth_since: i64,
+    diffs: [f32; 10],
+    next: usize,
+}
+
+/// Second differences up to this are rounding of a 0.01 % display, not noise.
+const SMOOTH_EPS: f64 = 0.0151;
+
+impl GasHistory {
+    fn update(&mut self, v: f64, t: i64) {
+        if self.seen >= 1 {
+            let d = v - self.prev;
+            if self.seen >= 2 && (d - self.prev_diff).abs() <= SMOOTH_EPS {
+                self.smooth += 1;
+            } else {
+                self.smooth = 0;
+                self.smooth_since = t;
+            }
+            self.diffs[self.next] = d as f32;
+            self.next = (self.next + 1) % self.diffs.len();
+            self.prev_diff = d;
+        } else {
+            self.smooth_since = t;
+        }
+        self.prev = v;
+        self.seen = self.seen.saturating_add(1);
+    }
+
+    /// (jumps larger than `threshold` among the last 10 differences,
+    /// sign changes between consecutive large jumps).
+    pub fn jumps(&self, threshold: f64) -> (u32, u32) {
+        if self.seen < 11 {
+            return (0, 0);
+        }
+        let mut large = 0;
+        let mut flips = 0;
+        let mut last_sign = 0i8;
+        for i in 0..self.diffs.len() {
+            let d = self.diffs[(self.next + i) % self.diffs.len()] as f64;
+            if d.abs() > threshold {
+                large += 1;
+                let s = if d > 0.0 { 1 } else { -1 };
+                if last_sign != 0 && s != last_sign {
+                    flips += 1;
+                }
+                last_sign = s;
+            }
+        }
+        (large, flips)
+    }
+}
+
+/// What the rules may know of a container's past.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub readings: u64,
+    pub last_t: i64,
+    /// Consecutive readings with exactly the same temperature, and since when.
+    pub temp_same: u32,
+    pub temp_same_since: i64,
+    /// The supply-air sensor moved while the temperature stood still.
+    pub supply_moved: bool,
+    prev_temp: f64,
+    prev_supply: Option<f64>,
+    pub o2: GasHistory,
+    pub co2: GasHistory,
+    /// Last time a defrost, an open door, a powerless unit was seen.
+    pub last_defrost: i64,
+    pub last_door: i64,
+    pub last_power_off: i64,
+    /// The box has been inside its band at least once (pull-down is over).
+    pub reached_band: bool,
+    /// Lowest (for a box above its band) temperature seen while pulling down.
+    pub pull_down_best: f64,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            readings: 0,
+            last_t: i64::MIN,
+            temp_same: 0,
+            temp_same_since: 0,
+            supply_moved: false,
+            prev_temp: f64::NAN,
+            prev_supply: None,
+            o2: GasHistory::default(),
+            co2: GasHistory::default(),
+            last_defrost: i64::MIN / 2,
+            last_door: i64::MIN / 2,
+            last_power_off: i64::MIN / 2,
+            reached_band: false,
+            pull_down_best: f64::INFINITY,
+        }
+    }
+}
+
+impl History {
+    fn update(&mut self, o: &Obs, band: &Band) {
+        let t = o.t_ms;
+        if o.temperature == self.prev_temp {
+            self.temp_same += 1;
+            if o.supply.is_some() && o.supply != self.prev_supply {
+                self.supply_moved = true;
+            }
+        } else {
+            self.temp_same = 1;
+            self.temp_same_since = t;
+            self.supply_moved = false;
+        }
+        self.prev_temp = o.temperature;
+        self.prev_supply = o.supply;
+        if let Some(v) = o.oxygen {
+            self.o2.update(v, t);
+        }
+        if let Some(v) = o.co2 {
+            self.co2.update(v, t);
+        }
+        if o.defrosting() {
+            self.last_defrost = t;
+        }
+        if o.door_open == Some(true) {
+            self.last_door = t;
+        }
+        if o.kilowatts.is_some_and(|k| k <= 0.05) || o.mode == Some(Mode::Off) {
+            self.last_power_off = t;
+        }
+        let plausible = (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature);
+        if !self.reached_band && band.known && plausible {
+            if band.contains(o.temperature) {
+                self.reached_band = true;
+            } else {
+                self.pull_down_best = self.pull_down_best.min(o.temperature);
+            }
+        }
+        self.readings += 1;
+        self.last_t = t;
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Track {
+    cond_since: Option<i64>,
+    count: u32,
+    open: Option<(i64, Severity)>,
+    clear_since: Option<i64>,
+    clear_count: u32,
+}
+
+struct ContainerState {
+    product_id: Box<str>,
+    target: Option<f64>,
+    band: Band,
+    hist: History,
+    tracks: Vec<Track>,
+}
+
+/// A fast hasher for short container ids (FxHash).
+#[derive(Default)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A rule as configured: the rule, its timing and severity overrides.
+pub struct Slot {
+    pub rule: Box<dyn Rule>,
+    pub timing: Timing,
+    pub severity: Option<Severity>,
+}
+
+/// Runs every rule over a stream of observations.
+pub struct Engine {
+    slots: Vec<Slot>,
+    catalog: Vec<Product>,
+    containers: FxMap<Box<str>, ContainerState>,
+    /// Observations skipped because a product is unknown and has no setpoint.
+    pub unknown_products: u64,
+}
+
+impl Engine {
+    pub fn new(slots: Vec<Slot>, catalog: Vec<Product>) -> Engine {
+        Engine {
+            slots,
+            catalog,
+            containers: FxMap::default(),
+            unknown_products: 0,
+        }
+    }
+
+    pub fn containers(&self) -> usize {
+        self.containers.len()
+    }
+
+    /// Forgets every container (between independent inputs in `--evaluate`).
+    pub fn reset(&mut self) {
+        self.containers.clear();
+    }
+
+    /// Feeds one observation; events go to `emit`. `Err` means the observation
+    /// is older than the container's previous one and was not used.
+    pub fn observe(&mut self, o: &Obs, mut emit: impl FnMut(FaultEvent)) -> Result<(), String> {
+        let n_rules = self.slots.len();
+        let st = match self.containers.get_mut(o.container_id) {
+            Some(s) => s,
+            None => {
+                let band = Band::resolve(&self.catalog, o.product_id, o.target);
+                self.containers.insert(
+                    o.container_id.into(),
+                    ContainerState {
+                        product_id: o.product_id.into(),
+                        target: o.target,
+                        band,
+                        hist: History::default(),
+                        tracks: vec![Track::default(); n_rules],
+                    },
+                );
+                self.containers.get_mut(o.container_id).expect("just inserted")
+            }
+        };
+        if o.t_ms <= st.hist.last_t {
+            return Err(format!(
+                "reading of {} at {} is not later than its previous one at {} (input must be in event-time order per container)",
+                o.container_id,
+                crate::time::format_millis(o.t_ms),
+                crate::time::format_millis(st.hist.last_t)
+            ));
+        }
+        if &*st.product_id != o.product_id || st.target != o.target {
+            st.band = Band::resolve(&self.catalog, o.product_id, o.target);
+            st.product_id = o.product_id.into();
+            st.target = o.target;
+        }
+        if !st.band.known {
+            self.unknown_products += 1;
+        }
+        st.hist.update(o, &st.band);
+        for (slot, track) in self.slots.iter().zip(st.tracks.iter_mut()) {
+            let ctx = Ctx {
+                obs: o,
+                hist: &st.hist,
+                band: &st.band,
+                cond_since: track.cond_since,
+            };
+            let verdict = slot.rule.check(&ctx);
+            step(slot, track, &ctx, verdict, &mut emit);
+        }
+        Ok(())
+    }
+}
+
+fn step(slot: &Slot, tr: &mut Track, ctx: &Ctx, verdict: Verdict, emit: &mut impl FnMut(FaultEvent)) {
+    let t = ctx.obs.t_ms;
+    let timing = &slot.timing;
+    match verdict {
+        Verdict::Fault {
+            severity,
+            since,
+            immediate,
+        } => {
+            tr.clear_since = None;
+            tr.clear_count = 0;
+            let start = since.unwrap_or(ctx.obs.from_ms);
+            let cond_since = *tr.cond_since.get_or_insert(start);
+            tr.count = tr.count.saturating_add(1);
+            let severity = slot.severity.map_or(severity, |s| s.max(severity));
+            match tr.open {
+                None => {
+                    let held = t - cond_since >= timing.for_ms && tr.count >= timing.min_readings;
+                    let urgent = immediate && tr.count >= timing.min_readings.min(2);
+                    if held || urgent {
+                        tr.open = Some((cond_since, severity));
+                        emit(event(slot, ctx, Status::Open, severity, cond_since));
+                    }
+                }
+                Some((since, old)) if severity > old => {
+                    tr.open = Some((since, severity));
+                    emit(event(slot, ctx, Status::Escalated, severity, since));
+                }
+                Some(_) => {}
+            }
+        }
+        Verdict::Clear => {
+            tr.cond_since = None;
+            tr.count = 0;
+            if let Some((since, severity)) = tr.open {
+                let cs = *tr.clear_since.get_or_insert(t);
+                tr.clear_count += 1;
+                if t - cs >= timing.clear_ms && tr.clear_count >= timing.clear_readings {
+                    tr.open = None;
+                    tr.clear_since = None;
+                    tr.clear_count = 0;
+                    emit(event(slot, ctx, Status::Resolved, severity, since));
+                }
+            }
+        }
+        Verdict::Hold => {}
+    }
+}
+
+fn event(slot: &Slot, ctx: &Ctx, status: Status, severity: Severity, since: i64) -> FaultEvent {
+    let (evidence, message) = slot.rule.describe(ctx);
+    let message = match status {
+        Status::Open => message,
+        Status::Escalated => format!("now critical: {message}"),
+        Status::Resolved => format!(
+            "resolved after {}: {} is back to normal",
+            crate::time::Span::from_millis((ctx.obs.t_ms - since).max(0) / 1000 * 1000),
+            slot.rule.fault().replace('_', " ")
+        ),
+    };
+    FaultEvent {
+        status,
+        container_id: ctx.obs.container_id.to_string(),
+        product_id: ctx.obs.product_id.to_string(),
+        fault: slot.rule.fault().to_string(),
+        severity,
+        rule: slot.rule.name().to_string(),
+        detected_at: ctx.obs.t_ms,
+        since,
+        evidence,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::default_catalog;
+
+    #[test]
+    fn bands_follow_the_catalog_and_the_setpoint() {
+        let c = default_catalog();
+        let b = Band::resolve(&c, "P02", None);
+        assert_eq!((b.low, b.high, b.chill_below), (Some(12.5), 14.5, Some(12.0)));
+        let b = Band::resolve(&c, "P02", Some(14.3));
+        assert!((b.high - 15.5).abs() < 1e-9);
+        let b = Band::resolve(&c, "X9", Some(-25.0));
+        assert_eq!((b.low, b.high), (None, -23.0));
+        assert!(!Band::resolve(&c, "X9", None).known);
+    }
+
+    #[test]
+    fn gas_history_sees_smooth_and_noisy_series() {
+        let mut g = GasHistory::default();
+        for i in 0..30 {
+            g.update(5.0 + 0.02 * i as f64, i * 60_000);
+        }
+        assert!(g.smooth >= 27);
+        let mut g = GasHistory::default();
+        for i in 0..30 {
+            g.update(if i % 2 == 0 { 3.0 } else { 5.0 }, i * 60_000);
+        }
+        assert_eq!(g.smooth, 0);
+        assert_eq!(g.jumps(0.5), (10, 9));
+    }
+}
