@@ -72,44 +72,110 @@ impl Band {
     }
 }
 
-/// Recent history of one gas channel: second differences (a stuck or drifting
-/// sensor is smoother than any real gas) and recent jumps (a noisy one).
-#[derive(Debug, Clone, Copy, Default)]
+/// Readings of a gas channel kept per container.
+pub const GAS_RING: usize = 48;
+
+/// Recent readings of one gas channel. A real gas channel always shows a
+/// little noise around any straight line through it; a stuck or drifting
+/// sensor fits a straight line to within display rounding. A noisy one jumps.
+#[derive(Debug, Clone, Copy)]
 pub struct GasHistory {
-    pub seen: u32,
-    pub prev: f64,
-    pub prev_diff: f64,
-    /// Consecutive readings whose second difference is within rounding.
-    pub smooth: u32,
-    pub smooth_since: i64,
-    diffs: [f32; 10],
+    pub seen: u64,
+    /// The sensor's resolution as seen: the smallest change between two readings.
+    pub resolution: f64,
+    t: [i64; GAS_RING],
+    v: [f64; GAS_RING],
     next: usize,
 }
 
-/// Second differences up to this are rounding of a 0.01 % display, not noise.
-const SMOOTH_EPS: f64 = 0.0151;
+impl Default for GasHistory {
+    fn default() -> Self {
+        GasHistory {
+            seen: 0,
+            resolution: f64::INFINITY,
+            t: [0; GAS_RING],
+            v: [0.0; GAS_RING],
+            next: 0,
+        }
+    }
+}
+
+/// A straight line through the last readings of a gas channel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LineFit {
+    /// Root-mean-square distance of the readings from the line, %.
+    pub rms: f64,
+    /// Largest distance of a reading from the line, %.
+    pub max_dev: f64,
+    /// Slope, % per hour.
+    pub slope_per_h: f64,
+    /// Time of the oldest reading in the fit.
+    pub since: i64,
+}
 
 impl GasHistory {
     fn update(&mut self, v: f64, t: i64) {
-        if self.seen >= 1 {
-            let d = v - self.prev;
-            if self.seen >= 2 && (d - self.prev_diff).abs() <= SMOOTH_EPS {
-                self.smooth += 1;
-            } else {
-                self.smooth = 0;
-                self.smooth_since = t;
+        if self.seen > 0 {
+            let d = (v - self.latest()).abs();
+            if d > 1e-9 && d < self.resolution {
+                self.resolution = d;
             }
-            self.diffs[self.next] = d as f32;
-            self.next = (self.next + 1) % self.diffs.len();
-            self.prev_diff = d;
-        } else {
-            self.smooth_since = t;
         }
-        self.prev = v;
-        self.seen = self.seen.saturating_add(1);
+        self.t[self.next] = t;
+        self.v[self.next] = v;
+        self.next = (self.next + 1) % GAS_RING;
+        self.seen += 1;
     }
 
-    /// (jumps larger than `threshold` among the last 10 differences,
+    /// The `k`-th most recent reading (0 = the latest).
+    fn back(&self, k: usize) -> (i64, f64) {
+        let i = (self.next + GAS_RING - 1 - k) % GAS_RING;
+        (self.t[i], self.v[i])
+    }
+
+    pub fn latest(&self) -> f64 {
+        self.back(0).1
+    }
+
+    /// Least-squares line through the last `n` readings (None until there are `n`).
+    pub fn fit(&self, n: usize) -> Option<LineFit> {
+        let n = n.clamp(3, GAS_RING);
+        if (self.seen as usize) < n {
+            return None;
+        }
+        let (t0, y0) = self.back(n - 1);
+        let (mut sx, mut sy, mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for k in 0..n {
+            let (t, y) = self.back(k);
+            let x = (t - t0) as f64 / 3_600_000.0;
+            let y = y - y0;
+            sx += x;
+            sy += y;
+            sxx += x * x;
+            sxy += x * y;
+            syy += y * y;
+        }
+        let nf = n as f64;
+        let vx = sxx - sx * sx / nf;
+        let cov = sxy - sx * sy / nf;
+        let vy = syy - sy * sy / nf;
+        let (slope, sse) = if vx > 0.0 { (cov / vx, (vy - cov * cov / vx).max(0.0)) } else { (0.0, vy.max(0.0)) };
+        let (mx, my) = (sx / nf, sy / nf);
+        let mut max_dev: f64 = 0.0;
+        for k in 0..n {
+            let (t, y) = self.back(k);
+            let x = (t - t0) as f64 / 3_600_000.0;
+            max_dev = max_dev.max((y - y0 - my - slope * (x - mx)).abs());
+        }
+        Some(LineFit {
+            rms: (sse / nf).sqrt(),
+            max_dev,
+            slope_per_h: slope,
+            since: t0,
+        })
+    }
+
+    /// (jumps larger than `threshold` among the last 10 changes,
     /// sign changes between consecutive large jumps).
     pub fn jumps(&self, threshold: f64) -> (u32, u32) {
         if self.seen < 11 {
@@ -118,8 +184,8 @@ impl GasHistory {
         let mut large = 0;
         let mut flips = 0;
         let mut last_sign = 0i8;
-        for i in 0..self.diffs.len() {
-            let d = self.diffs[(self.next + i) % self.diffs.len()] as f64;
+        for k in (0..10).rev() {
+            let d = self.back(k).1 - self.back(k + 1).1;
             if d.abs() > threshold {
                 large += 1;
                 let s = if d > 0.0 { 1 } else { -1 };
@@ -436,17 +502,19 @@ mod tests {
     }
 
     #[test]
-    fn gas_history_sees_smooth_and_noisy_series() {
+    fn gas_history_sees_straight_and_noisy_series() {
         let mut g = GasHistory::default();
         for i in 0..30 {
-            g.update(5.0 + 0.02 * i as f64, i * 60_000);
+            g.update(((5.0 + 0.02 * i as f64) * 100.0).round() / 100.0, i * 60_000);
         }
-        assert!(g.smooth >= 27);
+        let f = g.fit(30).unwrap();
+        assert!(f.rms < 0.001 && (f.slope_per_h - 1.2).abs() < 0.01, "{f:?}");
+        assert!(g.fit(31).is_some() && g.fit(GAS_RING).is_none());
         let mut g = GasHistory::default();
         for i in 0..30 {
             g.update(if i % 2 == 0 { 3.0 } else { 5.0 }, i * 60_000);
         }
-        assert_eq!(g.smooth, 0);
+        assert!(g.fit(30).unwrap().rms > 0.9);
         assert_eq!(g.jumps(0.5), (10, 9));
     }
 }

@@ -23,14 +23,14 @@ impl Rule for Co2Sensor {
     }
     fn timing(&self) -> Timing {
         Timing {
-            for_ms: 0,
-            min_readings: 1,
+            for_ms: self.0.line_for_ms,
+            min_readings: 2,
             clear_ms: 15 * MINUTE,
             clear_readings: 10,
         }
     }
     fn needs(&self) -> &'static str {
-        "carbon_dioxide_level at 0.01 % resolution; door_open, kilowatts optional"
+        "carbon_dioxide_level (a stuck or drifting channel must fit a line to within its display resolution); door_open, kilowatts optional"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
         self.0.check(ctx, &ctx.hist.co2, ctx.obs.co2)

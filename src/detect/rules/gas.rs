@@ -1,22 +1,28 @@
 //! Shared logic of the two gas-sensor rules. A real gas channel always shows
-//! a little noise; a stuck sensor repeats itself and a drifting one moves in
-//! a straight line, so their second differences stay within display rounding
-//! for many readings. A noisy sensor jumps up and down by far more than the
-//! box can change. Doors and power cuts move the gases for real: the rules
-//! hold while and shortly after they happen.
+//! a little noise around any straight line drawn through its recent
+//! readings; a stuck sensor (a flat line) or a drifting one (a sloped line)
+//! fits its line to within the rounding of its display. A noisy sensor jumps
+//! up and down between readings by far more than the box can change. Doors
+//! and power cuts move the gases for real: the rules hold while and shortly
+//! after they happen.
 
 use super::{n, Ctx, Param, Verdict, MINUTE};
-use crate::detect::engine::GasHistory;
+use crate::detect::engine::{GasHistory, GAS_RING};
 use crate::detect::events::{evidence, Severity};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
 pub struct GasRule {
-    pub smooth_readings: f64,
-    pub smooth_for_ms: f64,
-    /// A jump between two readings larger than this is noise, %.
+    /// Readings in the straight-line test.
+    pub line_readings: f64,
+    /// The line must hold this long, ms.
+    pub line_for_ms: i64,
+    /// Readings all within this many display steps (the sensor's resolution)
+    /// of their line have no noise at all.
+    pub line_tolerance: f64,
+    /// A change between two readings larger than this is a jump, %.
     pub jump: f64,
-    /// Jumps (of the last 10 differences) that make a noisy sensor.
+    /// Jumps (of the last 10 changes) that make a noisy sensor.
     pub jumps: f64,
     /// Sign changes between those jumps.
     pub flips: f64,
@@ -25,15 +31,16 @@ pub struct GasRule {
 }
 
 pub enum Finding {
-    Smooth,
-    Noisy,
+    Line { rms: f64, slope_per_h: f64, since: i64 },
+    Noisy { large: u32, flips: u32 },
 }
 
 impl GasRule {
     pub fn new(jump: f64) -> GasRule {
         GasRule {
-            smooth_readings: 20.0,
-            smooth_for_ms: 15.0 * MINUTE as f64,
+            line_readings: 30.0,
+            line_for_ms: 20 * MINUTE,
+            line_tolerance: 0.75,
             jump,
             jumps: 6.0,
             flips: 3.0,
@@ -41,13 +48,21 @@ impl GasRule {
         }
     }
 
-    pub fn finding(&self, g: &GasHistory, t: i64) -> Option<Finding> {
-        if g.smooth as f64 >= self.smooth_readings && (t - g.smooth_since) as f64 >= self.smooth_for_ms {
-            return Some(Finding::Smooth);
+    /// What is wrong with the channel now. A straight line must also last
+    /// `line_for` (the engine's `for`) before an episode opens; noise opens at once.
+    pub fn finding(&self, g: &GasHistory) -> Option<Finding> {
+        if let Some(f) = g.fit(self.line_readings as usize) {
+            if f.max_dev <= self.line_tolerance * g.resolution {
+                return Some(Finding::Line {
+                    rms: f.rms,
+                    slope_per_h: f.slope_per_h,
+                    since: f.since,
+                });
+            }
         }
         let (large, flips) = g.jumps(self.jump);
         if large as f64 >= self.jumps && flips as f64 >= self.flips {
-            return Some(Finding::Noisy);
+            return Some(Finding::Noisy { large, flips });
         }
         None
     }
@@ -61,16 +76,22 @@ impl GasRule {
         if o.t_ms - h.last_door < self.settle_ms || o.t_ms - h.last_power_off < self.settle_ms {
             return Verdict::Hold;
         }
-        match self.finding(g, o.t_ms) {
-            Some(Finding::Smooth) => Verdict::Fault {
+        match self.finding(g) {
+            Some(Finding::Line { since, .. }) => Verdict::Fault {
                 severity: Severity::Warning,
-                since: Some(g.smooth_since),
+                since: Some(since),
                 immediate: false,
             },
-            Some(Finding::Noisy) => Verdict::fault(Severity::Warning),
+            Some(Finding::Noisy { .. }) => Verdict::Fault {
+                severity: Severity::Warning,
+                since: None,
+                immediate: true,
+            },
             None => {
+                // Clearly healthy again: visible noise, and no run of jumps.
                 let (large, _) = g.jumps(self.jump);
-                if g.smooth < 3 && large <= 2 {
+                let noisy_line = g.fit(10).is_none_or(|f| f.max_dev > self.line_tolerance * g.resolution);
+                if noisy_line && large <= 2 {
                     Verdict::Clear
                 } else {
                     Verdict::Hold
@@ -81,9 +102,8 @@ impl GasRule {
 
     pub fn describe(&self, ctx: &Ctx, g: &GasHistory, field: &str, label: &str, value: Option<f64>) -> (Map<String, Value>, String) {
         let o = ctx.obs;
-        let (large, flips) = g.jumps(self.jump);
-        match self.finding(g, o.t_ms) {
-            Some(Finding::Noisy) => (
+        match self.finding(g) {
+            Some(Finding::Noisy { large, flips }) => (
                 evidence(&[
                     (field, n(value)),
                     ("jumps_of_last_10", Some(Value::from(large))),
@@ -92,27 +112,32 @@ impl GasRule {
                 ]),
                 format!("{}: {label} sensor is noisy (jumps of more than {} % between readings)", o.container_id, self.jump),
             ),
-            _ => {
+            Some(Finding::Line { rms, slope_per_h, since }) => {
+                let drifting = slope_per_h.abs() >= 0.1;
                 (
                     evidence(&[
                         (field, n(value)),
-                        ("smooth_readings", Some(Value::from(g.smooth))),
-                        ("smooth_for_s", Some(Value::from((o.t_ms - g.smooth_since) / 1000))),
-                        ("last_step", n(Some(g.prev_diff))),
+                        ("line_rms", n(Some(rms))),
+                        ("resolution", n(Some(g.resolution))),
+                        ("slope_per_h", n(Some(slope_per_h))),
+                        ("line_for_s", Some(Value::from((o.t_ms - since) / 1000))),
                     ]),
-                    format!(
-                        "{}: {label} sensor is stuck or drifting ({} readings without any noise)",
-                        o.container_id, g.smooth
-                    ),
+                    if drifting {
+                        format!("{}: {label} sensor is drifting ({slope_per_h:+.2} %/h without any noise)", o.container_id)
+                    } else {
+                        format!("{}: {label} sensor is stuck at {:.2} %", o.container_id, g.latest())
+                    },
                 )
             }
+            None => (evidence(&[(field, n(value))]), format!("{}: {label} sensor fault", o.container_id)),
         }
     }
 
     pub fn params(&self) -> Vec<Param> {
         vec![
-            Param { key: "smooth_readings", value: self.smooth_readings, help: "readings without noise that make a stuck or drifting sensor" },
-            Param { key: "smooth_for_s", value: self.smooth_for_ms / 1000.0, help: "... lasting at least this many seconds" },
+            Param { key: "line_readings", value: self.line_readings, help: "readings in the straight-line (stuck/drift) test, at most 48" },
+            Param { key: "line_for_s", value: self.line_for_ms as f64 / 1000.0, help: "a straight line must last this many seconds" },
+            Param { key: "line_tolerance", value: self.line_tolerance, help: "readings all within this many display steps of a straight line have no real noise" },
             Param { key: "jump", value: self.jump, help: "a change between two readings larger than this (%) is a jump" },
             Param { key: "jumps", value: self.jumps, help: "jumps among the last 10 changes that make a noisy sensor" },
             Param { key: "flips", value: self.flips, help: "... with at least this many sign changes" },
@@ -122,8 +147,10 @@ impl GasRule {
 
     pub fn set(&mut self, key: &str, v: f64) -> Result<(), String> {
         match key {
-            "smooth_readings" => self.smooth_readings = v,
-            "smooth_for_s" => self.smooth_for_ms = v * 1000.0,
+            "line_readings" if (3.0..=GAS_RING as f64).contains(&v) => self.line_readings = v,
+            "line_readings" => return Err(format!("line_readings must be between 3 and {GAS_RING}")),
+            "line_for_s" => self.line_for_ms = (v * 1000.0) as i64,
+            "line_tolerance" => self.line_tolerance = v,
             "jump" => self.jump = v,
             "jumps" => self.jumps = v,
             "flips" => self.flips = v,
