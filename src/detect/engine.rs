@@ -73,7 +73,11 @@ impl Band {
 }
 
 /// Readings of a gas channel kept per container.
-pub const GAS_RING: usize = 48;
+pub const GAS_RING: usize = 32;
+const GAS_MASK: usize = GAS_RING - 1;
+/// Second differences up to this many display steps can belong to a line
+/// (a line fit within one step allows at most four).
+const CALM_STEPS: f64 = 4.0;
 
 /// Recent readings of one gas channel. A real gas channel always shows a
 /// little noise around any straight line through it; a stuck or drifting
@@ -83,6 +87,10 @@ pub struct GasHistory {
     pub seen: u64,
     /// The sensor's resolution as seen: the smallest change between two readings.
     pub resolution: f64,
+    /// Consecutive readings whose second difference is small enough for a
+    /// straight line: a fit over `n` readings is only tried once `calm >= n - 2`.
+    pub calm: u32,
+    prev_diff: f64,
     t: [i64; GAS_RING],
     v: [f64; GAS_RING],
     next: usize,
@@ -93,6 +101,8 @@ impl Default for GasHistory {
         GasHistory {
             seen: 0,
             resolution: f64::INFINITY,
+            calm: 0,
+            prev_diff: 0.0,
             t: [0; GAS_RING],
             v: [0.0; GAS_RING],
             next: 0,
@@ -116,20 +126,27 @@ pub struct LineFit {
 impl GasHistory {
     fn update(&mut self, v: f64, t: i64) {
         if self.seen > 0 {
-            let d = (v - self.latest()).abs();
+            let diff = v - self.latest();
+            let d = diff.abs();
             if d > 1e-9 && d < self.resolution {
                 self.resolution = d;
             }
+            if self.seen > 1 && (diff - self.prev_diff).abs() <= CALM_STEPS * self.resolution + 1e-9 {
+                self.calm += 1;
+            } else {
+                self.calm = 0;
+            }
+            self.prev_diff = diff;
         }
         self.t[self.next] = t;
         self.v[self.next] = v;
-        self.next = (self.next + 1) % GAS_RING;
+        self.next = (self.next + 1) & GAS_MASK;
         self.seen += 1;
     }
 
     /// The `k`-th most recent reading (0 = the latest).
     fn back(&self, k: usize) -> (i64, f64) {
-        let i = (self.next + GAS_RING - 1 - k) % GAS_RING;
+        let i = (self.next + GAS_RING - 1 - k) & GAS_MASK;
         (self.t[i], self.v[i])
     }
 
@@ -140,7 +157,7 @@ impl GasHistory {
     /// Least-squares line through the last `n` readings (None until there are `n`).
     pub fn fit(&self, n: usize) -> Option<LineFit> {
         let n = n.clamp(3, GAS_RING);
-        if (self.seen as usize) < n {
+        if (self.seen as usize) < n || (self.calm as usize) + 2 < n {
             return None;
         }
         let (t0, y0) = self.back(n - 1);
@@ -297,6 +314,10 @@ struct Track {
 }
 
 struct ContainerState {
+    id: Box<str>,
+    /// The container whose reading followed this one's last time: fleets
+    /// report in a stable order, so this usually saves the hash look-up.
+    next_hint: u32,
     product_id: Box<str>,
     target: Option<f64>,
     band: Band,
@@ -321,6 +342,8 @@ impl Hasher for FxHasher {
     }
 }
 
+const NONE: u32 = u32::MAX;
+
 pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// A rule as configured: the rule, its timing and severity overrides.
@@ -334,7 +357,9 @@ pub struct Slot {
 pub struct Engine {
     slots: Vec<Slot>,
     catalog: Vec<Product>,
-    containers: FxMap<Box<str>, ContainerState>,
+    states: Vec<ContainerState>,
+    index: FxMap<Box<str>, u32>,
+    last: u32,
     /// Observations skipped because a product is unknown and has no setpoint.
     pub unknown_products: u64,
 }
@@ -344,41 +369,61 @@ impl Engine {
         Engine {
             slots,
             catalog,
-            containers: FxMap::default(),
+            states: Vec::new(),
+            index: FxMap::default(),
+            last: NONE,
             unknown_products: 0,
         }
     }
 
     pub fn containers(&self) -> usize {
-        self.containers.len()
+        self.states.len()
     }
 
     /// Forgets every container (between independent inputs in `--evaluate`).
     pub fn reset(&mut self) {
-        self.containers.clear();
+        self.states.clear();
+        self.index.clear();
+        self.last = NONE;
+    }
+
+    fn locate(&mut self, o: &Obs) -> usize {
+        let hint = match self.states.get(self.last as usize) {
+            Some(prev) => prev.next_hint,
+            None => NONE,
+        };
+        let idx = match self.states.get(hint as usize) {
+            Some(s) if &*s.id == o.container_id => hint,
+            _ => match self.index.get(o.container_id) {
+                Some(&i) => i,
+                None => {
+                    let i = self.states.len() as u32;
+                    self.states.push(ContainerState {
+                        id: o.container_id.into(),
+                        next_hint: NONE,
+                        product_id: o.product_id.into(),
+                        target: o.target,
+                        band: Band::resolve(&self.catalog, o.product_id, o.target),
+                        hist: History::default(),
+                        tracks: vec![Track::default(); self.slots.len()],
+                    });
+                    self.index.insert(o.container_id.into(), i);
+                    i
+                }
+            },
+        };
+        if let Some(prev) = self.states.get_mut(self.last as usize) {
+            prev.next_hint = idx;
+        }
+        self.last = idx;
+        idx as usize
     }
 
     /// Feeds one observation; events go to `emit`. `Err` means the observation
     /// is older than the container's previous one and was not used.
     pub fn observe(&mut self, o: &Obs, mut emit: impl FnMut(FaultEvent)) -> Result<(), String> {
-        let n_rules = self.slots.len();
-        let st = match self.containers.get_mut(o.container_id) {
-            Some(s) => s,
-            None => {
-                let band = Band::resolve(&self.catalog, o.product_id, o.target);
-                self.containers.insert(
-                    o.container_id.into(),
-                    ContainerState {
-                        product_id: o.product_id.into(),
-                        target: o.target,
-                        band,
-                        hist: History::default(),
-                        tracks: vec![Track::default(); n_rules],
-                    },
-                );
-                self.containers.get_mut(o.container_id).expect("just inserted")
-            }
-        };
+        let i = self.locate(o);
+        let st = &mut self.states[i];
         if o.t_ms <= st.hist.last_t {
             return Err(format!(
                 "reading of {} at {} is not later than its previous one at {} (input must be in event-time order per container)",
@@ -509,12 +554,14 @@ mod tests {
         }
         let f = g.fit(30).unwrap();
         assert!(f.rms < 0.001 && (f.slope_per_h - 1.2).abs() < 0.01, "{f:?}");
-        assert!(g.fit(31).is_some() && g.fit(GAS_RING).is_none());
+        assert!(g.fit(28).is_some() && g.fit(GAS_RING).is_none());
         let mut g = GasHistory::default();
+        g.update(3.01, -60_000);
         for i in 0..30 {
             g.update(if i % 2 == 0 { 3.0 } else { 5.0 }, i * 60_000);
         }
-        assert!(g.fit(30).unwrap().rms > 0.9);
+        assert!((g.resolution - 0.01).abs() < 1e-9);
+        assert!(g.fit(30).is_none(), "too rough for a line");
         assert_eq!(g.jumps(0.5), (10, 9));
     }
 }

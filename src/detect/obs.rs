@@ -123,9 +123,20 @@ impl<'a> Obs<'a> {
         }
     }
 
-    /// True when the unit is defrosting (by its flag or its mode).
+    /// True when the unit is defrosting: by its flag or its mode, or, when
+    /// the reading has neither (IBM-style data), by the signature of a
+    /// defrost: every fan stopped while the heaters draw power.
     pub fn defrosting(&self) -> bool {
-        self.defrost == Some(true) || self.mode == Some(Mode::Defrost)
+        match (self.defrost, self.mode) {
+            (Some(d), _) => d || self.mode == Some(Mode::Defrost),
+            (None, Some(m)) => m == Mode::Defrost,
+            (None, None) => {
+                self.fan_1 == Some(false)
+                    && self.fan_2 == Some(false)
+                    && self.fan_3 != Some(true)
+                    && self.kilowatts.is_some_and(|k| k > 1.0)
+            }
+        }
     }
 
     /// Builds an observation from a parsed reading (the general path).
@@ -249,6 +260,9 @@ pub enum Val<'a> {
 /// soon as the line is anything else, so that the caller can take the general path.
 #[inline]
 pub fn scan_flat<'a>(line: &'a [u8], mut f: impl FnMut(&'a [u8], Val<'a>)) -> Option<()> {
+    if memchr::memchr(b'\\', line).is_some() {
+        return None;
+    }
     let n = line.len();
     let mut i = 0;
     let ws = |i: &mut usize| {
@@ -273,11 +287,9 @@ pub fn scan_flat<'a>(line: &'a [u8], mut f: impl FnMut(&'a [u8], Val<'a>)) -> Op
             return None;
         }
         let ks = i + 1;
-        let ke = ks + memchr::memchr(b'"', &line[ks..])?;
+        // Keys are short: a plain loop beats a vectorised search here.
+        let ke = ks + line[ks..].iter().position(|&c| c == b'"')?;
         let key = &line[ks..ke];
-        if key.contains(&b'\\') {
-            return None;
-        }
         i = ke + 1;
         ws(&mut i);
         if i >= n || line[i] != b':' {
@@ -291,11 +303,11 @@ pub fn scan_flat<'a>(line: &'a [u8], mut f: impl FnMut(&'a [u8], Val<'a>)) -> Op
         let v = match line[i] {
             b'"' => {
                 let s = i + 1;
-                let e = s + memchr::memchr(b'"', &line[s..])?;
-                let v = &line[s..e];
-                if v.iter().any(|&c| c == b'\\' || c < 0x20) {
+                let e = s + line[s..].iter().position(|&c| c == b'"' || c < 0x20)?;
+                if line[e] != b'"' {
                     return None;
                 }
+                let v = &line[s..e];
                 i = e + 1;
                 Val::Str(v)
             }
@@ -561,7 +573,9 @@ pub fn fast_obs<'a>(line: &'a str, times: &mut TimeCache, label: bool) -> Option
                 }
             }
             b"latitude" | b"longitude" => {
-                let _ = num!();
+                if !matches!(v, Val::Num(_) | Val::Null) {
+                    ok = false;
+                }
             }
             b"window_start" => ok = false,
             _ => {}

@@ -135,7 +135,7 @@ impl GasRule {
 
     pub fn params(&self) -> Vec<Param> {
         vec![
-            Param { key: "line_readings", value: self.line_readings, help: "readings in the straight-line (stuck/drift) test, at most 48" },
+            Param { key: "line_readings", value: self.line_readings, help: "readings in the straight-line (stuck/drift) test, at most 32" },
             Param { key: "line_for_s", value: self.line_for_ms as f64 / 1000.0, help: "a straight line must last this many seconds" },
             Param { key: "line_tolerance", value: self.line_tolerance, help: "readings all within this many display steps of a straight line have no real noise" },
             Param { key: "jump", value: self.jump, help: "a change between two readings larger than this (%) is a jump" },
@@ -148,6 +148,7 @@ impl GasRule {
     pub fn set(&mut self, key: &str, v: f64) -> Result<(), String> {
         match key {
             "line_readings" if (3.0..=GAS_RING as f64).contains(&v) => self.line_readings = v,
+            "line_tolerance" if v > 1.0 => return Err("line_tolerance must be at most 1 (display step)".into()),
             "line_readings" => return Err(format!("line_readings must be between 3 and {GAS_RING}")),
             "line_for_s" => self.line_for_ms = (v * 1000.0) as i64,
             "line_tolerance" => self.line_tolerance = v,

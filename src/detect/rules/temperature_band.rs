@@ -1,8 +1,9 @@
 //! temperature_band: the cold-chain violation. The return-air temperature is
 //! outside the product's band (catalog, moved with the reading's own
-//! `target_temperature`) for longer than a grace period. Critical at once
-//! above a frozen product's brief-deviation limit or below a chill-injury
-//! limit, and critical once far outside the band or outside it for long.
+//! `target_temperature`) for longer than a grace period (30 min). Critical,
+//! and opened after only 10 min, above a frozen product's brief-deviation
+//! limit or below a chill-injury limit; critical once 3 °C outside the band
+//! or outside it for 2 h.
 //!
 //! Not a violation: a defrost and the recovery after it, the pull-down after
 //! loading (until the box first reaches its band, as long as it keeps getting
@@ -22,6 +23,8 @@ pub struct TemperatureBand {
     critical_margin: f64,
     /// Outside the band this long is critical.
     critical_after_ms: i64,
+    /// Beyond a brief-deviation or chill-injury limit this long is a violation at once.
+    risk_grace_ms: i64,
     /// During pull-down, warming by more than this above the coldest value seen ends the grace.
     pull_down_slack: f64,
 }
@@ -34,6 +37,7 @@ impl Default for TemperatureBand {
             critical_margin: 3.0,
             critical_after_ms: 120 * MINUTE,
             pull_down_slack: 1.0,
+            risk_grace_ms: 10 * MINUTE,
         }
     }
 }
@@ -107,7 +111,7 @@ impl Rule for TemperatureBand {
         Verdict::Fault {
             severity,
             since: None,
-            immediate: at_risk,
+            immediate: at_risk && ctx.cond_since.is_some_and(|s| o.t_ms - s >= self.risk_grace_ms),
         }
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
@@ -152,6 +156,7 @@ impl Rule for TemperatureBand {
             Param { key: "defrost_recovery_s", value: self.defrost_recovery_ms as f64 / 1000.0, help: "ignore this long (s) after a defrost" },
             Param { key: "critical_margin", value: self.critical_margin, help: "this far outside the band (°C) is critical" },
             Param { key: "critical_after_s", value: self.critical_after_ms as f64 / 1000.0, help: "outside the band this long (s) is critical" },
+            Param { key: "risk_grace_s", value: self.risk_grace_ms as f64 / 1000.0, help: "beyond a brief-deviation or chill-injury limit this long (s) opens at once" },
             Param { key: "pull_down_slack", value: self.pull_down_slack, help: "during pull-down, warming by more than this (°C) ends the grace" },
         ]
     }
@@ -162,6 +167,7 @@ impl Rule for TemperatureBand {
             "critical_margin" => self.critical_margin = v,
             "critical_after_s" => self.critical_after_ms = (v * 1000.0) as i64,
             "pull_down_slack" => self.pull_down_slack = v,
+            "risk_grace_s" => self.risk_grace_ms = (v * 1000.0) as i64,
             _ => return Err(super::unknown_param(key, &self.params())),
         }
         Ok(())
