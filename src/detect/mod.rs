@@ -9,6 +9,7 @@ pub mod evaluate;
 pub mod events;
 pub mod filter;
 pub mod obs;
+pub mod pipeline;
 pub mod rules;
 pub mod source;
 
@@ -22,7 +23,8 @@ use clap::Parser;
 use clap_complete::Shell;
 use engine::Engine;
 use events::FaultEvent;
-use obs::{fast_obs, Obs, TimeCache, WindowRow};
+use obs::{Obs, WindowRow};
+use pipeline::Msg;
 use serde_json::{Map, Value};
 use source::{Item, Source};
 use std::io::Write;
@@ -131,16 +133,17 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
     args.input.open()?; // a missing file is a usage error before anything is read
     let mut rejects = args.input.rejects(TOOL)?;
     let times = args.input.time_parser();
-    let mut src = Source::new(&args.input.files, args.input.input_format);
+    let src = Source::new(&args.input.files, args.input.input_format);
     crate::app::catch_interrupt();
     let exit = if let Some(expr) = expr {
+        let mut src = src;
         run_where(&expr, &mut src, &mut rejects, &times, &mut out)?
     } else if args.evaluate {
         let mut engine = Engine::new(slots, catalog);
-        run_evaluate(&args, &mut engine, &mut src, &mut rejects, &times, &mut out)?
+        run_evaluate(&args, &mut engine, src, &mut rejects, &times, &mut out)?
     } else {
         let mut engine = Engine::new(slots, catalog);
-        let exit = run_detect(&mut engine, &mut src, &mut rejects, &times, &mut out)?;
+        let exit = run_detect(&mut engine, src, &mut rejects, &times, &mut out)?;
         if engine.unknown_products > 0 {
             eprintln!(
                 "{TOOL}: {} readings of products missing from the catalog and without target_temperature: no temperature band for them (add them with --catalog)",
@@ -185,56 +188,70 @@ enum Step<'s, 'o> {
     NextInput,
 }
 
-/// Reads every record, turns it into an observation (fast path first) and
-/// calls `f`; bad lines and observations `f` refuses are rejected.
+/// Reads every record (on a second thread, see [`pipeline`]), turns it into
+/// an observation and calls `f`; bad lines and observations `f` refuses are rejected.
 fn for_each_obs(
-    src: &mut Source,
+    src: Source,
     rejects: &mut Rejects,
     times: &TimeParser,
     label: bool,
     out: &mut Output,
     mut f: impl FnMut(Step, &mut Output) -> anyhow::Result<Result<(), String>>,
 ) -> anyhow::Result<Exit> {
-    let mut tc = TimeCache::default();
-    let mut n: u64 = 0;
-    loop {
-        let Some(item) = src.next_item().context("reading input")? else {
-            break;
-        };
-        match item {
-            Item::NextInput => {
-                let _ = f(Step::NextInput, out)?;
-            }
-            Item::Bad { input, line, msg, raw } => rejects.reject(input, line, &raw, &msg)?,
-            Item::Line { input, line, text } => {
-                let res = match fast_obs(text, &mut tc, label) {
-                    Some(o) => f(Step::Obs(&o), out)?,
-                    None => match parse_json_object_str(text) {
+    let (rx, reader) = pipeline::start(src, label);
+    let mut input = String::new();
+    let mut result = Ok(Exit::Ok);
+    'batches: for batch in rx.iter() {
+        for msg in batch.msgs {
+            let (line, raw, res) = match msg {
+                Msg::Input(name, boundary) => {
+                    input = name;
+                    if boundary {
+                        let _ = f(Step::NextInput, out)?;
+                    }
+                    continue;
+                }
+                Msg::Error(e) => {
+                    result = Err(anyhow::Error::new(e).context(format!("reading {input}")));
+                    break 'batches;
+                }
+                Msg::Bad(line, msg, raw) => {
+                    rejects.reject(&input, line, &raw, &msg)?;
+                    continue;
+                }
+                Msg::Obs(p, line, range) => (line, &batch.text[range], f(Step::Obs(&p.obs()), out)?),
+                Msg::Line(line, range) => {
+                    let text = &batch.text[range];
+                    let res = match parse_json_object_str(text) {
                         Ok(map) => general(map, times, label, &mut |o| f(Step::Obs(o), out))?,
                         Err(e) => Err(e),
-                    },
-                };
-                if let Err(msg) = res {
-                    rejects.reject(input, line, text, &msg)?;
+                    };
+                    (line, text, res)
                 }
-            }
-            Item::Csv { input, line, map, raw } => {
-                let res = general(map, times, label, &mut |o| f(Step::Obs(o), out))?;
-                if let Err(msg) = res {
-                    rejects.reject(input, line, &raw, &msg)?;
+                Msg::Csv(line, map, raw) => {
+                    let res = general(map, times, label, &mut |o| f(Step::Obs(o), out))?;
+                    if let Err(msg) = res {
+                        rejects.reject(&input, line, &raw, &msg)?;
+                    }
+                    continue;
                 }
+            };
+            if let Err(msg) = res {
+                rejects.reject(&input, line, raw, &msg)?;
             }
         }
-        n += 1;
-        if n % 1024 == 0 && interrupted() {
+        if batch.idle {
             out.flush()?;
-            return Ok(Exit::Interrupted);
         }
-        if src.would_block() {
+        if interrupted() {
             out.flush()?;
+            result = Ok(Exit::Interrupted);
+            break;
         }
     }
-    Ok(Exit::Ok)
+    drop(rx);
+    let _ = reader.join();
+    result
 }
 
 /// The general path: a window row or a reading from a JSON object.
@@ -256,7 +273,7 @@ fn general(
     }
 }
 
-fn run_detect(engine: &mut Engine, src: &mut Source, rejects: &mut Rejects, times: &TimeParser, out: &mut Output) -> anyhow::Result<Exit> {
+fn run_detect(engine: &mut Engine, src: Source, rejects: &mut Rejects, times: &TimeParser, out: &mut Output) -> anyhow::Result<Exit> {
     let mut pending: Vec<FaultEvent> = Vec::new();
     for_each_obs(src, rejects, times, false, out, |step, out| {
         let Step::Obs(o) = step else {
@@ -274,7 +291,7 @@ fn run_detect(engine: &mut Engine, src: &mut Source, rejects: &mut Rejects, time
 fn run_evaluate(
     args: &DetectArgs,
     engine: &mut Engine,
-    src: &mut Source,
+    src: Source,
     rejects: &mut Rejects,
     times: &TimeParser,
     out: &mut Output,

@@ -250,7 +250,8 @@ impl WindowRow {
 pub enum Val<'a> {
     /// A string without escapes, between its quotes.
     Str(&'a [u8]),
-    Num(&'a [u8]),
+    /// A number (`None`: not a valid one).
+    Num(Option<f64>),
     Bool(bool),
     Null,
 }
@@ -324,11 +325,36 @@ pub fn scan_flat<'a>(line: &'a [u8], mut f: impl FnMut(&'a [u8], Val<'a>)) -> Op
                 Val::Null
             }
             b'-' | b'0'..=b'9' => {
+                // Scan and parse in one pass (see parse_num).
                 let s = i;
-                while i < n && matches!(line[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                let neg = line[i] == b'-';
+                if neg {
                     i += 1;
                 }
-                Val::Num(&line[s..i])
+                let (mut m, mut digits, mut frac, mut dot) = (0u64, 0u32, 0usize, false);
+                while i < n {
+                    match line[i] {
+                        c @ b'0'..=b'9' => {
+                            m = m.wrapping_mul(10).wrapping_add((c - b'0') as u64);
+                            digits += 1;
+                            frac += dot as usize;
+                        }
+                        b'.' if !dot => dot = true,
+                        _ => break,
+                    }
+                    i += 1;
+                }
+                let mut odd = false;
+                while i < n && matches!(line[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    odd = true;
+                    i += 1;
+                }
+                if odd || digits == 0 || digits > 15 || (dot && frac == 0) {
+                    Val::Num(slow_num(&line[s..i]))
+                } else {
+                    let x = m as f64 / POW10[frac];
+                    Val::Num(Some(if neg { -x } else { x }))
+                }
             }
             _ => return None,
         };
@@ -478,13 +504,7 @@ pub fn fast_obs<'a>(line: &'a str, times: &mut TimeCache, label: bool) -> Option
         macro_rules! num {
             () => {
                 match v {
-                    Val::Num(x) => match parse_num(x) {
-                        Some(x) => Some(x),
-                        None => {
-                            ok = false;
-                            None
-                        }
-                    },
+                    Val::Num(Some(x)) => Some(x),
                     Val::Null => None,
                     _ => {
                         ok = false;
@@ -573,7 +593,7 @@ pub fn fast_obs<'a>(line: &'a str, times: &mut TimeCache, label: bool) -> Option
                 }
             }
             b"latitude" | b"longitude" => {
-                if !matches!(v, Val::Num(_) | Val::Null) {
+                if !matches!(v, Val::Num(Some(_)) | Val::Null) {
                     ok = false;
                 }
             }
