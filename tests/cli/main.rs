@@ -2,5 +2,6 @@
 //! Set `REEFER_BLESS=1` to rewrite golden files instead of comparing them.
 
 mod common;
+mod detect;
 mod man;
 mod sim;
