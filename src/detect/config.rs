@@ -51,11 +51,19 @@ impl std::fmt::Display for ConfigError {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.chars().count(), |i| before[i + 1..].chars().count()) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.chars().count(), |i| before[i + 1..].chars().count())
+        + 1;
     (line, col)
 }
 
-fn at(file: &str, text: &str, span: std::ops::Range<usize>, msg: impl std::fmt::Display) -> ConfigError {
+fn at(
+    file: &str,
+    text: &str,
+    span: std::ops::Range<usize>,
+    msg: impl std::fmt::Display,
+) -> ConfigError {
     let (l, c) = line_col(text, span.start);
     ConfigError(format!("{file}:{l}:{c}: {msg}"))
 }
@@ -105,7 +113,8 @@ pub fn load_rules(path: Option<&str>) -> Result<Vec<Slot>, ConfigError> {
     let Some(path) = path else {
         return Ok(slots.into_iter().flatten().collect());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(format!("cannot read rules file {path}: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read rules file {path}: {e}")))?;
     let file: RulesFile = toml::from_str(&text).map_err(|e| toml_error(path, &text, e))?;
     for (name, settings) in file.detectors {
         let idx = slots
@@ -113,7 +122,16 @@ pub fn load_rules(path: Option<&str>) -> Result<Vec<Slot>, ConfigError> {
             .position(|s| s.as_ref().is_some_and(|s| s.rule.name() == name.get_ref()))
             .ok_or_else(|| {
                 let known: Vec<String> = builtin().iter().map(|r| r.name().to_string()).collect();
-                at(path, &text, name.span(), format!("unknown detector {:?} (known: {})", name.get_ref(), known.join(", ")))
+                at(
+                    path,
+                    &text,
+                    name.span(),
+                    format!(
+                        "unknown detector {:?} (known: {})",
+                        name.get_ref(),
+                        known.join(", ")
+                    ),
+                )
             })?;
         let mut disable = false;
         let slot = slots[idx].as_mut().expect("present");
@@ -121,22 +139,52 @@ pub fn load_rules(path: Option<&str>) -> Result<Vec<Slot>, ConfigError> {
         let mut common = Vec::new();
         for (key, value) in settings {
             let k = key.get_ref().as_str();
-            if matches!(k, "enabled" | "for" | "min_readings" | "clear_for" | "clear_readings" | "severity") {
+            if matches!(
+                k,
+                "enabled" | "for" | "min_readings" | "clear_for" | "clear_readings" | "severity"
+            ) {
                 common.push((key, value));
                 continue;
             }
-            let v = number(&value).ok_or_else(|| at(path, &text, value.span(), format!("{k} must be a number")))?;
-            slot.rule.set(k, v).map_err(|e| at(path, &text, key.span(), e))?;
+            let v = number(&value)
+                .ok_or_else(|| at(path, &text, value.span(), format!("{k} must be a number")))?;
+            slot.rule
+                .set(k, v)
+                .map_err(|e| at(path, &text, key.span(), e))?;
         }
         slot.timing = slot.rule.timing();
         for (key, value) in common {
-            let bad = |what: &str| at(path, &text, value.span(), format!("{} must be {what}", key.get_ref()));
+            let bad = |what: &str| {
+                at(
+                    path,
+                    &text,
+                    value.span(),
+                    format!("{} must be {what}", key.get_ref()),
+                )
+            };
             match key.get_ref().as_str() {
-                "enabled" => disable = !value.get_ref().as_bool().ok_or_else(|| bad("true or false"))?,
-                "for" => slot.timing.for_ms = span(&value).ok_or_else(|| bad("a duration such as \"5m\""))?,
-                "clear_for" => slot.timing.clear_ms = span(&value).ok_or_else(|| bad("a duration such as \"5m\""))?,
-                "min_readings" => slot.timing.min_readings = count(&value).ok_or_else(|| bad("a whole number >= 1"))?,
-                "clear_readings" => slot.timing.clear_readings = count(&value).ok_or_else(|| bad("a whole number >= 1"))?,
+                "enabled" => {
+                    disable = !value
+                        .get_ref()
+                        .as_bool()
+                        .ok_or_else(|| bad("true or false"))?
+                }
+                "for" => {
+                    slot.timing.for_ms =
+                        span(&value).ok_or_else(|| bad("a duration such as \"5m\""))?
+                }
+                "clear_for" => {
+                    slot.timing.clear_ms =
+                        span(&value).ok_or_else(|| bad("a duration such as \"5m\""))?
+                }
+                "min_readings" => {
+                    slot.timing.min_readings =
+                        count(&value).ok_or_else(|| bad("a whole number >= 1"))?
+                }
+                "clear_readings" => {
+                    slot.timing.clear_readings =
+                        count(&value).ok_or_else(|| bad("a whole number >= 1"))?
+                }
                 "severity" => {
                     let s = match value.get_ref().as_str() {
                         Some("warning") => Severity::Warning,
@@ -153,14 +201,23 @@ pub fn load_rules(path: Option<&str>) -> Result<Vec<Slot>, ConfigError> {
             slots[idx] = None;
         }
     }
-    let mut names: Vec<String> = slots.iter().flatten().map(|s| s.rule.name().to_string()).collect();
+    let mut names: Vec<String> = slots
+        .iter()
+        .flatten()
+        .map(|s| s.rule.name().to_string())
+        .collect();
     for r in file.rule {
         if r.enabled == Some(false) {
             continue;
         }
         let name = r.name.get_ref().trim().to_string();
         if name.is_empty() || names.contains(&name) {
-            return Err(at(path, &text, r.name.span(), format!("rule name {name:?} is empty or already used")));
+            return Err(at(
+                path,
+                &text,
+                r.name.span(),
+                format!("rule name {name:?} is empty or already used"),
+            ));
         }
         let when = Expr::parse(r.when.get_ref()).map_err(|e| at(path, &text, r.when.span(), e))?;
         for c in when.fields() {
@@ -177,7 +234,11 @@ pub fn load_rules(path: Option<&str>) -> Result<Vec<Slot>, ConfigError> {
             }
         }
         let for_ms = match &r.for_ {
-            Some(f) => parse_span(f.get_ref()).map_err(|e| at(path, &text, f.span(), e))?.millis,
+            Some(f) => {
+                parse_span(f.get_ref())
+                    .map_err(|e| at(path, &text, f.span(), e))?
+                    .millis
+            }
             None => 0,
         };
         let rule = ThresholdRule {
@@ -250,7 +311,8 @@ pub fn load_catalog(path: Option<&str>) -> Result<Vec<Product>, ConfigError> {
     let Some(path) = path else {
         return Ok(catalog);
     };
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(format!("cannot read catalog file {path}: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read catalog file {path}: {e}")))?;
     let file: CatalogFile = toml::from_str(&text).map_err(|e| toml_error(path, &text, e))?;
     for entry in file.product {
         let sp = entry.span();
@@ -260,7 +322,15 @@ pub fn load_catalog(path: Option<&str>) -> Result<Vec<Product>, ConfigError> {
         }
         if let Some(l) = p.band_low {
             if l >= p.band_high {
-                return Err(at(path, &text, sp, format!("product {}: band_low {l} is not below band_high {}", p.id, p.band_high)));
+                return Err(at(
+                    path,
+                    &text,
+                    sp,
+                    format!(
+                        "product {}: band_low {l} is not below band_high {}",
+                        p.id, p.band_high
+                    ),
+                ));
             }
         }
         let atmosphere = if p.o2_min.is_some() || p.o2_max.is_some() || p.co2_max.is_some() {
@@ -308,7 +378,10 @@ mod tests {
         let names: Vec<&str> = slots.iter().map(|s| s.rule.name()).collect();
         assert!(!names.contains(&"door_open"));
         assert_eq!(*names.last().unwrap(), "hot");
-        let band = slots.iter().find(|s| s.rule.name() == "temperature_band").unwrap();
+        let band = slots
+            .iter()
+            .find(|s| s.rule.name() == "temperature_band")
+            .unwrap();
         assert_eq!(band.timing.for_ms, 60_000);
         assert_eq!(slots.last().unwrap().timing.for_ms, 300_000);
     }
@@ -317,18 +390,30 @@ mod tests {
     fn errors_name_the_line() {
         let cases = [
             ("[detectors.nope]\nenabled = true\n", ":1:"),
-            ("\n[detectors.power_off]\nkw_maxx = 1\n", ":3:1: unknown setting"),
+            (
+                "\n[detectors.power_off]\nkw_maxx = 1\n",
+                ":3:1: unknown setting",
+            ),
             ("[[rule]]\nname = \"x\"\nwhen = \"temperature >\"\n", ":3:"),
             ("[[rule]]\nname = \"x\"\nwhen = \"product_id > 1\"\n", ":3:"),
-            ("[[rule]]\nname = \"x\"\nwhen = \"temperature > 1\"\nfor = \"soon\"\n", ":4:"),
+            (
+                "[[rule]]\nname = \"x\"\nwhen = \"temperature > 1\"\nfor = \"soon\"\n",
+                ":4:",
+            ),
             ("[detectors.power_off\n", ":1:"),
             ("[[rule]]\nnme = \"x\"\n", ":2:"),
         ];
         for (text, want) in cases {
             let f = file(text);
             let p = f.path().to_str().unwrap().to_string();
-            let e = load_rules(Some(&p)).err().unwrap_or_else(|| panic!("accepted {text:?}"));
-            assert!(e.0.starts_with(&p) && e.0.contains(want), "{text:?}: {}", e.0);
+            let e = load_rules(Some(&p))
+                .err()
+                .unwrap_or_else(|| panic!("accepted {text:?}"));
+            assert!(
+                e.0.starts_with(&p) && e.0.contains(want),
+                "{text:?}: {}",
+                e.0
+            );
         }
     }
 
@@ -337,7 +422,8 @@ mod tests {
         let f = file("[[product]]\nid = \"P09\"\nname = \"ice cream\"\nsetpoint = -25.0\nband_high = -20.0\n");
         let c = load_catalog(Some(f.path().to_str().unwrap())).unwrap();
         assert_eq!(c.len(), 9);
-        let f = file("[[product]]\nid = \"P09\"\nsetpoint = 1.0\nband_low = 3.0\nband_high = 2.0\n");
+        let f =
+            file("[[product]]\nid = \"P09\"\nsetpoint = 1.0\nband_low = 3.0\nband_high = 2.0\n");
         let e = load_catalog(Some(f.path().to_str().unwrap())).unwrap_err();
         assert!(e.0.contains(":1:"), "{}", e.0);
     }

@@ -57,7 +57,11 @@ impl Band {
             (None, Some(t)) => Band {
                 known: true,
                 setpoint: t,
-                low: if t <= -10.0 { None } else { Some(t - DEFAULT_HALF_BAND) },
+                low: if t <= -10.0 {
+                    None
+                } else {
+                    Some(t - DEFAULT_HALF_BAND)
+                },
                 high: t + DEFAULT_HALF_BAND,
                 brief_high: None,
                 chill_below: None,
@@ -131,7 +135,8 @@ impl GasHistory {
             if d > 1e-9 && d < self.resolution {
                 self.resolution = d;
             }
-            if self.seen > 1 && (diff - self.prev_diff).abs() <= CALM_STEPS * self.resolution + 1e-9 {
+            if self.seen > 1 && (diff - self.prev_diff).abs() <= CALM_STEPS * self.resolution + 1e-9
+            {
                 self.calm += 1;
             } else {
                 self.calm = 0;
@@ -176,7 +181,11 @@ impl GasHistory {
         let vx = sxx - sx * sx / nf;
         let cov = sxy - sx * sy / nf;
         let vy = syy - sy * sy / nf;
-        let (slope, sse) = if vx > 0.0 { (cov / vx, (vy - cov * cov / vx).max(0.0)) } else { (0.0, vy.max(0.0)) };
+        let (slope, sse) = if vx > 0.0 {
+            (cov / vx, (vy - cov * cov / vx).max(0.0))
+        } else {
+            (0.0, vy.max(0.0))
+        };
         let (mx, my) = (sx / nf, sy / nf);
         let mut max_dev: f64 = 0.0;
         for k in 0..n {
@@ -337,7 +346,8 @@ impl Hasher for FxHasher {
         for chunk in bytes.chunks(8) {
             let mut w = [0u8; 8];
             w[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
     }
 }
@@ -455,7 +465,13 @@ impl Engine {
     }
 }
 
-fn step(slot: &Slot, tr: &mut Track, ctx: &Ctx, verdict: Verdict, emit: &mut impl FnMut(FaultEvent)) {
+fn step(
+    slot: &Slot,
+    tr: &mut Track,
+    ctx: &Ctx,
+    verdict: Verdict,
+    emit: &mut impl FnMut(FaultEvent),
+) {
     let t = ctx.obs.t_ms;
     let timing = &slot.timing;
     match verdict {
@@ -538,7 +554,10 @@ mod tests {
     fn bands_follow_the_catalog_and_the_setpoint() {
         let c = default_catalog();
         let b = Band::resolve(&c, "P02", None);
-        assert_eq!((b.low, b.high, b.chill_below), (Some(12.5), 14.5, Some(12.0)));
+        assert_eq!(
+            (b.low, b.high, b.chill_below),
+            (Some(12.5), 14.5, Some(12.0))
+        );
         let b = Band::resolve(&c, "P02", Some(14.3));
         assert!((b.high - 15.5).abs() < 1e-9);
         let b = Band::resolve(&c, "X9", Some(-25.0));
@@ -550,7 +569,10 @@ mod tests {
     fn gas_history_sees_straight_and_noisy_series() {
         let mut g = GasHistory::default();
         for i in 0..30 {
-            g.update(((5.0 + 0.02 * i as f64) * 100.0).round() / 100.0, i * 60_000);
+            g.update(
+                ((5.0 + 0.02 * i as f64) * 100.0).round() / 100.0,
+                i * 60_000,
+            );
         }
         let f = g.fit(30).unwrap();
         assert!(f.rms < 0.001 && (f.slope_per_h - 1.2).abs() < 0.01, "{f:?}");

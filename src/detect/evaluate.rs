@@ -91,10 +91,13 @@ impl Evaluator {
     pub fn observe(&mut self, o: &Obs) {
         let c = match self.truth.get_mut(o.container_id) {
             Some(c) => c,
-            None => self.truth.entry(o.container_id.into()).or_insert_with(|| ContainerTruth {
-                first: o.t_ms,
-                ..ContainerTruth::default()
-            }),
+            None => self
+                .truth
+                .entry(o.container_id.into())
+                .or_insert_with(|| ContainerTruth {
+                    first: o.t_ms,
+                    ..ContainerTruth::default()
+                }),
         };
         let same = match (&c.current, o.label) {
             (Some((k, _)), Some(l)) => k == l,
@@ -126,8 +129,11 @@ impl Evaluator {
             return;
         }
         if let Some(c) = self.truth.get_mut(e.container_id.as_str()) {
-            let near_defrost = c.last_defrost.is_some_and(|d| e.detected_at - d <= DEFROST_WINDOW_MS);
-            c.events.push((e.fault.clone(), e.detected_at, near_defrost));
+            let near_defrost = c
+                .last_defrost
+                .is_some_and(|d| e.detected_at - d <= DEFROST_WINDOW_MS);
+            c.events
+                .push((e.fault.clone(), e.detected_at, near_defrost));
         }
     }
 
@@ -165,7 +171,11 @@ impl Evaluator {
                 let fault = fault.as_str();
                 if fault == EXCURSION {
                     s.excursions += 1;
-                    let explained = c.episodes.iter().chain(truncated.iter()).any(|e| e.start <= *t && *t <= e.end + EXPLAINED_AFTER_MS);
+                    let explained = c
+                        .episodes
+                        .iter()
+                        .chain(truncated.iter())
+                        .any(|e| e.start <= *t && *t <= e.end + EXPLAINED_AFTER_MS);
                     if explained {
                         s.excursions_explained += 1;
                     } else if *near_defrost {
@@ -230,7 +240,8 @@ impl KindScore {
 
 impl Scores {
     pub fn false_alerts(&self) -> u64 {
-        self.kinds.values().map(|k| k.false_alerts).sum::<u64>() + (self.excursions - self.excursions_explained)
+        self.kinds.values().map(|k| k.false_alerts).sum::<u64>()
+            + (self.excursions - self.excursions_explained)
     }
 
     pub fn false_per_container_day(&self) -> f64 {
@@ -282,12 +293,24 @@ impl Scores {
     }
 
     pub fn write_table(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let d = |x: Option<i64>| x.map_or("-".to_string(), |ms| Span::from_millis(ms / 1000 * 1000).to_string());
+        let d = |x: Option<i64>| {
+            x.map_or("-".to_string(), |ms| {
+                Span::from_millis(ms / 1000 * 1000).to_string()
+            })
+        };
         let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.3}"));
         writeln!(
             out,
             "{:<22} {:>8} {:>8} {:>9} {:>7} {:>9} {:>9} {:>6} {:>5}",
-            "fault", "episodes", "detected", "precision", "recall", "delay_p50", "delay_p95", "false", "trunc"
+            "fault",
+            "episodes",
+            "detected",
+            "precision",
+            "recall",
+            "delay_p50",
+            "delay_p95",
+            "false",
+            "trunc"
         )?;
         for k in KINDS {
             let s = &self.kinds[k];

@@ -93,7 +93,9 @@ impl FaultEvent {
 /// A number for evidence, rounded to what a sensor reports.
 pub fn num(x: f64) -> Value {
     let r = (x * 1000.0).round() / 1000.0;
-    serde_json::Number::from_f64(r).map(Value::Number).unwrap_or(Value::Null)
+    serde_json::Number::from_f64(r)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
 }
 
 /// Builds an evidence object from pairs, skipping absent values.
@@ -128,7 +130,18 @@ mod tests {
         let mut out = Vec::new();
         e.write_jsonl(&mut out).unwrap();
         let v: Value = serde_json::from_slice(&out).unwrap();
-        for k in ["container_id", "product_id", "fault", "severity", "rule", "detected_at", "since", "evidence", "message", "status"] {
+        for k in [
+            "container_id",
+            "product_id",
+            "fault",
+            "severity",
+            "rule",
+            "detected_at",
+            "since",
+            "evidence",
+            "message",
+            "status",
+        ] {
             assert!(v.get(k).is_some(), "{k}");
         }
         assert_eq!(v["detected_at"], "1970-01-01T00:01:00Z");

@@ -112,7 +112,9 @@ impl Cond {
                 let y = parse_num(&rest[..end])?;
                 Some(match &self.lit {
                     Lit::Num(x) => self.op.cmp(y, *x),
-                    Lit::Str(x) => self.op.cmp(std::str::from_utf8(&rest[..end]).ok()?, x.as_str()),
+                    Lit::Str(x) => self
+                        .op
+                        .cmp(std::str::from_utf8(&rest[..end]).ok()?, x.as_str()),
                     _ => self.op == Op::Ne,
                 })
             }
@@ -164,7 +166,11 @@ impl Expr {
             }
             let field = match &toks[i] {
                 Tok::Word(w) if is_field(w) => w.clone(),
-                t => return Err(format!("invalid condition {s:?}: expected a field name, found {t}")),
+                t => {
+                    return Err(format!(
+                        "invalid condition {s:?}: expected a field name, found {t}"
+                    ))
+                }
             };
             let op = match &toks[i + 1] {
                 Tok::Op(o) => *o,
@@ -173,10 +179,17 @@ impl Expr {
             let lit = match &toks[i + 2] {
                 Tok::Word(w) => word_lit(w),
                 Tok::Quoted(q) => Lit::Str(q.clone()),
-                t => return Err(format!("invalid condition {s:?}: expected a value after {field} {}, found {t}", op.name())),
+                t => {
+                    return Err(format!(
+                        "invalid condition {s:?}: expected a value after {field} {}, found {t}",
+                        op.name()
+                    ))
+                }
             };
             if matches!(lit, Lit::Null) && !matches!(op, Op::Eq | Op::Ne) {
-                return Err(format!("invalid condition {s:?}: null can only be compared with == or !="));
+                return Err(format!(
+                    "invalid condition {s:?}: null can only be compared with == or !="
+                ));
             }
             let needle = format!("\"{field}\":").into_bytes();
             any.last_mut().expect("one group").push(Cond {
@@ -189,8 +202,14 @@ impl Expr {
             match toks.get(i) {
                 None => break,
                 Some(Tok::Word(w)) if w.eq_ignore_ascii_case("and") || w == "&&" => {}
-                Some(Tok::Word(w)) if w.eq_ignore_ascii_case("or") || w == "||" => any.push(Vec::new()),
-                Some(t) => return Err(format!("invalid condition {s:?}: expected 'and' or 'or', found {t}")),
+                Some(Tok::Word(w)) if w.eq_ignore_ascii_case("or") || w == "||" => {
+                    any.push(Vec::new())
+                }
+                Some(t) => {
+                    return Err(format!(
+                        "invalid condition {s:?}: expected 'and' or 'or', found {t}"
+                    ))
+                }
             }
             i += 1;
         }
@@ -203,7 +222,9 @@ impl Expr {
     }
 
     pub fn test_map(&self, m: &Map<String, Value>) -> bool {
-        self.any.iter().any(|all| all.iter().all(|c| c.test_value(field_of(m, &c.field))))
+        self.any
+            .iter()
+            .any(|all| all.iter().all(|c| c.test_value(field_of(m, &c.field))))
     }
 
     /// On an observation; `None` when a field it needs is absent.
@@ -271,7 +292,9 @@ fn field_of<'m>(m: &'m Map<String, Value>, f: &str) -> Option<&'m Value> {
 }
 
 fn is_field(w: &str) -> bool {
-    !w.is_empty() && w.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
 }
 
 fn word_lit(w: &str) -> Lit {
@@ -360,7 +383,8 @@ mod tests {
         let m: Map<String, Value> = serde_json::from_slice(hot).unwrap();
         assert!(e.test_map(&m));
 
-        let e = Expr::parse("product_id == 'P06' and temperature >= -18 or fan_1 == false").unwrap();
+        let e =
+            Expr::parse("product_id == 'P06' and temperature >= -18 or fan_1 == false").unwrap();
         assert_eq!(e.any.len(), 2);
         let l = br#"{"product_id":"P06","temperature":-17.0,"fan_1":true}"#;
         assert_eq!(e.test_line(l), Some(true));
@@ -374,7 +398,16 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        for bad in ["", "temperature", "temperature >", "> 18", "temperature ~ 3", "temperature > 18 and", "temperature > 18 xor fan_1 == true", "temperature > null"] {
+        for bad in [
+            "",
+            "temperature",
+            "temperature >",
+            "> 18",
+            "temperature ~ 3",
+            "temperature > 18 and",
+            "temperature > 18 xor fan_1 == true",
+            "temperature > null",
+        ] {
             assert!(Expr::parse(bad).is_err(), "{bad}");
         }
     }

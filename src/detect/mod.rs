@@ -90,7 +90,12 @@ pub struct DetectArgs {
     pub json: bool,
 
     /// With --evaluate: an event still counts for an episode this long after its last reading.
-    #[arg(long, default_value = "5m", value_name = "DURATION", requires = "evaluate")]
+    #[arg(
+        long,
+        default_value = "5m",
+        value_name = "DURATION",
+        requires = "evaluate"
+    )]
     pub tolerance: Span,
 
     /// List the detectors, the fields they need and their settings, then exit.
@@ -120,7 +125,8 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
     }
     let catalog = config::load_catalog(args.catalog.as_deref()).map_err(|e| usage(e.0))?;
     let slots = config::load_rules(args.rules.as_deref()).map_err(|e| usage(e.0))?;
-    let mut out = Output::open(args.output.as_deref(), args.line_buffered).map_err(|e| usage(e.to_string()))?;
+    let mut out = Output::open(args.output.as_deref(), args.line_buffered)
+        .map_err(|e| usage(e.to_string()))?;
     if args.list_rules {
         list_rules(&slots, &mut out)?;
         out.flush()?;
@@ -219,7 +225,9 @@ fn for_each_obs(
                     rejects.reject(&input, line, &raw, &msg)?;
                     continue;
                 }
-                Msg::Obs(p, line, range) => (line, &batch.text[range], f(Step::Obs(&p.obs()), out)?),
+                Msg::Obs(p, line, range) => {
+                    (line, &batch.text[range], f(Step::Obs(&p.obs()), out)?)
+                }
                 Msg::Line(line, range) => {
                     let text = &batch.text[range];
                     let res = match parse_json_object_str(text) {
@@ -273,7 +281,13 @@ fn general(
     }
 }
 
-fn run_detect(engine: &mut Engine, src: Source, rejects: &mut Rejects, times: &TimeParser, out: &mut Output) -> anyhow::Result<Exit> {
+fn run_detect(
+    engine: &mut Engine,
+    src: Source,
+    rejects: &mut Rejects,
+    times: &TimeParser,
+    out: &mut Output,
+) -> anyhow::Result<Exit> {
     let mut pending: Vec<FaultEvent> = Vec::new();
     for_each_obs(src, rejects, times, false, out, |step, out| {
         let Step::Obs(o) = step else {
@@ -298,7 +312,11 @@ fn run_evaluate(
 ) -> anyhow::Result<Exit> {
     let mut scores = evaluate::Scores {
         tolerance_ms: args.tolerance.millis,
-        inputs: if args.input.files.is_empty() { vec!["-".into()] } else { args.input.files.clone() },
+        inputs: if args.input.files.is_empty() {
+            vec!["-".into()]
+        } else {
+            args.input.files.clone()
+        },
         ..Default::default()
     };
     let mut ev = evaluate::Evaluator::default();
@@ -332,7 +350,13 @@ fn run_evaluate(
     Ok(exit)
 }
 
-fn run_where(expr: &filter::Expr, src: &mut Source, rejects: &mut Rejects, _times: &TimeParser, out: &mut Output) -> anyhow::Result<Exit> {
+fn run_where(
+    expr: &filter::Expr,
+    src: &mut Source,
+    rejects: &mut Rejects,
+    _times: &TimeParser,
+    out: &mut Output,
+) -> anyhow::Result<Exit> {
     let mut header_written = false;
     let mut n: u64 = 0;
     loop {
@@ -341,7 +365,12 @@ fn run_where(expr: &filter::Expr, src: &mut Source, rejects: &mut Rejects, _time
         };
         match item {
             Item::NextInput => {}
-            Item::Bad { input, line, msg, raw } => rejects.reject(input, line, &raw, &msg)?,
+            Item::Bad {
+                input,
+                line,
+                msg,
+                raw,
+            } => rejects.reject(input, line, &raw, &msg)?,
             Item::Line { input, line, text } => {
                 let keep = match expr.test_line(text.as_bytes()) {
                     Some(k) => k,
@@ -374,7 +403,7 @@ fn run_where(expr: &filter::Expr, src: &mut Source, rejects: &mut Rejects, _time
             }
         }
         n += 1;
-        if n % 4096 == 0 && interrupted() {
+        if n.is_multiple_of(4096) && interrupted() {
             out.flush()?;
             return Ok(Exit::Interrupted);
         }

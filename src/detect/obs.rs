@@ -164,7 +164,10 @@ impl<'a> Obs<'a> {
             fan_3: r.fan_3,
             defrost: r.defrost,
             door_open: r.door_open,
-            mode: r.operating_mode.as_deref().map(|m| Mode::parse(m.as_bytes())),
+            mode: r
+                .operating_mode
+                .as_deref()
+                .map(|m| Mode::parse(m.as_bytes())),
             label: if label { r.fault.as_deref() } else { None },
         }
     }
@@ -208,8 +211,9 @@ impl WindowRow {
             }
         };
         let n = |k: &str| map.get(k).and_then(value_f64);
-        let mean = n("temperature_mean")
-            .ok_or("window row: missing temperature_mean (aggregate temperature with reefer-window)")?;
+        let mean = n("temperature_mean").ok_or(
+            "window row: missing temperature_mean (aggregate temperature with reefer-window)",
+        )?;
         Ok(WindowRow {
             container_id: s("container_id")?,
             product_id: s("product_id")?,
@@ -415,7 +419,11 @@ pub fn parse_num(s: &[u8]) -> Option<f64> {
 
 #[cold]
 fn slow_num(s: &[u8]) -> Option<f64> {
-    std::str::from_utf8(s).ok()?.parse::<f64>().ok().filter(|x| x.is_finite())
+    std::str::from_utf8(s)
+        .ok()?
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
 }
 
 fn digits(b: &[u8]) -> Option<u32> {
@@ -433,7 +441,13 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// (the caller then asks the general [`TimeParser`]).
 #[inline]
 pub fn fast_time(s: &[u8]) -> Option<i64> {
-    if s.len() < 20 || s[4] != b'-' || s[7] != b'-' || s[10] != b'T' || s[13] != b':' || s[16] != b':' {
+    if s.len() < 20
+        || s[4] != b'-'
+        || s[7] != b'-'
+        || s[10] != b'T'
+        || s[13] != b':'
+        || s[16] != b':'
+    {
         return None;
     }
     if *s.last()? != b'Z' {
@@ -562,11 +576,7 @@ pub fn fast_obs<'a>(line: &'a str, times: &mut TimeCache, label: bool) -> Option
             b"target_temperature" => o.target = num!(),
             b"supply_air_temperature" => o.supply = num!(),
             b"ambient_temperature" => o.ambient = num!(),
-            b"ambiant_temperature" => {
-                if o.ambient.is_none() {
-                    o.ambient = num!()
-                }
-            }
+            b"ambiant_temperature" if o.ambient.is_none() => o.ambient = num!(),
             b"humidity_level" => o.humidity = num!(),
             b"nitrogen_level" => o.nitrogen = num!(),
             b"fan_1" => o.fan_1 = boolean!(),
@@ -578,25 +588,19 @@ pub fn fast_obs<'a>(line: &'a str, times: &mut TimeCache, label: bool) -> Option
                 let _ = boolean!();
             }
             b"operating_mode" => match v {
-                Val::Str(x) if x.is_empty() => {}
+                Val::Str(b"") => {}
                 Val::Str(x) => o.mode = Some(Mode::parse(x)),
                 Val::Null => {}
                 _ => ok = false,
             },
-            b"fault" => {
-                if label {
-                    if let Val::Str(x) = v {
-                        if !x.is_empty() {
-                            o.label = Some(s(x));
-                        }
+            b"fault" if label => {
+                if let Val::Str(x) = v {
+                    if !x.is_empty() {
+                        o.label = Some(s(x));
                     }
                 }
             }
-            b"latitude" | b"longitude" => {
-                if !matches!(v, Val::Num(Some(_)) | Val::Null) {
-                    ok = false;
-                }
-            }
+            b"latitude" | b"longitude" if !matches!(v, Val::Num(Some(_)) | Val::Null) => ok = false,
             b"window_start" => ok = false,
             _ => {}
         }
@@ -608,7 +612,11 @@ pub fn fast_obs<'a>(line: &'a str, times: &mut TimeCache, label: bool) -> Option
     if !(has_id && has_t && has_prod && has_temp) {
         return None;
     }
-    if o.kilowatts.is_none_or(|k| k < 0.0) || o.oxygen.is_none() || o.co2.is_none() || o.fan_1.is_none() {
+    if o.kilowatts.is_none_or(|k| k < 0.0)
+        || o.oxygen.is_none()
+        || o.co2.is_none()
+        || o.fan_1.is_none()
+    {
         return None;
     }
     o.from_ms = o.t_ms;
@@ -623,7 +631,17 @@ mod tests {
 
     #[test]
     fn numbers_parse_exactly() {
-        for s in ["0", "-0.05", "13.3", "127.0", "-99.9", "20.93", "1e3", "0.1", "123456.789"] {
+        for s in [
+            "0",
+            "-0.05",
+            "13.3",
+            "127.0",
+            "-99.9",
+            "20.93",
+            "1e3",
+            "0.1",
+            "123456.789",
+        ] {
             assert_eq!(parse_num(s.as_bytes()), s.parse::<f64>().ok(), "{s}");
         }
         assert_eq!(parse_num(b"-"), None);
@@ -632,7 +650,12 @@ mod tests {
 
     #[test]
     fn times_parse_like_chrono() {
-        for s in ["2026-11-27T03:00:00Z", "2026-11-27T03:00:00.250Z", "1970-01-01T00:00:00Z", "2024-02-29T23:59:59Z"] {
+        for s in [
+            "2026-11-27T03:00:00Z",
+            "2026-11-27T03:00:00.250Z",
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+        ] {
             let want = crate::time::parse_time(s).unwrap().timestamp_millis();
             assert_eq!(fast_time(s.as_bytes()), Some(want), "{s}");
         }

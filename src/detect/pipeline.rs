@@ -26,7 +26,10 @@ impl Inline {
         }
         let mut buf = [0u8; 23];
         buf[..s.len()].copy_from_slice(s.as_bytes());
-        Some(Inline { len: s.len() as u8, buf })
+        Some(Inline {
+            len: s.len() as u8,
+            buf,
+        })
     }
 
     fn as_str(&self) -> &str {
@@ -160,7 +163,9 @@ pub fn start(mut src: Source, label: bool) -> (Receiver<Batch>, JoinHandle<()>) 
                 }
             };
             let input_name = match &item {
-                Item::Line { input, .. } | Item::Csv { input, .. } | Item::Bad { input, .. } => Some(*input),
+                Item::Line { input, .. } | Item::Csv { input, .. } | Item::Bad { input, .. } => {
+                    Some(*input)
+                }
                 Item::NextInput => None,
             };
             if let Some(n) = input_name {
@@ -196,7 +201,11 @@ pub fn start(mut src: Source, label: bool) -> (Receiver<Batch>, JoinHandle<()>) 
                 }
             }
         }
-        let _ = tx.send(Batch { msgs, text, idle: true });
+        let _ = tx.send(Batch {
+            msgs,
+            text,
+            idle: true,
+        });
     });
     (rx, handle)
 }

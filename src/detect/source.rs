@@ -12,11 +12,25 @@ const BLOCK: usize = 1 << 20;
 /// One item of input.
 pub enum Item<'a> {
     /// A JSON Lines line (without its line ending).
-    Line { input: &'a str, line: u64, text: &'a str },
+    Line {
+        input: &'a str,
+        line: u64,
+        text: &'a str,
+    },
     /// A CSV row, as a JSON object, with its text.
-    Csv { input: &'a str, line: u64, map: serde_json::Map<String, serde_json::Value>, raw: String },
+    Csv {
+        input: &'a str,
+        line: u64,
+        map: serde_json::Map<String, serde_json::Value>,
+        raw: String,
+    },
     /// A line that cannot be read at all.
-    Bad { input: &'a str, line: u64, msg: String, raw: String },
+    Bad {
+        input: &'a str,
+        line: u64,
+        msg: String,
+        raw: String,
+    },
     /// The first item of a new input file follows (for `--evaluate`).
     NextInput,
 }
@@ -87,8 +101,8 @@ impl LineReader {
 
 enum Current {
     None,
-    Lines(LineReader),
-    Csv(Input),
+    Lines(Box<LineReader>),
+    Csv(Box<Input>),
 }
 
 /// Files (or stdin) in order, each JSON Lines or CSV.
@@ -133,18 +147,26 @@ impl Source {
         self.csv_input = format == Format::Csv;
         self.cur = match format {
             Format::Csv => {
-                self.csv_name = if path == "-" { "stdin".into() } else { path.clone() };
-                Current::Csv(Input::new(std::slice::from_ref(&path), FormatChoice::Csv))
+                self.csv_name = if path == "-" {
+                    "stdin".into()
+                } else {
+                    path.clone()
+                };
+                Current::Csv(Box::new(Input::new(
+                    std::slice::from_ref(&path),
+                    FormatChoice::Csv,
+                )))
             }
             Format::Jsonl => {
                 let (name, src): (String, Box<dyn Read + Send>) = if path == "-" {
                     ("stdin".into(), Box::new(io::stdin()))
                 } else {
-                    let f = File::open(&path)
-                        .map_err(|e| io::Error::new(e.kind(), format!("cannot open {path}: {e}")))?;
+                    let f = File::open(&path).map_err(|e| {
+                        io::Error::new(e.kind(), format!("cannot open {path}: {e}"))
+                    })?;
                     (path.clone(), Box::new(f))
                 };
-                Current::Lines(LineReader::new(name, src))
+                Current::Lines(Box::new(LineReader::new(name, src)))
             }
         };
         Ok(true)
@@ -178,7 +200,9 @@ impl Source {
                     }
                     let line = r.line_no;
                     // Re-borrow immutably for the returned slices.
-                    let Current::Lines(r) = &self.cur else { unreachable!() };
+                    let Current::Lines(r) = &self.cur else {
+                        unreachable!()
+                    };
                     let bytes = &r.buf[s..e];
                     return Ok(Some(match std::str::from_utf8(bytes) {
                         Ok(text) => Item::Line {
@@ -197,7 +221,11 @@ impl Source {
                 Current::Csv(input) => {
                     let got = match input.next_rec()? {
                         None => None,
-                        Some(Ok(rec)) => Some(Ok((rec.line, rec.raw.to_string(), rec.csv.unwrap_or_default()))),
+                        Some(Ok(rec)) => Some(Ok((
+                            rec.line,
+                            rec.raw.to_string(),
+                            rec.csv.unwrap_or_default(),
+                        ))),
                         Some(Err((line, msg))) => Some(Err((line, msg))),
                     };
                     let raw_on_error = input.last_raw();
@@ -246,7 +274,8 @@ fn sniff(path: &str) -> io::Result<Format> {
         let buf = lock.fill_buf()?;
         buf.iter().find(|b| !b.is_ascii_whitespace()).copied()
     } else {
-        let mut f = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("cannot open {path}: {e}")))?;
+        let mut f = File::open(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot open {path}: {e}")))?;
         let mut buf = [0u8; 4096];
         let n = f.read(&mut buf)?;
         buf[..n].iter().find(|b| !b.is_ascii_whitespace()).copied()

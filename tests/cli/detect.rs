@@ -11,24 +11,52 @@ fn sim(extra: &[&str]) -> Vec<u8> {
 
 fn sim_sized(containers: &str, duration: &str, extra: &[&str]) -> Vec<u8> {
     let out = tool("reefer-sim")
-        .args(["--containers", containers, "--duration", duration, "--interval", "1m", "--seed", "5", "--start", START, "--no-faults"])
+        .args([
+            "--containers",
+            containers,
+            "--duration",
+            duration,
+            "--interval",
+            "1m",
+            "--seed",
+            "5",
+            "--start",
+            START,
+            "--no-faults",
+        ])
         .args(extra)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
 /// The id of fleet member `n` (counted from 1): the first time step lists them in order.
 fn container(readings: &[u8], n: usize) -> String {
-    let line = String::from_utf8_lossy(readings).lines().nth(n - 1).unwrap().to_string();
+    let line = String::from_utf8_lossy(readings)
+        .lines()
+        .nth(n - 1)
+        .unwrap()
+        .to_string();
     let v: Value = serde_json::from_str(&line).unwrap();
     v["container_id"].as_str().unwrap().to_string()
 }
 
 fn detect(input: &[u8], args: &[&str]) -> Vec<Value> {
-    let out = tool("reefer-detect").args(args).write_stdin(input.to_vec()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tool("reefer-detect")
+        .args(args)
+        .write_stdin(input.to_vec())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     json_lines(&out.stdout)
 }
 
@@ -37,7 +65,12 @@ fn opened(events: &[Value]) -> Vec<(String, String)> {
     events
         .iter()
         .filter(|e| e["status"] == "open")
-        .map(|e| (e["container_id"].as_str().unwrap().to_string(), e["fault"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["container_id"].as_str().unwrap().to_string(),
+                e["fault"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -49,13 +82,39 @@ fn fires(kind: &str, products: &str) {
     let id = container(&readings, 2);
     let events = detect(&readings, &[]);
     let opens = opened(&events);
-    let hits: Vec<_> = opens.iter().filter(|(c, f)| *c == id && f == kind).collect();
-    assert_eq!(hits.len(), 1, "{kind}: expected one open event for {id}, got {opens:?}");
-    let others: Vec<_> = opens.iter().filter(|(_, f)| f != kind && f != "temperature_excursion").collect();
+    let hits: Vec<_> = opens
+        .iter()
+        .filter(|(c, f)| *c == id && f == kind)
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "{kind}: expected one open event for {id}, got {opens:?}"
+    );
+    let others: Vec<_> = opens
+        .iter()
+        .filter(|(_, f)| f != kind && f != "temperature_excursion")
+        .collect();
     assert!(others.is_empty(), "{kind}: unexpected {others:?}");
-    let e = events.iter().find(|e| e["status"] == "open" && e["fault"] == kind).unwrap();
-    assert!(e["detected_at"].as_str().unwrap() >= "2026-11-27T03:30:00Z", "{e}");
-    for k in ["container_id", "product_id", "fault", "severity", "rule", "detected_at", "since", "evidence", "message"] {
+    let e = events
+        .iter()
+        .find(|e| e["status"] == "open" && e["fault"] == kind)
+        .unwrap();
+    assert!(
+        e["detected_at"].as_str().unwrap() >= "2026-11-27T03:30:00Z",
+        "{e}"
+    );
+    for k in [
+        "container_id",
+        "product_id",
+        "fault",
+        "severity",
+        "rule",
+        "detected_at",
+        "since",
+        "evidence",
+        "message",
+    ] {
         assert!(!e[k].is_null(), "{kind}: missing {k} in {e}");
     }
 }
@@ -63,7 +122,10 @@ fn fires(kind: &str, products: &str) {
 /// Runs a scenario that resembles `kind` and checks that `kind` does not fire.
 fn stays_quiet(readings: &[u8], kind: &str) {
     let opens = opened(&detect(readings, &[]));
-    assert!(!opens.iter().any(|(_, f)| f == kind), "{kind} fired: {opens:?}");
+    assert!(
+        !opens.iter().any(|(_, f)| f == kind),
+        "{kind} fired: {opens:?}"
+    );
 }
 
 #[test]
@@ -88,7 +150,10 @@ fn compressor_failure_fires() {
 
 #[test]
 fn compressor_failure_ignores_full_cooling_with_the_door_open() {
-    stays_quiet(&sim(&["--products", "P05", "--inject", "2:door_open@30m+25m"]), "compressor_failure");
+    stays_quiet(
+        &sim(&["--products", "P05", "--inject", "2:door_open@30m+25m"]),
+        "compressor_failure",
+    );
 }
 
 #[test]
@@ -98,7 +163,10 @@ fn fan_failure_fires() {
 
 #[test]
 fn fan_failure_ignores_all_fans_stopped_by_a_power_cut() {
-    stays_quiet(&sim(&["--products", "P04", "--inject", "2:power_off@30m+2h"]), "fan_failure");
+    stays_quiet(
+        &sim(&["--products", "P04", "--inject", "2:power_off@30m+2h"]),
+        "fan_failure",
+    );
 }
 
 #[test]
@@ -108,7 +176,15 @@ fn door_open_fires() {
 
 #[test]
 fn door_open_ignores_a_warm_box_with_the_door_shut() {
-    stays_quiet(&sim(&["--products", "P02", "--inject", "2:compressor_failure@30m+3h"]), "door_open");
+    stays_quiet(
+        &sim(&[
+            "--products",
+            "P02",
+            "--inject",
+            "2:compressor_failure@30m+3h",
+        ]),
+        "door_open",
+    );
 }
 
 #[test]
@@ -151,11 +227,26 @@ fn gas_sensors_ignore_real_changes_of_the_atmosphere() {
 #[test]
 fn healthy_fleet_with_defrosts_and_pull_downs_raises_nothing() {
     let out = tool("reefer-sim")
-        .args(["--containers", "12", "--duration", "1d", "--interval", "1m", "--seed", "3", "--start", START, "--no-faults"])
+        .args([
+            "--containers",
+            "12",
+            "--duration",
+            "1d",
+            "--interval",
+            "1m",
+            "--seed",
+            "3",
+            "--start",
+            START,
+            "--no-faults",
+        ])
         .output()
         .unwrap();
     let readings = json_lines(&out.stdout);
-    assert!(readings.iter().any(|r| r["defrost"] == true), "the scenario must contain defrosts");
+    assert!(
+        readings.iter().any(|r| r["defrost"] == true),
+        "the scenario must contain defrosts"
+    );
     let events = detect(&out.stdout, &[]);
     assert!(events.is_empty(), "{events:?}");
 }
@@ -164,25 +255,42 @@ fn healthy_fleet_with_defrosts_and_pull_downs_raises_nothing() {
 fn one_event_per_episode_and_a_resolve() {
     let readings = sim(&["--products", "P01", "--inject", "2:power_off@30m+1h"]);
     let events = detect(&readings, &[]);
-    let power: Vec<&Value> = events.iter().filter(|e| e["fault"] == "power_off").collect();
-    let statuses: Vec<&str> = power.iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let power: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["fault"] == "power_off")
+        .collect();
+    let statuses: Vec<&str> = power
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["open", "resolved"]);
     assert_eq!(power[0]["since"], power[1]["since"]);
 }
 
 #[test]
 fn golden_events_on_the_sample_fleet() {
-    let out = tool("reefer-detect").arg(repo_path("samples/fleet.jsonl")).output().unwrap();
+    let out = tool("reefer-detect")
+        .arg(repo_path("samples/fleet.jsonl"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     golden("tests/fixtures/detect/fleet.events.jsonl", &out.stdout);
 }
 
 #[test]
 fn golden_evaluation_of_the_sample_fleet() {
-    let out = tool("reefer-detect").arg("--evaluate").arg(repo_path("samples/fleet.jsonl")).output().unwrap();
+    let out = tool("reefer-detect")
+        .arg("--evaluate")
+        .arg(repo_path("samples/fleet.jsonl"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     golden("tests/fixtures/detect/fleet.evaluate.txt", &out.stdout);
-    let out = tool("reefer-detect").args(["--evaluate", "--json"]).arg(repo_path("samples/fleet.jsonl")).output().unwrap();
+    let out = tool("reefer-detect")
+        .args(["--evaluate", "--json"])
+        .arg(repo_path("samples/fleet.jsonl"))
+        .output()
+        .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["faults"]["power_off"]["recall"], 1.0);
     assert_eq!(v["false_alerts"], 0);
@@ -190,36 +298,64 @@ fn golden_evaluation_of_the_sample_fleet() {
 
 #[test]
 fn reads_ibm_style_csv_without_preparation() {
-    let out = tool("reefer-detect").arg(repo_path("tests/fixtures/detect/ibm-style.csv")).output().unwrap();
-    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
-    let faults: Vec<String> = opened(&json_lines(&out.stdout)).into_iter().map(|(_, f)| f).collect();
+    let out = tool("reefer-detect")
+        .arg(repo_path("tests/fixtures/detect/ibm-style.csv"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let faults: Vec<String> = opened(&json_lines(&out.stdout))
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect();
     assert!(faults.contains(&"power_off".to_string()), "{faults:?}");
-    assert!(faults.contains(&"temperature_sensor".to_string()), "{faults:?}");
+    assert!(
+        faults.contains(&"temperature_sensor".to_string()),
+        "{faults:?}"
+    );
 }
 
 #[test]
 fn reads_window_rows() {
     let mut rows = String::new();
     for i in 0..12 {
-        let (s, e) = (format!("2026-11-27T03:{:02}:00Z", i * 5), format!("2026-11-27T03:{:02}:00Z", i * 5 + 5).replace("03:60", "04:00"));
+        let (s, e) = (
+            format!("2026-11-27T03:{:02}:00Z", i * 5),
+            format!("2026-11-27T03:{:02}:00Z", i * 5 + 5).replace("03:60", "04:00"),
+        );
         let (t, kw) = if i >= 4 { (4.5, 0.0) } else { (0.5, 2.5) };
         rows.push_str(&format!(
             "{{\"window_start\":\"{s}\",\"window_end\":\"{e}\",\"container_id\":\"MSKU1234565\",\"product_id\":\"P01\",\"count\":5,\"temperature_min\":{t},\"temperature_max\":{t},\"temperature_mean\":{t},\"kilowatts_max\":{kw}}}\n"
         ));
     }
-    let faults: Vec<String> = opened(&detect(rows.as_bytes(), &[])).into_iter().map(|(_, f)| f).collect();
+    let faults: Vec<String> = opened(&detect(rows.as_bytes(), &[]))
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect();
     assert_eq!(faults, ["power_off", "temperature_excursion"]);
 }
 
 #[test]
 fn where_passes_matching_records_through_unchanged() {
     let sample = std::fs::read_to_string(repo_path("samples/fleet.jsonl")).unwrap();
-    let out = tool("reefer-detect").args(["--where", "temperature > 14.5"]).arg(repo_path("samples/fleet.jsonl")).output().unwrap();
+    let out = tool("reefer-detect")
+        .args(["--where", "temperature > 14.5"])
+        .arg(repo_path("samples/fleet.jsonl"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let got = String::from_utf8(out.stdout).unwrap();
     let want: Vec<&str> = sample
         .lines()
-        .filter(|l| serde_json::from_str::<Value>(l).unwrap()["temperature"].as_f64().unwrap() > 14.5)
+        .filter(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["temperature"]
+                .as_f64()
+                .unwrap()
+                > 14.5
+        })
         .collect();
     assert!(!want.is_empty());
     assert_eq!(got.lines().collect::<Vec<_>>(), want);
@@ -230,23 +366,42 @@ fn where_passes_matching_records_through_unchanged() {
         .output()
         .unwrap();
     let rows = json_lines(&out.stdout);
-    assert!(!rows.is_empty() && rows.iter().all(|r| r["product_id"] == "P02" && r["door_open"] == true));
+    assert!(
+        !rows.is_empty()
+            && rows
+                .iter()
+                .all(|r| r["product_id"] == "P02" && r["door_open"] == true)
+    );
 }
 
 #[test]
 fn where_on_csv_keeps_the_header() {
-    let out = tool("reefer-detect").args(["--where", "kilowatts == 0"]).arg(repo_path("samples/small.csv")).output().unwrap();
+    let out = tool("reefer-detect")
+        .args(["--where", "kilowatts == 0"])
+        .arg(repo_path("samples/small.csv"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
-    assert!(lines.next().unwrap().starts_with("container_id,measurement_time,"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("container_id,measurement_time,"));
     let rest: Vec<&str> = lines.collect();
-    assert!(!rest.is_empty() && rest.iter().all(|l| l.contains(",0.0,")), "{rest:?}");
+    assert!(
+        !rest.is_empty() && rest.iter().all(|l| l.contains(",0.0,")),
+        "{rest:?}"
+    );
 }
 
 #[test]
 fn where_rejects_a_bad_condition() {
-    tool("reefer-detect").args(["--where", "temperature >"]).write_stdin("").assert().code(2);
+    tool("reefer-detect")
+        .args(["--where", "temperature >"])
+        .write_stdin("")
+        .assert()
+        .code(2);
 }
 
 fn temp_file(text: &str) -> tempfile::NamedTempFile {
@@ -258,20 +413,37 @@ fn temp_file(text: &str) -> tempfile::NamedTempFile {
 #[test]
 fn rules_file_errors_name_file_and_line() {
     for (text, at) in [
-        ("[detectors.power_off]\nkw_max = 0.1\n[detectors.nope]\n", ":3:"),
-        ("[[rule]]\nname = \"hot\"\nwhen = \"temperature >> 3\"\n", ":3:"),
+        (
+            "[detectors.power_off]\nkw_max = 0.1\n[detectors.nope]\n",
+            ":3:",
+        ),
+        (
+            "[[rule]]\nname = \"hot\"\nwhen = \"temperature >> 3\"\n",
+            ":3:",
+        ),
         ("[detectors.power_off]\nfor = \"soon\"\n", ":2:"),
         ("this is not toml\n", ":1:"),
     ] {
         let f = temp_file(text);
         let path = f.path().to_str().unwrap().to_string();
-        let out = tool("reefer-detect").args(["--rules", &path]).write_stdin("").output().unwrap();
+        let out = tool("reefer-detect")
+            .args(["--rules", &path])
+            .write_stdin("")
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{text:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.starts_with(&format!("reefer-detect: {path}{at}")), "{text:?}: {err}");
+        assert!(
+            err.starts_with(&format!("reefer-detect: {path}{at}")),
+            "{text:?}: {err}"
+        );
     }
     let f = temp_file("[[product]]\nid = \"P09\"\nsetpoint = \"cold\"\nband_high = 1\n");
-    let out = tool("reefer-detect").args(["--catalog", f.path().to_str().unwrap()]).write_stdin("").output().unwrap();
+    let out = tool("reefer-detect")
+        .args(["--catalog", f.path().to_str().unwrap()])
+        .write_stdin("")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(":3:"));
 }
@@ -283,7 +455,10 @@ fn rules_file_tunes_disables_and_adds_rules() {
     let events = detect(&readings, &["--rules", f.path().to_str().unwrap()]);
     let faults: Vec<String> = opened(&events).into_iter().map(|(_, f)| f).collect();
     assert!(!faults.contains(&"power_off".to_string()), "{faults:?}");
-    let hot = events.iter().find(|e| e["rule"] == "unpowered").expect("threshold rule fires");
+    let hot = events
+        .iter()
+        .find(|e| e["rule"] == "unpowered")
+        .expect("threshold rule fires");
     assert_eq!(hot["severity"], "critical");
 }
 
@@ -293,20 +468,34 @@ fn catalog_file_sets_the_band() {
     let readings = sim_sized("1", "4h", &["--products", "P01"]);
     let f = temp_file("[[product]]\nid = \"P01\"\nname = \"warm carrots\"\nsetpoint = 0.0\nband_low = 1.0\nband_high = 3.0\n");
     let events = detect(&readings, &["--catalog", f.path().to_str().unwrap()]);
-    assert!(events.iter().any(|e| e["fault"] == "temperature_excursion"), "{events:?}");
+    assert!(
+        events.iter().any(|e| e["fault"] == "temperature_excursion"),
+        "{events:?}"
+    );
 }
 
 #[test]
 fn bad_lines_are_reported_skipped_and_counted() {
-    let readings = String::from_utf8(sim(&["--products", "P01", "--inject", "2:power_off@30m+1h"])).unwrap();
+    let readings = String::from_utf8(sim(&[
+        "--products",
+        "P01",
+        "--inject",
+        "2:power_off@30m+1h",
+    ]))
+    .unwrap();
     let mut lines: Vec<&str> = readings.lines().collect();
     lines.insert(1, "{not json");
     let input = lines.join("\n") + "\n";
     let out = tool("reefer-detect").write_stdin(input).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("reefer-detect: stdin:2: invalid JSON"), "{err}");
-    assert!(opened(&json_lines(&out.stdout)).iter().any(|(_, f)| f == "power_off"));
+    assert!(
+        err.contains("reefer-detect: stdin:2: invalid JSON"),
+        "{err}"
+    );
+    assert!(opened(&json_lines(&out.stdout))
+        .iter()
+        .any(|(_, f)| f == "power_off"));
 }
 
 #[test]
@@ -314,7 +503,10 @@ fn out_of_order_readings_are_rejected() {
     let readings = String::from_utf8(sim_sized("1", "10m", &[])).unwrap();
     let mut lines: Vec<&str> = readings.lines().collect();
     lines.swap(3, 4);
-    let out = tool("reefer-detect").write_stdin(lines.join("\n") + "\n").output().unwrap();
+    let out = tool("reefer-detect")
+        .write_stdin(lines.join("\n") + "\n")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("stdin:5: reading of"));
 }
@@ -323,8 +515,20 @@ fn out_of_order_readings_are_rejected() {
 fn lists_rules_and_writes_completions() {
     let out = tool("reefer-detect").arg("--list-rules").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for r in ["power_off", "compressor_failure", "fan_failure", "door_open", "temperature_sensor", "co2_sensor", "o2_sensor", "temperature_band"] {
+    for r in [
+        "power_off",
+        "compressor_failure",
+        "fan_failure",
+        "door_open",
+        "temperature_sensor",
+        "co2_sensor",
+        "o2_sensor",
+        "temperature_band",
+    ] {
         assert!(text.contains(r), "{r}");
     }
-    tool("reefer-detect").args(["--completions", "bash"]).assert().success();
+    tool("reefer-detect")
+        .args(["--completions", "bash"])
+        .assert()
+        .success();
 }

@@ -36,7 +36,13 @@ impl Rule for Co2Sensor {
         self.0.check(ctx, &ctx.hist.co2, ctx.obs.co2)
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
-        self.0.describe(ctx, &ctx.hist.co2, "carbon_dioxide_level", "CO2", ctx.obs.co2)
+        self.0.describe(
+            ctx,
+            &ctx.hist.co2,
+            "carbon_dioxide_level",
+            "CO2",
+            ctx.obs.co2,
+        )
     }
     fn params(&self) -> Vec<Param> {
         self.0.params()

@@ -48,7 +48,10 @@ impl Rule for CompressorFailure {
         let (Some(mode), Some(supply)) = (o.mode, o.supply) else {
             return Verdict::Hold;
         };
-        if o.defrosting() || o.door_open == Some(true) || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature) {
+        if o.defrosting()
+            || o.door_open == Some(true)
+            || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature)
+        {
             return Verdict::Hold;
         }
         let pull = o.temperature - supply;
@@ -80,7 +83,11 @@ impl Rule for CompressorFailure {
         )
     }
     fn params(&self) -> Vec<Param> {
-        vec![Param { key: "min_pull", value: self.min_pull, help: "in full_cool, return minus supply air below this (°C) means no cooling" }]
+        vec![Param {
+            key: "min_pull",
+            value: self.min_pull,
+            help: "in full_cool, return minus supply air below this (°C) means no cooling",
+        }]
     }
     fn set(&mut self, key: &str, v: f64) -> Result<(), String> {
         match key {

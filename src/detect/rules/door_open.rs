@@ -41,6 +41,12 @@ impl Rule for DoorOpen {
             ("carbon_dioxide_level", n(o.co2)),
             ("ambient_temperature", n(o.ambient)),
         ]);
-        (ev, format!("{}: the door is open; warm air is getting in", o.container_id))
+        (
+            ev,
+            format!(
+                "{}: the door is open; warm air is getting in",
+                o.container_id
+            ),
+        )
     }
 }

@@ -49,7 +49,8 @@ impl Rule for FanFailure {
         }
         // Only fan_1 is reported: expect it to run whenever the unit runs and is not defrosting.
         let known_state = o.defrost.is_some() || o.mode.is_some();
-        let running = o.kilowatts.is_some_and(|k| k > 0.5) && !o.defrosting() && o.mode != Some(Mode::Off);
+        let running =
+            o.kilowatts.is_some_and(|k| k > 0.5) && !o.defrosting() && o.mode != Some(Mode::Off);
         if known_state && running {
             Verdict::fault(self.severity())
         } else {

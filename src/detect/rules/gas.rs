@@ -31,8 +31,15 @@ pub struct GasRule {
 }
 
 pub enum Finding {
-    Line { rms: f64, slope_per_h: f64, since: i64 },
-    Noisy { large: u32, flips: u32 },
+    Line {
+        rms: f64,
+        slope_per_h: f64,
+        since: i64,
+    },
+    Noisy {
+        large: u32,
+        flips: u32,
+    },
 }
 
 impl GasRule {
@@ -90,7 +97,9 @@ impl GasRule {
             None => {
                 // Clearly healthy again: visible noise, and no run of jumps.
                 let (large, _) = g.jumps(self.jump);
-                let noisy_line = g.fit(10).is_none_or(|f| f.max_dev > self.line_tolerance * g.resolution);
+                let noisy_line = g
+                    .fit(10)
+                    .is_none_or(|f| f.max_dev > self.line_tolerance * g.resolution);
                 if noisy_line && large <= 2 {
                     Verdict::Clear
                 } else {
@@ -100,7 +109,14 @@ impl GasRule {
         }
     }
 
-    pub fn describe(&self, ctx: &Ctx, g: &GasHistory, field: &str, label: &str, value: Option<f64>) -> (Map<String, Value>, String) {
+    pub fn describe(
+        &self,
+        ctx: &Ctx,
+        g: &GasHistory,
+        field: &str,
+        label: &str,
+        value: Option<f64>,
+    ) -> (Map<String, Value>, String) {
         let o = ctx.obs;
         match self.finding(g) {
             Some(Finding::Noisy { large, flips }) => (
@@ -110,9 +126,16 @@ impl GasRule {
                     ("sign_changes", Some(Value::from(flips))),
                     ("jump_threshold", n(Some(self.jump))),
                 ]),
-                format!("{}: {label} sensor is noisy (jumps of more than {} % between readings)", o.container_id, self.jump),
+                format!(
+                    "{}: {label} sensor is noisy (jumps of more than {} % between readings)",
+                    o.container_id, self.jump
+                ),
             ),
-            Some(Finding::Line { rms, slope_per_h, since }) => {
+            Some(Finding::Line {
+                rms,
+                slope_per_h,
+                since,
+            }) => {
                 let drifting = slope_per_h.abs() >= 0.1;
                 (
                     evidence(&[
@@ -125,11 +148,18 @@ impl GasRule {
                     if drifting {
                         format!("{}: {label} sensor is drifting ({slope_per_h:+.2} %/h without any noise)", o.container_id)
                     } else {
-                        format!("{}: {label} sensor is stuck at {:.2} %", o.container_id, g.latest())
+                        format!(
+                            "{}: {label} sensor is stuck at {:.2} %",
+                            o.container_id,
+                            g.latest()
+                        )
                     },
                 )
             }
-            None => (evidence(&[(field, n(value))]), format!("{}: {label} sensor fault", o.container_id)),
+            None => (
+                evidence(&[(field, n(value))]),
+                format!("{}: {label} sensor fault", o.container_id),
+            ),
         }
     }
 
@@ -148,8 +178,12 @@ impl GasRule {
     pub fn set(&mut self, key: &str, v: f64) -> Result<(), String> {
         match key {
             "line_readings" if (3.0..=GAS_RING as f64).contains(&v) => self.line_readings = v,
-            "line_tolerance" if v > 1.0 => return Err("line_tolerance must be at most 1 (display step)".into()),
-            "line_readings" => return Err(format!("line_readings must be between 3 and {GAS_RING}")),
+            "line_tolerance" if v > 1.0 => {
+                return Err("line_tolerance must be at most 1 (display step)".into())
+            }
+            "line_readings" => {
+                return Err(format!("line_readings must be between 3 and {GAS_RING}"))
+            }
             "line_for_s" => self.line_for_ms = (v * 1000.0) as i64,
             "line_tolerance" => self.line_tolerance = v,
             "jump" => self.jump = v,

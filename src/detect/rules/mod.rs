@@ -5,8 +5,8 @@
 //! needs is absent). Durations, confirmation counts and the one-event-per-
 //! episode lifecycle live in the engine, not in the rules.
 
-mod compressor_failure;
 mod co2_sensor;
+mod compressor_failure;
 mod door_open;
 mod fan_failure;
 mod gas;

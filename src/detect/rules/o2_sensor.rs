@@ -36,7 +36,8 @@ impl Rule for O2Sensor {
         self.0.check(ctx, &ctx.hist.o2, ctx.obs.oxygen)
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
-        self.0.describe(ctx, &ctx.hist.o2, "oxygen_level", "O2", ctx.obs.oxygen)
+        self.0
+            .describe(ctx, &ctx.hist.o2, "oxygen_level", "O2", ctx.obs.oxygen)
     }
     fn params(&self) -> Vec<Param> {
         self.0.params()

@@ -62,12 +62,18 @@ impl Rule for PowerOff {
             format!(
                 "{} has no power (0 kW): the box will drift toward ambient{}",
                 o.container_id,
-                o.ambient.map(|a| format!(" ({a:.1} °C)")).unwrap_or_default()
+                o.ambient
+                    .map(|a| format!(" ({a:.1} °C)"))
+                    .unwrap_or_default()
             ),
         )
     }
     fn params(&self) -> Vec<Param> {
-        vec![Param { key: "kw_max", value: self.kw_max, help: "at or below this draw (kW) the unit counts as off" }]
+        vec![Param {
+            key: "kw_max",
+            value: self.kw_max,
+            help: "at or below this draw (kW) the unit counts as off",
+        }]
     }
     fn set(&mut self, key: &str, v: f64) -> Result<(), String> {
         match key {

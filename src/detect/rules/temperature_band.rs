@@ -92,17 +92,25 @@ impl Rule for TemperatureBand {
         if dev == 0.0 {
             // Back inside, with a little hysteresis before calling it over.
             let margin = 0.2;
-            let inside = o.temperature <= b.high - margin && b.low.is_none_or(|l| o.temperature >= l + margin);
-            return if inside || ctx.cond_since.is_none() { Verdict::Clear } else { Verdict::Hold };
+            let inside = o.temperature <= b.high - margin
+                && b.low.is_none_or(|l| o.temperature >= l + margin);
+            return if inside || ctx.cond_since.is_none() {
+                Verdict::Clear
+            } else {
+                Verdict::Hold
+            };
         }
         if o.defrosting() || o.t_ms - h.last_defrost < self.defrost_recovery_ms {
             return Verdict::Hold;
         }
-        if !h.reached_band && dev > 0.0 && o.temperature <= h.pull_down_best + self.pull_down_slack {
+        if !h.reached_band && dev > 0.0 && o.temperature <= h.pull_down_best + self.pull_down_slack
+        {
             return Verdict::Hold;
         }
         let at_risk = Self::product_at_risk(ctx);
-        let long = ctx.cond_since.is_some_and(|s| o.t_ms - s >= self.critical_after_ms);
+        let long = ctx
+            .cond_since
+            .is_some_and(|s| o.t_ms - s >= self.critical_after_ms);
         let severity = if at_risk || dev.abs() >= self.critical_margin || long {
             Severity::Critical
         } else {
@@ -111,7 +119,10 @@ impl Rule for TemperatureBand {
         Verdict::Fault {
             severity,
             since: None,
-            immediate: at_risk && ctx.cond_since.is_some_and(|s| o.t_ms - s >= self.risk_grace_ms),
+            immediate: at_risk
+                && ctx
+                    .cond_since
+                    .is_some_and(|s| o.t_ms - s >= self.risk_grace_ms),
         }
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
@@ -124,7 +135,10 @@ impl Rule for TemperatureBand {
             ("band_high", n(Some(b.high))),
             ("deviation", n(Some(dev))),
             ("target_temperature", n(o.target)),
-            ("out_of_band_s", ctx.cond_since.map(|s| Value::from((o.t_ms - s) / 1000))),
+            (
+                "out_of_band_s",
+                ctx.cond_since.map(|s| Value::from((o.t_ms - s) / 1000)),
+            ),
         ]);
         let what = if Self::product_at_risk(ctx) {
             if b.chill_below.is_some_and(|c| o.temperature < c) {
@@ -152,12 +166,36 @@ impl Rule for TemperatureBand {
     }
     fn params(&self) -> Vec<Param> {
         vec![
-            Param { key: "grace_s", value: self.grace_ms as f64 / 1000.0, help: "outside the band this long (s) before a violation" },
-            Param { key: "defrost_recovery_s", value: self.defrost_recovery_ms as f64 / 1000.0, help: "ignore this long (s) after a defrost" },
-            Param { key: "critical_margin", value: self.critical_margin, help: "this far outside the band (°C) is critical" },
-            Param { key: "critical_after_s", value: self.critical_after_ms as f64 / 1000.0, help: "outside the band this long (s) is critical" },
-            Param { key: "risk_grace_s", value: self.risk_grace_ms as f64 / 1000.0, help: "beyond a brief-deviation or chill-injury limit this long (s) opens at once" },
-            Param { key: "pull_down_slack", value: self.pull_down_slack, help: "during pull-down, warming by more than this (°C) ends the grace" },
+            Param {
+                key: "grace_s",
+                value: self.grace_ms as f64 / 1000.0,
+                help: "outside the band this long (s) before a violation",
+            },
+            Param {
+                key: "defrost_recovery_s",
+                value: self.defrost_recovery_ms as f64 / 1000.0,
+                help: "ignore this long (s) after a defrost",
+            },
+            Param {
+                key: "critical_margin",
+                value: self.critical_margin,
+                help: "this far outside the band (°C) is critical",
+            },
+            Param {
+                key: "critical_after_s",
+                value: self.critical_after_ms as f64 / 1000.0,
+                help: "outside the band this long (s) is critical",
+            },
+            Param {
+                key: "risk_grace_s",
+                value: self.risk_grace_ms as f64 / 1000.0,
+                help: "beyond a brief-deviation or chill-injury limit this long (s) opens at once",
+            },
+            Param {
+                key: "pull_down_slack",
+                value: self.pull_down_slack,
+                help: "during pull-down, warming by more than this (°C) ends the grace",
+            },
         ]
     }
     fn set(&mut self, key: &str, v: f64) -> Result<(), String> {

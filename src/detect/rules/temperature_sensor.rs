@@ -77,23 +77,40 @@ impl Rule for TemperatureSensor {
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
         let o = ctx.obs;
         if self.out_of_range(ctx) {
-            let v = if o.temp_min < PLAUSIBLE_LOW { o.temp_min } else { o.temp_max };
-            let kind = if v < PLAUSIBLE_LOW { "open circuit" } else { "short circuit" };
+            let v = if o.temp_min < PLAUSIBLE_LOW {
+                o.temp_min
+            } else {
+                o.temp_max
+            };
+            let kind = if v < PLAUSIBLE_LOW {
+                "open circuit"
+            } else {
+                "short circuit"
+            };
             let ev = evidence(&[
                 ("temperature", n(Some(v))),
                 ("supply_air_temperature", n(o.supply)),
-                ("plausible_range", Some(serde_json::json!([PLAUSIBLE_LOW, PLAUSIBLE_HIGH]))),
+                (
+                    "plausible_range",
+                    Some(serde_json::json!([PLAUSIBLE_LOW, PLAUSIBLE_HIGH])),
+                ),
             ]);
             return (
                 ev,
-                format!("{}: return-air sensor reads {v:.1} °C, outside any physical value ({kind})", o.container_id),
+                format!(
+                    "{}: return-air sensor reads {v:.1} °C, outside any physical value ({kind})",
+                    o.container_id
+                ),
             );
         }
         let h = ctx.hist;
         let ev = evidence(&[
             ("temperature", n(Some(o.temperature))),
             ("unchanged_readings", Some(Value::from(h.temp_same))),
-            ("unchanged_for_s", Some(Value::from((o.t_ms - h.temp_same_since) / 1000))),
+            (
+                "unchanged_for_s",
+                Some(Value::from((o.t_ms - h.temp_same_since) / 1000)),
+            ),
             ("supply_air_temperature", n(o.supply)),
         ]);
         (
@@ -106,8 +123,16 @@ impl Rule for TemperatureSensor {
     }
     fn params(&self) -> Vec<Param> {
         vec![
-            Param { key: "stuck_readings", value: self.stuck_readings, help: "identical consecutive readings that make a stuck sensor" },
-            Param { key: "stuck_for_s", value: self.stuck_for_ms / 1000.0, help: "... lasting at least this many seconds" },
+            Param {
+                key: "stuck_readings",
+                value: self.stuck_readings,
+                help: "identical consecutive readings that make a stuck sensor",
+            },
+            Param {
+                key: "stuck_for_s",
+                value: self.stuck_for_ms / 1000.0,
+                help: "... lasting at least this many seconds",
+            },
         ]
     }
     fn set(&mut self, key: &str, v: f64) -> Result<(), String> {

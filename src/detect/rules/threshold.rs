@@ -53,10 +53,12 @@ impl Rule for ThresholdRule {
                 ev.insert(c.field.clone(), n(Some(v)).unwrap_or(Value::Null));
             }
         }
-        let msg = self
-            .message
-            .clone()
-            .unwrap_or_else(|| format!("{}: {} ({})", ctx.obs.container_id, self.name, self.when_text));
+        let msg = self.message.clone().unwrap_or_else(|| {
+            format!(
+                "{}: {} ({})",
+                ctx.obs.container_id, self.name, self.when_text
+            )
+        });
         (ev, msg)
     }
     fn set_severity(&mut self, s: Severity) {
