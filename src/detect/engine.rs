@@ -95,6 +95,8 @@ pub struct GasHistory {
     /// straight line: a fit over `n` readings is only tried once `calm >= n - 2`.
     pub calm: u32,
     prev_diff: f64,
+    /// The last 16 changes between readings, newest at `diffs[(seen - 2) & 15]`.
+    diffs: [f64; 16],
     t: [i64; GAS_RING],
     v: [f64; GAS_RING],
     next: usize,
@@ -107,6 +109,7 @@ impl Default for GasHistory {
             resolution: f64::INFINITY,
             calm: 0,
             prev_diff: 0.0,
+            diffs: [0.0; 16],
             t: [0; GAS_RING],
             v: [0.0; GAS_RING],
             next: 0,
@@ -142,6 +145,7 @@ impl GasHistory {
                 self.calm = 0;
             }
             self.prev_diff = diff;
+            self.diffs[((self.seen - 1) & 15) as usize] = diff;
         }
         self.t[self.next] = t;
         self.v[self.next] = v;
@@ -210,8 +214,9 @@ impl GasHistory {
         let mut large = 0;
         let mut flips = 0;
         let mut last_sign = 0i8;
-        for k in (0..10).rev() {
-            let d = self.back(k).1 - self.back(k + 1).1;
+        let newest = self.seen - 2;
+        for k in (0..10u64).rev() {
+            let d = self.diffs[((newest - k) & 15) as usize];
             if d.abs() > threshold {
                 large += 1;
                 let s = if d > 0.0 { 1 } else { -1 };

@@ -260,6 +260,71 @@ pub enum Val<'a> {
     Null,
 }
 
+/// Parses the JSON value starting at `line[i]` (see [`scan_flat`]); returns it
+/// and the index just past it.
+#[inline]
+fn parse_value(line: &[u8], mut i: usize) -> Option<(Val<'_>, usize)> {
+    let n = line.len();
+    let v = match line[i] {
+        b'"' => {
+            let s = i + 1;
+            let e = s + line[s..].iter().position(|&c| c == b'"' || c < 0x20)?;
+            if line[e] != b'"' {
+                return None;
+            }
+            let v = &line[s..e];
+            i = e + 1;
+            Val::Str(v)
+        }
+        b't' if line[i..].starts_with(b"true") => {
+            i += 4;
+            Val::Bool(true)
+        }
+        b'f' if line[i..].starts_with(b"false") => {
+            i += 5;
+            Val::Bool(false)
+        }
+        b'n' if line[i..].starts_with(b"null") => {
+            i += 4;
+            Val::Null
+        }
+        b'-' | b'0'..=b'9' => {
+            // Scan and parse in one pass (see parse_num).
+            let s = i;
+            let neg = line[i] == b'-';
+            if neg {
+                i += 1;
+            }
+            let (mut m, mut digits, mut frac, mut dot) = (0u64, 0u32, 0usize, false);
+            while i < n {
+                match line[i] {
+                    c @ b'0'..=b'9' => {
+                        m = m.wrapping_mul(10).wrapping_add((c - b'0') as u64);
+                        digits += 1;
+                        frac += dot as usize;
+                    }
+                    b'.' if !dot => dot = true,
+                    _ => break,
+                }
+                i += 1;
+            }
+            let mut odd = false;
+            while i < n && matches!(line[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                odd = true;
+                i += 1;
+            }
+            if odd || digits == 0 || digits > 15 || (dot && frac == 0) {
+                Val::Num(slow_num(&line[s..i]))
+            } else {
+                let x = m as f64 / POW10[frac];
+                Val::Num(Some(if neg { -x } else { x }))
+            }
+        }
+        _ => return None,
+    };
+    Some((v, i))
+}
+
 /// Walks the members of a flat JSON object (`{"k":v,...}`) whose strings have
 /// no escapes and whose values are not objects or arrays. Returns `None` as
 /// soon as the line is anything else, so that the caller can take the general path.
@@ -305,63 +370,8 @@ pub fn scan_flat<'a>(line: &'a [u8], mut f: impl FnMut(&'a [u8], Val<'a>)) -> Op
         if i >= n {
             return None;
         }
-        let v = match line[i] {
-            b'"' => {
-                let s = i + 1;
-                let e = s + line[s..].iter().position(|&c| c == b'"' || c < 0x20)?;
-                if line[e] != b'"' {
-                    return None;
-                }
-                let v = &line[s..e];
-                i = e + 1;
-                Val::Str(v)
-            }
-            b't' if line[i..].starts_with(b"true") => {
-                i += 4;
-                Val::Bool(true)
-            }
-            b'f' if line[i..].starts_with(b"false") => {
-                i += 5;
-                Val::Bool(false)
-            }
-            b'n' if line[i..].starts_with(b"null") => {
-                i += 4;
-                Val::Null
-            }
-            b'-' | b'0'..=b'9' => {
-                // Scan and parse in one pass (see parse_num).
-                let s = i;
-                let neg = line[i] == b'-';
-                if neg {
-                    i += 1;
-                }
-                let (mut m, mut digits, mut frac, mut dot) = (0u64, 0u32, 0usize, false);
-                while i < n {
-                    match line[i] {
-                        c @ b'0'..=b'9' => {
-                            m = m.wrapping_mul(10).wrapping_add((c - b'0') as u64);
-                            digits += 1;
-                            frac += dot as usize;
-                        }
-                        b'.' if !dot => dot = true,
-                        _ => break,
-                    }
-                    i += 1;
-                }
-                let mut odd = false;
-                while i < n && matches!(line[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
-                    odd = true;
-                    i += 1;
-                }
-                if odd || digits == 0 || digits > 15 || (dot && frac == 0) {
-                    Val::Num(slow_num(&line[s..i]))
-                } else {
-                    let x = m as f64 / POW10[frac];
-                    Val::Num(Some(if neg { -x } else { x }))
-                }
-            }
-            _ => return None,
-        };
+        let (v, j) = parse_value(line, i)?;
+        i = j;
         f(key, v);
         ws(&mut i);
         if i >= n {
@@ -500,129 +510,292 @@ impl TimeCache {
     }
 }
 
-/// The fast path: a simulator-style JSON Lines reading straight from its bytes.
+/// Which reading field a JSON key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fid {
+    ContainerId,
+    Time,
+    Product,
+    Temperature,
+    Kilowatts,
+    Oxygen,
+    Co2,
+    Target,
+    Supply,
+    Ambient,
+    Ambiant,
+    Humidity,
+    Nitrogen,
+    Fan1,
+    Fan2,
+    Fan3,
+    Defrost,
+    Door,
+    Maintenance,
+    Mode,
+    Fault,
+    Position,
+    Window,
+    Other,
+}
+
+fn fid(key: &[u8]) -> Fid {
+    match key {
+        b"container_id" => Fid::ContainerId,
+        b"measurement_time" => Fid::Time,
+        b"product_id" => Fid::Product,
+        b"temperature" => Fid::Temperature,
+        b"kilowatts" => Fid::Kilowatts,
+        b"oxygen_level" => Fid::Oxygen,
+        b"carbon_dioxide_level" => Fid::Co2,
+        b"target_temperature" => Fid::Target,
+        b"supply_air_temperature" => Fid::Supply,
+        b"ambient_temperature" => Fid::Ambient,
+        b"ambiant_temperature" => Fid::Ambiant,
+        b"humidity_level" => Fid::Humidity,
+        b"nitrogen_level" => Fid::Nitrogen,
+        b"fan_1" => Fid::Fan1,
+        b"fan_2" => Fid::Fan2,
+        b"fan_3" => Fid::Fan3,
+        b"defrost" => Fid::Defrost,
+        b"door_open" => Fid::Door,
+        b"maintenance_required" => Fid::Maintenance,
+        b"operating_mode" => Fid::Mode,
+        b"fault" => Fid::Fault,
+        b"latitude" | b"longitude" => Fid::Position,
+        b"window_start" => Fid::Window,
+        _ => Fid::Other,
+    }
+}
+
+/// State of the fast path between lines: the last timestamp, and the keys of
+/// the last line in order. Tools write their keys in a fixed order, so most
+/// lines are read by checking each expected `"key":` in place instead of
+/// scanning and looking up every key.
+#[derive(Default)]
+pub struct FastState {
+    times: TimeCache,
+    schema: Vec<(Box<[u8]>, Fid)>,
+    learning: Vec<(Box<[u8]>, Fid)>,
+}
+
+/// `hay` starts with `pat` (short patterns: eight bytes at a time).
+#[inline]
+fn starts_with(hay: &[u8], pat: &[u8]) -> bool {
+    if hay.len() < pat.len() {
+        return false;
+    }
+    let mut k = 0;
+    while k + 8 <= pat.len() {
+        let a = u64::from_le_bytes(hay[k..k + 8].try_into().expect("8 bytes"));
+        let b = u64::from_le_bytes(pat[k..k + 8].try_into().expect("8 bytes"));
+        if a != b {
+            return false;
+        }
+        k += 8;
+    }
+    hay[k..pat.len()].iter().zip(&pat[k..]).all(|(a, b)| a == b)
+}
+
+/// A reading being assembled on the fast path.
+struct Acc<'a> {
+    o: Obs<'a>,
+    has_t: bool,
+    has_temp: bool,
+    has_id: bool,
+    has_prod: bool,
+    ok: bool,
+}
+
+impl<'a> Acc<'a> {
+    fn new() -> Self {
+        Acc {
+            o: Obs::default(),
+            has_t: false,
+            has_temp: false,
+            has_id: false,
+            has_prod: false,
+            ok: true,
+        }
+    }
+
+    #[inline]
+    fn num(&mut self, v: Val<'a>) -> Option<f64> {
+        match v {
+            Val::Num(Some(x)) => Some(x),
+            Val::Null => None,
+            _ => {
+                self.ok = false;
+                None
+            }
+        }
+    }
+
+    #[inline]
+    fn boolean(&mut self, v: Val<'a>) -> Option<bool> {
+        match v {
+            Val::Bool(b) => Some(b),
+            Val::Null => None,
+            _ => {
+                self.ok = false;
+                None
+            }
+        }
+    }
+
+    #[inline]
+    fn id(&mut self, v: Val<'a>) -> Option<&'a str> {
+        match v {
+            Val::Str(x) if !x.is_empty() && !x.iter().all(u8::is_ascii_whitespace) => {
+                std::str::from_utf8(x).ok()
+            }
+            _ => {
+                self.ok = false;
+                None
+            }
+        }
+    }
+
+    #[inline]
+    fn apply(&mut self, f: Fid, v: Val<'a>, times: &mut TimeCache, label: bool) {
+        match f {
+            Fid::ContainerId => {
+                if let Some(x) = self.id(v) {
+                    self.o.container_id = x;
+                    self.has_id = true;
+                }
+            }
+            Fid::Product => {
+                if let Some(x) = self.id(v) {
+                    self.o.product_id = x;
+                    self.has_prod = true;
+                }
+            }
+            Fid::Time => match v {
+                Val::Str(x) => match times.get(x) {
+                    Some(t) => {
+                        self.o.t_ms = t;
+                        self.has_t = true;
+                    }
+                    None => self.ok = false,
+                },
+                _ => self.ok = false,
+            },
+            Fid::Temperature => {
+                if let Some(x) = self.num(v) {
+                    self.o.temperature = x;
+                    self.has_temp = true;
+                }
+            }
+            Fid::Kilowatts => self.o.kilowatts = self.num(v),
+            Fid::Oxygen => self.o.oxygen = self.num(v),
+            Fid::Co2 => self.o.co2 = self.num(v),
+            Fid::Target => self.o.target = self.num(v),
+            Fid::Supply => self.o.supply = self.num(v),
+            Fid::Ambient => self.o.ambient = self.num(v),
+            Fid::Ambiant if self.o.ambient.is_none() => self.o.ambient = self.num(v),
+            Fid::Humidity => self.o.humidity = self.num(v),
+            Fid::Nitrogen => self.o.nitrogen = self.num(v),
+            Fid::Fan1 => self.o.fan_1 = self.boolean(v),
+            Fid::Fan2 => self.o.fan_2 = self.boolean(v),
+            Fid::Fan3 => self.o.fan_3 = self.boolean(v),
+            Fid::Defrost => self.o.defrost = self.boolean(v),
+            Fid::Door => self.o.door_open = self.boolean(v),
+            Fid::Maintenance => {
+                let _ = self.boolean(v);
+            }
+            Fid::Mode => match v {
+                Val::Str(b"") | Val::Null => {}
+                Val::Str(x) => self.o.mode = Some(Mode::parse(x)),
+                _ => self.ok = false,
+            },
+            Fid::Fault if label => {
+                if let Val::Str(x) = v {
+                    if !x.is_empty() {
+                        self.o.label = std::str::from_utf8(x).ok();
+                    }
+                }
+            }
+            Fid::Position if !matches!(v, Val::Num(Some(_)) | Val::Null) => self.ok = false,
+            Fid::Window => self.ok = false,
+            _ => {}
+        }
+    }
+
+    /// The reading, when everything SPEC §1 requires is there and well-typed;
+    /// otherwise the general path says what is wrong.
+    fn finish(self) -> Option<Obs<'a>> {
+        let mut o = self.o;
+        if !(self.ok && self.has_id && self.has_t && self.has_prod && self.has_temp) {
+            return None;
+        }
+        if o.kilowatts.is_none_or(|k| k < 0.0)
+            || o.oxygen.is_none()
+            || o.co2.is_none()
+            || o.fan_1.is_none()
+        {
+            return None;
+        }
+        o.from_ms = o.t_ms;
+        o.temp_min = o.temperature;
+        o.temp_max = o.temperature;
+        Some(o)
+    }
+}
+
+/// Reads a line along the keys of the previous one; `None` when it differs.
+#[inline]
+fn by_schema<'a>(b: &'a [u8], st: &mut FastState, label: bool) -> Option<Obs<'a>> {
+    if st.schema.is_empty() || b.first() != Some(&b'{') {
+        return None;
+    }
+    let mut acc = Acc::new();
+    let mut i = 1;
+    let last = st.schema.len() - 1;
+    for (k, (pat, f)) in st.schema.iter().enumerate() {
+        if !starts_with(&b[i..], pat) {
+            return None;
+        }
+        let (v, j) = parse_value(b, i + pat.len())?;
+        acc.apply(*f, v, &mut st.times, label);
+        match (b.get(j), k == last) {
+            (Some(b','), false) => i = j + 1,
+            (Some(b'}'), true) if j + 1 == b.len() => return acc.finish(),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The fast path: a flat JSON Lines reading straight from its bytes.
 /// `None` means "not sure": the caller must use the general path, which also
 /// explains what is wrong with a bad line.
 #[inline]
-pub fn fast_obs<'a>(line: &'a str, times: &mut TimeCache, label: bool) -> Option<Obs<'a>> {
-    let bytes = line.as_bytes();
-    let mut o = Obs::default();
-    let (mut has_t, mut has_temp, mut has_id, mut has_prod) = (false, false, false, false);
-    let mut ok = true;
-    let mut bad_time = false;
-    let s = |v: &'a [u8]| -> &'a str {
-        // The line is valid UTF-8 and the slice ends at ASCII quotes.
-        std::str::from_utf8(v).unwrap_or_default()
-    };
-    scan_flat(bytes, |k, v| {
-        macro_rules! num {
-            () => {
-                match v {
-                    Val::Num(Some(x)) => Some(x),
-                    Val::Null => None,
-                    _ => {
-                        ok = false;
-                        None
-                    }
-                }
-            };
-        }
-        macro_rules! boolean {
-            () => {
-                match v {
-                    Val::Bool(b) => Some(b),
-                    Val::Null => None,
-                    _ => {
-                        ok = false;
-                        None
-                    }
-                }
-            };
-        }
-        match k {
-            b"container_id" => match v {
-                Val::Str(x) if !x.is_empty() && !x.iter().all(u8::is_ascii_whitespace) => {
-                    o.container_id = s(x);
-                    has_id = true;
-                }
-                _ => ok = false,
-            },
-            b"measurement_time" => match v {
-                Val::Str(x) => match times.get(x) {
-                    Some(t) => {
-                        o.t_ms = t;
-                        has_t = true;
-                    }
-                    None => bad_time = true,
-                },
-                _ => ok = false,
-            },
-            b"product_id" => match v {
-                Val::Str(x) if !x.is_empty() && !x.iter().all(u8::is_ascii_whitespace) => {
-                    o.product_id = s(x);
-                    has_prod = true;
-                }
-                _ => ok = false,
-            },
-            b"temperature" => {
-                if let Some(x) = num!() {
-                    o.temperature = x;
-                    has_temp = true;
-                }
-            }
-            b"kilowatts" => o.kilowatts = num!(),
-            b"oxygen_level" => o.oxygen = num!(),
-            b"carbon_dioxide_level" => o.co2 = num!(),
-            b"target_temperature" => o.target = num!(),
-            b"supply_air_temperature" => o.supply = num!(),
-            b"ambient_temperature" => o.ambient = num!(),
-            b"ambiant_temperature" if o.ambient.is_none() => o.ambient = num!(),
-            b"humidity_level" => o.humidity = num!(),
-            b"nitrogen_level" => o.nitrogen = num!(),
-            b"fan_1" => o.fan_1 = boolean!(),
-            b"fan_2" => o.fan_2 = boolean!(),
-            b"fan_3" => o.fan_3 = boolean!(),
-            b"defrost" => o.defrost = boolean!(),
-            b"door_open" => o.door_open = boolean!(),
-            b"maintenance_required" => {
-                let _ = boolean!();
-            }
-            b"operating_mode" => match v {
-                Val::Str(b"") => {}
-                Val::Str(x) => o.mode = Some(Mode::parse(x)),
-                Val::Null => {}
-                _ => ok = false,
-            },
-            b"fault" if label => {
-                if let Val::Str(x) = v {
-                    if !x.is_empty() {
-                        o.label = Some(s(x));
-                    }
-                }
-            }
-            b"latitude" | b"longitude" if !matches!(v, Val::Num(Some(_)) | Val::Null) => ok = false,
-            b"window_start" => ok = false,
-            _ => {}
-        }
+pub fn fast_obs<'a>(line: &'a str, st: &mut FastState, label: bool) -> Option<Obs<'a>> {
+    let b = line.as_bytes();
+    if memchr::memchr(b'\\', b).is_some() {
+        return None;
+    }
+    if let Some(o) = by_schema(b, st, label) {
+        return Some(o);
+    }
+    // Scan key by key, and remember the keys' order for the next lines.
+    let mut acc = Acc::new();
+    let FastState {
+        times, learning, ..
+    } = st;
+    learning.clear();
+    scan_flat(b, |k, v| {
+        let f = fid(k);
+        let mut pat = Vec::with_capacity(k.len() + 3);
+        pat.push(b'"');
+        pat.extend_from_slice(k);
+        pat.extend_from_slice(b"\":");
+        learning.push((pat.into_boxed_slice(), f));
+        acc.apply(f, v, times, label);
     })?;
-    if !ok || bad_time {
-        return None;
-    }
-    // Everything SPEC §1 requires must be there; otherwise the general path says what is missing.
-    if !(has_id && has_t && has_prod && has_temp) {
-        return None;
-    }
-    if o.kilowatts.is_none_or(|k| k < 0.0)
-        || o.oxygen.is_none()
-        || o.co2.is_none()
-        || o.fan_1.is_none()
-    {
-        return None;
-    }
-    o.from_ms = o.t_ms;
-    o.temp_min = o.temperature;
-    o.temp_max = o.temperature;
-    Some(o)
+    std::mem::swap(&mut st.schema, &mut st.learning);
+    acc.finish()
 }
 
 #[cfg(test)]
@@ -666,8 +839,13 @@ mod tests {
     #[test]
     fn fast_and_general_paths_agree() {
         let line = r#"{"container_id":"MSKU1234565","measurement_time":"2026-11-27T03:00:00Z","product_id":"P01","temperature":0.5,"target_temperature":0.0,"supply_air_temperature":-1.2,"kilowatts":2.5,"oxygen_level":20.9,"carbon_dioxide_level":0.04,"fan_1":true,"fan_2":true,"defrost":false,"door_open":false,"operating_mode":"modulated_cool","latitude":null,"longitude":null,"fault":"door_open","ship":"Emma"}"#;
-        let mut tc = TimeCache::default();
+        let mut tc = FastState::default();
         let fast = fast_obs(line, &mut tc, true).unwrap();
+        // Again, along the learnt key order.
+        assert_eq!(
+            format!("{:?}", fast_obs(line, &mut tc, true).unwrap()),
+            format!("{fast:?}")
+        );
         let r = Reading::from_json_line(line, &TimeParser::default()).unwrap();
         let slow = Obs::from_reading(&r, true);
         assert_eq!(format!("{fast:?}"), format!("{slow:?}"));

@@ -4,7 +4,7 @@
 //! Batches are handed over when full, and early whenever the input would
 //! block, so live pipes still see events promptly.
 
-use super::obs::{fast_obs, Mode, Obs, TimeCache};
+use super::obs::{fast_obs, FastState, Mode, Obs};
 use super::source::{Item, Source};
 use serde_json::{Map, Value};
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -147,7 +147,7 @@ pub struct Batch {
 pub fn start(mut src: Source, label: bool) -> (Receiver<Batch>, JoinHandle<()>) {
     let (tx, rx) = sync_channel::<Batch>(4);
     let handle = std::thread::spawn(move || {
-        let mut tc = TimeCache::default();
+        let mut tc = FastState::default();
         let mut msgs = Vec::with_capacity(BATCH);
         let mut text = String::with_capacity(BATCH * 512);
         let mut name = String::new();
