@@ -98,6 +98,12 @@ pub struct DetectArgs {
     )]
     pub tolerance: Span,
 
+    /// Let the detectors ignore these optional fields (comma-separated), as if the
+    /// readings lacked them: to see how detection degrades on sparser telemetry
+    /// (e.g. `door_open,defrost,operating_mode,supply_air_temperature,fan_2,fan_3`).
+    #[arg(long, value_delimiter = ',', value_name = "FIELDS")]
+    pub ignore_field: Vec<String>,
+
     /// List the detectors, the fields they need and their settings, then exit.
     #[arg(long)]
     pub list_rules: bool,
@@ -132,6 +138,14 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         out.flush()?;
         return Ok(Exit::Ok);
     }
+    for f in &args.ignore_field {
+        if !obs::IGNORABLE.contains(&f.as_str()) {
+            return Err(usage(format!(
+                "--ignore-field: {f:?} cannot be ignored (optional fields: {})",
+                obs::IGNORABLE.join(", ")
+            )));
+        }
+    }
     let expr = match &args.where_ {
         Some(w) => Some(filter::Expr::parse(w).map_err(usage)?),
         None => None,
@@ -149,7 +163,14 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         run_evaluate(&args, &mut engine, src, &mut rejects, &times, &mut out)?
     } else {
         let mut engine = Engine::new(slots, catalog);
-        let exit = run_detect(&mut engine, src, &mut rejects, &times, &mut out)?;
+        let exit = run_detect(
+            &mut engine,
+            src,
+            &args.ignore_field,
+            &mut rejects,
+            &times,
+            &mut out,
+        )?;
         if engine.unknown_products > 0 {
             eprintln!(
                 "{TOOL}: {} readings of products missing from the catalog and without target_temperature: no temperature band for them (add them with --catalog)",
@@ -281,9 +302,22 @@ fn general(
     }
 }
 
+/// The observation the detectors see: `o`, or a copy without the ignored fields.
+fn masked<'o>(o: &Obs<'o>, ignore: &[String]) -> Option<Obs<'o>> {
+    if ignore.is_empty() {
+        return None;
+    }
+    let mut m = o.clone();
+    for f in ignore {
+        m.forget(f);
+    }
+    Some(m)
+}
+
 fn run_detect(
     engine: &mut Engine,
     src: Source,
+    ignore: &[String],
     rejects: &mut Rejects,
     times: &TimeParser,
     out: &mut Output,
@@ -293,7 +327,8 @@ fn run_detect(
         let Step::Obs(o) = step else {
             return Ok(Ok(()));
         };
-        let res = engine.observe(o, |e| pending.push(e));
+        let m = masked(o, ignore);
+        let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
         for e in pending.drain(..) {
             e.write_jsonl(out).context("writing events")?;
             out.end_record()?;
@@ -328,7 +363,8 @@ fn run_evaluate(
                 engine.reset();
             }
             Step::Obs(o) => {
-                let res = engine.observe(o, |e| pending.push(e));
+                let m = masked(o, &args.ignore_field);
+                let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
                 if res.is_ok() {
                     ev.observe(o);
                 }

@@ -100,7 +100,43 @@ pub const RULE_FIELDS: [&str; 14] = [
     "door_open",
 ];
 
+/// Optional fields the detectors can be told to ignore (`--ignore-field`),
+/// to see how they do on telemetry that lacks them.
+pub const IGNORABLE: [&str; 12] = [
+    "target_temperature",
+    "supply_air_temperature",
+    "ambient_temperature",
+    "humidity_level",
+    "nitrogen_level",
+    "fan_1",
+    "fan_2",
+    "fan_3",
+    "defrost",
+    "door_open",
+    "operating_mode",
+    "kilowatts",
+];
+
 impl<'a> Obs<'a> {
+    /// Forgets a field, as if the reading did not carry it (see [`IGNORABLE`]).
+    pub fn forget(&mut self, field: &str) {
+        match field {
+            "target_temperature" => self.target = None,
+            "supply_air_temperature" => self.supply = None,
+            "ambient_temperature" => self.ambient = None,
+            "humidity_level" => self.humidity = None,
+            "nitrogen_level" => self.nitrogen = None,
+            "fan_1" => self.fan_1 = None,
+            "fan_2" => self.fan_2 = None,
+            "fan_3" => self.fan_3 = None,
+            "defrost" => self.defrost = None,
+            "door_open" => self.door_open = None,
+            "operating_mode" => self.mode = None,
+            "kilowatts" => self.kilowatts = None,
+            _ => {}
+        }
+    }
+
     /// A numeric field by its SPEC name, for threshold rules and `--where`.
     pub fn field(&self, name: &str) -> Option<f64> {
         let b = |x: Option<bool>| x.map(|v| if v { 1.0 } else { 0.0 });

@@ -532,3 +532,18 @@ fn lists_rules_and_writes_completions() {
         .assert()
         .success();
 }
+
+#[test]
+fn ignore_field_shows_what_a_detector_needs() {
+    let readings = sim(&["--products", "P02", "--inject", "2:door_open@30m+20m"]);
+    let faults: Vec<String> = opened(&detect(&readings, &["--ignore-field", "door_open"]))
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect();
+    assert!(!faults.contains(&"door_open".to_string()), "{faults:?}");
+    tool("reefer-detect")
+        .args(["--ignore-field", "container_id"])
+        .write_stdin("")
+        .assert()
+        .code(2);
+}
