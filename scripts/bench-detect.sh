@@ -16,16 +16,18 @@ cargo build --release --quiet --bin reefer-detect
 readings=$(wc -l <"$data")
 echo "file: $data ($readings readings, $(du -h "$data" | cut -f1))"
 
-# Prints "label  seconds  readings/s  peak RSS" for a command whose stdout is discarded.
+# Prints "label  wall seconds  readings/s  CPU seconds  peak RSS" for a command whose
+# stdout is discarded. On a shared machine wall time moves with the load; CPU time
+# (user + system) is the steadier comparison.
 measure() {
   local label=$1; shift
   local t
   t=$(mktemp)
-  /usr/bin/time -f "%e %M" -o "$t" "$@" >/dev/null
-  read -r secs kb <"$t"
+  /usr/bin/time -f "%e %U %S %M" -o "$t" "$@" >/dev/null
+  read -r secs user sys kb <"$t"
   rm -f "$t"
-  awk -v l="$label" -v s="$secs" -v k="$kb" -v n="$readings" \
-    'BEGIN { printf "%-44s %7.2f s %12.0f readings/s %8.1f MB peak RSS\n", l, s, n / s, k / 1024 }'
+  awk -v l="$label" -v s="$secs" -v u="$user" -v y="$sys" -v k="$kb" -v n="$readings" \
+    'BEGIN { printf "%-42s %6.2f s wall %10.0f readings/s %6.2f s CPU %7.1f MB peak RSS\n", l, s, n / s, u + y, k / 1024 }'
 }
 
 # Baseline 1: a plain typed serde_json parse (the issue's 3.4 s for 5 M readings).

@@ -462,6 +462,7 @@ impl Engine {
                 hist: &st.hist,
                 band: &st.band,
                 cond_since: track.cond_since,
+                open: track.open.is_some(),
             };
             let verdict = slot.rule.check(&ctx);
             step(slot, track, &ctx, verdict, &mut emit);

@@ -30,6 +30,8 @@ pub struct Ctx<'a, 'o> {
     pub band: &'a Band,
     /// When this rule's condition began to hold (None: it does not hold yet).
     pub cond_since: Option<i64>,
+    /// An episode of this rule is open for the container.
+    pub open: bool,
 }
 
 /// A rule's judgement of one observation.
