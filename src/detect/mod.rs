@@ -377,6 +377,9 @@ fn run_evaluate(
         Ok(Ok(()))
     })?;
     ev.finish(&mut scores);
+    if scores.kinds.values().all(|k| k.episodes + k.truncated == 0) {
+        eprintln!("{TOOL}: --evaluate: no reading carries a fault label (reefer-sim writes them unless --no-labels); every event counts as a false alert");
+    }
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &scores.to_json())?;
         writeln!(out)?;

@@ -547,3 +547,29 @@ fn ignore_field_shows_what_a_detector_needs() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn temperature_excursion_fires_after_its_grace_and_escalates() {
+    let readings = sim(&["--products", "P06", "--inject", "2:power_off@30m+3h"]);
+    let events = detect(&readings, &[]);
+    let exc: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["fault"] == "temperature_excursion")
+        .collect();
+    assert_eq!(exc[0]["status"], "open");
+    assert_eq!(exc[0]["severity"], "warning");
+    let since = chrono::DateTime::parse_from_rfc3339(exc[0]["since"].as_str().unwrap()).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339(exc[0]["detected_at"].as_str().unwrap()).unwrap();
+    assert_eq!((at - since).num_minutes(), 30, "the grace period");
+    assert!(exc
+        .iter()
+        .any(|e| e["status"] == "escalated" && e["severity"] == "critical"));
+}
+
+#[test]
+fn temperature_excursion_ignores_a_short_door_opening() {
+    stays_quiet(
+        &sim(&["--products", "P01", "--inject", "2:door_open@30m+10m"]),
+        "temperature_excursion",
+    );
+}
