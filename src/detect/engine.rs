@@ -377,10 +377,14 @@ pub struct Engine {
     last: u32,
     /// Observations skipped because a product is unknown and has no setpoint.
     pub unknown_products: u64,
+    /// Per rule: it judged at least one observation (did not only hold).
+    judged: Vec<bool>,
+    observed: u64,
 }
 
 impl Engine {
     pub fn new(slots: Vec<Slot>, catalog: Vec<Product>) -> Engine {
+        let n_slots = slots.len();
         Engine {
             slots,
             catalog,
@@ -388,11 +392,27 @@ impl Engine {
             index: FxMap::default(),
             last: NONE,
             unknown_products: 0,
+            judged: vec![false; n_slots],
+            observed: 0,
         }
     }
 
     pub fn containers(&self) -> usize {
         self.states.len()
+    }
+
+    /// Rules that never judged an observation of the input so far, with the
+    /// fields they need: most likely the input lacks those fields.
+    pub fn idle_rules(&self) -> Vec<(String, &'static str)> {
+        if self.observed == 0 {
+            return Vec::new();
+        }
+        self.slots
+            .iter()
+            .zip(&self.judged)
+            .filter(|(_, j)| !**j)
+            .map(|(s, _)| (s.rule.name().to_string(), s.rule.needs()))
+            .collect()
     }
 
     /// Forgets every container (between independent inputs in `--evaluate`).
@@ -456,7 +476,13 @@ impl Engine {
             self.unknown_products += 1;
         }
         st.hist.update(o, &st.band);
-        for (slot, track) in self.slots.iter().zip(st.tracks.iter_mut()) {
+        self.observed += 1;
+        for ((slot, track), judged) in self
+            .slots
+            .iter()
+            .zip(st.tracks.iter_mut())
+            .zip(self.judged.iter_mut())
+        {
             let ctx = Ctx {
                 obs: o,
                 hist: &st.hist,
@@ -465,6 +491,7 @@ impl Engine {
                 open: track.open.is_some(),
             };
             let verdict = slot.rule.check(&ctx);
+            *judged |= verdict != Verdict::Hold;
             step(slot, track, &ctx, verdict, &mut emit);
         }
         Ok(())

@@ -171,6 +171,9 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
             &times,
             &mut out,
         )?;
+        for (rule, needs) in engine.idle_rules() {
+            eprintln!("{TOOL}: note: {rule} never had what it needs in this input ({needs})");
+        }
         if engine.unknown_products > 0 {
             eprintln!(
                 "{TOOL}: {} readings of products missing from the catalog and without target_temperature: no temperature band for them (add them with --catalog)",
