@@ -302,11 +302,11 @@ fn reads_ibm_style_csv_without_preparation() {
         .arg(repo_path("tests/fixtures/detect/ibm-style.csv"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // Nothing rejected; the detectors this data cannot feed say so.
+    assert!(!err.contains("rejected"), "{err}");
+    assert!(err.contains("door_open never had what it needs"), "{err}");
     let faults: Vec<String> = opened(&json_lines(&out.stdout))
         .into_iter()
         .map(|(_, f)| f)

@@ -85,7 +85,7 @@ impl GasRule {
         }
         // Sensor faults last hours: a healthy channel is looked at every
         // fourth reading, one under suspicion at every reading.
-        if ctx.cond_since.is_none() && !ctx.open && g.seen % 4 != 0 {
+        if ctx.cond_since.is_none() && !ctx.open && !g.seen.is_multiple_of(4) {
             return Verdict::Hold;
         }
         match self.finding(g) {
