@@ -401,10 +401,11 @@ impl Engine {
         self.states.len()
     }
 
-    /// Rules that never judged an observation of the input so far, with the
+    /// Rules that never judged any of at least 200 observations, with the
     /// fields they need: most likely the input lacks those fields.
     pub fn idle_rules(&self) -> Vec<(String, &'static str)> {
-        if self.observed == 0 {
+        // Rules need some history (a gas line fit, 30 readings) before they judge.
+        if self.observed < 200 {
             return Vec::new();
         }
         self.slots
