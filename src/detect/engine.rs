@@ -154,7 +154,7 @@ impl GasHistory {
     }
 
     /// The `k`-th most recent reading (0 = the latest).
-    fn back(&self, k: usize) -> (i64, f64) {
+    pub fn back(&self, k: usize) -> (i64, f64) {
         let i = (self.next + GAS_RING - 1 - k) & GAS_MASK;
         (self.t[i], self.v[i])
     }
@@ -252,6 +252,9 @@ pub struct History {
     pub reached_band: bool,
     /// Lowest (for a box above its band) temperature seen while pulling down.
     pub pull_down_best: f64,
+    /// Temperatures sampled at least 20 s apart, the last 8 (a few minutes at any interval).
+    recent: [(i64, f64); 8],
+    recent_next: usize,
 }
 
 impl Default for History {
@@ -271,11 +274,27 @@ impl Default for History {
             last_power_off: i64::MIN / 2,
             reached_band: false,
             pull_down_best: f64::INFINITY,
+            recent: [(i64::MIN / 2, f64::NAN); 8],
+            recent_next: 0,
         }
     }
 }
 
 impl History {
+    /// Lowest plausible temperature sampled within `window_ms` before `now`, and its time.
+    pub fn low_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
+        let mut best: Option<(i64, f64)> = None;
+        for &(t, v) in &self.recent {
+            if t >= now || now - t > window_ms || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v) {
+                continue;
+            }
+            if best.is_none_or(|(_, b)| v < b) {
+                best = Some((t, v));
+            }
+        }
+        best
+    }
+
     fn update(&mut self, o: &Obs, band: &Band) {
         let t = o.t_ms;
         if o.temperature == self.prev_temp {
@@ -312,6 +331,11 @@ impl History {
             } else {
                 self.pull_down_best = self.pull_down_best.min(o.temperature);
             }
+        }
+        let last = self.recent[(self.recent_next + 7) & 7].0;
+        if t - last >= 20_000 {
+            self.recent[self.recent_next] = (t, o.temperature);
+            self.recent_next = (self.recent_next + 1) & 7;
         }
         self.readings += 1;
         self.last_t = t;

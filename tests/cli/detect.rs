@@ -306,7 +306,10 @@ fn reads_ibm_style_csv_without_preparation() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     // Nothing rejected; the detectors this data cannot feed say so.
     assert!(!err.contains("rejected"), "{err}");
-    assert!(err.contains("door_open never had what it needs"), "{err}");
+    assert!(
+        err.contains("compressor_failure never had what it needs"),
+        "{err}"
+    );
     let faults: Vec<String> = opened(&json_lines(&out.stdout))
         .into_iter()
         .map(|(_, f)| f)
@@ -535,17 +538,66 @@ fn lists_rules_and_writes_completions() {
 
 #[test]
 fn ignore_field_shows_what_a_detector_needs() {
-    let readings = sim(&["--products", "P02", "--inject", "2:door_open@30m+20m"]);
-    let faults: Vec<String> = opened(&detect(&readings, &["--ignore-field", "door_open"]))
+    let readings = sim(&[
+        "--products",
+        "P05",
+        "--inject",
+        "2:compressor_failure@30m+2h",
+    ]);
+    let faults: Vec<String> = opened(&detect(&readings, &["--ignore-field", "operating_mode"]))
         .into_iter()
         .map(|(_, f)| f)
         .collect();
-    assert!(!faults.contains(&"door_open".to_string()), "{faults:?}");
+    assert!(
+        !faults.contains(&"compressor_failure".to_string()),
+        "{faults:?}"
+    );
     tool("reefer-detect")
         .args(["--ignore-field", "container_id"])
         .write_stdin("")
         .assert()
         .code(2);
+}
+
+#[test]
+fn door_open_is_inferred_without_a_door_switch() {
+    for products in ["P02", "P06"] {
+        let readings = sim(&["--products", products, "--inject", "2:door_open@30m+15m"]);
+        let id = container(&readings, 2);
+        let events = detect(
+            &readings,
+            &["--ignore-field", "door_open,defrost,operating_mode"],
+        );
+        let door: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["fault"] == "door_open" && e["status"] == "open")
+            .collect();
+        assert_eq!(door.len(), 1, "{products}: {events:?}");
+        assert_eq!(door[0]["container_id"], id.as_str());
+        assert_eq!(door[0]["evidence"]["door_switch"], "absent: inferred");
+    }
+    // A healthy fleet without door switches (defrosts included) shows no door.
+    let out = tool("reefer-sim")
+        .args([
+            "--containers",
+            "12",
+            "--duration",
+            "1d",
+            "--interval",
+            "1m",
+            "--seed",
+            "3",
+            "--start",
+            START,
+            "--no-faults",
+        ])
+        .output()
+        .unwrap();
+    let events = detect(
+        &out.stdout,
+        &["--ignore-field", "door_open,defrost,operating_mode"],
+    );
+    assert!(events.is_empty(), "{events:?}");
 }
 
 #[test]
