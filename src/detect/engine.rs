@@ -255,6 +255,15 @@ pub struct History {
     /// Temperatures sampled at least 20 s apart, the last 8 (a few minutes at any interval).
     recent: [(i64, f64); 8],
     recent_next: usize,
+    /// Temperatures sampled at least 5 min apart, the last 8 (about 40 min).
+    slow: [(i64, f64); 8],
+    /// Humidity at those samples (NaN when absent).
+    slow_rh: [f64; 8],
+    slow_next: usize,
+    /// Draw averaged over about 10 min (exponentially), kW.
+    pub kw_avg: Option<f64>,
+    /// Last time the return air jumped by 2 °C or more within 3 min (a door, most likely).
+    pub last_jump: i64,
 }
 
 impl Default for History {
@@ -276,11 +285,51 @@ impl Default for History {
             pull_down_best: f64::INFINITY,
             recent: [(i64::MIN / 2, f64::NAN); 8],
             recent_next: 0,
+            slow: [(i64::MIN / 2, f64::NAN); 8],
+            slow_rh: [f64::NAN; 8],
+            slow_next: 0,
+            kw_avg: None,
+            last_jump: i64::MIN / 2,
         }
     }
 }
 
 impl History {
+    /// The slow sample (5 min apart) closest to `ago_ms` before `now`, within 3 min of it.
+    pub fn slow_at(&self, now: i64, ago_ms: i64) -> Option<f64> {
+        self.slow
+            .iter()
+            .filter(|(t, v)| {
+                (now - t - ago_ms).abs() <= 180_000 && (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(v)
+            })
+            .min_by_key(|(t, _)| (now - t - ago_ms).abs())
+            .map(|(_, v)| *v)
+    }
+
+    /// Largest change of humidity between now (`rh`) and the samples of the last `window_ms`.
+    pub fn humidity_swing(&self, now: i64, rh: f64, window_ms: i64) -> f64 {
+        self.slow
+            .iter()
+            .zip(&self.slow_rh)
+            .filter(|((t, _), h)| *t < now && now - t <= window_ms && h.is_finite())
+            .map(|(_, h)| (rh - h).abs())
+            .fold(0.0, f64::max)
+    }
+
+    /// Lowest plausible temperature sampled (5 min apart) within `window_ms` before `now`.
+    pub fn slow_low_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
+        let mut best: Option<(i64, f64)> = None;
+        for &(t, v) in &self.slow {
+            if t >= now || now - t > window_ms || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v) {
+                continue;
+            }
+            if best.is_none_or(|(_, b)| v < b) {
+                best = Some((t, v));
+            }
+        }
+        best
+    }
+
     /// Lowest plausible temperature sampled within `window_ms` before `now`, and its time.
     pub fn low_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
         let mut best: Option<(i64, f64)> = None;
@@ -331,6 +380,28 @@ impl History {
             } else {
                 self.pull_down_best = self.pull_down_best.min(o.temperature);
             }
+        }
+        let last_slow = self.slow[(self.slow_next + 7) & 7].0;
+        if t - last_slow >= 300_000 {
+            self.slow[self.slow_next] = (t, o.temperature);
+            self.slow_rh[self.slow_next] = o.humidity.unwrap_or(f64::NAN);
+            self.slow_next = (self.slow_next + 1) & 7;
+        }
+        if let Some(kw) = o.kilowatts {
+            let dt = t.saturating_sub(self.last_t).clamp(0, 600_000) as f64;
+            let a = if self.readings == 0 {
+                1.0
+            } else {
+                1.0 - (-dt / 600_000.0).exp()
+            };
+            self.kw_avg = Some(self.kw_avg.map_or(kw, |m| m + a * (kw - m)));
+        }
+        if (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature)
+            && self
+                .low_since(t, 3 * 60_000)
+                .is_some_and(|(_, low)| o.temperature - low >= 2.0)
+        {
+            self.last_jump = t;
         }
         let last = self.recent[(self.recent_next + 7) & 7].0;
         if t - last >= 20_000 {

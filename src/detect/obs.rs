@@ -161,14 +161,14 @@ impl<'a> Obs<'a> {
 
     /// True when the unit is defrosting: by its flag or its mode, or, when
     /// the reading has neither (IBM-style data), by the signature of a
-    /// defrost: every fan stopped while the heaters draw power.
+    /// defrost: every fan reported stopped while the heaters draw power.
     pub fn defrosting(&self) -> bool {
         match (self.defrost, self.mode) {
             (Some(d), _) => d || self.mode == Some(Mode::Defrost),
             (None, Some(m)) => m == Mode::Defrost,
             (None, None) => {
                 self.fan_1 == Some(false)
-                    && self.fan_2 == Some(false)
+                    && self.fan_2 != Some(true)
                     && self.fan_3 != Some(true)
                     && self.kilowatts.is_some_and(|k| k > 1.0)
             }

@@ -304,10 +304,9 @@ fn reads_ibm_style_csv_without_preparation() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    // Nothing rejected; the detectors this data cannot feed say so.
-    assert!(!err.contains("rejected"), "{err}");
+    // Nothing rejected, and every detector can work on it (door and compressor by their fallbacks).
     assert!(
-        err.contains("compressor_failure never had what it needs"),
+        !err.contains("rejected") && !err.contains("never had what it needs"),
         "{err}"
     );
     let faults: Vec<String> = opened(&json_lines(&out.stdout))
@@ -623,5 +622,43 @@ fn temperature_excursion_ignores_a_short_door_opening() {
     stays_quiet(
         &sim(&["--products", "P01", "--inject", "2:door_open@30m+10m"]),
         "temperature_excursion",
+    );
+}
+
+#[test]
+fn compressor_failure_is_inferred_without_mode_and_supply_air() {
+    let readings = sim(&[
+        "--products",
+        "P06",
+        "--inject",
+        "2:compressor_failure@30m+3h",
+    ]);
+    let id = container(&readings, 2);
+    let events = detect(
+        &readings,
+        &["--ignore-field", "operating_mode,supply_air_temperature"],
+    );
+    let comp: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["fault"] == "compressor_failure" && e["status"] == "open")
+        .collect();
+    assert_eq!(comp.len(), 1, "{events:?}");
+    assert_eq!(comp[0]["container_id"], id.as_str());
+    assert_eq!(
+        comp[0]["evidence"]["supply_air_and_mode"],
+        "absent: inferred"
+    );
+    // A long door opening warms the box too, but it is not a compressor failure.
+    let readings = sim(&["--products", "P07", "--inject", "2:door_open@30m+25m"]);
+    let opens = opened(&detect(
+        &readings,
+        &[
+            "--ignore-field",
+            "operating_mode,supply_air_temperature,door_open",
+        ],
+    ));
+    assert!(
+        !opens.iter().any(|(_, f)| f == "compressor_failure"),
+        "{opens:?}"
     );
 }
