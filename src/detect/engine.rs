@@ -294,6 +294,23 @@ impl Default for History {
     }
 }
 
+/// Weight of a new reading in the 10-minute mean of the draw, for a gap of
+/// `dt` ms (cached: the interval rarely changes).
+fn kw_weight(dt: i64) -> f64 {
+    thread_local! {
+        static LAST: std::cell::Cell<(i64, f64)> = const { std::cell::Cell::new((-1, 0.0)) };
+    }
+    LAST.with(|c| {
+        let (d, w) = c.get();
+        if d == dt {
+            return w;
+        }
+        let w = 1.0 - (-(dt as f64) / 600_000.0).exp();
+        c.set((dt, w));
+        w
+    })
+}
+
 impl History {
     /// The slow sample (5 min apart) closest to `ago_ms` before `now`, within 3 min of it.
     pub fn slow_at(&self, now: i64, ago_ms: i64) -> Option<f64> {
@@ -388,11 +405,11 @@ impl History {
             self.slow_next = (self.slow_next + 1) & 7;
         }
         if let Some(kw) = o.kilowatts {
-            let dt = t.saturating_sub(self.last_t).clamp(0, 600_000) as f64;
+            let dt = t.saturating_sub(self.last_t).clamp(0, 600_000);
             let a = if self.readings == 0 {
                 1.0
             } else {
-                1.0 - (-dt / 600_000.0).exp()
+                kw_weight(dt)
             };
             self.kw_avg = Some(self.kw_avg.map_or(kw, |m| m + a * (kw - m)));
         }
