@@ -294,6 +294,34 @@ impl Default for History {
     }
 }
 
+impl History {
+    fn update_fallback(&mut self, o: &Obs) {
+        let t = o.t_ms;
+        let last_slow = self.slow[(self.slow_next + 7) & 7].0;
+        if t - last_slow >= 300_000 {
+            self.slow[self.slow_next] = (t, o.temperature);
+            self.slow_rh[self.slow_next] = o.humidity.unwrap_or(f64::NAN);
+            self.slow_next = (self.slow_next + 1) & 7;
+        }
+        if let Some(kw) = o.kilowatts {
+            let dt = t.saturating_sub(self.last_t).clamp(0, 600_000);
+            let a = if self.readings == 0 {
+                1.0
+            } else {
+                kw_weight(dt)
+            };
+            self.kw_avg = Some(self.kw_avg.map_or(kw, |m| m + a * (kw - m)));
+        }
+        if (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature)
+            && self
+                .low_since(t, 3 * 60_000)
+                .is_some_and(|(_, low)| o.temperature - low >= 2.0)
+        {
+            self.last_jump = t;
+        }
+    }
+}
+
 /// Weight of a new reading in the 10-minute mean of the draw, for a gap of
 /// `dt` ms (cached: the interval rarely changes).
 fn kw_weight(dt: i64) -> f64 {
@@ -398,32 +426,18 @@ impl History {
                 self.pull_down_best = self.pull_down_best.min(o.temperature);
             }
         }
-        let last_slow = self.slow[(self.slow_next + 7) & 7].0;
-        if t - last_slow >= 300_000 {
-            self.slow[self.slow_next] = (t, o.temperature);
-            self.slow_rh[self.slow_next] = o.humidity.unwrap_or(f64::NAN);
-            self.slow_next = (self.slow_next + 1) & 7;
+        // The door and compressor fallbacks' history, kept only for readings
+        // that lack what the direct tests use (it costs time on every reading).
+        let compressor_fallback = o.mode.is_none() || o.supply.is_none();
+        if compressor_fallback {
+            self.update_fallback(o);
         }
-        if let Some(kw) = o.kilowatts {
-            let dt = t.saturating_sub(self.last_t).clamp(0, 600_000);
-            let a = if self.readings == 0 {
-                1.0
-            } else {
-                kw_weight(dt)
-            };
-            self.kw_avg = Some(self.kw_avg.map_or(kw, |m| m + a * (kw - m)));
-        }
-        if (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature)
-            && self
-                .low_since(t, 3 * 60_000)
-                .is_some_and(|(_, low)| o.temperature - low >= 2.0)
-        {
-            self.last_jump = t;
-        }
-        let last = self.recent[(self.recent_next + 7) & 7].0;
-        if t - last >= 20_000 {
-            self.recent[self.recent_next] = (t, o.temperature);
-            self.recent_next = (self.recent_next + 1) & 7;
+        if compressor_fallback || o.door_open.is_none() {
+            let last = self.recent[(self.recent_next + 7) & 7].0;
+            if t - last >= 20_000 {
+                self.recent[self.recent_next] = (t, o.temperature);
+                self.recent_next = (self.recent_next + 1) & 7;
+            }
         }
         self.readings += 1;
         self.last_t = t;
