@@ -73,20 +73,18 @@ pub fn render_man<C: CommandFactory>() -> std::io::Result<Vec<u8>> {
 /// Every tool's man page as (file name, roff text), for `man/`.
 pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
     Ok(vec![
+        ("reefer-sim.1".into(), render_man::<crate::sim::SimArgs>()?),
         (
-            "reefer-sim.1".to_string(),
-            render_man::<crate::sim::SimArgs>()?,
-        ),
-        (
-            "reefer-window.1".to_string(),
+            "reefer-window.1".into(),
             render_man::<crate::window::WindowArgs>()?,
         ),
         (
-            "reefer-act.1".to_string(),
-            render_man::<crate::act::ActArgs>()?,
+            "reefer-detect.1".into(),
+            render_man::<crate::detect::DetectArgs>()?,
         ),
+        ("reefer-act.1".into(), render_man::<crate::act::ActArgs>()?),
         (
-            "reefer-ship.1".to_string(),
+            "reefer-ship.1".into(),
             render_man::<crate::ship::ShipArgs>()?,
         ),
     ])

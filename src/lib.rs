@@ -12,6 +12,7 @@ pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod codec;
+pub mod detect;
 pub mod record;
 pub mod ship;
 pub mod sim;

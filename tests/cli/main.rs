@@ -3,6 +3,7 @@
 
 mod act;
 mod common;
+mod detect;
 mod man;
 mod ship;
 mod sim;

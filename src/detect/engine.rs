@@ -1,0 +1,749 @@
+//! Per-container state in event time and the episode lifecycle shared by
+//! every rule: a condition must hold `for` a duration over `min_readings`
+//! observations before one `open` event; a critical turn gives one
+//! `escalated` event; the condition must be clear for `clear_for` before one
+//! `resolved` event. Memory is one fixed-size record per container.
+
+use super::events::{FaultEvent, Severity, Status};
+use super::obs::{Mode, Obs};
+use super::rules::{Ctx, Rule, Timing, Verdict};
+use crate::catalog::Product;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Temperatures outside this range are a sensor fault, not the box (SPEC §3).
+pub const PLAUSIBLE_LOW: f64 = -80.0;
+pub const PLAUSIBLE_HIGH: f64 = 80.0;
+
+/// Thresholds for one container: the catalog band, moved with the reading's
+/// own setpoint when it carries one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Band {
+    /// False when neither the catalog nor the reading gives a band.
+    pub known: bool,
+    pub setpoint: f64,
+    pub low: Option<f64>,
+    pub high: f64,
+    /// Above this, even briefly, the product is at risk (frozen fish: −15 °C).
+    pub brief_high: Option<f64>,
+    /// Below this the product is chill-injured (bananas: 12 °C).
+    pub chill_below: Option<f64>,
+    /// Controlled atmosphere: the O2 band and CO2 ceiling.
+    pub ca: bool,
+}
+
+/// Half-width of the band assumed for a product the catalog does not know
+/// but whose reading carries `target_temperature`.
+pub const DEFAULT_HALF_BAND: f64 = 2.0;
+
+impl Band {
+    pub fn resolve(catalog: &[Product], product_id: &str, target: Option<f64>) -> Band {
+        match (catalog.iter().find(|p| p.id == product_id), target) {
+            (Some(p), t) => {
+                let shift = match t {
+                    Some(t) if (t - p.setpoint).abs() > 0.05 => t - p.setpoint,
+                    _ => 0.0,
+                };
+                Band {
+                    known: true,
+                    setpoint: p.setpoint + shift,
+                    low: p.band_low.map(|x| x + shift),
+                    high: p.band_high + shift,
+                    brief_high: p.brief_high.map(|x| x + shift),
+                    chill_below: p.chill_injury_below.map(|x| x + shift),
+                    ca: p.atmosphere.is_some(),
+                }
+            }
+            (None, Some(t)) => Band {
+                known: true,
+                setpoint: t,
+                low: if t <= -10.0 {
+                    None
+                } else {
+                    Some(t - DEFAULT_HALF_BAND)
+                },
+                high: t + DEFAULT_HALF_BAND,
+                brief_high: None,
+                chill_below: None,
+                ca: false,
+            },
+            (None, None) => Band::default(),
+        }
+    }
+
+    pub fn contains(&self, t: f64) -> bool {
+        t <= self.high && self.low.is_none_or(|l| t >= l)
+    }
+}
+
+/// Readings of a gas channel kept per container.
+pub const GAS_RING: usize = 32;
+const GAS_MASK: usize = GAS_RING - 1;
+/// Second differences up to this many display steps can belong to a line
+/// (a line fit within one step allows at most four).
+const CALM_STEPS: f64 = 4.0;
+
+/// Recent readings of one gas channel. A real gas channel always shows a
+/// little noise around any straight line through it; a stuck or drifting
+/// sensor fits a straight line to within display rounding. A noisy one jumps.
+#[derive(Debug, Clone, Copy)]
+pub struct GasHistory {
+    pub seen: u64,
+    /// The sensor's resolution as seen: the smallest change between two readings.
+    pub resolution: f64,
+    /// Consecutive readings whose second difference is small enough for a
+    /// straight line: a fit over `n` readings is only tried once `calm >= n - 2`.
+    pub calm: u32,
+    prev_diff: f64,
+    /// The last 16 changes between readings, newest at `diffs[(seen - 2) & 15]`.
+    diffs: [f64; 16],
+    t: [i64; GAS_RING],
+    v: [f64; GAS_RING],
+    next: usize,
+}
+
+impl Default for GasHistory {
+    fn default() -> Self {
+        GasHistory {
+            seen: 0,
+            resolution: f64::INFINITY,
+            calm: 0,
+            prev_diff: 0.0,
+            diffs: [0.0; 16],
+            t: [0; GAS_RING],
+            v: [0.0; GAS_RING],
+            next: 0,
+        }
+    }
+}
+
+/// A straight line through the last readings of a gas channel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LineFit {
+    /// Root-mean-square distance of the readings from the line, %.
+    pub rms: f64,
+    /// Largest distance of a reading from the line, %.
+    pub max_dev: f64,
+    /// Slope, % per hour.
+    pub slope_per_h: f64,
+    /// Time of the oldest reading in the fit.
+    pub since: i64,
+}
+
+impl GasHistory {
+    fn update(&mut self, v: f64, t: i64) {
+        if self.seen > 0 {
+            let diff = v - self.latest();
+            let d = diff.abs();
+            if d > 1e-9 && d < self.resolution {
+                self.resolution = d;
+            }
+            if self.seen > 1 && (diff - self.prev_diff).abs() <= CALM_STEPS * self.resolution + 1e-9
+            {
+                self.calm += 1;
+            } else {
+                self.calm = 0;
+            }
+            self.prev_diff = diff;
+            self.diffs[((self.seen - 1) & 15) as usize] = diff;
+        }
+        self.t[self.next] = t;
+        self.v[self.next] = v;
+        self.next = (self.next + 1) & GAS_MASK;
+        self.seen += 1;
+    }
+
+    /// The `k`-th most recent reading (0 = the latest).
+    pub fn back(&self, k: usize) -> (i64, f64) {
+        let i = (self.next + GAS_RING - 1 - k) & GAS_MASK;
+        (self.t[i], self.v[i])
+    }
+
+    pub fn latest(&self) -> f64 {
+        self.back(0).1
+    }
+
+    /// Least-squares line through the last `n` readings (None until there are `n`).
+    pub fn fit(&self, n: usize) -> Option<LineFit> {
+        let n = n.clamp(3, GAS_RING);
+        if (self.seen as usize) < n || (self.calm as usize) + 2 < n {
+            return None;
+        }
+        let (t0, y0) = self.back(n - 1);
+        let (mut sx, mut sy, mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for k in 0..n {
+            let (t, y) = self.back(k);
+            let x = (t - t0) as f64 / 3_600_000.0;
+            let y = y - y0;
+            sx += x;
+            sy += y;
+            sxx += x * x;
+            sxy += x * y;
+            syy += y * y;
+        }
+        let nf = n as f64;
+        let vx = sxx - sx * sx / nf;
+        let cov = sxy - sx * sy / nf;
+        let vy = syy - sy * sy / nf;
+        let (slope, sse) = if vx > 0.0 {
+            (cov / vx, (vy - cov * cov / vx).max(0.0))
+        } else {
+            (0.0, vy.max(0.0))
+        };
+        let (mx, my) = (sx / nf, sy / nf);
+        let mut max_dev: f64 = 0.0;
+        for k in 0..n {
+            let (t, y) = self.back(k);
+            let x = (t - t0) as f64 / 3_600_000.0;
+            max_dev = max_dev.max((y - y0 - my - slope * (x - mx)).abs());
+        }
+        Some(LineFit {
+            rms: (sse / nf).sqrt(),
+            max_dev,
+            slope_per_h: slope,
+            since: t0,
+        })
+    }
+
+    /// (jumps larger than `threshold` among the last 10 changes,
+    /// sign changes between consecutive large jumps).
+    pub fn jumps(&self, threshold: f64) -> (u32, u32) {
+        if self.seen < 11 {
+            return (0, 0);
+        }
+        let mut large = 0;
+        let mut flips = 0;
+        let mut last_sign = 0i8;
+        let newest = self.seen - 2;
+        for k in (0..10u64).rev() {
+            let d = self.diffs[((newest - k) & 15) as usize];
+            if d.abs() > threshold {
+                large += 1;
+                let s = if d > 0.0 { 1 } else { -1 };
+                if last_sign != 0 && s != last_sign {
+                    flips += 1;
+                }
+                last_sign = s;
+            }
+        }
+        (large, flips)
+    }
+}
+
+/// What the rules may know of a container's past.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub readings: u64,
+    pub last_t: i64,
+    /// Consecutive readings with exactly the same temperature, and since when.
+    pub temp_same: u32,
+    pub temp_same_since: i64,
+    /// The supply-air sensor moved while the temperature stood still.
+    pub supply_moved: bool,
+    prev_temp: f64,
+    prev_supply: Option<f64>,
+    pub o2: GasHistory,
+    pub co2: GasHistory,
+    /// Last time a defrost, an open door, a powerless unit was seen.
+    pub last_defrost: i64,
+    pub last_door: i64,
+    pub last_power_off: i64,
+    /// The box has been inside its band at least once (pull-down is over).
+    pub reached_band: bool,
+    /// Lowest (for a box above its band) temperature seen while pulling down.
+    pub pull_down_best: f64,
+    /// Temperatures sampled at least 20 s apart, the last 8 (a few minutes at any interval).
+    recent: [(i64, f64); 8],
+    recent_next: usize,
+    /// Temperatures sampled at least 5 min apart, the last 8 (about 40 min).
+    slow: [(i64, f64); 8],
+    /// Humidity at those samples (NaN when absent).
+    slow_rh: [f64; 8],
+    slow_next: usize,
+    /// Draw averaged over about 10 min (exponentially), kW.
+    pub kw_avg: Option<f64>,
+    /// Last time the return air jumped by 2 °C or more within 3 min (a door, most likely).
+    pub last_jump: i64,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            readings: 0,
+            last_t: i64::MIN,
+            temp_same: 0,
+            temp_same_since: 0,
+            supply_moved: false,
+            prev_temp: f64::NAN,
+            prev_supply: None,
+            o2: GasHistory::default(),
+            co2: GasHistory::default(),
+            last_defrost: i64::MIN / 2,
+            last_door: i64::MIN / 2,
+            last_power_off: i64::MIN / 2,
+            reached_band: false,
+            pull_down_best: f64::INFINITY,
+            recent: [(i64::MIN / 2, f64::NAN); 8],
+            recent_next: 0,
+            slow: [(i64::MIN / 2, f64::NAN); 8],
+            slow_rh: [f64::NAN; 8],
+            slow_next: 0,
+            kw_avg: None,
+            last_jump: i64::MIN / 2,
+        }
+    }
+}
+
+impl History {
+    fn update_fallback(&mut self, o: &Obs) {
+        let t = o.t_ms;
+        let last_slow = self.slow[(self.slow_next + 7) & 7].0;
+        if t - last_slow >= 300_000 {
+            self.slow[self.slow_next] = (t, o.temperature);
+            self.slow_rh[self.slow_next] = o.humidity.unwrap_or(f64::NAN);
+            self.slow_next = (self.slow_next + 1) & 7;
+        }
+        if let Some(kw) = o.kilowatts {
+            let dt = t.saturating_sub(self.last_t).clamp(0, 600_000);
+            let a = if self.readings == 0 {
+                1.0
+            } else {
+                kw_weight(dt)
+            };
+            self.kw_avg = Some(self.kw_avg.map_or(kw, |m| m + a * (kw - m)));
+        }
+        if (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature)
+            && self
+                .low_since(t, 3 * 60_000)
+                .is_some_and(|(_, low)| o.temperature - low >= 2.0)
+        {
+            self.last_jump = t;
+        }
+    }
+}
+
+/// Weight of a new reading in the 10-minute mean of the draw, for a gap of
+/// `dt` ms (cached: the interval rarely changes).
+fn kw_weight(dt: i64) -> f64 {
+    thread_local! {
+        static LAST: std::cell::Cell<(i64, f64)> = const { std::cell::Cell::new((-1, 0.0)) };
+    }
+    LAST.with(|c| {
+        let (d, w) = c.get();
+        if d == dt {
+            return w;
+        }
+        let w = 1.0 - (-(dt as f64) / 600_000.0).exp();
+        c.set((dt, w));
+        w
+    })
+}
+
+impl History {
+    /// The slow sample (5 min apart) closest to `ago_ms` before `now`, within 3 min of it.
+    pub fn slow_at(&self, now: i64, ago_ms: i64) -> Option<f64> {
+        self.slow
+            .iter()
+            .filter(|(t, v)| {
+                (now - t - ago_ms).abs() <= 180_000 && (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(v)
+            })
+            .min_by_key(|(t, _)| (now - t - ago_ms).abs())
+            .map(|(_, v)| *v)
+    }
+
+    /// Largest change of humidity between now (`rh`) and the samples of the last `window_ms`.
+    pub fn humidity_swing(&self, now: i64, rh: f64, window_ms: i64) -> f64 {
+        self.slow
+            .iter()
+            .zip(&self.slow_rh)
+            .filter(|((t, _), h)| *t < now && now - t <= window_ms && h.is_finite())
+            .map(|(_, h)| (rh - h).abs())
+            .fold(0.0, f64::max)
+    }
+
+    /// Lowest plausible temperature sampled (5 min apart) within `window_ms` before `now`.
+    pub fn slow_low_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
+        let mut best: Option<(i64, f64)> = None;
+        for &(t, v) in &self.slow {
+            if t >= now || now - t > window_ms || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v) {
+                continue;
+            }
+            if best.is_none_or(|(_, b)| v < b) {
+                best = Some((t, v));
+            }
+        }
+        best
+    }
+
+    /// Lowest plausible temperature sampled within `window_ms` before `now`, and its time.
+    pub fn low_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
+        let mut best: Option<(i64, f64)> = None;
+        for &(t, v) in &self.recent {
+            if t >= now || now - t > window_ms || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v) {
+                continue;
+            }
+            if best.is_none_or(|(_, b)| v < b) {
+                best = Some((t, v));
+            }
+        }
+        best
+    }
+
+    fn update(&mut self, o: &Obs, band: &Band) {
+        let t = o.t_ms;
+        if o.temperature == self.prev_temp {
+            self.temp_same += 1;
+            if o.supply.is_some() && o.supply != self.prev_supply {
+                self.supply_moved = true;
+            }
+        } else {
+            self.temp_same = 1;
+            self.temp_same_since = t;
+            self.supply_moved = false;
+        }
+        self.prev_temp = o.temperature;
+        self.prev_supply = o.supply;
+        if let Some(v) = o.oxygen {
+            self.o2.update(v, t);
+        }
+        if let Some(v) = o.co2 {
+            self.co2.update(v, t);
+        }
+        if o.defrosting() {
+            self.last_defrost = t;
+        }
+        if o.door_open == Some(true) {
+            self.last_door = t;
+        }
+        if o.kilowatts.is_some_and(|k| k <= 0.05) || o.mode == Some(Mode::Off) {
+            self.last_power_off = t;
+        }
+        let plausible = (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature);
+        if !self.reached_band && band.known && plausible {
+            if band.contains(o.temperature) {
+                self.reached_band = true;
+            } else {
+                self.pull_down_best = self.pull_down_best.min(o.temperature);
+            }
+        }
+        // The door and compressor fallbacks' history, kept only for readings
+        // that lack what the direct tests use (it costs time on every reading).
+        let compressor_fallback = o.mode.is_none() || o.supply.is_none();
+        if compressor_fallback {
+            self.update_fallback(o);
+        }
+        if compressor_fallback || o.door_open.is_none() {
+            let last = self.recent[(self.recent_next + 7) & 7].0;
+            if t - last >= 20_000 {
+                self.recent[self.recent_next] = (t, o.temperature);
+                self.recent_next = (self.recent_next + 1) & 7;
+            }
+        }
+        self.readings += 1;
+        self.last_t = t;
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Track {
+    cond_since: Option<i64>,
+    count: u32,
+    open: Option<(i64, Severity)>,
+    clear_since: Option<i64>,
+    clear_count: u32,
+}
+
+struct ContainerState {
+    id: Box<str>,
+    /// The container whose reading followed this one's last time: fleets
+    /// report in a stable order, so this usually saves the hash look-up.
+    next_hint: u32,
+    product_id: Box<str>,
+    target: Option<f64>,
+    band: Band,
+    hist: History,
+    tracks: Vec<Track>,
+}
+
+/// A fast hasher for short container ids (FxHash).
+#[derive(Default)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A rule as configured: the rule, its timing and severity overrides.
+pub struct Slot {
+    pub rule: Box<dyn Rule>,
+    pub timing: Timing,
+    pub severity: Option<Severity>,
+}
+
+/// Runs every rule over a stream of observations.
+pub struct Engine {
+    slots: Vec<Slot>,
+    catalog: Vec<Product>,
+    states: Vec<ContainerState>,
+    index: FxMap<Box<str>, u32>,
+    last: u32,
+    /// Observations skipped because a product is unknown and has no setpoint.
+    pub unknown_products: u64,
+    /// Per rule: it judged at least one observation (did not only hold).
+    judged: Vec<bool>,
+    observed: u64,
+}
+
+impl Engine {
+    pub fn new(slots: Vec<Slot>, catalog: Vec<Product>) -> Engine {
+        let n_slots = slots.len();
+        Engine {
+            slots,
+            catalog,
+            states: Vec::new(),
+            index: FxMap::default(),
+            last: NONE,
+            unknown_products: 0,
+            judged: vec![false; n_slots],
+            observed: 0,
+        }
+    }
+
+    pub fn containers(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Rules that never judged any of at least 200 observations, with the
+    /// fields they need: most likely the input lacks those fields.
+    pub fn idle_rules(&self) -> Vec<(String, &'static str)> {
+        // Rules need some history (a gas line fit, 30 readings) before they judge.
+        if self.observed < 200 {
+            return Vec::new();
+        }
+        self.slots
+            .iter()
+            .zip(&self.judged)
+            .filter(|(_, j)| !**j)
+            .map(|(s, _)| (s.rule.name().to_string(), s.rule.needs()))
+            .collect()
+    }
+
+    /// Forgets every container (between independent inputs in `--evaluate`).
+    pub fn reset(&mut self) {
+        self.states.clear();
+        self.index.clear();
+        self.last = NONE;
+    }
+
+    fn locate(&mut self, o: &Obs) -> usize {
+        let hint = match self.states.get(self.last as usize) {
+            Some(prev) => prev.next_hint,
+            None => NONE,
+        };
+        let idx = match self.states.get(hint as usize) {
+            Some(s) if &*s.id == o.container_id => hint,
+            _ => match self.index.get(o.container_id) {
+                Some(&i) => i,
+                None => {
+                    let i = self.states.len() as u32;
+                    self.states.push(ContainerState {
+                        id: o.container_id.into(),
+                        next_hint: NONE,
+                        product_id: o.product_id.into(),
+                        target: o.target,
+                        band: Band::resolve(&self.catalog, o.product_id, o.target),
+                        hist: History::default(),
+                        tracks: vec![Track::default(); self.slots.len()],
+                    });
+                    self.index.insert(o.container_id.into(), i);
+                    i
+                }
+            },
+        };
+        if let Some(prev) = self.states.get_mut(self.last as usize) {
+            prev.next_hint = idx;
+        }
+        self.last = idx;
+        idx as usize
+    }
+
+    /// Feeds one observation; events go to `emit`. `Err` means the observation
+    /// is older than the container's previous one and was not used.
+    pub fn observe(&mut self, o: &Obs, mut emit: impl FnMut(FaultEvent)) -> Result<(), String> {
+        let i = self.locate(o);
+        let st = &mut self.states[i];
+        if o.t_ms <= st.hist.last_t {
+            return Err(format!(
+                "reading of {} at {} is not later than its previous one at {} (input must be in event-time order per container)",
+                o.container_id,
+                crate::time::format_millis(o.t_ms),
+                crate::time::format_millis(st.hist.last_t)
+            ));
+        }
+        if &*st.product_id != o.product_id || st.target != o.target {
+            st.band = Band::resolve(&self.catalog, o.product_id, o.target);
+            st.product_id = o.product_id.into();
+            st.target = o.target;
+        }
+        if !st.band.known {
+            self.unknown_products += 1;
+        }
+        st.hist.update(o, &st.band);
+        self.observed += 1;
+        for ((slot, track), judged) in self
+            .slots
+            .iter()
+            .zip(st.tracks.iter_mut())
+            .zip(self.judged.iter_mut())
+        {
+            let ctx = Ctx {
+                obs: o,
+                hist: &st.hist,
+                band: &st.band,
+                cond_since: track.cond_since,
+                open: track.open.is_some(),
+            };
+            let verdict = slot.rule.check(&ctx);
+            *judged |= verdict != Verdict::Hold;
+            step(slot, track, &ctx, verdict, &mut emit);
+        }
+        Ok(())
+    }
+}
+
+fn step(
+    slot: &Slot,
+    tr: &mut Track,
+    ctx: &Ctx,
+    verdict: Verdict,
+    emit: &mut impl FnMut(FaultEvent),
+) {
+    let t = ctx.obs.t_ms;
+    let timing = &slot.timing;
+    match verdict {
+        Verdict::Fault {
+            severity,
+            since,
+            immediate,
+        } => {
+            tr.clear_since = None;
+            tr.clear_count = 0;
+            let start = since.unwrap_or(ctx.obs.from_ms);
+            let cond_since = *tr.cond_since.get_or_insert(start);
+            tr.count = tr.count.saturating_add(1);
+            let severity = slot.severity.map_or(severity, |s| s.max(severity));
+            match tr.open {
+                None => {
+                    let held = t - cond_since >= timing.for_ms && tr.count >= timing.min_readings;
+                    let urgent = immediate && tr.count >= timing.min_readings.min(2);
+                    if held || urgent {
+                        tr.open = Some((cond_since, severity));
+                        emit(event(slot, ctx, Status::Open, severity, cond_since));
+                    }
+                }
+                Some((since, old)) if severity > old => {
+                    tr.open = Some((since, severity));
+                    emit(event(slot, ctx, Status::Escalated, severity, since));
+                }
+                Some(_) => {}
+            }
+        }
+        Verdict::Clear => {
+            tr.cond_since = None;
+            tr.count = 0;
+            if let Some((since, severity)) = tr.open {
+                let cs = *tr.clear_since.get_or_insert(t);
+                tr.clear_count += 1;
+                if t - cs >= timing.clear_ms && tr.clear_count >= timing.clear_readings {
+                    tr.open = None;
+                    tr.clear_since = None;
+                    tr.clear_count = 0;
+                    emit(event(slot, ctx, Status::Resolved, severity, since));
+                }
+            }
+        }
+        Verdict::Hold => {}
+    }
+}
+
+fn event(slot: &Slot, ctx: &Ctx, status: Status, severity: Severity, since: i64) -> FaultEvent {
+    let (evidence, message) = slot.rule.describe(ctx);
+    let message = match status {
+        Status::Open => message,
+        Status::Escalated => format!("now critical: {message}"),
+        Status::Resolved => format!(
+            "resolved after {}: {} is back to normal",
+            crate::time::Span::from_millis((ctx.obs.t_ms - since).max(0) / 1000 * 1000),
+            slot.rule.fault().replace('_', " ")
+        ),
+    };
+    FaultEvent {
+        status,
+        container_id: ctx.obs.container_id.to_string(),
+        product_id: ctx.obs.product_id.to_string(),
+        fault: slot.rule.fault().to_string(),
+        severity,
+        rule: slot.rule.name().to_string(),
+        detected_at: ctx.obs.t_ms,
+        since,
+        evidence,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::default_catalog;
+
+    #[test]
+    fn bands_follow_the_catalog_and_the_setpoint() {
+        let c = default_catalog();
+        let b = Band::resolve(&c, "P02", None);
+        assert_eq!(
+            (b.low, b.high, b.chill_below),
+            (Some(12.5), 14.5, Some(12.0))
+        );
+        let b = Band::resolve(&c, "P02", Some(14.3));
+        assert!((b.high - 15.5).abs() < 1e-9);
+        let b = Band::resolve(&c, "X9", Some(-25.0));
+        assert_eq!((b.low, b.high), (None, -23.0));
+        assert!(!Band::resolve(&c, "X9", None).known);
+    }
+
+    #[test]
+    fn gas_history_sees_straight_and_noisy_series() {
+        let mut g = GasHistory::default();
+        for i in 0..30 {
+            g.update(
+                ((5.0 + 0.02 * i as f64) * 100.0).round() / 100.0,
+                i * 60_000,
+            );
+        }
+        let f = g.fit(30).unwrap();
+        assert!(f.rms < 0.001 && (f.slope_per_h - 1.2).abs() < 0.01, "{f:?}");
+        assert!(g.fit(28).is_some() && g.fit(GAS_RING).is_none());
+        let mut g = GasHistory::default();
+        g.update(3.01, -60_000);
+        for i in 0..30 {
+            g.update(if i % 2 == 0 { 3.0 } else { 5.0 }, i * 60_000);
+        }
+        assert!((g.resolution - 0.01).abs() < 1e-9);
+        assert!(g.fit(30).is_none(), "too rough for a line");
+        assert_eq!(g.jumps(0.5), (10, 9));
+    }
+}

@@ -1,0 +1,53 @@
+//! co2_sensor: the CO2 channel is stuck, drifting or noisy while the box
+//! itself is steady (see [`super::gas`]). Needs `carbon_dioxide_level`; uses `door_open`
+//! and `kilowatts` to hold after real changes of the atmosphere.
+
+use super::gas::GasRule;
+use super::{Ctx, Param, Rule, Timing, Verdict, MINUTE};
+use serde_json::{Map, Value};
+
+pub struct Co2Sensor(GasRule);
+
+impl Default for Co2Sensor {
+    fn default() -> Self {
+        Co2Sensor(GasRule::new(0.3))
+    }
+}
+
+impl Rule for Co2Sensor {
+    fn name(&self) -> &str {
+        "co2_sensor"
+    }
+    fn fault(&self) -> &str {
+        "co2_sensor"
+    }
+    fn timing(&self) -> Timing {
+        Timing {
+            for_ms: self.0.line_for_ms,
+            min_readings: 2,
+            clear_ms: 15 * MINUTE,
+            clear_readings: 10,
+        }
+    }
+    fn needs(&self) -> &'static str {
+        "carbon_dioxide_level (a stuck or drifting channel must fit a line to within its display resolution); door_open, kilowatts optional"
+    }
+    fn check(&self, ctx: &Ctx) -> Verdict {
+        self.0.check(ctx, &ctx.hist.co2, ctx.obs.co2)
+    }
+    fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
+        self.0.describe(
+            ctx,
+            &ctx.hist.co2,
+            "carbon_dioxide_level",
+            "CO2",
+            ctx.obs.co2,
+        )
+    }
+    fn params(&self) -> Vec<Param> {
+        self.0.params()
+    }
+    fn set(&mut self, key: &str, v: f64) -> Result<(), String> {
+        self.0.set(key, v)
+    }
+}

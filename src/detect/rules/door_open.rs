@@ -1,0 +1,123 @@
+//! door_open: the door switch reports the door open. Needs `door_open`
+//! (window rows: `door_open_max`).
+//!
+//! Without a door switch (IBM-style data) the rule falls back to what an open
+//! door does to a running box: the return air jumps toward a warmer ambient
+//! within minutes (the box's air is replaced in ~2.5 min, far faster than a
+//! defrost, a power cut or a failing compressor warms it), or, in a
+//! controlled-atmosphere box, O2 climbs toward air by several % in minutes
+//! while CO2 falls (a faulty gas sensor moves one channel, a door both).
+//! That needs `ambient_temperature` and `kilowatts` (or `oxygen_level` for a
+//! CA product); it misses doors opened when the ambient is close to the box.
+
+use super::{n, Ctx, Rule, Timing, Verdict, MINUTE};
+use crate::detect::engine::{PLAUSIBLE_HIGH, PLAUSIBLE_LOW};
+use crate::detect::events::evidence;
+use serde_json::{Map, Value};
+
+pub struct DoorOpen;
+
+impl Rule for DoorOpen {
+    fn name(&self) -> &str {
+        "door_open"
+    }
+    fn fault(&self) -> &str {
+        "door_open"
+    }
+    fn timing(&self) -> Timing {
+        Timing {
+            for_ms: 0,
+            min_readings: 1,
+            clear_ms: 0,
+            clear_readings: 2,
+        }
+    }
+    fn needs(&self) -> &'static str {
+        "door_open"
+    }
+    fn check(&self, ctx: &Ctx) -> Verdict {
+        match ctx.obs.door_open {
+            Some(true) => Verdict::fault(self.severity()),
+            Some(false) => Verdict::Clear,
+            None => fallback(ctx),
+        }
+    }
+    fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
+        let o = ctx.obs;
+        if o.door_open.is_none() {
+            let low = ctx.hist.low_since(o.t_ms, WINDOW_MS);
+            let ev = evidence(&[
+                ("temperature", n(Some(o.temperature))),
+                ("temperature_before", n(low.map(|l| l.1))),
+                ("ambient_temperature", n(o.ambient)),
+                ("oxygen_level", n(o.oxygen)),
+                ("door_switch", Some(Value::from("absent: inferred"))),
+            ]);
+            return (
+                ev,
+                format!(
+                    "{}: the door looks open (the air jumps toward ambient or outside air gets in; no door switch in the data)",
+                    o.container_id
+                ),
+            );
+        }
+        let ev = evidence(&[
+            ("door_open", Some(Value::Bool(true))),
+            ("temperature", n(Some(o.temperature))),
+            ("oxygen_level", n(o.oxygen)),
+            ("carbon_dioxide_level", n(o.co2)),
+            ("ambient_temperature", n(o.ambient)),
+        ]);
+        (
+            ev,
+            format!(
+                "{}: the door is open; warm air is getting in",
+                o.container_id
+            ),
+        )
+    }
+}
+
+/// How far back the fallback looks for the jump.
+const WINDOW_MS: i64 = 3 * MINUTE;
+
+/// Door inferred without a door switch (see the module documentation).
+fn fallback(ctx: &Ctx) -> Verdict {
+    let o = ctx.obs;
+    let powered = o.kilowatts.is_some_and(|k| k > 0.5);
+    if o.window
+        || !powered
+        || o.defrosting()
+        || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature)
+    {
+        return Verdict::Hold;
+    }
+    let Some((_, before)) = ctx.hist.low_since(o.t_ms, WINDOW_MS) else {
+        return Verdict::Hold;
+    };
+    let rise = o.temperature - before;
+    let warm_air = o.ambient.is_some_and(|a| {
+        let gap = a - before;
+        gap >= 5.0 && rise >= (0.25 * gap).max(2.0)
+    });
+    // Outside air in a CA box: O2 climbs (three rises in a row, 3 % in all)
+    // while CO2 falls by 1 % or more; a faulty sensor moves one gas, a door both.
+    let outside_air = ctx.band.ca && {
+        let (g, c) = (&ctx.hist.o2, &ctx.hist.co2);
+        g.seen > 3 && c.seen > 3 && {
+            let (t0, v0) = g.back(3);
+            let rising = (0..3).all(|k| g.back(k).1 > g.back(k + 1).1 + 0.3);
+            rising
+                && o.t_ms - t0 <= WINDOW_MS
+                && g.back(0).1 - v0 >= 3.0
+                && c.back(3).1 - c.back(0).1 >= 1.0
+        }
+    };
+    if warm_air || outside_air {
+        Verdict::fault(super::super::events::Severity::Warning)
+    } else if rise < 0.5 {
+        Verdict::Clear
+    } else {
+        Verdict::Hold
+    }
+}

@@ -1,0 +1,664 @@
+use super::common::*;
+use serde_json::Value;
+use std::io::Write;
+
+const START: &str = "2026-11-27T03:00:00Z";
+
+/// A scripted fleet: 3 containers, 4 h at 1 min, no random faults.
+fn sim(extra: &[&str]) -> Vec<u8> {
+    sim_sized("3", "4h", extra)
+}
+
+fn sim_sized(containers: &str, duration: &str, extra: &[&str]) -> Vec<u8> {
+    let out = tool("reefer-sim")
+        .args([
+            "--containers",
+            containers,
+            "--duration",
+            duration,
+            "--interval",
+            "1m",
+            "--seed",
+            "5",
+            "--start",
+            START,
+            "--no-faults",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The id of fleet member `n` (counted from 1): the first time step lists them in order.
+fn container(readings: &[u8], n: usize) -> String {
+    let line = String::from_utf8_lossy(readings)
+        .lines()
+        .nth(n - 1)
+        .unwrap()
+        .to_string();
+    let v: Value = serde_json::from_str(&line).unwrap();
+    v["container_id"].as_str().unwrap().to_string()
+}
+
+fn detect(input: &[u8], args: &[&str]) -> Vec<Value> {
+    let out = tool("reefer-detect")
+        .args(args)
+        .write_stdin(input.to_vec())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_lines(&out.stdout)
+}
+
+/// (container, fault) of every `open` event.
+fn opened(events: &[Value]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter(|e| e["status"] == "open")
+        .map(|e| {
+            (
+                e["container_id"].as_str().unwrap().to_string(),
+                e["fault"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Injects `kind` into container #2 from 30 min for 2 h and checks that
+/// exactly that fault (plus, possibly, its temperature excursion) opens, once.
+fn fires(kind: &str, products: &str) {
+    let inject = format!("2:{kind}@30m+2h");
+    let readings = sim(&["--products", products, "--inject", &inject]);
+    let id = container(&readings, 2);
+    let events = detect(&readings, &[]);
+    let opens = opened(&events);
+    let hits: Vec<_> = opens
+        .iter()
+        .filter(|(c, f)| *c == id && f == kind)
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "{kind}: expected one open event for {id}, got {opens:?}"
+    );
+    let others: Vec<_> = opens
+        .iter()
+        .filter(|(_, f)| f != kind && f != "temperature_excursion")
+        .collect();
+    assert!(others.is_empty(), "{kind}: unexpected {others:?}");
+    let e = events
+        .iter()
+        .find(|e| e["status"] == "open" && e["fault"] == kind)
+        .unwrap();
+    assert!(
+        e["detected_at"].as_str().unwrap() >= "2026-11-27T03:30:00Z",
+        "{e}"
+    );
+    for k in [
+        "container_id",
+        "product_id",
+        "fault",
+        "severity",
+        "rule",
+        "detected_at",
+        "since",
+        "evidence",
+        "message",
+    ] {
+        assert!(!e[k].is_null(), "{kind}: missing {k} in {e}");
+    }
+}
+
+/// Runs a scenario that resembles `kind` and checks that `kind` does not fire.
+fn stays_quiet(readings: &[u8], kind: &str) {
+    let opens = opened(&detect(readings, &[]));
+    assert!(
+        !opens.iter().any(|(_, f)| f == kind),
+        "{kind} fired: {opens:?}"
+    );
+}
+
+#[test]
+fn power_off_fires() {
+    fires("power_off", "P01");
+}
+
+#[test]
+fn power_off_ignores_a_single_zero_reading() {
+    let readings = String::from_utf8(sim(&["--products", "P01"])).unwrap();
+    let mut lines: Vec<String> = readings.lines().map(String::from).collect();
+    let mut v: Value = serde_json::from_str(&lines[100]).unwrap();
+    v["kilowatts"] = 0.0.into();
+    lines[100] = v.to_string();
+    stays_quiet((lines.join("\n") + "\n").as_bytes(), "power_off");
+}
+
+#[test]
+fn compressor_failure_fires() {
+    fires("compressor_failure", "P05");
+}
+
+#[test]
+fn compressor_failure_ignores_full_cooling_with_the_door_open() {
+    stays_quiet(
+        &sim(&["--products", "P05", "--inject", "2:door_open@30m+25m"]),
+        "compressor_failure",
+    );
+}
+
+#[test]
+fn fan_failure_fires() {
+    fires("fan_failure", "P04");
+}
+
+#[test]
+fn fan_failure_ignores_all_fans_stopped_by_a_power_cut() {
+    stays_quiet(
+        &sim(&["--products", "P04", "--inject", "2:power_off@30m+2h"]),
+        "fan_failure",
+    );
+}
+
+#[test]
+fn door_open_fires() {
+    fires("door_open", "P02");
+}
+
+#[test]
+fn door_open_ignores_a_warm_box_with_the_door_shut() {
+    stays_quiet(
+        &sim(&[
+            "--products",
+            "P02",
+            "--inject",
+            "2:compressor_failure@30m+3h",
+        ]),
+        "door_open",
+    );
+}
+
+#[test]
+fn temperature_sensor_fires() {
+    fires("temperature_sensor", "P07");
+}
+
+#[test]
+fn temperature_sensor_ignores_a_short_run_of_equal_readings() {
+    let readings = String::from_utf8(sim_sized("1", "4h", &["--products", "P07"])).unwrap();
+    let mut lines: Vec<String> = readings.lines().map(String::from).collect();
+    for l in lines.iter_mut().skip(60).take(5) {
+        let mut v: Value = serde_json::from_str(l).unwrap();
+        v["temperature"] = 5.01.into();
+        *l = v.to_string();
+    }
+    stays_quiet((lines.join("\n") + "\n").as_bytes(), "temperature_sensor");
+}
+
+#[test]
+fn co2_sensor_fires() {
+    fires("co2_sensor", "P02");
+}
+
+#[test]
+fn o2_sensor_fires() {
+    fires("o2_sensor", "P04");
+}
+
+#[test]
+fn gas_sensors_ignore_real_changes_of_the_atmosphere() {
+    // An open door lets air into a controlled-atmosphere box; a power cut lets it leak in.
+    for inject in ["2:door_open@30m+25m", "2:power_off@30m+3h"] {
+        let readings = sim(&["--products", "P02", "--inject", inject]);
+        stays_quiet(&readings, "o2_sensor");
+        stays_quiet(&readings, "co2_sensor");
+    }
+}
+
+#[test]
+fn healthy_fleet_with_defrosts_and_pull_downs_raises_nothing() {
+    let out = tool("reefer-sim")
+        .args([
+            "--containers",
+            "12",
+            "--duration",
+            "1d",
+            "--interval",
+            "1m",
+            "--seed",
+            "3",
+            "--start",
+            START,
+            "--no-faults",
+        ])
+        .output()
+        .unwrap();
+    let readings = json_lines(&out.stdout);
+    assert!(
+        readings.iter().any(|r| r["defrost"] == true),
+        "the scenario must contain defrosts"
+    );
+    let events = detect(&out.stdout, &[]);
+    assert!(events.is_empty(), "{events:?}");
+}
+
+#[test]
+fn one_event_per_episode_and_a_resolve() {
+    let readings = sim(&["--products", "P01", "--inject", "2:power_off@30m+1h"]);
+    let events = detect(&readings, &[]);
+    let power: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["fault"] == "power_off")
+        .collect();
+    let statuses: Vec<&str> = power
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["open", "resolved"]);
+    assert_eq!(power[0]["since"], power[1]["since"]);
+}
+
+#[test]
+fn golden_events_on_the_sample_fleet() {
+    let out = tool("reefer-detect")
+        .arg(repo_path("samples/fleet.jsonl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    golden("tests/fixtures/detect/fleet.events.jsonl", &out.stdout);
+}
+
+#[test]
+fn golden_evaluation_of_the_sample_fleet() {
+    let out = tool("reefer-detect")
+        .arg("--evaluate")
+        .arg(repo_path("samples/fleet.jsonl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    golden("tests/fixtures/detect/fleet.evaluate.txt", &out.stdout);
+    let out = tool("reefer-detect")
+        .args(["--evaluate", "--json"])
+        .arg(repo_path("samples/fleet.jsonl"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["faults"]["power_off"]["recall"], 1.0);
+    assert_eq!(v["false_alerts"], 0);
+}
+
+#[test]
+fn reads_ibm_style_csv_without_preparation() {
+    let out = tool("reefer-detect")
+        .arg(repo_path("tests/fixtures/detect/ibm-style.csv"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // Nothing rejected, and every detector can work on it (door and compressor by their fallbacks).
+    assert!(
+        !err.contains("rejected") && !err.contains("never had what it needs"),
+        "{err}"
+    );
+    let faults: Vec<String> = opened(&json_lines(&out.stdout))
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect();
+    assert!(faults.contains(&"power_off".to_string()), "{faults:?}");
+    assert!(
+        faults.contains(&"temperature_sensor".to_string()),
+        "{faults:?}"
+    );
+}
+
+#[test]
+fn reads_window_rows() {
+    let mut rows = String::new();
+    for i in 0..12 {
+        let (s, e) = (
+            format!("2026-11-27T03:{:02}:00Z", i * 5),
+            format!("2026-11-27T03:{:02}:00Z", i * 5 + 5).replace("03:60", "04:00"),
+        );
+        let (t, kw) = if i >= 4 { (4.5, 0.0) } else { (0.5, 2.5) };
+        rows.push_str(&format!(
+            "{{\"window_start\":\"{s}\",\"window_end\":\"{e}\",\"container_id\":\"MSKU1234565\",\"product_id\":\"P01\",\"count\":5,\"temperature_min\":{t},\"temperature_max\":{t},\"temperature_mean\":{t},\"kilowatts_max\":{kw}}}\n"
+        ));
+    }
+    let faults: Vec<String> = opened(&detect(rows.as_bytes(), &[]))
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect();
+    assert_eq!(faults, ["power_off", "temperature_excursion"]);
+}
+
+#[test]
+fn where_passes_matching_records_through_unchanged() {
+    let sample = std::fs::read_to_string(repo_path("samples/fleet.jsonl")).unwrap();
+    let out = tool("reefer-detect")
+        .args(["--where", "temperature > 14.5"])
+        .arg(repo_path("samples/fleet.jsonl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let got = String::from_utf8(out.stdout).unwrap();
+    let want: Vec<&str> = sample
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["temperature"]
+                .as_f64()
+                .unwrap()
+                > 14.5
+        })
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got.lines().collect::<Vec<_>>(), want);
+
+    let out = tool("reefer-detect")
+        .args(["--where", "product_id == P02 and door_open == true"])
+        .arg(repo_path("samples/fleet.jsonl"))
+        .output()
+        .unwrap();
+    let rows = json_lines(&out.stdout);
+    assert!(
+        !rows.is_empty()
+            && rows
+                .iter()
+                .all(|r| r["product_id"] == "P02" && r["door_open"] == true)
+    );
+}
+
+#[test]
+fn where_on_csv_keeps_the_header() {
+    let out = tool("reefer-detect")
+        .args(["--where", "kilowatts == 0"])
+        .arg(repo_path("samples/small.csv"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("container_id,measurement_time,"));
+    let rest: Vec<&str> = lines.collect();
+    assert!(
+        !rest.is_empty() && rest.iter().all(|l| l.contains(",0.0,")),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn where_rejects_a_bad_condition() {
+    tool("reefer-detect")
+        .args(["--where", "temperature >"])
+        .write_stdin("")
+        .assert()
+        .code(2);
+}
+
+fn temp_file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn rules_file_errors_name_file_and_line() {
+    for (text, at) in [
+        (
+            "[detectors.power_off]\nkw_max = 0.1\n[detectors.nope]\n",
+            ":3:",
+        ),
+        (
+            "[[rule]]\nname = \"hot\"\nwhen = \"temperature >> 3\"\n",
+            ":3:",
+        ),
+        ("[detectors.power_off]\nfor = \"soon\"\n", ":2:"),
+        ("this is not toml\n", ":1:"),
+    ] {
+        let f = temp_file(text);
+        let path = f.path().to_str().unwrap().to_string();
+        let out = tool("reefer-detect")
+            .args(["--rules", &path])
+            .write_stdin("")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{text:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with(&format!("reefer-detect: {path}{at}")),
+            "{text:?}: {err}"
+        );
+    }
+    let f = temp_file("[[product]]\nid = \"P09\"\nsetpoint = \"cold\"\nband_high = 1\n");
+    let out = tool("reefer-detect")
+        .args(["--catalog", f.path().to_str().unwrap()])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(":3:"));
+}
+
+#[test]
+fn rules_file_tunes_disables_and_adds_rules() {
+    let readings = sim(&["--products", "P01", "--inject", "2:power_off@30m+2h"]);
+    let f = temp_file("[detectors.power_off]\nenabled = false\n\n[[rule]]\nname = \"unpowered\"\nwhen = \"kilowatts < 0.5\"\nfor = \"10m\"\nseverity = \"critical\"\n");
+    let events = detect(&readings, &["--rules", f.path().to_str().unwrap()]);
+    let faults: Vec<String> = opened(&events).into_iter().map(|(_, f)| f).collect();
+    assert!(!faults.contains(&"power_off".to_string()), "{faults:?}");
+    let hot = events
+        .iter()
+        .find(|e| e["rule"] == "unpowered")
+        .expect("threshold rule fires");
+    assert_eq!(hot["severity"], "critical");
+}
+
+#[test]
+fn catalog_file_sets_the_band() {
+    // A band that the box at its 0 °C setpoint is below: out of band from the start.
+    let readings = sim_sized("1", "4h", &["--products", "P01"]);
+    let f = temp_file("[[product]]\nid = \"P01\"\nname = \"warm carrots\"\nsetpoint = 0.0\nband_low = 1.0\nband_high = 3.0\n");
+    let events = detect(&readings, &["--catalog", f.path().to_str().unwrap()]);
+    assert!(
+        events.iter().any(|e| e["fault"] == "temperature_excursion"),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn bad_lines_are_reported_skipped_and_counted() {
+    let readings = String::from_utf8(sim(&[
+        "--products",
+        "P01",
+        "--inject",
+        "2:power_off@30m+1h",
+    ]))
+    .unwrap();
+    let mut lines: Vec<&str> = readings.lines().collect();
+    lines.insert(1, "{not json");
+    let input = lines.join("\n") + "\n";
+    let out = tool("reefer-detect").write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("reefer-detect: stdin:2: invalid JSON"),
+        "{err}"
+    );
+    assert!(opened(&json_lines(&out.stdout))
+        .iter()
+        .any(|(_, f)| f == "power_off"));
+}
+
+#[test]
+fn out_of_order_readings_are_rejected() {
+    let readings = String::from_utf8(sim_sized("1", "10m", &[])).unwrap();
+    let mut lines: Vec<&str> = readings.lines().collect();
+    lines.swap(3, 4);
+    let out = tool("reefer-detect")
+        .write_stdin(lines.join("\n") + "\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stdin:5: reading of"));
+}
+
+#[test]
+fn lists_rules_and_writes_completions() {
+    let out = tool("reefer-detect").arg("--list-rules").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for r in [
+        "power_off",
+        "compressor_failure",
+        "fan_failure",
+        "door_open",
+        "temperature_sensor",
+        "co2_sensor",
+        "o2_sensor",
+        "temperature_band",
+    ] {
+        assert!(text.contains(r), "{r}");
+    }
+    tool("reefer-detect")
+        .args(["--completions", "bash"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn ignore_field_shows_what_a_detector_needs() {
+    let readings = sim(&[
+        "--products",
+        "P05",
+        "--inject",
+        "2:compressor_failure@30m+2h",
+    ]);
+    let faults: Vec<String> = opened(&detect(&readings, &["--ignore-field", "operating_mode"]))
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect();
+    assert!(
+        !faults.contains(&"compressor_failure".to_string()),
+        "{faults:?}"
+    );
+    tool("reefer-detect")
+        .args(["--ignore-field", "container_id"])
+        .write_stdin("")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn door_open_is_inferred_without_a_door_switch() {
+    for products in ["P02", "P06"] {
+        let readings = sim(&["--products", products, "--inject", "2:door_open@30m+15m"]);
+        let id = container(&readings, 2);
+        let events = detect(
+            &readings,
+            &["--ignore-field", "door_open,defrost,operating_mode"],
+        );
+        let door: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["fault"] == "door_open" && e["status"] == "open")
+            .collect();
+        assert_eq!(door.len(), 1, "{products}: {events:?}");
+        assert_eq!(door[0]["container_id"], id.as_str());
+        assert_eq!(door[0]["evidence"]["door_switch"], "absent: inferred");
+    }
+    // A healthy fleet without door switches (defrosts included) shows no door.
+    let out = tool("reefer-sim")
+        .args([
+            "--containers",
+            "12",
+            "--duration",
+            "1d",
+            "--interval",
+            "1m",
+            "--seed",
+            "3",
+            "--start",
+            START,
+            "--no-faults",
+        ])
+        .output()
+        .unwrap();
+    let events = detect(
+        &out.stdout,
+        &["--ignore-field", "door_open,defrost,operating_mode"],
+    );
+    assert!(events.is_empty(), "{events:?}");
+}
+
+#[test]
+fn temperature_excursion_fires_after_its_grace_and_escalates() {
+    let readings = sim(&["--products", "P06", "--inject", "2:power_off@30m+3h"]);
+    let events = detect(&readings, &[]);
+    let exc: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["fault"] == "temperature_excursion")
+        .collect();
+    assert_eq!(exc[0]["status"], "open");
+    assert_eq!(exc[0]["severity"], "warning");
+    let since = chrono::DateTime::parse_from_rfc3339(exc[0]["since"].as_str().unwrap()).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339(exc[0]["detected_at"].as_str().unwrap()).unwrap();
+    assert_eq!((at - since).num_minutes(), 30, "the grace period");
+    assert!(exc
+        .iter()
+        .any(|e| e["status"] == "escalated" && e["severity"] == "critical"));
+}
+
+#[test]
+fn temperature_excursion_ignores_a_short_door_opening() {
+    stays_quiet(
+        &sim(&["--products", "P01", "--inject", "2:door_open@30m+10m"]),
+        "temperature_excursion",
+    );
+}
+
+#[test]
+fn compressor_failure_is_inferred_without_mode_and_supply_air() {
+    let readings = sim(&[
+        "--products",
+        "P06",
+        "--inject",
+        "2:compressor_failure@30m+3h",
+    ]);
+    let id = container(&readings, 2);
+    let events = detect(
+        &readings,
+        &["--ignore-field", "operating_mode,supply_air_temperature"],
+    );
+    let comp: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["fault"] == "compressor_failure" && e["status"] == "open")
+        .collect();
+    assert_eq!(comp.len(), 1, "{events:?}");
+    assert_eq!(comp[0]["container_id"], id.as_str());
+    assert_eq!(
+        comp[0]["evidence"]["supply_air_and_mode"],
+        "absent: inferred"
+    );
+    // A long door opening warms the box too, but it is not a compressor failure.
+    let readings = sim(&["--products", "P07", "--inject", "2:door_open@30m+25m"]);
+    let opens = opened(&detect(
+        &readings,
+        &[
+            "--ignore-field",
+            "operating_mode,supply_air_temperature,door_open",
+        ],
+    ));
+    assert!(
+        !opens.iter().any(|(_, f)| f == "compressor_failure"),
+        "{opens:?}"
+    );
+}
