@@ -533,13 +533,18 @@ impl Container {
             let (o, c) = gas_targets(self.product, powered, door);
             (o, c, self.alpha_gas_ctrl)
         };
-        self.o2 += (o2_t - self.o2) * alpha + 0.02 * normal(&mut self.rng);
-        self.co2 += (co2_t - self.co2) * alpha + 0.01 * normal(&mut self.rng);
+        // Each is an Ornstein-Uhlenbeck process discretised exactly, so its spread
+        // around the target is the same whatever the reading interval.
+        let o2_spread = if self.product.ca.is_some() { 0.1 } else { 0.03 };
+        let co2_spread = 0.004 + 0.008 * co2_t;
+        let ou = |alpha: f64, spread: f64| spread * (alpha * (2.0 - alpha)).sqrt();
+        self.o2 += (o2_t - self.o2) * alpha + ou(alpha, o2_spread) * normal(&mut self.rng);
+        self.co2 += (co2_t - self.co2) * alpha + ou(alpha, co2_spread) * normal(&mut self.rng);
         self.o2 = self.o2.clamp(0.0, 21.0);
         self.co2 = self.co2.max(0.0);
         let rh_target = if door { 75.0 } else { self.product.humidity };
-        self.humidity +=
-            (rh_target - self.humidity) * self.alpha_humidity + 0.3 * normal(&mut self.rng);
+        self.humidity += (rh_target - self.humidity) * self.alpha_humidity
+            + ou(self.alpha_humidity, 1.0) * normal(&mut self.rng);
         self.humidity = self.humidity.clamp(5.0, 100.0);
 
         let fan_failed = fault == Some(FaultKind::FanFailure);
@@ -630,19 +635,21 @@ impl Container {
         };
         let hours_in = |e: &Episode| (clock.t_ms - e.start_ms) as f64 / 3_600_000.0;
         let o2_true = self.o2 + 0.02 * normal(&mut self.rng);
+        // A stuck sensor repeats one value; a drifting one still sees the gas, with
+        // a growing offset and its usual noise; a noisy one scatters around it.
         let o2 = match episode {
             Some(e) if e.kind == FaultKind::O2Sensor => match e.variant {
                 0 => e.stuck,
-                1 => (e.stuck + e.drift_per_h * hours_in(&e)).clamp(0.0, 25.0),
+                1 => (o2_true + e.drift_per_h * hours_in(&e)).clamp(0.0, 25.0),
                 _ => (o2_true + 1.5 * normal(&mut self.rng)).clamp(0.0, 25.0),
             },
             _ => o2_true,
         };
-        let co2_true = (self.co2 + 0.01 * normal(&mut self.rng)).max(0.0);
+        let co2_true = (self.co2 + (0.004 + 0.004 * self.co2) * normal(&mut self.rng)).max(0.0);
         let co2 = match episode {
             Some(e) if e.kind == FaultKind::Co2Sensor => match e.variant {
                 0 => e.stuck,
-                1 => (e.stuck + e.drift_per_h * hours_in(&e)).clamp(0.0, 25.0),
+                1 => (co2_true + e.drift_per_h * hours_in(&e)).clamp(0.0, 25.0),
                 _ => (co2_true + 0.8 * normal(&mut self.rng)).clamp(0.0, 25.0),
             },
             _ => co2_true,
