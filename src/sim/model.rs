@@ -138,12 +138,16 @@ pub const PRODUCT_WEIGHTS: [f64; 8] = [10.0, 25.0, 10.0, 15.0, 10.0, 15.0, 10.0,
 pub const AIR_O2: f64 = 20.9;
 pub const AIR_CO2: f64 = 0.04;
 
-/// Share of the box's heat capacity in the air (the rest is the load).
-const AIR_SHARE: f64 = 1.0 / 11.0;
-/// Air-to-load heat exchange, whole-box °C/s per °C (air follows the load in ~3 min).
-const AIR_LOAD_EXCHANGE: f64 = AIR_SHARE / 180.0;
-/// Air exchange with the outside through open doors (air replaced in ~2.5 min).
-const DOOR_EXCHANGE: f64 = AIR_SHARE / 150.0;
+/// Share of a chilled box's heat capacity in its air (the rest is the load).
+/// A frozen load holds more cold, so its air share is smaller in proportion
+/// (see [`Container::air_share`]).
+const CHILLED_AIR_SHARE: f64 = 1.0 / 11.0;
+/// Heat-leak time constant, hours, of the chilled box that `CHILLED_AIR_SHARE` describes.
+const CHILLED_LEAK_HOURS: f64 = 10.0;
+/// The air follows the load in about 3 minutes.
+const AIR_LOAD_SECONDS: f64 = 180.0;
+/// Open doors replace the air in about 2.5 minutes.
+const DOOR_EXCHANGE_SECONDS: f64 = 150.0;
 /// Controller gain: how fast a temperature error is corrected (1/s).
 const GAIN: f64 = 1.0 / 900.0;
 /// Process noise of the box temperature, °C per √s.
@@ -237,6 +241,9 @@ pub struct Container {
     segment: usize,
     // Unit.
     k_leak: f64,
+    /// Share of the box's heat capacity in its air: whole-box units make a heavier
+    /// (frozen) load show up as a smaller air share and a slower leak alike.
+    air_share: f64,
     capacity: f64,
     compressor_kw: f64,
     alpha_gas_ctrl: f64,
@@ -338,6 +345,7 @@ impl Container {
             speed_kmh,
             segment: 0,
             k_leak: 1.0 / (leak_hours * 3600.0),
+            air_share: CHILLED_AIR_SHARE * CHILLED_LEAK_HOURS / product.leak_hours,
             capacity,
             compressor_kw,
             alpha_gas_ctrl: alpha(if product.ca.is_some() { 2400.0 } else { 1200.0 }),
@@ -417,9 +425,14 @@ impl Container {
             } else {
                 self.demand(ambient)
             };
-            let leak = if door { DOOR_EXCHANGE } else { self.k_leak };
-            let mut to_air =
-                leak * (ambient - self.t_air) + AIR_LOAD_EXCHANGE * (self.t_load - self.t_air);
+            let share = self.air_share;
+            let exchange = share / AIR_LOAD_SECONDS;
+            let leak = if door {
+                share / DOOR_EXCHANGE_SECONDS
+            } else {
+                self.k_leak
+            };
+            let mut to_air = leak * (ambient - self.t_air) + exchange * (self.t_load - self.t_air);
             if duty > 0.0 {
                 to_air -= self.capacity * effectiveness * duty;
             } else {
@@ -430,9 +443,9 @@ impl Container {
                 // Heater warmth that reaches the return air while fans stand still.
                 to_air += 0.000_2;
             }
-            let to_load = AIR_LOAD_EXCHANGE * (self.t_air - self.t_load) + self.product.respiration;
-            self.t_air += to_air / AIR_SHARE * h + PROCESS_NOISE * h.sqrt() * normal(&mut self.rng);
-            self.t_load += to_load / (1.0 - AIR_SHARE) * h;
+            let to_load = exchange * (self.t_air - self.t_load) + self.product.respiration;
+            self.t_air += to_air / share * h + PROCESS_NOISE * h.sqrt() * normal(&mut self.rng);
+            self.t_load += to_load / (1.0 - share) * h;
         }
         duty
     }
