@@ -441,7 +441,8 @@ impl Container {
             }
             if defrost {
                 // Heater warmth that reaches the return air while fans stand still.
-                to_air += 0.000_2;
+                // (Whole-box units: the same heater warms a heavier box less.)
+                to_air += 0.000_2 * share / CHILLED_AIR_SHARE;
             }
             let to_load = exchange * (self.t_air - self.t_load) + self.product.respiration;
             self.t_air += to_air / share * h + PROCESS_NOISE * h.sqrt() * normal(&mut self.rng);
