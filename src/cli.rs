@@ -48,6 +48,38 @@ impl InputArgs {
     }
 }
 
+/// How to reach AWS, for tools with AWS locations or destinations.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// AWS endpoint (an emulator, a VPC endpoint); default: AWS_ENDPOINT_URL or AWS itself.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS region; default: AWS_REGION or the profile's.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// AWS profile; default: AWS_PROFILE.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn options(
+        &self,
+        connect_timeout: std::time::Duration,
+        request_timeout: std::time::Duration,
+    ) -> crate::aws::AwsOptions {
+        crate::aws::AwsOptions {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            connect_timeout,
+            request_timeout,
+        }
+    }
+}
+
 /// Writes shell completions for tool `C` to `out`. (clap_complete panics on a
 /// write error, so the script is built in memory and written with errors returned.)
 pub fn write_completions<C: CommandFactory>(

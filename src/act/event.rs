@@ -72,7 +72,8 @@ fn time_ms(map: &Map<String, Value>, key: &str, times: &TimeParser) -> Result<Op
 }
 
 impl FaultEvent {
-    /// Reads an event. `status` (or `event`) says `open` or `resolved`; missing means open.
+    /// Reads an event. `status` (or `event`) says `open` (also `escalated`, as
+    /// reefer-detect writes when the severity rises) or `resolved`; missing means open.
     pub fn from_map(map: &Map<String, Value>, times: &TimeParser) -> Result<FaultEvent, String> {
         let container_id =
             text(map, "container_id").ok_or("missing required field container_id")?;
@@ -93,16 +94,17 @@ impl FaultEvent {
             .as_deref()
         {
             None
-            | Some("open" | "opened" | "firing" | "active" | "start" | "started" | "ongoing") => {
-                Phase::Open
-            }
+            | Some(
+                "open" | "opened" | "escalated" | "escalate" | "updated" | "update" | "firing"
+                | "active" | "start" | "started" | "ongoing",
+            ) => Phase::Open,
             Some(
                 "resolved" | "resolve" | "closed" | "close" | "ended" | "end" | "clear" | "cleared"
                 | "ok",
             ) => Phase::Resolved,
             Some(other) => {
                 return Err(format!(
-                    "status: expected open or resolved, found {other:?}"
+                    "status: expected open, escalated or resolved, found {other:?}"
                 ))
             }
         };
@@ -139,6 +141,8 @@ mod tests {
         let e = ev(r#"{"container_id":"C1","fault":"door_open","detected_at":"2026-11-27T03:10:00Z","status":"resolved"}"#).unwrap();
         assert_eq!(e.phase, Phase::Resolved);
         assert_eq!(e.severity, Severity::Warning);
+        let e = ev(r#"{"container_id":"C1","fault":"door_open","detected_at":"2026-11-27T03:10:00Z","status":"escalated","severity":"critical"}"#).unwrap();
+        assert_eq!((e.phase, e.severity), (Phase::Open, Severity::Critical));
         let e = ev(r#"{"container_id":"C1","fault":"door_open","detected_at":"2026-11-27T03:10:00Z","event":"resolve"}"#).unwrap();
         assert_eq!(e.phase, Phase::Resolved);
     }

@@ -83,17 +83,9 @@ pub struct ActArgs {
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub timeout: Span,
 
-    /// AWS endpoint for dynamodb:// and sns:// (default: AWS_ENDPOINT_URL, else AWS itself).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-
-    /// AWS region (default: AWS_REGION or the profile's).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-
-    /// AWS profile (default: AWS_PROFILE).
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
+    /// How to reach AWS, for dynamodb:// and sns://.
+    #[command(flatten)]
+    pub aws: crate::cli::AwsArgs,
 
     /// Print what would be delivered (as JSON lines on stdout) and change nothing.
     #[arg(long)]
@@ -162,13 +154,10 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         template: args.template,
         timeout: args.timeout.to_std().max(Duration::from_millis(1)),
         line_buffered: args.line_buffered,
-        aws: crate::aws::AwsOptions {
-            endpoint_url: args.endpoint_url.clone(),
-            region: args.region.clone(),
-            profile: args.profile.clone(),
-            connect_timeout: Duration::from_secs(3),
-            request_timeout: args.timeout.to_std().max(Duration::from_millis(1)),
-        },
+        aws: args.aws.options(
+            Duration::from_secs(3),
+            args.timeout.to_std().max(Duration::from_millis(1)),
+        ),
     };
     let mut dests = Vec::new();
     let mut uris: Vec<String> = Vec::new();

@@ -25,7 +25,7 @@ mod stdio;
 pub use location::Location;
 
 use crate::app::{usage, Exit};
-use crate::aws::{Aws, AwsOptions, Failure};
+use crate::aws::{Aws, Failure};
 use crate::codec::{BadInput, FormatChoice};
 use crate::time::{parse_time, Span};
 use account::Account;
@@ -83,17 +83,8 @@ pub struct ShipArgs {
     #[arg(long, default_value = "-", value_name = "DST")]
     pub to: Location,
 
-    /// AWS endpoint (an emulator, a VPC endpoint); default: AWS_ENDPOINT_URL or AWS itself.
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-
-    /// AWS region; default: AWS_REGION or the profile's.
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-
-    /// AWS profile; default: AWS_PROFILE.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
+    #[command(flatten)]
+    pub aws: crate::cli::AwsArgs,
 
     /// Field whose value is the Kinesis partition key; a record without it is bad input.
     #[arg(long, default_value = "container_id", value_name = "FIELD")]
@@ -461,13 +452,9 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
             ^ u64::from(std::process::id()),
     };
     let aws = if args.from.is_aws() || args.to.is_aws() {
-        let opts = AwsOptions {
-            endpoint_url: args.endpoint_url.clone(),
-            region: args.region.clone(),
-            profile: args.profile.clone(),
-            connect_timeout: args.connect_timeout.to_std(),
-            request_timeout: args.request_timeout.to_std(),
-        };
+        let opts = args
+            .aws
+            .options(args.connect_timeout.to_std(), args.request_timeout.to_std());
         Some(Aws::load(&opts).await.map_err(usage)?)
     } else {
         None

@@ -1,5 +1,5 @@
-use super::{DeliveryError, Destination};
-use crate::aws::{classify, Aws, Failure};
+use super::{delivery_failure, open_failure, DeliveryError, Destination};
+use crate::aws::{classify, Aws};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -29,13 +29,7 @@ impl DynamoDb {
         let client = aws.dynamodb();
         runtime
             .block_on(client.describe_table().table_name(table).send())
-            .map_err(|e| match classify(&e) {
-                f
-                @ (Failure::NotFound { .. } | Failure::Denied { .. } | Failure::Client { .. }) => {
-                    crate::app::usage(format!("{uri}: {f}"))
-                }
-                f => anyhow::anyhow!("{uri}: {f}"),
-            })?;
+            .map_err(|e| open_failure(uri, classify(&e)))?;
         Ok(DynamoDb {
             uri: uri.to_string(),
             table: table.to_string(),
@@ -87,14 +81,9 @@ impl Destination for DynamoDb {
             .table_name(&self.table)
             .set_item(Some(item))
             .send();
-        self.runtime.block_on(request).map(|_| ()).map_err(|e| {
-            let f = classify(&e);
-            let msg = format!("{}: {f}", self.uri);
-            if f.is_retryable() {
-                DeliveryError::retryable(msg)
-            } else {
-                DeliveryError::permanent(msg)
-            }
-        })
+        self.runtime
+            .block_on(request)
+            .map(|_| ())
+            .map_err(|e| delivery_failure(&self.uri, classify(&e)))
     }
 }

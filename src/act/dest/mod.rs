@@ -119,6 +119,28 @@ pub fn open(uri: &str, opts: &DestOptions) -> anyhow::Result<Box<dyn Destination
     )))
 }
 
+/// What a failed check of an AWS destination at start-up means: a missing or
+/// forbidden resource is a configuration error (exit 2), anything else a runtime one.
+fn open_failure(uri: &str, f: crate::aws::Failure) -> anyhow::Error {
+    use crate::aws::Failure;
+    match f {
+        f @ (Failure::NotFound { .. } | Failure::Denied { .. } | Failure::Client { .. }) => {
+            usage(format!("{uri}: {f}"))
+        }
+        f => anyhow::anyhow!("{uri}: {f}"),
+    }
+}
+
+/// A delivery error from an AWS failure: retried when the service says it may pass.
+fn delivery_failure(uri: &str, f: crate::aws::Failure) -> DeliveryError {
+    let msg = format!("{uri}: {f}");
+    if f.is_retryable() {
+        DeliveryError::retryable(msg)
+    } else {
+        DeliveryError::permanent(msg)
+    }
+}
+
 /// One line of human text about an alert, for chat and e-mail.
 pub fn summary(payload: &Value) -> String {
     let s = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or("?");

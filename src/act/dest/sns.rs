@@ -1,5 +1,5 @@
-use super::{summary, DeliveryError, Destination};
-use crate::aws::{classify, Aws, Failure};
+use super::{delivery_failure, open_failure, summary, DeliveryError, Destination};
+use crate::aws::{classify, Aws};
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::Value;
 
@@ -29,13 +29,7 @@ impl Sns {
         let client = aws.sns();
         runtime
             .block_on(client.get_topic_attributes().topic_arn(topic_arn).send())
-            .map_err(|e| match classify(&e) {
-                f
-                @ (Failure::NotFound { .. } | Failure::Denied { .. } | Failure::Client { .. }) => {
-                    crate::app::usage(format!("{uri}: {f}"))
-                }
-                f => anyhow::anyhow!("{uri}: {f}"),
-            })?;
+            .map_err(|e| open_failure(uri, classify(&e)))?;
         Ok(Sns {
             uri: uri.to_string(),
             topic_arn: topic_arn.to_string(),
@@ -84,14 +78,6 @@ impl Destination for Sns {
         self.runtime
             .block_on(request.send())
             .map(|_| ())
-            .map_err(|e| {
-                let f = classify(&e);
-                let msg = format!("{}: {f}", self.uri);
-                if f.is_retryable() {
-                    DeliveryError::retryable(msg)
-                } else {
-                    DeliveryError::permanent(msg)
-                }
-            })
+            .map_err(|e| delivery_failure(&self.uri, classify(&e)))
     }
 }
