@@ -9,6 +9,7 @@
 pub mod act;
 pub mod app;
 pub mod aws;
+pub mod backoff;
 pub mod catalog;
 pub mod cli;
 pub mod codec;

@@ -4,10 +4,10 @@
 pub mod dest;
 pub mod event;
 pub mod lifecycle;
-mod retry;
 pub mod store;
 
 use crate::app::{interrupted, usage, Exit};
+use crate::backoff::Backoff;
 use crate::cli::InputArgs;
 use crate::time::Span;
 use anyhow::Context;
@@ -16,7 +16,6 @@ use clap_complete::Shell;
 use dest::{DestOptions, Destination, Template};
 use event::FaultEvent;
 use lifecycle::{Action, Policy};
-use retry::Backoff;
 use serde_json::{json, Value};
 use std::io::{self, Write};
 use std::time::Duration;
@@ -100,6 +99,13 @@ pub struct ActArgs {
     pub completions: Option<Shell>,
 }
 
+fn jitter_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
+    nanos ^ u64::from(std::process::id())
+}
+
 fn default_state_path() -> String {
     let base = std::env::var_os("XDG_STATE_HOME")
         .map(std::path::PathBuf::from)
@@ -129,6 +135,7 @@ struct Run {
     dests: Vec<Box<dyn Destination>>,
     uris: Vec<String>,
     backoff: Backoff,
+    retries: u32,
     dry_run: bool,
     dry_out: crate::codec::Output,
     counts: Counts,
@@ -177,11 +184,9 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         store,
         dests,
         uris,
-        backoff: Backoff {
-            first,
-            cap: first * 30,
-            retries: args.retries,
-        },
+        // Jitter only spreads retries out; it never shapes output, so the clock may seed it.
+        backoff: Backoff::new(first, first * 30, jitter_seed()),
+        retries: args.retries,
         dry_run: args.dry_run,
         dry_out: crate::codec::Output::stdout(args.line_buffered),
         counts: Counts::default(),
@@ -302,7 +307,6 @@ impl Run {
     /// Delivers every pending notification; `Ok(Exit::Ok)` unless stdout closed.
     fn deliver_pending(&mut self, rejects: &mut crate::codec::Rejects) -> anyhow::Result<Exit> {
         let pending = self.store.pending(&self.uris)?;
-        let mut rng = rand::thread_rng();
         for row in pending {
             let payload: Value = serde_json::from_str(&row.payload).context("outbox payload")?;
             let idx = self
@@ -326,13 +330,8 @@ impl Run {
                         return Err(io::Error::from(io::ErrorKind::BrokenPipe))
                             .context("writing alerts");
                     }
-                    Err(e)
-                        if e.retryable
-                            && (attempts - row.attempts) <= self.backoff.retries as i64 =>
-                    {
-                        let wait = self
-                            .backoff
-                            .delay((attempts - row.attempts) as u32, &mut rng);
+                    Err(e) if e.retryable && (attempts - row.attempts) <= self.retries as i64 => {
+                        let wait = self.backoff.delay((attempts - row.attempts) as u32);
                         eprintln!(
                             "reefer-act: {}: {} (attempt {}, retrying in {} ms)",
                             row.destination,
