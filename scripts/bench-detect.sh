@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Speed of reefer-detect: readings/s and peak RSS on the benchmark fleet file
-# (default /work/bench-data/day.jsonl: 10,000 containers x 864 steps at 10 s,
+# (default $REEFER_DAY_FILE, which scripts/bench.sh makes: 10,000 containers x 864 steps at 10 s,
 # 8.64 M readings), for
 #   - the full detector set (reefer-detect FILE > /dev/null),
 #   - --where 'temperature > 18' (the reference's faulty-reefers stream),
@@ -10,7 +10,7 @@
 # Usage: scripts/bench-detect.sh [FILE]     Runs one job at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data="${1:-/work/bench-data/day.jsonl}"
+data="${1:-${REEFER_DAY_FILE:?give the day file as an argument, or run scripts/bench.sh detect}}"
 [[ -f "$data" ]] || { echo "bench-detect: no $data (make one with reefer-sim, see the header)" >&2; exit 2; }
 cargo build --release --quiet --bin reefer-detect
 readings=$(wc -l <"$data")

@@ -7,26 +7,22 @@
 #
 #   scripts/bench-window.sh [FILE]
 #
-# FILE defaults to $REEFER_BENCH_FILE, else /work/bench-data/day.jsonl when it
-# exists, else a 10,000-container file generated with the release simulator
+# FILE defaults to $REEFER_DAY_FILE (set by scripts/bench.sh), else a
+# 10,000-container file generated with the release simulator
 # (864 steps at 10 s = 8.64 M readings) under ${REEFER_BENCH_DIR:-target/bench}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bins --example serde_floor
 bin=target/release
-file=${1:-${REEFER_BENCH_FILE:-}}
+file=${1:-${REEFER_DAY_FILE:-}}
 if [[ -z "$file" ]]; then
-  if [[ -f /work/bench-data/day.jsonl ]]; then
-    file=/work/bench-data/day.jsonl
-  else
-    dir=${REEFER_BENCH_DIR:-target/bench}
-    mkdir -p "$dir"
-    file=$dir/window-day.jsonl
-    if [[ ! -s "$file" ]]; then
-      echo "generating $file (10,000 containers x 864 steps at 10 s) ..."
-      "$bin/reefer-sim" --containers 10000 --duration 144m --seed 1 \
-        --start 2026-11-27T00:00:00Z -o "$file"
-    fi
+  dir=${REEFER_BENCH_DIR:-target/bench}
+  mkdir -p "$dir"
+  file=$dir/window-day.jsonl
+  if [[ ! -s "$file" ]]; then
+    echo "generating $file (10,000 containers x 864 steps at 10 s) ..."
+    "$bin/reefer-sim" --containers 10000 --duration 144m --seed 1 \
+      --start 2026-11-27T00:00:00Z -o "$file"
   fi
 fi
 venv=$(scripts/setup-python.sh --bench)
