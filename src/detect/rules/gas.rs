@@ -1,25 +1,36 @@
-//! Shared logic of the two gas-sensor rules. A real gas channel always shows
-//! a little noise around any straight line drawn through its recent
-//! readings; a stuck sensor (a flat line) or a drifting one (a sloped line)
-//! fits its line to within the rounding of its display. A noisy sensor jumps
-//! up and down between readings by far more than the box can change. Doors
-//! and power cuts move the gases for real: the rules hold while and shortly
-//! after they happen.
+//! Shared logic of the two gas-sensor rules.
+//!
+//! - *Stuck*: a real gas channel carries measurement noise, so it repeats its
+//!   displayed value only so often. The share of repeats is learnt per channel
+//!   (near air, CO2 noise is smaller than the display step and repeats are
+//!   common); a run of equal readings that a healthy channel would produce
+//!   with odds below 10⁻¹⁰, lasting at least `stuck_for`, is a stuck sensor.
+//! - *Drifting*: in a closed, powered box the vent or the CA controller holds
+//!   the atmosphere, so its 10-minute means wander around a level but do not
+//!   trend for long. A trend of at least `drift_per_h` over 70 minutes (eight
+//!   10-minute means, at most one step against it) is a drifting sensor. The
+//!   thresholds sit well below the slowest sensor drift worth reporting and
+//!   well above how fast a held atmosphere wanders (O2 in a CA box: about
+//!   0.1 % around its setpoint with a 40-minute time constant).
+//! - *Noisy*: jumps between readings far larger than the box can change.
+//!
+//! Doors and power cuts move the gases for real, and a CA box takes a few
+//! hours to pull them back: the rules hold while and shortly after (stuck,
+//! noisy) or for hours after (drift) they happen.
 
 use super::{n, Ctx, Param, Verdict, MINUTE};
-use crate::detect::engine::{GasHistory, GAS_RING};
+use crate::detect::engine::GasHistory;
 use crate::detect::events::{evidence, Severity};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
 pub struct GasRule {
-    /// Readings in the straight-line test.
-    pub line_readings: f64,
-    /// The line must hold this long, ms.
-    pub line_for_ms: i64,
-    /// Readings all within this many display steps (the sensor's resolution)
-    /// of their line have no noise at all.
-    pub line_tolerance: f64,
+    /// A stuck run must last this long, ms.
+    pub stuck_for_ms: i64,
+    /// ... and this many equal readings at least.
+    pub stuck_readings: f64,
+    /// A trend at least this steep is a drift, % per hour.
+    pub drift_per_h: f64,
     /// A change between two readings larger than this is a jump, %.
     pub jump: f64,
     /// Jumps (of the last 10 changes) that make a noisy sensor.
@@ -28,50 +39,63 @@ pub struct GasRule {
     pub flips: f64,
     /// Hold this long after a door opening or a power cut, ms.
     pub settle_ms: i64,
+    /// Hold the drift test this long after one (a CA box pulls its gases back
+    /// with a 40-minute time constant: a recovery looks like a trend).
+    pub drift_settle_ms: i64,
 }
 
 pub enum Finding {
-    Line {
-        rms: f64,
-        slope_per_h: f64,
-        since: i64,
-    },
-    Noisy {
-        large: u32,
-        flips: u32,
-    },
+    Stuck { run: u32, since: i64, needed: u32 },
+    Drift { slope_per_h: f64, since: i64 },
+    Noisy { large: u32, flips: u32 },
 }
 
 impl GasRule {
-    pub fn new(jump: f64) -> GasRule {
+    pub fn new(jump: f64, drift_per_h: f64) -> GasRule {
         GasRule {
-            line_readings: 30.0,
-            line_for_ms: 20 * MINUTE,
-            line_tolerance: 0.75,
+            stuck_for_ms: 10 * MINUTE,
+            stuck_readings: 6.0,
+            drift_per_h,
             jump,
             jumps: 6.0,
             flips: 3.0,
             settle_ms: 30 * MINUTE,
+            drift_settle_ms: 180 * MINUTE,
         }
     }
 
-    /// What is wrong with the channel now. A straight line must also last
-    /// `line_for` (the engine's `for`) before an episode opens; noise opens at once.
-    pub fn finding(&self, g: &GasHistory) -> Option<Finding> {
-        if let Some(f) = g.fit(self.line_readings as usize) {
-            if f.max_dev <= self.line_tolerance * g.resolution {
-                return Some(Finding::Line {
-                    rms: f.rms,
-                    slope_per_h: f.slope_per_h,
-                    since: f.since,
-                });
-            }
+    /// What is wrong with the channel now, at time `t`; `drift` says whether
+    /// the drift test may run.
+    pub fn finding(&self, g: &GasHistory, t: i64, drift: bool) -> Option<Finding> {
+        let needed = g.stuck_run().max(self.stuck_readings as u32 - 1);
+        if g.run >= needed && t - g.run_since >= self.stuck_for_ms {
+            return Some(Finding::Stuck {
+                run: g.run + 1,
+                since: g.run_since,
+                needed: needed + 1,
+            });
         }
         let (large, flips) = g.jumps(self.jump);
         if large as f64 >= self.jumps && flips as f64 >= self.flips {
             return Some(Finding::Noisy { large, flips });
         }
+        if drift {
+            if let Some(tr) = g.trend() {
+                if tr.slope_per_h.abs() >= self.drift_per_h && tr.steps_with + 1 >= 7 {
+                    return Some(Finding::Drift {
+                        slope_per_h: tr.slope_per_h,
+                        since: tr.since,
+                    });
+                }
+            }
+        }
         None
+    }
+
+    fn drift_allowed(&self, ctx: &Ctx) -> bool {
+        let (o, h) = (ctx.obs, ctx.hist);
+        o.t_ms - h.last_door >= self.drift_settle_ms
+            && o.t_ms - h.last_power_off >= self.drift_settle_ms
     }
 
     pub fn check(&self, ctx: &Ctx, g: &GasHistory, value: Option<f64>) -> Verdict {
@@ -88,8 +112,8 @@ impl GasRule {
         if ctx.cond_since.is_none() && !ctx.open && !g.seen.is_multiple_of(4) {
             return Verdict::Hold;
         }
-        match self.finding(g) {
-            Some(Finding::Line { since, .. }) => Verdict::Fault {
+        match self.finding(g, o.t_ms, self.drift_allowed(ctx)) {
+            Some(Finding::Stuck { since, .. } | Finding::Drift { since, .. }) => Verdict::Fault {
                 severity: Severity::Warning,
                 since: Some(since),
                 immediate: false,
@@ -100,12 +124,9 @@ impl GasRule {
                 immediate: true,
             },
             None => {
-                // Clearly healthy again: visible noise, and no run of jumps.
+                // Clearly healthy again: moving, and no run of jumps.
                 let (large, _) = g.jumps(self.jump);
-                let noisy_line = g
-                    .fit(10)
-                    .is_none_or(|f| f.max_dev > self.line_tolerance * g.resolution);
-                if noisy_line && large <= 2 {
+                if g.run < 3 && large <= 2 {
                     Verdict::Clear
                 } else {
                     Verdict::Hold
@@ -123,7 +144,7 @@ impl GasRule {
         value: Option<f64>,
     ) -> (Map<String, Value>, String) {
         let o = ctx.obs;
-        match self.finding(g) {
+        match self.finding(g, o.t_ms, self.drift_allowed(ctx)) {
             Some(Finding::Noisy { large, flips }) => (
                 evidence(&[
                     (field, n(value)),
@@ -136,31 +157,32 @@ impl GasRule {
                     o.container_id, self.jump
                 ),
             ),
-            Some(Finding::Line {
-                rms,
-                slope_per_h,
-                since,
-            }) => {
-                let drifting = slope_per_h.abs() >= 0.1;
-                (
-                    evidence(&[
-                        (field, n(value)),
-                        ("line_rms", n(Some(rms))),
-                        ("resolution", n(Some(g.resolution))),
-                        ("slope_per_h", n(Some(slope_per_h))),
-                        ("line_for_s", Some(Value::from((o.t_ms - since) / 1000))),
-                    ]),
-                    if drifting {
-                        format!("{}: {label} sensor is drifting ({slope_per_h:+.2} %/h without any noise)", o.container_id)
-                    } else {
-                        format!(
-                            "{}: {label} sensor is stuck at {:.2} %",
-                            o.container_id,
-                            g.latest()
-                        )
-                    },
-                )
-            }
+            Some(Finding::Stuck { run, since, needed }) => (
+                evidence(&[
+                    (field, n(value)),
+                    ("equal_readings", Some(Value::from(run))),
+                    ("equal_readings_needed", Some(Value::from(needed))),
+                    ("repeat_share", n(Some((g.p_same() * 1000.0).round() / 1000.0))),
+                    ("stuck_for_s", Some(Value::from((o.t_ms - since) / 1000))),
+                ]),
+                format!(
+                    "{}: {label} sensor is stuck at {} % ({run} equal readings)",
+                    o.container_id,
+                    g.latest()
+                ),
+            ),
+            Some(Finding::Drift { slope_per_h, since }) => (
+                evidence(&[
+                    (field, n(value)),
+                    ("slope_per_h", n(Some((slope_per_h * 1000.0).round() / 1000.0))),
+                    ("drift_threshold_per_h", n(Some(self.drift_per_h))),
+                    ("trend_for_s", Some(Value::from((o.t_ms - since) / 1000))),
+                ]),
+                format!(
+                    "{}: {label} sensor is drifting ({slope_per_h:+.2} %/h, steadily for over an hour, with no door or power cut)",
+                    o.container_id
+                ),
+            ),
             None => (
                 evidence(&[(field, n(value))]),
                 format!("{}: {label} sensor fault", o.container_id),
@@ -170,31 +192,28 @@ impl GasRule {
 
     pub fn params(&self) -> Vec<Param> {
         vec![
-            Param { key: "line_readings", value: self.line_readings, help: "readings in the straight-line (stuck/drift) test, at most 32" },
-            Param { key: "line_for_s", value: self.line_for_ms as f64 / 1000.0, help: "a straight line must last this many seconds" },
-            Param { key: "line_tolerance", value: self.line_tolerance, help: "readings all within this many display steps of a straight line have no real noise" },
+            Param { key: "stuck_for_s", value: self.stuck_for_ms as f64 / 1000.0, help: "a stuck value must last this many seconds (and be a run a healthy channel would not make)" },
+            Param { key: "stuck_readings", value: self.stuck_readings, help: "... and at least this many equal readings" },
+            Param { key: "drift_per_h", value: self.drift_per_h, help: "a steady trend of the 10-minute means over 70 min at least this steep (%/h) is a drift" },
             Param { key: "jump", value: self.jump, help: "a change between two readings larger than this (%) is a jump" },
             Param { key: "jumps", value: self.jumps, help: "jumps among the last 10 changes that make a noisy sensor" },
             Param { key: "flips", value: self.flips, help: "... with at least this many sign changes" },
             Param { key: "settle_s", value: self.settle_ms as f64 / 1000.0, help: "hold this long after a door opening or power cut" },
+            Param { key: "drift_settle_s", value: self.drift_settle_ms as f64 / 1000.0, help: "hold the drift test this long after a door opening or power cut" },
         ]
     }
 
     pub fn set(&mut self, key: &str, v: f64) -> Result<(), String> {
         match key {
-            "line_readings" if (3.0..=GAS_RING as f64).contains(&v) => self.line_readings = v,
-            "line_tolerance" if v > 1.0 => {
-                return Err("line_tolerance must be at most 1 (display step)".into())
-            }
-            "line_readings" => {
-                return Err(format!("line_readings must be between 3 and {GAS_RING}"))
-            }
-            "line_for_s" => self.line_for_ms = (v * 1000.0) as i64,
-            "line_tolerance" => self.line_tolerance = v,
+            "stuck_for_s" => self.stuck_for_ms = (v * 1000.0) as i64,
+            "stuck_readings" if v >= 2.0 => self.stuck_readings = v,
+            "stuck_readings" => return Err("stuck_readings must be at least 2".into()),
+            "drift_per_h" => self.drift_per_h = v,
             "jump" => self.jump = v,
             "jumps" => self.jumps = v,
             "flips" => self.flips = v,
             "settle_s" => self.settle_ms = (v * 1000.0) as i64,
+            "drift_settle_s" => self.drift_settle_ms = (v * 1000.0) as i64,
             _ => return Err(super::unknown_param(key, &self.params())),
         }
         Ok(())
