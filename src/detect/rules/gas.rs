@@ -39,9 +39,13 @@ pub struct GasRule {
     pub flips: f64,
     /// Hold this long after a door opening or a power cut, ms.
     pub settle_ms: i64,
-    /// Hold the drift test this long after one (a CA box pulls its gases back
-    /// with a 40-minute time constant: a recovery looks like a trend).
+    /// The drift test only looks at trends that began this long after one (a
+    /// CA box pulls its gases back over a few hours: a recovery is a trend).
     pub drift_settle_ms: i64,
+    /// The other gas channel's drift threshold, %/h: a drift is one channel
+    /// trending while the other holds (under half its threshold); a real
+    /// change of the atmosphere (a leak, a recovery) moves both.
+    pub other_drift_per_h: f64,
 }
 
 pub enum Finding {
@@ -51,7 +55,7 @@ pub enum Finding {
 }
 
 impl GasRule {
-    pub fn new(jump: f64, drift_per_h: f64) -> GasRule {
+    pub fn new(jump: f64, drift_per_h: f64, other_drift_per_h: f64) -> GasRule {
         GasRule {
             stuck_for_ms: 10 * MINUTE,
             stuck_readings: 6.0,
@@ -60,13 +64,21 @@ impl GasRule {
             jumps: 6.0,
             flips: 3.0,
             settle_ms: 30 * MINUTE,
-            drift_settle_ms: 180 * MINUTE,
+            drift_settle_ms: 120 * MINUTE,
+            other_drift_per_h,
         }
     }
 
-    /// What is wrong with the channel now, at time `t`; `drift` says whether
-    /// the drift test may run.
-    pub fn finding(&self, g: &GasHistory, t: i64, drift: bool) -> Option<Finding> {
+    /// What is wrong with the channel `g` now, at time `t`; `other` is the
+    /// other gas channel, if the readings have it; a trend must begin at
+    /// `drift_from` or later.
+    pub fn finding(
+        &self,
+        g: &GasHistory,
+        other: Option<&GasHistory>,
+        t: i64,
+        drift_from: i64,
+    ) -> Option<Finding> {
         let needed = g.stuck_run().max(self.stuck_readings as u32 - 1);
         if g.run >= needed && t - g.run_since >= self.stuck_for_ms {
             return Some(Finding::Stuck {
@@ -79,9 +91,15 @@ impl GasRule {
         if large as f64 >= self.jumps && flips as f64 >= self.flips {
             return Some(Finding::Noisy { large, flips });
         }
-        if drift {
-            if let Some(tr) = g.trend() {
-                if tr.slope_per_h.abs() >= self.drift_per_h && tr.steps_with + 1 >= 7 {
+        if let Some(tr) = g.trend() {
+            if tr.since >= drift_from
+                && tr.slope_per_h.abs() >= self.drift_per_h
+                && tr.steps_with + 1 >= 7
+            {
+                let other_holds = other
+                    .and_then(|o| o.trend())
+                    .is_none_or(|o| o.slope_per_h.abs() < 0.5 * self.other_drift_per_h);
+                if other_holds {
                     return Some(Finding::Drift {
                         slope_per_h: tr.slope_per_h,
                         since: tr.since,
@@ -92,13 +110,18 @@ impl GasRule {
         None
     }
 
-    fn drift_allowed(&self, ctx: &Ctx) -> bool {
-        let (o, h) = (ctx.obs, ctx.hist);
-        o.t_ms - h.last_door >= self.drift_settle_ms
-            && o.t_ms - h.last_power_off >= self.drift_settle_ms
+    fn drift_from(&self, ctx: &Ctx) -> i64 {
+        let h = ctx.hist;
+        h.last_door.max(h.last_power_off) + self.drift_settle_ms
     }
 
-    pub fn check(&self, ctx: &Ctx, g: &GasHistory, value: Option<f64>) -> Verdict {
+    pub fn check(
+        &self,
+        ctx: &Ctx,
+        g: &GasHistory,
+        other: Option<&GasHistory>,
+        value: Option<f64>,
+    ) -> Verdict {
         let o = ctx.obs;
         if value.is_none() || o.window {
             return Verdict::Hold;
@@ -112,7 +135,7 @@ impl GasRule {
         if ctx.cond_since.is_none() && !ctx.open && !g.seen.is_multiple_of(4) {
             return Verdict::Hold;
         }
-        match self.finding(g, o.t_ms, self.drift_allowed(ctx)) {
+        match self.finding(g, other, o.t_ms, self.drift_from(ctx)) {
             Some(Finding::Stuck { since, .. } | Finding::Drift { since, .. }) => Verdict::Fault {
                 severity: Severity::Warning,
                 since: Some(since),
@@ -139,12 +162,13 @@ impl GasRule {
         &self,
         ctx: &Ctx,
         g: &GasHistory,
+        other: Option<&GasHistory>,
         field: &str,
         label: &str,
         value: Option<f64>,
     ) -> (Map<String, Value>, String) {
         let o = ctx.obs;
-        match self.finding(g, o.t_ms, self.drift_allowed(ctx)) {
+        match self.finding(g, other, o.t_ms, self.drift_from(ctx)) {
             Some(Finding::Noisy { large, flips }) => (
                 evidence(&[
                     (field, n(value)),
@@ -199,7 +223,7 @@ impl GasRule {
             Param { key: "jumps", value: self.jumps, help: "jumps among the last 10 changes that make a noisy sensor" },
             Param { key: "flips", value: self.flips, help: "... with at least this many sign changes" },
             Param { key: "settle_s", value: self.settle_ms as f64 / 1000.0, help: "hold this long after a door opening or power cut" },
-            Param { key: "drift_settle_s", value: self.drift_settle_ms as f64 / 1000.0, help: "hold the drift test this long after a door opening or power cut" },
+            Param { key: "drift_settle_s", value: self.drift_settle_ms as f64 / 1000.0, help: "the drift test looks only at trends that began this long after a door opening or power cut" },
         ]
     }
 
