@@ -141,6 +141,9 @@ pub struct GasTrend {
     pub slope_per_h: f64,
     /// Steps between consecutive bins that go the trend's way.
     pub steps_with: u32,
+    /// Largest step between consecutive bins, as a share of the whole change
+    /// (a drift is gradual; a sensor coming back to the truth is one step).
+    pub largest_step: f64,
     /// Start of the first bin.
     pub since: i64,
 }
@@ -232,10 +235,15 @@ impl GasHistory {
             .windows(2)
             .filter(|w| (w[1] - w[0]) * net > 0.0)
             .count() as u32;
+        let largest = b
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f64::max);
         let span_h = (GAS_BINS - 1) as f64 * GAS_BIN_MS as f64 / 3_600_000.0;
         Some(GasTrend {
             slope_per_h: net / span_h,
             steps_with,
+            largest_step: if net == 0.0 { 1.0 } else { largest / net.abs() },
             since: (self.bin.0 - GAS_BINS as i64) * GAS_BIN_MS,
         })
     }

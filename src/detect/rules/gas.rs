@@ -8,7 +8,8 @@
 //! - *Drifting*: in a closed, powered box the vent or the CA controller holds
 //!   the atmosphere, so its 10-minute means wander around a level but do not
 //!   trend for long. A trend of at least `drift_per_h` over 70 minutes (eight
-//!   10-minute means, at most one step against it) is a drifting sensor. The
+//!   10-minute means, at most one step against it, no step carrying half of
+//!   it) is a drifting sensor. The
 //!   thresholds sit well below the slowest sensor drift worth reporting and
 //!   well above how fast a held atmosphere wanders (O2 in a CA box: about
 //!   0.1 % around its setpoint with a 40-minute time constant).
@@ -95,6 +96,7 @@ impl GasRule {
             if tr.since >= drift_from
                 && tr.slope_per_h.abs() >= self.drift_per_h
                 && tr.steps_with + 1 >= 7
+                && tr.largest_step <= 0.5
             {
                 let other_holds = other
                     .and_then(|o| o.trend())
