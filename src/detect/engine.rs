@@ -107,10 +107,12 @@ pub struct GasHistory {
     t: [i64; GAS_RING],
     v: [f64; GAS_RING],
     next: usize,
-    /// The 10-minute bin being filled: index, sum, count.
-    bin: (i64, f64, u32),
+    /// The 10-minute bin being filled: index, sum, count, largest change between readings.
+    bin: (i64, f64, u32, f64),
     /// Means of the last complete, consecutive bins, oldest first.
     bins: [f64; GAS_BINS],
+    /// Largest change between two readings in each of those bins.
+    bins_jump: [f64; GAS_BINS],
     nbins: usize,
 }
 
@@ -127,8 +129,9 @@ impl Default for GasHistory {
             t: [0; GAS_RING],
             v: [0.0; GAS_RING],
             next: 0,
-            bin: (i64::MIN, 0.0, 0),
+            bin: (i64::MIN, 0.0, 0, 0.0),
             bins: [0.0; GAS_BINS],
+            bins_jump: [0.0; GAS_BINS],
             nbins: 0,
         }
     }
@@ -144,6 +147,8 @@ pub struct GasTrend {
     /// Largest step between consecutive bins, as a share of the whole change
     /// (a drift is gradual; a sensor coming back to the truth is one step).
     pub largest_step: f64,
+    /// Largest change between two readings within the trend, %.
+    pub largest_jump: f64,
     /// Start of the first bin.
     pub since: i64,
 }
@@ -175,16 +180,22 @@ impl GasHistory {
                 if idx == self.bin.0 + 1 {
                     if self.nbins == GAS_BINS {
                         self.bins.copy_within(1.., 0);
+                        self.bins_jump.copy_within(1.., 0);
                         self.nbins -= 1;
                     }
                     self.bins[self.nbins] = self.bin.1 / self.bin.2 as f64;
+                    self.bins_jump[self.nbins] = self.bin.3;
                     self.nbins += 1;
                 } else {
                     // A gap in the data: the trend starts over.
                     self.nbins = 0;
                 }
             }
-            self.bin = (idx, 0.0, 0);
+            self.bin = (idx, 0.0, 0, 0.0);
+        }
+        if self.seen > 1 {
+            let d = (v - self.back(1).1).abs();
+            self.bin.3 = self.bin.3.max(d);
         }
         self.bin.1 += v;
         self.bin.2 += 1;
@@ -243,6 +254,7 @@ impl GasHistory {
         Some(GasTrend {
             slope_per_h: net / span_h,
             steps_with,
+            largest_jump: self.bins_jump.iter().skip(1).fold(0.0, |a, &b| a.max(b)),
             largest_step: if net == 0.0 { 1.0 } else { largest / net.abs() },
             since: (self.bin.0 - GAS_BINS as i64) * GAS_BIN_MS,
         })

@@ -9,7 +9,7 @@
 //!   the atmosphere, so its 10-minute means wander around a level but do not
 //!   trend for long. A trend of at least `drift_per_h` over 70 minutes (eight
 //!   10-minute means, at most one step against it, no step carrying half of
-//!   it) is a drifting sensor. The
+//!   it, and no jump between readings inside it) is a drifting sensor. The
 //!   thresholds sit well below the slowest sensor drift worth reporting and
 //!   well above how fast a held atmosphere wanders (O2 in a CA box: about
 //!   0.1 % around its setpoint with a 40-minute time constant).
@@ -65,7 +65,7 @@ impl GasRule {
             jumps: 6.0,
             flips: 3.0,
             settle_ms: 30 * MINUTE,
-            drift_settle_ms: 120 * MINUTE,
+            drift_settle_ms: 180 * MINUTE,
             other_drift_per_h,
         }
     }
@@ -97,6 +97,7 @@ impl GasRule {
                 && tr.slope_per_h.abs() >= self.drift_per_h
                 && tr.steps_with + 1 >= 7
                 && tr.largest_step <= 0.5
+                && tr.largest_jump <= self.jump
             {
                 let other_holds = other
                     .and_then(|o| o.trend())
