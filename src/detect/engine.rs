@@ -154,7 +154,7 @@ pub struct GasTrend {
 }
 
 impl GasHistory {
-    fn update(&mut self, v: f64, t: i64) {
+    pub(crate) fn update(&mut self, v: f64, t: i64) {
         if self.seen > 0 {
             let diff = v - self.latest();
             if diff == 0.0 {
@@ -242,10 +242,7 @@ impl GasHistory {
         }
         let b = &self.bins;
         let net = b[GAS_BINS - 1] - b[0];
-        let steps_with = b
-            .windows(2)
-            .filter(|w| (w[1] - w[0]) * net > 0.0)
-            .count() as u32;
+        let steps_with = b.windows(2).filter(|w| (w[1] - w[0]) * net > 0.0).count() as u32;
         let largest = b
             .windows(2)
             .map(|w| (w[1] - w[0]).abs())
@@ -800,10 +797,16 @@ mod tests {
         // A steady climb of 1.2 %/h shows in the 10-minute means.
         let mut g = GasHistory::default();
         for i in 0..100 {
-            g.update(5.0 + 0.02 * i as f64 + 0.05 * ((i % 3) as f64 - 1.0), i * 60_000);
+            g.update(
+                5.0 + 0.02 * i as f64 + 0.05 * ((i % 3) as f64 - 1.0),
+                i * 60_000,
+            );
         }
         let tr = g.trend().unwrap();
-        assert!((tr.slope_per_h - 1.2).abs() < 0.05 && tr.steps_with == 7, "{tr:?}");
+        assert!(
+            (tr.slope_per_h - 1.2).abs() < 0.05 && tr.steps_with == 7,
+            "{tr:?}"
+        );
         let mut g = GasHistory::default();
         g.update(3.01, -60_000);
         for i in 0..30 {

@@ -603,7 +603,11 @@ fn door_open_is_inferred_without_a_door_switch() {
 fn temperature_excursion_fires_after_its_grace_and_escalates() {
     // A frozen load holds its cold for a long time (heat-leak time constant
     // about 40 h): a 5-hour power cut takes it past its band, then 2 h outside.
-    let readings = sim_sized("3", "6h", &["--products", "P06", "--inject", "2:power_off@30m+5h"]);
+    let readings = sim_sized(
+        "3",
+        "6h",
+        &["--products", "P06", "--inject", "2:power_off@30m+5h"],
+    );
     let events = detect(&readings, &[]);
     let exc: Vec<&Value> = events
         .iter()

@@ -33,7 +33,12 @@ impl Rule for Co2Sensor {
         "carbon_dioxide_level (stuck: repeats beyond its learnt noise; drifting: a steady hour-long trend); door_open, kilowatts optional"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
-        self.0.check(ctx, &ctx.hist.co2, ctx.obs.oxygen.map(|_| &ctx.hist.o2), ctx.obs.co2)
+        self.0.check(
+            ctx,
+            &ctx.hist.co2,
+            ctx.obs.oxygen.map(|_| &ctx.hist.o2),
+            ctx.obs.co2,
+        )
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
         self.0.describe(

@@ -246,3 +246,55 @@ impl GasRule {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic wobble, like a held atmosphere's noise.
+    fn wobble(i: i64, amp: f64) -> f64 {
+        amp * (((i * 7919) % 13) as f64 / 6.0 - 1.0)
+    }
+
+    fn feed(o2: impl Fn(i64) -> f64, co2: impl Fn(i64) -> f64, n: i64) -> (GasHistory, GasHistory) {
+        let (mut g, mut c) = (GasHistory::default(), GasHistory::default());
+        for i in 0..n {
+            let r = |x: f64| (x * 100.0).round() / 100.0;
+            g.update(r(o2(i)), i * MINUTE);
+            c.update(r(co2(i)), i * MINUTE);
+        }
+        (g, c)
+    }
+
+    #[test]
+    fn a_slow_drift_of_one_channel_is_found_and_a_held_atmosphere_is_not() {
+        let rule = GasRule::new(0.6, 0.6, 0.25);
+        // O2 drifts at 0.8 %/h from its CA setpoint, CO2 holds.
+        let (g, c) = feed(
+            |i| {
+                3.0 + wobble(i, 0.1)
+                    + if i > 60 {
+                        0.8 * (i - 60) as f64 / 60.0
+                    } else {
+                        0.0
+                    }
+            },
+            |i| 5.0 + wobble(i + 3, 0.05),
+            160,
+        );
+        assert!(matches!(
+            rule.finding(&g, Some(&c), 160 * MINUTE, 0),
+            Some(Finding::Drift { slope_per_h, .. }) if (slope_per_h - 0.8).abs() < 0.15
+        ));
+        // Near miss: a held atmosphere wanders, but does not trend.
+        let (g, c) = feed(|i| 3.0 + wobble(i, 0.1), |i| 5.0 + wobble(i, 0.05), 160);
+        assert!(rule.finding(&g, Some(&c), 160 * MINUTE, 0).is_none());
+        // Near miss: a CA box pulling both gases back after a door opening.
+        let back = |i: i64| (-(i as f64) / 40.0).exp();
+        let (g, c) = feed(|i| 3.0 + 17.0 * back(i), |i| 5.0 - 4.5 * back(i), 160);
+        assert!(rule.finding(&g, Some(&c), 160 * MINUTE, 0).is_none());
+        // ... and the trend must begin well after the door.
+        let (g, _) = feed(|i| 3.0 + 17.0 * back(i), |_| 5.0, 160);
+        assert!(rule.finding(&g, None, 160 * MINUTE, 180 * MINUTE).is_none());
+    }
+}

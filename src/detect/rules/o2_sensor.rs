@@ -33,11 +33,22 @@ impl Rule for O2Sensor {
         "oxygen_level (stuck: repeats beyond its learnt noise; drifting: a steady hour-long trend); door_open, kilowatts optional"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
-        self.0.check(ctx, &ctx.hist.o2, ctx.obs.co2.map(|_| &ctx.hist.co2), ctx.obs.oxygen)
+        self.0.check(
+            ctx,
+            &ctx.hist.o2,
+            ctx.obs.co2.map(|_| &ctx.hist.co2),
+            ctx.obs.oxygen,
+        )
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
-        self.0
-            .describe(ctx, &ctx.hist.o2, ctx.obs.co2.map(|_| &ctx.hist.co2), "oxygen_level", "O2", ctx.obs.oxygen)
+        self.0.describe(
+            ctx,
+            &ctx.hist.o2,
+            ctx.obs.co2.map(|_| &ctx.hist.co2),
+            "oxygen_level",
+            "O2",
+            ctx.obs.oxygen,
+        )
     }
     fn params(&self) -> Vec<Param> {
         self.0.params()
