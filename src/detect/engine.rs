@@ -76,81 +76,153 @@ impl Band {
     }
 }
 
-/// Readings of a gas channel kept per container.
-pub const GAS_RING: usize = 32;
+/// Readings of a gas channel kept per container (the door fallback looks at the last few).
+pub const GAS_RING: usize = 8;
 const GAS_MASK: usize = GAS_RING - 1;
-/// Second differences up to this many display steps can belong to a line
-/// (a line fit within one step allows at most four).
-const CALM_STEPS: f64 = 4.0;
+/// Length of a trend bin, ms: the drift test compares 10-minute means, which
+/// averages the sensor's own noise away at any reading interval.
+pub const GAS_BIN_MS: i64 = 10 * 60_000;
+/// Trend bins kept (80 minutes).
+pub const GAS_BINS: usize = 8;
 
-/// Recent readings of one gas channel. A real gas channel always shows a
-/// little noise around any straight line through it; a stuck or drifting
-/// sensor fits a straight line to within display rounding. A noisy one jumps.
+/// Recent behaviour of one gas channel. A real gas channel shows measurement
+/// noise, so it repeats its displayed value only so often (learnt per
+/// channel, as the share of readings equal to the one before); a stuck sensor
+/// repeats it for ever. A real atmosphere in a closed, powered box is held by
+/// the vent or the CA controller, so its 10-minute means wander but do not
+/// trend for an hour; a drifting sensor's offset grows steadily. A noisy one jumps.
 #[derive(Debug, Clone, Copy)]
 pub struct GasHistory {
     pub seen: u64,
-    /// The sensor's resolution as seen: the smallest change between two readings.
-    pub resolution: f64,
-    /// Consecutive readings whose second difference is small enough for a
-    /// straight line: a fit over `n` readings is only tried once `calm >= n - 2`.
-    pub calm: u32,
-    prev_diff: f64,
+    /// Readings after the first of the current run of exactly equal values.
+    pub run: u32,
+    /// Time of the first reading of that run.
+    pub run_since: i64,
+    /// Learnt repeats and changes (pseudo-counts, decayed), from runs that ended
+    /// before they could be called stuck.
+    sames: f64,
+    changes: f64,
     /// The last 16 changes between readings, newest at `diffs[(seen - 2) & 15]`.
     diffs: [f64; 16],
     t: [i64; GAS_RING],
     v: [f64; GAS_RING],
     next: usize,
+    /// The 10-minute bin being filled: index, sum, count, largest change between readings.
+    bin: (i64, f64, u32, f64),
+    /// Means of the last complete, consecutive bins, oldest first.
+    bins: [f64; GAS_BINS],
+    /// Largest change between two readings in each of those bins.
+    bins_jump: [f64; GAS_BINS],
+    nbins: usize,
 }
 
 impl Default for GasHistory {
     fn default() -> Self {
         GasHistory {
             seen: 0,
-            resolution: f64::INFINITY,
-            calm: 0,
-            prev_diff: 0.0,
+            run: 0,
+            run_since: 0,
+            // A cautious prior: 9 repeats in 10 until the channel shows its noise.
+            sames: 9.0,
+            changes: 1.0,
             diffs: [0.0; 16],
             t: [0; GAS_RING],
             v: [0.0; GAS_RING],
             next: 0,
+            bin: (i64::MIN, 0.0, 0, 0.0),
+            bins: [0.0; GAS_BINS],
+            bins_jump: [0.0; GAS_BINS],
+            nbins: 0,
         }
     }
 }
 
-/// A straight line through the last readings of a gas channel.
+/// A steady trend in a gas channel's 10-minute means.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LineFit {
-    /// Root-mean-square distance of the readings from the line, %.
-    pub rms: f64,
-    /// Largest distance of a reading from the line, %.
-    pub max_dev: f64,
-    /// Slope, % per hour.
+pub struct GasTrend {
+    /// Change from the first to the last bin mean, % per hour.
     pub slope_per_h: f64,
-    /// Time of the oldest reading in the fit.
+    /// Steps between consecutive bins that go the trend's way.
+    pub steps_with: u32,
+    /// Largest step between consecutive bins, as a share of the whole change
+    /// (a drift is gradual; a sensor coming back to the truth is one step).
+    pub largest_step: f64,
+    /// Largest change between two readings within the trend, %.
+    pub largest_jump: f64,
+    /// Start of the first bin.
     pub since: i64,
 }
 
 impl GasHistory {
-    fn update(&mut self, v: f64, t: i64) {
+    pub(crate) fn update(&mut self, v: f64, t: i64) {
         if self.seen > 0 {
             let diff = v - self.latest();
-            let d = diff.abs();
-            if d > 1e-9 && d < self.resolution {
-                self.resolution = d;
-            }
-            if self.seen > 1 && (diff - self.prev_diff).abs() <= CALM_STEPS * self.resolution + 1e-9
-            {
-                self.calm += 1;
+            if diff == 0.0 {
+                self.run += 1;
             } else {
-                self.calm = 0;
+                if self.run < self.stuck_run() {
+                    self.learn(self.run as f64, 1.0);
+                }
+                self.run = 0;
+                self.run_since = t;
             }
-            self.prev_diff = diff;
             self.diffs[((self.seen - 1) & 15) as usize] = diff;
+        } else {
+            self.run_since = t;
         }
         self.t[self.next] = t;
         self.v[self.next] = v;
         self.next = (self.next + 1) & GAS_MASK;
         self.seen += 1;
+        let idx = t.div_euclid(GAS_BIN_MS);
+        if idx != self.bin.0 {
+            if self.bin.2 > 0 {
+                if idx == self.bin.0 + 1 {
+                    if self.nbins == GAS_BINS {
+                        self.bins.copy_within(1.., 0);
+                        self.bins_jump.copy_within(1.., 0);
+                        self.nbins -= 1;
+                    }
+                    self.bins[self.nbins] = self.bin.1 / self.bin.2 as f64;
+                    self.bins_jump[self.nbins] = self.bin.3;
+                    self.nbins += 1;
+                } else {
+                    // A gap in the data: the trend starts over.
+                    self.nbins = 0;
+                }
+            }
+            self.bin = (idx, 0.0, 0, 0.0);
+        }
+        if self.seen > 1 {
+            let d = (v - self.back(1).1).abs();
+            self.bin.3 = self.bin.3.max(d);
+        }
+        self.bin.1 += v;
+        self.bin.2 += 1;
+    }
+
+    fn learn(&mut self, sames: f64, changes: f64) {
+        self.sames += sames;
+        self.changes += changes;
+        // Forget slowly (about the last 400 readings), so the estimate follows
+        // the channel's level (near air, CO2 noise is smaller than its display step).
+        let total = self.sames + self.changes;
+        if total > 400.0 {
+            let k = 400.0 / total;
+            self.sames *= k;
+            self.changes *= k;
+        }
+    }
+
+    /// Share of readings equal to the one before, on a healthy stretch of this channel.
+    pub fn p_same(&self) -> f64 {
+        (self.sames / (self.sames + self.changes)).clamp(0.01, 0.99)
+    }
+
+    /// Equal readings in a row after which a healthy channel would have
+    /// changed with probability 1 − 10⁻¹⁰.
+    pub fn stuck_run(&self) -> u32 {
+        (STUCK_ODDS.ln() / self.p_same().ln()).ceil() as u32
     }
 
     /// The `k`-th most recent reading (0 = the latest).
@@ -163,45 +235,25 @@ impl GasHistory {
         self.back(0).1
     }
 
-    /// Least-squares line through the last `n` readings (None until there are `n`).
-    pub fn fit(&self, n: usize) -> Option<LineFit> {
-        let n = n.clamp(3, GAS_RING);
-        if (self.seen as usize) < n || (self.calm as usize) + 2 < n {
+    /// The trend over the last `GAS_BINS` complete 10-minute bins (None until there are that many).
+    pub fn trend(&self) -> Option<GasTrend> {
+        if self.nbins < GAS_BINS {
             return None;
         }
-        let (t0, y0) = self.back(n - 1);
-        let (mut sx, mut sy, mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for k in 0..n {
-            let (t, y) = self.back(k);
-            let x = (t - t0) as f64 / 3_600_000.0;
-            let y = y - y0;
-            sx += x;
-            sy += y;
-            sxx += x * x;
-            sxy += x * y;
-            syy += y * y;
-        }
-        let nf = n as f64;
-        let vx = sxx - sx * sx / nf;
-        let cov = sxy - sx * sy / nf;
-        let vy = syy - sy * sy / nf;
-        let (slope, sse) = if vx > 0.0 {
-            (cov / vx, (vy - cov * cov / vx).max(0.0))
-        } else {
-            (0.0, vy.max(0.0))
-        };
-        let (mx, my) = (sx / nf, sy / nf);
-        let mut max_dev: f64 = 0.0;
-        for k in 0..n {
-            let (t, y) = self.back(k);
-            let x = (t - t0) as f64 / 3_600_000.0;
-            max_dev = max_dev.max((y - y0 - my - slope * (x - mx)).abs());
-        }
-        Some(LineFit {
-            rms: (sse / nf).sqrt(),
-            max_dev,
-            slope_per_h: slope,
-            since: t0,
+        let b = &self.bins;
+        let net = b[GAS_BINS - 1] - b[0];
+        let steps_with = b.windows(2).filter(|w| (w[1] - w[0]) * net > 0.0).count() as u32;
+        let largest = b
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f64::max);
+        let span_h = (GAS_BINS - 1) as f64 * GAS_BIN_MS as f64 / 3_600_000.0;
+        Some(GasTrend {
+            slope_per_h: net / span_h,
+            steps_with,
+            largest_jump: self.bins_jump.iter().skip(1).fold(0.0, |a, &b| a.max(b)),
+            largest_step: if net == 0.0 { 1.0 } else { largest / net.abs() },
+            since: (self.bin.0 - GAS_BINS as i64) * GAS_BIN_MS,
         })
     }
 
@@ -230,6 +282,8 @@ impl GasHistory {
     }
 }
 
+/// Odds that a healthy channel repeats its value for a whole stuck-length run.
+const STUCK_ODDS: f64 = 1e-10;
 /// What the rules may know of a container's past.
 #[derive(Debug, Clone)]
 pub struct History {
@@ -726,24 +780,39 @@ mod tests {
     }
 
     #[test]
-    fn gas_history_sees_straight_and_noisy_series() {
+    fn gas_history_learns_repeats_trends_and_jumps() {
+        // A channel that changes at every other reading learns p_same ≈ 0.5.
         let mut g = GasHistory::default();
-        for i in 0..30 {
+        for i in 0..400 {
+            g.update(3.0 + 0.01 * ((i / 2) % 3) as f64, i * 60_000);
+        }
+        assert!((g.p_same() - 0.5).abs() < 0.05, "{}", g.p_same());
+        assert!((30..=36).contains(&g.stuck_run()), "{}", g.stuck_run());
+        // Then it sticks: the run grows, the estimate does not learn from it.
+        for i in 400..450 {
+            g.update(4.2, i * 60_000);
+        }
+        assert_eq!((g.run, g.run_since), (49, 400 * 60_000));
+        assert!(g.p_same() < 0.55);
+        // A steady climb of 1.2 %/h shows in the 10-minute means.
+        let mut g = GasHistory::default();
+        for i in 0..100 {
             g.update(
-                ((5.0 + 0.02 * i as f64) * 100.0).round() / 100.0,
+                5.0 + 0.02 * i as f64 + 0.05 * ((i % 3) as f64 - 1.0),
                 i * 60_000,
             );
         }
-        let f = g.fit(30).unwrap();
-        assert!(f.rms < 0.001 && (f.slope_per_h - 1.2).abs() < 0.01, "{f:?}");
-        assert!(g.fit(28).is_some() && g.fit(GAS_RING).is_none());
+        let tr = g.trend().unwrap();
+        assert!(
+            (tr.slope_per_h - 1.2).abs() < 0.05 && tr.steps_with == 7,
+            "{tr:?}"
+        );
         let mut g = GasHistory::default();
         g.update(3.01, -60_000);
         for i in 0..30 {
             g.update(if i % 2 == 0 { 3.0 } else { 5.0 }, i * 60_000);
         }
-        assert!((g.resolution - 0.01).abs() < 1e-9);
-        assert!(g.fit(30).is_none(), "too rough for a line");
+        assert!(g.trend().is_none());
         assert_eq!(g.jumps(0.5), (10, 9));
     }
 }

@@ -601,7 +601,13 @@ fn door_open_is_inferred_without_a_door_switch() {
 
 #[test]
 fn temperature_excursion_fires_after_its_grace_and_escalates() {
-    let readings = sim(&["--products", "P06", "--inject", "2:power_off@30m+3h"]);
+    // A frozen load holds its cold for a long time (heat-leak time constant
+    // about 40 h): a 5-hour power cut takes it past its band, then 2 h outside.
+    let readings = sim_sized(
+        "3",
+        "6h",
+        &["--products", "P06", "--inject", "2:power_off@30m+5h"],
+    );
     let events = detect(&readings, &[]);
     let exc: Vec<&Value> = events
         .iter()
@@ -627,9 +633,11 @@ fn temperature_excursion_ignores_a_short_door_opening() {
 
 #[test]
 fn compressor_failure_is_inferred_without_mode_and_supply_air() {
+    // A chilled load (pharma, 5 °C) warms fast enough for the fallback's
+    // 1 °C in 24 min; a frozen load warms too slowly (see notes/detect.md).
     let readings = sim(&[
         "--products",
-        "P06",
+        "P07",
         "--inject",
         "2:compressor_failure@30m+3h",
     ]);

@@ -10,7 +10,7 @@ pub struct Co2Sensor(GasRule);
 
 impl Default for Co2Sensor {
     fn default() -> Self {
-        Co2Sensor(GasRule::new(0.3))
+        Co2Sensor(GasRule::new(0.3, 0.25, 0.6))
     }
 }
 
@@ -23,22 +23,28 @@ impl Rule for Co2Sensor {
     }
     fn timing(&self) -> Timing {
         Timing {
-            for_ms: self.0.line_for_ms,
+            for_ms: 0,
             min_readings: 2,
             clear_ms: 15 * MINUTE,
             clear_readings: 10,
         }
     }
     fn needs(&self) -> &'static str {
-        "carbon_dioxide_level (a stuck or drifting channel must fit a line to within its display resolution); door_open, kilowatts optional"
+        "carbon_dioxide_level (stuck: repeats beyond its learnt noise; drifting: a steady hour-long trend); door_open, kilowatts optional"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
-        self.0.check(ctx, &ctx.hist.co2, ctx.obs.co2)
+        self.0.check(
+            ctx,
+            &ctx.hist.co2,
+            ctx.obs.oxygen.map(|_| &ctx.hist.o2),
+            ctx.obs.co2,
+        )
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
         self.0.describe(
             ctx,
             &ctx.hist.co2,
+            ctx.obs.oxygen.map(|_| &ctx.hist.o2),
             "carbon_dioxide_level",
             "CO2",
             ctx.obs.co2,

@@ -1,25 +1,37 @@
-//! Shared logic of the two gas-sensor rules. A real gas channel always shows
-//! a little noise around any straight line drawn through its recent
-//! readings; a stuck sensor (a flat line) or a drifting one (a sloped line)
-//! fits its line to within the rounding of its display. A noisy sensor jumps
-//! up and down between readings by far more than the box can change. Doors
-//! and power cuts move the gases for real: the rules hold while and shortly
-//! after they happen.
+//! Shared logic of the two gas-sensor rules.
+//!
+//! - *Stuck*: a real gas channel carries measurement noise, so it repeats its
+//!   displayed value only so often. The share of repeats is learnt per channel
+//!   (near air, CO2 noise is smaller than the display step and repeats are
+//!   common); a run of equal readings that a healthy channel would produce
+//!   with odds below 10⁻¹⁰, lasting at least `stuck_for`, is a stuck sensor.
+//! - *Drifting*: in a closed, powered box the vent or the CA controller holds
+//!   the atmosphere, so its 10-minute means wander around a level but do not
+//!   trend for long. A trend of at least `drift_per_h` over 70 minutes (eight
+//!   10-minute means, at most one step against it, no step carrying half of
+//!   it, and no jump between readings inside it) is a drifting sensor. The
+//!   thresholds sit well below the slowest sensor drift worth reporting and
+//!   well above how fast a held atmosphere wanders (O2 in a CA box: about
+//!   0.1 % around its setpoint with a 40-minute time constant).
+//! - *Noisy*: jumps between readings far larger than the box can change.
+//!
+//! Doors and power cuts move the gases for real, and a CA box takes a few
+//! hours to pull them back: the rules hold while and shortly after (stuck,
+//! noisy) or for hours after (drift) they happen.
 
 use super::{n, Ctx, Param, Verdict, MINUTE};
-use crate::detect::engine::{GasHistory, GAS_RING};
+use crate::detect::engine::GasHistory;
 use crate::detect::events::{evidence, Severity};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
 pub struct GasRule {
-    /// Readings in the straight-line test.
-    pub line_readings: f64,
-    /// The line must hold this long, ms.
-    pub line_for_ms: i64,
-    /// Readings all within this many display steps (the sensor's resolution)
-    /// of their line have no noise at all.
-    pub line_tolerance: f64,
+    /// A stuck run must last this long, ms.
+    pub stuck_for_ms: i64,
+    /// ... and this many equal readings at least.
+    pub stuck_readings: f64,
+    /// A trend at least this steep is a drift, % per hour.
+    pub drift_per_h: f64,
     /// A change between two readings larger than this is a jump, %.
     pub jump: f64,
     /// Jumps (of the last 10 changes) that make a noisy sensor.
@@ -28,53 +40,91 @@ pub struct GasRule {
     pub flips: f64,
     /// Hold this long after a door opening or a power cut, ms.
     pub settle_ms: i64,
+    /// The drift test only looks at trends that began this long after one (a
+    /// CA box pulls its gases back over a few hours: a recovery is a trend).
+    pub drift_settle_ms: i64,
+    /// The other gas channel's drift threshold, %/h: a drift is one channel
+    /// trending while the other holds (under half its threshold); a real
+    /// change of the atmosphere (a leak, a recovery) moves both.
+    pub other_drift_per_h: f64,
 }
 
 pub enum Finding {
-    Line {
-        rms: f64,
-        slope_per_h: f64,
-        since: i64,
-    },
-    Noisy {
-        large: u32,
-        flips: u32,
-    },
+    Stuck { run: u32, since: i64, needed: u32 },
+    Drift { slope_per_h: f64, since: i64 },
+    Noisy { large: u32, flips: u32 },
 }
 
 impl GasRule {
-    pub fn new(jump: f64) -> GasRule {
+    pub fn new(jump: f64, drift_per_h: f64, other_drift_per_h: f64) -> GasRule {
         GasRule {
-            line_readings: 30.0,
-            line_for_ms: 20 * MINUTE,
-            line_tolerance: 0.75,
+            stuck_for_ms: 10 * MINUTE,
+            stuck_readings: 6.0,
+            drift_per_h,
             jump,
             jumps: 6.0,
             flips: 3.0,
             settle_ms: 30 * MINUTE,
+            drift_settle_ms: 180 * MINUTE,
+            other_drift_per_h,
         }
     }
 
-    /// What is wrong with the channel now. A straight line must also last
-    /// `line_for` (the engine's `for`) before an episode opens; noise opens at once.
-    pub fn finding(&self, g: &GasHistory) -> Option<Finding> {
-        if let Some(f) = g.fit(self.line_readings as usize) {
-            if f.max_dev <= self.line_tolerance * g.resolution {
-                return Some(Finding::Line {
-                    rms: f.rms,
-                    slope_per_h: f.slope_per_h,
-                    since: f.since,
-                });
-            }
+    /// What is wrong with the channel `g` now, at time `t`; `other` is the
+    /// other gas channel, if the readings have it; a trend must begin at
+    /// `drift_from` or later.
+    pub fn finding(
+        &self,
+        g: &GasHistory,
+        other: Option<&GasHistory>,
+        t: i64,
+        drift_from: i64,
+    ) -> Option<Finding> {
+        let needed = g.stuck_run().max(self.stuck_readings as u32 - 1);
+        if g.run >= needed && t - g.run_since >= self.stuck_for_ms {
+            return Some(Finding::Stuck {
+                run: g.run + 1,
+                since: g.run_since,
+                needed: needed + 1,
+            });
         }
         let (large, flips) = g.jumps(self.jump);
         if large as f64 >= self.jumps && flips as f64 >= self.flips {
             return Some(Finding::Noisy { large, flips });
         }
+        if let Some(tr) = g.trend() {
+            if tr.since >= drift_from
+                && tr.slope_per_h.abs() >= self.drift_per_h
+                && tr.steps_with + 1 >= 7
+                && tr.largest_step <= 0.5
+                && tr.largest_jump <= self.jump
+            {
+                let other_holds = other
+                    .and_then(|o| o.trend())
+                    .is_none_or(|o| o.slope_per_h.abs() < 0.5 * self.other_drift_per_h);
+                if other_holds {
+                    return Some(Finding::Drift {
+                        slope_per_h: tr.slope_per_h,
+                        since: tr.since,
+                    });
+                }
+            }
+        }
         None
     }
 
-    pub fn check(&self, ctx: &Ctx, g: &GasHistory, value: Option<f64>) -> Verdict {
+    fn drift_from(&self, ctx: &Ctx) -> i64 {
+        let h = ctx.hist;
+        h.last_door.max(h.last_power_off) + self.drift_settle_ms
+    }
+
+    pub fn check(
+        &self,
+        ctx: &Ctx,
+        g: &GasHistory,
+        other: Option<&GasHistory>,
+        value: Option<f64>,
+    ) -> Verdict {
         let o = ctx.obs;
         if value.is_none() || o.window {
             return Verdict::Hold;
@@ -88,8 +138,8 @@ impl GasRule {
         if ctx.cond_since.is_none() && !ctx.open && !g.seen.is_multiple_of(4) {
             return Verdict::Hold;
         }
-        match self.finding(g) {
-            Some(Finding::Line { since, .. }) => Verdict::Fault {
+        match self.finding(g, other, o.t_ms, self.drift_from(ctx)) {
+            Some(Finding::Stuck { since, .. } | Finding::Drift { since, .. }) => Verdict::Fault {
                 severity: Severity::Warning,
                 since: Some(since),
                 immediate: false,
@@ -100,12 +150,9 @@ impl GasRule {
                 immediate: true,
             },
             None => {
-                // Clearly healthy again: visible noise, and no run of jumps.
+                // Clearly healthy again: moving, and no run of jumps.
                 let (large, _) = g.jumps(self.jump);
-                let noisy_line = g
-                    .fit(10)
-                    .is_none_or(|f| f.max_dev > self.line_tolerance * g.resolution);
-                if noisy_line && large <= 2 {
+                if g.run < 3 && large <= 2 {
                     Verdict::Clear
                 } else {
                     Verdict::Hold
@@ -118,12 +165,13 @@ impl GasRule {
         &self,
         ctx: &Ctx,
         g: &GasHistory,
+        other: Option<&GasHistory>,
         field: &str,
         label: &str,
         value: Option<f64>,
     ) -> (Map<String, Value>, String) {
         let o = ctx.obs;
-        match self.finding(g) {
+        match self.finding(g, other, o.t_ms, self.drift_from(ctx)) {
             Some(Finding::Noisy { large, flips }) => (
                 evidence(&[
                     (field, n(value)),
@@ -136,31 +184,32 @@ impl GasRule {
                     o.container_id, self.jump
                 ),
             ),
-            Some(Finding::Line {
-                rms,
-                slope_per_h,
-                since,
-            }) => {
-                let drifting = slope_per_h.abs() >= 0.1;
-                (
-                    evidence(&[
-                        (field, n(value)),
-                        ("line_rms", n(Some(rms))),
-                        ("resolution", n(Some(g.resolution))),
-                        ("slope_per_h", n(Some(slope_per_h))),
-                        ("line_for_s", Some(Value::from((o.t_ms - since) / 1000))),
-                    ]),
-                    if drifting {
-                        format!("{}: {label} sensor is drifting ({slope_per_h:+.2} %/h without any noise)", o.container_id)
-                    } else {
-                        format!(
-                            "{}: {label} sensor is stuck at {:.2} %",
-                            o.container_id,
-                            g.latest()
-                        )
-                    },
-                )
-            }
+            Some(Finding::Stuck { run, since, needed }) => (
+                evidence(&[
+                    (field, n(value)),
+                    ("equal_readings", Some(Value::from(run))),
+                    ("equal_readings_needed", Some(Value::from(needed))),
+                    ("repeat_share", n(Some((g.p_same() * 1000.0).round() / 1000.0))),
+                    ("stuck_for_s", Some(Value::from((o.t_ms - since) / 1000))),
+                ]),
+                format!(
+                    "{}: {label} sensor is stuck at {} % ({run} equal readings)",
+                    o.container_id,
+                    g.latest()
+                ),
+            ),
+            Some(Finding::Drift { slope_per_h, since }) => (
+                evidence(&[
+                    (field, n(value)),
+                    ("slope_per_h", n(Some((slope_per_h * 1000.0).round() / 1000.0))),
+                    ("drift_threshold_per_h", n(Some(self.drift_per_h))),
+                    ("trend_for_s", Some(Value::from((o.t_ms - since) / 1000))),
+                ]),
+                format!(
+                    "{}: {label} sensor is drifting ({slope_per_h:+.2} %/h, steadily for over an hour, with no door or power cut)",
+                    o.container_id
+                ),
+            ),
             None => (
                 evidence(&[(field, n(value))]),
                 format!("{}: {label} sensor fault", o.container_id),
@@ -170,33 +219,82 @@ impl GasRule {
 
     pub fn params(&self) -> Vec<Param> {
         vec![
-            Param { key: "line_readings", value: self.line_readings, help: "readings in the straight-line (stuck/drift) test, at most 32" },
-            Param { key: "line_for_s", value: self.line_for_ms as f64 / 1000.0, help: "a straight line must last this many seconds" },
-            Param { key: "line_tolerance", value: self.line_tolerance, help: "readings all within this many display steps of a straight line have no real noise" },
+            Param { key: "stuck_for_s", value: self.stuck_for_ms as f64 / 1000.0, help: "a stuck value must last this many seconds (and be a run a healthy channel would not make)" },
+            Param { key: "stuck_readings", value: self.stuck_readings, help: "... and at least this many equal readings" },
+            Param { key: "drift_per_h", value: self.drift_per_h, help: "a steady trend of the 10-minute means over 70 min at least this steep (%/h) is a drift" },
             Param { key: "jump", value: self.jump, help: "a change between two readings larger than this (%) is a jump" },
             Param { key: "jumps", value: self.jumps, help: "jumps among the last 10 changes that make a noisy sensor" },
             Param { key: "flips", value: self.flips, help: "... with at least this many sign changes" },
             Param { key: "settle_s", value: self.settle_ms as f64 / 1000.0, help: "hold this long after a door opening or power cut" },
+            Param { key: "drift_settle_s", value: self.drift_settle_ms as f64 / 1000.0, help: "the drift test looks only at trends that began this long after a door opening or power cut" },
         ]
     }
 
     pub fn set(&mut self, key: &str, v: f64) -> Result<(), String> {
         match key {
-            "line_readings" if (3.0..=GAS_RING as f64).contains(&v) => self.line_readings = v,
-            "line_tolerance" if v > 1.0 => {
-                return Err("line_tolerance must be at most 1 (display step)".into())
-            }
-            "line_readings" => {
-                return Err(format!("line_readings must be between 3 and {GAS_RING}"))
-            }
-            "line_for_s" => self.line_for_ms = (v * 1000.0) as i64,
-            "line_tolerance" => self.line_tolerance = v,
+            "stuck_for_s" => self.stuck_for_ms = (v * 1000.0) as i64,
+            "stuck_readings" if v >= 2.0 => self.stuck_readings = v,
+            "stuck_readings" => return Err("stuck_readings must be at least 2".into()),
+            "drift_per_h" => self.drift_per_h = v,
             "jump" => self.jump = v,
             "jumps" => self.jumps = v,
             "flips" => self.flips = v,
             "settle_s" => self.settle_ms = (v * 1000.0) as i64,
+            "drift_settle_s" => self.drift_settle_ms = (v * 1000.0) as i64,
             _ => return Err(super::unknown_param(key, &self.params())),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic wobble, like a held atmosphere's noise.
+    fn wobble(i: i64, amp: f64) -> f64 {
+        amp * (((i * 7919) % 13) as f64 / 6.0 - 1.0)
+    }
+
+    fn feed(o2: impl Fn(i64) -> f64, co2: impl Fn(i64) -> f64, n: i64) -> (GasHistory, GasHistory) {
+        let (mut g, mut c) = (GasHistory::default(), GasHistory::default());
+        for i in 0..n {
+            let r = |x: f64| (x * 100.0).round() / 100.0;
+            g.update(r(o2(i)), i * MINUTE);
+            c.update(r(co2(i)), i * MINUTE);
+        }
+        (g, c)
+    }
+
+    #[test]
+    fn a_slow_drift_of_one_channel_is_found_and_a_held_atmosphere_is_not() {
+        let rule = GasRule::new(0.6, 0.6, 0.25);
+        // O2 drifts at 0.8 %/h from its CA setpoint, CO2 holds.
+        let (g, c) = feed(
+            |i| {
+                3.0 + wobble(i, 0.1)
+                    + if i > 60 {
+                        0.8 * (i - 60) as f64 / 60.0
+                    } else {
+                        0.0
+                    }
+            },
+            |i| 5.0 + wobble(i + 3, 0.05),
+            160,
+        );
+        assert!(matches!(
+            rule.finding(&g, Some(&c), 160 * MINUTE, 0),
+            Some(Finding::Drift { slope_per_h, .. }) if (slope_per_h - 0.8).abs() < 0.15
+        ));
+        // Near miss: a held atmosphere wanders, but does not trend.
+        let (g, c) = feed(|i| 3.0 + wobble(i, 0.1), |i| 5.0 + wobble(i, 0.05), 160);
+        assert!(rule.finding(&g, Some(&c), 160 * MINUTE, 0).is_none());
+        // Near miss: a CA box pulling both gases back after a door opening.
+        let back = |i: i64| (-(i as f64) / 40.0).exp();
+        let (g, c) = feed(|i| 3.0 + 17.0 * back(i), |i| 5.0 - 4.5 * back(i), 160);
+        assert!(rule.finding(&g, Some(&c), 160 * MINUTE, 0).is_none());
+        // ... and the trend must begin well after the door.
+        let (g, _) = feed(|i| 3.0 + 17.0 * back(i), |_| 5.0, 160);
+        assert!(rule.finding(&g, None, 160 * MINUTE, 180 * MINUTE).is_none());
     }
 }

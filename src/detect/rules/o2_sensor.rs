@@ -10,7 +10,7 @@ pub struct O2Sensor(GasRule);
 
 impl Default for O2Sensor {
     fn default() -> Self {
-        O2Sensor(GasRule::new(0.6))
+        O2Sensor(GasRule::new(0.6, 0.6, 0.25))
     }
 }
 
@@ -23,21 +23,32 @@ impl Rule for O2Sensor {
     }
     fn timing(&self) -> Timing {
         Timing {
-            for_ms: self.0.line_for_ms,
+            for_ms: 0,
             min_readings: 2,
             clear_ms: 15 * MINUTE,
             clear_readings: 10,
         }
     }
     fn needs(&self) -> &'static str {
-        "oxygen_level (a stuck or drifting channel must fit a line to within its display resolution); door_open, kilowatts optional"
+        "oxygen_level (stuck: repeats beyond its learnt noise; drifting: a steady hour-long trend); door_open, kilowatts optional"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
-        self.0.check(ctx, &ctx.hist.o2, ctx.obs.oxygen)
+        self.0.check(
+            ctx,
+            &ctx.hist.o2,
+            ctx.obs.co2.map(|_| &ctx.hist.co2),
+            ctx.obs.oxygen,
+        )
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
-        self.0
-            .describe(ctx, &ctx.hist.o2, "oxygen_level", "O2", ctx.obs.oxygen)
+        self.0.describe(
+            ctx,
+            &ctx.hist.o2,
+            ctx.obs.co2.map(|_| &ctx.hist.co2),
+            "oxygen_level",
+            "O2",
+            ctx.obs.oxygen,
+        )
     }
     fn params(&self) -> Vec<Param> {
         self.0.params()
