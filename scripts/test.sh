@@ -19,3 +19,5 @@ export REEFER_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 unset AWS_PROFILE AWS_ENDPOINT_URL
 cargo test --all-targets "$@"
+# The emulator-backed tests are their own target, left out of plain `cargo test`.
+cargo test --test aws "$@"

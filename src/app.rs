@@ -121,10 +121,28 @@ pub fn finish(tool: &str, result: anyhow::Result<Exit>) -> ExitCode {
                 msg.push_str(": ");
                 msg.push_str(&cause.to_string());
             }
-            eprintln!("{tool}: {msg}");
+            warn(format_args!("{tool}: {msg}"));
             code.into()
         }
     }
+}
+
+/// Writes one message line to stderr. A closed or failing stderr is ignored:
+/// messages are a courtesy, and losing them must never change the exit code
+/// (`eprintln!` would panic and exit 101).
+pub fn warn(msg: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(msg);
+    let _ = err.write_all(b"\n");
+}
+
+/// `eprintln!` that never panics: see [`warn`].
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)*) => {
+        $crate::app::warn(format_args!($($arg)*))
+    };
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);

@@ -48,6 +48,45 @@ impl InputArgs {
     }
 }
 
+/// Output options every tool shares (flatten into the tool's arguments).
+#[derive(Debug, Clone, Default, Args)]
+pub struct OutputArgs {
+    /// Write records to FILE instead of stdout (`-` is stdout).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<String>,
+
+    /// Flush after every record, even into a pipe or file (for live pipelines).
+    #[arg(long)]
+    pub line_buffered: bool,
+
+    /// Worker threads; default: the number of cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+
+    /// No summary on stderr (bad lines and errors are still reported).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Print shell completions for SHELL and exit.
+    #[arg(long, value_name = "SHELL")]
+    pub completions: Option<Shell>,
+}
+
+impl OutputArgs {
+    /// Opens the output (`-o FILE` or stdout); a file that cannot be created is a usage error.
+    pub fn open(&self) -> anyhow::Result<crate::codec::Output> {
+        crate::codec::Output::open(self.output.as_deref(), self.line_buffered)
+            .map_err(|e| crate::app::usage(e.to_string()))
+    }
+
+    /// Worker threads to use.
+    pub fn threads(&self) -> usize {
+        self.threads.map(usize::from).unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+    }
+}
+
 /// How to reach AWS, for tools with AWS locations or destinations.
 #[derive(Debug, Clone, Default, Args)]
 pub struct AwsArgs {
@@ -100,24 +139,4 @@ pub fn render_man<C: CommandFactory>() -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     clap_mangen::Man::new(cmd).render(&mut out)?;
     Ok(out)
-}
-
-/// Every tool's man page as (file name, roff text), for `man/`.
-pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
-    Ok(vec![
-        ("reefer-sim.1".into(), render_man::<crate::sim::SimArgs>()?),
-        (
-            "reefer-window.1".into(),
-            render_man::<crate::window::WindowArgs>()?,
-        ),
-        (
-            "reefer-detect.1".into(),
-            render_man::<crate::detect::DetectArgs>()?,
-        ),
-        ("reefer-act.1".into(), render_man::<crate::act::ActArgs>()?),
-        (
-            "reefer-ship.1".into(),
-            render_man::<crate::ship::ShipArgs>()?,
-        ),
-    ])
 }

@@ -18,4 +18,5 @@ pub mod record;
 pub mod ship;
 pub mod sim;
 pub mod time;
+pub mod tools;
 pub mod window;

@@ -197,7 +197,7 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
     }
     let elsewhere = run.store.count_pending_elsewhere(&run.uris)?;
     if elsewhere > 0 {
-        eprintln!(
+        crate::warn!(
             "reefer-act: {elsewhere} notifications in the state file wait for destinations not given this time; they stay queued"
         );
     }
@@ -206,10 +206,8 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
     while exit == Exit::Ok {
         let rec = match input.next_rec().context("reading fault events")? {
             None => break,
-            Some(Err((line, why))) => {
-                let raw = input.last_raw();
-                let name = input.name().to_string();
-                rejects.reject(&name, line, &raw, &why)?;
+            Some(Err(bad)) => {
+                rejects.reject(bad.input, bad.line, bad.raw, &bad.why)?;
                 continue;
             }
             Some(Ok(rec)) => rec,
@@ -218,8 +216,7 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         let ev = match parsed {
             Ok(ev) => ev,
             Err(why) => {
-                let (name, line, raw) = (rec.input.to_string(), rec.line, rec.raw.to_string());
-                rejects.reject(&name, line, &raw, &why)?;
+                rejects.reject(rec.input, rec.line, rec.raw, &why)?;
                 continue;
             }
         };
@@ -239,7 +236,7 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
     }
     rejects.flush()?;
     let c = &run.counts;
-    eprintln!(
+    crate::warn!(
         "reefer-act: {} events ({} already seen), alerts: {} opened, {} escalated, {} resolved; notifications: {} {}, {} failed{}{}",
         c.events,
         c.duplicates,
@@ -332,7 +329,7 @@ impl Run {
                     }
                     Err(e) if e.retryable && (attempts - row.attempts) <= self.retries as i64 => {
                         let wait = self.backoff.delay((attempts - row.attempts) as u32);
-                        eprintln!(
+                        crate::warn!(
                             "reefer-act: {}: {} (attempt {}, retrying in {} ms)",
                             row.destination,
                             e.message,
@@ -350,7 +347,7 @@ impl Run {
                     self.counts.delivered += 1;
                 }
                 Err(e) => {
-                    eprintln!(
+                    crate::warn!(
                         "reefer-act: giving up on {} for alert {} after {} attempts: {}",
                         row.destination,
                         payload.get("alert_id").unwrap_or(&Value::Null),

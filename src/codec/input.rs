@@ -1,11 +1,8 @@
+use super::source::{trim_ending, Chunk, Source};
 use super::{Format, FormatChoice};
 use serde_json::{Map, Value};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
-
-const READ_BUFFER: usize = 256 * 1024;
-
-type Src = BufReader<Box<dyn Read + Send>>;
+use std::io;
 
 /// One input record: where it came from, its raw text, and for CSV the row as a JSON object.
 pub struct Rec<'a> {
@@ -13,8 +10,10 @@ pub struct Rec<'a> {
     pub input: &'a str,
     /// 1-based line number in that input (for CSV, the line the row starts on).
     pub line: u64,
-    /// The line as read, without its line ending (for CSV, the row re-encoded).
-    pub raw: &'a str,
+    /// The line without its line ending (a CSV row may span lines).
+    pub text: &'a str,
+    /// The raw bytes, line ending included: what a dead letter keeps.
+    pub raw: &'a [u8],
     /// For CSV input, the row with typed values; `None` for JSON Lines.
     pub csv: Option<Map<String, Value>>,
 }
@@ -24,7 +23,7 @@ impl Rec<'_> {
     pub fn to_map(&self) -> Result<Map<String, Value>, String> {
         match &self.csv {
             Some(map) => Ok(map.clone()),
-            None => parse_json_object(self.raw),
+            None => parse_json_object(self.text),
         }
     }
 
@@ -32,7 +31,7 @@ impl Rec<'_> {
     pub fn into_map(self) -> Result<Map<String, Value>, String> {
         match self.csv {
             Some(map) => Ok(map),
-            None => parse_json_object(self.raw),
+            None => parse_json_object(self.text),
         }
     }
 }
@@ -56,29 +55,35 @@ pub fn parse_json_object(line: &str) -> Result<Map<String, Value>, String> {
     }
 }
 
-enum Reader {
-    Lines(Src),
-    /// CSV is read line by line too (a quoted field may span lines), so that
-    /// line numbers are physical lines, blank ones included.
-    Csv {
-        lines: Src,
-        headers: Option<Vec<String>>,
-    },
-}
-
-/// Reads records from files or stdin, one after the other, in JSON Lines or CSV.
+/// Reads records from files or stdin, one after the other, in JSON Lines or
+/// CSV, through the one block reader ([`Source`]).
 ///
-/// Blank lines are skipped without complaint. A line that is not UTF-8 is
-/// returned as an error with its line number so that the tool can reject it.
+/// Blank lines are skipped without complaint. A line that cannot be read (not
+/// UTF-8, a ragged CSV row) comes back as a [`Bad`] with its line number and
+/// raw bytes so that the tool can reject it.
 pub struct Input {
     paths: Vec<String>,
     next_path: usize,
     choice: FormatChoice,
-    name: String,
-    reader: Option<Reader>,
-    line_no: u64,
-    buf: Vec<u8>,
+    source: Option<Source>,
+    chunk: Chunk,
+    /// Byte offset and line number of the next line in `chunk`.
+    pos: (usize, u64),
+    /// CSV: the header, once read.
+    headers: Option<Vec<String>>,
+    /// The current record's raw bytes (CSV rows may span lines and chunks).
+    raw: Vec<u8>,
     text: String,
+}
+
+/// A line that cannot be read.
+#[derive(Debug)]
+pub struct Bad<'a> {
+    pub input: &'a str,
+    pub line: u64,
+    /// The line's raw bytes, ending included.
+    pub raw: &'a [u8],
+    pub why: String,
 }
 
 impl Input {
@@ -93,10 +98,11 @@ impl Input {
             paths,
             next_path: 0,
             choice,
-            name: String::new(),
-            reader: None,
-            line_no: 0,
-            buf: Vec::with_capacity(1024),
+            source: None,
+            chunk: Chunk::default(),
+            pos: (0, 1),
+            headers: None,
+            raw: Vec::with_capacity(1024),
             text: String::with_capacity(1024),
         }
     }
@@ -112,19 +118,25 @@ impl Input {
         Ok(())
     }
 
+    /// The inputs, as given (`-` for stdin).
+    pub fn paths(&self) -> &[String] {
+        &self.paths
+    }
+
     /// The name of the input being read (`stdin` or a path).
     pub fn name(&self) -> &str {
-        &self.name
+        self.source.as_ref().map_or("", Source::name)
+    }
+
+    /// The format of the input being read.
+    pub fn format(&self) -> Option<Format> {
+        self.source.as_ref().map(Source::format)
     }
 
     /// True when the next read would have to wait for the operating system:
     /// the moment to flush output in a live pipe.
-    pub fn would_block(&mut self) -> bool {
-        match &mut self.reader {
-            Some(Reader::Lines(r)) => r.buffer().is_empty(),
-            Some(Reader::Csv { lines, .. }) => lines.buffer().is_empty(),
-            None => true,
-        }
+    pub fn would_block(&self) -> bool {
+        self.pos.0 >= self.chunk.bytes().len() && (self.source.is_none() || self.chunk.idle)
     }
 
     fn open_next(&mut self) -> io::Result<bool> {
@@ -132,134 +144,140 @@ impl Input {
             return Ok(false);
         };
         self.next_path += 1;
-        self.line_no = 0;
-        let (name, source): (String, Box<dyn Read + Send>) = if path == "-" {
-            ("stdin".into(), Box::new(io::stdin()))
-        } else {
-            let f = File::open(&path)
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot open {path}: {e}")))?;
-            (path.clone(), Box::new(f))
-        };
-        let mut raw = BufReader::with_capacity(READ_BUFFER, source);
-        let format = match self.choice.for_path(&path) {
-            Some(f) => f,
-            None => sniff(&mut raw)?,
-        };
-        self.name = name;
-        self.reader = Some(match format {
-            Format::Jsonl => Reader::Lines(raw),
-            Format::Csv => Reader::Csv {
-                lines: raw,
-                headers: None,
-            },
-        });
+        self.source = Some(Source::open(&path, self.choice)?);
+        self.headers = None;
+        self.chunk = Chunk::default();
+        self.pos = (0, 1);
         Ok(true)
     }
 
-    /// The next record, or `Ok(None)` after the last input. A line that cannot be
-    /// read comes back as `Ok(Some(Err((line, why))))`; `Err` is an I/O failure.
-    pub fn next_rec(&mut self) -> io::Result<Option<Result<Rec<'_>, (u64, String)>>> {
+    /// The next non-blank line of the current input into `self.raw`, or
+    /// `None` at its end.
+    fn next_line(&mut self) -> io::Result<Option<u64>> {
         loop {
-            if self.reader.is_none() && !self.open_next()? {
+            let mut lines = self.chunk.lines_from(self.pos.0, self.pos.1);
+            if let Some(line) = lines.next() {
+                self.pos = lines.position();
+                self.raw.clear();
+                self.raw.extend_from_slice(line.raw);
+                return Ok(Some(line.no));
+            }
+            let Some(source) = self.source.as_mut() else {
+                return Ok(None);
+            };
+            if !source.fill(&mut self.chunk)? {
                 return Ok(None);
             }
-            let reader = self.reader.as_mut().expect("reader is open");
-            let (lines, csv_headers) = match reader {
-                Reader::Lines(r) => (r, None),
-                Reader::Csv { lines, headers } => (lines, Some(headers)),
-            };
-            self.buf.clear();
-            let first_line = self.line_no + 1;
-            let mut n = read_line(lines, &mut self.buf, &mut self.line_no)?;
-            if n == 0 {
-                self.reader = None;
-                continue;
-            }
-            if csv_headers.is_some() {
-                // A quoted field may hold line breaks: read on while quotes are open.
-                while self.buf.iter().filter(|&&b| b == b'"').count() % 2 == 1 && n > 0 {
-                    self.buf.push(b'\n');
-                    let mut more = Vec::new();
-                    n = read_line(lines, &mut more, &mut self.line_no)?;
-                    self.buf.extend_from_slice(&more);
-                }
-            }
-            if self.buf.iter().all(|b| b.is_ascii_whitespace()) {
-                continue;
-            }
-            self.text.clear();
-            match std::str::from_utf8(&self.buf) {
-                Ok(s) => self.text.push_str(s),
-                Err(e) => {
-                    return Ok(Some(Err((
-                        first_line,
-                        format!("not valid UTF-8 (byte {})", e.valid_up_to()),
-                    ))))
-                }
-            }
-            let Some(headers) = csv_headers else {
-                return Ok(Some(Ok(Rec {
-                    input: &self.name,
-                    line: first_line,
-                    raw: &self.text,
-                    csv: None,
-                })));
-            };
-            let fields = match split_csv(&self.text) {
-                Ok(f) => f,
-                Err(e) => return Ok(Some(Err((first_line, format!("invalid CSV: {e}"))))),
-            };
-            let Some(headers) = headers else {
-                *headers = Some(
-                    fields
-                        .iter()
-                        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
-                        .collect(),
-                );
-                continue;
-            };
-            if fields.len() != headers.len() {
-                return Ok(Some(Err((
-                    first_line,
-                    format!(
-                        "CSV row has {} fields, the header has {}",
-                        fields.len(),
-                        headers.len()
-                    ),
-                ))));
-            }
-            let mut map = Map::with_capacity(headers.len());
-            for (h, field) in headers.iter().zip(&fields) {
-                map.insert(h.clone(), csv_value(field.trim()));
-            }
-            return Ok(Some(Ok(Rec {
-                input: &self.name,
-                line: first_line,
-                raw: &self.text,
-                csv: Some(map),
-            })));
+            self.pos = (0, self.chunk.first_line);
         }
     }
 
-    /// The raw text of the last line read (for dead letters of lines that failed early).
-    pub fn last_raw(&self) -> String {
-        String::from_utf8_lossy(&self.buf).into_owned()
+    /// Appends the next physical line (blank or not) to `self.raw`; false at the end.
+    fn continue_line(&mut self) -> io::Result<bool> {
+        loop {
+            let bytes = &self.chunk.bytes()[self.pos.0..];
+            if !bytes.is_empty() {
+                let n = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
+                self.raw.extend_from_slice(&bytes[..n]);
+                self.pos = (self.pos.0 + n, self.pos.1 + 1);
+                return Ok(true);
+            }
+            let Some(source) = self.source.as_mut() else {
+                return Ok(false);
+            };
+            if !source.fill(&mut self.chunk)? {
+                return Ok(false);
+            }
+            self.pos = (0, self.chunk.first_line);
+        }
+    }
+
+    /// The next record, or `Ok(None)` after the last input. A line that cannot be
+    /// read comes back as `Ok(Some(Err(bad)))`; `Err` is an I/O failure.
+    pub fn next_rec(&mut self) -> io::Result<Option<Result<Rec<'_>, Bad<'_>>>> {
+        let (line, got) = loop {
+            if self.source.is_none() && !self.open_next()? {
+                return Ok(None);
+            }
+            let Some(line) = self.next_line()? else {
+                self.source = None;
+                continue;
+            };
+            match self.decode()? {
+                Decoded::Header => continue,
+                got => break (line, got),
+            }
+        };
+        let input = self.source.as_ref().map_or("", Source::name);
+        Ok(Some(match got {
+            Decoded::Record(csv) => Ok(Rec {
+                input,
+                line,
+                text: &self.text,
+                raw: &self.raw,
+                csv,
+            }),
+            Decoded::Bad(why) => Err(Bad {
+                input,
+                line,
+                raw: &self.raw,
+                why,
+            }),
+            Decoded::Header => unreachable!("headers are skipped above"),
+        }))
+    }
+
+    /// Decodes the line in `self.raw` (reading on through a CSV row's quoted
+    /// line breaks) into `self.text` and, for CSV, a typed row.
+    fn decode(&mut self) -> io::Result<Decoded> {
+        let csv = self.format() == Some(Format::Csv);
+        if csv {
+            while memchr::memchr_iter(b'"', &self.raw).count() % 2 == 1 {
+                if !self.continue_line()? {
+                    break;
+                }
+            }
+        }
+        self.text.clear();
+        match std::str::from_utf8(trim_ending(&self.raw)) {
+            Ok(s) => self.text.push_str(s),
+            Err(e) => {
+                return Ok(Decoded::Bad(format!(
+                    "not valid UTF-8 (byte {})",
+                    e.valid_up_to()
+                )))
+            }
+        }
+        if !csv {
+            return Ok(Decoded::Record(None));
+        }
+        let fields = match split_csv(&self.text) {
+            Ok(f) => f,
+            Err(e) => return Ok(Decoded::Bad(format!("invalid CSV: {e}"))),
+        };
+        let Some(headers) = &self.headers else {
+            self.headers = Some(fields.iter().map(|h| h.trim().to_string()).collect());
+            return Ok(Decoded::Header);
+        };
+        if fields.len() != headers.len() {
+            return Ok(Decoded::Bad(format!(
+                "CSV row has {} fields, the header has {}",
+                fields.len(),
+                headers.len()
+            )));
+        }
+        let mut map = Map::with_capacity(headers.len());
+        for (h, field) in headers.iter().zip(&fields) {
+            map.insert(h.clone(), csv_value(field.trim()));
+        }
+        Ok(Decoded::Record(Some(map)))
     }
 }
 
-/// Reads one line without its `\n` or `\r\n` into `buf`; returns the bytes consumed.
-fn read_line(r: &mut Src, buf: &mut Vec<u8>, line_no: &mut u64) -> io::Result<usize> {
-    let n = r.read_until(b'\n', buf)?;
-    if n > 0 {
-        *line_no += 1;
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-        }
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
-    }
-    Ok(n)
+enum Decoded {
+    Header,
+    Record(Option<Map<String, Value>>),
+    Bad(String),
 }
 
 /// Splits one CSV record (RFC 4180 quoting) into its fields.
@@ -271,15 +289,6 @@ fn split_csv(text: &str) -> Result<Vec<String>, csv::Error> {
     let mut record = csv::StringRecord::new();
     reader.read_record(&mut record)?;
     Ok(record.iter().map(str::to_string).collect())
-}
-
-/// Looks at the first non-blank byte to decide between JSON Lines and CSV.
-fn sniff(r: &mut Src) -> io::Result<Format> {
-    let buf = r.fill_buf()?;
-    Ok(match buf.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') | None => Format::Jsonl,
-        Some(_) => Format::Csv,
-    })
 }
 
 /// A CSV field as the JSON value a reader would expect: empty is null,
@@ -332,7 +341,10 @@ mod tests {
         let mut input = Input::new(&[path.display().to_string()], choice);
         let mut out = Vec::new();
         while let Some(r) = input.next_rec().unwrap() {
-            out.push(r.map(|rec| (rec.line, rec.raw.to_string(), rec.csv.is_some())));
+            out.push(
+                r.map(|rec| (rec.line, rec.text.to_string(), rec.csv.is_some()))
+                    .map_err(|bad| (bad.line, bad.why)),
+            );
         }
         out
     }
@@ -362,8 +374,9 @@ mod tests {
         let mut input = Input::new(&[path.display().to_string()], FormatChoice::Auto);
         assert!(input.next_rec().unwrap().unwrap().is_ok());
         let err = input.next_rec().unwrap().unwrap().err().unwrap();
-        assert_eq!(err.0, 2);
-        assert!(err.1.contains("UTF-8"));
+        assert_eq!(err.line, 2);
+        assert_eq!(err.raw, b"\xff\xfe\n");
+        assert!(err.why.contains("UTF-8"));
         assert!(input.next_rec().unwrap().unwrap().is_ok());
         assert!(input.next_rec().unwrap().is_none());
     }

@@ -3,12 +3,15 @@
 //! bad-input policy every tool shares.
 
 mod input;
+pub mod ordered;
 mod output;
 mod reject;
+mod source;
 
-pub use input::{csv_value, parse_json_object as parse_json_object_str, Input, Rec};
+pub use input::{csv_value, parse_json_object as parse_json_object_str, Bad, Input, Rec};
 pub use output::Output;
 pub use reject::{BadInput, Rejects};
+pub use source::{trim_ending, Chunk, Line, Lines, Source, CHUNK};
 
 use clap::ValueEnum;
 
@@ -19,6 +22,77 @@ pub enum Format {
     Jsonl,
     /// Comma-separated values with a header row.
     Csv,
+}
+
+/// Column names that make a first line a CSV header: the reading's fields
+/// (SPEC §1), a window row's (§4) and a fault event's (§5).
+pub const HEADER_FIELDS: [&str; 32] = [
+    "container_id",
+    "measurement_time",
+    "product_id",
+    "temperature",
+    "target_temperature",
+    "supply_air_temperature",
+    "ambient_temperature",
+    "ambiant_temperature",
+    "kilowatts",
+    "oxygen_level",
+    "carbon_dioxide_level",
+    "nitrogen_level",
+    "humidity_level",
+    "fan_1",
+    "fan_2",
+    "fan_3",
+    "defrost",
+    "door_open",
+    "operating_mode",
+    "latitude",
+    "longitude",
+    "fault",
+    "maintenance_required",
+    "window_start",
+    "window_end",
+    "count",
+    "severity",
+    "rule",
+    "detected_at",
+    "since",
+    "status",
+    "message",
+];
+
+impl Format {
+    /// The one rule for telling formats apart, given the start of an input
+    /// (its BOM already skipped): JSON Lines, unless the first non-blank line
+    /// is a CSV header naming at least one known field ([`HEADER_FIELDS`]).
+    /// Anything else on the first line (`garbage`, `[1]`, a truncated record)
+    /// is a bad JSON line like any other, never a header.
+    pub fn detect(start: &[u8]) -> Format {
+        let first = start
+            .split(|&b| b == b'\n')
+            .map(source::trim_ending)
+            .find(|l| !l.iter().all(u8::is_ascii_whitespace));
+        let Some(first) = first else {
+            return Format::Jsonl;
+        };
+        if first.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            return Format::Jsonl;
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(first);
+        let mut record = csv::ByteRecord::new();
+        let known = matches!(reader.read_byte_record(&mut record), Ok(true))
+            && record
+                .iter()
+                .any(|f| std::str::from_utf8(f).is_ok_and(|f| HEADER_FIELDS.contains(&f.trim())));
+        if known {
+            Format::Csv
+        } else {
+            Format::Jsonl
+        }
+    }
 }
 
 /// A format as given on the command line, where `auto` infers it.

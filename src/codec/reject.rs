@@ -47,20 +47,24 @@ impl Rejects {
         })
     }
 
-    /// Rejects one line. Returns an error when the policy is to stop.
-    pub fn reject(&mut self, input: &str, line: u64, raw: &str, why: &str) -> anyhow::Result<()> {
+    /// Rejects one line: `raw` is its bytes as read, line ending included,
+    /// which the dead-letter file keeps as they are (a last line without an
+    /// ending gets a `\n`). Returns an error when the policy is to stop.
+    pub fn reject(&mut self, input: &str, line: u64, raw: &[u8], why: &str) -> anyhow::Result<()> {
         self.count += 1;
         if self.count <= self.max_reports {
-            eprintln!("{}: {input}:{line}: {why}", self.tool);
+            crate::app::warn(format_args!("{}: {input}:{line}: {why}", self.tool));
         } else if self.count == self.max_reports + 1 {
-            eprintln!(
+            crate::app::warn(format_args!(
                 "{}: more bad lines follow; only the count is reported from here on",
                 self.tool
-            );
+            ));
         }
         if let Some(dl) = &mut self.dead_letter {
-            dl.write_all(raw.as_bytes())?;
-            dl.write_all(b"\n")?;
+            dl.write_all(raw)?;
+            if raw.last() != Some(&b'\n') {
+                dl.write_all(b"\n")?;
+            }
         }
         if self.policy == BadInput::Fail {
             self.flush()?;

@@ -172,10 +172,10 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
             &mut out,
         )?;
         for (rule, needs) in engine.idle_rules() {
-            eprintln!("{TOOL}: note: {rule} never had what it needs in this input ({needs})");
+            crate::warn!("{TOOL}: note: {rule} never had what it needs in this input ({needs})");
         }
         if engine.unknown_products > 0 {
-            eprintln!(
+            crate::warn!(
                 "{TOOL}: {} readings of products missing from the catalog and without target_temperature: no temperature band for them (add them with --catalog)",
                 engine.unknown_products
             );
@@ -185,7 +185,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
     out.flush().context("writing output")?;
     rejects.flush()?;
     if rejects.count() > 0 {
-        eprintln!("{TOOL}: {} input lines rejected", rejects.count());
+        crate::warn!("{TOOL}: {} input lines rejected", rejects.count());
     }
     Ok(exit.max(Exit::from_rejected(rejects.count())))
 }
@@ -246,7 +246,7 @@ fn for_each_obs(
                     break 'batches;
                 }
                 Msg::Bad(line, msg, raw) => {
-                    rejects.reject(&input, line, &raw, &msg)?;
+                    rejects.reject(&input, line, raw.as_bytes(), &msg)?;
                     continue;
                 }
                 Msg::Obs(p, line, range) => {
@@ -263,13 +263,13 @@ fn for_each_obs(
                 Msg::Csv(line, map, raw) => {
                     let res = general(map, times, label, &mut |o| f(Step::Obs(o), out))?;
                     if let Err(msg) = res {
-                        rejects.reject(&input, line, &raw, &msg)?;
+                        rejects.reject(&input, line, raw.as_bytes(), &msg)?;
                     }
                     continue;
                 }
             };
             if let Err(msg) = res {
-                rejects.reject(&input, line, raw, &msg)?;
+                rejects.reject(&input, line, raw.as_bytes(), &msg)?;
             }
         }
         if batch.idle {
@@ -381,7 +381,7 @@ fn run_evaluate(
     })?;
     ev.finish(&mut scores);
     if scores.kinds.values().all(|k| k.episodes + k.truncated == 0) {
-        eprintln!("{TOOL}: --evaluate: no reading carries a fault label (reefer-sim writes them unless --no-labels); every event counts as a false alert");
+        crate::warn!("{TOOL}: --evaluate: no reading carries a fault label (reefer-sim writes them unless --no-labels); every event counts as a false alert");
     }
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &scores.to_json())?;
@@ -412,14 +412,14 @@ fn run_where(
                 line,
                 msg,
                 raw,
-            } => rejects.reject(input, line, &raw, &msg)?,
+            } => rejects.reject(input, line, raw.as_bytes(), &msg)?,
             Item::Line { input, line, text } => {
                 let keep = match expr.test_line(text.as_bytes()) {
                     Some(k) => k,
                     None => match parse_json_object_str(text) {
                         Ok(m) => expr.test_map(&m),
                         Err(e) => {
-                            rejects.reject(input, line, text, &e)?;
+                            rejects.reject(input, line, text.as_bytes(), &e)?;
                             false
                         }
                     },

@@ -223,12 +223,15 @@ impl Source {
                         None => None,
                         Some(Ok(rec)) => Some(Ok((
                             rec.line,
-                            rec.raw.to_string(),
+                            String::from_utf8_lossy(rec.raw).into_owned(),
                             rec.csv.unwrap_or_default(),
                         ))),
-                        Some(Err((line, msg))) => Some(Err((line, msg))),
+                        Some(Err(bad)) => Some(Err((
+                            bad.line,
+                            bad.why,
+                            String::from_utf8_lossy(bad.raw).into_owned(),
+                        ))),
                     };
-                    let raw_on_error = input.last_raw();
                     match got {
                         None => {
                             self.cur = Current::None;
@@ -242,12 +245,12 @@ impl Source {
                                 raw,
                             }))
                         }
-                        Some(Err((line, msg))) => {
+                        Some(Err((line, msg, raw))) => {
                             return Ok(Some(Item::Bad {
                                 input: &self.csv_name,
                                 line,
                                 msg,
-                                raw: raw_on_error,
+                                raw,
                             }))
                         }
                     }

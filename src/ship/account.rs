@@ -81,9 +81,9 @@ impl Account {
     fn report(&mut self, msg: std::fmt::Arguments) {
         self.reports += 1;
         if self.reports <= MAX_REPORTS {
-            eprintln!("{}: {msg}", self.tool);
+            crate::warn!("{}: {msg}", self.tool);
         } else if self.reports == MAX_REPORTS + 1 {
-            eprintln!(
+            crate::warn!(
                 "{}: more problems follow; only counting from here on",
                 self.tool
             );

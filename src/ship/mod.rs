@@ -690,7 +690,7 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     let broken_pipe = fatal.as_ref().is_some_and(crate::app::is_broken_pipe);
     if !args.quiet && !broken_pipe {
         for line in acct.summary() {
-            eprintln!("{TOOL}: {line}");
+            crate::warn!("{TOOL}: {line}");
         }
     }
     if let Some(e) = fatal {

@@ -19,10 +19,10 @@ pub fn spawn_stdin(format: FormatChoice, tx: Sender<Msg>, stop: Arc<AtomicBool>)
             let msg = match input.next_rec() {
                 Ok(None) => return,
                 Err(e) => Msg::Fatal(anyhow::Error::new(e).context("reading stdin")),
-                Ok(Some(Err((line, why)))) => Msg::Bad {
-                    origin: format!("{}:{line}", input.name()),
-                    raw: input.last_raw(),
-                    why,
+                Ok(Some(Err(bad))) => Msg::Bad {
+                    origin: format!("{}:{}", bad.input, bad.line),
+                    raw: String::from_utf8_lossy(bad.raw).into_owned(),
+                    why: bad.why,
                     pos: None,
                 },
                 Ok(Some(Ok(rec))) => {
@@ -34,7 +34,7 @@ pub fn spawn_stdin(format: FormatChoice, tx: Sender<Msg>, stop: Arc<AtomicBool>)
                             pos: None,
                         }),
                         None => Msg::Item(Item {
-                            line: rec.raw.to_string(),
+                            line: rec.text.to_string(),
                             origin,
                             pos: None,
                         }),

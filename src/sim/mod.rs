@@ -345,7 +345,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
     let exit = simulate(&plan, fleet, &mut out)?;
     // Said at the end, so that `| head` stays quiet (a closed pipe never gets here).
     if args.seed.is_none() || args.start.is_none() {
-        eprintln!(
+        crate::warn!(
             "reefer-sim: used --seed {} --start {} (pass both to reproduce this output)",
             plan.seed,
             format_time(plan.start)

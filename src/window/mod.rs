@@ -304,7 +304,7 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
             Some(p) => format!("written to {p}"),
             None => "use --late FILE to keep them".to_string(),
         };
-        eprintln!(
+        crate::warn!(
             "{TOOL}: {late} late record{} (a window of theirs was already emitted; --lateness {}), first at {input}:{line}; {kept}",
             if late == 1 { "" } else { "s" },
             Span::from_millis(driver.cfg.lateness),
@@ -312,7 +312,7 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
     }
     let rejected = driver.rejects.count();
     if rejected > 0 {
-        eprintln!(
+        crate::warn!(
             "{TOOL}: {rejected} bad line{} skipped",
             if rejected == 1 { "" } else { "s" }
         );
@@ -560,8 +560,7 @@ impl Driver {
         for (i, p) in batch.recs.iter().enumerate() {
             let line = line_base + p.line;
             if let Some(e) = &p.error {
-                let raw = String::from_utf8_lossy(batch.raw(p));
-                self.rejects.reject(name, line, &raw, e)?;
+                self.rejects.reject(name, line, batch.raw(p), e)?;
                 continue;
             }
             let values = Values {
@@ -613,16 +612,16 @@ impl Driver {
             {
                 None => break,
                 Some(Ok(rec)) => {
-                    batch.data.extend_from_slice(rec.raw.as_bytes());
+                    batch.data.extend_from_slice(rec.raw);
                     let raw = (0, batch.data.len() as u32);
                     let line = rec.line;
                     let map = rec.into_map().map_err(|e| anyhow::anyhow!(e))?;
                     batch.push_map(&needs, line, raw, &map);
                     Some(map)
                 }
-                Some(Err((line, msg))) => {
-                    batch.data.extend_from_slice(input.last_raw().as_bytes());
-                    batch.push_error(line, (0, batch.data.len() as u32), msg, &needs);
+                Some(Err(bad)) => {
+                    batch.data.extend_from_slice(bad.raw);
+                    batch.push_error(bad.line, (0, batch.data.len() as u32), bad.why, &needs);
                     None
                 }
             };

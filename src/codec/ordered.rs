@@ -1,0 +1,286 @@
+//! Chunks of one [`Source`] parsed on a pool of threads and taken back in
+//! input order: a reader thread fills chunks, parser threads run a tool's
+//! parse function on each, and the calling thread receives them one by one,
+//! in order, to do the sequential part (windowing, rules).
+//!
+//! A fixed number of jobs circulate (the caller hands each back with
+//! [`Ordered::recycle`]), so memory stays a few chunks whatever the input.
+//! The end of input is an explicit message: a reader that fails, or a parser
+//! that panics, surfaces as an error at its place in the order, never as a
+//! quiet end of input.
+
+use super::source::{Chunk, Source};
+use std::collections::BTreeMap;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A chunk and what a parser made of it.
+pub struct Job<T> {
+    pub chunk: Chunk,
+    pub out: T,
+}
+
+enum Msg<T> {
+    Job(Job<T>),
+    Failed(io::Error),
+    End,
+}
+
+/// What [`Ordered::next`] gives.
+pub enum Next<T> {
+    /// The next chunk in input order, parsed.
+    Job(Job<T>),
+    /// Nothing arrived within the wait (check Ctrl-C, a clock).
+    Idle,
+    /// Every chunk was delivered.
+    End,
+}
+
+/// Parsed chunks of one input, in order.
+pub struct Ordered<T> {
+    done: Receiver<(u64, Msg<T>)>,
+    pending: BTreeMap<u64, Msg<T>>,
+    next: u64,
+    recycle: Sender<Job<T>>,
+    ended: bool,
+}
+
+/// Starts reading `source` on its own thread and parsing its chunks with
+/// `parse` on `threads` threads (at least one).
+pub fn parse_in_order<T, F>(source: Source, threads: usize, parse: F) -> io::Result<Ordered<T>>
+where
+    T: Default + Send + 'static,
+    F: Fn(&Chunk, &mut T) + Send + Sync + 'static,
+{
+    let threads = threads.max(1);
+    let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Job<T>)>(threads);
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Msg<T>)>(threads * 2 + 2);
+    let (recycle_tx, recycle_rx) = mpsc::channel::<Job<T>>();
+    let reader_done = done_tx.clone();
+    let max_jobs = 3 * threads + 2;
+    std::thread::Builder::new()
+        .name("reader".into())
+        .spawn(move || read_chunks(source, &job_tx, &reader_done, &recycle_rx, max_jobs))?;
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    let parse = Arc::new(parse);
+    for i in 0..threads {
+        let rx = Arc::clone(&job_rx);
+        let tx = done_tx.clone();
+        let parse = Arc::clone(&parse);
+        std::thread::Builder::new()
+            .name(format!("parser-{i}"))
+            .spawn(move || parse_jobs(&rx, &tx, &*parse))?;
+    }
+    Ok(Ordered {
+        done: done_rx,
+        pending: BTreeMap::new(),
+        next: 0,
+        recycle: recycle_tx,
+        ended: false,
+    })
+}
+
+impl<T> Ordered<T> {
+    /// The next parsed chunk in order, waiting at most `wait`.
+    pub fn next(&mut self, wait: Duration) -> io::Result<Next<T>> {
+        loop {
+            if self.ended {
+                return Ok(Next::End);
+            }
+            if let Some(msg) = self.pending.remove(&self.next) {
+                self.next += 1;
+                return match msg {
+                    Msg::Job(job) => Ok(Next::Job(job)),
+                    Msg::Failed(e) => {
+                        self.ended = true;
+                        Err(e)
+                    }
+                    Msg::End => {
+                        self.ended = true;
+                        Ok(Next::End)
+                    }
+                };
+            }
+            match self.done.recv_timeout(wait) {
+                Ok((seq, msg)) => {
+                    self.pending.insert(seq, msg);
+                }
+                Err(RecvTimeoutError::Timeout) => return Ok(Next::Idle),
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.ended = true;
+                    return Err(io::Error::other(
+                        "the reader and parser threads stopped before the end of input",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Hands a chunk back for reuse.
+    pub fn recycle(&self, job: Job<T>) {
+        let _ = self.recycle.send(job);
+    }
+}
+
+fn read_chunks<T: Default>(
+    mut source: Source,
+    jobs: &SyncSender<(u64, Job<T>)>,
+    done: &SyncSender<(u64, Msg<T>)>,
+    recycle: &Receiver<Job<T>>,
+    max_jobs: usize,
+) {
+    let mut allocated = 0usize;
+    let mut seq = 0u64;
+    loop {
+        let job = match recycle.try_recv() {
+            Ok(job) => Some(job),
+            Err(_) if allocated < max_jobs => {
+                allocated += 1;
+                Some(Job {
+                    chunk: Chunk::default(),
+                    out: T::default(),
+                })
+            }
+            Err(_) => recycle.recv().ok(),
+        };
+        let Some(mut job) = job else { return };
+        match source.fill(&mut job.chunk) {
+            Ok(true) => {
+                if jobs.send((seq, job)).is_err() {
+                    return;
+                }
+            }
+            Ok(false) => {
+                let _ = done.send((seq, Msg::End));
+                return;
+            }
+            Err(e) => {
+                let e = io::Error::new(e.kind(), format!("reading {}: {e}", source.name()));
+                let _ = done.send((seq, Msg::Failed(e)));
+                return;
+            }
+        }
+        seq += 1;
+    }
+}
+
+fn parse_jobs<T, F>(
+    jobs: &Mutex<Receiver<(u64, Job<T>)>>,
+    done: &SyncSender<(u64, Msg<T>)>,
+    parse: &F,
+) where
+    F: Fn(&Chunk, &mut T),
+{
+    loop {
+        let (seq, mut job) = {
+            let Ok(rx) = jobs.lock() else { return };
+            match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            }
+        };
+        let first = job.chunk.first_line;
+        let msg = match catch_unwind(AssertUnwindSafe(|| parse(&job.chunk, &mut job.out))) {
+            Ok(()) => Msg::Job(job),
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown cause".into());
+                Msg::Failed(io::Error::other(format!(
+                    "a parser thread failed in the chunk starting at line {first}: {why}"
+                )))
+            }
+        };
+        if done.send((seq, msg)).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(bytes: Vec<u8>) -> Source {
+        Source::from_reader("t", Box::new(io::Cursor::new(bytes)), None).unwrap()
+    }
+
+    #[test]
+    fn chunks_come_back_in_input_order() {
+        let mut input = Vec::new();
+        for i in 0..200_000 {
+            input.extend_from_slice(format!("{{\"i\":{i}}}\n").as_bytes());
+        }
+        let mut ordered = parse_in_order(source(input), 3, |c: &Chunk, out: &mut Vec<u64>| {
+            out.clear();
+            out.extend(c.lines().map(|l| l.no));
+        })
+        .unwrap();
+        let mut seen = Vec::new();
+        loop {
+            match ordered.next(Duration::from_secs(5)).unwrap() {
+                Next::Job(job) => {
+                    seen.extend_from_slice(&job.out);
+                    ordered.recycle(job);
+                }
+                Next::Idle => continue,
+                Next::End => break,
+            }
+        }
+        assert_eq!(seen, (1..=200_000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_panicking_parser_is_an_error_not_the_end_of_input() {
+        let mut ordered =
+            parse_in_order(source(b"{}\n{}\n".to_vec()), 2, |_: &Chunk, _: &mut ()| {
+                panic!("boom")
+            })
+            .unwrap();
+        let err = loop {
+            match ordered.next(Duration::from_secs(5)) {
+                Ok(Next::Idle) => continue,
+                Ok(Next::End) => panic!("a failed parse must not look like the end"),
+                Ok(Next::Job(_)) => panic!("no job should succeed"),
+                Err(e) => break e,
+            }
+        };
+        assert!(err.to_string().contains("boom"), "{err}");
+    }
+
+    #[test]
+    fn a_failing_reader_is_an_error() {
+        struct Failing(bool);
+        impl io::Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 {
+                    return Err(io::Error::other("disk on fire"));
+                }
+                self.0 = true;
+                buf[..3].copy_from_slice(b"{}\n");
+                Ok(3)
+            }
+        }
+        let src = Source::from_reader("f", Box::new(Failing(false)), None).unwrap();
+        let mut ordered = parse_in_order(src, 1, |_: &Chunk, _: &mut ()| {}).unwrap();
+        let mut jobs = 0;
+        let err = loop {
+            match ordered.next(Duration::from_secs(5)) {
+                Ok(Next::Job(j)) => {
+                    jobs += 1;
+                    ordered.recycle(j);
+                }
+                Ok(Next::Idle) => continue,
+                Ok(Next::End) => panic!("a failed read must not look like the end"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(jobs, 1);
+        assert!(err.to_string().contains("disk on fire"), "{err}");
+    }
+}

@@ -1,0 +1,8 @@
+//! Tests against the local AWS emulator (moto) that scripts/test.sh installs
+//! and starts: run them with `scripts/test.sh`, which CI does. Plain
+//! `cargo test` skips this target only because it is not built by default
+//! (`test = false` in Cargo.toml); `scripts/test.sh` names it explicitly, so
+//! CI never skips these tests.
+
+#[path = "../cli/common.rs"]
+mod common;
