@@ -194,6 +194,16 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
         None
     } else {
         let d = args.duration.unwrap_or(Span::from_secs(3600)).millis;
+        // An episode that starts after the last reading would silently do nothing.
+        if let Some(late) = args.inject.iter().find(|i| i.after.millis >= d) {
+            return Err(usage(format!(
+                "--inject {}:{}@{} starts after the run ends (--duration {}): nothing would be injected",
+                late.container,
+                late.kind.name(),
+                late.after,
+                Span { millis: d }
+            )));
+        }
         Some(((d + interval_ms - 1) / interval_ms) as u64)
     };
     let format = args.format.unwrap_or_else(|| match &args.out.output {
