@@ -2,9 +2,9 @@
 //! read back under a prefix in key order.
 
 use super::account::Account;
-use super::objects::{decode, split_records, Range};
+use super::objects::{decoder, read_object, Range};
 use super::retry::{self, Backoff};
-use super::{aws_error, Item, Msg, Settings};
+use super::{aws_error, Msg, Settings};
 use crate::aws::{Aws, Failure};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -312,38 +312,9 @@ impl S3Reader {
                     .into_bytes()
                     .to_vec();
                 let url = format!("s3://{bucket}/{key}");
-                let body = match decode(bytes) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        let msg = Msg::Bad {
-                            origin: url,
-                            raw: String::new(),
-                            why: format!("cannot decompress: {e}"),
-                            pos: None,
-                        };
-                        if tx.send(msg).await.is_err() {
-                            return Ok(());
-                        }
-                        continue;
-                    }
-                };
                 let mut msgs = Vec::new();
-                split_records(&body, |index, rec| {
-                    let origin = format!("{url}:{index}");
-                    match rec {
-                        Ok(line) if self.range.wants_record(&line) => msgs.push(Msg::Item(Item {
-                            line,
-                            origin,
-                            pos: None,
-                        })),
-                        Ok(_) => {}
-                        Err((raw, why)) => msgs.push(Msg::Bad {
-                            origin,
-                            raw,
-                            why,
-                            pos: None,
-                        }),
-                    }
+                read_object(&url, decoder(bytes), &self.range, &mut |m| {
+                    msgs.push(m);
                     true
                 });
                 for m in msgs {
