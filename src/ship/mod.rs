@@ -1007,6 +1007,49 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_thread_that_panics_is_an_error_not_the_end_of_input() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let died = SourceHandle::Thread(std::thread::spawn(|| panic!("parsed once already")));
+        let err = rt.block_on(died.ended()).unwrap_err().to_string();
+        assert!(err.contains("parsed once already"), "{err}");
+        let ended = SourceHandle::Thread(std::thread::spawn(|| ()));
+        assert!(rt.block_on(ended.ended()).is_ok());
+    }
+
+    #[test]
+    fn a_reader_task_that_panics_is_an_error_not_the_end_of_input() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let err = rt
+            .block_on(async {
+                SourceHandle::Task(tokio::spawn(async { panic!("boom") }))
+                    .ended()
+                    .await
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("boom"), "{err}");
+    }
+
+    #[test]
+    fn durations_past_a_year_are_usage_errors() {
+        assert!(check_span("--linger", Span::from_secs(1)).is_ok());
+        let err = check_span("--buffer-interval", Span::from_millis(i64::MAX)).unwrap_err();
+        assert!(err.downcast_ref::<crate::app::UsageError>().is_some());
+        assert_eq!(
+            pace_offset(
+                parse_time("1970-01-01T00:00:00Z").unwrap(),
+                parse_time("9999-01-01T00:00:00Z").unwrap(),
+                1e-300
+            ),
+            Duration::MAX
+        );
+    }
+
+    #[test]
     fn pace_scales_event_time() {
         let t0 = parse_time("2026-11-27T03:00:00Z").unwrap();
         let t1 = parse_time("2026-11-27T03:01:00Z").unwrap();

@@ -29,14 +29,14 @@ pub enum Store {
     S3(S3Store),
 }
 
-/// The event time of a record, or why there is none.
+/// The event time of a record, or why there is none. Like every tool, only an
+/// RFC 3339 string is a time: a number is a bad line, not epoch milliseconds.
 pub fn event_time(line: &str, field: &str) -> Result<DateTime<Utc>, String> {
     match field::top_level(line, field)? {
-        Some(serde_json::Value::String(s)) => parse_time(&s).map_err(|e| e.to_string()),
-        Some(serde_json::Value::Number(n)) => n
-            .as_i64()
-            .and_then(DateTime::from_timestamp_millis)
-            .ok_or_else(|| format!("field {field:?} is not a time")),
+        Some(serde_json::Value::String(s)) => parse_time(&s).map_err(|e| format!("{field}: {e}")),
+        Some(serde_json::Value::Number(_)) => Err(format!(
+            "{field}: expected an RFC 3339 time, found a number"
+        )),
         _ => Err(format!(
             "no event time: field {field:?} is missing or not a time"
         )),
