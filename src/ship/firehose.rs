@@ -8,8 +8,9 @@ use super::batch::{
 };
 use super::put_batch::{BatchSender, EntryResult, PutEntry, PutService};
 use super::retry::{self, Backoff};
-use super::{aws_error, field, Item, Settings};
+use super::{aws_error, object_checker, Item, Settings};
 use crate::aws::{classify, Aws, Failure};
+use crate::codec::scan::Scanner;
 use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;
 use std::time::{Duration, Instant};
@@ -98,6 +99,7 @@ impl PutService for PutRecordBatch {
 
 pub struct FirehoseSink {
     sender: BatchSender<PutRecordBatch>,
+    checker: Scanner,
     pack: bool,
     packer: Packer,
     packed_origins: Vec<String>,
@@ -143,6 +145,7 @@ impl FirehoseSink {
                 label,
                 aws.endpoint_label(),
             ),
+            checker: object_checker(),
             pack: s.pack,
             packer: Packer::new(MAX_FIREHOSE_RECORD_BYTES),
             packed_origins: Vec::new(),
@@ -152,7 +155,7 @@ impl FirehoseSink {
     }
 
     pub async fn push(&mut self, item: Item, acct: &mut Account) -> anyhow::Result<()> {
-        if let Err(why) = field::check_object(&item.line) {
+        if let Err(why) = self.checker.scan(item.line.as_bytes()) {
             return item.reject(acct, &why);
         }
         if item.line.len() + 1 > MAX_FIREHOSE_RECORD_BYTES {

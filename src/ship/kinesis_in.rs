@@ -11,8 +11,9 @@
 use super::account::Requests;
 use super::checkpoint::{Checkpoint, Pos};
 use super::retry::{self, Backoff};
-use super::{aws_error, field, kpl, Item, Msg, Origin};
+use super::{aws_error, kpl, object_checker, Item, Msg, Origin};
 use crate::aws::{Aws, Failure};
+use crate::codec::scan::Scanner;
 use crate::time::parse_time;
 use aws_sdk_kinesis::primitives::DateTime as AwsTime;
 use aws_sdk_kinesis::types::ShardIteratorType;
@@ -104,6 +105,8 @@ pub struct KinesisReader {
     client: aws_sdk_kinesis::Client,
     stream: String,
     label: String,
+    /// Checks that each line is one JSON object (the shared scanner).
+    checker: Scanner,
     endpoint: String,
     opts: ReadOptions,
     requests: Requests,
@@ -138,6 +141,7 @@ impl KinesisReader {
             client,
             stream: stream.to_string(),
             label,
+            checker: object_checker(),
             endpoint: aws.endpoint_label(),
             opts,
             requests: acct.requests.clone(),
@@ -536,7 +540,14 @@ impl KinesisReader {
                 Some((s, n)) if *s == *seq => n,
                 _ => 0,
             };
-            for msg in record_msgs(&self.label, &shard, &seq, rec.data().as_ref(), skip) {
+            for msg in record_msgs(
+                &mut self.checker,
+                &self.label,
+                &shard,
+                &seq,
+                rec.data().as_ref(),
+                skip,
+            ) {
                 if tx.send(msg).await.is_err() {
                     return Ok(false);
                 }
@@ -601,7 +612,14 @@ impl KinesisReader {
 /// The messages for one Kinesis record: its lines (after KPL deaggregation),
 /// each a record or a bad line, numbered within the record; `skip` lines were
 /// delivered before a checkpoint. An empty record still moves the checkpoint.
-fn record_msgs(label: &str, shard: &Arc<str>, seq: &Arc<str>, blob: &[u8], skip: u64) -> Vec<Msg> {
+fn record_msgs(
+    checker: &mut Scanner,
+    label: &str,
+    shard: &Arc<str>,
+    seq: &Arc<str>,
+    blob: &[u8],
+    skip: u64,
+) -> Vec<Msg> {
     let user: Vec<&[u8]> = match kpl::deaggregate(blob) {
         Some(recs) => recs.into_iter().map(|u| u.data).collect(),
         None => vec![blob],
@@ -638,9 +656,10 @@ fn record_msgs(label: &str, shard: &Arc<str>, seq: &Arc<str>, blob: &[u8], skip:
             line: index,
         };
         let text = crate::codec::trim_ending(bytes);
-        let checked = std::str::from_utf8(text)
-            .map_err(|e| format!("not valid UTF-8 (byte {})", e.valid_up_to()))
-            .and_then(|t| field::check_object(t).map(|()| t));
+        let checked = checker.scan(text).map(|_| ()).and_then(|()| {
+            std::str::from_utf8(text)
+                .map_err(|e| format!("not valid UTF-8 (byte {})", e.valid_up_to()))
+        });
         msgs.push(match checked {
             Ok(t) => Msg::Item(Item {
                 line: t.to_string(),

@@ -4,13 +4,19 @@
 //! later), with capped exponential backoff and jitter.
 
 use super::account::Account;
-use super::batch::{Batchable, Limits, MAX_KINESIS_RECORD_BYTES, MAX_PUT_RECORDS, PUT_RECORDS};
+use super::batch::{
+    Batchable, Limits, MAX_KINESIS_RECORD_BYTES, MAX_PARTITION_KEY_CHARS, MAX_PUT_RECORDS,
+    PUT_RECORDS,
+};
 use super::put_batch::{BatchSender, EntryResult, PutEntry, PutService};
 use super::retry::{self, Backoff};
-use super::{aws_error, field, Item, Settings};
+use super::{aws_error, Item, Settings};
 use crate::aws::{classify, Aws, Failure};
+use crate::codec::scan::{Fields, Kind, Scanner, Slot, Value};
+use crate::time::TimeParser;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Queued entries that make a call worth sending: enough lookahead to fill
@@ -108,9 +114,61 @@ impl PutService for PutRecords {
     }
 }
 
+/// The partition key of records, read with the shared scanner: a string as it
+/// is, a number or boolean as its JSON text; absent, null, empty or too long
+/// is a bad line.
+struct PartitionKey {
+    scanner: Scanner,
+    any: Slot,
+    json: Slot,
+    field: String,
+}
+
+impl PartitionKey {
+    fn new(field: &str) -> Self {
+        let mut fields = Fields::new(TimeParser::default());
+        let any = fields.add(field, Kind::Any);
+        let json = fields.add(field, Kind::Json);
+        PartitionKey {
+            scanner: Scanner::new(Arc::new(fields)),
+            any,
+            json,
+            field: field.to_string(),
+        }
+    }
+
+    fn of(&mut self, line: &str) -> Result<String, String> {
+        let field = &self.field;
+        let rec = self.scanner.scan(line.as_bytes())?;
+        let key = match rec.get(self.any) {
+            Value::Missing | Value::Null => {
+                return Err(format!(
+                    "no partition key: field {field:?} is missing or null"
+                ))
+            }
+            Value::Str(s) => s.to_string(),
+            Value::Num(_) | Value::Bool(_) => rec.json(self.json).unwrap_or_default().to_string(),
+            _ => {
+                return Err(format!(
+                    "partition key field {field:?} is not a string or number"
+                ))
+            }
+        };
+        if key.is_empty() {
+            return Err(format!("no partition key: field {field:?} is empty"));
+        }
+        if key.chars().count() > MAX_PARTITION_KEY_CHARS {
+            return Err(format!(
+                "partition key in {field:?} is longer than {MAX_PARTITION_KEY_CHARS} characters"
+            ));
+        }
+        Ok(key)
+    }
+}
+
 pub struct KinesisSink {
     sender: BatchSender<PutRecords>,
-    field: String,
+    key: PartitionKey,
     linger: Duration,
 }
 
@@ -146,13 +204,13 @@ impl KinesisSink {
                 label,
                 aws.endpoint_label(),
             ),
-            field: s.partition_key.clone(),
+            key: PartitionKey::new(&s.partition_key),
             linger: s.linger,
         })
     }
 
     pub async fn push(&mut self, item: Item, acct: &mut Account) -> anyhow::Result<()> {
-        let key = match field::partition_key(&item.line, &self.field) {
+        let key = match self.key.of(&item.line) {
             Ok(k) => k,
             Err(why) => return item.reject(acct, &why),
         };
@@ -209,5 +267,43 @@ impl KinesisSink {
         for e in self.sender.batcher.drain() {
             let _ = e.undeliverable(acct, "NotDelivered", why);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_keys_come_from_top_level_fields_the_last_of_duplicates() {
+        let mut k = PartitionKey::new("container_id");
+        let l = r#"{"a":{"container_id":"X"},"container_id":"MSKU1","n":3}"#;
+        assert_eq!(k.of(l).unwrap(), "MSKU1");
+        assert_eq!(
+            k.of(r#"{"container_id":"A","container_id":"B"}"#).unwrap(),
+            "B"
+        );
+        assert_eq!(PartitionKey::new("n").of(l).unwrap(), "3");
+    }
+
+    #[test]
+    fn a_partition_key_must_be_present_and_short() {
+        let mut k = PartitionKey::new("container_id");
+        assert!(k
+            .of(r#"{"container_id":null}"#)
+            .unwrap_err()
+            .contains("missing"));
+        assert!(k.of(r#"{"x":1}"#).unwrap_err().contains("missing"));
+        assert!(k
+            .of(r#"{"container_id":""}"#)
+            .unwrap_err()
+            .contains("empty"));
+        assert!(k
+            .of(r#"{"container_id":[1]}"#)
+            .unwrap_err()
+            .contains("not a string"));
+        assert!(k.of("[1]").is_err());
+        let long = format!(r#"{{"container_id":"{}"}}"#, "x".repeat(257));
+        assert!(k.of(&long).unwrap_err().contains("256"));
     }
 }

@@ -65,13 +65,19 @@ pub fn spawn_reader(
     std::thread::Builder::new()
         .name("ship-lake".into())
         .spawn(move || {
-            if let Err(e) = read_lake(&dir, &range, &tx, &stop) {
+            let mut range = range;
+            if let Err(e) = read_lake(&dir, &mut range, &tx, &stop) {
                 let _ = tx.blocking_send(Msg::Fatal(e));
             }
         })
 }
 
-fn read_lake(dir: &Path, range: &Range, tx: &Sender<Msg>, stop: &AtomicBool) -> anyhow::Result<()> {
+fn read_lake(
+    dir: &Path,
+    range: &mut Range,
+    tx: &Sender<Msg>,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
     let keys =
         list(dir).map_err(|e| anyhow::anyhow!("cannot list file://{}: {e}", dir.display()))?;
     for key in keys {

@@ -10,7 +10,6 @@ mod account;
 pub mod athena;
 pub mod batch;
 mod checkpoint;
-pub mod field;
 mod firehose;
 pub mod kinesis_in;
 mod kinesis_out;
@@ -27,8 +26,9 @@ pub use location::Location;
 
 use crate::app::{usage, Exit};
 use crate::aws::{Aws, Failure};
+use crate::codec::scan::{Fields, Kind, Scanner, Slot};
 use crate::codec::{BadInput, FormatChoice};
-use crate::time::{parse_time, Span};
+use crate::time::{parse_time, Span, TimeParser};
 use account::Account;
 use anyhow::Context;
 use checkpoint::{Checkpoint, Pos};
@@ -294,6 +294,44 @@ pub enum Msg {
     ShardDone(String),
     /// The source failed.
     Fatal(anyhow::Error),
+}
+
+/// A scanner that reads no field: it only checks, by the shared rule
+/// ([`Scanner`]), that a line is one JSON object.
+pub fn object_checker() -> Scanner {
+    Scanner::new(Arc::new(Fields::new(TimeParser::default())))
+}
+
+/// The event time of records, read with the shared scanner: only an RFC 3339
+/// string is a time (a number is a bad line, as in every tool); duplicate keys
+/// follow the scanner's rule (the last wins).
+#[derive(Debug)]
+pub struct EventTime {
+    scanner: Scanner,
+    slot: Slot,
+    field: String,
+}
+
+impl EventTime {
+    pub fn new(field: &str) -> Self {
+        let mut fields = Fields::new(TimeParser::default());
+        let slot = fields.add(field, Kind::Time);
+        EventTime {
+            scanner: Scanner::new(Arc::new(fields)),
+            slot,
+            field: field.to_string(),
+        }
+    }
+
+    /// The record's event time, or why it has none.
+    pub fn of(&mut self, line: &str) -> Result<DateTime<Utc>, String> {
+        let rec = self.scanner.scan(line.as_bytes())?;
+        let ms = rec
+            .time(self.slot)
+            .ok_or_else(|| format!("no event time: field {:?} is missing or null", self.field))?;
+        DateTime::from_timestamp_millis(ms)
+            .ok_or_else(|| format!("{}: time out of range", self.field))
+    }
 }
 
 /// Channel capacity between the source and the main loop.
@@ -956,7 +994,7 @@ fn progress_line(acct: &Account) -> String {
 /// Spaces records by their event time, scaled by a speed-up factor.
 struct Pacer {
     speed: f64,
-    field: String,
+    time: EventTime,
     origin: Option<(DateTime<Utc>, Instant)>,
 }
 
@@ -964,14 +1002,14 @@ impl Pacer {
     fn new(speed: f64, field: &str) -> Self {
         Pacer {
             speed,
-            field: field.to_string(),
+            time: EventTime::new(field),
             origin: None,
         }
     }
 
     /// How long to wait before this record (None: now).
     fn wait(&mut self, line: &str) -> Option<Duration> {
-        let t = objects::event_time(line, &self.field).ok()?;
+        let t = self.time.of(line).ok()?;
         let now = Instant::now();
         let (t0, w0) = *self.origin.get_or_insert((t, now));
         // An offset past what the clock can hold is as good as never: no wait is added.

@@ -9,9 +9,9 @@
 //! newlines between records (Firehose concatenates them).
 
 use super::account::Account;
-use super::{field, s3::S3Store, Item, Msg, Origin, Settings};
+use super::{object_checker, s3::S3Store, EventTime, Item, Msg, Origin, Settings};
+use crate::codec::scan::Scanner;
 use crate::codec::{Chunk, Format, Source};
-use crate::time::parse_time;
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -27,20 +27,6 @@ use std::time::{Duration, Instant};
 pub enum Store {
     Lake(PathBuf),
     S3(S3Store),
-}
-
-/// The event time of a record, or why there is none. Like every tool, only an
-/// RFC 3339 string is a time: a number is a bad line, not epoch milliseconds.
-pub fn event_time(line: &str, field: &str) -> Result<DateTime<Utc>, String> {
-    match field::top_level(line, field)? {
-        Some(serde_json::Value::String(s)) => parse_time(&s).map_err(|e| format!("{field}: {e}")),
-        Some(serde_json::Value::Number(_)) => Err(format!(
-            "{field}: expected an RFC 3339 time, found a number"
-        )),
-        _ => Err(format!(
-            "no event time: field {field:?} is missing or not a time"
-        )),
-    }
 }
 
 /// `YYYY/MM/DD/HH` of an hour (seconds since the epoch, a multiple of 3600).
@@ -112,7 +98,7 @@ pub fn decoder(bytes: Vec<u8>) -> Box<dyn Read + Send> {
 pub fn read_object(
     name: &str,
     content: Box<dyn Read + Send>,
-    range: &Range,
+    range: &mut Range,
     emit: &mut dyn FnMut(Msg) -> bool,
 ) -> bool {
     let input: Arc<str> = Arc::from(name);
@@ -142,7 +128,7 @@ pub fn read_object(
                 input: input.clone(),
                 line: line.no,
             };
-            match split_line(line.text) {
+            match split_line(line.text, &mut range.checker) {
                 Ok(records) => {
                     let one = records.len() == 1;
                     for rec in records {
@@ -179,9 +165,9 @@ pub fn read_object(
     }
 }
 
-/// The JSON objects on one line (one, or several concatenated), or what is
-/// wrong with the line.
-pub fn split_line(text: &[u8]) -> Result<Vec<&str>, String> {
+/// The JSON objects on one line (one, or several concatenated), each checked
+/// by the shared scanner's rule, or what is wrong with the line.
+pub fn split_line<'a>(text: &'a [u8], checker: &mut Scanner) -> Result<Vec<&'a str>, String> {
     let text = std::str::from_utf8(text)
         .map_err(|e| format!("not valid UTF-8 (byte {})", e.valid_up_to()))?;
     let mut records = Vec::with_capacity(1);
@@ -194,6 +180,7 @@ pub fn split_line(text: &[u8]) -> Result<Vec<&str>, String> {
         if !rec.starts_with('{') {
             return Err("expected a JSON object".to_string());
         }
+        checker.scan(rec.as_bytes())?;
         records.push(rec);
         start = end;
     }
@@ -202,19 +189,29 @@ pub fn split_line(text: &[u8]) -> Result<Vec<&str>, String> {
 
 /// The event-time range a reader keeps: objects whose hour lies outside are
 /// skipped unread, records outside are left out.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Range {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
-    pub field: String,
+    time: EventTime,
+    checker: Scanner,
 }
 
 impl Range {
     pub fn new(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>, s: &Settings) -> Self {
+        Range::of_field(since, until, &s.time_field)
+    }
+
+    pub fn of_field(
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        field: &str,
+    ) -> Self {
         Range {
             since,
             until,
-            field: s.time_field.clone(),
+            time: EventTime::new(field),
+            checker: object_checker(),
         }
     }
 
@@ -240,11 +237,11 @@ impl Range {
         true
     }
 
-    pub fn wants_record(&self, line: &str) -> bool {
+    pub fn wants_record(&mut self, line: &str) -> bool {
         if self.is_all() {
             return true;
         }
-        let Ok(t) = event_time(line, &self.field) else {
+        let Ok(t) = self.time.of(line) else {
             return false;
         };
         self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
@@ -260,7 +257,7 @@ struct HourBuffer {
 /// Buffers records per event hour and writes them as objects.
 pub struct ObjectSink {
     store: Store,
-    time_field: String,
+    time: EventTime,
     gzip: bool,
     buffer_size: usize,
     buffer_interval: Duration,
@@ -277,7 +274,7 @@ impl ObjectSink {
     pub fn new(store: Store, s: &Settings) -> Self {
         ObjectSink {
             store,
-            time_field: s.time_field.clone(),
+            time: EventTime::new(&s.time_field),
             gzip: s.gzip,
             buffer_size: s.buffer_size,
             buffer_interval: s.buffer_interval,
@@ -296,7 +293,7 @@ impl ObjectSink {
     }
 
     pub async fn push(&mut self, item: Item, acct: &mut Account) -> anyhow::Result<()> {
-        let t = match event_time(&item.line, &self.time_field) {
+        let t = match self.time.of(&item.line) {
             Ok(t) => t,
             Err(why) => return item.reject(acct, &why),
         };
@@ -432,6 +429,7 @@ fn undeliverable_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::parse_time;
 
     #[test]
     fn hour_layout_round_trips() {
@@ -452,13 +450,9 @@ mod tests {
     }
 
     fn read_all(body: &[u8]) -> Vec<Msg> {
-        let range = Range {
-            since: None,
-            until: None,
-            field: "measurement_time".into(),
-        };
+        let mut range = Range::of_field(None, None, "measurement_time");
         let mut got = Vec::new();
-        read_object("o", decoder(body.to_vec()), &range, &mut |m| {
+        read_object("o", decoder(body.to_vec()), &mut range, &mut |m| {
             got.push(m);
             true
         });
@@ -532,11 +526,11 @@ mod tests {
 
     #[test]
     fn range_skips_whole_hours() {
-        let r = Range {
-            since: Some(parse_time("2026-11-27T03:30:00Z").unwrap()),
-            until: Some(parse_time("2026-11-27T05:00:00Z").unwrap()),
-            field: "measurement_time".into(),
-        };
+        let mut r = Range::of_field(
+            Some(parse_time("2026-11-27T03:30:00Z").unwrap()),
+            Some(parse_time("2026-11-27T05:00:00Z").unwrap()),
+            "measurement_time",
+        );
         assert!(!r.wants_object("2026/11/27/02/x"));
         assert!(r.wants_object("2026/11/27/03/x"));
         assert!(r.wants_object("2026/11/27/04/x"));

@@ -313,7 +313,7 @@ impl S3Reader {
                     .to_vec();
                 let url = format!("s3://{bucket}/{key}");
                 let mut msgs = Vec::new();
-                read_object(&url, decoder(bytes), &self.range, &mut |m| {
+                read_object(&url, decoder(bytes), &mut self.range, &mut |m| {
                     msgs.push(m);
                     true
                 });

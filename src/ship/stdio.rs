@@ -1,7 +1,8 @@
 //! stdin as a source (JSON Lines or CSV, via the shared codec) and stdout as a sink.
 
 use super::account::Account;
-use super::{field, Item, Msg, Origin};
+use super::{object_checker, Item, Msg, Origin};
+use crate::codec::scan::Scanner;
 use crate::codec::{Bad, FormatChoice, Input, Output, Rec};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,16 +85,21 @@ fn to_msg(name: &Arc<str>, rec: Result<Rec<'_>, Bad<'_>>) -> Msg {
 /// Writes records to stdout, one JSON object per line.
 pub struct StdoutSink {
     out: Output,
+    checker: Scanner,
     dirty: bool,
 }
 
 impl StdoutSink {
     pub fn new(out: Output) -> Self {
-        StdoutSink { out, dirty: false }
+        StdoutSink {
+            out,
+            checker: object_checker(),
+            dirty: false,
+        }
     }
 
     pub fn push(&mut self, item: Item, acct: &mut Account) -> anyhow::Result<()> {
-        if let Err(why) = field::check_object(&item.line) {
+        if let Err(why) = self.checker.scan(item.line.as_bytes()) {
             return item.reject(acct, &why);
         }
         self.out.write_all(item.line.as_bytes())?;
