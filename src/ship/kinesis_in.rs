@@ -9,7 +9,7 @@
 //! closed returns nothing and is not behind.
 
 use super::account::Requests;
-use super::checkpoint::{Checkpoint, Pos};
+use super::checkpoint::{Checkpoint, Pos, ShardMark};
 use super::retry::{self, Backoff};
 use super::{aws_error, kpl, object_checker, Item, Msg, Origin};
 use crate::aws::{Aws, Failure};
@@ -98,6 +98,15 @@ struct Active {
     caught_up: Option<Instant>,
     last_seq: Option<String>,
     /// Items of this record already delivered by an earlier run.
+    skip: Option<(String, u64)>,
+}
+
+/// How to get a shard's first iterator.
+struct Start {
+    kind: ShardIteratorType,
+    seq: Option<String>,
+    ts: Option<DateTime<Utc>>,
+    /// Lines of the record at `seq` delivered before the checkpoint.
     skip: Option<(String, u64)>,
 }
 
@@ -292,47 +301,12 @@ impl KinesisReader {
             if !self.parent_finished(&info.parent) || !self.parent_finished(&info.adjacent) {
                 continue;
             }
-            let (kind, seq, ts, skip) = match &mark {
-                Some(m) if m.sequence.is_some() => {
-                    let seq = m.sequence.clone().expect("checked");
-                    if m.skip > 0 {
-                        (
-                            ShardIteratorType::AtSequenceNumber,
-                            Some(seq.clone()),
-                            None,
-                            Some((seq, m.skip)),
-                        )
-                    } else {
-                        (
-                            ShardIteratorType::AfterSequenceNumber,
-                            Some(seq),
-                            None,
-                            None,
-                        )
-                    }
-                }
-                _ if initial && !self.has_checkpoint() => match &self.opts.start {
-                    StartAt::TrimHorizon => (ShardIteratorType::TrimHorizon, None, None, None),
-                    StartAt::Latest => (ShardIteratorType::Latest, None, None, None),
-                    StartAt::AtTimestamp(t) => {
-                        (ShardIteratorType::AtTimestamp, None, Some(*t), None)
-                    }
-                    StartAt::AtSequence(n) => {
-                        if self.opts.shards.contains(&id) {
-                            (
-                                ShardIteratorType::AtSequenceNumber,
-                                Some(n.clone()),
-                                None,
-                                None,
-                            )
-                        } else {
-                            (ShardIteratorType::TrimHorizon, None, None, None)
-                        }
-                    }
-                },
-                // Children, and shards unknown to an existing checkpoint: from their start.
-                _ => (ShardIteratorType::TrimHorizon, None, None, None),
-            };
+            let Start {
+                kind,
+                seq,
+                ts,
+                skip,
+            } = self.start_of(&id, mark.as_ref(), initial);
             let iterator = self.get_iterator(&id, kind, seq, ts).await?;
             match iterator {
                 Some(it) => {
@@ -353,6 +327,50 @@ impl KinesisReader {
             }
         }
         Ok(())
+    }
+
+    /// Where a shard's reading starts: after its checkpoint mark, at --start
+    /// for a shard of the first listing, else (children, shards unknown to an
+    /// existing checkpoint) from its start.
+    fn start_of(&self, id: &str, mark: Option<&ShardMark>, initial: bool) -> Start {
+        let from = |kind| Start {
+            kind,
+            seq: None,
+            ts: None,
+            skip: None,
+        };
+        if let Some(seq) = mark.and_then(|m| m.sequence.clone()) {
+            let skip = mark.map_or(0, |m| m.skip);
+            return if skip > 0 {
+                Start {
+                    kind: ShardIteratorType::AtSequenceNumber,
+                    seq: Some(seq.clone()),
+                    ts: None,
+                    skip: Some((seq, skip)),
+                }
+            } else {
+                Start {
+                    seq: Some(seq),
+                    ..from(ShardIteratorType::AfterSequenceNumber)
+                }
+            };
+        }
+        if !initial || self.has_checkpoint() {
+            return from(ShardIteratorType::TrimHorizon);
+        }
+        match &self.opts.start {
+            StartAt::TrimHorizon => from(ShardIteratorType::TrimHorizon),
+            StartAt::Latest => from(ShardIteratorType::Latest),
+            StartAt::AtTimestamp(t) => Start {
+                ts: Some(*t),
+                ..from(ShardIteratorType::AtTimestamp)
+            },
+            StartAt::AtSequence(n) if self.opts.shards.iter().any(|s| s == id) => Start {
+                seq: Some(n.clone()),
+                ..from(ShardIteratorType::AtSequenceNumber)
+            },
+            StartAt::AtSequence(_) => from(ShardIteratorType::TrimHorizon),
+        }
     }
 
     fn has_checkpoint(&self) -> bool {
