@@ -4,6 +4,7 @@
 
 use super::common::*;
 use assert_cmd::Command;
+use predicates::prelude::*;
 use predicates::str::contains;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -578,4 +579,76 @@ fn ctrl_c_while_following_flushes_checkpoints_and_exits_130_then_resume_complete
     let all = [got.into_bytes(), resumed.stdout].concat();
     assert_same_records(&input, &all);
     assert_key_order_kept(&input, &all);
+}
+
+#[test]
+fn an_s3_object_with_a_multi_line_1e400_record_is_bad_lines_not_a_panic() {
+    let bucket = unique("bad").to_lowercase();
+    admin(&["create-bucket", &bucket]);
+    let good = [
+        r#"{"container_id":"A","measurement_time":"2026-11-27T03:40:00Z"}"#,
+        r#"{"container_id":"B","measurement_time":"2026-11-27T03:40:01Z"}"#,
+        r#"{"container_id":"C","measurement_time":"2026-11-27T03:40:02Z"}"#,
+    ];
+    let bad = "{\"container_id\":\"X\",\r\n\"temperature\":1e400}\n";
+    let body = format!("{}\n{bad}{}{}\n", good[0], good[1], good[2]);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("obj");
+    std::fs::write(&f, &body).unwrap();
+    admin(&[
+        "put-object",
+        &bucket,
+        "t/2026/11/27/03/obj.jsonl",
+        f.to_str().unwrap(),
+    ]);
+    let dl = dir.path().join("dead.txt");
+    ship()
+        .args(["--from", &format!("s3://{bucket}/t")])
+        .args(["--dead-letter", dl.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout(format!("{}\n{}\n{}\n", good[0], good[1], good[2]))
+        .stderr(contains(format!(
+            "s3://{bucket}/t/2026/11/27/03/obj.jsonl:2: invalid JSON"
+        )))
+        .stderr(contains("obj.jsonl:3: expected a JSON object"))
+        .stderr(contains("panicked").not());
+    assert_eq!(std::fs::read_to_string(&dl).unwrap(), bad);
+}
+
+#[test]
+fn firehose_records_that_keep_failing_are_kept_as_undelivered_not_dead_lettered() {
+    let bucket = unique("fhu").to_lowercase();
+    let stream = unique("fhu");
+    admin(&["create-bucket", &bucket]);
+    admin(&["create-firehose", &stream, &bucket, "delivered/"]);
+    let input = sim(2, "2m", 3);
+    let proxy = Proxy::start("failall", true);
+    let dir = tempfile::tempdir().unwrap();
+    let (dl, undelivered) = (dir.path().join("dead.txt"), dir.path().join("u.jsonl"));
+    ship_at(&proxy.url)
+        .args([
+            "--to",
+            &format!("firehose://{stream}"),
+            "--max-attempts",
+            "2",
+        ])
+        .args(["--dead-letter", dl.to_str().unwrap()])
+        .args(["--undelivered", undelivered.to_str().unwrap()])
+        .write_stdin(input.clone())
+        .assert()
+        .code(1)
+        .stderr(contains("not delivered"));
+    assert_eq!(
+        std::fs::read(&dl).unwrap(),
+        b"",
+        "no input line was rejected"
+    );
+    let kept = json_lines(&std::fs::read(&undelivered).unwrap());
+    let mut records: Vec<String> = kept
+        .iter()
+        .map(|d| d["record"].as_str().unwrap().to_string())
+        .collect();
+    records.sort();
+    assert_eq!(records, sorted_lines(&input), "every line is kept, once");
 }
