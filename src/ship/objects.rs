@@ -168,13 +168,21 @@ pub fn read_object(
 /// The JSON objects on one line (one, or several concatenated), each checked
 /// by the shared scanner's rule, or what is wrong with the line.
 pub fn split_line<'a>(text: &'a [u8], checker: &mut Scanner) -> Result<Vec<&'a str>, String> {
+    // The usual line is one object: one scan decides it.
+    let whole = checker.scan(text).map(|_| ());
     let text = std::str::from_utf8(text)
         .map_err(|e| format!("not valid UTF-8 (byte {})", e.valid_up_to()))?;
-    let mut records = Vec::with_capacity(1);
+    if whole.is_ok() {
+        return Ok(vec![text.trim()]);
+    }
+    let mut records = Vec::with_capacity(2);
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<IgnoredAny>();
     let mut start = 0;
     while let Some(value) = stream.next() {
-        value.map_err(|e| format!("invalid JSON: {e}"))?;
+        if let Err(e) = value {
+            // Not even a run of JSON values: the scanner's reason is the one to give.
+            return Err(whole.err().unwrap_or_else(|| format!("invalid JSON: {e}")));
+        }
         let end = stream.byte_offset();
         let rec = text[start..end].trim_start();
         if !rec.starts_with('{') {
@@ -183,6 +191,11 @@ pub fn split_line<'a>(text: &'a [u8], checker: &mut Scanner) -> Result<Vec<&'a s
         checker.scan(rec.as_bytes())?;
         records.push(rec);
         start = end;
+    }
+    if records.len() < 2 {
+        return Err(whole
+            .err()
+            .unwrap_or_else(|| "expected a JSON object".into()));
     }
     Ok(records)
 }
