@@ -37,9 +37,10 @@ fn sim(containers: u32, duration: &str, seed: u32) -> Vec<u8> {
             &seed.to_string(),
         ])
         .args(["--start", "2026-11-27T03:40:00Z", "--interval", "30s"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     out.stdout
 }
 
@@ -78,26 +79,26 @@ fn assert_key_order_kept(sent: &[u8], got: &[u8]) {
 }
 
 fn read_stream(stream: &str, extra: &[&str]) -> std::process::Output {
-    let out = ship()
+    ship()
         .args(["--from", &format!("kinesis://{stream}")])
         .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+        .assert()
+        .success()
+        .get_output()
+        .clone()
 }
 
-fn put_stream(endpoint: &str, stream: &str, input: &[u8], extra: &[&str]) -> std::process::Output {
+fn put_stream(
+    endpoint: &str,
+    stream: &str,
+    input: &[u8],
+    extra: &[&str],
+) -> assert_cmd::assert::Assert {
     ship_at(endpoint)
         .args(["--to", &format!("kinesis://{stream}")])
         .args(extra)
         .write_stdin(input.to_vec())
-        .output()
-        .unwrap()
+        .assert()
 }
 
 /// The fault-injecting proxy of tests/fixtures/ship/fault_proxy.py.
@@ -147,8 +148,10 @@ fn kinesis_round_trip_over_two_shards() {
     let stream = unique("rt");
     admin(&["create-stream", &stream, "2"]);
     let input = sim(20, "20m", 1);
-    let out = put_stream(&endpoint(), &stream, &input, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = put_stream(&endpoint(), &stream, &input, &[])
+        .success()
+        .get_output()
+        .clone();
     assert!(
         stderr(&out).contains("shipped 800, retried 0, undelivered 0"),
         "{}",
@@ -166,18 +169,14 @@ fn kinesis_split_in_the_middle_delivers_everything_once_in_key_order() {
     let input = sim(20, "20m", 2);
     let lines: Vec<&[u8]> = input.split_inclusive(|&b| b == b'\n').collect();
     let (first, second): (Vec<u8>, Vec<u8>) = (lines[..400].concat(), lines[400..].concat());
-    assert!(put_stream(&endpoint(), &stream, &first, &[])
-        .status
-        .success());
+    put_stream(&endpoint(), &stream, &first, &[]).success();
     // Read a part before the split, with a checkpoint, so the resumed read crosses it.
     let cp = tempfile::tempdir().unwrap();
     let cp_file = cp.path().join("cp.json");
     let cp_arg = cp_file.to_str().unwrap();
     let part1 = read_stream(&stream, &["--checkpoint", cp_arg, "--max-records", "250"]);
     let parent = admin(&["split-shard", &stream]);
-    assert!(put_stream(&endpoint(), &stream, &second, &[])
-        .status
-        .success());
+    put_stream(&endpoint(), &stream, &second, &[]).success();
     let shards: serde_json::Value =
         serde_json::from_str(&admin(&["list-shards", &stream])).unwrap();
     assert_eq!(
@@ -208,9 +207,7 @@ fn kinesis_checkpoint_resume_neither_loses_nor_repeats() {
     let stream = unique("cp");
     admin(&["create-stream", &stream, "2"]);
     let input = sim(15, "20m", 3);
-    assert!(put_stream(&endpoint(), &stream, &input, &[])
-        .status
-        .success());
+    put_stream(&endpoint(), &stream, &input, &[]).success();
     let dir = tempfile::tempdir().unwrap();
     let cp = dir.path().join("cp.json");
     let cp_arg = cp.to_str().unwrap();
@@ -234,9 +231,7 @@ fn kinesis_checkpoint_resume_neither_loses_nor_repeats() {
     );
     // New records after the checkpoint are found on the next resume.
     let more = sim(3, "1m", 4);
-    assert!(put_stream(&endpoint(), &stream, &more, &[])
-        .status
-        .success());
+    put_stream(&endpoint(), &stream, &more, &[]).success();
     let next = read_stream(&stream, &["--checkpoint", cp_arg]);
     assert_same_records(&more, &next.stdout);
 }
@@ -247,8 +242,10 @@ fn kinesis_partial_failures_throttling_and_500s_still_deliver_exactly_once() {
     admin(&["create-stream", &stream, "2"]);
     let input = sim(20, "15m", 5);
     let proxy = Proxy::start("partial,throttle,500,partial,ok,failall,partial", false);
-    let out = put_stream(&proxy.url, &stream, &input, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = put_stream(&proxy.url, &stream, &input, &[])
+        .success()
+        .get_output()
+        .clone();
     let err = stderr(&out);
     assert!(
         err.contains("shipped 600,") && err.contains("undelivered 0"),
@@ -273,8 +270,10 @@ fn kinesis_records_that_keep_failing_are_kept_as_undelivered_and_counted() {
         &stream,
         &input,
         &["--max-attempts", "2", "--undelivered", dl.to_str().unwrap()],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    )
+    .code(1)
+    .get_output()
+    .clone();
     let dead = json_lines(&std::fs::read(&dl).unwrap());
     assert!(!dead.is_empty());
     for d in &dead {
@@ -361,12 +360,11 @@ fn s3_round_trip_twice_without_duplicate_objects() {
     let input = sim(20, "40m", 9);
     let to = format!("s3://{bucket}/telemetry");
     for _ in 0..2 {
-        let out = ship()
+        ship()
             .args(["--to", &to, "--buffer-size", "64KiB"])
             .write_stdin(input.clone())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
+            .assert()
+            .success();
     }
     let keys = admin(&["list-objects", &bucket]);
     let keys: Vec<&str> = keys.lines().collect();
@@ -378,8 +376,12 @@ fn s3_round_trip_twice_without_duplicate_objects() {
         .iter()
         .any(|k| k.starts_with("telemetry/2026/11/27/04/")));
     assert!(keys.iter().all(|k| k.ends_with(".jsonl.gz")));
-    let out = ship().args(["--from", &to]).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = ship()
+        .args(["--from", &to])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     assert_same_records(&input, &out.stdout);
     assert_key_order_kept(&input, &out.stdout);
     // A time range reads only what lies in it.
@@ -392,8 +394,10 @@ fn s3_round_trip_twice_without_duplicate_objects() {
             "--until",
             "2026-11-27T04:10:00Z",
         ])
-        .output()
-        .unwrap();
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let want: Vec<u8> = String::from_utf8_lossy(&input)
         .lines()
         .filter(|l| l.contains("\"measurement_time\":\"2026-11-27T04:0"))
@@ -420,8 +424,10 @@ fn s3_large_objects_go_up_in_parts() {
             "--interval",
             "30s",
         ])
-        .output()
-        .unwrap();
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let input = out.stdout;
     assert!(
         input.len() > 9 * 1024 * 1024,
@@ -440,15 +446,21 @@ fn s3_large_objects_go_up_in_parts() {
             "2h",
         ])
         .write_stdin(input.clone())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     assert!(
         stderr(&out).contains("CreateMultipartUpload 1"),
         "{}",
         stderr(&out)
     );
-    let out = ship().args(["--from", &to]).output().unwrap();
+    let out = ship()
+        .args(["--from", &to])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     assert_same_records(&input, &out.stdout);
 }
 
@@ -463,9 +475,10 @@ fn firehose_packs_lines_retries_failures_and_lands_in_s3() {
     let out = ship_at(&proxy.url)
         .args(["--to", &format!("firehose://{stream}")])
         .write_stdin(input.clone())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let err = stderr(&out);
     let records: u64 = err
         .split(" Firehose records for ")
@@ -479,9 +492,10 @@ fn firehose_packs_lines_retries_failures_and_lands_in_s3() {
     );
     let back = ship()
         .args(["--from", &format!("s3://{bucket}/delivered")])
-        .output()
-        .unwrap();
-    assert!(back.status.success(), "{}", stderr(&back));
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     assert_same_records(&input, &back.stdout);
 }
 
@@ -490,15 +504,16 @@ fn missing_stream_or_bucket_is_a_configuration_error() {
     let out = ship()
         .args(["--to", &format!("kinesis://{}", unique("none"))])
         .write_stdin(sim(1, "1m", 1))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
-    let out = ship()
+    ship()
         .args(["--from", &format!("s3://{}", unique("none").to_lowercase())])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        .assert()
+        .code(2)
+        .stderr(contains("does not exist"));
 }
 
 #[test]
@@ -506,9 +521,7 @@ fn shard_split_between_processes_gives_disjoint_complete_per_container_slices() 
     let stream = unique("scale");
     admin(&["create-stream", &stream, "3"]);
     let input = sim(30, "10m", 14);
-    assert!(put_stream(&endpoint(), &stream, &input, &[])
-        .status
-        .success());
+    put_stream(&endpoint(), &stream, &input, &[]).success();
     let shards: serde_json::Value =
         serde_json::from_str(&admin(&["list-shards", &stream])).unwrap();
     let mut all = Vec::new();
@@ -535,9 +548,7 @@ fn ctrl_c_while_following_flushes_checkpoints_and_exits_130_then_resume_complete
     let stream = unique("sigint");
     admin(&["create-stream", &stream, "2"]);
     let input = sim(10, "20m", 15);
-    assert!(put_stream(&endpoint(), &stream, &input, &[])
-        .status
-        .success());
+    put_stream(&endpoint(), &stream, &input, &[]).success();
     let dir = tempfile::tempdir().unwrap();
     let cp = dir.path().join("cp.json");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reefer-ship"))
