@@ -174,6 +174,22 @@ fn a_gzip_lake_object_cut_short_is_reported_and_the_rest_still_read() {
 }
 
 #[test]
+fn a_lake_reader_that_fails_is_fatal_and_says_how_far_it_got() {
+    let dir = tempfile::tempdir().unwrap();
+    let hour = dir.path().join("2026/11/27/03");
+    std::fs::create_dir_all(&hour).unwrap();
+    std::fs::write(hour.join("a.jsonl"), "{\"a\":1}\n{\"a\":2}\n").unwrap();
+    std::os::unix::fs::symlink("/nonexistent/object", hour.join("b.jsonl")).unwrap();
+    ship()
+        .args(["--from", &format!("file://{}", dir.path().display())])
+        .assert()
+        .code(3)
+        .stdout("{\"a\":1}\n{\"a\":2}\n")
+        .stderr(contains("stopped after reading 2 records and shipping 2"))
+        .stderr(contains("b.jsonl"));
+}
+
+#[test]
 fn unreachable_endpoint_exits_3_quickly_with_a_clear_message() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
