@@ -177,3 +177,109 @@ impl<S: PutService> BatchSender<S> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::BadInput;
+    use std::cell::RefCell;
+    use std::time::Duration;
+
+    struct Rec {
+        key: String,
+        attempts: u32,
+    }
+
+    impl Batchable for Rec {
+        fn size(&self) -> usize {
+            10
+        }
+        fn key(&self) -> Option<&str> {
+            Some(&self.key)
+        }
+    }
+
+    impl PutEntry for Rec {
+        fn attempts(&self) -> u32 {
+            self.attempts
+        }
+        fn set_attempts(&mut self, n: u32) {
+            self.attempts = n;
+        }
+        fn records(&self) -> u64 {
+            1
+        }
+        fn delivered(&self, acct: &mut Account) {
+            acct.shipped += 1;
+        }
+        fn undeliverable(&self, acct: &mut Account, code: &str, msg: &str) -> std::io::Result<()> {
+            acct.undeliverable(&self.key, &self.key, code, msg)
+        }
+    }
+
+    /// Fails every entry whose key is in `always`, and every odd entry of the
+    /// first call; records what each call held.
+    struct Flaky {
+        always: Vec<&'static str>,
+        calls: RefCell<Vec<Vec<String>>>,
+    }
+
+    impl PutService for Flaky {
+        type Entry = Rec;
+        const API: &'static str = "Put";
+        const LIMITS: Limits = Limits {
+            max_records: 3,
+            max_bytes: 1000,
+        };
+        const MAX_RECORD_BYTES: usize = 100;
+
+        async fn put(&self, batch: &[Rec]) -> Result<Vec<EntryResult>, Failure> {
+            let first = self.calls.borrow().is_empty();
+            self.calls
+                .borrow_mut()
+                .push(batch.iter().map(|r| r.key.clone()).collect());
+            Ok(batch
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let fails = self.always.contains(&r.key.as_str()) || (first && i % 2 == 1);
+                    fails.then(|| ("Throttled".to_string(), "slow down".to_string()))
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn failed_entries_are_retried_first_and_given_up_after_max_attempts() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let mut acct = Account::new("t", BadInput::Skip, None, None).unwrap();
+        let service = Flaky {
+            always: vec!["b"],
+            calls: RefCell::new(Vec::new()),
+        };
+        let backoff = Backoff::new(Duration::from_millis(1), Duration::from_millis(2), 1);
+        let mut sender = BatchSender::new(service, 3, backoff, 3, "t://x".into(), "e".into());
+        for key in ["a", "b", "c", "d"] {
+            sender.batcher.push(Rec {
+                key: key.into(),
+                attempts: 0,
+            });
+        }
+        rt.block_on(async {
+            while !sender.batcher.is_empty() {
+                sender.send_batch(&mut acct).await.unwrap();
+            }
+        });
+        let calls = sender.service.calls.borrow().clone();
+        assert_eq!(calls[0], ["a", "b", "c"]);
+        // The failed entry goes first again, before what was queued after it.
+        assert_eq!(calls[1][0], "b");
+        assert_eq!(acct.shipped, 3, "a, c and d");
+        assert_eq!(acct.undelivered, 1, "b, after 3 attempts");
+        assert_eq!(acct.retried, 2);
+        assert_eq!(acct.batches as usize, calls.len());
+    }
+}
