@@ -107,6 +107,15 @@ impl Input {
         }
     }
 
+    /// Records of a source already opened (its format decided), e.g. stdin
+    /// found to be CSV by a tool that reads JSON Lines its own way.
+    pub fn from_source(source: Source) -> Self {
+        let mut input = Input::new(&[source.name().to_string()], FormatChoice::Auto);
+        input.next_path = 1;
+        input.source = Some(source);
+        input
+    }
+
     /// Opens every named file up front so that a missing file is a usage error (exit 2)
     /// before anything is read.
     pub fn check_paths(&self) -> Result<(), String> {
