@@ -39,6 +39,7 @@ impl Source {
     /// the name (`.csv`, `.jsonl`), else from its first line.
     pub fn open(path: &str, choice: FormatChoice) -> io::Result<Source> {
         let (name, read): (String, Box<dyn Read + Send>) = if path == "-" {
+            grow_pipe(0);
             ("stdin".into(), Box::new(io::stdin()))
         } else {
             let f = File::open(path)
@@ -173,6 +174,28 @@ impl Source {
         self.next_line += chunk.lines;
         Ok(true)
     }
+}
+
+/// The pipe size asked for where a tool reads or writes a pipe: a 64 KiB
+/// pipe costs a context switch per 64 KiB (1.5 s per 1.8 GB measured).
+const PIPE_SIZE: i32 = 1 << 20;
+
+/// Raises the buffer of file descriptor `fd` to [`PIPE_SIZE`] if it is a pipe
+/// with a smaller one (Linux `F_SETPIPE_SZ`). Best effort: on anything else,
+/// or over the system's `pipe-max-size`, nothing changes.
+pub(crate) fn grow_pipe(fd: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: fcntl on a descriptor number only queries or resizes its pipe
+    // buffer; a descriptor that is not a pipe (or not open) gives an error,
+    // which is ignored.
+    unsafe {
+        let now = libc::fcntl(fd, libc::F_GETPIPE_SZ);
+        if now > 0 && now < PIPE_SIZE {
+            libc::fcntl(fd, libc::F_SETPIPE_SZ, PIPE_SIZE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = fd;
 }
 
 /// Physical lines in a block: its line feeds, plus a last line without one.
