@@ -417,7 +417,14 @@ struct Driver {
 impl Driver {
     /// Reads one input to its end: JSON Lines on the parser pool, CSV here.
     fn input(&mut self, path: &str, choice: FormatChoice) -> anyhow::Result<Flow> {
-        let source = Source::open(path, choice).map_err(|e| usage(e.to_string()))?;
+        // Missing files were a usage error before anything was read
+        // (InputArgs::open); failing now is an I/O failure (a directory).
+        let source = Source::open(path, choice).with_context(|| {
+            format!(
+                "stopped at the start of {path} ({} records windowed)",
+                self.records
+            )
+        })?;
         match source.format() {
             Format::Jsonl => self.jsonl_input(source),
             Format::Csv => self.csv_input(source),
