@@ -32,6 +32,9 @@ pub struct Source {
     next_line: u64,
     /// A read failed after some whole lines: those go out first, then this.
     failed: Option<io::Error>,
+    /// The format peek stopped at a short read (a live pipe): its whole
+    /// lines go out at once instead of waiting for more input.
+    live_start: bool,
 }
 
 impl Source {
@@ -64,6 +67,7 @@ impl Source {
             eof: false,
             next_line: 1,
             failed: None,
+            live_start: false,
         };
         s.peek_first_line()?;
         if s.carry.starts_with(BOM) {
@@ -90,6 +94,7 @@ impl Source {
             if n < buf.len() && !self.carry.is_empty() {
                 // A live pipe: decide on what is there rather than wait.
                 if memchr::memchr(b'\n', &self.carry).is_some() {
+                    self.live_start = true;
                     break;
                 }
             }
@@ -125,6 +130,18 @@ impl Source {
         chunk.buf[..self.carry.len()].copy_from_slice(&self.carry);
         chunk.len = self.carry.len();
         self.carry.clear();
+        if std::mem::take(&mut self.live_start) {
+            // The first lines of a live pipe: waiting for a full chunk (or
+            // another short read) could keep them back indefinitely.
+            if let Some(nl) = memchr::memrchr(b'\n', chunk.bytes()) {
+                self.carry.extend_from_slice(&chunk.buf[nl + 1..chunk.len]);
+                chunk.len = nl + 1;
+                chunk.idle = true;
+                chunk.lines = line_count(chunk.bytes());
+                self.next_line += chunk.lines;
+                return Ok(true);
+            }
+        }
         let mut searched = 0;
         loop {
             if self.eof {
