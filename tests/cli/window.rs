@@ -550,6 +550,36 @@ fn output_goes_to_a_file_with_dash_o() {
 }
 
 #[test]
+fn processing_time_windows_close_while_a_live_pipe_is_idle() {
+    use std::io::Write;
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("reefer-window"))
+        .args(["--processing-time", "--size", "1s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"{\"container_id\":\"C1\",\"temperature\":1}\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = String::new();
+        let _ = BufReader::new(out).read_line(&mut first);
+        let _ = tx.send(first);
+    });
+    // The input stays open: the window must come out on the clock alone.
+    let first = rx.recv_timeout(std::time::Duration::from_secs(20));
+    drop(stdin);
+    let status = child.wait().unwrap();
+    let first = first.expect("no window while the input was idle");
+    assert!(first.contains("\"count\":1"), "{first}");
+    assert!(status.success());
+}
+
+#[test]
 fn print_sql_flink() {
     let a = tool("reefer-window")
         .args(["--size", "1m", "--lateness", "10s", "--print-sql", "flink"])
