@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export REEFER_BENCH_DIR=${REEFER_BENCH_DIR:-$PWD/bench-out}
 mkdir -p "$REEFER_BENCH_DIR"
 cargo build --release --quiet --bins
-bin=$PWD/target/release
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release
 sections=("$@")
 [[ ${#sections[@]} -gt 0 ]] || sections=(sim window detect ship)
 
@@ -38,6 +38,15 @@ day_file() {
   echo "$f"
 }
 
+# The window benchmark's file: 10,000 containers x 1 h at 10 s (3.6 M readings, ~1.2 GB).
+hour_file() {
+  local f=$REEFER_BENCH_DIR/hour.jsonl
+  if [[ ! -s $f ]]; then
+    "$bin/reefer-sim" --containers 10000 --duration 1h --seed 1 --start 2026-11-27T00:00:00Z -o "$f"
+  fi
+  echo "$f"
+}
+
 for section in "${sections[@]}"; do
   case $section in
   sim)
@@ -55,7 +64,10 @@ for section in "${sections[@]}"; do
     bytes=$("$bin/reefer-sim" "${common[@]}" --duration 1h | wc -c)
     measure "reefer-sim --duration 1h --threads 1" "$n" "$bytes" -- "$bin/reefer-sim" "${common[@]}" --duration 1h --threads 1 -o /dev/null
     ;;
-  window | detect | ship)
+  window)
+    REEFER_WINDOW_FILE=$(hour_file) scripts/bench-window.sh
+    ;;
+  detect | ship)
     if [[ -x scripts/bench-$section.sh ]]; then
       REEFER_DAY_FILE=$(day_file) BIN=$bin scripts/bench-"$section".sh
     else
