@@ -9,24 +9,24 @@
 #
 #   scripts/bench-window.sh [FILE]
 #
-# FILE defaults to $REEFER_WINDOW_FILE (set by scripts/bench.sh), else a
-# 10,000-container hour at 10 s (3.6 M readings) generated with the release
-# simulator under ${REEFER_BENCH_DIR:-bench-out}. Rounds: $REEFER_BENCH_ROUNDS (3).
+# FILE defaults to $REEFER_WINDOW_FILE (set by scripts/bench.sh), else
+# ${REEFER_BENCH_DIR:-bench-out}/hour.jsonl; when missing, it is generated with the
+# release simulator: 10,000 containers x 1 h at 10 s (3.6 M readings). Rounds: $REEFER_BENCH_ROUNDS (3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${CARGO_TARGET_DIR:-$PWD/target}
-cargo build --release --quiet --bins --example serde_floor
-bin=$target/release
-file=${1:-${REEFER_WINDOW_FILE:-}}
-if [[ -z "$file" ]]; then
-  dir=${REEFER_BENCH_DIR:-bench-out}
-  mkdir -p "$dir"
-  file=$dir/hour.jsonl
-  if [[ ! -s "$file" ]]; then
-    echo "generating $file (10,000 containers x 1 h at 10 s) ..."
-    "$bin/reefer-sim" --containers 10000 --duration 1h --seed 1 \
-      --start 2026-11-27T00:00:00Z -o "$file"
-  fi
+# The binaries' directory as cargo reports it (wherever the target directory is).
+bin=$(cargo build --release --quiet --bins --example serde_floor --message-format=json |
+  python3 -c 'import json, os, sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "reefer-window" and m.get("executable"):
+        print(os.path.dirname(m["executable"]))')
+file=${1:-${REEFER_WINDOW_FILE:-${REEFER_BENCH_DIR:-bench-out}/hour.jsonl}}
+if [[ ! -s "$file" ]]; then
+  mkdir -p "$(dirname "$file")"
+  echo "generating $file (10,000 containers x 1 h at 10 s) ..."
+  "$bin/reefer-sim" --containers 10000 --duration 1h --seed 1 \
+    --start 2026-11-27T00:00:00Z -o "$file"
 fi
 venv=$(scripts/setup-python.sh --bench)
 py=$venv/bin/python

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export REEFER_BENCH_DIR=${REEFER_BENCH_DIR:-$PWD/bench-out}
 mkdir -p "$REEFER_BENCH_DIR"
 cargo build --release --quiet --bins
-bin=${CARGO_TARGET_DIR:-$PWD/target}/release
+bin=$PWD/target/release
 sections=("$@")
 [[ ${#sections[@]} -gt 0 ]] || sections=(sim window detect ship)
 
@@ -38,13 +38,10 @@ day_file() {
   echo "$f"
 }
 
-# The window benchmark's file: 10,000 containers x 1 h at 10 s (3.6 M readings, ~1.2 GB).
+# The window benchmark's file: 10,000 containers x 1 h at 10 s (3.6 M readings, ~1.2 GB),
+# made by scripts/bench-window.sh with the simulator it builds.
 hour_file() {
-  local f=$REEFER_BENCH_DIR/hour.jsonl
-  if [[ ! -s $f ]]; then
-    "$bin/reefer-sim" --containers 10000 --duration 1h --seed 1 --start 2026-11-27T00:00:00Z -o "$f"
-  fi
-  echo "$f"
+  echo "$REEFER_BENCH_DIR/hour.jsonl"
 }
 
 for section in "${sections[@]}"; do
