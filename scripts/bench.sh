@@ -38,6 +38,12 @@ day_file() {
   echo "$f"
 }
 
+# The window benchmark's file: 10,000 containers x 1 h at 10 s (3.6 M readings, ~1.2 GB),
+# made by scripts/bench-window.sh with the simulator it builds.
+hour_file() {
+  echo "$REEFER_BENCH_DIR/hour.jsonl"
+}
+
 for section in "${sections[@]}"; do
   case $section in
   sim)
@@ -55,7 +61,10 @@ for section in "${sections[@]}"; do
     bytes=$("$bin/reefer-sim" "${common[@]}" --duration 1h | wc -c)
     measure "reefer-sim --duration 1h --threads 1" "$n" "$bytes" -- "$bin/reefer-sim" "${common[@]}" --duration 1h --threads 1 -o /dev/null
     ;;
-  window | detect | ship)
+  window)
+    REEFER_WINDOW_FILE=$(hour_file) scripts/bench-window.sh
+    ;;
+  detect | ship)
     if [[ -x scripts/bench-$section.sh ]]; then
       REEFER_DAY_FILE=$(day_file) BIN=$bin scripts/bench-"$section".sh
     else

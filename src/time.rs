@@ -172,6 +172,9 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 /// The last instant every tool can write and read back: 9999-12-31T23:59:59.999Z.
 pub const MAX_MILLIS: i64 = 253_402_300_799_999;
 
+/// The first instant every tool can write and read back: 0000-01-01T00:00:00Z.
+pub const MIN_MILLIS: i64 = -62_167_219_200_000;
+
 /// Formats as UTC RFC 3339 with `Z`, milliseconds only when they are not zero.
 pub fn format_time(t: DateTime<Utc>) -> String {
     if t.timestamp_subsec_millis() == 0 {
@@ -365,6 +368,7 @@ mod tests {
             assert_eq!(parse_time_ms(s.as_bytes()), None, "{s}");
         }
         assert_eq!(parse_time_ms(b"9999-12-31T23:59:59.999Z"), Some(MAX_MILLIS));
+        assert_eq!(parse_time_ms(b"0000-01-01T00:00:00Z"), Some(MIN_MILLIS));
     }
 
     #[test]

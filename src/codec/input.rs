@@ -114,10 +114,20 @@ impl Input {
         read: Box<dyn io::Read + Send>,
         choice: FormatChoice,
     ) -> io::Result<Self> {
-        let mut input = Input::new(&[name.to_string()], choice);
-        input.source = Some(Source::from_reader(name, read, choice.for_path(name))?);
+        Ok(Input::from_source(Source::from_reader(
+            name,
+            read,
+            choice.for_path(name),
+        )?))
+    }
+
+    /// Records of a source already opened (its format decided), e.g. stdin
+    /// found to be CSV by a tool that reads JSON Lines its own way.
+    pub fn from_source(source: Source) -> Self {
+        let mut input = Input::new(&[source.name().to_string()], FormatChoice::Auto);
         input.next_path = 1;
-        Ok(input)
+        input.source = Some(source);
+        input
     }
 
     /// Opens every named file up front so that a missing file is a usage error (exit 2)

@@ -31,6 +31,7 @@ impl Output {
     }
 
     pub fn stdout(line_buffered: bool) -> Output {
+        super::source::grow_pipe(1);
         let stdout = io::stdout();
         let line_buffered = line_buffered || stdout.is_terminal();
         Output {

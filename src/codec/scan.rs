@@ -267,6 +267,54 @@ struct Schema {
     scratch: Vec<(u32, u32, Option<u32>)>,
 }
 
+impl Schema {
+    /// The key whose opening quote is at `b[i]`, the `j`-th of its line: the
+    /// index of its closing quote and its entry in `Fields::names`. Checked
+    /// against the learnt order while `predict` holds (a miss turns it off
+    /// and asks to learn again), else scanned and looked up.
+    #[inline]
+    fn key(
+        &mut self,
+        b: &[u8],
+        i: usize,
+        j: usize,
+        predict: &mut bool,
+        fields: &Fields,
+    ) -> Option<(usize, Option<u32>)> {
+        if *predict {
+            if let Some(&(a, l, entry)) = self.fields.get(j) {
+                let (a, l) = (a as usize, l as usize);
+                let ke = i + 1 + l;
+                // The learnt names have no escapes, so equal bytes followed
+                // by a quote are the same, valid key.
+                if b.get(ke) == Some(&b'"') && same(&b[i + 1..ke], &self.names[a..a + l]) {
+                    return Some((ke, entry));
+                }
+            }
+            *predict = false;
+            self.relearn = true;
+        }
+        let (ke, escaped) = scan_string(b, i + 1)?;
+        if escaped {
+            return None;
+        }
+        Some((ke, fields.lookup(&b[i + 1..ke])))
+    }
+
+    /// Keeps the key order collected from line `b` for the next lines.
+    fn learn(&mut self, b: &[u8]) {
+        self.names.clear();
+        self.fields.clear();
+        for &(a, l, entry) in &self.scratch {
+            let at = self.names.len() as u32;
+            self.names
+                .extend_from_slice(&b[a as usize..(a + l) as usize]);
+            self.fields.push((at, l, entry));
+        }
+        self.relearn = false;
+    }
+}
+
 /// The last time string parsed and its value (readings come in time steps).
 #[derive(Debug, Default)]
 struct TimeCache {
@@ -369,33 +417,7 @@ impl Scanner {
                 if b.get(i) != Some(&b'"') {
                     return None;
                 }
-                let mut hit = None;
-                if predict {
-                    if let Some(&(a, l, entry)) = schema.fields.get(j) {
-                        let (a, l) = (a as usize, l as usize);
-                        let ke = i + 1 + l;
-                        // The learned names have no escapes, so equal bytes
-                        // followed by a quote are the same, valid key.
-                        if b.get(ke) == Some(&b'"') && same(&b[i + 1..ke], &schema.names[a..a + l])
-                        {
-                            hit = Some((ke, entry));
-                        }
-                    }
-                    if hit.is_none() {
-                        predict = false;
-                        schema.relearn = true;
-                    }
-                }
-                let (ke, entry) = match hit {
-                    Some(h) => h,
-                    None => {
-                        let (ke, kesc) = scan_string(b, i + 1)?;
-                        if kesc {
-                            return None;
-                        }
-                        (ke, fields.lookup(&b[i + 1..ke]))
-                    }
-                };
+                let (ke, entry) = schema.key(b, i, j, &mut predict, fields)?;
                 if collect {
                     schema
                         .scratch
@@ -439,16 +461,7 @@ impl Scanner {
             return None;
         }
         if collect {
-            schema.names.clear();
-            schema.fields.clear();
-            for &(a, l, entry) in &schema.scratch {
-                let at = schema.names.len() as u32;
-                schema
-                    .names
-                    .extend_from_slice(&b[a as usize..(a + l) as usize]);
-                schema.fields.push((at, l, entry));
-            }
-            schema.relearn = false;
+            schema.learn(b);
         }
         Some(())
     }

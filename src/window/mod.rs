@@ -14,28 +14,23 @@ pub mod sql;
 pub mod state;
 
 use crate::app::{interrupted, usage, Exit};
-use crate::cli::InputArgs;
-use crate::codec::{FormatChoice, Input, Output, Rejects};
+use crate::cli::{InputArgs, OutputArgs};
+use crate::codec::ordered::{parse_in_order, Next};
+use crate::codec::{Format, FormatChoice, Input, Output, Rejects, Source};
 use crate::time::{format_millis, Span};
 use agg::{Agg, AggPlan, RowWriter, Values, DEFAULT_BOOLS, DEFAULT_NUMBERS};
 use anyhow::Context;
 use assign::Assigner;
 use clap::{Parser, ValueEnum};
-use clap_complete::Shell;
-use parse::{parse_into, Batch, Needs};
+use parse::{Batch, Needs};
 use serde_json::{Map, Value};
 use state::{Bucket, Windows};
-use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufWriter, Read, Write};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::io::{self, BufWriter, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 const TOOL: &str = "reefer-window";
-
-/// Bytes of input per parse job.
-const CHUNK: usize = 1 << 20;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -141,17 +136,8 @@ pub struct WindowArgs {
     #[arg(long, value_enum, value_name = "DIALECT")]
     pub print_sql: Option<SqlDialect>,
 
-    /// Flush after every window, even when stdout is not a terminal.
-    #[arg(long)]
-    pub line_buffered: bool,
-
-    /// Parser threads (default: one per core).
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-
-    /// Print shell completions for SHELL and exit.
-    #[arg(long, value_enum, value_name = "SHELL")]
-    pub completions: Option<Shell>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// The arguments, resolved.
@@ -218,10 +204,9 @@ fn config(args: &WindowArgs) -> anyhow::Result<Config> {
         plan.numbers.clone(),
         plan.bools.clone(),
         args.input.time_parser(),
-        args.input.time_format.is_none(),
+        assigner,
     )
     .map_err(usage)?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Ok(Config {
         assigner,
         lateness: args.lateness.millis,
@@ -230,13 +215,13 @@ fn config(args: &WindowArgs) -> anyhow::Result<Config> {
         plan,
         needs: Arc::new(needs),
         processing_time: args.processing_time,
-        threads: args.threads.unwrap_or(cores).clamp(1, 64),
+        threads: args.out.threads().clamp(1, 64),
     })
 }
 
 /// Runs reefer-window with parsed arguments.
 pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
-    if let Some(shell) = args.completions {
+    if let Some(shell) = args.out.completions {
         crate::cli::write_completions::<WindowArgs>(shell, &mut io::stdout())?;
         return Ok(Exit::Ok);
     }
@@ -263,7 +248,7 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
         })?)),
         None => None,
     };
-    let out = Output::stdout(args.line_buffered);
+    let out = args.out.open()?;
     crate::app::catch_interrupt();
     let mut driver = Driver {
         windows: Windows::new(cfg.assigner, cfg.lateness, cfg.plan.clone()),
@@ -282,6 +267,7 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
             path: args.late.clone(),
         },
         clock: cfg.processing_time.then(WallClock::default),
+        records: 0,
         cfg,
     };
     let paths: Vec<String> = if args.input.files.is_empty() {
@@ -298,7 +284,7 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
     }
     driver.finish()?;
     let late = driver.late.count;
-    if late > 0 {
+    if late > 0 && !args.out.quiet {
         let (input, line) = driver.late.first.clone().unwrap_or_default();
         let kept = match &driver.late.path {
             Some(p) => format!("written to {p}"),
@@ -311,7 +297,7 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
         );
     }
     let rejected = driver.rejects.count();
-    if rejected > 0 {
+    if rejected > 0 && !args.out.quiet {
         crate::warn!(
             "{TOOL}: {rejected} bad line{} skipped",
             if rejected == 1 { "" } else { "s" }
@@ -369,6 +355,34 @@ struct Late {
     path: Option<String>,
 }
 
+impl Late {
+    /// Counts a late record and keeps its raw line (a CSV row as JSON).
+    fn keep(
+        &mut self,
+        name: &str,
+        line: u64,
+        raw: &[u8],
+        as_json: Option<&Map<String, Value>>,
+    ) -> anyhow::Result<()> {
+        self.count += 1;
+        if self.first.is_none() {
+            self.first = Some((name.to_string(), line));
+        }
+        if let Some(f) = &mut self.file {
+            match as_json {
+                Some(map) => {
+                    serde_json::to_writer(&mut *f, map)?;
+                    f.write_all(b"\n")
+                }
+                None if raw.ends_with(b"\n") => f.write_all(raw),
+                None => f.write_all(raw).and_then(|()| f.write_all(b"\n")),
+            }
+            .context("writing late records")?;
+        }
+        Ok(())
+    }
+}
+
 /// Processing time: the wall clock, never going backwards.
 #[derive(Default)]
 struct WallClock {
@@ -389,23 +403,6 @@ enum Flow {
     Interrupted,
 }
 
-/// A chunk of input on its way to a parser: the first `len` bytes of
-/// `batch.data`, in a batch whose vectors are reused from chunk to chunk.
-struct Job {
-    seq: u64,
-    batch: Batch,
-    len: usize,
-    flush: bool,
-}
-
-/// A parsed chunk (or a read error) on its way back, to be put in order.
-// Moved once per 1 MiB chunk: boxing the batch would buy nothing.
-#[allow(clippy::large_enum_variant)]
-enum Parsed {
-    Batch { batch: Batch, flush: bool },
-    Failed(io::Error),
-}
-
 struct Driver {
     cfg: Config,
     windows: Windows,
@@ -413,106 +410,105 @@ struct Driver {
     rejects: Rejects,
     late: Late,
     clock: Option<WallClock>,
+    /// Records windowed so far (for the message when input fails midway).
+    records: u64,
 }
 
 impl Driver {
-    /// Reads one input to its end.
+    /// Reads one input to its end: JSON Lines on the parser pool, CSV here.
     fn input(&mut self, path: &str, choice: FormatChoice) -> anyhow::Result<Flow> {
-        let name = if path == "-" { "stdin" } else { path };
-        let (source, csv): (Box<dyn Read + Send>, bool) = if path == "-" {
-            let csv = match choice.for_path(path) {
-                Some(f) => f == crate::codec::Format::Csv,
-                None => {
-                    let stdin = io::stdin();
-                    let mut lock = stdin.lock();
-                    let buf = lock.fill_buf().context("reading stdin")?;
-                    looks_like_csv(buf)
-                }
-            };
-            (Box::new(io::stdin()), csv)
-        } else {
-            let f = File::open(path).with_context(|| format!("cannot open {path}"))?;
-            let mut r = io::BufReader::with_capacity(64 * 1024, f);
-            let csv = match choice.for_path(path) {
-                Some(f) => f == crate::codec::Format::Csv,
-                None => looks_like_csv(r.fill_buf().with_context(|| format!("reading {path}"))?),
-            };
-            (Box::new(r), csv)
-        };
-        if csv {
-            drop(source);
-            self.csv_input(path, name)
-        } else {
-            self.jsonl_input(source, name)
+        // Missing files were a usage error before anything was read
+        // (InputArgs::open); failing now is an I/O failure (a directory).
+        let source = Source::open(path, choice).with_context(|| {
+            format!(
+                "stopped at the start of {path} ({} records windowed)",
+                self.records
+            )
+        })?;
+        match source.format() {
+            Format::Jsonl => self.jsonl_input(source),
+            Format::Csv => self.csv_input(source),
         }
     }
 
-    /// JSON Lines through the reader thread and the parser pool.
-    fn jsonl_input(&mut self, source: Box<dyn Read + Send>, name: &str) -> anyhow::Result<Flow> {
-        let threads = self.cfg.threads;
-        // Few chunks in flight: memory stays a few MB whatever the input.
-        let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads);
-        let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Parsed)>(threads * 2);
-        let (recycle_tx, recycle_rx) = mpsc::channel::<Batch>();
-        let reader_done = done_tx.clone();
-        std::thread::Builder::new()
-            .name("reader".into())
-            .spawn(move || read_chunks(source, job_tx, reader_done, recycle_rx, 3 * threads + 2))
-            .context("starting the reader thread")?;
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        for i in 0..threads {
-            let rx = Arc::clone(&job_rx);
-            let tx = done_tx.clone();
-            let needs = Arc::clone(&self.cfg.needs);
-            std::thread::Builder::new()
-                .name(format!("parser-{i}"))
-                .spawn(move || parse_jobs(&rx, &tx, &needs))
-                .context("starting a parser thread")?;
-        }
-        drop(done_tx);
-        self.merge(done_rx, name, recycle_tx)
-    }
-
-    /// Takes parsed chunks back in input order and windows them.
-    fn merge(
-        &mut self,
-        done: Receiver<(u64, Parsed)>,
-        name: &str,
-        recycle: mpsc::Sender<Batch>,
-    ) -> anyhow::Result<Flow> {
-        let mut pending: BTreeMap<u64, Parsed> = BTreeMap::new();
-        let mut next = 0u64;
-        let mut line_base = 0u64;
+    /// JSON Lines: chunks parsed on the pool, taken back in input order.
+    fn jsonl_input(&mut self, source: Source) -> anyhow::Result<Flow> {
+        let name = source.name().to_string();
+        let needs = Arc::clone(&self.cfg.needs);
+        let mut chunks =
+            parse_in_order(source, self.cfg.threads, move |chunk, batch: &mut Batch| {
+                batch.parse(chunk, &needs)
+            })
+            .context("starting the reader and parser threads")?;
+        let mut lines = 0u64;
         loop {
-            let wait = self.idle_wait();
-            match done.recv_timeout(wait) {
-                Ok((seq, p)) => {
-                    pending.insert(seq, p);
-                }
-                Err(RecvTimeoutError::Timeout) => {
+            let job = match chunks.next(self.idle_wait()) {
+                Ok(Next::Job(job)) => job,
+                Ok(Next::End) => return Ok(Flow::Done),
+                Ok(Next::Idle) => {
                     if interrupted() {
                         return Ok(Flow::Interrupted);
                     }
                     self.tick().context("writing windows")?;
                     continue;
                 }
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-            while let Some(p) = pending.remove(&next) {
-                next += 1;
-                match p {
-                    Parsed::Failed(e) => {
-                        return Err(anyhow::Error::new(e).context(format!("reading {name}")))
-                    }
-                    Parsed::Batch { batch, flush } => {
-                        self.batch(&batch, name, line_base, None)?;
-                        line_base += batch.lines;
-                        let _ = recycle.send(batch);
-                        if flush {
-                            self.sink.flush().context("writing windows")?;
-                        }
-                    }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "stopped after line {lines} of {name} ({} records windowed)",
+                        self.records
+                    )))
                 }
+            };
+            self.batch(&job.out, job.chunk.bytes(), &name, None)?;
+            lines = job.chunk.first_line + job.chunk.lines - 1;
+            if job.chunk.idle {
+                self.sink.flush().context("writing windows")?;
+            }
+            chunks.recycle(job);
+            if interrupted() {
+                return Ok(Flow::Interrupted);
+            }
+        }
+    }
+
+    /// CSV through the shared record reader, on this thread, one row at a time.
+    fn csv_input(&mut self, source: Source) -> anyhow::Result<Flow> {
+        let name = source.name().to_string();
+        let mut input = Input::from_source(source);
+        let needs = Arc::clone(&self.cfg.needs);
+        let mut batch = Batch::default();
+        let mut raw = Vec::new();
+        let mut lines = 0u64;
+        loop {
+            let next = input.next_rec().with_context(|| {
+                format!(
+                    "stopped after line {lines} of {name} ({} records windowed)",
+                    self.records
+                )
+            })?;
+            raw.clear();
+            let map = match next {
+                None => break,
+                Some(Ok(rec)) => {
+                    raw.extend_from_slice(rec.raw);
+                    lines = rec.line;
+                    let line = rec.line;
+                    let map = rec.into_map().map_err(|e| anyhow::anyhow!(e))?;
+                    batch.parse_map(&needs, line, &map);
+                    Some(map)
+                }
+                Some(Err(bad)) => {
+                    raw.extend_from_slice(bad.raw);
+                    lines = bad.line;
+                    batch.push_error(&needs, bad.line, bad.why);
+                    None
+                }
+            };
+            let len = raw.len() as u32;
+            batch.recs.iter_mut().for_each(|p| p.raw = (0, len));
+            self.batch(&batch, &raw, &name, map.as_ref())?;
+            if input.would_block() {
+                self.sink.flush().context("writing windows")?;
             }
             if interrupted() {
                 return Ok(Flow::Interrupted);
@@ -546,23 +542,25 @@ impl Driver {
         Ok(())
     }
 
-    /// Windows the records of one parsed chunk, in order.
+    /// Windows the records of one parsed chunk, in order; `bytes` holds
+    /// their raw lines.
     fn batch(
         &mut self,
         batch: &Batch,
+        bytes: &[u8],
         name: &str,
-        line_base: u64,
         as_json: Option<&Map<String, Value>>,
     ) -> anyhow::Result<()> {
         let nn = self.cfg.needs.numbers.len();
         let nb = self.cfg.needs.bools.len();
         let now = self.clock.as_mut().map(WallClock::now);
         for (i, p) in batch.recs.iter().enumerate() {
-            let line = line_base + p.line;
+            let raw = &bytes[p.raw.0 as usize..p.raw.1 as usize];
             if let Some(e) = &p.error {
-                self.rejects.reject(name, line, batch.raw(p), e)?;
+                self.rejects.reject(name, p.line, raw, e)?;
                 continue;
             }
+            self.records += 1;
             let values = Values {
                 numbers: &batch.numbers[i * nn..(i + 1) * nn],
                 bools: &batch.bools[i * nb..(i + 1) * nb],
@@ -579,61 +577,10 @@ impl Driver {
                 )
                 .context("writing windows")?;
             if late {
-                self.late.count += 1;
-                if self.late.first.is_none() {
-                    self.late.first = Some((name.to_string(), line));
-                }
-                if let Some(f) = &mut self.late.file {
-                    match as_json {
-                        Some(map) => serde_json::to_writer(&mut *f, map)?,
-                        None => f.write_all(batch.raw(p)).context("writing late records")?,
-                    }
-                    f.write_all(b"\n").context("writing late records")?;
-                }
+                self.late.keep(name, p.line, raw, as_json)?;
             }
         }
         Ok(())
-    }
-
-    /// CSV through the shared reader, on this thread, one row at a time.
-    fn csv_input(&mut self, path: &str, name: &str) -> anyhow::Result<Flow> {
-        let mut input = Input::new(&[path.to_string()], FormatChoice::Csv);
-        let needs = Arc::clone(&self.cfg.needs);
-        let mut batch = Batch::default();
-        loop {
-            batch.data.clear();
-            batch.recs.clear();
-            batch.text.clear();
-            batch.numbers.clear();
-            batch.bools.clear();
-            let map = match input
-                .next_rec()
-                .with_context(|| format!("reading {name}"))?
-            {
-                None => break,
-                Some(Ok(rec)) => {
-                    batch.data.extend_from_slice(rec.raw);
-                    let raw = (0, batch.data.len() as u32);
-                    let line = rec.line;
-                    let map = rec.into_map().map_err(|e| anyhow::anyhow!(e))?;
-                    batch.push_map(&needs, line, raw, &map);
-                    Some(map)
-                }
-                Some(Err(bad)) => {
-                    batch.data.extend_from_slice(bad.raw);
-                    batch.push_error(bad.line, (0, batch.data.len() as u32), bad.why, &needs);
-                    None
-                }
-            };
-            self.batch(&batch, name, 0, map.as_ref())?;
-            if input.would_block() {
-                self.sink.flush().context("writing windows")?;
-            }
-            if interrupted() {
-                return Ok(Flow::Interrupted);
-            }
-        }
-        Ok(Flow::Done)
     }
 
     /// End of input: every open window, in time order.
@@ -648,146 +595,5 @@ impl Driver {
         }
         self.rejects.flush()?;
         Ok(())
-    }
-}
-
-/// Auto-detection: JSON Lines start with `{`, anything else is CSV.
-fn looks_like_csv(buf: &[u8]) -> bool {
-    !matches!(
-        buf.iter().find(|b| !b.is_ascii_whitespace()),
-        Some(b'{') | None
-    )
-}
-
-/// The reader thread: chunks of whole lines, each flagged for an output
-/// flush when the input had nothing more to give at that moment (a live pipe).
-fn read_chunks(
-    mut source: Box<dyn Read + Send>,
-    jobs: SyncSender<Job>,
-    done: SyncSender<(u64, Parsed)>,
-    recycle: Receiver<Batch>,
-    max_batches: usize,
-) {
-    // A fixed number of batches circulate: when all are in flight (say one
-    // parser is descheduled and the others run ahead), the reader waits for
-    // one to come back instead of allocating, so memory stays bounded.
-    let mut allocated = 0usize;
-    let mut fresh = |recycle: &Receiver<Batch>| -> Option<Batch> {
-        if let Ok(b) = recycle.try_recv() {
-            return Some(b);
-        }
-        if allocated < max_batches {
-            allocated += 1;
-            return Some(Batch::with_data(vec![0u8; CHUNK]));
-        }
-        recycle.recv().ok()
-    };
-    let mut seq = 0u64;
-    let Some(mut batch) = fresh(&recycle) else {
-        return;
-    };
-    let mut filled = 0usize;
-    loop {
-        if filled == batch.data.len() {
-            // Full: send the whole lines, or grow for a very long line.
-            match memchr::memrchr(b'\n', &batch.data[..filled]) {
-                Some(nl) => {
-                    let Some(next) = fresh(&recycle) else {
-                        return;
-                    };
-                    let job = hand_over(&mut batch, next, seq, nl + 1, filled, false);
-                    seq += 1;
-                    filled -= job.len;
-                    if jobs.send(job).is_err() {
-                        return;
-                    }
-                }
-                None => {
-                    let len = batch.data.len();
-                    batch.data.resize(len * 2, 0);
-                }
-            }
-            continue;
-        }
-        let want = batch.data.len() - filled;
-        let n = match source.read(&mut batch.data[filled..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                let _ = done.send((seq, Parsed::Failed(e)));
-                return;
-            }
-        };
-        if n == 0 {
-            if filled > 0 {
-                let _ = jobs.send(Job {
-                    seq,
-                    batch,
-                    len: filled,
-                    flush: true,
-                });
-            }
-            return;
-        }
-        filled += n;
-        if n < want {
-            // The source had no more for now: pass on what is complete.
-            if let Some(nl) = memchr::memrchr(b'\n', &batch.data[..filled]) {
-                let Some(next) = fresh(&recycle) else {
-                    return;
-                };
-                let job = hand_over(&mut batch, next, seq, nl + 1, filled, true);
-                seq += 1;
-                filled -= job.len;
-                if jobs.send(job).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Swaps `next` in for `batch`, carrying the incomplete line after `len`
-/// over, and returns the job for the first `len` bytes.
-fn hand_over(
-    batch: &mut Batch,
-    mut next: Batch,
-    seq: u64,
-    len: usize,
-    filled: usize,
-    flush: bool,
-) -> Job {
-    let rest = filled - len;
-    if next.data.len() < rest.max(CHUNK) {
-        next.data.resize(rest.max(CHUNK), 0);
-    }
-    next.data[..rest].copy_from_slice(&batch.data[len..filled]);
-    Job {
-        seq,
-        batch: std::mem::replace(batch, next),
-        len,
-        flush,
-    }
-}
-
-/// A parser thread: jobs in, parsed batches out, until the reader is done.
-fn parse_jobs(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<(u64, Parsed)>, needs: &Needs) {
-    loop {
-        let job = {
-            let Ok(rx) = jobs.lock() else { return };
-            match rx.recv() {
-                Ok(job) => job,
-                Err(_) => return,
-            }
-        };
-        let mut batch = job.batch;
-        parse_into(&mut batch, job.len, needs);
-        let flush = job.flush;
-        if done
-            .send((job.seq, Parsed::Batch { batch, flush }))
-            .is_err()
-        {
-            return;
-        }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::agg::{accumulate, AccView, AggPlan, BoolAcc, NumAcc, Values};
 use super::assign::Assigner;
-use super::parse::same;
+use crate::codec::scan::same;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 

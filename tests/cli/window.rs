@@ -3,9 +3,11 @@
 
 use super::common::*;
 use chrono::DateTime;
+use predicates::prelude::*;
+use predicates::str::contains;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Command as StdCommand, Stdio};
 
 const FLEET: &str = "samples/fleet.jsonl";
@@ -16,6 +18,11 @@ fn fleet_lines() -> Vec<String> {
         .lines()
         .map(String::from)
         .collect()
+}
+
+/// The stdout of a finished assertion.
+fn stdout(a: &assert_cmd::assert::Assert) -> Vec<u8> {
+    a.get_output().stdout.clone()
 }
 
 fn millis(s: &str) -> i64 {
@@ -84,48 +91,34 @@ fn assert_same(actual: &Groups, expected: &Groups) {
 
 #[test]
 fn golden_one_minute_windows() {
-    let out = tool("reefer-window").arg(FLEET).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.stderr.is_empty());
-    golden("tests/fixtures/window/fleet-1m.jsonl", &out.stdout);
+    let a = tool("reefer-window")
+        .arg(FLEET)
+        .assert()
+        .success()
+        .stderr("");
+    golden("tests/fixtures/window/fleet-1m.jsonl", &stdout(&a));
 }
 
 #[test]
 fn golden_hopping_with_every_aggregate() {
-    let out = tool("reefer-window")
-        .args([
-            "--size",
-            "10m",
-            "--slide",
-            "5m",
-            "--fields",
-            "supply_air_temperature",
-        ])
+    let a = tool("reefer-window")
+        .args(["--size", "10m", "--slide", "5m"])
+        .args(["--fields", "supply_air_temperature"])
         .args(["--agg", "count,min,max,mean,sum,first,last,stddev", FLEET])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    golden("tests/fixtures/window/fleet-10m-hop-5m.jsonl", &out.stdout);
+        .assert()
+        .success();
+    golden("tests/fixtures/window/fleet-10m-hop-5m.jsonl", &stdout(&a));
 }
 
 #[test]
 fn in_order_input_equals_sql_group_by() {
     let lines = fleet_lines();
     for (size, ms) in [("1m", 60_000), ("5m", 300_000), ("7m", 420_000)] {
-        let out = tool("reefer-window")
+        let a = tool("reefer-window")
             .args(["--size", size, FLEET])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        assert_same(&windows_of(&out.stdout), &group_by(&lines, ms));
+            .assert()
+            .success();
+        assert_same(&windows_of(&stdout(&a)), &group_by(&lines, ms));
     }
 }
 
@@ -153,34 +146,28 @@ fn input_shuffled_within_the_lateness_gives_the_same_windows() {
         shuffled,
         lines.iter().map(|l| format!("{l}\n")).collect::<String>()
     );
-    let out = tool("reefer-window")
+    let a = tool("reefer-window")
         .args(["--size", "1m", "--lateness", "2m"])
         .write_stdin(shuffled.clone())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_same(&windows_of(&out.stdout), &group_by(&lines, 60_000));
+        .assert()
+        .success();
+    assert_same(&windows_of(&stdout(&a)), &group_by(&lines, 60_000));
     // With too little lateness the same input has late records, exit 1.
-    let out = tool("reefer-window")
+    tool("reefer-window")
         .args(["--size", "1m", "--lateness", "10s"])
         .write_stdin(shuffled)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("late records"));
+        .assert()
+        .code(1)
+        .stderr(contains("late records"));
 }
 
 #[test]
 fn windows_come_out_in_time_order_and_counts_add_up() {
-    let out = tool("reefer-window")
+    let a = tool("reefer-window")
         .args(["--size", "3m", FLEET])
-        .output()
-        .unwrap();
-    let rows = json_lines(&out.stdout);
+        .assert()
+        .success();
+    let rows = json_lines(&stdout(&a));
     let ends: Vec<i64> = rows
         .iter()
         .map(|w| millis(w["window_end"].as_str().unwrap()))
@@ -207,42 +194,37 @@ fn late_records_are_counted_reported_and_kept() {
         reading("C2", "2026-11-27T03:01:20Z", 4.0),
     ]
     .join("\n");
-    let out = tool("reefer-window")
+    let a = tool("reefer-window")
         .write_stdin(input.clone())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("reefer-window: 1 late record"), "{err}");
-    assert!(err.contains("first at stdin:3"), "{err}");
-    let rows = json_lines(&out.stdout);
+        .assert()
+        .code(1)
+        .stderr(contains("reefer-window: 1 late record").and(contains("first at stdin:3")));
+    let rows = json_lines(&stdout(&a));
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0]["count"], 1);
     assert_eq!(rows[0]["temperature_max"], 1.0);
 
     let dir = tempfile::tempdir().unwrap();
     let late = dir.path().join("late.jsonl");
-    let out = tool("reefer-window")
+    tool("reefer-window")
         .arg("--late")
         .arg(&late)
         .write_stdin(input.clone())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("written to"));
+        .assert()
+        .code(1)
+        .stderr(contains("written to"));
     assert_eq!(
         std::fs::read_to_string(&late).unwrap(),
         format!("{}\n", reading("C1", "2026-11-27T03:00:50Z", 3.0))
     );
 
     // Allowing 30 s of lateness, nothing is late and the record is counted.
-    let out = tool("reefer-window")
+    let a = tool("reefer-window")
         .args(["--lateness", "30s"])
         .write_stdin(input)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(json_lines(&out.stdout)[0]["count"], 2);
+        .assert()
+        .success();
+    assert_eq!(json_lines(&stdout(&a))[0]["count"], 2);
 }
 
 #[test]
@@ -252,8 +234,8 @@ fn a_reading_exactly_on_window_end_opens_the_next_window() {
         reading("C1", "2026-11-27T03:01:00Z", 2.0),
     ]
     .join("\n");
-    let out = tool("reefer-window").write_stdin(input).output().unwrap();
-    let rows = json_lines(&out.stdout);
+    let a = tool("reefer-window").write_stdin(input).assert().success();
+    let rows = json_lines(&stdout(&a));
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["window_end"], "2026-11-27T03:01:00Z");
     assert_eq!(rows[1]["window_start"], "2026-11-27T03:01:00Z");
@@ -276,63 +258,192 @@ fn bad_lines_are_reported_with_line_numbers_and_skipped() {
     .join("\n");
     let dir = tempfile::tempdir().unwrap();
     let dl = dir.path().join("dead.jsonl");
-    let out = tool("reefer-window")
+    let a = tool("reefer-window")
         .arg("--dead-letter")
         .arg(&dl)
         .write_stdin(input.clone())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("reefer-window: stdin:2: invalid JSON"),
-        "{err}"
-    );
-    assert!(
-        err.contains("reefer-window: stdin:3: missing required field measurement_time"),
-        "{err}"
-    );
-    assert!(
-        err.contains("reefer-window: stdin:4: missing required field container_id"),
-        "{err}"
-    );
-    assert!(
-        err.contains("reefer-window: stdin:5: temperature: expected a number"),
-        "{err}"
-    );
-    assert!(err.contains("4 bad lines"), "{err}");
-    let rows = json_lines(&out.stdout);
+        .assert()
+        .code(1)
+        .stderr(
+            contains("reefer-window: stdin:2: invalid JSON")
+                .and(contains(
+                    "reefer-window: stdin:3: missing required field measurement_time",
+                ))
+                .and(contains(
+                    "reefer-window: stdin:4: missing required field container_id",
+                ))
+                .and(contains(
+                    "reefer-window: stdin:5: temperature: expected a number",
+                ))
+                .and(contains("4 bad lines")),
+        );
+    let rows = json_lines(&stdout(&a));
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["count"], 2);
     assert_eq!(std::fs::read_to_string(&dl).unwrap().lines().count(), 4);
 
-    let out = tool("reefer-window")
+    tool("reefer-window")
         .args(["--on-bad-input", "fail"])
         .write_stdin(input)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped at stdin:2"));
+        .assert()
+        .code(1)
+        .stderr(contains("stopped at stdin:2"));
+}
+
+#[test]
+fn a_bad_first_line_on_stdin_is_reported_and_the_rest_windowed() {
+    for first in [
+        "garbage",
+        "[1]",
+        "{\"container_id\":\"C1\",\"measurement_ti",
+        "a,b",
+    ] {
+        let input = format!(
+            "{first}\n{}\n{}\n",
+            reading("C1", "2026-11-27T03:00:10Z", 1.0),
+            reading("C1", "2026-11-27T03:00:20Z", 2.0)
+        );
+        let a = tool("reefer-window")
+            .write_stdin(input)
+            .assert()
+            .code(1)
+            .stderr(contains("reefer-window: stdin:1: ").and(contains("1 bad line skipped")));
+        let rows = json_lines(&stdout(&a));
+        assert_eq!(rows.len(), 1, "{first}");
+        assert_eq!(rows[0]["count"], 2, "{first}");
+    }
+}
+
+#[test]
+fn a_utf8_bom_before_the_first_record_is_skipped() {
+    let input = format!(
+        "\u{feff}{}\n{}\n",
+        reading("C1", "2026-11-27T03:00:10Z", 1.0),
+        reading("C1", "2026-11-27T03:00:20Z", 2.0)
+    );
+    let a = tool("reefer-window")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stderr("");
+    let rows = json_lines(&stdout(&a));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["count"], 2);
+}
+
+#[test]
+fn dead_letters_are_the_bad_lines_byte_for_byte_crlf_and_invalid_utf8_included() {
+    let good = reading("C1", "2026-11-27T03:00:10Z", 1.0);
+    let mut input = Vec::new();
+    input.extend_from_slice(format!("{good}\r\n").as_bytes());
+    let bad_crlf = b"{\"container_id\":\"C1\", oops\r\n".to_vec();
+    let bad_utf8 = b"{\"container_id\":\"C\xff1\"}\n".to_vec();
+    let bad_last = b"not json, no newline".to_vec();
+    input.extend_from_slice(&bad_crlf);
+    input.extend_from_slice(format!("{good}\r\n").as_bytes());
+    input.extend_from_slice(&bad_utf8);
+    input.extend_from_slice(&bad_last);
+    let dir = tempfile::tempdir().unwrap();
+    let dl = dir.path().join("dead");
+    tool("reefer-window")
+        .arg("--dead-letter")
+        .arg(&dl)
+        .write_stdin(input)
+        .assert()
+        .code(1)
+        .stderr(
+            contains("stdin:2:")
+                .and(contains("stdin:4: not valid UTF-8"))
+                .and(contains("stdin:5:")),
+        );
+    // The input's last line lacked a line ending: the dead letter ends it,
+    // so that the file can be appended to and fed again.
+    assert_eq!(
+        std::fs::read(&dl).unwrap(),
+        [bad_crlf, bad_utf8, bad_last, b"\n".to_vec()].concat()
+    );
+}
+
+#[test]
+fn a_window_ending_after_year_9999_is_a_bad_line_not_an_unreadable_time() {
+    let input = [
+        reading("C1", "9999-12-31T23:59:30Z", 1.0),
+        reading("C1", "9999-12-31T23:58:30Z", 2.0),
+    ]
+    .join("\n");
+    let a = tool("reefer-window")
+        .write_stdin(input.clone())
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "stdin:1: measurement_time: 9999-12-31T23:59:30Z has windows outside",
+        ));
+    let out = String::from_utf8(stdout(&a)).unwrap();
+    assert!(!out.contains("+10000"), "{out}");
+    let rows = json_lines(out.as_bytes());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["window_end"], "9999-12-31T23:59:00Z");
+    // Everything written reads back: reefer-window's rows through reefer-window.
+    tool("reefer-window")
+        .args(["--time-field", "window_start", "--by", "container_id"])
+        .write_stdin(out)
+        .assert()
+        .success();
+    // Hopping windows that would start before year 0000.
+    tool("reefer-window")
+        .args(["--size", "10m", "--slide", "5m"])
+        .write_stdin(reading("C1", "0000-01-01T00:01:00Z", 1.0))
+        .assert()
+        .code(1)
+        .stderr(contains("outside the times every tool can write"));
+}
+
+#[test]
+fn durations_that_overflow_are_usage_errors() {
+    for args in [
+        ["--size", "99999999999d"],
+        ["--size", "99999999999999999999999"],
+        ["--lateness", "99999999999d"],
+        ["--offset", "1e300"],
+    ] {
+        tool("reefer-window")
+            .args(args)
+            .write_stdin(reading("C1", "2026-11-27T03:00:10Z", 1.0))
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(contains("too long"));
+    }
+}
+
+#[test]
+fn an_input_that_cannot_be_read_is_fatal_and_says_how_far_it_got() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("a.jsonl");
+    std::fs::write(
+        &good,
+        format!("{}\n", reading("C1", "2026-11-27T03:00:10Z", 1.0)),
+    )
+    .unwrap();
+    tool("reefer-window")
+        .arg(&good)
+        .arg(dir.path())
+        .assert()
+        .code(3)
+        .stderr(contains("(1 records windowed)"));
 }
 
 #[test]
 fn csv_input_gives_the_same_windows_as_json_lines() {
-    let out = tool("reefer-window")
+    let a = tool("reefer-window")
         .arg("samples/small.csv")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    golden("tests/fixtures/window/small-csv-5m.jsonl", &{
-        let o = tool("reefer-window")
-            .args(["--size", "5m", "samples/small.csv"])
-            .output()
-            .unwrap();
-        o.stdout
-    });
+        .assert()
+        .success();
+    let b = tool("reefer-window")
+        .args(["--size", "5m", "samples/small.csv"])
+        .assert()
+        .success();
+    golden("tests/fixtures/window/small-csv-5m.jsonl", &stdout(&b));
     // The same rows as JSON Lines, through the fast path, on stdin.
     let csv = std::fs::read_to_string(repo_path("samples/small.csv")).unwrap();
     let mut rdr = csv::Reader::from_reader(csv.as_bytes());
@@ -347,12 +458,18 @@ fn csv_input_gives_the_same_windows_as_json_lines() {
         jsonl.push_str(&Value::Object(m).to_string());
         jsonl.push('\n');
     }
-    let from_json = tool("reefer-window").write_stdin(jsonl).output().unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&from_json.stdout)
-    );
-    let total: u64 = json_lines(&out.stdout)
+    tool("reefer-window")
+        .write_stdin(jsonl)
+        .assert()
+        .success()
+        .stdout(String::from_utf8(stdout(&a)).unwrap());
+    // And CSV on stdin, found by its header.
+    tool("reefer-window")
+        .write_stdin(csv)
+        .assert()
+        .success()
+        .stdout(String::from_utf8(stdout(&a)).unwrap());
+    let total: u64 = json_lines(&stdout(&a))
         .iter()
         .map(|w| w["count"].as_u64().unwrap())
         .sum();
@@ -380,21 +497,12 @@ fn head_ends_quietly() {
 
 #[test]
 fn group_by_other_keys_and_carry() {
-    let out = tool("reefer-window")
-        .args([
-            "--size",
-            "1h",
-            "--by",
-            "product_id",
-            "--no-default-fields",
-            "--fields",
-            "temperature",
-        ])
-        .args(["--agg", "count", FLEET])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let rows = json_lines(&out.stdout);
+    let a = tool("reefer-window")
+        .args(["--size", "1h", "--by", "product_id", "--no-default-fields"])
+        .args(["--fields", "temperature", "--agg", "count", FLEET])
+        .assert()
+        .success();
+    let rows = json_lines(&stdout(&a));
     let first = rows[0].as_object().unwrap();
     let cols: Vec<&str> = first.keys().map(String::as_str).collect();
     assert_eq!(
@@ -413,12 +521,11 @@ fn group_by_other_keys_and_carry() {
 
 #[test]
 fn processing_time_windows_every_record() {
-    let out = tool("reefer-window")
+    let a = tool("reefer-window")
         .args(["--processing-time", "--size", "1h", FLEET])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let total: u64 = json_lines(&out.stdout)
+        .assert()
+        .success();
+    let total: u64 = json_lines(&stdout(&a))
         .iter()
         .map(|w| w["count"].as_u64().unwrap())
         .sum();
@@ -426,28 +533,65 @@ fn processing_time_windows_every_record() {
 }
 
 #[test]
+fn output_goes_to_a_file_with_dash_o() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("w.jsonl");
+    tool("reefer-window")
+        .arg("-o")
+        .arg(&out)
+        .arg(FLEET)
+        .assert()
+        .success()
+        .stdout("");
+    golden(
+        "tests/fixtures/window/fleet-1m.jsonl",
+        &std::fs::read(&out).unwrap(),
+    );
+}
+
+#[test]
+fn processing_time_windows_close_while_a_live_pipe_is_idle() {
+    use std::io::Write;
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("reefer-window"))
+        .args(["--processing-time", "--size", "1s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"{\"container_id\":\"C1\",\"temperature\":1}\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = String::new();
+        let _ = BufReader::new(out).read_line(&mut first);
+        let _ = tx.send(first);
+    });
+    // The input stays open: the window must come out on the clock alone.
+    let first = rx.recv_timeout(std::time::Duration::from_secs(20));
+    drop(stdin);
+    let status = child.wait().unwrap();
+    let first = first.expect("no window while the input was idle");
+    assert!(first.contains("\"count\":1"), "{first}");
+    assert!(status.success());
+}
+
+#[test]
 fn print_sql_flink() {
-    let out = tool("reefer-window")
+    let a = tool("reefer-window")
         .args(["--size", "1m", "--lateness", "10s", "--print-sql", "flink"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    golden("tests/fixtures/window/flink-1m.sql", &out.stdout);
-    let out = tool("reefer-window")
-        .args([
-            "--size",
-            "10m",
-            "--slide",
-            "1m",
-            "--offset",
-            "30s",
-            "--print-sql",
-            "flink",
-        ])
-        .output()
-        .unwrap();
-    let sql = String::from_utf8(out.stdout).unwrap();
-    assert!(sql.contains("HOP(TABLE reefer_readings, DESCRIPTOR(`measurement_time`), INTERVAL '1' MINUTE, INTERVAL '10' MINUTE, INTERVAL '30' SECOND)"), "{sql}");
+        .assert()
+        .success();
+    golden("tests/fixtures/window/flink-1m.sql", &stdout(&a));
+    tool("reefer-window")
+        .args(["--size", "10m", "--slide", "1m", "--offset", "30s"])
+        .args(["--print-sql", "flink"])
+        .assert()
+        .success()
+        .stdout(contains("HOP(TABLE reefer_readings, DESCRIPTOR(`measurement_time`), INTERVAL '1' MINUTE, INTERVAL '10' MINUTE, INTERVAL '30' SECOND)"));
 }
 
 #[test]
@@ -457,26 +601,29 @@ fn usage_errors_exit_2() {
         vec!["--size", "0s"],
         vec!["--agg", "median"],
         vec!["--by", "temperature", "--fields", "temperature"],
+        vec!["--threads", "0"],
         vec!["no-such-file.jsonl"],
     ] {
-        let out = tool("reefer-window")
+        tool("reefer-window")
             .args(&args)
             .write_stdin("")
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+            .assert()
+            .code(2);
     }
 }
 
 #[test]
 fn help_shows_examples() {
-    let out = tool("reefer-window").arg("--help").output().unwrap();
-    let help = String::from_utf8_lossy(&out.stdout);
-    assert!(help.contains("Examples:") && help.contains("--print-sql flink"));
-    let mut c = tool("reefer-window");
-    let out = c.args(["--completions", "bash"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("reefer-window"));
-    let _ = std::io::stdout().flush();
+    tool("reefer-window")
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(contains("Examples:").and(contains("--print-sql flink")));
+    tool("reefer-window")
+        .args(["--completions", "bash"])
+        .assert()
+        .success()
+        .stdout(contains("reefer-window"));
 }
 
 #[test]
@@ -488,31 +635,29 @@ fn other_time_field_offset_and_two_keys() {
         r#"{"site":"A","bay":1,"ts":"2026-11-27T03:01:15Z","temperature":4.5}"#,
     ]
     .join("\n");
-    let out = tool("reefer-window")
+    tool("reefer-window")
         .args(["--time-field", "ts", "--by", "site,bay", "--offset", "15s"])
-        .args([
-            "--no-default-fields",
-            "--fields",
-            "temperature",
-            "--agg",
-            "max",
-        ])
+        .args(["--no-default-fields", "--fields", "temperature", "--agg", "max"])
         .write_stdin(input)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(
-        text,
-        "{\"window_start\":\"2026-11-27T02:59:15Z\",\"window_end\":\"2026-11-27T03:00:15Z\",\"site\":\"A\",\"bay\":1,\"product_id\":null,\"count\":1,\"temperature_max\":1.5}\n\
-         {\"window_start\":\"2026-11-27T03:00:15Z\",\"window_end\":\"2026-11-27T03:01:15Z\",\"site\":\"A\",\"bay\":2,\"product_id\":null,\"count\":1,\"temperature_max\":2.5}\n\
-         {\"window_start\":\"2026-11-27T03:00:15Z\",\"window_end\":\"2026-11-27T03:01:15Z\",\"site\":\"A\",\"bay\":1,\"product_id\":null,\"count\":1,\"temperature_max\":3.5}\n\
-         {\"window_start\":\"2026-11-27T03:01:15Z\",\"window_end\":\"2026-11-27T03:02:15Z\",\"site\":\"A\",\"bay\":1,\"product_id\":null,\"count\":1,\"temperature_max\":4.5}\n"
-    );
+        .assert()
+        .success()
+        .stdout(
+            "{\"window_start\":\"2026-11-27T02:59:15Z\",\"window_end\":\"2026-11-27T03:00:15Z\",\"site\":\"A\",\"bay\":1,\"product_id\":null,\"count\":1,\"temperature_max\":1.5}\n\
+             {\"window_start\":\"2026-11-27T03:00:15Z\",\"window_end\":\"2026-11-27T03:01:15Z\",\"site\":\"A\",\"bay\":2,\"product_id\":null,\"count\":1,\"temperature_max\":2.5}\n\
+             {\"window_start\":\"2026-11-27T03:00:15Z\",\"window_end\":\"2026-11-27T03:01:15Z\",\"site\":\"A\",\"bay\":1,\"product_id\":null,\"count\":1,\"temperature_max\":3.5}\n\
+             {\"window_start\":\"2026-11-27T03:01:15Z\",\"window_end\":\"2026-11-27T03:02:15Z\",\"site\":\"A\",\"bay\":1,\"product_id\":null,\"count\":1,\"temperature_max\":4.5}\n",
+        );
+}
+
+#[test]
+fn a_numeric_event_time_is_a_bad_line() {
+    tool("reefer-window")
+        .write_stdin(A.replace("\"2026-11-27T03:00:10Z\"", "1795748410000"))
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "stdin:1: measurement_time: expected an RFC 3339 time, found 1795748410000",
+        ));
 }
 
 #[test]
@@ -530,11 +675,13 @@ fn several_files_are_one_stream_with_their_own_line_numbers() {
         format!("{}\nnot json\n", reading("C1", "2026-11-27T03:00:20Z", 2.0)),
     )
     .unwrap();
-    let out = tool("reefer-window").arg(&a).arg(&b).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("b.jsonl:2: invalid JSON"), "{err}");
-    let rows = json_lines(&out.stdout);
+    let out = tool("reefer-window")
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .code(1)
+        .stderr(contains("b.jsonl:2: invalid JSON"));
+    let rows = json_lines(&stdout(&out));
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["count"], 2);
 }
