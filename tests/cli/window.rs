@@ -447,7 +447,9 @@ fn print_sql_flink() {
         .output()
         .unwrap();
     let sql = String::from_utf8(out.stdout).unwrap();
-    assert!(sql.contains("HOP(TABLE reefer_readings, DESCRIPTOR(`measurement_time`), INTERVAL '1' MINUTE, INTERVAL '10' MINUTE, INTERVAL '30' SECOND)"), "{sql}");
+    // The offset shifts the time attribute (Flink 1.x mishandles HOP's offset argument).
+    assert!(sql.contains("HOP(TABLE reefer_readings, DESCRIPTOR(`reefer_rowtime`), INTERVAL '1' MINUTE, INTERVAL '10' MINUTE)"), "{sql}");
+    assert!(sql.contains(" - INTERVAL '30' SECOND,\n"), "{sql}");
 }
 
 #[test]
