@@ -4,6 +4,7 @@
 mod act;
 mod common;
 mod detect;
+mod flink;
 mod man;
 mod ship;
 mod sim;
