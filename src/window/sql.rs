@@ -222,7 +222,7 @@ pub fn flink_job(job: &SqlJob<'_>, opts: &FlinkOptions) -> Result<String, SqlErr
     header(&mut s, job, opts);
     source_table(&mut s, job, opts);
     let out_cols = output_columns(job);
-    sink_table(&mut s, &out_cols, opts);
+    sink_table(&mut s, job.keys, &out_cols, opts);
     insert(&mut s, job, &out_cols);
     Ok(s)
 }
@@ -459,14 +459,18 @@ fn output_columns(job: &SqlJob<'_>) -> Vec<OutCol> {
     out
 }
 
-fn sink_table(s: &mut String, out_cols: &[OutCol], opts: &FlinkOptions) {
+/// The windows stream, partitioned by the group keys: every window of one
+/// key lands in one shard, in order, so one reefer-detect per shard sees
+/// each container whole (the connector's default partitioner is random).
+fn sink_table(s: &mut String, keys: &[String], out_cols: &[OutCol], opts: &FlinkOptions) {
     let _ = writeln!(s, "CREATE TABLE reefer_windows (");
     let cols: Vec<String> = out_cols
         .iter()
         .map(|c| format!("  {} {}", ident(&c.name), c.ty))
         .collect();
     let _ = writeln!(s, "{}", cols.join(",\n"));
-    let _ = writeln!(s, ") WITH (");
+    let keys: Vec<String> = keys.iter().map(|k| ident(k)).collect();
+    let _ = writeln!(s, ") PARTITIONED BY ({}) WITH (", keys.join(", "));
     kinesis(s, "reefer-windows", false, opts);
     let _ = writeln!(s, "  'format' = 'json'");
     let _ = writeln!(s, ");");
@@ -557,6 +561,7 @@ mod tests {
             "WHEN MIN(`temperature`) = MAX(`temperature`) THEN CAST(0 AS DOUBLE)",
             "COUNT(CASE WHEN `door_open` THEN 1 END) AS `door_open_true`",
             "GROUP BY window_start, window_end, `container_id`;",
+            ") PARTITIONED BY (`container_id`) WITH (",
             "'stream.arn' = 'arn:aws:kinesis:us-east-1:123456789012:stream/reefer-telemetry'",
             "'source.init.position' = 'TRIM_HORIZON'",
         ] {

@@ -7,10 +7,12 @@ JSON files, both through Flink's own `json` format with the options as printed.
 
 JOBS.json: {"jobs": [{"name", "sql", "input", "output", "zone"}, ...]}. Every
 job runs in this one process (one JVM, one Flink version), in streaming mode
-with parallelism 1, in a session whose time zone is `zone` before the SQL's
-own statements run. Each job's rows go to `output` as JSON Lines, exactly as
-Flink's json format wrote them; a job that fails writes its error to
-`output + ".error"` instead. Exit status 0 when every job ran, 1 otherwise.
+with parallelism 1; the jobs of one session time zone (`zone`, set before the
+SQL's own statements run) run together as one Flink job, each in its own
+database. Each job's rows go to `output` as JSON Lines, exactly as Flink's
+json format wrote them. When the jobs of a zone fail together they run again
+one by one, and a job that fails alone writes its error to
+`output + ".error"`. Exit status 0 when every job ran, 1 otherwise.
 """
 
 import json
@@ -73,7 +75,11 @@ def swap_connector(stmt, path):
         raise ValueError("printed table has no 'format' option: " + stmt[:80])
     opts = [("connector", "filesystem"), ("path", path)] + kept
     body = ",\n".join("  '%s' = '%s'" % (k, v.replace("'", "''")) for k, v in opts)
-    return stmt[:at] + "WITH (\n" + body + "\n)"
+    # PARTITIONED BY picks the Kinesis partition key; the filesystem
+    # connector would instead move those columns out of the rows into
+    # directory names.
+    head = re.sub(r"\)\s*PARTITIONED\s+BY\s*\([^)]*\)\s*$", ") ", stmt[:at], flags=re.I)
+    return head + "WITH (\n" + body + "\n)"
 
 
 def table_name(stmt):
