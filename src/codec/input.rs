@@ -107,6 +107,19 @@ impl Input {
         }
     }
 
+    /// Records from any reader (a decoded object, a test buffer, a fuzzer's
+    /// bytes); `choice` `Auto` detects the format from the first line.
+    pub fn from_reader(
+        name: &str,
+        read: Box<dyn io::Read + Send>,
+        choice: FormatChoice,
+    ) -> io::Result<Self> {
+        let mut input = Input::new(&[name.to_string()], choice);
+        input.source = Some(Source::from_reader(name, read, choice.for_path(name))?);
+        input.next_path = 1;
+        Ok(input)
+    }
+
     /// Opens every named file up front so that a missing file is a usage error (exit 2)
     /// before anything is read.
     pub fn check_paths(&self) -> Result<(), String> {

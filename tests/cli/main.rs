@@ -5,6 +5,7 @@ mod act;
 mod common;
 mod detect;
 mod flink;
+mod malformed;
 mod man;
 mod ship;
 mod sim;
