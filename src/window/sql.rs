@@ -151,12 +151,12 @@ impl fmt::Display for SqlError {
 impl std::error::Error for SqlError {}
 
 /// A Flink SQL identifier in backquotes.
-fn ident(name: &str) -> String {
+pub(crate) fn ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
 /// A Flink SQL string literal.
-fn literal(s: &str) -> String {
+pub(crate) fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
@@ -287,7 +287,7 @@ fn has_first_or_last(plan: &AggPlan) -> bool {
 }
 
 /// The Kinesis connector options of one table.
-fn kinesis(s: &mut String, stream: &str, source: bool, opts: &FlinkOptions) {
+pub(crate) fn kinesis_options(s: &mut String, stream: &str, source: bool, opts: &FlinkOptions) {
     let _ = writeln!(s, "  'connector' = 'kinesis',");
     if opts.flink_version.kinesis_by_arn() {
         let arn = format!("arn:aws:kinesis:us-east-1:123456789012:stream/{stream}");
@@ -342,7 +342,7 @@ fn source_table(s: &mut String, job: &SqlJob<'_>, opts: &FlinkOptions) {
     let _ = writeln!(s, "CREATE TABLE reefer_readings (");
     let _ = writeln!(s, "{}", cols.join(",\n"));
     let _ = writeln!(s, ") WITH (");
-    kinesis(s, "reefer-telemetry", true, opts);
+    kinesis_options(s, "reefer-telemetry", true, opts);
     let _ = writeln!(s, "  'format' = 'json',");
     let _ = writeln!(s, "  'json.ignore-parse-errors' = 'false'");
     let _ = writeln!(s, ");");
@@ -471,7 +471,7 @@ fn sink_table(s: &mut String, keys: &[String], out_cols: &[OutCol], opts: &Flink
     let _ = writeln!(s, "{}", cols.join(",\n"));
     let keys: Vec<String> = keys.iter().map(|k| ident(k)).collect();
     let _ = writeln!(s, ") PARTITIONED BY ({}) WITH (", keys.join(", "));
-    kinesis(s, "reefer-windows", false, opts);
+    kinesis_options(s, "reefer-windows", false, opts);
     let _ = writeln!(s, "  'format' = 'json'");
     let _ = writeln!(s, ");");
     let _ = writeln!(s);

@@ -1,7 +1,8 @@
 //! The Flink SQL of `reefer-window --print-sql flink`, run in a real Flink
 //! (PyFlink's local mini-cluster, tests/flink/run.py) with only the Kinesis
 //! connectors swapped for local files, gives the windows reefer-window gives
-//! on the same input: the same keys and counts, means within 1e-9.
+//! on the same input: the same keys and counts, means within 1e-9; and the
+//! SQL of a `--where` filter passes the readings `reefer-detect --where` passes.
 //!
 //! Needs PyFlink: `REEFER_TEST_FLINK_PYTHON` lists the Python of each Flink
 //! version's virtualenv, separated by `:` (scripts/test-flink.sh installs them
@@ -365,33 +366,43 @@ fn differences(want: &Rows, got: &Rows) -> Vec<String> {
     diffs
 }
 
-#[test]
-fn flink_runs_the_printed_sql_with_the_windows_of_reefer_window() {
-    let Some(pythons) = std::env::var_os("REEFER_TEST_FLINK_PYTHON") else {
-        eprintln!(
-            "REEFER_TEST_FLINK_PYTHON is not set: the Flink comparison did not run \
-             (scripts/test-flink.sh installs PyFlink and runs it)"
-        );
-        return;
-    };
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let files = inputs(dir.path());
-    let runner = repo_path("tests/flink/run.py");
+/// The `--where` filters checked against Flink: name, condition, input.
+const WHERE_CASES: &[(&str, &str, &str)] = &[
+    ("where-faulty-reefers", "temperature > 12", "fleet"),
+    (
+        "where-and-or-with-nulls",
+        "temperature > 5 and door_open == false or product_id != P04 and kilowatts < 2",
+        "nulls",
+    ),
+    (
+        "where-null",
+        "temperature == null or fan_1 != true",
+        "nulls",
+    ),
+];
 
-    let only = std::env::var("REEFER_TEST_FLINK_CASES").unwrap_or_default();
-    let cases: Vec<&Case> = CASES
-        .iter()
-        .filter(|c| only.is_empty() || only.split(',').any(|n| n == c.name))
-        .collect();
-    assert!(
-        !cases.is_empty(),
-        "no case named in REEFER_TEST_FLINK_CASES={only}"
-    );
+/// What reefer-window or reefer-detect wrote for one check.
+enum Want {
+    /// Windows by window and key.
+    Windows {
+        keys: &'static [&'static str],
+        rows: Rows,
+    },
+    /// The readings a `--where` passed, in order.
+    Readings(Vec<Map<String, Value>>),
+}
 
-    // What reefer-window prints and computes, once per case.
-    let mut jobs = Vec::new();
-    let mut expected = BTreeMap::new();
-    for case in &cases {
+/// One check: its name, the printed SQL, the input and what must come out.
+struct Check {
+    name: String,
+    sql: String,
+    input: PathBuf,
+    want: Want,
+}
+
+fn window_checks(cases: &[&Case], files: &BTreeMap<&str, PathBuf>) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for case in cases {
         let input = &files[case.input];
         let sql = tool("reefer-window")
             .args(["--print-sql", "flink"])
@@ -420,81 +431,188 @@ fn flink_runs_the_printed_sql_with_the_windows_of_reefer_window() {
             "{}: reefer-window wrote no windows",
             case.name
         );
-        expected.insert(case.name, want);
-        for zone in ZONES {
-            jobs.push(serde_json::json!({
-                "name": format!("{}@{zone}", case.name),
-                "sql": String::from_utf8_lossy(&sql),
-                "input": input,
-                "zone": zone,
-            }));
-        }
+        checks.push(Check {
+            name: case.name.to_string(),
+            sql: String::from_utf8_lossy(&sql).into_owned(),
+            input: input.clone(),
+            want: Want::Windows {
+                keys: case.keys,
+                rows: want,
+            },
+        });
     }
+    checks
+}
 
-    let mut failures = Vec::new();
-    for (v, python) in std::env::split_paths(&pythons).enumerate() {
-        let out_dir = dir.path().join(format!("flink-{v}"));
-        std::fs::create_dir_all(&out_dir).expect("an output directory");
-        let jobs: Vec<Value> = jobs
-            .iter()
-            .map(|j| {
-                let mut j = j.clone();
-                let file = j["name"].as_str().unwrap_or("job").replace('/', "_");
-                j["output"] = Value::from(
-                    out_dir
-                        .join(format!("{file}.jsonl"))
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-                j
-            })
-            .collect();
-        let jobs_file = out_dir.join("jobs.json");
-        std::fs::write(&jobs_file, serde_json::json!({ "jobs": jobs }).to_string())
-            .expect("writing the jobs");
-        let t0 = Instant::now();
-        let status = Command::new(&python)
-            .arg(&runner)
-            .arg(&jobs_file)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-        eprintln!(
-            "flink runner {} ({} jobs): {status} in {:.1} s",
-            python.display(),
-            jobs.len(),
-            t0.elapsed().as_secs_f64()
+fn where_checks(files: &BTreeMap<&str, PathBuf>) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (name, condition, input) in WHERE_CASES {
+        let input = &files[input];
+        let expr = reefer::detect::filter::Expr::parse(condition).expect("a valid condition");
+        let sql = reefer::detect::sql::flink_where(
+            &expr,
+            condition,
+            &reefer::window::sql::FlinkOptions::default(),
         );
-        for (case, job) in cases.iter().flat_map(|c| ZONES.map(|_| c)).zip(&jobs) {
-            let name = job["name"].as_str().unwrap_or_default();
-            let output = PathBuf::from(job["output"].as_str().unwrap_or_default());
-            let tag = format!("{} {name}", python.display());
-            let error = output.with_extension("jsonl.error");
-            if let Ok(e) = std::fs::read_to_string(&error) {
-                failures.push(format!("{tag}: Flink failed:\n{e}"));
-                continue;
-            }
-            let got = match std::fs::read_to_string(&output) {
-                Ok(text) => rows(&text, case.keys, &tag),
-                Err(e) => {
-                    failures.push(format!("{tag}: no output ({e}); runner {status}"));
-                    continue;
-                }
+        let out = tool("reefer-detect")
+            .args(["--where", condition])
+            .arg(input)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let want: Vec<Map<String, Value>> = String::from_utf8_lossy(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("reefer-detect passes JSON objects"))
+            .collect();
+        assert!(!want.is_empty(), "{name}: reefer-detect passed no reading");
+        checks.push(Check {
+            name: name.to_string(),
+            sql,
+            input: input.clone(),
+            want: Want::Readings(want),
+        });
+    }
+    checks
+}
+
+/// Differences between readings passed by reefer-detect and by Flink, which
+/// writes every schema field: absent and null are the same.
+fn reading_differences(want: &[Map<String, Value>], got: &[Map<String, Value>]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    if want.len() != got.len() {
+        diffs.push(format!(
+            "{} readings passed by reefer-detect, {} by Flink",
+            want.len(),
+            got.len()
+        ));
+    }
+    for (i, (w, g)) in want.iter().zip(got).enumerate() {
+        for field in w.keys().chain(g.keys()) {
+            let (wv, gv) = (
+                w.get(field).unwrap_or(&Value::Null),
+                g.get(field).unwrap_or(&Value::Null),
+            );
+            let same = match (wv.as_f64(), gv.as_f64()) {
+                (Some(a), Some(b)) => a == b,
+                _ => wv == gv,
             };
-            let diffs = differences(&expected[case.name], &got);
-            if !diffs.is_empty() {
-                failures.push(format!(
-                    "{tag}: {} differences, first: {}",
-                    diffs.len(),
-                    diffs[..diffs.len().min(5)].join("\n  ")
+            if !same {
+                diffs.push(format!(
+                    "reading {i}: {field} is {wv} in reefer-detect, {gv} in Flink"
                 ));
             }
         }
-        if !status.success() && failures.is_empty() {
+    }
+    diffs
+}
+
+fn compare(check: &Check, text: &str, tag: &str) -> Vec<String> {
+    match &check.want {
+        Want::Windows { keys, rows: want } => differences(want, &rows(text, keys, tag)),
+        Want::Readings(want) => {
+            let got: Vec<Map<String, Value>> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{tag}: {e}: {l}")))
+                .collect();
+            reading_differences(want, &got)
+        }
+    }
+}
+
+/// Runs every check in every session zone on one Flink version (one
+/// runner process); the failures, as text.
+fn run_on(python: &Path, checks: &[Check], out_dir: &Path) -> Vec<String> {
+    std::fs::create_dir_all(out_dir).expect("an output directory");
+    let mut jobs = Vec::new();
+    for check in checks {
+        for zone in ZONES {
+            let name = format!("{}@{zone}", check.name);
+            let output = out_dir.join(format!("{}.jsonl", name.replace('/', "_")));
+            jobs.push((check, name, zone, output));
+        }
+    }
+    let spec: Vec<Value> = jobs
+        .iter()
+        .map(|(check, name, zone, output)| {
+            serde_json::json!({
+                "name": name, "sql": check.sql, "input": check.input, "zone": zone, "output": output,
+            })
+        })
+        .collect();
+    let jobs_file = out_dir.join("jobs.json");
+    std::fs::write(&jobs_file, serde_json::json!({ "jobs": spec }).to_string())
+        .expect("writing the jobs");
+    let t0 = Instant::now();
+    let status = Command::new(python)
+        .arg(repo_path("tests/flink/run.py"))
+        .arg(&jobs_file)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    eprintln!(
+        "flink runner {} ({} jobs): {status} in {:.1} s",
+        python.display(),
+        jobs.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    let mut failures = Vec::new();
+    for (check, name, _, output) in &jobs {
+        let tag = format!("{} {name}", python.display());
+        if let Ok(e) = std::fs::read_to_string(output.with_extension("jsonl.error")) {
+            failures.push(format!("{tag}: Flink failed:\n{e}"));
+            continue;
+        }
+        let diffs = match std::fs::read_to_string(output) {
+            Ok(text) => compare(check, &text, &tag),
+            Err(e) => vec![format!("no output ({e}); runner {status}")],
+        };
+        if !diffs.is_empty() {
             failures.push(format!(
-                "{}: the runner failed ({status})",
-                python.display()
+                "{tag}: {} differences, first: {}",
+                diffs.len(),
+                diffs[..diffs.len().min(5)].join("\n  ")
             ));
         }
+    }
+    if !status.success() && failures.is_empty() {
+        failures.push(format!(
+            "{}: the runner failed ({status})",
+            python.display()
+        ));
+    }
+    failures
+}
+
+#[test]
+fn flink_runs_the_printed_sql_with_the_windows_of_reefer_window() {
+    let Some(pythons) = std::env::var_os("REEFER_TEST_FLINK_PYTHON") else {
+        eprintln!(
+            "REEFER_TEST_FLINK_PYTHON is not set: the Flink comparison did not run \
+             (scripts/test-flink.sh installs PyFlink and runs it)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let files = inputs(dir.path());
+    let only = std::env::var("REEFER_TEST_FLINK_CASES").unwrap_or_default();
+    let wanted = |name: &str| only.is_empty() || only.split(',').any(|n| n == name);
+    let cases: Vec<&Case> = CASES.iter().filter(|c| wanted(c.name)).collect();
+    let mut checks = window_checks(&cases, &files);
+    checks.extend(where_checks(&files).into_iter().filter(|c| wanted(&c.name)));
+    assert!(
+        !checks.is_empty(),
+        "no case named in REEFER_TEST_FLINK_CASES={only}"
+    );
+
+    let mut failures = Vec::new();
+    for (v, python) in std::env::split_paths(&pythons).enumerate() {
+        failures.extend(run_on(
+            &python,
+            &checks,
+            &dir.path().join(format!("flink-{v}")),
+        ));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
