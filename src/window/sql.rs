@@ -652,6 +652,24 @@ mod tests {
     }
 
     #[test]
+    fn flink_version_is_a_flag_that_flattens_into_a_tool_and_refuses_old_lines() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Tool {
+            #[command(flatten)]
+            flink: FlinkOptions,
+        }
+        let t = Tool::try_parse_from(["t"]).unwrap();
+        assert_eq!(t.flink.flink_version, FlinkVersion::DEFAULT);
+        let t = Tool::try_parse_from(["t", "--flink-version", "2.3"]).unwrap();
+        assert_eq!(t.flink.flink_version.to_string(), "2.3");
+        let err = Tool::try_parse_from(["t", "--flink-version", "1.14"])
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
     fn flink_versions_parse_as_major_minor_from_1_15_on() {
         assert_eq!("2.3".parse::<FlinkVersion>().unwrap().to_string(), "2.3");
         assert_eq!(
