@@ -224,6 +224,33 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// A service's error answer, by its code and HTTP status.
+fn service_failure(status: u16, code: String, message: String) -> Failure {
+    if is_throttling_code(&code) || status == 429 {
+        Failure::Throttled { code, message }
+    } else if is_server_code(&code) || status >= 500 {
+        Failure::Server { code, message }
+    } else if code.contains("NotFound") || code == "NoSuchBucket" || status == 404 {
+        Failure::NotFound { code, message }
+    } else if status == 403
+        || matches!(
+            code.as_str(),
+            "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "AccessDenied"
+                | "AccessDeniedException"
+                | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+        )
+    {
+        Failure::Denied { code, message }
+    } else {
+        Failure::Client { code, message }
+    }
+}
+
 /// Classifies any SDK error (every service's error type shares this shape).
 pub fn classify<E>(err: &SdkError<E, HttpResponse>) -> Failure
 where
@@ -282,29 +309,7 @@ where
                 .message()
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("HTTP status {status}"));
-            if is_throttling_code(&code) || status == 429 {
-                Failure::Throttled { code, message }
-            } else if is_server_code(&code) || status >= 500 {
-                Failure::Server { code, message }
-            } else if code.contains("NotFound") || code == "NoSuchBucket" || status == 404 {
-                Failure::NotFound { code, message }
-            } else if status == 403
-                || matches!(
-                    code.as_str(),
-                    "UnrecognizedClientException"
-                        | "InvalidSignatureException"
-                        | "AccessDenied"
-                        | "AccessDeniedException"
-                        | "ExpiredToken"
-                        | "ExpiredTokenException"
-                        | "InvalidAccessKeyId"
-                        | "SignatureDoesNotMatch"
-                )
-            {
-                Failure::Denied { code, message }
-            } else {
-                Failure::Client { code, message }
-            }
+            service_failure(status, code, message)
         }
         _ => Failure::Server {
             code: "Unknown".into(),

@@ -1,14 +1,19 @@
-//! Accounting: what was read, shipped, retried, dead-lettered and rejected,
-//! how many requests it took, and the dead-letter file that keeps every record
-//! that could not be delivered, with the reason.
+//! Accounting: what was read, shipped, retried, rejected and left undelivered,
+//! and how many requests it took.
+//!
+//! Two kinds of problem, two files. A rejected *input* line goes through the
+//! one rejection path every tool shares ([`Rejects`]: `--dead-letter` keeps
+//! its raw bytes, byte for byte, so it can be fixed and fed again). A record
+//! that was read fine but could not be *delivered* after retries goes to the
+//! `--undelivered` file as one JSON object per line with the AWS error:
+//! `{"error_code", "error", "origin", "record"}`.
 
-use crate::app::StoppedOnBadInput;
-use crate::codec::BadInput;
+use crate::codec::{BadInput, Rejects};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Requests made, per API, shared by the sink and the source.
 #[derive(Debug, Clone, Default)]
@@ -16,27 +21,31 @@ pub struct Requests(Arc<Mutex<BTreeMap<&'static str, u64>>>);
 
 impl Requests {
     pub fn count(&self, api: &'static str) {
-        *self.0.lock().expect("not poisoned").entry(api).or_insert(0) += 1;
+        // A counter cannot be left half-updated: a poisoned lock is still usable.
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *map.entry(api).or_insert(0) += 1;
     }
 
     pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
-        self.0.lock().expect("not poisoned").clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
-/// How many problems are reported one by one before only counting.
+/// How many undelivered records are reported one by one before only counting.
 const MAX_REPORTS: u64 = 100;
 
 pub struct Account {
     tool: &'static str,
-    policy: BadInput,
-    dead_letter: Option<BufWriter<File>>,
+    rejects: Rejects,
+    undelivered_file: Option<BufWriter<File>>,
     reports: u64,
     pub read: u64,
     pub shipped: u64,
     pub retried: u64,
-    pub dead_lettered: u64,
-    pub rejected: u64,
+    pub undelivered: u64,
     pub requests: Requests,
     /// Batched calls made, and how many of them were full (by count or bytes).
     pub batches: u64,
@@ -52,23 +61,23 @@ impl Account {
         tool: &'static str,
         policy: BadInput,
         dead_letter: Option<&str>,
+        undelivered: Option<&str>,
     ) -> io::Result<Self> {
-        let dead_letter = match dead_letter {
+        let undelivered_file = match undelivered {
             Some(p) => Some(BufWriter::new(File::create(p).map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot create dead-letter file {p}: {e}"))
+                io::Error::new(e.kind(), format!("cannot create undelivered file {p}: {e}"))
             })?)),
             None => None,
         };
         Ok(Account {
             tool,
-            policy,
-            dead_letter,
+            rejects: Rejects::new(tool, policy, dead_letter)?,
+            undelivered_file,
             reports: 0,
             read: 0,
             shipped: 0,
             retried: 0,
-            dead_lettered: 0,
-            rejected: 0,
+            undelivered: 0,
             requests: Requests::default(),
             batches: 0,
             full_batches: 0,
@@ -78,72 +87,55 @@ impl Account {
         })
     }
 
-    fn report(&mut self, msg: std::fmt::Arguments) {
-        self.reports += 1;
-        if self.reports <= MAX_REPORTS {
-            crate::warn!("{}: {msg}", self.tool);
-        } else if self.reports == MAX_REPORTS + 1 {
-            crate::warn!(
-                "{}: more problems follow; only counting from here on",
-                self.tool
-            );
-        }
+    /// A bad input line (`raw`: its bytes as read, ending included): reported
+    /// as `input:line: why`, counted, dead-lettered; an error when the policy is to stop.
+    pub fn reject(&mut self, input: &str, line: u64, raw: &[u8], why: &str) -> anyhow::Result<()> {
+        self.rejects.reject(input, line, raw, why)
     }
 
-    fn write_dead_letter(
-        &mut self,
-        origin: &str,
-        raw: &str,
-        code: &str,
-        message: &str,
-    ) -> io::Result<()> {
-        if let Some(dl) = &mut self.dead_letter {
-            let line =
-                json!({"error_code": code, "error": message, "origin": origin, "record": raw});
-            serde_json::to_writer(&mut *dl, &line)?;
-            dl.write_all(b"\n")?;
-        }
-        Ok(())
-    }
-
-    /// A bad input line: reported, counted, kept; an error when the policy is to stop.
-    pub fn reject(&mut self, origin: &str, raw: &str, why: &str) -> anyhow::Result<()> {
-        self.rejected += 1;
-        self.report(format_args!("{origin}: {why}"));
-        self.write_dead_letter(origin, raw, "BadInput", why)?;
-        if self.policy == BadInput::Fail {
-            self.flush()?;
-            return Err(
-                StoppedOnBadInput(format!("stopped at {origin} (--on-bad-input fail)")).into(),
-            );
-        }
-        Ok(())
+    pub fn rejected(&self) -> u64 {
+        self.rejects.count()
     }
 
     /// A record that could not be delivered: reported, counted, kept with its error code.
-    pub fn dead_letter(
+    pub fn undeliverable(
         &mut self,
         origin: &str,
-        raw: &str,
+        record: &str,
         code: &str,
         message: &str,
     ) -> io::Result<()> {
-        self.dead_lettered += 1;
-        self.report(format_args!("{origin}: not delivered: {message} ({code})"));
-        self.write_dead_letter(origin, raw, code, message)
+        self.undelivered += 1;
+        self.reports += 1;
+        if self.reports <= MAX_REPORTS {
+            crate::warn!("{}: {origin}: not delivered: {message} ({code})", self.tool);
+        } else if self.reports == MAX_REPORTS + 1 {
+            crate::warn!(
+                "{}: more undelivered records follow; only counting from here on",
+                self.tool
+            );
+        }
+        if let Some(f) = &mut self.undelivered_file {
+            let line =
+                json!({"error_code": code, "error": message, "origin": origin, "record": record});
+            serde_json::to_writer(&mut *f, &line)?;
+            f.write_all(b"\n")?;
+        }
+        Ok(())
     }
 
     pub fn total_requests(&self) -> u64 {
         self.requests.snapshot().values().sum()
     }
 
-    pub fn has_dead_letter_file(&self) -> bool {
-        self.dead_letter.is_some()
+    pub fn has_undelivered_file(&self) -> bool {
+        self.undelivered_file.is_some()
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
-        if let Some(dl) = &mut self.dead_letter {
-            dl.flush()?;
+        self.rejects.flush()?;
+        if let Some(f) = &mut self.undelivered_file {
+            f.flush()?;
         }
         Ok(())
     }
@@ -151,12 +143,12 @@ impl Account {
     /// The summary lines for stderr.
     pub fn summary(&self) -> Vec<String> {
         let mut lines = vec![format!(
-            "read {} records, shipped {}, retried {}, dead-lettered {}, rejected {}; {} requests{}",
+            "read {} records, shipped {}, retried {}, undelivered {}, rejected {}; {} requests{}",
             self.read,
             self.shipped,
             self.retried,
-            self.dead_lettered,
-            self.rejected,
+            self.undelivered,
+            self.rejected(),
             self.total_requests(),
             if self.requests.snapshot().is_empty() {
                 String::new()

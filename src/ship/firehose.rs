@@ -4,12 +4,13 @@
 
 use super::account::Account;
 use super::batch::{
-    Batchable, KeyedBatcher, Packer, MAX_FIREHOSE_RECORD_BYTES, MAX_PUT_RECORD_BATCH,
-    MAX_PUT_RECORD_BATCH_BYTES, PUT_RECORD_BATCH,
+    Batchable, Limits, Packer, MAX_FIREHOSE_RECORD_BYTES, MAX_PUT_RECORD_BATCH, PUT_RECORD_BATCH,
 };
-use super::retry::{self, Backoff, UNREACHABLE_ATTEMPTS};
-use super::{aws_error, field, Item, Settings, SinkFailed};
+use super::put_batch::{BatchSender, EntryResult, PutEntry, PutService};
+use super::retry::{self, Backoff};
+use super::{aws_error, object_checker, Item, Settings};
 use crate::aws::{classify, Aws, Failure};
+use crate::codec::scan::Scanner;
 use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;
 use std::time::{Duration, Instant};
@@ -30,17 +31,78 @@ impl Batchable for PackedRecord {
     }
 }
 
-pub struct FirehoseSink {
+impl PutEntry for PackedRecord {
+    fn attempts(&self) -> u32 {
+        self.attempts
+    }
+    fn set_attempts(&mut self, n: u32) {
+        self.attempts = n;
+    }
+    fn records(&self) -> u64 {
+        self.origins.len() as u64
+    }
+    fn delivered(&self, acct: &mut Account) {
+        acct.shipped += self.records();
+        acct.stream_records += 1;
+    }
+    /// Each line of the record is kept with its own origin.
+    fn undeliverable(&self, acct: &mut Account, code: &str, message: &str) -> std::io::Result<()> {
+        let lines = self.data.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+        for (line, origin) in lines.zip(&self.origins) {
+            acct.undeliverable(origin, &String::from_utf8_lossy(line), code, message)?;
+        }
+        Ok(())
+    }
+}
+
+/// PutRecordBatch on one delivery stream.
+struct PutRecordBatch {
     client: aws_sdk_firehose::Client,
     stream: String,
-    label: String,
-    endpoint: String,
+}
+
+impl PutService for PutRecordBatch {
+    type Entry = PackedRecord;
+    const API: &'static str = "PutRecordBatch";
+    const LIMITS: Limits = PUT_RECORD_BATCH;
+    const MAX_RECORD_BYTES: usize = MAX_FIREHOSE_RECORD_BYTES;
+
+    async fn put(&self, batch: &[PackedRecord]) -> Result<Vec<EntryResult>, Failure> {
+        let records = batch
+            .iter()
+            .map(|r| Record::builder().data(Blob::new(r.data.clone())).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Failure::Client {
+                code: "InvalidRecord".into(),
+                message: e.to_string(),
+            })?;
+        let out = self
+            .client
+            .put_record_batch()
+            .delivery_stream_name(&self.stream)
+            .set_records(Some(records))
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(out
+            .request_responses()
+            .iter()
+            .map(|x| {
+                x.error_code().map(|code| {
+                    let msg = x.error_message().unwrap_or("record failed");
+                    (code.to_string(), msg.to_string())
+                })
+            })
+            .collect())
+    }
+}
+
+pub struct FirehoseSink {
+    sender: BatchSender<PutRecordBatch>,
+    checker: Scanner,
     pack: bool,
     packer: Packer,
     packed_origins: Vec<String>,
-    batcher: KeyedBatcher<PackedRecord>,
-    backoff: Backoff,
-    max_attempts: u32,
     linger: Duration,
     /// When the record being packed got its first line.
     packing_since: Option<Instant>,
@@ -70,29 +132,35 @@ impl FirehoseSink {
         )
         .await
         .map_err(|f| aws_error(&label, &f, &aws.endpoint_label()))?;
-        Ok(FirehoseSink {
+        let service = PutRecordBatch {
             client,
             stream: stream.to_string(),
-            label,
-            endpoint: aws.endpoint_label(),
+        };
+        Ok(FirehoseSink {
+            sender: BatchSender::new(
+                service,
+                MAX_PUT_RECORD_BATCH,
+                backoff,
+                s.max_attempts,
+                label,
+                aws.endpoint_label(),
+            ),
+            checker: object_checker(),
             pack: s.pack,
             packer: Packer::new(MAX_FIREHOSE_RECORD_BYTES),
             packed_origins: Vec::new(),
-            batcher: KeyedBatcher::new(PUT_RECORD_BATCH, MAX_PUT_RECORD_BATCH),
-            backoff,
-            max_attempts: s.max_attempts,
             linger: s.linger,
             packing_since: None,
         })
     }
 
     pub async fn push(&mut self, item: Item, acct: &mut Account) -> anyhow::Result<()> {
-        if let Err(why) = field::check_object(&item.line) {
-            return acct.reject(&item.origin, &item.line, &why);
+        if let Err(why) = self.checker.scan(item.line.as_bytes()) {
+            return item.reject(acct, &why);
         }
         if item.line.len() + 1 > MAX_FIREHOSE_RECORD_BYTES {
-            acct.dead_letter(
-                &item.origin,
+            acct.undeliverable(
+                &item.origin.to_string(),
                 &item.line,
                 "RecordTooLarge",
                 &format!(
@@ -108,7 +176,7 @@ impl FirehoseSink {
             }
             if let Some((data, _)) = self.packer.add(item.line.as_bytes()) {
                 let origins = std::mem::take(&mut self.packed_origins);
-                self.batcher.push(PackedRecord {
+                self.sender.batcher.push(PackedRecord {
                     data,
                     origins,
                     attempts: 0,
@@ -116,19 +184,19 @@ impl FirehoseSink {
                 });
                 self.packing_since = Some(Instant::now());
             }
-            self.packed_origins.push(item.origin);
+            self.packed_origins.push(item.origin.to_string());
         } else {
             let mut data = item.line.into_bytes();
             data.push(b'\n');
-            self.batcher.push(PackedRecord {
+            self.sender.batcher.push(PackedRecord {
                 data,
-                origins: vec![item.origin],
+                origins: vec![item.origin.to_string()],
                 attempts: 0,
                 queued_at: Instant::now(),
             });
         }
-        while self.batcher.ready() {
-            self.send_batch(acct).await?;
+        while self.sender.batcher.ready() {
+            self.sender.send_batch(acct).await?;
         }
         Ok(())
     }
@@ -137,7 +205,7 @@ impl FirehoseSink {
         let since = self.packing_since.take().unwrap_or_else(Instant::now);
         if let Some((data, _)) = self.packer.seal() {
             let origins = std::mem::take(&mut self.packed_origins);
-            self.batcher.push(PackedRecord {
+            self.sender.batcher.push(PackedRecord {
                 data,
                 origins,
                 attempts: 0,
@@ -154,156 +222,32 @@ impl FirehoseSink {
             self.seal();
         }
         while self
+            .sender
             .batcher
             .front()
             .is_some_and(|r| now.duration_since(r.queued_at) >= self.linger)
         {
-            self.send_batch(acct).await?;
+            self.sender.send_batch(acct).await?;
         }
         Ok(())
     }
 
     pub async fn flush(&mut self, acct: &mut Account) -> anyhow::Result<()> {
         self.seal();
-        while !self.batcher.is_empty() {
-            self.send_batch(acct).await?;
+        while !self.sender.batcher.is_empty() {
+            self.sender.send_batch(acct).await?;
         }
         Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.batcher.is_empty() && self.packer.is_empty()
+        self.sender.batcher.is_empty() && self.packer.is_empty()
     }
 
     pub fn abandon(&mut self, acct: &mut Account, why: &str) {
         self.seal();
-        for r in self.batcher.drain() {
-            let _ = dead_letter_record(acct, &r, "NotDelivered", why);
+        for r in self.sender.batcher.drain() {
+            let _ = r.undeliverable(acct, "NotDelivered", why);
         }
     }
-
-    async fn send_batch(&mut self, acct: &mut Account) -> anyhow::Result<()> {
-        let batch = self.batcher.take_batch();
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let bytes: usize = batch.iter().map(Batchable::size).sum();
-        acct.batches += 1;
-        acct.batched_records += batch.len() as u64;
-        if batch.len() == MAX_PUT_RECORD_BATCH
-            || bytes + MAX_FIREHOSE_RECORD_BYTES > MAX_PUT_RECORD_BATCH_BYTES
-        {
-            acct.full_batches += 1;
-        }
-        let records: Vec<Record> = batch
-            .iter()
-            .map(|r| {
-                Record::builder()
-                    .data(Blob::new(r.data.clone()))
-                    .build()
-                    .expect("data is set")
-            })
-            .collect();
-        acct.requests.count("PutRecordBatch");
-        let result = self
-            .client
-            .put_record_batch()
-            .delivery_stream_name(&self.stream)
-            .set_records(Some(records))
-            .send()
-            .await;
-        let mut failed: Vec<(PackedRecord, String, String)> = Vec::new();
-        match result {
-            Ok(out) => {
-                let results = out.request_responses();
-                for (i, r) in batch.into_iter().enumerate() {
-                    match results.get(i).and_then(|x| x.error_code()) {
-                        None if i < results.len() => {
-                            acct.shipped += r.origins.len() as u64;
-                            acct.stream_records += 1;
-                        }
-                        code => {
-                            let code = code.unwrap_or("MissingResult").to_string();
-                            let msg = results
-                                .get(i)
-                                .and_then(|x| x.error_message())
-                                .unwrap_or("record failed")
-                                .to_string();
-                            failed.push((r, code, msg));
-                        }
-                    }
-                }
-            }
-            Err(err) => {
-                let f = classify(&err);
-                match &f {
-                    Failure::Unreachable { .. }
-                        if batch.iter().map(|r| r.attempts).max().unwrap_or(0) + 1
-                            >= UNREACHABLE_ATTEMPTS =>
-                    {
-                        self.batcher.requeue_front(batch);
-                        return Err(SinkFailed(
-                            aws_error(&self.label, &f, &self.endpoint).to_string(),
-                        )
-                        .into());
-                    }
-                    Failure::NotFound { .. } | Failure::Denied { .. } => {
-                        self.batcher.requeue_front(batch);
-                        return Err(SinkFailed(
-                            aws_error(&self.label, &f, &self.endpoint).to_string(),
-                        )
-                        .into());
-                    }
-                    Failure::Client { code, message } => {
-                        for r in batch {
-                            dead_letter_record(acct, &r, code, message)?;
-                        }
-                        return Ok(());
-                    }
-                    _ => {
-                        let (code, msg) = (f.code().to_string(), f.message().to_string());
-                        failed = batch
-                            .into_iter()
-                            .map(|r| (r, code.clone(), msg.clone()))
-                            .collect();
-                    }
-                }
-            }
-        }
-        let mut retry = Vec::new();
-        let mut max_attempt = 0;
-        for (mut r, code, msg) in failed {
-            r.attempts += 1;
-            if r.attempts >= self.max_attempts {
-                dead_letter_record(
-                    acct,
-                    &r,
-                    &code,
-                    &format!("{msg} (after {} attempts)", r.attempts),
-                )?;
-            } else {
-                acct.retried += r.origins.len() as u64;
-                max_attempt = max_attempt.max(r.attempts);
-                retry.push(r);
-            }
-        }
-        if !retry.is_empty() {
-            self.batcher.requeue_front(retry);
-            tokio::time::sleep(self.backoff.delay(max_attempt)).await;
-        }
-        Ok(())
-    }
-}
-
-fn dead_letter_record(
-    acct: &mut Account,
-    r: &PackedRecord,
-    code: &str,
-    message: &str,
-) -> std::io::Result<()> {
-    let lines = r.data.split(|&b| b == b'\n').filter(|l| !l.is_empty());
-    for (line, origin) in lines.zip(&r.origins) {
-        acct.dead_letter(origin, &String::from_utf8_lossy(line), code, message)?;
-    }
-    Ok(())
 }

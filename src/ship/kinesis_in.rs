@@ -9,10 +9,11 @@
 //! closed returns nothing and is not behind.
 
 use super::account::Requests;
-use super::checkpoint::{Checkpoint, Pos};
+use super::checkpoint::{Checkpoint, Pos, ShardMark};
 use super::retry::{self, Backoff};
-use super::{aws_error, field, kpl, Item, Msg};
+use super::{aws_error, kpl, object_checker, Item, Msg, Origin};
 use crate::aws::{Aws, Failure};
+use crate::codec::scan::Scanner;
 use crate::time::parse_time;
 use aws_sdk_kinesis::primitives::DateTime as AwsTime;
 use aws_sdk_kinesis::types::ShardIteratorType;
@@ -100,10 +101,21 @@ struct Active {
     skip: Option<(String, u64)>,
 }
 
+/// How to get a shard's first iterator.
+struct Start {
+    kind: ShardIteratorType,
+    seq: Option<String>,
+    ts: Option<DateTime<Utc>>,
+    /// Lines of the record at `seq` delivered before the checkpoint.
+    skip: Option<(String, u64)>,
+}
+
 pub struct KinesisReader {
     client: aws_sdk_kinesis::Client,
     stream: String,
     label: String,
+    /// Checks that each line is one JSON object (the shared scanner).
+    checker: Scanner,
     endpoint: String,
     opts: ReadOptions,
     requests: Requests,
@@ -138,6 +150,7 @@ impl KinesisReader {
             client,
             stream: stream.to_string(),
             label,
+            checker: object_checker(),
             endpoint: aws.endpoint_label(),
             opts,
             requests: acct.requests.clone(),
@@ -288,47 +301,12 @@ impl KinesisReader {
             if !self.parent_finished(&info.parent) || !self.parent_finished(&info.adjacent) {
                 continue;
             }
-            let (kind, seq, ts, skip) = match &mark {
-                Some(m) if m.sequence.is_some() => {
-                    let seq = m.sequence.clone().expect("checked");
-                    if m.skip > 0 {
-                        (
-                            ShardIteratorType::AtSequenceNumber,
-                            Some(seq.clone()),
-                            None,
-                            Some((seq, m.skip)),
-                        )
-                    } else {
-                        (
-                            ShardIteratorType::AfterSequenceNumber,
-                            Some(seq),
-                            None,
-                            None,
-                        )
-                    }
-                }
-                _ if initial && !self.has_checkpoint() => match &self.opts.start {
-                    StartAt::TrimHorizon => (ShardIteratorType::TrimHorizon, None, None, None),
-                    StartAt::Latest => (ShardIteratorType::Latest, None, None, None),
-                    StartAt::AtTimestamp(t) => {
-                        (ShardIteratorType::AtTimestamp, None, Some(*t), None)
-                    }
-                    StartAt::AtSequence(n) => {
-                        if self.opts.shards.contains(&id) {
-                            (
-                                ShardIteratorType::AtSequenceNumber,
-                                Some(n.clone()),
-                                None,
-                                None,
-                            )
-                        } else {
-                            (ShardIteratorType::TrimHorizon, None, None, None)
-                        }
-                    }
-                },
-                // Children, and shards unknown to an existing checkpoint: from their start.
-                _ => (ShardIteratorType::TrimHorizon, None, None, None),
-            };
+            let Start {
+                kind,
+                seq,
+                ts,
+                skip,
+            } = self.start_of(&id, mark.as_ref(), initial);
             let iterator = self.get_iterator(&id, kind, seq, ts).await?;
             match iterator {
                 Some(it) => {
@@ -349,6 +327,50 @@ impl KinesisReader {
             }
         }
         Ok(())
+    }
+
+    /// Where a shard's reading starts: after its checkpoint mark, at --start
+    /// for a shard of the first listing, else (children, shards unknown to an
+    /// existing checkpoint) from its start.
+    fn start_of(&self, id: &str, mark: Option<&ShardMark>, initial: bool) -> Start {
+        let from = |kind| Start {
+            kind,
+            seq: None,
+            ts: None,
+            skip: None,
+        };
+        if let Some(seq) = mark.and_then(|m| m.sequence.clone()) {
+            let skip = mark.map_or(0, |m| m.skip);
+            return if skip > 0 {
+                Start {
+                    kind: ShardIteratorType::AtSequenceNumber,
+                    seq: Some(seq.clone()),
+                    ts: None,
+                    skip: Some((seq, skip)),
+                }
+            } else {
+                Start {
+                    seq: Some(seq),
+                    ..from(ShardIteratorType::AfterSequenceNumber)
+                }
+            };
+        }
+        if !initial || self.has_checkpoint() {
+            return from(ShardIteratorType::TrimHorizon);
+        }
+        match &self.opts.start {
+            StartAt::TrimHorizon => from(ShardIteratorType::TrimHorizon),
+            StartAt::Latest => from(ShardIteratorType::Latest),
+            StartAt::AtTimestamp(t) => Start {
+                ts: Some(*t),
+                ..from(ShardIteratorType::AtTimestamp)
+            },
+            StartAt::AtSequence(n) if self.opts.shards.iter().any(|s| s == id) => Start {
+                seq: Some(n.clone()),
+                ..from(ShardIteratorType::AtSequenceNumber)
+            },
+            StartAt::AtSequence(_) => from(ShardIteratorType::TrimHorizon),
+        }
     }
 
     fn has_checkpoint(&self) -> bool {
@@ -458,14 +480,15 @@ impl KinesisReader {
                     _ => None,
                 })
                 .collect();
+            // Not all settled: some active shard is due (all_settled above).
             let earliest = due
                 .iter()
-                .filter_map(|id| match &self.state[id] {
-                    State::Active(a) => Some(a.next_poll),
+                .filter_map(|id| match self.state.get(id) {
+                    Some(State::Active(a)) => Some(a.next_poll),
                     _ => None,
                 })
                 .min()
-                .expect("some shard is due");
+                .unwrap_or_else(Instant::now);
             tokio::time::sleep_until(earliest).await;
             for id in due {
                 let ready =
@@ -481,14 +504,20 @@ impl KinesisReader {
         self.opts.until.is_some_and(|u| Utc::now() >= u)
     }
 
+    /// The shard's reading state; every shard polled is active.
+    fn active(&mut self, id: &str) -> anyhow::Result<&mut Active> {
+        match self.state.get_mut(id) {
+            Some(State::Active(a)) => Ok(a),
+            _ => Err(anyhow::anyhow!(
+                "{}: shard {id} is not being read",
+                self.label
+            )),
+        }
+    }
+
     /// One GetRecords on one shard. Returns false when the receiver went away.
     async fn poll(&mut self, id: &str, tx: &Sender<Msg>) -> anyhow::Result<bool> {
-        let listed_at = self.listed_at;
-        let closed = self.info.get(id).is_some_and(|i| i.closed);
-        let State::Active(a) = self.state.get_mut(id).expect("active") else {
-            unreachable!()
-        };
-        let iterator = a.iterator.clone();
+        let iterator = self.active(id)?.iterator.clone();
         let client = &self.client;
         let r = retry::call(
             &self.requests,
@@ -507,29 +536,14 @@ impl KinesisReader {
         let out = match r {
             Ok(out) => out,
             Err(Failure::Client { code, .. }) if code == "ExpiredIteratorException" => {
-                let last = a.last_seq.clone();
-                let (kind, seq) = match last {
-                    Some(s) => (ShardIteratorType::AfterSequenceNumber, Some(s)),
-                    None => (ShardIteratorType::TrimHorizon, None),
-                };
-                let it = self.get_iterator(id, kind, seq, None).await?;
-                match (it, self.state.get_mut(id)) {
-                    (Some(it), Some(State::Active(a))) => a.iterator = it,
-                    _ => {
-                        self.state.insert(id.to_string(), State::Done);
-                    }
-                }
+                self.renew_iterator(id).await?;
                 return Ok(true);
             }
             Err(f) => return Err(self.fail("GetRecords", f)),
         };
-        let State::Active(a) = self.state.get_mut(id).expect("active") else {
-            unreachable!()
-        };
-        a.next_poll = Instant::now() + MIN_POLL_INTERVAL;
+        self.active(id)?.next_poll = Instant::now() + MIN_POLL_INTERVAL;
         let shard: Arc<str> = Arc::from(id);
-        let records = out.records();
-        for rec in records {
+        for rec in out.records() {
             if let (Some(until), Some(arrived)) =
                 (self.opts.until, rec.approximate_arrival_timestamp())
             {
@@ -538,101 +552,72 @@ impl KinesisReader {
                     return Ok(true);
                 }
             }
-            let State::Active(a) = self.state.get_mut(id).expect("active") else {
-                unreachable!()
-            };
             let seq: Arc<str> = Arc::from(rec.sequence_number());
+            let a = self.active(id)?;
             a.last_seq = Some(seq.to_string());
             let skip = match a.skip.take() {
                 Some((s, n)) if *s == *seq => n,
                 _ => 0,
             };
-            let blob = rec.data().as_ref();
-            let user: Vec<&[u8]> = match kpl::deaggregate(blob) {
-                Some(recs) => recs.into_iter().map(|u| u.data).collect(),
-                None => vec![blob],
-            };
-            let lines: Vec<&[u8]> = user
-                .into_iter()
-                .flat_map(|d| d.split(|&b| b == b'\n'))
-                .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-                .collect();
-            let total = lines.len() as u64;
-            for (i, line) in lines.into_iter().enumerate() {
-                let index = i as u64 + 1;
-                if index <= skip {
-                    continue;
-                }
-                let pos = Pos {
-                    shard: shard.clone(),
-                    sequence: seq.clone(),
-                    index,
-                    last: index == total,
-                };
-                let origin = format!("{}/{}:{}", self.label, shard, seq);
-                let text = String::from_utf8_lossy(line);
-                let text = text.strip_suffix('\r').unwrap_or(&text).to_string();
-                let msg = match field::check_object(&text) {
-                    Ok(()) => Msg::Item(Item {
-                        line: text,
-                        origin,
-                        pos: Some(pos),
-                    }),
-                    Err(why) => Msg::Bad {
-                        origin,
-                        raw: text,
-                        why,
-                        pos: Some(pos),
-                    },
-                };
-                if tx.send(msg).await.is_err() {
-                    return Ok(false);
-                }
-            }
-            if total == 0 {
-                // An empty record still moves the checkpoint.
-                let pos = Pos {
-                    shard: shard.clone(),
-                    sequence: seq.clone(),
-                    index: 1,
-                    last: true,
-                };
-                let msg = Msg::Bad {
-                    origin: format!("{}/{}:{}", self.label, shard, seq),
-                    raw: String::new(),
-                    why: "empty record".into(),
-                    pos: Some(pos),
-                };
+            for msg in record_msgs(
+                &mut self.checker,
+                &self.label,
+                &shard,
+                &seq,
+                rec.data().as_ref(),
+                skip,
+            ) {
                 if tx.send(msg).await.is_err() {
                     return Ok(false);
                 }
             }
         }
-        let State::Active(a) = self.state.get_mut(id).expect("active") else {
-            unreachable!()
-        };
-        let next = out.next_shard_iterator().map(str::to_string);
-        let caught_up = records.is_empty() && out.millis_behind_latest().unwrap_or(0) == 0;
-        match next {
-            None => {
-                self.finish(id, tx).await?;
-            }
-            Some(it) => {
-                a.iterator = it;
-                if caught_up {
-                    // Closed before this read began: nothing more can come.
-                    let listing_before_read = listed_at.is_some();
-                    if closed && listing_before_read {
-                        self.finish(id, tx).await?;
-                    } else {
-                        a.caught_up = Some(Instant::now());
-                    }
-                } else if !out.child_shards().is_empty() {
-                    self.list().await?;
-                }
-            }
-        }
+        self.after_read(id, &out, tx).await?;
         Ok(true)
+    }
+
+    /// An iterator expired: a new one after the last record read.
+    async fn renew_iterator(&mut self, id: &str) -> anyhow::Result<()> {
+        let (kind, seq) = match self.active(id)?.last_seq.clone() {
+            Some(s) => (ShardIteratorType::AfterSequenceNumber, Some(s)),
+            None => (ShardIteratorType::TrimHorizon, None),
+        };
+        let it = self.get_iterator(id, kind, seq, None).await?;
+        match (it, self.state.get_mut(id)) {
+            (Some(it), Some(State::Active(a))) => a.iterator = it,
+            _ => {
+                self.state.insert(id.to_string(), State::Done);
+            }
+        }
+        Ok(())
+    }
+
+    /// After a read: the next iterator, or the shard's end, or a reshard to follow.
+    async fn after_read(
+        &mut self,
+        id: &str,
+        out: &aws_sdk_kinesis::operation::get_records::GetRecordsOutput,
+        tx: &Sender<Msg>,
+    ) -> anyhow::Result<()> {
+        let listed_at = self.listed_at;
+        let closed = self.info.get(id).is_some_and(|i| i.closed);
+        let caught_up = out.records().is_empty() && out.millis_behind_latest().unwrap_or(0) == 0;
+        let Some(next) = out.next_shard_iterator() else {
+            return self.finish(id, tx).await;
+        };
+        self.active(id)?.iterator = next.to_string();
+        if caught_up {
+            // Closed before this read began: nothing more can come.
+            let listing_before_read = listed_at.is_some();
+            if closed && listing_before_read {
+                self.finish(id, tx).await?;
+            } else {
+                self.active(id)?.caught_up = Some(Instant::now());
+            }
+        } else if !out.child_shards().is_empty() {
+            self.list().await?;
+        }
+        Ok(())
     }
 
     async fn finish(&mut self, id: &str, tx: &Sender<Msg>) -> anyhow::Result<()> {
@@ -641,6 +626,83 @@ impl KinesisReader {
         // Children may be waiting for this one.
         self.list().await
     }
+}
+
+/// The messages for one Kinesis record: its lines (after KPL deaggregation),
+/// each a record or a bad line, numbered within the record; `skip` lines were
+/// delivered before a checkpoint. An empty record still moves the checkpoint.
+fn record_msgs(
+    checker: &mut Scanner,
+    label: &str,
+    shard: &Arc<str>,
+    seq: &Arc<str>,
+    blob: &[u8],
+    skip: u64,
+) -> Vec<Msg> {
+    let user: Vec<&[u8]> = match kpl::deaggregate(blob) {
+        Some(recs) => recs.into_iter().map(|u| u.data).collect(),
+        None => vec![blob],
+    };
+    let lines: Vec<&[u8]> = user
+        .into_iter()
+        .flat_map(|d| d.split(|&b| b == b'\n'))
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    let input: Arc<str> = Arc::from(format!("{label}/{shard}/{seq}"));
+    let total = lines.len() as u64;
+    let pos = |index: u64| Pos {
+        shard: shard.clone(),
+        sequence: seq.clone(),
+        index,
+        last: index >= total,
+    };
+    if total == 0 {
+        return vec![Msg::Bad {
+            origin: Origin { input, line: 1 },
+            raw: Vec::new(),
+            why: "empty record".into(),
+            pos: Some(pos(1)),
+        }];
+    }
+    let mut msgs = Vec::with_capacity(lines.len());
+    for (i, bytes) in lines.into_iter().enumerate() {
+        let index = i as u64 + 1;
+        if index <= skip {
+            continue;
+        }
+        let origin = Origin {
+            input: input.clone(),
+            line: index,
+        };
+        let text = crate::codec::trim_ending(bytes);
+        let checked = checker.scan(text).map(|_| ()).and_then(|()| {
+            std::str::from_utf8(text)
+                .map_err(|e| format!("not valid UTF-8 (byte {})", e.valid_up_to()))
+        });
+        msgs.push(match checked {
+            Ok(t) => Msg::Item(Item {
+                line: t.to_string(),
+                origin,
+                raw: (text.len() != bytes.len()).then(|| {
+                    let mut raw = bytes.to_vec();
+                    raw.push(b'\n');
+                    raw.into()
+                }),
+                pos: Some(pos(index)),
+            }),
+            Err(why) => {
+                let mut raw = bytes.to_vec();
+                raw.push(b'\n');
+                Msg::Bad {
+                    origin,
+                    raw,
+                    why,
+                    pos: Some(pos(index)),
+                }
+            }
+        });
+    }
+    msgs
 }
 
 #[cfg(test)]

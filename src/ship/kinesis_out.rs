@@ -5,14 +5,18 @@
 
 use super::account::Account;
 use super::batch::{
-    Batchable, KeyedBatcher, MAX_KINESIS_RECORD_BYTES, MAX_PUT_RECORDS, MAX_PUT_RECORDS_BYTES,
+    Batchable, Limits, MAX_KINESIS_RECORD_BYTES, MAX_PARTITION_KEY_CHARS, MAX_PUT_RECORDS,
     PUT_RECORDS,
 };
-use super::retry::{self, Backoff, UNREACHABLE_ATTEMPTS};
-use super::{aws_error, field, Item, Settings, SinkFailed};
+use super::put_batch::{BatchSender, EntryResult, PutEntry, PutService};
+use super::retry::{self, Backoff};
+use super::{aws_error, Item, Settings};
 use crate::aws::{classify, Aws, Failure};
+use crate::codec::scan::{Fields, Kind, Scanner, Slot, Value};
+use crate::time::TimeParser;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Queued entries that make a call worth sending: enough lookahead to fill
@@ -36,15 +40,135 @@ impl Batchable for Entry {
     }
 }
 
-pub struct KinesisSink {
+impl PutEntry for Entry {
+    fn attempts(&self) -> u32 {
+        self.attempts
+    }
+    fn set_attempts(&mut self, n: u32) {
+        self.attempts = n;
+    }
+    fn records(&self) -> u64 {
+        1
+    }
+    fn delivered(&self, acct: &mut Account) {
+        acct.shipped += 1;
+    }
+    fn undeliverable(&self, acct: &mut Account, code: &str, message: &str) -> std::io::Result<()> {
+        let record = String::from_utf8_lossy(self.data.strip_suffix(b"\n").unwrap_or(&self.data));
+        acct.undeliverable(&self.origin, &record, code, message)
+    }
+}
+
+/// PutRecords on one stream.
+struct PutRecords {
     client: aws_sdk_kinesis::Client,
     stream: String,
-    label: String,
-    endpoint: String,
+}
+
+impl PutService for PutRecords {
+    type Entry = Entry;
+    const API: &'static str = "PutRecords";
+    const LIMITS: Limits = PUT_RECORDS;
+    const MAX_RECORD_BYTES: usize = MAX_KINESIS_RECORD_BYTES;
+
+    async fn put(&self, batch: &[Entry]) -> Result<Vec<EntryResult>, Failure> {
+        let entries = batch
+            .iter()
+            .map(|e| {
+                PutRecordsRequestEntry::builder()
+                    .data(Blob::new(e.data.clone()))
+                    .partition_key(&e.key)
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Failure::Client {
+                code: "InvalidEntry".into(),
+                message: e.to_string(),
+            })?;
+        let out = self
+            .client
+            .put_records()
+            .stream_name(&self.stream)
+            .set_records(Some(entries))
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        if out.failed_record_count().unwrap_or(0) == 0 {
+            return Ok(vec![None; batch.len()]);
+        }
+        Ok(out
+            .records()
+            .iter()
+            .map(|r| {
+                r.error_code().map(|code| {
+                    let msg = r.error_message().unwrap_or("entry failed");
+                    (code.to_string(), msg.to_string())
+                })
+            })
+            .collect())
+    }
+
+    /// A KMS error other than throttling is a key's configuration: it stays.
+    fn permanent(code: &str) -> bool {
+        code.starts_with("KMS") && code != "KMSThrottlingException"
+    }
+}
+
+/// The partition key of records, read with the shared scanner: a string as it
+/// is, a number or boolean as its JSON text; absent, null, empty or too long
+/// is a bad line.
+struct PartitionKey {
+    scanner: Scanner,
+    any: Slot,
+    json: Slot,
     field: String,
-    batcher: KeyedBatcher<Entry>,
-    backoff: Backoff,
-    max_attempts: u32,
+}
+
+impl PartitionKey {
+    fn new(field: &str) -> Self {
+        let mut fields = Fields::new(TimeParser::default());
+        let any = fields.add(field, Kind::Any);
+        let json = fields.add(field, Kind::Json);
+        PartitionKey {
+            scanner: Scanner::new(Arc::new(fields)),
+            any,
+            json,
+            field: field.to_string(),
+        }
+    }
+
+    fn of(&mut self, line: &str) -> Result<String, String> {
+        let field = &self.field;
+        let rec = self.scanner.scan(line.as_bytes())?;
+        let key = match rec.get(self.any) {
+            Value::Missing | Value::Null => {
+                return Err(format!(
+                    "no partition key: field {field:?} is missing or null"
+                ))
+            }
+            Value::Str(s) => s.to_string(),
+            Value::Num(_) | Value::Bool(_) => rec.json(self.json).unwrap_or_default().to_string(),
+            _ => {
+                return Err(format!(
+                    "partition key field {field:?} is not a string or number"
+                ))
+            }
+        };
+        if key.is_empty() {
+            return Err(format!("no partition key: field {field:?} is empty"));
+        }
+        if key.chars().count() > MAX_PARTITION_KEY_CHARS {
+            return Err(format!(
+                "partition key in {field:?} is longer than {MAX_PARTITION_KEY_CHARS} characters"
+            ));
+        }
+        Ok(key)
+    }
+}
+
+pub struct KinesisSink {
+    sender: BatchSender<PutRecords>,
+    key: PartitionKey,
     linger: Duration,
 }
 
@@ -67,48 +191,50 @@ impl KinesisSink {
         )
         .await
         .map_err(|f| aws_error(&label, &f, &aws.endpoint_label()))?;
-        Ok(KinesisSink {
+        let service = PutRecords {
             client,
             stream: stream.to_string(),
-            label,
-            endpoint: aws.endpoint_label(),
-            field: s.partition_key.clone(),
-            batcher: KeyedBatcher::new(PUT_RECORDS, LOOKAHEAD),
-            backoff,
-            max_attempts: s.max_attempts,
+        };
+        Ok(KinesisSink {
+            sender: BatchSender::new(
+                service,
+                LOOKAHEAD,
+                backoff,
+                s.max_attempts,
+                label,
+                aws.endpoint_label(),
+            ),
+            key: PartitionKey::new(&s.partition_key),
             linger: s.linger,
         })
     }
 
     pub async fn push(&mut self, item: Item, acct: &mut Account) -> anyhow::Result<()> {
-        let key = match field::partition_key(&item.line, &self.field) {
+        let key = match self.key.of(&item.line) {
             Ok(k) => k,
-            Err(why) => return acct.reject(&item.origin, &item.line, &why),
+            Err(why) => return item.reject(acct, &why),
         };
+        let origin = item.origin.to_string();
         let mut data = item.line.into_bytes();
         data.push(b'\n');
-        if data.len() + key.len() > MAX_KINESIS_RECORD_BYTES {
-            let raw = String::from_utf8_lossy(&data[..data.len() - 1]).into_owned();
-            acct.dead_letter(
-                &item.origin,
-                &raw,
-                "RecordTooLarge",
-                &format!(
-                    "record of {} bytes with its partition key exceeds the Kinesis limit of 1 MiB; not sent",
-                    data.len() + key.len()
-                ),
-            )?;
-            return Ok(());
-        }
-        self.batcher.push(Entry {
+        let size = data.len() + key.len();
+        let entry = Entry {
             key,
             data,
-            origin: item.origin,
+            origin,
             attempts: 0,
             queued_at: Instant::now(),
-        });
-        while self.batcher.ready() {
-            self.send_batch(acct).await?;
+        };
+        if size > MAX_KINESIS_RECORD_BYTES {
+            let why = format!(
+                "record of {size} bytes with its partition key exceeds the Kinesis limit of 1 MiB; not sent"
+            );
+            entry.undeliverable(acct, "RecordTooLarge", &why)?;
+            return Ok(());
+        }
+        self.sender.batcher.push(entry);
+        while self.sender.batcher.ready() {
+            self.sender.send_batch(acct).await?;
         }
         Ok(())
     }
@@ -116,159 +242,68 @@ impl KinesisSink {
     pub async fn tick(&mut self, now: Instant, acct: &mut Account) -> anyhow::Result<()> {
         // Send what waited longer than --linger; calls stay full when enough is queued.
         while self
+            .sender
             .batcher
             .front()
             .is_some_and(|e| now.duration_since(e.queued_at) >= self.linger)
         {
-            self.send_batch(acct).await?;
+            self.sender.send_batch(acct).await?;
         }
         Ok(())
     }
 
     pub async fn flush(&mut self, acct: &mut Account) -> anyhow::Result<()> {
-        while !self.batcher.is_empty() {
-            self.send_batch(acct).await?;
+        while !self.sender.batcher.is_empty() {
+            self.sender.send_batch(acct).await?;
         }
         Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.batcher.is_empty()
+        self.sender.batcher.is_empty()
     }
 
     pub fn abandon(&mut self, acct: &mut Account, why: &str) {
-        for e in self.batcher.drain() {
-            let raw =
-                String::from_utf8_lossy(e.data.strip_suffix(b"\n").unwrap_or(&e.data)).into_owned();
-            let _ = acct.dead_letter(&e.origin, &raw, "NotDelivered", why);
+        for e in self.sender.batcher.drain() {
+            let _ = e.undeliverable(acct, "NotDelivered", why);
         }
     }
+}
 
-    /// Sends one PutRecords call and sorts out what happened to every entry.
-    async fn send_batch(&mut self, acct: &mut Account) -> anyhow::Result<()> {
-        let batch = self.batcher.take_batch();
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let bytes: usize = batch.iter().map(Batchable::size).sum();
-        acct.batches += 1;
-        acct.batched_records += batch.len() as u64;
-        if batch.len() == MAX_PUT_RECORDS
-            || bytes + MAX_KINESIS_RECORD_BYTES > MAX_PUT_RECORDS_BYTES
-        {
-            acct.full_batches += 1;
-        }
-        let entries: Vec<PutRecordsRequestEntry> = batch
-            .iter()
-            .map(|e| {
-                PutRecordsRequestEntry::builder()
-                    .data(Blob::new(e.data.clone()))
-                    .partition_key(&e.key)
-                    .build()
-                    .expect("data and key are set")
-            })
-            .collect();
-        acct.requests.count("PutRecords");
-        let result = self
-            .client
-            .put_records()
-            .stream_name(&self.stream)
-            .set_records(Some(entries))
-            .send()
-            .await;
-        let mut failed: Vec<(Entry, String, String)> = Vec::new();
-        match result {
-            Ok(out) => {
-                if out.failed_record_count().unwrap_or(0) == 0 {
-                    acct.shipped += batch.len() as u64;
-                } else {
-                    let results = out.records();
-                    for (i, e) in batch.into_iter().enumerate() {
-                        match results.get(i).and_then(|r| r.error_code()) {
-                            None if i < results.len() => acct.shipped += 1,
-                            code => {
-                                let code = code.unwrap_or("MissingResult").to_string();
-                                let msg = results
-                                    .get(i)
-                                    .and_then(|r| r.error_message())
-                                    .unwrap_or("entry failed")
-                                    .to_string();
-                                failed.push((e, code, msg));
-                            }
-                        }
-                    }
-                }
-            }
-            Err(err) => {
-                let f = classify(&err);
-                match &f {
-                    Failure::Unreachable { .. }
-                        if batch.iter().map(|e| e.attempts).max().unwrap_or(0) + 1
-                            >= UNREACHABLE_ATTEMPTS =>
-                    {
-                        self.batcher.requeue_front(batch);
-                        return Err(SinkFailed(
-                            aws_error(&self.label, &f, &self.endpoint).to_string(),
-                        )
-                        .into());
-                    }
-                    Failure::NotFound { .. } | Failure::Denied { .. } => {
-                        self.batcher.requeue_front(batch);
-                        return Err(SinkFailed(
-                            aws_error(&self.label, &f, &self.endpoint).to_string(),
-                        )
-                        .into());
-                    }
-                    Failure::Client { code, message } => {
-                        // The request itself was refused: retrying cannot help.
-                        for e in batch {
-                            let raw = String::from_utf8_lossy(
-                                e.data.strip_suffix(b"\n").unwrap_or(&e.data),
-                            )
-                            .into_owned();
-                            acct.dead_letter(&e.origin, &raw, code, message)?;
-                        }
-                        return Ok(());
-                    }
-                    _ => {
-                        let (code, msg) = (f.code().to_string(), f.message().to_string());
-                        failed = batch
-                            .into_iter()
-                            .map(|e| (e, code.clone(), msg.clone()))
-                            .collect();
-                    }
-                }
-            }
-        }
-        if failed.is_empty() {
-            return Ok(());
-        }
-        let mut retry = Vec::new();
-        let mut max_attempt = 0;
-        for (mut e, code, msg) in failed {
-            e.attempts += 1;
-            if e.attempts >= self.max_attempts
-                || code.starts_with("KMS") && code != "KMSThrottlingException"
-            {
-                let raw = String::from_utf8_lossy(e.data.strip_suffix(b"\n").unwrap_or(&e.data))
-                    .into_owned();
-                acct.dead_letter(
-                    &e.origin,
-                    &raw,
-                    &code,
-                    &format!("{msg} (after {} attempts)", e.attempts),
-                )?;
-            } else {
-                acct.retried += 1;
-                max_attempt = max_attempt.max(e.attempts);
-                retry.push(e);
-            }
-        }
-        if !retry.is_empty() {
-            self.batcher.requeue_front(retry);
-            // Throttled or failing: slow down before the next call, all keys alike.
-            tokio::time::sleep(self.backoff.delay(max_attempt)).await;
-        }
-        Ok(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_keys_come_from_top_level_fields_the_last_of_duplicates() {
+        let mut k = PartitionKey::new("container_id");
+        let l = r#"{"a":{"container_id":"X"},"container_id":"MSKU1","n":3}"#;
+        assert_eq!(k.of(l).unwrap(), "MSKU1");
+        assert_eq!(
+            k.of(r#"{"container_id":"A","container_id":"B"}"#).unwrap(),
+            "B"
+        );
+        assert_eq!(PartitionKey::new("n").of(l).unwrap(), "3");
+    }
+
+    #[test]
+    fn a_partition_key_must_be_present_and_short() {
+        let mut k = PartitionKey::new("container_id");
+        assert!(k
+            .of(r#"{"container_id":null}"#)
+            .unwrap_err()
+            .contains("missing"));
+        assert!(k.of(r#"{"x":1}"#).unwrap_err().contains("missing"));
+        assert!(k
+            .of(r#"{"container_id":""}"#)
+            .unwrap_err()
+            .contains("empty"));
+        assert!(k
+            .of(r#"{"container_id":[1]}"#)
+            .unwrap_err()
+            .contains("not a string"));
+        assert!(k.of("[1]").is_err());
+        let long = format!(r#"{{"container_id":"{}"}}"#, "x".repeat(257));
+        assert!(k.of(&long).unwrap_err().contains("256"));
     }
 }

@@ -1,22 +1,22 @@
 //! `file://DIR`: the local data lake, laid out exactly like the S3 one.
 
-use super::objects::{decode, split_records, Range};
-use super::{Item, Msg};
+use super::objects::{decoder, read_object, Range};
+use super::Msg;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use tokio::sync::mpsc::Sender;
 
 /// Writes one object atomically (temporary file, then rename), replacing any
 /// object of the same name.
 pub fn write_object(dir: &Path, name: &str, body: &[u8]) -> std::io::Result<()> {
     let path = dir.join(name);
-    let parent = path.parent().expect("object names have directories");
+    let (Some(parent), Some(file_name)) = (path.parent(), path.file_name()) else {
+        return Err(std::io::Error::other(format!("{name}: not an object name")));
+    };
     std::fs::create_dir_all(parent)?;
-    let file_name = path
-        .file_name()
-        .expect("object names have a file name")
-        .to_string_lossy();
+    let file_name = file_name.to_string_lossy();
     let tmp = parent.join(format!(".{file_name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, body)?;
     std::fs::rename(&tmp, &path)
@@ -36,7 +36,9 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<String>> {
             if entry.file_type()?.is_dir() {
                 walk(root, &path, out)?;
             } else {
-                let rel = path.strip_prefix(root).expect("under root");
+                let Ok(rel) = path.strip_prefix(root) else {
+                    continue;
+                };
                 let key: Vec<String> = rel
                     .components()
                     .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -52,16 +54,30 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(out)
 }
 
-/// Reads the lake on its own thread, object by object in key order.
-pub fn spawn_reader(dir: PathBuf, range: Range, tx: Sender<Msg>, stop: Arc<AtomicBool>) {
-    std::thread::spawn(move || {
-        if let Err(e) = read_lake(&dir, &range, &tx, &stop) {
-            let _ = tx.blocking_send(Msg::Fatal(e));
-        }
-    });
+/// Reads the lake on its own thread, object by object in key order. The
+/// handle tells the main loop whether the thread ended or died.
+pub fn spawn_reader(
+    dir: PathBuf,
+    range: Range,
+    tx: Sender<Msg>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("ship-lake".into())
+        .spawn(move || {
+            let mut range = range;
+            if let Err(e) = read_lake(&dir, &mut range, &tx, &stop) {
+                let _ = tx.blocking_send(Msg::Fatal(e));
+            }
+        })
 }
 
-fn read_lake(dir: &Path, range: &Range, tx: &Sender<Msg>, stop: &AtomicBool) -> anyhow::Result<()> {
+fn read_lake(
+    dir: &Path,
+    range: &mut Range,
+    tx: &Sender<Msg>,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
     let keys =
         list(dir).map_err(|e| anyhow::anyhow!("cannot list file://{}: {e}", dir.display()))?;
     for key in keys {
@@ -71,45 +87,9 @@ fn read_lake(dir: &Path, range: &Range, tx: &Sender<Msg>, stop: &AtomicBool) -> 
         let path = dir.join(&key);
         let bytes = std::fs::read(&path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        let body = match decode(bytes) {
-            Ok(b) => b,
-            Err(e) => {
-                let msg = Msg::Bad {
-                    origin: path.display().to_string(),
-                    raw: String::new(),
-                    why: format!("cannot decompress: {e}"),
-                    pos: None,
-                };
-                if tx.blocking_send(msg).is_err() {
-                    return Ok(());
-                }
-                continue;
-            }
-        };
         let name = path.display().to_string();
-        let mut open = true;
-        split_records(&body, |index, rec| {
-            if stop.load(Ordering::Relaxed) {
-                open = false;
-                return false;
-            }
-            let origin = format!("{name}:{index}");
-            let msg = match rec {
-                Ok(line) if range.wants_record(&line) => Msg::Item(Item {
-                    line,
-                    origin,
-                    pos: None,
-                }),
-                Ok(_) => return true,
-                Err((raw, why)) => Msg::Bad {
-                    origin,
-                    raw,
-                    why,
-                    pos: None,
-                },
-            };
-            open = tx.blocking_send(msg).is_ok();
-            open
+        let open = read_object(&name, decoder(bytes), range, &mut |msg| {
+            !stop.load(Ordering::Relaxed) && tx.blocking_send(msg).is_ok()
         });
         if !open {
             return Ok(());

@@ -10,7 +10,6 @@ mod account;
 pub mod athena;
 pub mod batch;
 mod checkpoint;
-pub mod field;
 mod firehose;
 pub mod kinesis_in;
 mod kinesis_out;
@@ -18,6 +17,7 @@ pub mod kpl;
 mod lake;
 pub mod location;
 mod objects;
+mod put_batch;
 pub mod retry;
 mod s3;
 mod stdio;
@@ -26,14 +26,14 @@ pub use location::Location;
 
 use crate::app::{usage, Exit};
 use crate::aws::{Aws, Failure};
+use crate::codec::scan::{Fields, Kind, Scanner, Slot};
 use crate::codec::{BadInput, FormatChoice};
-use crate::time::{parse_time, Span};
+use crate::time::{parse_time, Span, TimeParser};
 use account::Account;
 use anyhow::Context;
 use checkpoint::{Checkpoint, Pos};
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use clap_complete::Shell;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -54,7 +54,8 @@ Examples:
   reefer-ship --from file://lake --since 2026-11-27T03:00:00Z --until 2026-11-27T05:00:00Z
   reefer-ship --from file://lake --to s3://my-lake/telemetry
   reefer-ship --from s3://my-lake/telemetry --pace 60x --to kinesis://reefer-telemetry
-  reefer-sim | reefer-ship --to firehose://reefer-lake --dead-letter failed.jsonl
+  reefer-sim | reefer-ship --to firehose://reefer-lake --dead-letter bad-lines.txt \\
+      --undelivered failed.jsonl      (raw rejected lines; undelivered records with their AWS error)
   reefer-ship --to s3://my-lake/telemetry --athena-ddl reefer_telemetry
   reefer-ship --endpoint-url http://127.0.0.1:5000 --from kinesis://t --max-records 10";
 
@@ -64,12 +65,13 @@ Examples:
 /// `kinesis://STREAM`, `firehose://STREAM`. Lake and S3 objects are gzipped JSON Lines
 /// under `PREFIX/YYYY/MM/DD/HH/` by event time, with names derived from their content,
 /// so shipping the same input twice overwrites instead of duplicating. Kinesis batches
-/// keep per-key order even when entries of a batch fail and are retried. A record that
-/// cannot be delivered after retries goes to `--dead-letter` with its AWS error code and
-/// makes the exit status 1. AWS settings come from the standard chain (AWS_PROFILE,
+/// keep per-key order even when entries of a batch fail and are retried. A rejected input
+/// line is reported as `reefer-ship: INPUT:LINE: why` and kept in `--dead-letter` as the
+/// raw bytes read; a record that cannot be delivered after retries goes to
+/// `--undelivered` as JSON with its AWS error code. Either makes the exit status 1. AWS settings come from the standard chain (AWS_PROFILE,
 /// AWS_REGION, credentials, AWS_ENDPOINT_URL); credentials are never printed.
 ///
-/// Exit status: 0 all delivered; 1 some records rejected or dead-lettered; 2 usage or
+/// Exit status: 0 all delivered; 1 some input lines rejected or records undelivered; 2 usage or
 /// configuration error (e.g. no such stream); 3 fatal (unreachable endpoint, I/O);
 /// 130 interrupted (after flushing what was buffered).
 #[derive(Debug, Clone, Parser)]
@@ -171,22 +173,24 @@ pub struct ShipArgs {
     #[arg(long, value_enum, default_value_t = BadInput::Skip, value_name = "ACTION")]
     pub on_bad_input: BadInput,
 
-    /// Keep every rejected or undeliverable record here, one JSON object per line:
-    /// {"error_code", "error", "origin", "record"}.
+    /// Keep every rejected input line here, its raw bytes as read (line ending
+    /// included), so the file can be fixed and fed again.
     #[arg(long, value_name = "FILE")]
     pub dead_letter: Option<String>,
+
+    /// Keep every record that was read but could not be delivered after retries
+    /// here, one JSON object per line: {"error_code", "error", "origin", "record"}.
+    #[arg(long, value_name = "FILE")]
+    pub undelivered: Option<String>,
 
     /// Print the Athena CREATE EXTERNAL TABLE for what --to s3://... writes, and exit.
     #[arg(long, value_name = "TABLE")]
     pub athena_ddl: Option<String>,
 
-    /// No summary on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    /// Print shell completions for SHELL and exit.
-    #[arg(long, value_enum, value_name = "SHELL")]
-    pub completions: Option<Shell>,
+    /// Output options; `-o FILE` is where `--to -` writes (stdout by default),
+    /// `--threads` the async runtime's worker threads (default 2).
+    #[command(flatten)]
+    pub out: crate::cli::OutputArgs,
 }
 
 fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
@@ -230,22 +234,60 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
     Ok(v as usize)
 }
 
-/// One record on its way: a JSON object on one line, where it came from, and
-/// for Kinesis sources its position for the checkpoint.
+/// Where a record came from: an input (`stdin`, an object, a Kinesis record)
+/// and its line there, as rejections name it (`input:line`).
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub input: Arc<str>,
+    pub line: u64,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.input, self.line)
+    }
+}
+
+/// One record on its way: a JSON object on one line, where it came from, the
+/// bytes it was read as when they differ from the line, and for Kinesis
+/// sources its position for the checkpoint.
 #[derive(Debug)]
 pub struct Item {
     pub line: String,
-    pub origin: String,
+    pub origin: Origin,
+    /// The input bytes, ending included, when they are not `line` + `\n`
+    /// (a CSV row, a CRLF line): what a dead letter must keep.
+    pub raw: Option<Box<[u8]>>,
     pub pos: Option<Pos>,
+}
+
+impl Item {
+    /// The record's bytes as read, for the dead letter.
+    pub fn raw(&self) -> std::borrow::Cow<'_, [u8]> {
+        match &self.raw {
+            Some(raw) => std::borrow::Cow::Borrowed(raw),
+            None => {
+                let mut v = Vec::with_capacity(self.line.len() + 1);
+                v.extend_from_slice(self.line.as_bytes());
+                v.push(b'\n');
+                std::borrow::Cow::Owned(v)
+            }
+        }
+    }
+
+    /// Rejects the record as a bad input line (the one rejection path).
+    pub fn reject(&self, acct: &mut Account, why: &str) -> anyhow::Result<()> {
+        acct.reject(&self.origin.input, self.origin.line, &self.raw(), why)
+    }
 }
 
 /// What a source sends to the main loop.
 pub enum Msg {
     Item(Item),
-    /// A line that is not a record.
+    /// A line that is not a record: its raw bytes, ending included.
     Bad {
-        origin: String,
-        raw: String,
+        origin: Origin,
+        raw: Vec<u8>,
         why: String,
         pos: Option<Pos>,
     },
@@ -253,6 +295,44 @@ pub enum Msg {
     ShardDone(String),
     /// The source failed.
     Fatal(anyhow::Error),
+}
+
+/// A scanner that reads no field: it only checks, by the shared rule
+/// ([`Scanner`]), that a line is one JSON object.
+pub fn object_checker() -> Scanner {
+    Scanner::new(Arc::new(Fields::new(TimeParser::default())))
+}
+
+/// The event time of records, read with the shared scanner: only an RFC 3339
+/// string is a time (a number is a bad line, as in every tool); duplicate keys
+/// follow the scanner's rule (the last wins).
+#[derive(Debug)]
+pub struct EventTime {
+    scanner: Scanner,
+    slot: Slot,
+    field: String,
+}
+
+impl EventTime {
+    pub fn new(field: &str) -> Self {
+        let mut fields = Fields::new(TimeParser::default());
+        let slot = fields.add(field, Kind::Time);
+        EventTime {
+            scanner: Scanner::new(Arc::new(fields)),
+            slot,
+            field: field.to_string(),
+        }
+    }
+
+    /// The record's event time, or why it has none.
+    pub fn of(&mut self, line: &str) -> Result<DateTime<Utc>, String> {
+        let rec = self.scanner.scan(line.as_bytes())?;
+        let ms = rec
+            .time(self.slot)
+            .ok_or_else(|| format!("no event time: field {:?} is missing or null", self.field))?;
+        DateTime::from_timestamp_millis(ms)
+            .ok_or_else(|| format!("{}: time out of range", self.field))
+    }
 }
 
 /// Channel capacity between the source and the main loop.
@@ -351,7 +431,7 @@ pub fn aws_error(what: &str, f: &Failure, endpoint: &str) -> anyhow::Error {
 
 /// The tool's entry point.
 pub fn run(args: ShipArgs) -> anyhow::Result<Exit> {
-    if let Some(shell) = args.completions {
+    if let Some(shell) = args.out.completions {
         crate::cli::write_completions::<ShipArgs>(shell, &mut std::io::stdout())?;
         return Ok(Exit::Ok);
     }
@@ -366,7 +446,7 @@ pub fn run(args: ShipArgs) -> anyhow::Result<Exit> {
     }
     check_args(&args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(args.out.threads.map_or(2, usize::from))
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -411,6 +491,34 @@ fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
     if args.from == args.to && args.from != Location::Std {
         return Err(usage("--from and --to are the same location"));
     }
+    if args.out.output.is_some() && args.to != Location::Std {
+        return Err(usage(
+            "-o/--output names the file for --to - (stdout): give one or the other",
+        ));
+    }
+    for (flag, span) in [
+        ("--buffer-interval", args.buffer_interval),
+        ("--linger", args.linger),
+        ("--connect-timeout", args.connect_timeout),
+        ("--request-timeout", args.request_timeout),
+    ] {
+        check_span(flag, span)?;
+    }
+    Ok(())
+}
+
+/// The longest duration a flag takes: a year is already far past any buffer
+/// or timeout that makes sense, and keeps every clock sum far from overflow.
+const MAX_SPAN: Span = Span {
+    millis: 366 * 86_400_000,
+};
+
+fn check_span(flag: &str, span: Span) -> anyhow::Result<()> {
+    if span.millis < 0 || span.millis > MAX_SPAN.millis {
+        return Err(usage(format!(
+            "{flag} {span}: out of range (0 to {MAX_SPAN})"
+        )));
+    }
     Ok(())
 }
 
@@ -434,23 +542,14 @@ fn watch_interrupts() -> anyhow::Result<Arc<tokio::sync::Notify>> {
 
 async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     let interrupt = watch_interrupts()?;
-    let mut acct = Account::new(TOOL, args.on_bad_input, args.dead_letter.as_deref())
-        .map_err(|e| usage(e.to_string()))?;
-    let settings = Settings {
-        partition_key: args.partition_key.clone(),
-        time_field: args.time_field.clone(),
-        buffer_size: args.buffer_size,
-        buffer_interval: args.buffer_interval.to_std(),
-        linger: args.linger.to_std(),
-        gzip: !args.no_gzip,
-        pack: !args.no_pack,
-        max_attempts: args.max_attempts,
-        seed: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1)
-            ^ u64::from(std::process::id()),
-    };
+    let mut acct = Account::new(
+        TOOL,
+        args.on_bad_input,
+        args.dead_letter.as_deref(),
+        args.undelivered.as_deref(),
+    )
+    .map_err(|e| usage(e.to_string()))?;
+    let settings = Settings::from_args(&args);
     let aws = if args.from.is_aws() || args.to.is_aws() {
         let opts = args
             .aws
@@ -459,262 +558,402 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     } else {
         None
     };
-
-    // The checkpoint, loaded before anything is read.
-    let mut checkpoint = match (&args.from, &args.checkpoint) {
-        (Location::Kinesis(stream), Some(path)) => {
-            let cp = Checkpoint::load(path).map_err(usage)?;
-            if let Some(cp) = &cp {
-                if &cp.stream != stream {
-                    return Err(usage(format!(
-                        "checkpoint {} belongs to stream {:?}, not {stream:?}",
-                        path.display(),
-                        cp.stream
-                    )));
-                }
-            }
-            Some(cp.unwrap_or(Checkpoint {
-                stream: stream.clone(),
-                ..Default::default()
-            }))
-        }
-        _ => None,
-    };
-
+    let checkpoint = load_checkpoint(&args)?;
     // The sink first: it checks that its destination exists before anything is read.
-    let mut sink = match &args.to {
-        Location::Std => Sink::Stdout(stdio::StdoutSink::new()),
+    let sink = open_sink(&args, aws.as_ref(), &settings, &mut acct).await?;
+    let (tx, rx) = mpsc::channel::<Msg>(CHANNEL);
+    let stop = Arc::new(AtomicBool::new(false));
+    let source = open_source(
+        &args,
+        aws.as_ref(),
+        &settings,
+        &checkpoint,
+        tx,
+        &stop,
+        &mut acct,
+    )
+    .await?;
+    let mut run = Run {
+        args: &args,
+        acct,
+        sink,
+        pending: checkpoint.clone(),
+        checkpoint,
+        checkpoint_written: Instant::now(),
+        interrupted: false,
+        pace: args
+            .pace
+            .map(|speed| Pacer::new(speed, &settings.time_field)),
+    };
+    let ended = run.pump(rx, &interrupt).await;
+    stop.store(true, Ordering::Relaxed);
+    // The channel closed: the source ended, or died (a panic is not the end of input).
+    let outcome = match ended {
+        Ok(true) => source.ended().await,
+        Ok(false) => {
+            source.abandon();
+            Ok(())
+        }
+        Err(e) => {
+            source.abandon();
+            Err(e)
+        }
+    };
+    run.finish(outcome.err()).await
+}
+
+/// The resolved settings.
+impl Settings {
+    fn from_args(args: &ShipArgs) -> Settings {
+        Settings {
+            partition_key: args.partition_key.clone(),
+            time_field: args.time_field.clone(),
+            buffer_size: args.buffer_size,
+            buffer_interval: args.buffer_interval.to_std(),
+            linger: args.linger.to_std(),
+            gzip: !args.no_gzip,
+            pack: !args.no_pack,
+            max_attempts: args.max_attempts,
+            seed: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+                ^ u64::from(std::process::id()),
+        }
+    }
+}
+
+/// The Kinesis checkpoint, loaded before anything is read.
+fn load_checkpoint(args: &ShipArgs) -> anyhow::Result<Option<Checkpoint>> {
+    let (Location::Kinesis(stream), Some(path)) = (&args.from, &args.checkpoint) else {
+        return Ok(None);
+    };
+    let cp = Checkpoint::load(path).map_err(usage)?;
+    if let Some(cp) = &cp {
+        if &cp.stream != stream {
+            return Err(usage(format!(
+                "checkpoint {} belongs to stream {:?}, not {stream:?}",
+                path.display(),
+                cp.stream
+            )));
+        }
+    }
+    Ok(Some(cp.unwrap_or(Checkpoint {
+        stream: stream.clone(),
+        ..Default::default()
+    })))
+}
+
+/// The AWS clients, present whenever a location is on AWS (checked by the caller).
+fn need_aws(aws: Option<&Aws>) -> anyhow::Result<&Aws> {
+    aws.ok_or_else(|| anyhow::anyhow!("AWS is not configured"))
+}
+
+async fn open_sink(
+    args: &ShipArgs,
+    aws: Option<&Aws>,
+    settings: &Settings,
+    acct: &mut Account,
+) -> anyhow::Result<Sink> {
+    Ok(match &args.to {
+        Location::Std => Sink::Stdout(stdio::StdoutSink::new(args.out.open()?)),
         Location::Lake(dir) => Sink::Objects(objects::ObjectSink::new(
             objects::Store::Lake(dir.clone()),
-            &settings,
+            settings,
         )),
         Location::S3 { bucket, prefix } => {
-            let aws = aws.as_ref().expect("AWS is configured");
-            let store = s3::S3Store::open(aws, bucket, prefix, &settings, &mut acct).await?;
+            let store = s3::S3Store::open(need_aws(aws)?, bucket, prefix, settings, acct).await?;
             Sink::Objects(objects::ObjectSink::new(
                 objects::Store::S3(store),
-                &settings,
+                settings,
             ))
         }
-        Location::Kinesis(stream) => {
-            let aws = aws.as_ref().expect("AWS is configured");
-            Sink::Kinesis(kinesis_out::KinesisSink::open(aws, stream, &settings, &mut acct).await?)
-        }
-        Location::Firehose(stream) => {
-            let aws = aws.as_ref().expect("AWS is configured");
-            Sink::Firehose(firehose::FirehoseSink::open(aws, stream, &settings, &mut acct).await?)
-        }
-    };
+        Location::Kinesis(stream) => Sink::Kinesis(
+            kinesis_out::KinesisSink::open(need_aws(aws)?, stream, settings, acct).await?,
+        ),
+        Location::Firehose(stream) => Sink::Firehose(
+            firehose::FirehoseSink::open(need_aws(aws)?, stream, settings, acct).await?,
+        ),
+    })
+}
 
-    let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
-    let stop = Arc::new(AtomicBool::new(false));
-    let source_task = match &args.from {
-        Location::Std => {
-            stdio::spawn_stdin(args.input_format, tx, stop.clone());
-            None
-        }
-        Location::Lake(dir) => {
-            lake::spawn_reader(
-                dir.clone(),
-                objects::Range::new(args.since, args.until, &settings),
-                tx,
-                stop.clone(),
-            );
-            None
-        }
+/// Starts the source, which sends its records down `tx`.
+async fn open_source(
+    args: &ShipArgs,
+    aws: Option<&Aws>,
+    settings: &Settings,
+    checkpoint: &Option<Checkpoint>,
+    tx: mpsc::Sender<Msg>,
+    stop: &Arc<AtomicBool>,
+    acct: &mut Account,
+) -> anyhow::Result<SourceHandle> {
+    let thread_failed = |e: std::io::Error| anyhow::anyhow!("cannot start the reader thread: {e}");
+    let range = || objects::Range::new(args.since, args.until, settings);
+    Ok(match &args.from {
+        Location::Std => SourceHandle::Thread(
+            stdio::spawn_stdin(args.input_format, tx, stop.clone()).map_err(thread_failed)?,
+        ),
+        Location::Lake(dir) => SourceHandle::Thread(
+            lake::spawn_reader(dir.clone(), range(), tx, stop.clone()).map_err(thread_failed)?,
+        ),
         Location::S3 { bucket, prefix } => {
-            let aws = aws.as_ref().expect("AWS is configured");
-            let reader = s3::S3Reader::open(
-                aws,
-                bucket,
-                prefix,
-                objects::Range::new(args.since, args.until, &settings),
-                &mut acct,
-            )
-            .await?;
-            Some(tokio::spawn(reader.run(tx)))
+            let reader = s3::S3Reader::open(need_aws(aws)?, bucket, prefix, range(), acct).await?;
+            SourceHandle::Task(tokio::spawn(reader.run(tx)))
         }
         Location::Kinesis(stream) => {
-            let aws = aws.as_ref().expect("AWS is configured");
-            let reader = kinesis_in::KinesisReader::open(
-                aws,
-                stream,
-                kinesis_in::ReadOptions {
-                    shards: args.shards.clone(),
-                    start: args.start.clone(),
-                    checkpoint: checkpoint.clone(),
-                    until: args.until,
-                    follow: args.follow,
-                    max_attempts: args.max_attempts,
-                    seed: settings.seed,
-                },
-                &mut acct,
-            )
-            .await?;
-            Some(tokio::spawn(reader.run(tx)))
+            let options = kinesis_in::ReadOptions {
+                shards: args.shards.clone(),
+                start: args.start.clone(),
+                checkpoint: checkpoint.clone(),
+                until: args.until,
+                follow: args.follow,
+                max_attempts: args.max_attempts,
+                seed: settings.seed,
+            };
+            let reader =
+                kinesis_in::KinesisReader::open(need_aws(aws)?, stream, options, acct).await?;
+            SourceHandle::Task(tokio::spawn(reader.run(tx)))
         }
-        Location::Firehose(_) => unreachable!("checked in check_args"),
-    };
+        Location::Firehose(_) => {
+            return Err(usage("firehose:// is write-only"));
+        }
+    })
+}
 
-    let progress = if std::io::stderr().is_terminal() && !args.quiet {
-        let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
-        pb.set_style(
-            ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"),
-        );
-        pb
-    } else {
-        ProgressBar::hidden()
-    };
+/// The running source: a reader thread (stdin, the lake) or an async task (S3, Kinesis).
+enum SourceHandle {
+    Thread(std::thread::JoinHandle<()>),
+    Task(tokio::task::JoinHandle<()>),
+}
 
-    let mut pending = checkpoint.clone();
-    let mut checkpoint_written = Instant::now();
-    let mut interrupted = false;
-    let mut pace = args
-        .pace
-        .map(|speed| Pacer::new(speed, &settings.time_field));
-    let tick = Duration::from_millis(200);
-    let mut next_tick = tokio::time::Instant::now() + tick;
-    let mut fatal: Option<anyhow::Error> = None;
+impl SourceHandle {
+    /// After its channel closed: `Ok` when the source ended, an error when it
+    /// died (a panic in a reader is a fatal error, never the end of input).
+    async fn ended(self) -> anyhow::Result<()> {
+        let panic = match self {
+            // The thread has dropped its sender: it is returning, the join is short.
+            SourceHandle::Thread(h) => match tokio::task::spawn_blocking(move || h.join()).await {
+                Ok(Ok(())) => None,
+                Ok(Err(p)) => Some(p),
+                Err(e) => return Err(anyhow::anyhow!("the reader could not be joined: {e}")),
+            },
+            SourceHandle::Task(h) => match h.await {
+                Ok(()) => None,
+                Err(e) if e.is_panic() => Some(e.into_panic()),
+                Err(e) => return Err(anyhow::anyhow!("the reader was cancelled: {e}")),
+            },
+        };
+        match panic {
+            None => Ok(()),
+            Some(p) => Err(anyhow::anyhow!(
+                "the reader failed: {}",
+                panic_message(p.as_ref())
+            )),
+        }
+    }
 
-    let outcome: anyhow::Result<()> = async {
-        loop {
-            if let Some(max) = args.max_records {
-                if acct.read >= max {
-                    break;
-                }
+    /// Stops waiting for it: the task is aborted, the thread (maybe blocked in
+    /// a read) sees the stop flag or its closed channel and ends on its own.
+    fn abandon(self) {
+        if let SourceHandle::Task(h) = self {
+            h.abort();
+        }
+    }
+}
+
+/// One run's state between the source and the sink.
+struct Run<'a> {
+    args: &'a ShipArgs,
+    acct: Account,
+    sink: Sink,
+    /// The checkpoint as last saved, and as far as what was handed to the sink goes.
+    checkpoint: Option<Checkpoint>,
+    pending: Option<Checkpoint>,
+    checkpoint_written: Instant,
+    interrupted: bool,
+    pace: Option<Pacer>,
+}
+
+impl Run<'_> {
+    /// Moves records from the source to the sink until the source ends
+    /// (`Ok(true)`), the run stops early (`Ok(false)`: --max-records, Ctrl-C)
+    /// or something fails.
+    async fn pump(
+        &mut self,
+        mut rx: mpsc::Receiver<Msg>,
+        interrupt: &tokio::sync::Notify,
+    ) -> anyhow::Result<bool> {
+        let progress = progress_bar(self.args.out.quiet);
+        let tick = Duration::from_millis(200);
+        let mut next_tick = tokio::time::Instant::now() + tick;
+        let ended = loop {
+            if self
+                .args
+                .max_records
+                .is_some_and(|max| self.acct.read >= max)
+            {
+                break false;
             }
             let msg = tokio::select! {
                 biased;
-                _ = interrupt.notified() => { interrupted = true; break; }
+                _ = interrupt.notified() => { self.interrupted = true; break false; }
                 _ = tokio::time::sleep_until(next_tick) => {
                     next_tick = tokio::time::Instant::now() + tick;
-                    sink.idle(Instant::now(), &mut acct).await?;
-                    progress.set_message(progress_line(&acct));
-                    None
+                    self.sink.idle(Instant::now(), &mut self.acct).await?;
+                    progress.set_message(progress_line(&self.acct));
+                    continue;
                 }
-                msg = rx.recv() => match msg { None => break, Some(m) => Some(m) },
+                msg = rx.recv() => match msg { None => break true, Some(m) => m },
             };
-            let Some(msg) = msg else { continue };
-            match msg {
-                Msg::Item(item) => {
-                    acct.read += 1;
-                    if let Some(p) = &mut pace {
-                        if let Some(wait) = p.wait(&item.line) {
-                            tokio::select! {
-                                _ = interrupt.notified() => { interrupted = true; }
-                                _ = tokio::time::sleep(wait) => {}
-                            }
-                            if interrupted {
-                                // Not handed to the sink: not read, not checkpointed.
-                                acct.read -= 1;
-                                break;
-                            }
-                        }
-                    }
-                    let pos = item.pos.clone();
-                    sink.push(item, &mut acct).await?;
-                    if let (Some(cp), Some(pos)) = (&mut pending, pos) {
-                        cp.advance(&pos);
-                    }
-                }
-                Msg::Bad {
-                    origin,
-                    raw,
-                    why,
-                    pos,
-                } => {
-                    acct.read += 1;
-                    acct.reject(&origin, &raw, &why)?;
-                    if let (Some(cp), Some(pos)) = (&mut pending, pos) {
-                        cp.advance(&pos);
-                    }
-                }
-                Msg::ShardDone(shard) => {
-                    if let Some(cp) = &mut pending {
-                        cp.shard_done(&shard);
-                    }
-                }
-                Msg::Fatal(e) => return Err(e),
+            if !self.take(msg, interrupt).await? {
+                break false;
             }
             if rx.is_empty() {
-                sink.idle(Instant::now(), &mut acct).await?;
-                if sink.is_empty()
-                    && pending != checkpoint
-                    && checkpoint_written.elapsed() >= Duration::from_secs(1)
-                {
-                    if let (Some(path), Some(cp)) = (&args.checkpoint, &pending) {
-                        cp.save(path).with_context(|| {
-                            format!("cannot write checkpoint {}", path.display())
-                        })?;
-                        checkpoint = pending.clone();
-                        checkpoint_written = Instant::now();
+                self.idle().await?;
+            }
+        };
+        progress.finish_and_clear();
+        Ok(ended)
+    }
+
+    /// Handles one message; false when interrupted while pacing.
+    async fn take(&mut self, msg: Msg, interrupt: &tokio::sync::Notify) -> anyhow::Result<bool> {
+        match msg {
+            Msg::Item(item) => {
+                if let Some(wait) = self.pace.as_mut().and_then(|p| p.wait(&item.line)) {
+                    tokio::select! {
+                        _ = interrupt.notified() => {
+                            // Not handed to the sink: not read, not checkpointed.
+                            self.interrupted = true;
+                            return Ok(false);
+                        }
+                        _ = tokio::time::sleep(wait) => {}
                     }
                 }
+                self.acct.read += 1;
+                let pos = item.pos.clone();
+                self.sink.push(item, &mut self.acct).await?;
+                self.advance(pos);
+            }
+            Msg::Bad {
+                origin,
+                raw,
+                why,
+                pos,
+            } => {
+                self.acct.read += 1;
+                self.acct.reject(&origin.input, origin.line, &raw, &why)?;
+                self.advance(pos);
+            }
+            Msg::ShardDone(shard) => {
+                if let Some(cp) = &mut self.pending {
+                    cp.shard_done(&shard);
+                }
+            }
+            Msg::Fatal(e) => return Err(e),
+        }
+        Ok(true)
+    }
+
+    fn advance(&mut self, pos: Option<Pos>) {
+        if let (Some(cp), Some(pos)) = (&mut self.pending, pos) {
+            cp.advance(&pos);
+        }
+    }
+
+    /// Nothing more waiting: let the sink send what lingered, and save the
+    /// checkpoint (at most once a second) once everything before it is delivered.
+    async fn idle(&mut self) -> anyhow::Result<()> {
+        self.sink.idle(Instant::now(), &mut self.acct).await?;
+        if self.sink.is_empty()
+            && self.pending != self.checkpoint
+            && self.checkpoint_written.elapsed() >= Duration::from_secs(1)
+        {
+            if let (Some(path), Some(cp)) = (&self.args.checkpoint, &self.pending) {
+                cp.save(path)
+                    .with_context(|| format!("cannot write checkpoint {}", path.display()))?;
+                self.checkpoint = self.pending.clone();
+                self.checkpoint_written = Instant::now();
             }
         }
         Ok(())
     }
-    .await;
-    stop.store(true, Ordering::Relaxed);
-    drop(rx);
-    if let Some(task) = source_task {
-        task.abort();
-    }
-    if let Err(e) = outcome {
-        fatal = Some(e);
-    }
-    // Deliver what is buffered, even after an interrupt or a source failure.
-    let is_bad_input_stop = fatal
-        .as_ref()
-        .is_some_and(|e| e.downcast_ref::<crate::app::StoppedOnBadInput>().is_some());
-    if fatal.is_none() || is_bad_input_stop || !sink_failed(fatal.as_ref()) {
-        if let Err(e) = sink.flush(&mut acct).await {
-            fatal.get_or_insert(e);
-        }
-    }
-    if fatal.is_some() {
-        sink.abandon(&mut acct, "the run ended on a fatal error before delivery");
-    }
-    // After a fatal error the checkpoint stays where delivery was last complete:
-    // a resumed run may repeat a little, but never skips what was not delivered.
-    if sink.is_empty() && fatal.is_none() {
-        if let (Some(path), Some(cp)) = (&args.checkpoint, &pending) {
-            if Some(cp) != checkpoint.as_ref() || !path.exists() {
-                cp.save(path)
-                    .with_context(|| format!("cannot write checkpoint {}", path.display()))?;
+
+    /// Delivers what is buffered (even after an interrupt or a source
+    /// failure), saves the checkpoint, reports, and decides the exit status.
+    async fn finish(mut self, mut fatal: Option<anyhow::Error>) -> anyhow::Result<Exit> {
+        let is_bad_input_stop = fatal
+            .as_ref()
+            .is_some_and(|e| e.downcast_ref::<crate::app::StoppedOnBadInput>().is_some());
+        if fatal.is_none() || is_bad_input_stop || !sink_failed(fatal.as_ref()) {
+            if let Err(e) = self.sink.flush(&mut self.acct).await {
+                fatal.get_or_insert(e);
             }
         }
-    }
-    progress.finish_and_clear();
-    acct.flush()?;
-    let broken_pipe = fatal.as_ref().is_some_and(crate::app::is_broken_pipe);
-    if !args.quiet && !broken_pipe {
-        for line in acct.summary() {
-            crate::warn!("{TOOL}: {line}");
+        if fatal.is_some() {
+            self.sink.abandon(
+                &mut self.acct,
+                "the run ended on a fatal error before delivery",
+            );
         }
+        // After a fatal error the checkpoint stays where delivery was last complete:
+        // a resumed run may repeat a little, but never skips what was not delivered.
+        if self.sink.is_empty() && fatal.is_none() {
+            if let (Some(path), Some(cp)) = (&self.args.checkpoint, &self.pending) {
+                if Some(cp) != self.checkpoint.as_ref() || !path.exists() {
+                    cp.save(path)
+                        .with_context(|| format!("cannot write checkpoint {}", path.display()))?;
+                }
+            }
+        }
+        self.acct.flush()?;
+        let broken_pipe = fatal.as_ref().is_some_and(crate::app::is_broken_pipe);
+        if !self.args.out.quiet && !broken_pipe {
+            for line in self.acct.summary() {
+                crate::warn!("{TOOL}: {line}");
+            }
+        }
+        if let Some(e) = fatal {
+            return Err(self.how_far(e));
+        }
+        if self.interrupted {
+            return Ok(Exit::Interrupted);
+        }
+        Ok(Exit::from_rejected(
+            self.acct.rejected() + self.acct.undelivered,
+        ))
     }
-    if let Some(e) = fatal {
+
+    /// A fatal error, saying how far the run got.
+    fn how_far(&self, e: anyhow::Error) -> anyhow::Error {
         if e.downcast_ref::<crate::app::StoppedOnBadInput>().is_some()
             || e.downcast_ref::<crate::app::UsageError>().is_some()
             || crate::app::is_broken_pipe(&e)
         {
-            return Err(e);
+            return e;
         }
-        return Err(e.context(format!(
+        e.context(format!(
             "stopped after reading {} records and shipping {}{}",
-            acct.read,
-            acct.shipped,
-            if acct.has_dead_letter_file() {
-                " (undelivered records are in the dead-letter file)"
+            self.acct.read,
+            self.acct.shipped,
+            if self.acct.has_undelivered_file() {
+                " (undelivered records are in the undelivered file)"
             } else {
                 ""
             }
-        )));
+        ))
     }
-    if interrupted {
-        return Ok(Exit::Interrupted);
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if !std::io::stderr().is_terminal() || quiet {
+        return ProgressBar::hidden();
     }
-    Ok(Exit::from_rejected(acct.rejected + acct.dead_lettered))
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
+        pb.set_style(style);
+    }
+    pb
 }
 
 /// A sink error marks itself so that the final flush is not retried against a dead endpoint.
@@ -733,13 +972,22 @@ fn sink_failed(e: Option<&anyhow::Error>) -> bool {
     e.is_some_and(|e| e.downcast_ref::<SinkFailed>().is_some() || crate::app::is_broken_pipe(e))
 }
 
+/// What a panic carried, for the message that reports it.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> &str {
+    p.downcast_ref::<&str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
+}
+
 fn progress_line(acct: &Account) -> String {
     format!(
-        "read {}  shipped {}  retried {}  dead-lettered {}  requests {}",
+        "read {}  shipped {}  retried {}  rejected {}  undelivered {}  requests {}",
         acct.read,
         acct.shipped,
         acct.retried,
-        acct.dead_lettered,
+        acct.rejected(),
+        acct.undelivered,
         acct.total_requests()
     )
 }
@@ -747,7 +995,7 @@ fn progress_line(acct: &Account) -> String {
 /// Spaces records by their event time, scaled by a speed-up factor.
 struct Pacer {
     speed: f64,
-    field: String,
+    time: EventTime,
     origin: Option<(DateTime<Utc>, Instant)>,
 }
 
@@ -755,17 +1003,18 @@ impl Pacer {
     fn new(speed: f64, field: &str) -> Self {
         Pacer {
             speed,
-            field: field.to_string(),
+            time: EventTime::new(field),
             origin: None,
         }
     }
 
     /// How long to wait before this record (None: now).
     fn wait(&mut self, line: &str) -> Option<Duration> {
-        let t = objects::event_time(line, &self.field).ok()?;
+        let t = self.time.of(line).ok()?;
         let now = Instant::now();
         let (t0, w0) = *self.origin.get_or_insert((t, now));
-        let due = w0 + pace_offset(t0, t, self.speed);
+        // An offset past what the clock can hold is as good as never: no wait is added.
+        let due = w0.checked_add(pace_offset(t0, t, self.speed))?;
         due.checked_duration_since(now).filter(|d| !d.is_zero())
     }
 }
@@ -777,7 +1026,7 @@ pub fn pace_offset(t0: DateTime<Utc>, t: DateTime<Utc>, speed: f64) -> Duration 
     if ms <= 0 {
         return Duration::ZERO;
     }
-    Duration::from_secs_f64(ms as f64 / 1000.0 / speed)
+    Duration::try_from_secs_f64(ms as f64 / 1000.0 / speed).unwrap_or(Duration::MAX)
 }
 
 #[cfg(test)]
@@ -794,6 +1043,49 @@ mod tests {
         assert_eq!(parse_pace("60x").unwrap(), 60.0);
         assert!(parse_pace("0x").is_err());
         assert!(parse_pace("fast").is_err());
+    }
+
+    #[test]
+    fn a_reader_thread_that_panics_is_an_error_not_the_end_of_input() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let died = SourceHandle::Thread(std::thread::spawn(|| panic!("parsed once already")));
+        let err = rt.block_on(died.ended()).unwrap_err().to_string();
+        assert!(err.contains("parsed once already"), "{err}");
+        let ended = SourceHandle::Thread(std::thread::spawn(|| ()));
+        assert!(rt.block_on(ended.ended()).is_ok());
+    }
+
+    #[test]
+    fn a_reader_task_that_panics_is_an_error_not_the_end_of_input() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let err = rt
+            .block_on(async {
+                SourceHandle::Task(tokio::spawn(async { panic!("boom") }))
+                    .ended()
+                    .await
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("boom"), "{err}");
+    }
+
+    #[test]
+    fn durations_past_a_year_are_usage_errors() {
+        assert!(check_span("--linger", Span::from_secs(1)).is_ok());
+        let err = check_span("--buffer-interval", Span::from_millis(i64::MAX)).unwrap_err();
+        assert!(err.downcast_ref::<crate::app::UsageError>().is_some());
+        assert_eq!(
+            pace_offset(
+                parse_time("1970-01-01T00:00:00Z").unwrap(),
+                parse_time("9999-01-01T00:00:00Z").unwrap(),
+                1e-300
+            ),
+            Duration::MAX
+        );
     }
 
     #[test]

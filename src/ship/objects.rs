@@ -9,8 +9,9 @@
 //! newlines between records (Firehose concatenates them).
 
 use super::account::Account;
-use super::{field, s3::S3Store, Item, Settings};
-use crate::time::parse_time;
+use super::{object_checker, s3::S3Store, EventTime, Item, Msg, Origin, Settings};
+use crate::codec::scan::Scanner;
+use crate::codec::{Chunk, Format, Source};
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -19,26 +20,13 @@ use serde::de::IgnoredAny;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where objects go.
 pub enum Store {
     Lake(PathBuf),
     S3(S3Store),
-}
-
-/// The event time of a record, or why there is none.
-pub fn event_time(line: &str, field: &str) -> Result<DateTime<Utc>, String> {
-    match field::top_level(line, field)? {
-        Some(serde_json::Value::String(s)) => parse_time(&s).map_err(|e| e.to_string()),
-        Some(serde_json::Value::Number(n)) => n
-            .as_i64()
-            .and_then(DateTime::from_timestamp_millis)
-            .ok_or_else(|| format!("field {field:?} is not a time")),
-        _ => Err(format!(
-            "no event time: field {field:?} is missing or not a time"
-        )),
-    }
 }
 
 /// `YYYY/MM/DD/HH` of an hour (seconds since the epoch, a multiple of 3600).
@@ -88,88 +76,155 @@ pub fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
     enc.finish()
 }
 
-/// The content of an object: gunzipped when it starts with the gzip magic.
-pub fn decode(bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {
+/// An object's content as a reader: gunzipped on the fly when it starts with
+/// the gzip magic, so only the compressed bytes are held.
+pub fn decoder(bytes: Vec<u8>) -> Box<dyn Read + Send> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(bytes.len() * 6);
-        flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut out)?;
-        Ok(out)
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::Cursor::new(
+            bytes,
+        )))
     } else {
-        Ok(bytes)
+        Box::new(std::io::Cursor::new(bytes))
     }
 }
 
-/// Splits an object's content into JSON values, newline-separated or simply
-/// concatenated. Calls `emit(index, Ok(line))` for each object (compacted to
-/// one line when it spanned several) and `Err((text, why))` for what is not one.
-pub fn split_records(
-    body: &[u8],
-    mut emit: impl FnMut(u64, Result<String, (String, String)>) -> bool,
-) {
-    let mut offset = 0usize;
-    let mut index = 0u64;
-    while offset < body.len() {
-        while offset < body.len() && body[offset].is_ascii_whitespace() {
-            offset += 1;
+/// Reads one object's records through the shared reader ([`Source`]): JSON
+/// Lines, where a line may also hold several records concatenated without
+/// newlines (as Firehose writes them). A line that is not wholly made of JSON
+/// objects is rejected as a whole, raw bytes kept, and none of it is shipped,
+/// so that its dead letter can be fed again without duplicates. An object that
+/// cannot be decompressed or read to its end is reported at the line where
+/// reading stopped. `emit` returns false to stop; so does this.
+pub fn read_object(
+    name: &str,
+    content: Box<dyn Read + Send>,
+    range: &mut Range,
+    emit: &mut dyn FnMut(Msg) -> bool,
+) -> bool {
+    let input: Arc<str> = Arc::from(name);
+    let unreadable = |line: u64, e: std::io::Error| Msg::Bad {
+        origin: Origin {
+            input: input.clone(),
+            line,
+        },
+        raw: Vec::new(),
+        why: format!("cannot read the object from here on: {e}"),
+        pos: None,
+    };
+    let mut source = match Source::from_reader(name, content, Some(Format::Jsonl)) {
+        Ok(s) => s,
+        Err(e) => return emit(unreadable(1, e)),
+    };
+    let mut chunk = Chunk::default();
+    let mut next_line = 1;
+    loop {
+        match source.fill(&mut chunk) {
+            Ok(false) => return true,
+            Ok(true) => next_line = chunk.first_line + chunk.lines,
+            Err(e) => return emit(unreadable(next_line, e)),
         }
-        if offset >= body.len() {
-            break;
-        }
-        index += 1;
-        let rest = &body[offset..];
-        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
-        let result = match stream.next() {
-            Some(Ok(_)) => {
-                let end = stream.byte_offset();
-                let raw = &rest[..end];
-                offset += end;
-                let text = String::from_utf8_lossy(raw);
-                if raw.first() != Some(&b'{') {
-                    Err((text.into_owned(), "expected a JSON object".to_string()))
-                } else if raw.contains(&b'\n') {
-                    let v: serde_json::Value =
-                        serde_json::from_slice(raw).expect("parsed once already");
-                    Ok(v.to_string())
-                } else {
-                    Ok(text.into_owned())
+        for line in chunk.lines() {
+            let origin = Origin {
+                input: input.clone(),
+                line: line.no,
+            };
+            match split_line(line.text, &mut range.checker) {
+                Ok(records) => {
+                    let one = records.len() == 1;
+                    for rec in records {
+                        let whole = one
+                            && rec.len() == line.text.len()
+                            && line.raw.len() == line.text.len() + 1;
+                        if !range.wants_record(rec) {
+                            continue;
+                        }
+                        let item = Item {
+                            line: rec.to_string(),
+                            origin: origin.clone(),
+                            raw: (!whole).then(|| line.raw.into()),
+                            pos: None,
+                        };
+                        if !emit(Msg::Item(item)) {
+                            return false;
+                        }
+                    }
+                }
+                Err(why) => {
+                    let bad = Msg::Bad {
+                        origin,
+                        raw: line.raw.to_vec(),
+                        why,
+                        pos: None,
+                    };
+                    if !emit(bad) {
+                        return false;
+                    }
                 }
             }
-            Some(Err(e)) => {
-                // Skip to the end of the line and go on.
-                let end = rest
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map(|p| p + 1)
-                    .unwrap_or(rest.len());
-                offset += end;
-                Err((
-                    String::from_utf8_lossy(&rest[..end]).trim_end().to_string(),
-                    format!("invalid JSON: {e}"),
-                ))
-            }
-            None => break,
-        };
-        if !emit(index, result) {
-            return;
         }
     }
+}
+
+/// The JSON objects on one line (one, or several concatenated), each checked
+/// by the shared scanner's rule, or what is wrong with the line.
+pub fn split_line<'a>(text: &'a [u8], checker: &mut Scanner) -> Result<Vec<&'a str>, String> {
+    // The usual line is one object: one scan decides it.
+    let whole = checker.scan(text).map(|_| ());
+    let text = std::str::from_utf8(text)
+        .map_err(|e| format!("not valid UTF-8 (byte {})", e.valid_up_to()))?;
+    if whole.is_ok() {
+        return Ok(vec![text.trim()]);
+    }
+    let mut records = Vec::with_capacity(2);
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<IgnoredAny>();
+    let mut start = 0;
+    while let Some(value) = stream.next() {
+        if let Err(e) = value {
+            // Not even a run of JSON values: the scanner's reason is the one to give.
+            return Err(whole.err().unwrap_or_else(|| format!("invalid JSON: {e}")));
+        }
+        let end = stream.byte_offset();
+        let rec = text[start..end].trim_start();
+        if !rec.starts_with('{') {
+            return Err("expected a JSON object".to_string());
+        }
+        checker.scan(rec.as_bytes())?;
+        records.push(rec);
+        start = end;
+    }
+    if records.len() < 2 {
+        return Err(whole
+            .err()
+            .unwrap_or_else(|| "expected a JSON object".into()));
+    }
+    Ok(records)
 }
 
 /// The event-time range a reader keeps: objects whose hour lies outside are
 /// skipped unread, records outside are left out.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Range {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
-    pub field: String,
+    time: EventTime,
+    checker: Scanner,
 }
 
 impl Range {
     pub fn new(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>, s: &Settings) -> Self {
+        Range::of_field(since, until, &s.time_field)
+    }
+
+    pub fn of_field(
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        field: &str,
+    ) -> Self {
         Range {
             since,
             until,
-            field: s.time_field.clone(),
+            time: EventTime::new(field),
+            checker: object_checker(),
         }
     }
 
@@ -195,11 +250,11 @@ impl Range {
         true
     }
 
-    pub fn wants_record(&self, line: &str) -> bool {
+    pub fn wants_record(&mut self, line: &str) -> bool {
         if self.is_all() {
             return true;
         }
-        let Ok(t) = event_time(line, &self.field) else {
+        let Ok(t) = self.time.of(line) else {
             return false;
         };
         self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
@@ -215,7 +270,7 @@ struct HourBuffer {
 /// Buffers records per event hour and writes them as objects.
 pub struct ObjectSink {
     store: Store,
-    time_field: String,
+    time: EventTime,
     gzip: bool,
     buffer_size: usize,
     buffer_interval: Duration,
@@ -232,7 +287,7 @@ impl ObjectSink {
     pub fn new(store: Store, s: &Settings) -> Self {
         ObjectSink {
             store,
-            time_field: s.time_field.clone(),
+            time: EventTime::new(&s.time_field),
             gzip: s.gzip,
             buffer_size: s.buffer_size,
             buffer_interval: s.buffer_interval,
@@ -245,13 +300,15 @@ impl ObjectSink {
 
     /// Total bytes held across hours before the biggest buffer is written early.
     fn memory_cap(&self) -> usize {
-        (4 * self.buffer_size).max(64 * super::batch::MIB)
+        self.buffer_size
+            .saturating_mul(4)
+            .max(64 * super::batch::MIB)
     }
 
     pub async fn push(&mut self, item: Item, acct: &mut Account) -> anyhow::Result<()> {
-        let t = match event_time(&item.line, &self.time_field) {
+        let t = match self.time.of(&item.line) {
             Ok(t) => t,
-            Err(why) => return acct.reject(&item.origin, &item.line, &why),
+            Err(why) => return item.reject(acct, &why),
         };
         let hour = t.timestamp().div_euclid(3600) * 3600;
         let buf = self.hours.entry(hour).or_insert_with(|| HourBuffer {
@@ -267,29 +324,34 @@ impl ObjectSink {
             self.write_hour(hour, acct).await?;
         }
         self.last_push = Instant::now();
-        if self.event_clock.is_none_or(|c| t > c) {
-            self.event_clock = Some(t);
-        }
         // Buffers whose first record is older, in event time, than the interval.
-        let clock = self.event_clock.expect("just set");
+        let clock = self.event_clock.map_or(t, |c| c.max(t));
+        self.event_clock = Some(clock);
+        // A buffer whose due time lies beyond the calendar is never due by event time.
         let interval =
             chrono::Duration::from_std(self.buffer_interval).unwrap_or(chrono::Duration::MAX);
         let due: Vec<i64> = self
             .hours
             .iter()
-            .filter(|(_, b)| b.first + interval <= clock)
+            .filter(|(_, b)| {
+                b.first
+                    .checked_add_signed(interval)
+                    .is_some_and(|d| d <= clock)
+            })
             .map(|(h, _)| *h)
             .collect();
         for h in due {
             self.write_hour(h, acct).await?;
         }
         while self.buffered > self.memory_cap() {
-            let biggest = self
+            let Some(biggest) = self
                 .hours
                 .iter()
                 .max_by_key(|(h, b)| (b.lines.len(), std::cmp::Reverse(**h)))
                 .map(|(h, _)| *h)
-                .expect("something is buffered");
+            else {
+                break;
+            };
             self.write_hour(biggest, acct).await?;
         }
         Ok(())
@@ -347,7 +409,7 @@ impl ObjectSink {
                     Store::Lake(dir) => dir.join(&name).display().to_string(),
                     Store::S3(s3) => s3.url(&name),
                 };
-                dead_letter_lines(acct, &origin, &buf.lines, &code, &message)?;
+                undeliverable_lines(acct, &origin, &buf.lines, &code, &message)?;
                 if fatal {
                     return Err(super::SinkFailed(message).into());
                 }
@@ -358,13 +420,13 @@ impl ObjectSink {
 
     pub fn abandon(&mut self, acct: &mut Account, why: &str) {
         for (_, buf) in std::mem::take(&mut self.hours) {
-            let _ = dead_letter_lines(acct, "buffer", &buf.lines, "NotDelivered", why);
+            let _ = undeliverable_lines(acct, "buffer", &buf.lines, "NotDelivered", why);
         }
         self.buffered = 0;
     }
 }
 
-fn dead_letter_lines(
+fn undeliverable_lines(
     acct: &mut Account,
     origin: &str,
     lines: &[u8],
@@ -372,7 +434,7 @@ fn dead_letter_lines(
     message: &str,
 ) -> std::io::Result<()> {
     for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        acct.dead_letter(origin, &String::from_utf8_lossy(line), code, message)?;
+        acct.undeliverable(origin, &String::from_utf8_lossy(line), code, message)?;
     }
     Ok(())
 }
@@ -380,6 +442,7 @@ fn dead_letter_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::parse_time;
 
     #[test]
     fn hour_layout_round_trips() {
@@ -399,39 +462,88 @@ mod tests {
         assert_ne!(name, object_name(hour, t, b"{ }\n", true));
     }
 
-    #[test]
-    fn splits_concatenated_and_newline_separated_json() {
-        let body = b"{\"a\":1}{\"a\":2}\n{\"a\":\n3}\n[1]\n{bad\n{\"a\":4}";
+    fn read_all(body: &[u8]) -> Vec<Msg> {
+        let mut range = Range::of_field(None, None, "measurement_time");
         let mut got = Vec::new();
-        split_records(body, |i, r| {
-            got.push((i, r));
+        read_object("o", decoder(body.to_vec()), &mut range, &mut |m| {
+            got.push(m);
             true
         });
-        let oks: Vec<_> = got
+        got
+    }
+
+    #[test]
+    fn concatenated_records_on_one_line_are_each_shipped() {
+        let got = read_all(b"{\"a\":1}{\"a\":2} {\"a\":3}\n\n{\"a\":4}");
+        let lines: Vec<_> = got
             .iter()
-            .filter_map(|(_, r)| r.as_ref().ok().cloned())
+            .map(|m| match m {
+                Msg::Item(i) => (i.origin.line, i.line.clone()),
+                _ => panic!("a bad line"),
+            })
             .collect();
         assert_eq!(
-            oks,
-            vec!["{\"a\":1}", "{\"a\":2}", "{\"a\":3}", "{\"a\":4}"]
+            lines,
+            vec![
+                (1, "{\"a\":1}".to_string()),
+                (1, "{\"a\":2}".to_string()),
+                (1, "{\"a\":3}".to_string()),
+                (3, "{\"a\":4}".to_string())
+            ]
         );
-        assert_eq!(got.iter().filter(|(_, r)| r.is_err()).count(), 2);
+    }
+
+    #[test]
+    fn a_multi_line_record_with_1e400_is_two_bad_lines_not_a_panic() {
+        let got = read_all(b"{\"a\":1}\n{\"a\":\n1e400}\r\n[1]\n{\"a\":1}{bad\n{\"a\":4}\n");
+        let mut bad = Vec::new();
+        let mut good = Vec::new();
+        for m in got {
+            match m {
+                Msg::Item(i) => good.push(i.origin.line),
+                Msg::Bad { origin, raw, .. } => bad.push((origin.line, raw)),
+                _ => panic!("unexpected message"),
+            }
+        }
+        assert_eq!(good, vec![1, 6]);
+        assert_eq!(
+            bad,
+            vec![
+                (2, b"{\"a\":\n".to_vec()),
+                (3, b"1e400}\r\n".to_vec()),
+                (4, b"[1]\n".to_vec()),
+                (5, b"{\"a\":1}{bad\n".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_corrupt_gzip_object_is_reported_where_reading_stopped() {
+        let mut z = gzip(b"{\"a\":1}\n").unwrap();
+        let n = z.len();
+        z.truncate(n - 12);
+        let got = read_all(&z);
+        assert!(matches!(got.last(), Some(Msg::Bad { why, .. }) if why.contains("cannot read")));
     }
 
     #[test]
     fn gzip_round_trips_and_plain_passes() {
         let z = gzip(b"{\"a\":1}\n").unwrap();
-        assert_eq!(decode(z).unwrap(), b"{\"a\":1}\n");
-        assert_eq!(decode(b"{}".to_vec()).unwrap(), b"{}");
+        let mut out = Vec::new();
+        decoder(z).read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"{\"a\":1}\n");
+        out.clear();
+        decoder(b"{}".to_vec()).read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"{}");
     }
 
     #[test]
     fn range_skips_whole_hours() {
-        let r = Range {
-            since: Some(parse_time("2026-11-27T03:30:00Z").unwrap()),
-            until: Some(parse_time("2026-11-27T05:00:00Z").unwrap()),
-            field: "measurement_time".into(),
-        };
+        let mut r = Range::of_field(
+            Some(parse_time("2026-11-27T03:30:00Z").unwrap()),
+            Some(parse_time("2026-11-27T05:00:00Z").unwrap()),
+            "measurement_time",
+        );
         assert!(!r.wants_object("2026/11/27/02/x"));
         assert!(r.wants_object("2026/11/27/03/x"));
         assert!(r.wants_object("2026/11/27/04/x"));

@@ -2,9 +2,9 @@
 //! read back under a prefix in key order.
 
 use super::account::Account;
-use super::objects::{decode, split_records, Range};
+use super::objects::{decoder, read_object, Range};
 use super::retry::{self, Backoff};
-use super::{aws_error, Item, Msg, Settings};
+use super::{aws_error, Msg, Settings};
 use crate::aws::{Aws, Failure};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -146,66 +146,15 @@ impl S3Store {
         )
         .await?;
         let upload_id = created.upload_id().unwrap_or_default().to_string();
-        let mut parts = Vec::new();
-        let mut failure = None;
-        for (i, chunk) in body.chunks(PART_SIZE).enumerate() {
-            let number = i as i32 + 1;
-            let r = retry::call(
-                &acct.requests,
-                "UploadPart",
-                &mut self.backoff,
-                self.max_attempts,
-                || {
-                    client
-                        .upload_part()
-                        .bucket(bucket)
-                        .key(key)
-                        .upload_id(&upload_id)
-                        .part_number(number)
-                        .body(ByteStream::from(chunk.to_vec()))
-                        .send()
-                },
-            )
-            .await;
-            match r {
-                Ok(out) => parts.push(
-                    CompletedPart::builder()
-                        .part_number(number)
-                        .set_e_tag(out.e_tag().map(str::to_string))
-                        .build(),
-                ),
-                Err(f) => {
-                    failure = Some(f);
-                    break;
-                }
-            }
-        }
-        if failure.is_none() {
-            let done = CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build();
-            let r = retry::call(
-                &acct.requests,
-                "CompleteMultipartUpload",
-                &mut self.backoff,
-                self.max_attempts,
-                || {
-                    client
-                        .complete_multipart_upload()
-                        .bucket(bucket)
-                        .key(key)
-                        .upload_id(&upload_id)
-                        .multipart_upload(done.clone())
-                        .send()
-                },
-            )
-            .await;
-            match r {
-                Ok(_) => return Ok(()),
-                Err(f) => failure = Some(f),
-            }
-        }
+        let uploaded = match self.upload_parts(key, &upload_id, &body, acct).await {
+            Ok(parts) => self.complete(key, &upload_id, parts, acct).await,
+            Err(f) => Err(f),
+        };
+        let Err(failure) = uploaded else {
+            return Ok(());
+        };
         // Leave no orphaned parts behind (they are billed).
+        let (client, bucket) = (&self.client, &self.bucket);
         let _ = retry::call(
             &acct.requests,
             "AbortMultipartUpload",
@@ -221,7 +170,76 @@ impl S3Store {
             },
         )
         .await;
-        Err(failure.expect("set on every failing path"))
+        Err(failure)
+    }
+
+    /// Uploads the body in parts of `PART_SIZE`; stops at the first failure.
+    async fn upload_parts(
+        &mut self,
+        key: &str,
+        upload_id: &str,
+        body: &[u8],
+        acct: &mut Account,
+    ) -> Result<Vec<CompletedPart>, Failure> {
+        let (client, bucket) = (&self.client, &self.bucket);
+        let mut parts = Vec::new();
+        for (i, chunk) in body.chunks(PART_SIZE).enumerate() {
+            let number = i as i32 + 1;
+            let out = retry::call(
+                &acct.requests,
+                "UploadPart",
+                &mut self.backoff,
+                self.max_attempts,
+                || {
+                    client
+                        .upload_part()
+                        .bucket(bucket)
+                        .key(key)
+                        .upload_id(upload_id)
+                        .part_number(number)
+                        .body(ByteStream::from(chunk.to_vec()))
+                        .send()
+                },
+            )
+            .await?;
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(out.e_tag().map(str::to_string))
+                    .build(),
+            );
+        }
+        Ok(parts)
+    }
+
+    async fn complete(
+        &mut self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<CompletedPart>,
+        acct: &mut Account,
+    ) -> Result<(), Failure> {
+        let (client, bucket) = (&self.client, &self.bucket);
+        let done = CompletedMultipartUpload::builder()
+            .set_parts(Some(parts))
+            .build();
+        retry::call(
+            &acct.requests,
+            "CompleteMultipartUpload",
+            &mut self.backoff,
+            self.max_attempts,
+            || {
+                client
+                    .complete_multipart_upload()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(upload_id)
+                    .multipart_upload(done.clone())
+                    .send()
+            },
+        )
+        .await
+        .map(|_| ())
     }
 }
 
@@ -312,38 +330,9 @@ impl S3Reader {
                     .into_bytes()
                     .to_vec();
                 let url = format!("s3://{bucket}/{key}");
-                let body = match decode(bytes) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        let msg = Msg::Bad {
-                            origin: url,
-                            raw: String::new(),
-                            why: format!("cannot decompress: {e}"),
-                            pos: None,
-                        };
-                        if tx.send(msg).await.is_err() {
-                            return Ok(());
-                        }
-                        continue;
-                    }
-                };
                 let mut msgs = Vec::new();
-                split_records(&body, |index, rec| {
-                    let origin = format!("{url}:{index}");
-                    match rec {
-                        Ok(line) if self.range.wants_record(&line) => msgs.push(Msg::Item(Item {
-                            line,
-                            origin,
-                            pos: None,
-                        })),
-                        Ok(_) => {}
-                        Err((raw, why)) => msgs.push(Msg::Bad {
-                            origin,
-                            raw,
-                            why,
-                            pos: None,
-                        }),
-                    }
+                read_object(&url, decoder(bytes), &mut self.range, &mut |m| {
+                    msgs.push(m);
                     true
                 });
                 for m in msgs {

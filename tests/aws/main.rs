@@ -6,3 +6,4 @@
 
 #[path = "../cli/common.rs"]
 mod common;
+mod ship;
