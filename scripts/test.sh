@@ -21,3 +21,5 @@ unset AWS_PROFILE AWS_ENDPOINT_URL
 cargo test --all-targets "$@"
 # The emulator-backed tests are their own target, left out of plain `cargo test`.
 cargo test --test aws "$@"
+# The Flink SQL that reefer-window prints, run in real Flink mini-clusters (PyFlink).
+scripts/test-flink.sh "$@"

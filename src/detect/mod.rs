@@ -12,6 +12,7 @@ pub mod obs;
 pub mod pipeline;
 pub mod rules;
 pub mod source;
+pub mod sql;
 
 use crate::app::{interrupted, usage, Exit};
 use crate::cli::InputArgs;

@@ -137,6 +137,9 @@ pub struct WindowArgs {
     pub print_sql: Option<SqlDialect>,
 
     #[command(flatten)]
+    pub flink: sql::FlinkOptions,
+
+    #[command(flatten)]
     pub out: OutputArgs,
 }
 
@@ -236,7 +239,8 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
             lateness: cfg.lateness,
         };
         let mut out = io::stdout().lock();
-        out.write_all(sql::flink(&job).as_bytes())?;
+        let text = sql::flink_job(&job, &args.flink).map_err(|e| usage(e.to_string()))?;
+        out.write_all(text.as_bytes())?;
         out.flush()?;
         return Ok(Exit::Ok);
     }

@@ -4,6 +4,7 @@
 mod act;
 mod common;
 mod detect;
+mod flink;
 mod malformed;
 mod man;
 mod ship;

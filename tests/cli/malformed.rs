@@ -958,7 +958,9 @@ fn a_closed_stderr_never_changes_the_exit_code() {
         b"garbage\n".to_vec(),
     ]
     .concat();
-    let runs: [(Tool, Vec<&str>, Option<&[u8]>); 4] = [
+    // (tool, arguments, stdin)
+    type Run<'a> = (Tool, Vec<&'a str>, Option<&'a [u8]>);
+    let runs: [Run; 4] = [
         (Tool::Window, vec![&fleet], None),
         (Tool::Detect, vec![&small], None),
         (Tool::Ship, vec!["--from", "-", "--to", "-"], Some(&stdin)),
