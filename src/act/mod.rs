@@ -2,19 +2,18 @@
 //! retried, and delivered to people and systems.
 
 pub mod dest;
-pub mod event;
 pub mod lifecycle;
 pub mod store;
 
 use crate::app::{interrupted, usage, Exit};
 use crate::backoff::Backoff;
 use crate::cli::InputArgs;
+use crate::event::{FaultEvent, Status};
 use crate::time::Span;
 use anyhow::Context;
 use clap::Parser;
 use clap_complete::Shell;
 use dest::{DestOptions, Destination, Template};
-use event::FaultEvent;
 use lifecycle::{Action, Policy};
 use serde_json::{json, Value};
 use std::io::{self, Write};
@@ -212,7 +211,9 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
             }
             Some(Ok(rec)) => rec,
         };
-        let parsed = rec.to_map().and_then(|m| FaultEvent::from_map(&m, &times));
+        let parsed = rec
+            .to_map()
+            .and_then(|m| FaultEvent::from_map(&m, &times).map_err(|e| e.to_string()));
         let ev = match parsed {
             Ok(ev) => ev,
             Err(why) => {
@@ -264,7 +265,7 @@ impl Run {
             self.counts.duplicates += 1;
         } else {
             let changes = lifecycle::apply(&self.store, ev, policy)?;
-            if changes.is_empty() && ev.phase == event::Phase::Resolved {
+            if changes.is_empty() && ev.status == Status::Resolved {
                 self.counts.stray_resolves += 1;
             }
             for c in changes {

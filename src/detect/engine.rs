@@ -748,14 +748,14 @@ fn event(slot: &Slot, ctx: &Ctx, status: Status, severity: Severity, since: i64)
     FaultEvent {
         status,
         container_id: ctx.obs.container_id.to_string(),
-        product_id: ctx.obs.product_id.to_string(),
+        product_id: Some(ctx.obs.product_id.to_string()),
         fault: slot.rule.fault().to_string(),
         severity,
-        rule: slot.rule.name().to_string(),
-        detected_at: ctx.obs.t_ms,
-        since,
-        evidence,
-        message,
+        rule: Some(slot.rule.name().to_string()),
+        detected_at_ms: ctx.obs.t_ms,
+        since_ms: since,
+        evidence: serde_json::Value::Object(evidence),
+        message: Some(message),
     }
 }
 

@@ -12,43 +12,7 @@ use crate::time::TimeParser;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value};
 
-/// The operating modes of SPEC §1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    FullCool,
-    ModulatedCool,
-    FansOnly,
-    Defrost,
-    Heat,
-    Off,
-    Other,
-}
-
-impl Mode {
-    pub fn parse(s: &[u8]) -> Mode {
-        match s {
-            b"full_cool" => Mode::FullCool,
-            b"modulated_cool" => Mode::ModulatedCool,
-            b"fans_only" => Mode::FansOnly,
-            b"defrost" => Mode::Defrost,
-            b"heat" => Mode::Heat,
-            b"off" => Mode::Off,
-            _ => Mode::Other,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::FullCool => "full_cool",
-            Mode::ModulatedCool => "modulated_cool",
-            Mode::FansOnly => "fans_only",
-            Mode::Defrost => "defrost",
-            Mode::Heat => "heat",
-            Mode::Off => "off",
-            Mode::Other => "other",
-        }
-    }
-}
+pub use crate::record::Mode;
 
 /// One observation of one container.
 #[derive(Debug, Clone, Default)]
