@@ -107,6 +107,16 @@ impl Input {
         }
     }
 
+    /// Records of one input already opened (and its format decided) as a
+    /// [`Source`]: for a tool that looks at the format first and reads CSV
+    /// row by row but JSON Lines some other way.
+    pub fn from_source(source: Source) -> Self {
+        let mut input = Input::new(&[source.name().to_string()], FormatChoice::Auto);
+        input.next_path = 1;
+        input.source = Some(source);
+        input
+    }
+
     /// Opens every named file up front so that a missing file is a usage error (exit 2)
     /// before anything is read.
     pub fn check_paths(&self) -> Result<(), String> {
