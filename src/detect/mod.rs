@@ -8,25 +8,20 @@ pub mod engine;
 pub mod evaluate;
 pub mod events;
 pub mod filter;
+pub mod input;
 pub mod obs;
-pub mod pipeline;
 pub mod rules;
-pub mod source;
 
-use crate::app::{interrupted, usage, Exit};
-use crate::cli::InputArgs;
+use crate::app::{usage, Exit};
+use crate::cli::{InputArgs, OutputArgs};
 use crate::codec::{parse_json_object_str, Output, Rejects};
-use crate::record::Reading;
-use crate::time::{Span, TimeParser};
+use crate::time::Span;
 use anyhow::Context;
 use clap::Parser;
-use clap_complete::Shell;
 use engine::Engine;
 use events::FaultEvent;
-use obs::{Obs, WindowRow};
-use pipeline::Msg;
-use serde_json::{Map, Value};
-use source::{Item, Source};
+use input::{Ended, LineParser, ObsParser, Owned, Step};
+use obs::{FastState, Obs, TimeCache};
 use std::io::Write;
 
 const EXAMPLES: &str = "\
@@ -108,31 +103,21 @@ pub struct DetectArgs {
     #[arg(long)]
     pub list_rules: bool,
 
-    /// Write to this file instead of stdout.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<String>,
-
-    /// Flush after every event, even when stdout is not a terminal.
-    #[arg(long)]
-    pub line_buffered: bool,
-
-    /// Print shell completions for SHELL and exit.
-    #[arg(long, value_enum, value_name = "SHELL")]
-    pub completions: Option<Shell>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 const TOOL: &str = "reefer-detect";
 
 /// Runs reefer-detect with parsed arguments.
 pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
-    if let Some(shell) = args.completions {
+    if let Some(shell) = args.out.completions {
         crate::cli::write_completions::<DetectArgs>(shell, &mut std::io::stdout())?;
         return Ok(Exit::Ok);
     }
     let catalog = config::load_catalog(args.catalog.as_deref()).map_err(|e| usage(e.0))?;
     let slots = config::load_rules(args.rules.as_deref()).map_err(|e| usage(e.0))?;
-    let mut out = Output::open(args.output.as_deref(), args.line_buffered)
-        .map_err(|e| usage(e.to_string()))?;
+    let mut out = args.out.open()?;
     if args.list_rules {
         list_rules(&slots, &mut out)?;
         out.flush()?;
@@ -152,27 +137,21 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
     };
     args.input.open()?; // a missing file is a usage error before anything is read
     let mut rejects = args.input.rejects(TOOL)?;
-    let times = args.input.time_parser();
-    let src = Source::new(&args.input.files, args.input.input_format);
     crate::app::catch_interrupt();
     let exit = if let Some(expr) = expr {
-        let mut src = src;
-        run_where(&expr, &mut src, &mut rejects, &times, &mut out)?
+        run_where(&args, expr, &mut rejects, &mut out)?
     } else if args.evaluate {
         let mut engine = Engine::new(slots, catalog);
-        run_evaluate(&args, &mut engine, src, &mut rejects, &times, &mut out)?
+        run_evaluate(&args, &mut engine, &mut rejects, &mut out)?
     } else {
         let mut engine = Engine::new(slots, catalog);
-        let exit = run_detect(
-            &mut engine,
-            src,
-            &args.ignore_field,
-            &mut rejects,
-            &times,
-            &mut out,
-        )?;
-        for (rule, needs) in engine.idle_rules() {
-            crate::warn!("{TOOL}: note: {rule} never had what it needs in this input ({needs})");
+        let exit = run_detect(&args, &mut engine, &mut rejects, &mut out)?;
+        if !args.out.quiet {
+            for (rule, needs) in engine.idle_rules() {
+                crate::warn!(
+                    "{TOOL}: note: {rule} never had what it needs in this input ({needs})"
+                );
+            }
         }
         if engine.unknown_products > 0 {
             crate::warn!(
@@ -212,96 +191,10 @@ fn list_rules(slots: &[engine::Slot], out: &mut impl Write) -> std::io::Result<(
     Ok(())
 }
 
-/// What the input loop hands to a mode.
-enum Step<'s, 'o> {
-    Obs(&'s Obs<'o>),
-    NextInput,
-}
-
-/// Reads every record (on a second thread, see [`pipeline`]), turns it into
-/// an observation and calls `f`; bad lines and observations `f` refuses are rejected.
-fn for_each_obs(
-    src: Source,
-    rejects: &mut Rejects,
-    times: &TimeParser,
-    label: bool,
-    out: &mut Output,
-    mut f: impl FnMut(Step, &mut Output) -> anyhow::Result<Result<(), String>>,
-) -> anyhow::Result<Exit> {
-    let (rx, reader) = pipeline::start(src, label);
-    let mut input = String::new();
-    let mut result = Ok(Exit::Ok);
-    'batches: for batch in rx.iter() {
-        for msg in batch.msgs {
-            let (line, raw, res) = match msg {
-                Msg::Input(name, boundary) => {
-                    input = name;
-                    if boundary {
-                        let _ = f(Step::NextInput, out)?;
-                    }
-                    continue;
-                }
-                Msg::Error(e) => {
-                    result = Err(anyhow::Error::new(e).context(format!("reading {input}")));
-                    break 'batches;
-                }
-                Msg::Bad(line, msg, raw) => {
-                    rejects.reject(&input, line, raw.as_bytes(), &msg)?;
-                    continue;
-                }
-                Msg::Obs(p, line, range) => {
-                    (line, &batch.text[range], f(Step::Obs(&p.obs()), out)?)
-                }
-                Msg::Line(line, range) => {
-                    let text = &batch.text[range];
-                    let res = match parse_json_object_str(text) {
-                        Ok(map) => general(map, times, label, &mut |o| f(Step::Obs(o), out))?,
-                        Err(e) => Err(e),
-                    };
-                    (line, text, res)
-                }
-                Msg::Csv(line, map, raw) => {
-                    let res = general(map, times, label, &mut |o| f(Step::Obs(o), out))?;
-                    if let Err(msg) = res {
-                        rejects.reject(&input, line, raw.as_bytes(), &msg)?;
-                    }
-                    continue;
-                }
-            };
-            if let Err(msg) = res {
-                rejects.reject(&input, line, raw.as_bytes(), &msg)?;
-            }
-        }
-        if batch.idle {
-            out.flush()?;
-        }
-        if interrupted() {
-            out.flush()?;
-            result = Ok(Exit::Interrupted);
-            break;
-        }
-    }
-    drop(rx);
-    let _ = reader.join();
-    result
-}
-
-/// The general path: a window row or a reading from a JSON object.
-fn general(
-    map: Map<String, Value>,
-    times: &TimeParser,
-    label: bool,
-    f: &mut dyn FnMut(&Obs) -> anyhow::Result<Result<(), String>>,
-) -> anyhow::Result<Result<(), String>> {
-    if WindowRow::is_window(&map) {
-        return match WindowRow::from_map(&map, times) {
-            Ok(w) => f(&w.obs()),
-            Err(e) => Ok(Err(e)),
-        };
-    }
-    match Reading::from_map(map, times) {
-        Ok(r) => f(&Obs::from_reading(&r, label)),
-        Err(e) => Ok(Err(e)),
+fn exit_of(ended: Ended) -> Exit {
+    match ended {
+        Ended::Done => Exit::Ok,
+        Ended::Interrupted => Exit::Interrupted,
     }
 }
 
@@ -317,20 +210,54 @@ fn masked<'o>(o: &Obs<'o>, ignore: &[String]) -> Option<Obs<'o>> {
     Some(m)
 }
 
-fn run_detect(
-    engine: &mut Engine,
-    src: Source,
-    ignore: &[String],
+/// Every record of the input as an observation, to `f` (which may refuse it).
+fn for_each_obs(
+    args: &DetectArgs,
+    label: bool,
     rejects: &mut Rejects,
-    times: &TimeParser,
+    out: &mut Output,
+    f: &mut dyn FnMut(Option<&Obs>, &mut Output) -> input::Outcome,
+) -> anyhow::Result<Exit> {
+    let times = args.input.time_parser();
+    let parser = ObsParser {
+        times: times.clone(),
+        label,
+    };
+    let mut cache = TimeCache::default();
+    let out = std::cell::RefCell::new(out);
+    let ended = input::for_each(
+        &args.input.files,
+        args.input.input_format,
+        args.out.threads(),
+        parser,
+        rejects,
+        &mut |step: Step<Owned>, _text: &[u8]| match step {
+            Step::Parsed(o) => f(Some(&o.obs()), &mut out.borrow_mut()),
+            Step::Row(map) => {
+                match input::general(map, &mut cache, &times, label, &mut |o| {
+                    Ok(f(Some(o), &mut out.borrow_mut()))
+                }) {
+                    Ok(done) => done,
+                    Err(why) => Ok(Err(why)),
+                }
+            }
+            Step::NextInput => f(None, &mut out.borrow_mut()),
+        },
+        &mut || Ok(out.borrow_mut().flush()?),
+    )?;
+    Ok(exit_of(ended))
+}
+
+fn run_detect(
+    args: &DetectArgs,
+    engine: &mut Engine,
+    rejects: &mut Rejects,
     out: &mut Output,
 ) -> anyhow::Result<Exit> {
     let mut pending: Vec<FaultEvent> = Vec::new();
-    for_each_obs(src, rejects, times, false, out, |step, out| {
-        let Step::Obs(o) = step else {
-            return Ok(Ok(()));
-        };
-        let m = masked(o, ignore);
+    for_each_obs(args, false, rejects, out, &mut |o, out| {
+        let Some(o) = o else { return Ok(Ok(())) };
+        let m = masked(o, &args.ignore_field);
         let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
         for e in pending.drain(..) {
             e.write_jsonl(out).context("writing events")?;
@@ -343,9 +270,7 @@ fn run_detect(
 fn run_evaluate(
     args: &DetectArgs,
     engine: &mut Engine,
-    src: Source,
     rejects: &mut Rejects,
-    times: &TimeParser,
     out: &mut Output,
 ) -> anyhow::Result<Exit> {
     let mut scores = evaluate::Scores {
@@ -359,25 +284,21 @@ fn run_evaluate(
     };
     let mut ev = evaluate::Evaluator::default();
     let mut pending: Vec<FaultEvent> = Vec::new();
-    let exit = for_each_obs(src, rejects, times, true, out, |step, _| {
-        match step {
-            Step::NextInput => {
-                ev.finish(&mut scores);
-                engine.reset();
-            }
-            Step::Obs(o) => {
-                let m = masked(o, &args.ignore_field);
-                let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
-                if res.is_ok() {
-                    ev.observe(o);
-                }
-                for e in pending.drain(..) {
-                    ev.event(&e);
-                }
-                return Ok(res);
-            }
+    let exit = for_each_obs(args, true, rejects, out, &mut |o, _| {
+        let Some(o) = o else {
+            ev.finish(&mut scores);
+            engine.reset();
+            return Ok(Ok(()));
+        };
+        let m = masked(o, &args.ignore_field);
+        let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
+        if res.is_ok() {
+            ev.observe(o);
         }
-        Ok(Ok(()))
+        for e in pending.drain(..) {
+            ev.event(&e);
+        }
+        Ok(res)
     })?;
     ev.finish(&mut scores);
     if scores.kinds.values().all(|k| k.episodes + k.truncated == 0) {
@@ -392,68 +313,65 @@ fn run_evaluate(
     Ok(exit)
 }
 
+/// `--where` on a worker: the byte-level test, else the condition on the parsed object.
+struct WhereParser(filter::Expr);
+
+impl LineParser for WhereParser {
+    type Out = bool;
+
+    fn parse(&self, text: &str, _: &mut FastState) -> Result<bool, String> {
+        match self.0.test_line(text.as_bytes()) {
+            Some(keep) => Ok(keep),
+            None => parse_json_object_str(text).map(|m| self.0.test_map(&m)),
+        }
+    }
+}
+
 fn run_where(
-    expr: &filter::Expr,
-    src: &mut Source,
+    args: &DetectArgs,
+    expr: filter::Expr,
     rejects: &mut Rejects,
-    _times: &TimeParser,
     out: &mut Output,
 ) -> anyhow::Result<Exit> {
     let mut header_written = false;
-    let mut n: u64 = 0;
-    loop {
-        let Some(item) = src.next_item().context("reading input")? else {
-            break;
-        };
-        match item {
-            Item::NextInput => {}
-            Item::Bad {
-                input,
-                line,
-                msg,
-                raw,
-            } => rejects.reject(input, line, raw.as_bytes(), &msg)?,
-            Item::Line { input, line, text } => {
-                let keep = match expr.test_line(text.as_bytes()) {
-                    Some(k) => k,
-                    None => match parse_json_object_str(text) {
-                        Ok(m) => expr.test_map(&m),
-                        Err(e) => {
-                            rejects.reject(input, line, text.as_bytes(), &e)?;
-                            false
-                        }
-                    },
-                };
-                if keep {
-                    out.write_all(text.as_bytes())?;
-                    out.write_all(b"\n")?;
-                    out.end_record()?;
-                }
-            }
-            Item::Csv { map, raw, .. } => {
-                if expr.test_map(&map) {
-                    if !header_written {
-                        let header: Vec<String> = map.keys().map(|k| csv_field(k)).collect();
-                        out.write_all(header.join(",").as_bytes())?;
+    let test = expr.clone();
+    let out = std::cell::RefCell::new(out);
+    let ended = input::for_each(
+        &args.input.files,
+        args.input.input_format,
+        args.out.threads(),
+        WhereParser(expr),
+        rejects,
+        &mut |step: Step<bool>, text: &[u8]| {
+            let mut out = out.borrow_mut();
+            match step {
+                Step::Parsed(&keep) => {
+                    if keep {
+                        out.write_all(text)?;
                         out.write_all(b"\n")?;
-                        header_written = true;
+                        out.end_record()?;
                     }
-                    out.write_all(raw.as_bytes())?;
-                    out.write_all(b"\n")?;
-                    out.end_record()?;
                 }
+                Step::Row(map) => {
+                    if test.test_map(map) {
+                        if !header_written {
+                            let header: Vec<String> = map.keys().map(|k| csv_field(k)).collect();
+                            out.write_all(header.join(",").as_bytes())?;
+                            out.write_all(b"\n")?;
+                            header_written = true;
+                        }
+                        out.write_all(crate::codec::trim_ending(text))?;
+                        out.write_all(b"\n")?;
+                        out.end_record()?;
+                    }
+                }
+                Step::NextInput => {}
             }
-        }
-        n += 1;
-        if n.is_multiple_of(4096) && interrupted() {
-            out.flush()?;
-            return Ok(Exit::Interrupted);
-        }
-        if src.would_block() {
-            out.flush()?;
-        }
-    }
-    Ok(Exit::Ok)
+            Ok(Ok(()))
+        },
+        &mut || Ok(out.borrow_mut().flush()?),
+    )?;
+    Ok(exit_of(ended))
 }
 
 fn csv_field(s: &str) -> String {

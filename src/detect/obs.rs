@@ -1,13 +1,13 @@
 //! What the detectors see of one record: a reading (SPEC §1) or a
 //! reefer-window row (SPEC §4), reduced to the values rules use.
 //!
-//! JSON Lines readings go through a byte-level scanner that understands the
-//! flat objects every reefer tool writes (no escapes, no nesting); anything
-//! else (CSV rows, escaped strings, numbers as strings, window rows) takes
-//! the general path through `serde_json` and [`Reading::from_map`], which
-//! also produces the error message for a line that is wrong.
+//! JSON Lines readings and window rows go through a byte-level scanner that
+//! understands the flat objects every reefer tool writes (no escapes, no
+//! nesting); anything else (CSV rows, escaped strings, numbers as strings)
+//! takes the general path through `serde_json` and [`Reading::from_map`],
+//! which also produces the error message for a line that is wrong.
 
-use crate::record::{value_bool, value_f64, Reading};
+use crate::record::Reading;
 use crate::time::TimeParser;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value};
@@ -173,80 +173,211 @@ impl<'a> Obs<'a> {
     }
 }
 
-/// A reefer-window row (recognised by `window_start`), owned.
-#[derive(Debug, Clone)]
-pub struct WindowRow {
-    pub container_id: String,
-    pub product_id: String,
-    pub start_ms: i64,
-    pub end_ms: i64,
-    pub temp_mean: f64,
-    pub temp_min: f64,
-    pub temp_max: f64,
-    pub kilowatts_max: Option<f64>,
-    pub target: Option<f64>,
-    pub door_open: Option<bool>,
+/// The columns of a reefer-window row (SPEC §4) that the detectors read:
+/// numbers as `<field>_min`/`_max`/`_mean`, booleans as `<field>_true` (how
+/// many readings of the window had it true) next to `count`.
+///
+/// A row becomes an observation at `window_end`: `temperature` is the mean,
+/// `temperature_min`/`_max` bound it, `kilowatts` is the window's maximum
+/// (power is off only if it was off for every reading), the other numbers
+/// are means, and a boolean is true when any reading had it true (a fan ran,
+/// a defrost or an open door happened in the window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    ContainerId,
+    Product,
+    Start,
+    End,
+    TempMean,
+    TempMin,
+    TempMax,
+    KwMax,
+    Oxygen,
+    Co2,
+    Target,
+    Supply,
+    Ambient,
+    Humidity,
+    Nitrogen,
+    Fan1,
+    Fan2,
+    Fan3,
+    Defrost,
+    Door,
 }
 
-impl WindowRow {
-    pub fn is_window(map: &Map<String, Value>) -> bool {
-        map.contains_key("window_start")
-    }
+fn col(key: &[u8]) -> Option<Col> {
+    Some(match key {
+        b"container_id" => Col::ContainerId,
+        b"product_id" => Col::Product,
+        b"window_start" => Col::Start,
+        b"window_end" => Col::End,
+        b"temperature_mean" => Col::TempMean,
+        b"temperature_min" => Col::TempMin,
+        b"temperature_max" => Col::TempMax,
+        b"kilowatts_max" => Col::KwMax,
+        b"oxygen_level_mean" => Col::Oxygen,
+        b"carbon_dioxide_level_mean" => Col::Co2,
+        b"target_temperature_mean" => Col::Target,
+        b"supply_air_temperature_mean" => Col::Supply,
+        b"ambient_temperature_mean" => Col::Ambient,
+        b"humidity_level_mean" => Col::Humidity,
+        b"nitrogen_level_mean" => Col::Nitrogen,
+        b"fan_1_true" => Col::Fan1,
+        b"fan_2_true" => Col::Fan2,
+        b"fan_3_true" => Col::Fan3,
+        b"defrost_true" => Col::Defrost,
+        b"door_open_true" => Col::Door,
+        _ => return None,
+    })
+}
 
-    pub fn from_map(map: &Map<String, Value>, times: &TimeParser) -> Result<WindowRow, String> {
-        let s = |k: &str| -> Result<String, String> {
-            match map.get(k) {
-                Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-                Some(Value::Number(n)) => Ok(n.to_string()),
-                _ => Err(format!("window row: missing {k}")),
-            }
-        };
-        let t = |k: &str| -> Result<i64, String> {
-            match map.get(k) {
-                Some(Value::String(s)) => times
-                    .parse(s)
-                    .map(|t| t.timestamp_millis())
-                    .map_err(|e| format!("{k}: {e}")),
-                _ => Err(format!("window row: missing {k}")),
-            }
-        };
-        let n = |k: &str| map.get(k).and_then(value_f64);
-        let mean = n("temperature_mean").ok_or(
-            "window row: missing temperature_mean (aggregate temperature with reefer-window)",
-        )?;
-        Ok(WindowRow {
-            container_id: s("container_id")?,
-            product_id: s("product_id")?,
-            start_ms: t("window_start")?,
-            end_ms: t("window_end")?,
-            temp_mean: mean,
-            temp_min: n("temperature_min").unwrap_or(mean),
-            temp_max: n("temperature_max").unwrap_or(mean),
-            kilowatts_max: n("kilowatts_max"),
-            target: n("target_temperature_mean").or_else(|| n("target_temperature")),
-            door_open: map
-                .get("door_open_max")
-                .or_else(|| map.get("door_open"))
-                .and_then(value_bool),
-        })
-    }
+/// Which observation fields a window row can fill, for `--help` and `--list-rules`.
+pub const WINDOW_COLUMNS: &str = "temperature_mean (required), temperature_min, temperature_max, \
+kilowatts_max, oxygen_level_mean, carbon_dioxide_level_mean, target_temperature_mean, \
+supply_air_temperature_mean, ambient_temperature_mean, humidity_level_mean, nitrogen_level_mean, \
+fan_1_true, fan_2_true, fan_3_true, defrost_true, door_open_true";
 
-    pub fn obs(&self) -> Obs<'_> {
-        Obs {
-            container_id: &self.container_id,
-            product_id: &self.product_id,
-            t_ms: self.end_ms,
-            from_ms: self.start_ms,
-            window: true,
-            temperature: self.temp_mean,
-            temp_min: self.temp_min,
-            temp_max: self.temp_max,
-            kilowatts: self.kilowatts_max,
-            target: self.target,
-            door_open: self.door_open,
-            ..Obs::default()
+/// A window row being read, column by column (duplicate columns: the last wins).
+#[derive(Default)]
+pub struct RowAcc<'a> {
+    o: Obs<'a>,
+    start: Option<&'a [u8]>,
+    end: Option<&'a [u8]>,
+    mean: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    bad: Option<String>,
+}
+
+impl<'a> RowAcc<'a> {
+    /// Takes one column; `key` is the column name.
+    pub fn set(&mut self, key: &[u8], v: Val<'a>) {
+        let Some(c) = col(key) else { return };
+        let num = |v: Val<'a>| match v {
+            Val::Num(x) => x,
+            Val::Str(s) => std::str::from_utf8(s)
+                .ok()
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|x| x.is_finite()),
+            _ => None,
+        };
+        let any_true = |v: Val<'a>| match v {
+            Val::Bool(b) => Some(b),
+            other => num(other).map(|n| n > 0.0),
+        };
+        let text = |v: Val<'a>| match v {
+            Val::Str(s) if !s.iter().all(u8::is_ascii_whitespace) => std::str::from_utf8(s).ok(),
+            _ => None,
+        };
+        match c {
+            Col::ContainerId => self.o.container_id = text(v).unwrap_or_default(),
+            Col::Product => self.o.product_id = text(v).unwrap_or_default(),
+            Col::Start | Col::End => {
+                let t = match v {
+                    Val::Str(s) => Some(s),
+                    _ => None,
+                };
+                if c == Col::Start {
+                    self.start = t;
+                } else {
+                    self.end = t;
+                }
+            }
+            Col::TempMean => self.mean = num(v),
+            Col::TempMin => self.min = num(v),
+            Col::TempMax => self.max = num(v),
+            Col::KwMax => self.o.kilowatts = num(v),
+            Col::Oxygen => self.o.oxygen = num(v),
+            Col::Co2 => self.o.co2 = num(v),
+            Col::Target => self.o.target = num(v),
+            Col::Supply => self.o.supply = num(v),
+            Col::Ambient => self.o.ambient = num(v),
+            Col::Humidity => self.o.humidity = num(v),
+            Col::Nitrogen => self.o.nitrogen = num(v),
+            Col::Fan1 => self.o.fan_1 = any_true(v),
+            Col::Fan2 => self.o.fan_2 = any_true(v),
+            Col::Fan3 => self.o.fan_3 = any_true(v),
+            Col::Defrost => self.o.defrost = any_true(v),
+            Col::Door => self.o.door_open = any_true(v),
+        }
+        if let (Val::Str(s), Col::ContainerId | Col::Product) = (v, c) {
+            if std::str::from_utf8(s).is_err() {
+                self.bad = Some("window row: an id is not valid UTF-8".into());
+            }
         }
     }
+
+    /// The observation, or what the row lacks.
+    pub fn finish(self, times: &mut TimeCache, parser: &TimeParser) -> Result<Obs<'a>, String> {
+        if let Some(bad) = self.bad {
+            return Err(bad);
+        }
+        let mut o = self.o;
+        if o.container_id.is_empty() {
+            return Err("window row: missing container_id".into());
+        }
+        if o.product_id.is_empty() {
+            return Err("window row: missing product_id".into());
+        }
+        let time = |t: Option<&[u8]>, k: &str, times: &mut TimeCache| -> Result<i64, String> {
+            let t = t.ok_or_else(|| format!("window row: missing {k}"))?;
+            if let Some(ms) = times.get(t) {
+                return Ok(ms);
+            }
+            let s = std::str::from_utf8(t).map_err(|_| format!("{k}: not valid UTF-8"))?;
+            parser
+                .parse(s)
+                .map(|t| t.timestamp_millis())
+                .map_err(|e| format!("{k}: {e}"))
+        };
+        o.from_ms = time(self.start, "window_start", times)?;
+        o.t_ms = time(self.end, "window_end", times)?;
+        let mean = self.mean.ok_or(
+            "window row: missing temperature_mean (aggregate temperature with reefer-window)",
+        )?;
+        o.window = true;
+        o.temperature = mean;
+        o.temp_min = self.min.unwrap_or(mean);
+        o.temp_max = self.max.unwrap_or(mean);
+        Ok(o)
+    }
+}
+
+/// True for a reefer-window row (it has `window_start`).
+pub fn is_window(map: &Map<String, Value>) -> bool {
+    map.contains_key("window_start")
+}
+
+/// A window row from a JSON object or a CSV row (the general path).
+pub fn window_from_map<'a>(
+    map: &'a Map<String, Value>,
+    times: &mut TimeCache,
+    parser: &TimeParser,
+) -> Result<Obs<'a>, String> {
+    let mut acc = RowAcc::default();
+    for (k, v) in map {
+        let v = match v {
+            Value::String(s) => Val::Str(s.as_bytes()),
+            Value::Number(n) => Val::Num(n.as_f64()),
+            Value::Bool(b) => Val::Bool(*b),
+            _ => Val::Null,
+        };
+        acc.set(k.as_bytes(), v);
+    }
+    acc.finish(times, parser)
+}
+
+/// A window row straight from its bytes; `None` when the line is not a flat
+/// object the scanner reads (the general path then decides).
+pub fn fast_window<'a>(
+    line: &'a [u8],
+    times: &mut TimeCache,
+    parser: &TimeParser,
+) -> Option<Result<Obs<'a>, String>> {
+    let mut acc = RowAcc::default();
+    scan_flat(line, |k, v| acc.set(k, v))?;
+    Some(acc.finish(times, parser))
 }
 
 /// A value of a flat JSON object, as the scanner found it.
@@ -574,7 +705,7 @@ fn fid(key: &[u8]) -> Fid {
 /// scanning and looking up every key.
 #[derive(Default)]
 pub struct FastState {
-    times: TimeCache,
+    pub times: TimeCache,
     schema: Vec<(Box<[u8]>, Fid)>,
     learning: Vec<(Box<[u8]>, Fid)>,
 }
