@@ -31,11 +31,32 @@ impl TimeParser {
         }
         parse_time(s)
     }
+
+    /// Like [`TimeParser::parse`], in epoch milliseconds: the hand-written
+    /// [`parse_time_ms`] first (unless a `--time-format` pattern takes
+    /// precedence), chrono only for what it leaves.
+    #[inline]
+    pub fn parse_ms(&self, s: &str) -> Result<i64, TimeError> {
+        if self.pattern.is_none() {
+            if let Some(ms) = parse_time_ms(s.as_bytes()) {
+                return Ok(ms);
+            }
+        }
+        self.parse(s).map(|t| t.timestamp_millis())
+    }
+
+    /// Whether a `--time-format` pattern was given.
+    pub fn has_pattern(&self) -> bool {
+        self.pattern.is_some()
+    }
 }
 
 /// Parses RFC 3339 (any offset, fractional seconds) or `YYYY-MM-DD HH:MM:SS` as UTC.
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>, TimeError> {
     let s = s.trim();
+    if let Some(t) = parse_time_ms(s.as_bytes()).and_then(DateTime::from_timestamp_millis) {
+        return Ok(t);
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
@@ -50,6 +71,106 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, TimeError> {
     }
     Err(TimeError(s.to_string()))
 }
+
+/// The one hand-written time reader, for the hot path of every tool:
+/// `YYYY-MM-DD(T| )HH:MM:SS[.f{1,9}][Z|z|±HH:MM]` to epoch milliseconds (no
+/// offset means UTC; the fraction is truncated to ms, as chrono's
+/// `timestamp_millis`). `None` means "not this common shape" (leap seconds,
+/// other offsets, surrounding blanks): [`parse_time`] then asks chrono, so a
+/// `Some` here is always what chrono would say.
+#[inline]
+pub fn parse_time_ms(s: &[u8]) -> Option<i64> {
+    if s.len() < 19
+        || s[4] != b'-'
+        || s[7] != b'-'
+        || !matches!(s[10], b'T' | b' ')
+        || s[13] != b':'
+        || s[16] != b':'
+    {
+        return None;
+    }
+    let (y, mo, d) = (digits(&s[0..4])?, digits(&s[5..7])?, digits(&s[8..10])?);
+    let (h, mi, sec) = (
+        digits(&s[11..13])?,
+        digits(&s[14..16])?,
+        digits(&s[17..19])?,
+    );
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut ms = 0i64;
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            if i - start < 3 {
+                ms = ms * 10 + i64::from(s[i] - b'0');
+            }
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 || n > 9 {
+            return None;
+        }
+        for _ in n..3 {
+            ms *= 10;
+        }
+    }
+    let offset_min = match &s[i..] {
+        [] | [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let (oh, om) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            if *sign == b'-' {
+                -(oh * 60 + om)
+            } else {
+                oh * 60 + om
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    Some(((days * 86_400 + h * 3600 + mi * 60 + sec) - offset_min * 60) * 1000 + ms)
+}
+
+#[inline]
+fn digits(s: &[u8]) -> Option<i64> {
+    let mut v = 0i64;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    Some(v)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// The last instant every tool can write and read back: 9999-12-31T23:59:59.999Z.
+pub const MAX_MILLIS: i64 = 253_402_300_799_999;
 
 /// Formats as UTC RFC 3339 with `Z`, milliseconds only when they are not zero.
 pub fn format_time(t: DateTime<Utc>) -> String {
@@ -148,15 +269,28 @@ impl std::str::FromStr for Span {
     }
 }
 
+/// The longest duration accepted: about 10,000 years, the whole range of
+/// times the tools write (0000-01-01 to 9999-12-31); anything longer is
+/// overflow, never silently clamped.
+pub const MAX_SPAN_DAYS: i64 = 3_652_500;
+pub const MAX_SPAN_MS: i64 = MAX_SPAN_DAYS * 86_400_000;
+
 /// Parses a duration such as `500ms`, `10s`, `1m`, `2h`, `7d` or `1h30m`.
 pub fn parse_span(s: &str) -> Result<Span, String> {
     let text = s.trim();
     if text.is_empty() {
         return Err("empty duration (expected e.g. 500ms, 10s, 1m, 2h, 7d)".into());
     }
+    let too_long = || {
+        format!("duration {s:?} is too long (at most {MAX_SPAN_DAYS} days, the range of times every tool can read)")
+    };
     if let Ok(secs) = text.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
-            return Ok(Span::from_millis((secs * 1000.0).round() as i64));
+            let ms = (secs * 1000.0).round();
+            if ms > MAX_SPAN_MS as f64 {
+                return Err(too_long());
+            }
+            return Ok(Span::from_millis(ms as i64));
         }
     }
     let bad = || format!("invalid duration {s:?} (expected e.g. 500ms, 10s, 1m, 2h, 7d, 1h30m)");
@@ -185,9 +319,14 @@ pub fn parse_span(s: &str) -> Result<Span, String> {
             "w" => 7.0 * 86_400_000.0,
             _ => return Err(bad()),
         };
-        total = total
-            .checked_add((value * ms_per).round() as i64)
-            .ok_or_else(bad)?;
+        let ms = (value * ms_per).round();
+        if ms > MAX_SPAN_MS as f64 {
+            return Err(too_long());
+        }
+        total = total.checked_add(ms as i64).ok_or_else(too_long)?;
+        if total > MAX_SPAN_MS {
+            return Err(too_long());
+        }
     }
     Ok(Span::from_millis(total))
 }
@@ -195,6 +334,91 @@ pub fn parse_span(s: &str) -> Result<Span, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_hand_written_parser_matches_chrono() {
+        for s in [
+            "2026-11-27T03:00:00Z",
+            "2026-11-27T03:00:00.5Z",
+            "2026-11-27T03:00:00.123456Z",
+            "2024-02-29T23:59:59-05:30",
+            "1969-12-31T23:59:59.999Z",
+            "2000-01-01T00:00:00+14:00",
+            "2026-11-27 03:00:00",
+            "2026-11-27T03:00:00",
+            "2026-11-27 03:00:00.250+01:00",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999Z",
+        ] {
+            let chrono = parse_time(s).unwrap().timestamp_millis();
+            assert_eq!(parse_time_ms(s.as_bytes()), Some(chrono), "{s}");
+        }
+        for s in [
+            "2026-13-01T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "2026-11-27T03:00:60Z",
+            "2026-11-27T03:00:00.Z",
+            "2026-11-27T03:00:00+0100",
+            " 2026-11-27T03:00:00Z",
+        ] {
+            assert_eq!(parse_time_ms(s.as_bytes()), None, "{s}");
+        }
+        assert_eq!(parse_time_ms(b"9999-12-31T23:59:59.999Z"), Some(MAX_MILLIS));
+    }
+
+    #[test]
+    fn durations_too_long_for_any_time_are_errors() {
+        for s in [
+            "99999999999d",
+            "99999999999999999999",
+            "3652501d",
+            "1e300",
+            "3652500d1ms",
+        ] {
+            let e = parse_span(s).unwrap_err();
+            assert!(e.contains("too long"), "{s}: {e}");
+        }
+        assert_eq!(parse_span("3652500d").unwrap().millis, MAX_SPAN_MS);
+    }
+
+    proptest! {
+        #[test]
+        fn the_hand_written_parser_agrees_with_chrono_everywhere(secs in -62_000_000_000i64..253_000_000_000, ms in 0i64..1000, off in -1439i64..1439, space in any::<bool>()) {
+            let t = chrono::DateTime::from_timestamp_millis(secs * 1000 + ms).unwrap();
+            let tz = chrono::FixedOffset::east_opt((off * 60) as i32).unwrap();
+            let mut s = t.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Millis, false);
+            if space {
+                s = s.replacen('T', " ", 1);
+            }
+            if s.len() >= 19 && s.as_bytes()[4] == b'-' {
+                prop_assert_eq!(parse_time_ms(s.as_bytes()), Some(secs * 1000 + ms), "{}", s);
+            }
+        }
+
+        #[test]
+        fn the_hand_written_parser_never_disagrees_with_chrono(s in "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,10})?(Z|[+-][0-9]{2}:[0-9]{2})?") {
+            if let Some(ms) = parse_time_ms(s.as_bytes()) {
+                let chrono = chrono_only(&s);
+                prop_assert_eq!(Some(ms), chrono, "{}", s);
+            }
+        }
+    }
+
+    /// parse_time without the hand-written shortcut.
+    fn chrono_only(s: &str) -> Option<i64> {
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Some(t.timestamp_millis());
+        }
+        for layout in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+            if let Ok(t) = NaiveDateTime::parse_from_str(s, layout) {
+                return Some(t.and_utc().timestamp_millis());
+            }
+        }
+        DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z")
+            .ok()
+            .map(|t| t.timestamp_millis())
+    }
 
     #[test]
     fn spans() {

@@ -6,6 +6,7 @@ mod input;
 pub mod ordered;
 mod output;
 mod reject;
+pub mod scan;
 mod source;
 
 pub use input::{csv_value, parse_json_object as parse_json_object_str, Bad, Input, Rec};

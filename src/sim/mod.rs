@@ -15,7 +15,6 @@ use crate::time::{format_time, parse_time, Span};
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use clap::Parser;
-use clap_complete::Shell;
 use fleet::{Track, ROUTES};
 use format::{csv_header, write_row, RowContext};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -113,21 +112,8 @@ pub struct SimArgs {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
 
-    /// Write to this file instead of stdout.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<String>,
-
-    /// Flush after every time step, even when stdout is not a terminal.
-    #[arg(long)]
-    pub line_buffered: bool,
-
-    /// Worker threads (default: one per core).
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-
-    /// Print shell completions for SHELL and exit.
-    #[arg(long, value_enum, value_name = "SHELL")]
-    pub completions: Option<Shell>,
+    #[command(flatten)]
+    pub out: crate::cli::OutputArgs,
 }
 
 fn parse_start(s: &str) -> Result<DateTime<Utc>, String> {
@@ -208,9 +194,19 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
         None
     } else {
         let d = args.duration.unwrap_or(Span::from_secs(3600)).millis;
+        // An episode that starts after the last reading would silently do nothing.
+        if let Some(late) = args.inject.iter().find(|i| i.after.millis >= d) {
+            return Err(usage(format!(
+                "--inject {}:{}@{} starts after the run ends (--duration {}): nothing would be injected",
+                late.container,
+                late.kind.name(),
+                late.after,
+                Span { millis: d }
+            )));
+        }
         Some(((d + interval_ms - 1) / interval_ms) as u64)
     };
-    let format = args.format.unwrap_or_else(|| match &args.output {
+    let format = args.format.unwrap_or_else(|| match &args.out.output {
         Some(p) if p.to_ascii_lowercase().ends_with(".csv") => Format::Csv,
         _ => Format::Jsonl,
     });
@@ -229,10 +225,9 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
             DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
         }
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = args
-        .threads
-        .unwrap_or(cores)
+        .out
+        .threads()
         .clamp(1, 64)
         .min(args.containers.div_ceil(64).max(1));
     Ok(Plan {
@@ -330,21 +325,21 @@ struct Block {
 
 /// Runs reefer-sim with parsed arguments.
 pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
-    if let Some(shell) = args.completions {
+    if let Some(shell) = args.out.completions {
         crate::cli::write_completions::<SimArgs>(shell, &mut std::io::stdout())?;
         return Ok(Exit::Ok);
     }
     let plan = plan(&args)?;
     let mut out = Output::open(
-        args.output.as_deref(),
-        args.line_buffered || plan.pace.is_some(),
+        args.out.output.as_deref(),
+        args.out.line_buffered || plan.pace.is_some(),
     )
     .map_err(|e| usage(e.to_string()))?;
     crate::app::catch_interrupt();
     let fleet = build_fleet(&plan);
     let exit = simulate(&plan, fleet, &mut out)?;
     // Said at the end, so that `| head` stays quiet (a closed pipe never gets here).
-    if args.seed.is_none() || args.start.is_none() {
+    if !args.out.quiet && (args.seed.is_none() || args.start.is_none()) {
         crate::warn!(
             "reefer-sim: used --seed {} --start {} (pass both to reproduce this output)",
             plan.seed,

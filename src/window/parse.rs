@@ -8,7 +8,7 @@
 //! paths accept exactly the same lines and agree on their values.
 
 use crate::record::{value_bool, value_f64};
-use crate::time::TimeParser;
+use crate::time::{parse_time_ms as rfc3339_ms, TimeParser};
 use serde_json::{Map, Value};
 
 use super::agg::KEY_SEPARATOR;
@@ -816,95 +816,6 @@ fn extract(
     Ok(())
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)` to epoch ms (fraction truncated to
-/// ms, as chrono's `timestamp_millis`); `None` for anything else, including
-/// leap seconds, which the shared parser then handles.
-pub fn rfc3339_ms(s: &[u8]) -> Option<i64> {
-    fn num(s: &[u8]) -> Option<i64> {
-        let mut v = 0i64;
-        for &c in s {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            v = v * 10 + i64::from(c - b'0');
-        }
-        Some(v)
-    }
-    if s.len() < 20
-        || s[4] != b'-'
-        || s[7] != b'-'
-        || s[10] != b'T'
-        || s[13] != b':'
-        || s[16] != b':'
-    {
-        return None;
-    }
-    let (y, mo, d) = (num(&s[0..4])?, num(&s[5..7])?, num(&s[8..10])?);
-    let (h, mi, sec) = (num(&s[11..13])?, num(&s[14..16])?, num(&s[17..19])?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59
-    {
-        return None;
-    }
-    let mut i = 19;
-    let mut ms = 0i64;
-    if s[i] == b'.' {
-        i += 1;
-        let start = i;
-        while i < s.len() && s[i].is_ascii_digit() {
-            if i - start < 3 {
-                ms = ms * 10 + i64::from(s[i] - b'0');
-            }
-            i += 1;
-        }
-        let digits = i - start;
-        if digits == 0 {
-            return None;
-        }
-        for _ in digits..3 {
-            ms *= 10;
-        }
-    }
-    let offset_min = match s.get(i..)? {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), oh @ .., b':', m1, m2] if oh.len() == 2 => {
-            let oh = num(oh)?;
-            let om = num(&[*m1, *m2])?;
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let v = oh * 60 + om;
-            if *sign == b'-' {
-                -v
-            } else {
-                v
-            }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(y, mo, d);
-    Some(((days * 86_400 + h * 3600 + mi * 60 + sec) - offset_min * 60) * 1000 + ms)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1082,30 +993,6 @@ mod tests {
         assert_eq!(b.raw(&b.recs[0]), LINE.as_bytes());
     }
 
-    #[test]
-    fn rfc3339_by_hand_matches_chrono() {
-        for s in [
-            "2026-11-27T03:00:00Z",
-            "2026-11-27T03:00:00.5Z",
-            "2026-11-27T03:00:00.123456Z",
-            "2024-02-29T23:59:59-05:30",
-            "1969-12-31T23:59:59.999Z",
-            "2000-01-01T00:00:00+14:00",
-        ] {
-            let chrono = crate::time::parse_time(s).unwrap().timestamp_millis();
-            assert_eq!(rfc3339_ms(s.as_bytes()), Some(chrono), "{s}");
-        }
-        for s in [
-            "2026-13-01T00:00:00Z",
-            "2025-02-29T00:00:00Z",
-            "2026-11-27T03:00:60Z",
-            "2026-11-27T03:00:00",
-            "2026-11-27T03:00:00.Z",
-        ] {
-            assert_eq!(rfc3339_ms(s.as_bytes()), None, "{s}");
-        }
-    }
-
     proptest! {
         #[test]
         fn word_scan_finds_the_first_special_byte(v in proptest::collection::vec(any::<u8>(), 0..40), start in 0usize..40) {
@@ -1137,14 +1024,6 @@ mod tests {
                 }
                 None => prop_assert!(false, "{} rejected", text),
             }
-        }
-
-        #[test]
-        fn rfc3339_matches_chrono_everywhere(secs in -2_000_000_000i64..8_000_000_000, ms in 0i64..1000, off in -1439i64..1439) {
-            let t = chrono::DateTime::from_timestamp_millis(secs * 1000 + ms).unwrap();
-            let tz = chrono::FixedOffset::east_opt((off * 60) as i32).unwrap();
-            let s = t.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
-            prop_assert_eq!(rfc3339_ms(s.as_bytes()), Some(secs * 1000 + ms));
         }
 
         #[test]
