@@ -6,8 +6,9 @@
 //! that panics is a fatal error that says how far the input was read, never
 //! the end of input.
 
-use super::obs::{self, fast_obs, fast_window, FastState, Mode, Obs, TimeCache};
+use super::obs::{Mode, Obs, ObsFields};
 use crate::codec::ordered::{parse_in_order, Job, Next};
+use crate::codec::scan::Scanner;
 use crate::codec::{parse_json_object_str, Chunk, Format, FormatChoice, Input, Rejects, Source};
 use crate::record::Reading;
 use crate::time::TimeParser;
@@ -140,69 +141,84 @@ pub struct Parsed<T> {
     pub res: Result<T, String>,
 }
 
-/// A parsed chunk: one entry per non-blank line, and the worker's scanner state.
+/// A parsed chunk: one entry per non-blank line, and the worker's scanner
+/// (it learns the field order of the lines it reads).
 pub struct Batch<T> {
     pub lines: Vec<Parsed<T>>,
-    fast: FastState,
+    scanner: Option<Scanner>,
 }
 
 impl<T> Default for Batch<T> {
     fn default() -> Self {
         Batch {
             lines: Vec::new(),
-            fast: FastState::default(),
+            scanner: None,
         }
     }
 }
 
-/// How a worker reads one JSON line: the line's text, the worker's scanner
-/// state and the time parser.
+/// How one line (on a worker) or one CSV row (on the calling thread) is read.
 pub trait LineParser: Send + Sync + 'static {
     type Out: Send + 'static;
-    fn parse(&self, text: &str, fast: &mut FastState) -> Result<Self::Out, String>;
+    /// A scanner for the fields this parser reads.
+    fn scanner(&self) -> Scanner;
+    /// A JSON Lines line, without its ending.
+    fn parse(&self, text: &[u8], sc: &mut Scanner) -> Result<Self::Out, String>;
+    /// A CSV row, as a typed object.
+    fn parse_map(&self, map: &Map<String, Value>, sc: &mut Scanner) -> Result<Self::Out, String>;
 }
 
 /// Reads readings and window rows into observations (`label`: keep the
 /// simulator's fault label, for `--evaluate`).
 pub struct ObsParser {
-    pub times: TimeParser,
-    pub label: bool,
+    fields: ObsFields,
+    times: TimeParser,
+    label: bool,
+}
+
+impl ObsParser {
+    pub fn new(times: TimeParser, label: bool) -> ObsParser {
+        ObsParser {
+            fields: ObsFields::new(times.clone()),
+            times,
+            label,
+        }
+    }
+
+    /// A reading the scanner could not complete: the record type reads it
+    /// (it may accept what the scanner's projection does not) or says why not.
+    #[cold]
+    fn by_record(&self, map: Map<String, Value>) -> Result<Owned, String> {
+        let r = Reading::from_map(map, &self.times)?;
+        Ok(Owned::pack(&Obs::from_reading(&r, self.label)))
+    }
 }
 
 impl LineParser for ObsParser {
     type Out = Owned;
 
-    fn parse(&self, text: &str, fast: &mut FastState) -> Result<Owned, String> {
-        if let Some(o) = fast_obs(text, fast, self.label) {
-            return Ok(Owned::pack(&o));
-        }
-        let b = text.as_bytes();
-        if memchr::memmem::find(b, b"\"window_start\"").is_some() {
-            if let Some(res) = fast_window(b, &mut fast.times, &self.times) {
-                return res.map(|o| Owned::pack(&o));
+    fn scanner(&self) -> Scanner {
+        self.fields.scanner()
+    }
+
+    fn parse(&self, text: &[u8], sc: &mut Scanner) -> Result<Owned, String> {
+        let rec = sc.scan(text)?;
+        match self.fields.obs(rec, self.label) {
+            Some(o) => o.map(|o| Owned::pack(&o)),
+            None => {
+                let text = std::str::from_utf8(text).map_err(|e| e.to_string())?;
+                self.by_record(parse_json_object_str(text)?)
             }
         }
-        let map = parse_json_object_str(text)?;
-        general(&map, &mut fast.times, &self.times, self.label, &mut |o| {
-            Ok(Owned::pack(o))
-        })
     }
-}
 
-/// The general path: a window row or a reading from a JSON object or CSV row,
-/// handed to `f` as an observation.
-pub fn general<R>(
-    map: &Map<String, Value>,
-    cache: &mut TimeCache,
-    times: &TimeParser,
-    label: bool,
-    f: &mut dyn FnMut(&Obs) -> Result<R, String>,
-) -> Result<R, String> {
-    if obs::is_window(map) {
-        return f(&obs::window_from_map(map, cache, times)?);
+    fn parse_map(&self, map: &Map<String, Value>, sc: &mut Scanner) -> Result<Owned, String> {
+        let rec = sc.scan_map(map)?;
+        match self.fields.obs(rec, self.label) {
+            Some(o) => o.map(|o| Owned::pack(&o)),
+            None => self.by_record(map.clone()),
+        }
     }
-    let r = Reading::from_map(map.clone(), times)?;
-    f(&Obs::from_reading(&r, label))
 }
 
 /// What a caller makes of a record: `Ok(Err(why))` refuses it (the line is
@@ -216,8 +232,8 @@ pub type Sink<'a, T> = dyn FnMut(Step<T>, &[u8]) -> Outcome + 'a;
 pub enum Step<'s, T> {
     /// A line parsed on a worker (JSON Lines).
     Parsed(&'s T),
-    /// A CSV row, as a typed object.
-    Row(&'s Map<String, Value>),
+    /// A CSV row, as a typed object, and what the parser made of it.
+    Row(&'s Map<String, Value>, &'s T),
     /// The first record of the next input file follows (for `--evaluate`).
     NextInput,
 }
@@ -273,7 +289,7 @@ pub fn for_each<P: LineParser>(
             let _ = f(Step::NextInput, &[])?;
         }
         let ended = if source.format() == Format::Csv {
-            csv_rows(source, rejects, f, flush)?
+            csv_rows(source, &*parser, rejects, f, flush)?
         } else {
             json_lines(
                 source,
@@ -291,14 +307,16 @@ pub fn for_each<P: LineParser>(
     Ok(Ended::Done)
 }
 
-fn csv_rows<T>(
+fn csv_rows<P: LineParser>(
     source: Source,
+    parser: &P,
     rejects: &mut Rejects,
-    f: &mut Sink<T>,
+    f: &mut Sink<P::Out>,
     flush: &mut dyn FnMut() -> anyhow::Result<()>,
 ) -> anyhow::Result<Ended> {
     let name = source.name().to_string();
     let mut input = Input::from_source(source);
+    let mut sc = parser.scanner();
     let mut last = 0;
     loop {
         let next = input.next_rec().map_err(|e| ReadError::Failed {
@@ -315,7 +333,11 @@ fn csv_rows<T>(
             Some(Ok(rec)) => {
                 last = rec.line;
                 let map = rec.csv.as_ref().cloned().unwrap_or_default();
-                if let Err(why) = f(Step::Row(&map), rec.raw)? {
+                let res = match parser.parse_map(&map, &mut sc) {
+                    Ok(out) => f(Step::Row(&map, &out), rec.raw)?,
+                    Err(why) => Err(why),
+                };
+                if let Err(why) = res {
                     rejects.reject(rec.input, rec.line, rec.raw, &why)?;
                 }
             }
@@ -381,11 +403,9 @@ fn json_lines<P: LineParser>(
 /// Runs on a worker: every non-blank line of the chunk through the parser.
 fn parse_chunk<P: LineParser>(parser: &P, chunk: &Chunk, out: &mut Batch<P::Out>) {
     out.lines.clear();
+    let sc = out.scanner.get_or_insert_with(|| parser.scanner());
     for line in chunk.lines() {
-        let res = match std::str::from_utf8(line.text) {
-            Ok(text) => parser.parse(text, &mut out.fast),
-            Err(e) => Err(format!("not valid UTF-8 (byte {})", e.valid_up_to())),
-        };
+        let res = parser.parse(line.text, sc);
         out.lines.push(Parsed {
             no: line.no,
             offset: line.offset,

@@ -14,15 +14,18 @@ pub mod rules;
 
 use crate::app::{usage, Exit};
 use crate::cli::{InputArgs, OutputArgs};
-use crate::codec::{parse_json_object_str, Output, Rejects};
+use crate::codec::scan::{Fields, Scanner, Slot};
+use crate::codec::{Output, Rejects};
 use crate::time::Span;
 use anyhow::Context;
 use clap::Parser;
 use engine::Engine;
 use events::FaultEvent;
 use input::{Ended, LineParser, ObsParser, Owned, Step};
-use obs::{FastState, Obs, TimeCache};
+use obs::Obs;
+use serde_json::{Map, Value};
 use std::io::Write;
+use std::sync::Arc;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -218,12 +221,7 @@ fn for_each_obs(
     out: &mut Output,
     f: &mut dyn FnMut(Option<&Obs>, &mut Output) -> input::Outcome,
 ) -> anyhow::Result<Exit> {
-    let times = args.input.time_parser();
-    let parser = ObsParser {
-        times: times.clone(),
-        label,
-    };
-    let mut cache = TimeCache::default();
+    let parser = ObsParser::new(args.input.time_parser(), label);
     let out = std::cell::RefCell::new(out);
     let ended = input::for_each(
         &args.input.files,
@@ -232,15 +230,7 @@ fn for_each_obs(
         parser,
         rejects,
         &mut |step: Step<Owned>, _text: &[u8]| match step {
-            Step::Parsed(o) => f(Some(&o.obs()), &mut out.borrow_mut()),
-            Step::Row(map) => {
-                match input::general(map, &mut cache, &times, label, &mut |o| {
-                    Ok(f(Some(o), &mut out.borrow_mut()))
-                }) {
-                    Ok(done) => done,
-                    Err(why) => Ok(Err(why)),
-                }
-            }
+            Step::Parsed(o) | Step::Row(_, o) => f(Some(&o.obs()), &mut out.borrow_mut()),
             Step::NextInput => f(None, &mut out.borrow_mut()),
         },
         &mut || Ok(out.borrow_mut().flush()?),
@@ -313,17 +303,38 @@ fn run_evaluate(
     Ok(exit)
 }
 
-/// `--where` on a worker: the byte-level test, else the condition on the parsed object.
-struct WhereParser(filter::Expr);
+/// `--where` on a worker: the condition's fields through the shared scanner.
+struct WhereParser {
+    expr: filter::Expr,
+    fields: Arc<Fields>,
+    slots: Vec<(Slot, Option<Slot>)>,
+}
+
+impl WhereParser {
+    fn new(expr: filter::Expr, times: crate::time::TimeParser) -> WhereParser {
+        let mut fields = Fields::new(times);
+        let slots = expr.declare(&mut fields);
+        WhereParser {
+            expr,
+            fields: fields.into(),
+            slots,
+        }
+    }
+}
 
 impl LineParser for WhereParser {
     type Out = bool;
 
-    fn parse(&self, text: &str, _: &mut FastState) -> Result<bool, String> {
-        match self.0.test_line(text.as_bytes()) {
-            Some(keep) => Ok(keep),
-            None => parse_json_object_str(text).map(|m| self.0.test_map(&m)),
-        }
+    fn scanner(&self) -> Scanner {
+        Scanner::new(Arc::clone(&self.fields))
+    }
+
+    fn parse(&self, text: &[u8], sc: &mut Scanner) -> Result<bool, String> {
+        Ok(self.expr.test_record(sc.scan(text)?, &self.slots))
+    }
+
+    fn parse_map(&self, map: &Map<String, Value>, _: &mut Scanner) -> Result<bool, String> {
+        Ok(self.expr.test_map(map))
     }
 }
 
@@ -334,13 +345,12 @@ fn run_where(
     out: &mut Output,
 ) -> anyhow::Result<Exit> {
     let mut header_written = false;
-    let test = expr.clone();
     let out = std::cell::RefCell::new(out);
     let ended = input::for_each(
         &args.input.files,
         args.input.input_format,
         args.out.threads(),
-        WhereParser(expr),
+        WhereParser::new(expr, args.input.time_parser()),
         rejects,
         &mut |step: Step<bool>, text: &[u8]| {
             let mut out = out.borrow_mut();
@@ -352,8 +362,8 @@ fn run_where(
                         out.end_record()?;
                     }
                 }
-                Step::Row(map) => {
-                    if test.test_map(map) {
+                Step::Row(map, &keep) => {
+                    if keep {
                         if !header_written {
                             let header: Vec<String> = map.keys().map(|k| csv_field(k)).collect();
                             out.write_all(header.join(",").as_bytes())?;
