@@ -12,7 +12,6 @@ use crate::event::{FaultEvent, Status};
 use crate::time::Span;
 use anyhow::Context;
 use clap::Parser;
-use clap_complete::Shell;
 use dest::{DestOptions, Destination, Template};
 use lifecycle::{Action, Policy};
 use serde_json::{json, Value};
@@ -89,13 +88,9 @@ pub struct ActArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Flush stdout after every alert even when it is not a terminal.
-    #[arg(long)]
-    pub line_buffered: bool,
-
-    /// Print shell completions for SHELL and exit.
-    #[arg(long, value_enum, value_name = "SHELL")]
-    pub completions: Option<Shell>,
+    /// `-o FILE`: where `--to -` and `--dry-run` write instead of stdout.
+    #[command(flatten)]
+    pub out: crate::cli::OutputArgs,
 }
 
 fn jitter_seed() -> u64 {
@@ -141,7 +136,7 @@ struct Run {
 }
 
 pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
-    if let Some(shell) = args.completions {
+    if let Some(shell) = args.out.completions {
         crate::cli::write_completions::<ActArgs>(shell, &mut io::stdout())?;
         return Ok(Exit::Ok);
     }
@@ -159,7 +154,8 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
     let opts = DestOptions {
         template: args.template,
         timeout: args.timeout.to_std().max(Duration::from_millis(1)),
-        line_buffered: args.line_buffered,
+        output: args.out.output.clone(),
+        line_buffered: args.out.line_buffered,
         aws: args.aws.options(
             Duration::from_secs(3),
             args.timeout.to_std().max(Duration::from_millis(1)),
@@ -187,7 +183,7 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         backoff: Backoff::new(first, first * 30, jitter_seed()),
         retries: args.retries,
         dry_run: args.dry_run,
-        dry_out: crate::codec::Output::stdout(args.line_buffered),
+        dry_out: args.out.open()?,
         counts: Counts::default(),
     };
     crate::app::catch_interrupt();
@@ -237,7 +233,8 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
     }
     rejects.flush()?;
     let c = &run.counts;
-    crate::warn!(
+    if !args.out.quiet {
+        crate::warn!(
         "reefer-act: {} events ({} already seen), alerts: {} opened, {} escalated, {} resolved; notifications: {} {}, {} failed{}{}",
         c.events,
         c.duplicates,
@@ -250,6 +247,7 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         if c.stray_resolves > 0 { format!("; {} resolve events without an open alert", c.stray_resolves) } else { String::new() },
         if rejects.count() > 0 { format!("; {} bad input lines", rejects.count()) } else { String::new() },
     );
+    }
     if exit == Exit::Interrupted {
         return Ok(exit);
     }

@@ -241,7 +241,7 @@ pub enum Step<'s, T> {
 /// Why reading stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("cannot open {path}: {source}")]
+    #[error("reading {path} failed before its first line: {source}")]
     Open {
         path: String,
         source: std::io::Error,

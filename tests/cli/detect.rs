@@ -1,4 +1,5 @@
 use super::common::*;
+use predicates::prelude::*;
 use serde_json::Value;
 use std::io::Write;
 
@@ -669,4 +670,128 @@ fn compressor_failure_is_inferred_without_mode_and_supply_air() {
         !opens.iter().any(|(_, f)| f == "compressor_failure"),
         "{opens:?}"
     );
+}
+
+// The shared reader (issue 9): what reefer-detect makes of unusual input.
+
+/// Readings with an open door on container #2 from 30 min for 20 min.
+fn door_readings() -> Vec<u8> {
+    sim_sized("3", "2h", &["--inject", "2:door_open@30m+20m"])
+}
+
+#[test]
+fn a_bad_first_line_on_stdin_is_reported_and_the_rest_is_detected() {
+    let readings = door_readings();
+    let door = container(&readings, 2);
+    for first in ["garbage", "[1]", r#"{"container_id":"MSKU"#] {
+        let mut input = format!("{first}\n").into_bytes();
+        input.extend_from_slice(&readings);
+        let out = tool("reefer-detect")
+            .write_stdin(input)
+            .assert()
+            .code(1)
+            .stderr(predicates::str::contains("reefer-detect: stdin:1: "));
+        let events = json_lines(&out.get_output().stdout);
+        assert!(
+            opened(&events).contains(&(door.clone(), "door_open".into())),
+            "after {first:?}: {events:?}"
+        );
+    }
+}
+
+#[test]
+fn a_byte_order_mark_before_the_first_record_is_skipped() {
+    let readings = door_readings();
+    let mut input = b"\xEF\xBB\xBF".to_vec();
+    input.extend_from_slice(&readings);
+    let out = tool("reefer-detect")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("rejected").not());
+    let events = json_lines(&out.get_output().stdout);
+    assert!(opened(&events).contains(&(container(&readings, 2), "door_open".into())));
+}
+
+#[test]
+fn crlf_and_invalid_utf8_lines_go_to_the_dead_letter_byte_for_byte() {
+    let readings = door_readings();
+    let bad: [&[u8]; 3] = [
+        b"{\"a\":\r\n",
+        b"\xff\xfe{}\n",
+        b"{\"temperature\":1e400}\r\n",
+    ];
+    let mut input = Vec::new();
+    let mut want = Vec::new();
+    for (i, line) in readings.split_inclusive(|&b| b == b'\n').enumerate() {
+        input.extend_from_slice(line);
+        if i % 50 == 7 && i / 50 < bad.len() {
+            input.extend_from_slice(bad[i / 50]);
+            want.extend_from_slice(bad[i / 50]);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dead = dir.path().join("dead");
+    tool("reefer-detect")
+        .arg("--dead-letter")
+        .arg(&dead)
+        .write_stdin(input)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("3 input lines rejected"));
+    assert_eq!(std::fs::read(&dead).unwrap(), want);
+}
+
+#[test]
+fn reefer_window_rows_show_an_injected_door() {
+    let readings = tool("reefer-sim")
+        .args([
+            "--seed",
+            "1",
+            "--no-faults",
+            "--inject",
+            "3:door_open@30m+10m",
+        ])
+        .args(["--duration", "2h", "--containers", "5", "--start", START])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = tool("reefer-window")
+        .write_stdin(readings.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = tool("reefer-detect").write_stdin(rows).assert().success();
+    let events = json_lines(&out.get_output().stdout);
+    assert_eq!(
+        opened(&events),
+        [(container(&readings, 3), "door_open".to_string())],
+        "{events:?}"
+    );
+}
+
+#[test]
+fn where_takes_the_last_of_duplicate_keys_like_the_detectors() {
+    tool("reefer-detect")
+        .args(["--where", "temperature > 18"])
+        .write_stdin(
+            "{\"temperature\":20,\"temperature\":1}\n{\"temperature\":1,\"temperature\":20}\n",
+        )
+        .assert()
+        .success()
+        .stdout("{\"temperature\":1,\"temperature\":20}\n");
+}
+
+#[test]
+fn an_input_that_cannot_be_read_is_fatal_not_the_end_of_input() {
+    let dir = tempfile::tempdir().unwrap();
+    tool("reefer-detect")
+        .arg(dir.path())
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("failed before its first line"));
 }
