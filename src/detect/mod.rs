@@ -2,6 +2,16 @@
 //! reefer-window rows, as one fault event per episode (SPEC §5); `--where`
 //! for ad-hoc filtering; `--evaluate` to score the detectors against the
 //! simulator's ground truth.
+//!
+//! On reefer-window rows (see [`obs::ObsFields`] for the columns read) these
+//! detectors work: power_off (`kilowatts_max`), fan_failure (`fan_N_true`),
+//! door_open (`door_open_true`: the door switch; inferring a door without one
+//! needs single readings), temperature_excursion (`temperature_mean`,
+//! `target_temperature_mean`), temperature_sensor (`temperature_min`/`_max`
+//! out of range; the stuck-sensor test needs single readings) and threshold
+//! `[[rule]]`s. compressor_failure (operating_mode per reading, or a
+//! reading-level warming history), co2_sensor and o2_sensor (a sensor's
+//! reading-to-reading noise) need readings and stay silent on rows.
 
 pub mod config;
 pub mod engine;
@@ -58,6 +68,12 @@ brief_high, chill_injury_below, o2_min, o2_max, co2_max.";
 /// co2_sensor, o2_sensor, and temperature_excursion (the product outside its
 /// catalog band longer than a grace period; defrosts and the pull-down after
 /// loading do not count). Input must be in event-time order per container.
+///
+/// On reefer-window rows (reefer-window's default columns: temperature_mean/_min/_max,
+/// kilowatts_max, fan_1_true, door_open_true, defrost_true, and the other
+/// <field>_mean/<field>_true columns when present) power_off, fan_failure, door_open
+/// (by its switch), temperature_excursion, temperature_sensor (out of range) and
+/// threshold rules work; compressor_failure, co2_sensor and o2_sensor need readings.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "reefer-detect", version, after_help = EXAMPLES)]
 pub struct DetectArgs {

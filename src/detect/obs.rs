@@ -227,13 +227,6 @@ struct RowSlots {
     door: Slot,
 }
 
-/// The window-row columns the detectors read, for `--help`.
-pub const WINDOW_COLUMNS: &str = "temperature_mean (required), temperature_min, \
-temperature_max, kilowatts_max, oxygen_level_mean, carbon_dioxide_level_mean, \
-target_temperature_mean, supply_air_temperature_mean, ambient_temperature_mean, \
-humidity_level_mean, nitrogen_level_mean, fan_1_true, fan_2_true, fan_3_true, \
-defrost_true, door_open_true";
-
 impl ObsFields {
     pub fn new(times: TimeParser) -> ObsFields {
         let mut f = Fields::new(times);
