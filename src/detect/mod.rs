@@ -13,11 +13,13 @@
 //! reading-level warming history), co2_sensor and o2_sensor (a sensor's
 //! reading-to-reading noise) need readings and stay silent on rows.
 
+pub mod band;
 pub mod config;
 pub mod engine;
 pub mod evaluate;
 pub mod events;
 pub mod filter;
+pub mod history;
 pub mod input;
 pub mod obs;
 pub mod rules;
