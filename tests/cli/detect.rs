@@ -26,14 +26,9 @@ fn sim_sized(containers: &str, duration: &str, extra: &[&str]) -> Vec<u8> {
             "--no-faults",
         ])
         .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+        .assert();
+    let out = out.success();
+    out.get_output().stdout.clone()
 }
 
 /// The id of fleet member `n` (counted from 1): the first time step lists them in order.
@@ -51,14 +46,9 @@ fn detect(input: &[u8], args: &[&str]) -> Vec<Value> {
     let out = tool("reefer-detect")
         .args(args)
         .write_stdin(input.to_vec())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json_lines(&out.stdout)
+        .assert();
+    let out = out.success();
+    json_lines(&out.get_output().stdout)
 }
 
 /// (container, fault) of every `open` event.
@@ -241,14 +231,13 @@ fn healthy_fleet_with_defrosts_and_pull_downs_raises_nothing() {
             START,
             "--no-faults",
         ])
-        .output()
-        .unwrap();
-    let readings = json_lines(&out.stdout);
+        .assert();
+    let readings = json_lines(&out.get_output().stdout);
     assert!(
         readings.iter().any(|r| r["defrost"] == true),
         "the scenario must contain defrosts"
     );
-    let events = detect(&out.stdout, &[]);
+    let events = detect(&out.get_output().stdout, &[]);
     assert!(events.is_empty(), "{events:?}");
 }
 
@@ -272,10 +261,12 @@ fn one_event_per_episode_and_a_resolve() {
 fn golden_events_on_the_sample_fleet() {
     let out = tool("reefer-detect")
         .arg(repo_path("samples/fleet.jsonl"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    golden("tests/fixtures/detect/fleet.events.jsonl", &out.stdout);
+        .assert();
+    let out = out.success();
+    golden(
+        "tests/fixtures/detect/fleet.events.jsonl",
+        &out.get_output().stdout,
+    );
 }
 
 #[test]
@@ -283,16 +274,17 @@ fn golden_evaluation_of_the_sample_fleet() {
     let out = tool("reefer-detect")
         .arg("--evaluate")
         .arg(repo_path("samples/fleet.jsonl"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    golden("tests/fixtures/detect/fleet.evaluate.txt", &out.stdout);
+        .assert();
+    let out = out.success();
+    golden(
+        "tests/fixtures/detect/fleet.evaluate.txt",
+        &out.get_output().stdout,
+    );
     let out = tool("reefer-detect")
         .args(["--evaluate", "--json"])
         .arg(repo_path("samples/fleet.jsonl"))
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .assert();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["faults"]["power_off"]["recall"], 1.0);
     assert_eq!(v["false_alerts"], 0);
 }
@@ -301,16 +293,15 @@ fn golden_evaluation_of_the_sample_fleet() {
 fn reads_ibm_style_csv_without_preparation() {
     let out = tool("reefer-detect")
         .arg(repo_path("tests/fixtures/detect/ibm-style.csv"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr);
     // Nothing rejected, and every detector can work on it (door and compressor by their fallbacks).
     assert!(
         !err.contains("rejected") && !err.contains("never had what it needs"),
         "{err}"
     );
-    let faults: Vec<String> = opened(&json_lines(&out.stdout))
+    let faults: Vec<String> = opened(&json_lines(&out.get_output().stdout))
         .into_iter()
         .map(|(_, f)| f)
         .collect();
@@ -347,10 +338,9 @@ fn where_passes_matching_records_through_unchanged() {
     let out = tool("reefer-detect")
         .args(["--where", "temperature > 14.5"])
         .arg(repo_path("samples/fleet.jsonl"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let got = String::from_utf8(out.stdout).unwrap();
+        .assert();
+    let out = out.success();
+    let got = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let want: Vec<&str> = sample
         .lines()
         .filter(|l| {
@@ -366,9 +356,8 @@ fn where_passes_matching_records_through_unchanged() {
     let out = tool("reefer-detect")
         .args(["--where", "product_id == P02 and door_open == true"])
         .arg(repo_path("samples/fleet.jsonl"))
-        .output()
-        .unwrap();
-    let rows = json_lines(&out.stdout);
+        .assert();
+    let rows = json_lines(&out.get_output().stdout);
     assert!(
         !rows.is_empty()
             && rows
@@ -382,10 +371,9 @@ fn where_on_csv_keeps_the_header() {
     let out = tool("reefer-detect")
         .args(["--where", "kilowatts == 0"])
         .arg(repo_path("samples/small.csv"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+        .assert();
+    let out = out.success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let mut lines = text.lines();
     assert!(lines
         .next()
@@ -432,10 +420,9 @@ fn rules_file_errors_name_file_and_line() {
         let out = tool("reefer-detect")
             .args(["--rules", &path])
             .write_stdin("")
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{text:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr);
         assert!(
             err.starts_with(&format!("reefer-detect: {path}{at}")),
             "{text:?}: {err}"
@@ -445,10 +432,9 @@ fn rules_file_errors_name_file_and_line() {
     let out = tool("reefer-detect")
         .args(["--catalog", f.path().to_str().unwrap()])
         .write_stdin("")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(":3:"));
+        .assert();
+    let out = out.code(2);
+    out.stderr(predicates::str::contains(":3:"));
 }
 
 #[test]
@@ -489,14 +475,14 @@ fn bad_lines_are_reported_skipped_and_counted() {
     let mut lines: Vec<&str> = readings.lines().collect();
     lines.insert(1, "{not json");
     let input = lines.join("\n") + "\n";
-    let out = tool("reefer-detect").write_stdin(input).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = tool("reefer-detect").write_stdin(input).assert();
+    let out = out.code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(
         err.contains("reefer-detect: stdin:2: invalid JSON"),
         "{err}"
     );
-    assert!(opened(&json_lines(&out.stdout))
+    assert!(opened(&json_lines(&out.get_output().stdout))
         .iter()
         .any(|(_, f)| f == "power_off"));
 }
@@ -508,16 +494,15 @@ fn out_of_order_readings_are_rejected() {
     lines.swap(3, 4);
     let out = tool("reefer-detect")
         .write_stdin(lines.join("\n") + "\n")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stdin:5: reading of"));
+        .assert();
+    let out = out.code(1);
+    out.stderr(predicates::str::contains("stdin:5: reading of"));
 }
 
 #[test]
 fn lists_rules_and_writes_completions() {
-    let out = tool("reefer-detect").arg("--list-rules").output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = tool("reefer-detect").arg("--list-rules").assert();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     for r in [
         "power_off",
         "compressor_failure",
@@ -591,10 +576,9 @@ fn door_open_is_inferred_without_a_door_switch() {
             START,
             "--no-faults",
         ])
-        .output()
-        .unwrap();
+        .assert();
     let events = detect(
-        &out.stdout,
+        &out.get_output().stdout,
         &["--ignore-field", "door_open,defrost,operating_mode"],
     );
     assert!(events.is_empty(), "{events:?}");
