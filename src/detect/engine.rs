@@ -34,6 +34,17 @@ struct ContainerState {
     tracks: Vec<Track>,
 }
 
+/// Why an observation was not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObserveError {
+    #[error("reading of {container} at {at} is not later than its previous one at {previous} (input must be in event-time order per container)")]
+    OutOfOrder {
+        container: String,
+        at: String,
+        previous: String,
+    },
+}
+
 /// A fast hasher for short container ids (FxHash).
 #[derive(Default)]
 pub struct FxHasher(u64);
@@ -152,16 +163,19 @@ impl Engine {
 
     /// Feeds one observation; events go to `emit`. `Err` means the observation
     /// is older than the container's previous one and was not used.
-    pub fn observe(&mut self, o: &Obs, mut emit: impl FnMut(FaultEvent)) -> Result<(), String> {
+    pub fn observe(
+        &mut self,
+        o: &Obs,
+        mut emit: impl FnMut(FaultEvent),
+    ) -> Result<(), ObserveError> {
         let i = self.locate(o);
         let st = &mut self.states[i];
         if o.t_ms <= st.hist.last_t {
-            return Err(format!(
-                "reading of {} at {} is not later than its previous one at {} (input must be in event-time order per container)",
-                o.container_id,
-                crate::time::format_millis(o.t_ms),
-                crate::time::format_millis(st.hist.last_t)
-            ));
+            return Err(ObserveError::OutOfOrder {
+                container: o.container_id.to_string(),
+                at: crate::time::format_millis(o.t_ms),
+                previous: crate::time::format_millis(st.hist.last_t),
+            });
         }
         if &*st.product_id != o.product_id || st.target != o.target {
             st.band = Band::resolve(&self.catalog, o.product_id, o.target);

@@ -271,7 +271,7 @@ fn run_detect(
             e.write_jsonl(out).context("writing events")?;
             out.end_record()?;
         }
-        Ok(res)
+        Ok(res.map_err(|e| e.to_string()))
     })
 }
 
@@ -306,7 +306,7 @@ fn run_evaluate(
         for e in pending.drain(..) {
             ev.event(&e);
         }
-        Ok(res)
+        Ok(res.map_err(|e| e.to_string()))
     })?;
     ev.finish(&mut scores);
     if scores.kinds.values().all(|k| k.episodes + k.truncated == 0) {
