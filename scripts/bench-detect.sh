@@ -12,8 +12,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-$PWD/target}
+# BIN: binaries already built (scripts/bench.sh builds them first).
+if [[ -z ${BIN:-} ]]; then
+  cargo build --release --quiet --bin reefer-detect --bin reefer-sim --bin reefer-window
+fi
 bin=${BIN:-$target/release}
-cargo build --release --quiet --bin reefer-detect --bin reefer-sim --bin reefer-window
 dir=${REEFER_BENCH_DIR:-$PWD/bench-out}
 mkdir -p "$dir"
 data=${1:-$dir/hour.jsonl}
