@@ -43,10 +43,10 @@ run() {
   /usr/bin/time -f "%e %U %S %M" -o "$t" "$@" >/dev/null
   read -r secs user sys kb <"$t"
   rm -f "$t"
-  awk -v l="$label" -v s="$secs" -v u="$user" -v y="$sys" -v k="$kb" -v n="$items" -v log="$log" \
+  awk -v l="$label" -v s="$secs" -v u="$user" -v y="$sys" -v k="$kb" -v n="$items" -v logf="$log" \
     'BEGIN { if (s <= 0) s = 0.001
              printf "  %-40s %6.2f s wall %10.0f items/s %6.2f s CPU %7.1f MB peak RSS\n", l, s, n / s, u + y, k / 1024
-             printf "%s\t%s\t%s\t%s\n", l, s, u + y, k / 1024 >> log }'
+             printf "%s\t%s\t%s\t%s\n", l, s, u + y, k / 1024 >> logf }'
 }
 
 # Baseline 1: a plain typed serde_json parse (the issue's 3.4 s for 5 M readings).
