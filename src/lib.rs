@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod cli;
 pub mod codec;
 pub mod detect;
+pub mod event;
 pub mod record;
 pub mod ship;
 pub mod sim;

@@ -45,6 +45,46 @@ pub const OPERATING_MODES: [&str; 6] = [
     "off",
 ];
 
+/// A unit's operating mode (SPEC §1): what reefer-sim writes and the
+/// detectors read. `Other` is any mode name outside [`OPERATING_MODES`]
+/// (other telemetry sources have their own); the simulator never writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    FullCool,
+    ModulatedCool,
+    FansOnly,
+    Defrost,
+    Heat,
+    Off,
+    Other,
+}
+
+impl Mode {
+    pub fn parse(s: &[u8]) -> Mode {
+        match s {
+            b"full_cool" => Mode::FullCool,
+            b"modulated_cool" => Mode::ModulatedCool,
+            b"fans_only" => Mode::FansOnly,
+            b"defrost" => Mode::Defrost,
+            b"heat" => Mode::Heat,
+            b"off" => Mode::Off,
+            _ => Mode::Other,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::FullCool => "full_cool",
+            Mode::ModulatedCool => "modulated_cool",
+            Mode::FansOnly => "fans_only",
+            Mode::Defrost => "defrost",
+            Mode::Heat => "heat",
+            Mode::Off => "off",
+            Mode::Other => "other",
+        }
+    }
+}
+
 /// Every field the schema knows, in the order tools write them.
 pub const FIELDS: [&str; 22] = [
     "container_id",

@@ -3,8 +3,8 @@
 //! resolve event or after event-time silence. Notifies on open, escalation
 //! and resolve, never on a repeat, and not again within the cooldown.
 
-use super::event::{FaultEvent, Phase};
 use super::store::{Alert, Store};
+use crate::event::{FaultEvent, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -54,8 +54,8 @@ pub fn apply(store: &Store, ev: &FaultEvent, policy: &Policy) -> anyhow::Result<
         }
     }
     let existing = store.open_alert(&ev.container_id, &ev.fault)?;
-    let change = match (ev.phase, existing) {
-        (Phase::Open, Some(mut a)) => {
+    let change = match (ev.status, existing) {
+        (Status::Open | Status::Escalated, Some(mut a)) => {
             a.event_count += 1;
             a.last_seen_ms = a.last_seen_ms.max(ev.detected_at_ms);
             if let Some(m) = &ev.message {
@@ -83,7 +83,7 @@ pub fn apply(store: &Store, ev: &FaultEvent, policy: &Policy) -> anyhow::Result<
                 action,
             })
         }
-        (Phase::Open, None) => {
+        (Status::Open | Status::Escalated, None) => {
             let mut a = Alert::new(ev);
             let last = store.last_notified_ms(&ev.container_id, &ev.fault)?;
             let notify = last.is_none_or(|t| ev.detected_at_ms - t >= policy.cooldown_ms);
@@ -97,8 +97,8 @@ pub fn apply(store: &Store, ev: &FaultEvent, policy: &Policy) -> anyhow::Result<
                 notify,
             })
         }
-        (Phase::Resolved, Some(a)) => Some(resolve(a, ev.detected_at_ms)),
-        (Phase::Resolved, None) => None,
+        (Status::Resolved, Some(a)) => Some(resolve(a, ev.detected_at_ms)),
+        (Status::Resolved, None) => None,
     };
     if let Some(mut c) = change {
         c.alert.id = store.save(&c.alert)?;

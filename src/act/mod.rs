@@ -2,19 +2,17 @@
 //! retried, and delivered to people and systems.
 
 pub mod dest;
-pub mod event;
 pub mod lifecycle;
 pub mod store;
 
 use crate::app::{interrupted, usage, Exit};
 use crate::backoff::Backoff;
 use crate::cli::InputArgs;
+use crate::event::{FaultEvent, Status};
 use crate::time::Span;
 use anyhow::Context;
 use clap::Parser;
-use clap_complete::Shell;
 use dest::{DestOptions, Destination, Template};
-use event::FaultEvent;
 use lifecycle::{Action, Policy};
 use serde_json::{json, Value};
 use std::io::{self, Write};
@@ -90,13 +88,9 @@ pub struct ActArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Flush stdout after every alert even when it is not a terminal.
-    #[arg(long)]
-    pub line_buffered: bool,
-
-    /// Print shell completions for SHELL and exit.
-    #[arg(long, value_enum, value_name = "SHELL")]
-    pub completions: Option<Shell>,
+    /// `-o FILE`: where `--to -` and `--dry-run` write instead of stdout.
+    #[command(flatten)]
+    pub out: crate::cli::OutputArgs,
 }
 
 fn jitter_seed() -> u64 {
@@ -142,7 +136,7 @@ struct Run {
 }
 
 pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
-    if let Some(shell) = args.completions {
+    if let Some(shell) = args.out.completions {
         crate::cli::write_completions::<ActArgs>(shell, &mut io::stdout())?;
         return Ok(Exit::Ok);
     }
@@ -160,7 +154,8 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
     let opts = DestOptions {
         template: args.template,
         timeout: args.timeout.to_std().max(Duration::from_millis(1)),
-        line_buffered: args.line_buffered,
+        output: args.out.output.clone(),
+        line_buffered: args.out.line_buffered,
         aws: args.aws.options(
             Duration::from_secs(3),
             args.timeout.to_std().max(Duration::from_millis(1)),
@@ -188,7 +183,7 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         backoff: Backoff::new(first, first * 30, jitter_seed()),
         retries: args.retries,
         dry_run: args.dry_run,
-        dry_out: crate::codec::Output::stdout(args.line_buffered),
+        dry_out: args.out.open()?,
         counts: Counts::default(),
     };
     crate::app::catch_interrupt();
@@ -212,7 +207,9 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
             }
             Some(Ok(rec)) => rec,
         };
-        let parsed = rec.to_map().and_then(|m| FaultEvent::from_map(&m, &times));
+        let parsed = rec
+            .to_map()
+            .and_then(|m| FaultEvent::from_map(&m, &times).map_err(|e| e.to_string()));
         let ev = match parsed {
             Ok(ev) => ev,
             Err(why) => {
@@ -236,7 +233,8 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
     }
     rejects.flush()?;
     let c = &run.counts;
-    crate::warn!(
+    if !args.out.quiet {
+        crate::warn!(
         "reefer-act: {} events ({} already seen), alerts: {} opened, {} escalated, {} resolved; notifications: {} {}, {} failed{}{}",
         c.events,
         c.duplicates,
@@ -249,6 +247,7 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         if c.stray_resolves > 0 { format!("; {} resolve events without an open alert", c.stray_resolves) } else { String::new() },
         if rejects.count() > 0 { format!("; {} bad input lines", rejects.count()) } else { String::new() },
     );
+    }
     if exit == Exit::Interrupted {
         return Ok(exit);
     }
@@ -264,7 +263,7 @@ impl Run {
             self.counts.duplicates += 1;
         } else {
             let changes = lifecycle::apply(&self.store, ev, policy)?;
-            if changes.is_empty() && ev.phase == event::Phase::Resolved {
+            if changes.is_empty() && ev.status == Status::Resolved {
                 self.counts.stray_resolves += 1;
             }
             for c in changes {

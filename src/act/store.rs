@@ -1,7 +1,7 @@
 //! The state database: alerts, an outbox of notifications, and the events
 //! already seen, in one SQLite file so that a cron job never re-notifies.
 
-use super::event::{FaultEvent, Severity};
+use crate::event::{FaultEvent, Severity};
 use crate::time::format_millis;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
@@ -172,9 +172,11 @@ impl Store {
 
     /// Records `ev` as seen; false when it was seen before (in this run or an earlier one).
     pub fn first_sighting(&self, ev: &FaultEvent) -> anyhow::Result<bool> {
-        let phase = match ev.phase {
-            super::event::Phase::Open => "open",
-            super::event::Phase::Resolved => "resolved",
+        // Escalated counts as open, as it always has for the seen-events key.
+        let phase = if ev.status.is_active() {
+            "open"
+        } else {
+            "resolved"
         };
         let n = self
             .conn

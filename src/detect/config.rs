@@ -38,15 +38,10 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
 
-/// A configuration mistake with its place in the file.
-#[derive(Debug, Clone, PartialEq)]
+/// A configuration mistake with its place in the file (`FILE:LINE:COL: why`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
 pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -98,6 +93,20 @@ struct CustomRule {
     enabled: Option<bool>,
 }
 
+/// A rules file being read: its name and text, for messages that point into it.
+struct Src<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Src<'_> {
+    fn at(&self, span: std::ops::Range<usize>, msg: impl std::fmt::Display) -> ConfigError {
+        at(self.path, self.text, span, msg)
+    }
+}
+
+type Settings = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
 /// The detectors as configured: built-ins (tuned, some disabled) then threshold rules.
 pub fn load_rules(path: Option<&str>) -> Result<Vec<Slot>, ConfigError> {
     let mut slots: Vec<Option<Slot>> = builtin()
@@ -116,15 +125,14 @@ pub fn load_rules(path: Option<&str>) -> Result<Vec<Slot>, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("cannot read rules file {path}: {e}")))?;
     let file: RulesFile = toml::from_str(&text).map_err(|e| toml_error(path, &text, e))?;
+    let src = Src { path, text: &text };
     for (name, settings) in file.detectors {
         let idx = slots
             .iter()
             .position(|s| s.as_ref().is_some_and(|s| s.rule.name() == name.get_ref()))
             .ok_or_else(|| {
                 let known: Vec<String> = builtin().iter().map(|r| r.name().to_string()).collect();
-                at(
-                    path,
-                    &text,
+                src.at(
                     name.span(),
                     format!(
                         "unknown detector {:?} (known: {})",
@@ -133,72 +141,10 @@ pub fn load_rules(path: Option<&str>) -> Result<Vec<Slot>, ConfigError> {
                     ),
                 )
             })?;
-        let mut disable = false;
-        let slot = slots[idx].as_mut().expect("present");
-        // Rule-specific settings first: they may change the default timing.
-        let mut common = Vec::new();
-        for (key, value) in settings {
-            let k = key.get_ref().as_str();
-            if matches!(
-                k,
-                "enabled" | "for" | "min_readings" | "clear_for" | "clear_readings" | "severity"
-            ) {
-                common.push((key, value));
-                continue;
+        if let Some(slot) = slots[idx].as_mut() {
+            if !tune(slot, settings, &src)? {
+                slots[idx] = None;
             }
-            let v = number(&value)
-                .ok_or_else(|| at(path, &text, value.span(), format!("{k} must be a number")))?;
-            slot.rule
-                .set(k, v)
-                .map_err(|e| at(path, &text, key.span(), e))?;
-        }
-        slot.timing = slot.rule.timing();
-        for (key, value) in common {
-            let bad = |what: &str| {
-                at(
-                    path,
-                    &text,
-                    value.span(),
-                    format!("{} must be {what}", key.get_ref()),
-                )
-            };
-            match key.get_ref().as_str() {
-                "enabled" => {
-                    disable = !value
-                        .get_ref()
-                        .as_bool()
-                        .ok_or_else(|| bad("true or false"))?
-                }
-                "for" => {
-                    slot.timing.for_ms =
-                        span(&value).ok_or_else(|| bad("a duration such as \"5m\""))?
-                }
-                "clear_for" => {
-                    slot.timing.clear_ms =
-                        span(&value).ok_or_else(|| bad("a duration such as \"5m\""))?
-                }
-                "min_readings" => {
-                    slot.timing.min_readings =
-                        count(&value).ok_or_else(|| bad("a whole number >= 1"))?
-                }
-                "clear_readings" => {
-                    slot.timing.clear_readings =
-                        count(&value).ok_or_else(|| bad("a whole number >= 1"))?
-                }
-                "severity" => {
-                    let s = match value.get_ref().as_str() {
-                        Some("warning") => Severity::Warning,
-                        Some("critical") => Severity::Critical,
-                        _ => return Err(bad("\"warning\" or \"critical\"")),
-                    };
-                    slot.severity = Some(s);
-                    slot.rule.set_severity(s);
-                }
-                _ => unreachable!(),
-            }
-        }
-        if disable {
-            slots[idx] = None;
         }
     }
     let mut names: Vec<String> = slots
@@ -210,54 +156,110 @@ pub fn load_rules(path: Option<&str>) -> Result<Vec<Slot>, ConfigError> {
         if r.enabled == Some(false) {
             continue;
         }
-        let name = r.name.get_ref().trim().to_string();
-        if name.is_empty() || names.contains(&name) {
-            return Err(at(
-                path,
-                &text,
-                r.name.span(),
-                format!("rule name {name:?} is empty or already used"),
-            ));
-        }
-        let when = Expr::parse(r.when.get_ref()).map_err(|e| at(path, &text, r.when.span(), e))?;
-        for c in when.fields() {
-            if !super::obs::RULE_FIELDS.contains(&c.field.as_str()) {
-                return Err(at(
-                    path,
-                    &text,
-                    r.when.span(),
-                    format!(
-                        "field {:?} cannot be used in a rule (numeric and boolean reading fields only: temperature, kilowatts, oxygen_level, carbon_dioxide_level, target_temperature, supply_air_temperature, ambient_temperature, humidity_level, nitrogen_level, fan_1, fan_2, fan_3, defrost, door_open)",
-                        c.field
-                    ),
-                ));
-            }
-        }
-        let for_ms = match &r.for_ {
-            Some(f) => {
-                parse_span(f.get_ref())
-                    .map_err(|e| at(path, &text, f.span(), e))?
-                    .millis
-            }
-            None => 0,
-        };
-        let rule = ThresholdRule {
-            name: name.clone(),
-            fault: r.fault.clone().unwrap_or_else(|| name.clone()),
-            when,
-            when_text: r.when.get_ref().clone(),
-            severity: r.severity.unwrap_or(Severity::Warning),
-            for_ms,
-            message: r.message.clone(),
-        };
-        names.push(name);
-        slots.push(Some(Slot {
-            timing: rule.timing(),
-            rule: Box::new(rule) as Box<dyn Rule>,
-            severity: None,
-        }));
+        let slot = threshold_rule(&r, &names, &src)?;
+        names.push(slot.rule.name().to_string());
+        slots.push(Some(slot));
     }
     Ok(slots.into_iter().flatten().collect())
+}
+
+/// Applies a `[detectors.NAME]` table to its detector; false when it disables it.
+fn tune(slot: &mut Slot, settings: Settings, src: &Src) -> Result<bool, ConfigError> {
+    // Rule-specific settings first: they may change the default timing.
+    let mut common = Vec::new();
+    for (key, value) in settings {
+        let k = key.get_ref().as_str();
+        if matches!(
+            k,
+            "enabled" | "for" | "min_readings" | "clear_for" | "clear_readings" | "severity"
+        ) {
+            common.push((key, value));
+            continue;
+        }
+        let v =
+            number(&value).ok_or_else(|| src.at(value.span(), format!("{k} must be a number")))?;
+        slot.rule.set(k, v).map_err(|e| src.at(key.span(), e))?;
+    }
+    slot.timing = slot.rule.timing();
+    let mut enabled = true;
+    for (key, value) in common {
+        let bad = |what: &str| src.at(value.span(), format!("{} must be {what}", key.get_ref()));
+        let duration = "a duration such as \"5m\"";
+        match key.get_ref().as_str() {
+            "enabled" => {
+                enabled = value
+                    .get_ref()
+                    .as_bool()
+                    .ok_or_else(|| bad("true or false"))?
+            }
+            "for" => slot.timing.for_ms = span(&value).ok_or_else(|| bad(duration))?,
+            "clear_for" => slot.timing.clear_ms = span(&value).ok_or_else(|| bad(duration))?,
+            "min_readings" => {
+                slot.timing.min_readings =
+                    count(&value).ok_or_else(|| bad("a whole number >= 1"))?
+            }
+            "clear_readings" => {
+                slot.timing.clear_readings =
+                    count(&value).ok_or_else(|| bad("a whole number >= 1"))?
+            }
+            _ => {
+                let s = match value.get_ref().as_str() {
+                    Some("warning") => Severity::Warning,
+                    Some("critical") => Severity::Critical,
+                    _ => return Err(bad("\"warning\" or \"critical\"")),
+                };
+                slot.severity = Some(s);
+                slot.rule.set_severity(s);
+            }
+        }
+    }
+    Ok(enabled)
+}
+
+/// A `[[rule]]` table as a detector slot; `names` are the rules already there.
+fn threshold_rule(r: &CustomRule, names: &[String], src: &Src) -> Result<Slot, ConfigError> {
+    let name = r.name.get_ref().trim().to_string();
+    if name.is_empty() || names.contains(&name) {
+        return Err(src.at(
+            r.name.span(),
+            format!("rule name {name:?} is empty or already used"),
+        ));
+    }
+    let when = Expr::parse(r.when.get_ref()).map_err(|e| src.at(r.when.span(), e))?;
+    for c in when.fields() {
+        if !super::obs::RULE_FIELDS.contains(&c.field.as_str()) {
+            return Err(src.at(
+                r.when.span(),
+                format!(
+                    "field {:?} cannot be used in a rule (numeric and boolean reading fields only: {})",
+                    c.field,
+                    super::obs::RULE_FIELDS.join(", ")
+                ),
+            ));
+        }
+    }
+    let for_ms = match &r.for_ {
+        Some(f) => {
+            parse_span(f.get_ref())
+                .map_err(|e| src.at(f.span(), e))?
+                .millis
+        }
+        None => 0,
+    };
+    let rule = ThresholdRule {
+        name: name.clone(),
+        fault: r.fault.clone().unwrap_or_else(|| name.clone()),
+        when,
+        when_text: r.when.get_ref().clone(),
+        severity: r.severity.unwrap_or(Severity::Warning),
+        for_ms,
+        message: r.message.clone(),
+    };
+    Ok(Slot {
+        timing: rule.timing(),
+        rule: Box::new(rule) as Box<dyn Rule>,
+        severity: None,
+    })
 }
 
 fn number(v: &Spanned<toml::Value>) -> Option<f64> {

@@ -4,499 +4,14 @@
 //! `escalated` event; the condition must be clear for `clear_for` before one
 //! `resolved` event. Memory is one fixed-size record per container.
 
+pub use super::band::{Band, DEFAULT_HALF_BAND, PLAUSIBLE_HIGH, PLAUSIBLE_LOW};
 use super::events::{FaultEvent, Severity, Status};
-use super::obs::{Mode, Obs};
+pub use super::history::{GasHistory, GasTrend, History, GAS_BINS, GAS_BIN_MS, GAS_RING};
+use super::obs::Obs;
 use super::rules::{Ctx, Rule, Timing, Verdict};
 use crate::catalog::Product;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-
-/// Temperatures outside this range are a sensor fault, not the box (SPEC §3).
-pub const PLAUSIBLE_LOW: f64 = -80.0;
-pub const PLAUSIBLE_HIGH: f64 = 80.0;
-
-/// Thresholds for one container: the catalog band, moved with the reading's
-/// own setpoint when it carries one.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Band {
-    /// False when neither the catalog nor the reading gives a band.
-    pub known: bool,
-    pub setpoint: f64,
-    pub low: Option<f64>,
-    pub high: f64,
-    /// Above this, even briefly, the product is at risk (frozen fish: −15 °C).
-    pub brief_high: Option<f64>,
-    /// Below this the product is chill-injured (bananas: 12 °C).
-    pub chill_below: Option<f64>,
-    /// Controlled atmosphere: the O2 band and CO2 ceiling.
-    pub ca: bool,
-}
-
-/// Half-width of the band assumed for a product the catalog does not know
-/// but whose reading carries `target_temperature`.
-pub const DEFAULT_HALF_BAND: f64 = 2.0;
-
-impl Band {
-    pub fn resolve(catalog: &[Product], product_id: &str, target: Option<f64>) -> Band {
-        match (catalog.iter().find(|p| p.id == product_id), target) {
-            (Some(p), t) => {
-                let shift = match t {
-                    Some(t) if (t - p.setpoint).abs() > 0.05 => t - p.setpoint,
-                    _ => 0.0,
-                };
-                Band {
-                    known: true,
-                    setpoint: p.setpoint + shift,
-                    low: p.band_low.map(|x| x + shift),
-                    high: p.band_high + shift,
-                    brief_high: p.brief_high.map(|x| x + shift),
-                    chill_below: p.chill_injury_below.map(|x| x + shift),
-                    ca: p.atmosphere.is_some(),
-                }
-            }
-            (None, Some(t)) => Band {
-                known: true,
-                setpoint: t,
-                low: if t <= -10.0 {
-                    None
-                } else {
-                    Some(t - DEFAULT_HALF_BAND)
-                },
-                high: t + DEFAULT_HALF_BAND,
-                brief_high: None,
-                chill_below: None,
-                ca: false,
-            },
-            (None, None) => Band::default(),
-        }
-    }
-
-    pub fn contains(&self, t: f64) -> bool {
-        t <= self.high && self.low.is_none_or(|l| t >= l)
-    }
-}
-
-/// Readings of a gas channel kept per container (the door fallback looks at the last few).
-pub const GAS_RING: usize = 8;
-const GAS_MASK: usize = GAS_RING - 1;
-/// Length of a trend bin, ms: the drift test compares 10-minute means, which
-/// averages the sensor's own noise away at any reading interval.
-pub const GAS_BIN_MS: i64 = 10 * 60_000;
-/// Trend bins kept (80 minutes).
-pub const GAS_BINS: usize = 8;
-
-/// Recent behaviour of one gas channel. A real gas channel shows measurement
-/// noise, so it repeats its displayed value only so often (learnt per
-/// channel, as the share of readings equal to the one before); a stuck sensor
-/// repeats it for ever. A real atmosphere in a closed, powered box is held by
-/// the vent or the CA controller, so its 10-minute means wander but do not
-/// trend for an hour; a drifting sensor's offset grows steadily. A noisy one jumps.
-#[derive(Debug, Clone, Copy)]
-pub struct GasHistory {
-    pub seen: u64,
-    /// Readings after the first of the current run of exactly equal values.
-    pub run: u32,
-    /// Time of the first reading of that run.
-    pub run_since: i64,
-    /// Learnt repeats and changes (pseudo-counts, decayed), from runs that ended
-    /// before they could be called stuck.
-    sames: f64,
-    changes: f64,
-    /// The last 16 changes between readings, newest at `diffs[(seen - 2) & 15]`.
-    diffs: [f64; 16],
-    t: [i64; GAS_RING],
-    v: [f64; GAS_RING],
-    next: usize,
-    /// The 10-minute bin being filled: index, sum, count, largest change between readings.
-    bin: (i64, f64, u32, f64),
-    /// Means of the last complete, consecutive bins, oldest first.
-    bins: [f64; GAS_BINS],
-    /// Largest change between two readings in each of those bins.
-    bins_jump: [f64; GAS_BINS],
-    nbins: usize,
-}
-
-impl Default for GasHistory {
-    fn default() -> Self {
-        GasHistory {
-            seen: 0,
-            run: 0,
-            run_since: 0,
-            // A cautious prior: 9 repeats in 10 until the channel shows its noise.
-            sames: 9.0,
-            changes: 1.0,
-            diffs: [0.0; 16],
-            t: [0; GAS_RING],
-            v: [0.0; GAS_RING],
-            next: 0,
-            bin: (i64::MIN, 0.0, 0, 0.0),
-            bins: [0.0; GAS_BINS],
-            bins_jump: [0.0; GAS_BINS],
-            nbins: 0,
-        }
-    }
-}
-
-/// A steady trend in a gas channel's 10-minute means.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GasTrend {
-    /// Change from the first to the last bin mean, % per hour.
-    pub slope_per_h: f64,
-    /// Steps between consecutive bins that go the trend's way.
-    pub steps_with: u32,
-    /// Largest step between consecutive bins, as a share of the whole change
-    /// (a drift is gradual; a sensor coming back to the truth is one step).
-    pub largest_step: f64,
-    /// Largest change between two readings within the trend, %.
-    pub largest_jump: f64,
-    /// Start of the first bin.
-    pub since: i64,
-}
-
-impl GasHistory {
-    pub(crate) fn update(&mut self, v: f64, t: i64) {
-        if self.seen > 0 {
-            let diff = v - self.latest();
-            if diff == 0.0 {
-                self.run += 1;
-            } else {
-                if self.run < self.stuck_run() {
-                    self.learn(self.run as f64, 1.0);
-                }
-                self.run = 0;
-                self.run_since = t;
-            }
-            self.diffs[((self.seen - 1) & 15) as usize] = diff;
-        } else {
-            self.run_since = t;
-        }
-        self.t[self.next] = t;
-        self.v[self.next] = v;
-        self.next = (self.next + 1) & GAS_MASK;
-        self.seen += 1;
-        let idx = t.div_euclid(GAS_BIN_MS);
-        if idx != self.bin.0 {
-            if self.bin.2 > 0 {
-                if idx == self.bin.0 + 1 {
-                    if self.nbins == GAS_BINS {
-                        self.bins.copy_within(1.., 0);
-                        self.bins_jump.copy_within(1.., 0);
-                        self.nbins -= 1;
-                    }
-                    self.bins[self.nbins] = self.bin.1 / self.bin.2 as f64;
-                    self.bins_jump[self.nbins] = self.bin.3;
-                    self.nbins += 1;
-                } else {
-                    // A gap in the data: the trend starts over.
-                    self.nbins = 0;
-                }
-            }
-            self.bin = (idx, 0.0, 0, 0.0);
-        }
-        if self.seen > 1 {
-            let d = (v - self.back(1).1).abs();
-            self.bin.3 = self.bin.3.max(d);
-        }
-        self.bin.1 += v;
-        self.bin.2 += 1;
-    }
-
-    fn learn(&mut self, sames: f64, changes: f64) {
-        self.sames += sames;
-        self.changes += changes;
-        // Forget slowly (about the last 400 readings), so the estimate follows
-        // the channel's level (near air, CO2 noise is smaller than its display step).
-        let total = self.sames + self.changes;
-        if total > 400.0 {
-            let k = 400.0 / total;
-            self.sames *= k;
-            self.changes *= k;
-        }
-    }
-
-    /// Share of readings equal to the one before, on a healthy stretch of this channel.
-    pub fn p_same(&self) -> f64 {
-        (self.sames / (self.sames + self.changes)).clamp(0.01, 0.99)
-    }
-
-    /// Equal readings in a row after which a healthy channel would have
-    /// changed with probability 1 − 10⁻¹⁰.
-    pub fn stuck_run(&self) -> u32 {
-        (STUCK_ODDS.ln() / self.p_same().ln()).ceil() as u32
-    }
-
-    /// The `k`-th most recent reading (0 = the latest).
-    pub fn back(&self, k: usize) -> (i64, f64) {
-        let i = (self.next + GAS_RING - 1 - k) & GAS_MASK;
-        (self.t[i], self.v[i])
-    }
-
-    pub fn latest(&self) -> f64 {
-        self.back(0).1
-    }
-
-    /// The trend over the last `GAS_BINS` complete 10-minute bins (None until there are that many).
-    pub fn trend(&self) -> Option<GasTrend> {
-        if self.nbins < GAS_BINS {
-            return None;
-        }
-        let b = &self.bins;
-        let net = b[GAS_BINS - 1] - b[0];
-        let steps_with = b.windows(2).filter(|w| (w[1] - w[0]) * net > 0.0).count() as u32;
-        let largest = b
-            .windows(2)
-            .map(|w| (w[1] - w[0]).abs())
-            .fold(0.0, f64::max);
-        let span_h = (GAS_BINS - 1) as f64 * GAS_BIN_MS as f64 / 3_600_000.0;
-        Some(GasTrend {
-            slope_per_h: net / span_h,
-            steps_with,
-            largest_jump: self.bins_jump.iter().skip(1).fold(0.0, |a, &b| a.max(b)),
-            largest_step: if net == 0.0 { 1.0 } else { largest / net.abs() },
-            since: (self.bin.0 - GAS_BINS as i64) * GAS_BIN_MS,
-        })
-    }
-
-    /// (jumps larger than `threshold` among the last 10 changes,
-    /// sign changes between consecutive large jumps).
-    pub fn jumps(&self, threshold: f64) -> (u32, u32) {
-        if self.seen < 11 {
-            return (0, 0);
-        }
-        let mut large = 0;
-        let mut flips = 0;
-        let mut last_sign = 0i8;
-        let newest = self.seen - 2;
-        for k in (0..10u64).rev() {
-            let d = self.diffs[((newest - k) & 15) as usize];
-            if d.abs() > threshold {
-                large += 1;
-                let s = if d > 0.0 { 1 } else { -1 };
-                if last_sign != 0 && s != last_sign {
-                    flips += 1;
-                }
-                last_sign = s;
-            }
-        }
-        (large, flips)
-    }
-}
-
-/// Odds that a healthy channel repeats its value for a whole stuck-length run.
-const STUCK_ODDS: f64 = 1e-10;
-/// What the rules may know of a container's past.
-#[derive(Debug, Clone)]
-pub struct History {
-    pub readings: u64,
-    pub last_t: i64,
-    /// Consecutive readings with exactly the same temperature, and since when.
-    pub temp_same: u32,
-    pub temp_same_since: i64,
-    /// The supply-air sensor moved while the temperature stood still.
-    pub supply_moved: bool,
-    prev_temp: f64,
-    prev_supply: Option<f64>,
-    pub o2: GasHistory,
-    pub co2: GasHistory,
-    /// Last time a defrost, an open door, a powerless unit was seen.
-    pub last_defrost: i64,
-    pub last_door: i64,
-    pub last_power_off: i64,
-    /// The box has been inside its band at least once (pull-down is over).
-    pub reached_band: bool,
-    /// Lowest (for a box above its band) temperature seen while pulling down.
-    pub pull_down_best: f64,
-    /// Temperatures sampled at least 20 s apart, the last 8 (a few minutes at any interval).
-    recent: [(i64, f64); 8],
-    recent_next: usize,
-    /// Temperatures sampled at least 5 min apart, the last 8 (about 40 min).
-    slow: [(i64, f64); 8],
-    /// Humidity at those samples (NaN when absent).
-    slow_rh: [f64; 8],
-    slow_next: usize,
-    /// Draw averaged over about 10 min (exponentially), kW.
-    pub kw_avg: Option<f64>,
-    /// Last time the return air jumped by 2 °C or more within 3 min (a door, most likely).
-    pub last_jump: i64,
-}
-
-impl Default for History {
-    fn default() -> Self {
-        History {
-            readings: 0,
-            last_t: i64::MIN,
-            temp_same: 0,
-            temp_same_since: 0,
-            supply_moved: false,
-            prev_temp: f64::NAN,
-            prev_supply: None,
-            o2: GasHistory::default(),
-            co2: GasHistory::default(),
-            last_defrost: i64::MIN / 2,
-            last_door: i64::MIN / 2,
-            last_power_off: i64::MIN / 2,
-            reached_band: false,
-            pull_down_best: f64::INFINITY,
-            recent: [(i64::MIN / 2, f64::NAN); 8],
-            recent_next: 0,
-            slow: [(i64::MIN / 2, f64::NAN); 8],
-            slow_rh: [f64::NAN; 8],
-            slow_next: 0,
-            kw_avg: None,
-            last_jump: i64::MIN / 2,
-        }
-    }
-}
-
-impl History {
-    fn update_fallback(&mut self, o: &Obs) {
-        let t = o.t_ms;
-        let last_slow = self.slow[(self.slow_next + 7) & 7].0;
-        if t - last_slow >= 300_000 {
-            self.slow[self.slow_next] = (t, o.temperature);
-            self.slow_rh[self.slow_next] = o.humidity.unwrap_or(f64::NAN);
-            self.slow_next = (self.slow_next + 1) & 7;
-        }
-        if let Some(kw) = o.kilowatts {
-            let dt = t.saturating_sub(self.last_t).clamp(0, 600_000);
-            let a = if self.readings == 0 {
-                1.0
-            } else {
-                kw_weight(dt)
-            };
-            self.kw_avg = Some(self.kw_avg.map_or(kw, |m| m + a * (kw - m)));
-        }
-        if (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature)
-            && self
-                .low_since(t, 3 * 60_000)
-                .is_some_and(|(_, low)| o.temperature - low >= 2.0)
-        {
-            self.last_jump = t;
-        }
-    }
-}
-
-/// Weight of a new reading in the 10-minute mean of the draw, for a gap of
-/// `dt` ms (cached: the interval rarely changes).
-fn kw_weight(dt: i64) -> f64 {
-    thread_local! {
-        static LAST: std::cell::Cell<(i64, f64)> = const { std::cell::Cell::new((-1, 0.0)) };
-    }
-    LAST.with(|c| {
-        let (d, w) = c.get();
-        if d == dt {
-            return w;
-        }
-        let w = 1.0 - (-(dt as f64) / 600_000.0).exp();
-        c.set((dt, w));
-        w
-    })
-}
-
-impl History {
-    /// The slow sample (5 min apart) closest to `ago_ms` before `now`, within 3 min of it.
-    pub fn slow_at(&self, now: i64, ago_ms: i64) -> Option<f64> {
-        self.slow
-            .iter()
-            .filter(|(t, v)| {
-                (now - t - ago_ms).abs() <= 180_000 && (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(v)
-            })
-            .min_by_key(|(t, _)| (now - t - ago_ms).abs())
-            .map(|(_, v)| *v)
-    }
-
-    /// Largest change of humidity between now (`rh`) and the samples of the last `window_ms`.
-    pub fn humidity_swing(&self, now: i64, rh: f64, window_ms: i64) -> f64 {
-        self.slow
-            .iter()
-            .zip(&self.slow_rh)
-            .filter(|((t, _), h)| *t < now && now - t <= window_ms && h.is_finite())
-            .map(|(_, h)| (rh - h).abs())
-            .fold(0.0, f64::max)
-    }
-
-    /// Lowest plausible temperature sampled (5 min apart) within `window_ms` before `now`.
-    pub fn slow_low_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
-        let mut best: Option<(i64, f64)> = None;
-        for &(t, v) in &self.slow {
-            if t >= now || now - t > window_ms || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v) {
-                continue;
-            }
-            if best.is_none_or(|(_, b)| v < b) {
-                best = Some((t, v));
-            }
-        }
-        best
-    }
-
-    /// Lowest plausible temperature sampled within `window_ms` before `now`, and its time.
-    pub fn low_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
-        let mut best: Option<(i64, f64)> = None;
-        for &(t, v) in &self.recent {
-            if t >= now || now - t > window_ms || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v) {
-                continue;
-            }
-            if best.is_none_or(|(_, b)| v < b) {
-                best = Some((t, v));
-            }
-        }
-        best
-    }
-
-    fn update(&mut self, o: &Obs, band: &Band) {
-        let t = o.t_ms;
-        if o.temperature == self.prev_temp {
-            self.temp_same += 1;
-            if o.supply.is_some() && o.supply != self.prev_supply {
-                self.supply_moved = true;
-            }
-        } else {
-            self.temp_same = 1;
-            self.temp_same_since = t;
-            self.supply_moved = false;
-        }
-        self.prev_temp = o.temperature;
-        self.prev_supply = o.supply;
-        if let Some(v) = o.oxygen {
-            self.o2.update(v, t);
-        }
-        if let Some(v) = o.co2 {
-            self.co2.update(v, t);
-        }
-        if o.defrosting() {
-            self.last_defrost = t;
-        }
-        if o.door_open == Some(true) {
-            self.last_door = t;
-        }
-        if o.kilowatts.is_some_and(|k| k <= 0.05) || o.mode == Some(Mode::Off) {
-            self.last_power_off = t;
-        }
-        let plausible = (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature);
-        if !self.reached_band && band.known && plausible {
-            if band.contains(o.temperature) {
-                self.reached_band = true;
-            } else {
-                self.pull_down_best = self.pull_down_best.min(o.temperature);
-            }
-        }
-        // The door and compressor fallbacks' history, kept only for readings
-        // that lack what the direct tests use (it costs time on every reading).
-        let compressor_fallback = o.mode.is_none() || o.supply.is_none();
-        if compressor_fallback {
-            self.update_fallback(o);
-        }
-        if compressor_fallback || o.door_open.is_none() {
-            let last = self.recent[(self.recent_next + 7) & 7].0;
-            if t - last >= 20_000 {
-                self.recent[self.recent_next] = (t, o.temperature);
-                self.recent_next = (self.recent_next + 1) & 7;
-            }
-        }
-        self.readings += 1;
-        self.last_t = t;
-    }
-}
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Track {
@@ -517,6 +32,17 @@ struct ContainerState {
     band: Band,
     hist: History,
     tracks: Vec<Track>,
+}
+
+/// Why an observation was not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObserveError {
+    #[error("reading of {container} at {at} is not later than its previous one at {previous} (input must be in event-time order per container)")]
+    OutOfOrder {
+        container: String,
+        at: String,
+        previous: String,
+    },
 }
 
 /// A fast hasher for short container ids (FxHash).
@@ -637,16 +163,19 @@ impl Engine {
 
     /// Feeds one observation; events go to `emit`. `Err` means the observation
     /// is older than the container's previous one and was not used.
-    pub fn observe(&mut self, o: &Obs, mut emit: impl FnMut(FaultEvent)) -> Result<(), String> {
+    pub fn observe(
+        &mut self,
+        o: &Obs,
+        mut emit: impl FnMut(FaultEvent),
+    ) -> Result<(), ObserveError> {
         let i = self.locate(o);
         let st = &mut self.states[i];
         if o.t_ms <= st.hist.last_t {
-            return Err(format!(
-                "reading of {} at {} is not later than its previous one at {} (input must be in event-time order per container)",
-                o.container_id,
-                crate::time::format_millis(o.t_ms),
-                crate::time::format_millis(st.hist.last_t)
-            ));
+            return Err(ObserveError::OutOfOrder {
+                container: o.container_id.to_string(),
+                at: crate::time::format_millis(o.t_ms),
+                previous: crate::time::format_millis(st.hist.last_t),
+            });
         }
         if &*st.product_id != o.product_id || st.target != o.target {
             st.band = Band::resolve(&self.catalog, o.product_id, o.target);
@@ -748,71 +277,13 @@ fn event(slot: &Slot, ctx: &Ctx, status: Status, severity: Severity, since: i64)
     FaultEvent {
         status,
         container_id: ctx.obs.container_id.to_string(),
-        product_id: ctx.obs.product_id.to_string(),
+        product_id: Some(ctx.obs.product_id.to_string()),
         fault: slot.rule.fault().to_string(),
         severity,
-        rule: slot.rule.name().to_string(),
-        detected_at: ctx.obs.t_ms,
-        since,
-        evidence,
-        message,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::catalog::default_catalog;
-
-    #[test]
-    fn bands_follow_the_catalog_and_the_setpoint() {
-        let c = default_catalog();
-        let b = Band::resolve(&c, "P02", None);
-        assert_eq!(
-            (b.low, b.high, b.chill_below),
-            (Some(12.5), 14.5, Some(12.0))
-        );
-        let b = Band::resolve(&c, "P02", Some(14.3));
-        assert!((b.high - 15.5).abs() < 1e-9);
-        let b = Band::resolve(&c, "X9", Some(-25.0));
-        assert_eq!((b.low, b.high), (None, -23.0));
-        assert!(!Band::resolve(&c, "X9", None).known);
-    }
-
-    #[test]
-    fn gas_history_learns_repeats_trends_and_jumps() {
-        // A channel that changes at every other reading learns p_same ≈ 0.5.
-        let mut g = GasHistory::default();
-        for i in 0..400 {
-            g.update(3.0 + 0.01 * ((i / 2) % 3) as f64, i * 60_000);
-        }
-        assert!((g.p_same() - 0.5).abs() < 0.05, "{}", g.p_same());
-        assert!((30..=36).contains(&g.stuck_run()), "{}", g.stuck_run());
-        // Then it sticks: the run grows, the estimate does not learn from it.
-        for i in 400..450 {
-            g.update(4.2, i * 60_000);
-        }
-        assert_eq!((g.run, g.run_since), (49, 400 * 60_000));
-        assert!(g.p_same() < 0.55);
-        // A steady climb of 1.2 %/h shows in the 10-minute means.
-        let mut g = GasHistory::default();
-        for i in 0..100 {
-            g.update(
-                5.0 + 0.02 * i as f64 + 0.05 * ((i % 3) as f64 - 1.0),
-                i * 60_000,
-            );
-        }
-        let tr = g.trend().unwrap();
-        assert!(
-            (tr.slope_per_h - 1.2).abs() < 0.05 && tr.steps_with == 7,
-            "{tr:?}"
-        );
-        let mut g = GasHistory::default();
-        g.update(3.01, -60_000);
-        for i in 0..30 {
-            g.update(if i % 2 == 0 { 3.0 } else { 5.0 }, i * 60_000);
-        }
-        assert!(g.trend().is_none());
-        assert_eq!(g.jumps(0.5), (10, 9));
+        rule: Some(slot.rule.name().to_string()),
+        detected_at_ms: ctx.obs.t_ms,
+        since_ms: since,
+        evidence: serde_json::Value::Object(evidence),
+        message: Some(message),
     }
 }

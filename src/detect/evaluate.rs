@@ -131,9 +131,9 @@ impl Evaluator {
         if let Some(c) = self.truth.get_mut(e.container_id.as_str()) {
             let near_defrost = c
                 .last_defrost
-                .is_some_and(|d| e.detected_at - d <= DEFROST_WINDOW_MS);
+                .is_some_and(|d| e.detected_at_ms - d <= DEFROST_WINDOW_MS);
             c.events
-                .push((e.fault.clone(), e.detected_at, near_defrost));
+                .push((e.fault.clone(), e.detected_at_ms, near_defrost));
         }
     }
 

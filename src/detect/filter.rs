@@ -9,9 +9,9 @@
 //! binds tighter than `or`. A missing or null field matches no comparison
 //! except `!= VALUE` / `== null`.
 
-use super::obs::{parse_num, Obs};
+use super::obs::Obs;
+use crate::codec::scan::{self, Fields, Kind, Record, Slot};
 use crate::record::value_f64;
-use memchr::memmem::Finder;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +63,6 @@ pub struct Cond {
     pub field: String,
     pub op: Op,
     pub lit: Lit,
-    /// `"field":` for the byte-level search.
-    finder: Finder<'static>,
 }
 
 impl Cond {
@@ -96,42 +94,24 @@ impl Cond {
         })
     }
 
-    /// Byte-level test on a flat JSON line; `None` when unsure (general path).
-    #[inline]
-    fn test_line(&self, line: &[u8]) -> Option<bool> {
-        let at = self.finder.find(line)? + self.finder.needle().len();
-        let rest = &line[at..];
-        let i = rest.iter().position(|c| !matches!(c, b' ' | b'\t'))?;
-        let rest = &rest[i..];
-        match rest.first()? {
-            b'-' | b'0'..=b'9' => {
-                let end = rest
-                    .iter()
-                    .position(|c| !matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
-                    .unwrap_or(rest.len());
-                let y = parse_num(&rest[..end])?;
-                Some(match &self.lit {
-                    Lit::Num(x) => self.op.cmp(y, *x),
-                    Lit::Str(x) => self
-                        .op
-                        .cmp(std::str::from_utf8(&rest[..end]).ok()?, x.as_str()),
-                    _ => self.op == Op::Ne,
-                })
-            }
-            b'"' => {
-                let end = memchr::memchr(b'"', &rest[1..])?;
-                let s = std::str::from_utf8(&rest[1..1 + end]).ok()?;
-                match &self.lit {
-                    Lit::Str(x) => Some(self.op.cmp(s, x.as_str())),
-                    // A number written as a string: let the general path decide.
-                    _ => None,
-                }
-            }
-            b't' if rest.starts_with(b"true") => Some(self.test_value(Some(&Value::Bool(true)))),
-            b'f' if rest.starts_with(b"false") => Some(self.test_value(Some(&Value::Bool(false)))),
-            b'n' if rest.starts_with(b"null") => Some(self.test_value(None)),
-            _ => None,
-        }
+    /// Compares a field as the shared scanner read it (declared [`Kind::Any`]).
+    pub fn test_scanned(&self, v: scan::Value) -> bool {
+        let json = match v {
+            scan::Value::Missing | scan::Value::Null => Value::Null,
+            scan::Value::Bool(b) => Value::Bool(b),
+            scan::Value::Num(x) => Value::from(x),
+            scan::Value::Time(t) => Value::from(t),
+            scan::Value::Str(s) => match &self.lit {
+                // Compare in place: no copy of the string for the common case.
+                Lit::Str(x) => return self.op.cmp(s, x.as_str()),
+                _ => Value::String(s.to_string()),
+            },
+            scan::Value::Json(text) => match &self.lit {
+                Lit::Str(x) => return self.op.cmp(text, x.as_str()),
+                _ => Value::Array(Vec::new()),
+            },
+        };
+        self.test_value(Some(&json))
     }
 }
 
@@ -191,13 +171,9 @@ impl Expr {
                     "invalid condition {s:?}: null can only be compared with == or !="
                 ));
             }
-            let needle = format!("\"{field}\":").into_bytes();
-            any.last_mut().expect("one group").push(Cond {
-                field,
-                op,
-                lit,
-                finder: Finder::new(&needle).into_owned(),
-            });
+            any.last_mut()
+                .expect("one group")
+                .push(Cond { field, op, lit });
             i += 3;
             match toks.get(i) {
                 None => break,
@@ -257,29 +233,36 @@ impl Expr {
         }
     }
 
-    /// Byte-level test of a JSON line; `None` means "use the general path".
-    #[inline]
-    pub fn test_line(&self, line: &[u8]) -> Option<bool> {
-        // Only flat objects without escapes: then `"field":` can only be a key.
-        if line.first() != Some(&b'{') || line.last() != Some(&b'}') {
-            return None;
-        }
-        if memchr::memchr3(b'\\', b'{', b'[', &line[1..]).is_some() {
-            return None;
-        }
+    /// Declares the fields the expression reads (each as [`Kind::Any`], and
+    /// `ambiant_temperature` beside `ambient_temperature`), in condition order.
+    pub fn declare(&self, fields: &mut Fields) -> Vec<(Slot, Option<Slot>)> {
+        self.fields()
+            .map(|c| {
+                let alt = (c.field == "ambient_temperature")
+                    .then(|| fields.add("ambiant_temperature", Kind::Any));
+                (fields.add(&c.field, Kind::Any), alt)
+            })
+            .collect()
+    }
+
+    /// Tests a record read by the shared scanner; `slots` from [`Expr::declare`].
+    pub fn test_record(&self, r: &Record, slots: &[(Slot, Option<Slot>)]) -> bool {
+        let mut k = 0;
+        let mut any = false;
         for all in &self.any {
             let mut ok = true;
             for c in all {
-                if !c.test_line(line)? {
-                    ok = false;
-                    break;
+                let (slot, alt) = slots[k];
+                k += 1;
+                let mut v = r.get(slot);
+                if let (scan::Value::Missing, Some(alt)) = (v, alt) {
+                    v = r.get(alt);
                 }
+                ok = ok && c.test_scanned(v);
             }
-            if ok {
-                return Some(true);
-            }
+            any = any || ok;
         }
-        Some(false)
+        any
     }
 }
 
@@ -378,8 +361,8 @@ mod tests {
         assert_eq!(e.any[0][0].to_string(), "temperature > 18");
         let hot = br#"{"container_id":"A","temperature":18.5,"fan_1":true}"#;
         let cold = br#"{"container_id":"A","temperature":-18.5,"fan_1":true}"#;
-        assert_eq!(e.test_line(hot), Some(true));
-        assert_eq!(e.test_line(cold), Some(false));
+        assert!(scanned(&e, hot));
+        assert!(!scanned(&e, cold));
         let m: Map<String, Value> = serde_json::from_slice(hot).unwrap();
         assert!(e.test_map(&m));
 
@@ -387,13 +370,44 @@ mod tests {
             Expr::parse("product_id == 'P06' and temperature >= -18 or fan_1 == false").unwrap();
         assert_eq!(e.any.len(), 2);
         let l = br#"{"product_id":"P06","temperature":-17.0,"fan_1":true}"#;
-        assert_eq!(e.test_line(l), Some(true));
+        assert!(scanned(&e, l));
         let l = br#"{"product_id":"P01","temperature":-17.0,"fan_1":true}"#;
-        assert_eq!(e.test_line(l), Some(false));
+        assert!(!scanned(&e, l));
         let l = br#"{"product_id":"P01","temperature":-17.0,"fan_1":false}"#;
-        assert_eq!(e.test_line(l), Some(true));
-        // Escapes and nesting go to the general path.
-        assert_eq!(e.test_line(br#"{"a":"\"","temperature":1}"#), None);
+        assert!(scanned(&e, l));
+        // Escapes and nesting are read like anything else.
+        assert!(scanned(
+            &e,
+            br#"{"a":"\"","product_id":"P06","temperature":1,"x":{"y":[1]}}"#
+        ));
+    }
+
+    /// `e` on a JSON line through the shared scanner, as `--where` reads it.
+    fn scanned(e: &Expr, line: &[u8]) -> bool {
+        let mut f = Fields::new(Default::default());
+        let slots = e.declare(&mut f);
+        let mut sc = scan::Scanner::new(f.into());
+        e.test_record(sc.scan(line).unwrap(), &slots)
+    }
+
+    #[test]
+    fn duplicate_keys_take_the_last_value_like_the_detectors() {
+        let e = Expr::parse("temperature > 18").unwrap();
+        assert!(scanned(&e, br#"{"temperature":1,"temperature":20}"#));
+        assert!(!scanned(&e, br#"{"temperature":20,"temperature":1}"#));
+        let m: Map<String, Value> =
+            serde_json::from_str(r#"{"temperature":20,"temperature":1}"#).unwrap();
+        assert!(!e.test_map(&m));
+    }
+
+    #[test]
+    fn ibm_ambiant_stands_in_for_ambient() {
+        let e = Expr::parse("ambient_temperature > 30").unwrap();
+        assert!(scanned(&e, br#"{"ambiant_temperature":35}"#));
+        assert!(!scanned(
+            &e,
+            br#"{"ambient_temperature":20,"ambiant_temperature":35}"#
+        ));
     }
 
     #[test]
@@ -417,6 +431,6 @@ mod tests {
         let e = Expr::parse("door_open == true").unwrap();
         let m: Map<String, Value> = serde_json::from_str(r#"{"temperature":1}"#).unwrap();
         assert!(!e.test_map(&m));
-        assert_eq!(e.test_line(br#"{"temperature":1}"#), None);
+        assert!(!scanned(&e, br#"{"temperature":1}"#));
     }
 }

@@ -2,33 +2,43 @@
 //! reefer-window rows, as one fault event per episode (SPEC §5); `--where`
 //! for ad-hoc filtering; `--evaluate` to score the detectors against the
 //! simulator's ground truth.
+//!
+//! On reefer-window rows (see [`obs::ObsFields`] for the columns read) these
+//! detectors work: power_off (`kilowatts_max`), fan_failure (`fan_N_true`),
+//! door_open (`door_open_true`: the door switch; inferring a door without one
+//! needs single readings), temperature_excursion (`temperature_mean`,
+//! `target_temperature_mean`), temperature_sensor (`temperature_min`/`_max`
+//! out of range; the stuck-sensor test needs single readings) and threshold
+//! `[[rule]]`s. compressor_failure (operating_mode per reading, or a
+//! reading-level warming history), co2_sensor and o2_sensor (a sensor's
+//! reading-to-reading noise) need readings and stay silent on rows.
 
+pub mod band;
 pub mod config;
 pub mod engine;
 pub mod evaluate;
 pub mod events;
 pub mod filter;
+pub mod history;
+pub mod input;
 pub mod obs;
-pub mod pipeline;
 pub mod rules;
-pub mod source;
 pub mod sql;
 
-use crate::app::{interrupted, usage, Exit};
-use crate::cli::InputArgs;
-use crate::codec::{parse_json_object_str, Output, Rejects};
-use crate::record::Reading;
-use crate::time::{Span, TimeParser};
+use crate::app::{usage, Exit};
+use crate::cli::{InputArgs, OutputArgs};
+use crate::codec::scan::{Fields, Scanner, Slot};
+use crate::codec::{Output, Rejects};
+use crate::time::Span;
 use anyhow::Context;
 use clap::Parser;
-use clap_complete::Shell;
 use engine::Engine;
 use events::FaultEvent;
-use obs::{Obs, WindowRow};
-use pipeline::Msg;
+use input::{Ended, LineParser, ObsParser, Owned, Step};
+use obs::Obs;
 use serde_json::{Map, Value};
-use source::{Item, Source};
 use std::io::Write;
+use std::sync::Arc;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -61,6 +71,12 @@ brief_high, chill_injury_below, o2_min, o2_max, co2_max.";
 /// co2_sensor, o2_sensor, and temperature_excursion (the product outside its
 /// catalog band longer than a grace period; defrosts and the pull-down after
 /// loading do not count). Input must be in event-time order per container.
+///
+/// On reefer-window rows (reefer-window's default columns: temperature_mean/_min/_max,
+/// kilowatts_max, fan_1_true, door_open_true, defrost_true, and the other
+/// <field>_mean/<field>_true columns when present) power_off, fan_failure, door_open
+/// (by its switch), temperature_excursion, temperature_sensor (out of range) and
+/// threshold rules work; compressor_failure, co2_sensor and o2_sensor need readings.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "reefer-detect", version, after_help = EXAMPLES)]
 pub struct DetectArgs {
@@ -109,31 +125,21 @@ pub struct DetectArgs {
     #[arg(long)]
     pub list_rules: bool,
 
-    /// Write to this file instead of stdout.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<String>,
-
-    /// Flush after every event, even when stdout is not a terminal.
-    #[arg(long)]
-    pub line_buffered: bool,
-
-    /// Print shell completions for SHELL and exit.
-    #[arg(long, value_enum, value_name = "SHELL")]
-    pub completions: Option<Shell>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 const TOOL: &str = "reefer-detect";
 
 /// Runs reefer-detect with parsed arguments.
 pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
-    if let Some(shell) = args.completions {
+    if let Some(shell) = args.out.completions {
         crate::cli::write_completions::<DetectArgs>(shell, &mut std::io::stdout())?;
         return Ok(Exit::Ok);
     }
     let catalog = config::load_catalog(args.catalog.as_deref()).map_err(|e| usage(e.0))?;
     let slots = config::load_rules(args.rules.as_deref()).map_err(|e| usage(e.0))?;
-    let mut out = Output::open(args.output.as_deref(), args.line_buffered)
-        .map_err(|e| usage(e.to_string()))?;
+    let mut out = args.out.open()?;
     if args.list_rules {
         list_rules(&slots, &mut out)?;
         out.flush()?;
@@ -153,27 +159,21 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
     };
     args.input.open()?; // a missing file is a usage error before anything is read
     let mut rejects = args.input.rejects(TOOL)?;
-    let times = args.input.time_parser();
-    let src = Source::new(&args.input.files, args.input.input_format);
     crate::app::catch_interrupt();
     let exit = if let Some(expr) = expr {
-        let mut src = src;
-        run_where(&expr, &mut src, &mut rejects, &times, &mut out)?
+        run_where(&args, expr, &mut rejects, &mut out)?
     } else if args.evaluate {
         let mut engine = Engine::new(slots, catalog);
-        run_evaluate(&args, &mut engine, src, &mut rejects, &times, &mut out)?
+        run_evaluate(&args, &mut engine, &mut rejects, &mut out)?
     } else {
         let mut engine = Engine::new(slots, catalog);
-        let exit = run_detect(
-            &mut engine,
-            src,
-            &args.ignore_field,
-            &mut rejects,
-            &times,
-            &mut out,
-        )?;
-        for (rule, needs) in engine.idle_rules() {
-            crate::warn!("{TOOL}: note: {rule} never had what it needs in this input ({needs})");
+        let exit = run_detect(&args, &mut engine, &mut rejects, &mut out)?;
+        if !args.out.quiet {
+            for (rule, needs) in engine.idle_rules() {
+                crate::warn!(
+                    "{TOOL}: note: {rule} never had what it needs in this input ({needs})"
+                );
+            }
         }
         if engine.unknown_products > 0 {
             crate::warn!(
@@ -213,96 +213,10 @@ fn list_rules(slots: &[engine::Slot], out: &mut impl Write) -> std::io::Result<(
     Ok(())
 }
 
-/// What the input loop hands to a mode.
-enum Step<'s, 'o> {
-    Obs(&'s Obs<'o>),
-    NextInput,
-}
-
-/// Reads every record (on a second thread, see [`pipeline`]), turns it into
-/// an observation and calls `f`; bad lines and observations `f` refuses are rejected.
-fn for_each_obs(
-    src: Source,
-    rejects: &mut Rejects,
-    times: &TimeParser,
-    label: bool,
-    out: &mut Output,
-    mut f: impl FnMut(Step, &mut Output) -> anyhow::Result<Result<(), String>>,
-) -> anyhow::Result<Exit> {
-    let (rx, reader) = pipeline::start(src, label);
-    let mut input = String::new();
-    let mut result = Ok(Exit::Ok);
-    'batches: for batch in rx.iter() {
-        for msg in batch.msgs {
-            let (line, raw, res) = match msg {
-                Msg::Input(name, boundary) => {
-                    input = name;
-                    if boundary {
-                        let _ = f(Step::NextInput, out)?;
-                    }
-                    continue;
-                }
-                Msg::Error(e) => {
-                    result = Err(anyhow::Error::new(e).context(format!("reading {input}")));
-                    break 'batches;
-                }
-                Msg::Bad(line, msg, raw) => {
-                    rejects.reject(&input, line, raw.as_bytes(), &msg)?;
-                    continue;
-                }
-                Msg::Obs(p, line, range) => {
-                    (line, &batch.text[range], f(Step::Obs(&p.obs()), out)?)
-                }
-                Msg::Line(line, range) => {
-                    let text = &batch.text[range];
-                    let res = match parse_json_object_str(text) {
-                        Ok(map) => general(map, times, label, &mut |o| f(Step::Obs(o), out))?,
-                        Err(e) => Err(e),
-                    };
-                    (line, text, res)
-                }
-                Msg::Csv(line, map, raw) => {
-                    let res = general(map, times, label, &mut |o| f(Step::Obs(o), out))?;
-                    if let Err(msg) = res {
-                        rejects.reject(&input, line, raw.as_bytes(), &msg)?;
-                    }
-                    continue;
-                }
-            };
-            if let Err(msg) = res {
-                rejects.reject(&input, line, raw.as_bytes(), &msg)?;
-            }
-        }
-        if batch.idle {
-            out.flush()?;
-        }
-        if interrupted() {
-            out.flush()?;
-            result = Ok(Exit::Interrupted);
-            break;
-        }
-    }
-    drop(rx);
-    let _ = reader.join();
-    result
-}
-
-/// The general path: a window row or a reading from a JSON object.
-fn general(
-    map: Map<String, Value>,
-    times: &TimeParser,
-    label: bool,
-    f: &mut dyn FnMut(&Obs) -> anyhow::Result<Result<(), String>>,
-) -> anyhow::Result<Result<(), String>> {
-    if WindowRow::is_window(&map) {
-        return match WindowRow::from_map(&map, times) {
-            Ok(w) => f(&w.obs()),
-            Err(e) => Ok(Err(e)),
-        };
-    }
-    match Reading::from_map(map, times) {
-        Ok(r) => f(&Obs::from_reading(&r, label)),
-        Err(e) => Ok(Err(e)),
+fn exit_of(ended: Ended) -> Exit {
+    match ended {
+        Ended::Done => Exit::Ok,
+        Ended::Interrupted => Exit::Interrupted,
     }
 }
 
@@ -318,35 +232,54 @@ fn masked<'o>(o: &Obs<'o>, ignore: &[String]) -> Option<Obs<'o>> {
     Some(m)
 }
 
-fn run_detect(
-    engine: &mut Engine,
-    src: Source,
-    ignore: &[String],
+/// Every record of the input as an observation, to `f` (which may refuse it).
+fn for_each_obs(
+    args: &DetectArgs,
+    label: bool,
     rejects: &mut Rejects,
-    times: &TimeParser,
+    out: &mut Output,
+    f: &mut dyn FnMut(Option<&Obs>, &mut Output) -> input::Outcome,
+) -> anyhow::Result<Exit> {
+    let parser = ObsParser::new(args.input.time_parser(), label);
+    let out = std::cell::RefCell::new(out);
+    let ended = input::for_each(
+        &args.input.files,
+        args.input.input_format,
+        args.out.threads(),
+        parser,
+        rejects,
+        &mut |step: Step<Owned>, _text: &[u8]| match step {
+            Step::Parsed(o) | Step::Row(_, o) => f(Some(&o.obs()), &mut out.borrow_mut()),
+            Step::NextInput => f(None, &mut out.borrow_mut()),
+        },
+        &mut || Ok(out.borrow_mut().flush()?),
+    )?;
+    Ok(exit_of(ended))
+}
+
+fn run_detect(
+    args: &DetectArgs,
+    engine: &mut Engine,
+    rejects: &mut Rejects,
     out: &mut Output,
 ) -> anyhow::Result<Exit> {
     let mut pending: Vec<FaultEvent> = Vec::new();
-    for_each_obs(src, rejects, times, false, out, |step, out| {
-        let Step::Obs(o) = step else {
-            return Ok(Ok(()));
-        };
-        let m = masked(o, ignore);
+    for_each_obs(args, false, rejects, out, &mut |o, out| {
+        let Some(o) = o else { return Ok(Ok(())) };
+        let m = masked(o, &args.ignore_field);
         let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
         for e in pending.drain(..) {
             e.write_jsonl(out).context("writing events")?;
             out.end_record()?;
         }
-        Ok(res)
+        Ok(res.map_err(|e| e.to_string()))
     })
 }
 
 fn run_evaluate(
     args: &DetectArgs,
     engine: &mut Engine,
-    src: Source,
     rejects: &mut Rejects,
-    times: &TimeParser,
     out: &mut Output,
 ) -> anyhow::Result<Exit> {
     let mut scores = evaluate::Scores {
@@ -360,25 +293,21 @@ fn run_evaluate(
     };
     let mut ev = evaluate::Evaluator::default();
     let mut pending: Vec<FaultEvent> = Vec::new();
-    let exit = for_each_obs(src, rejects, times, true, out, |step, _| {
-        match step {
-            Step::NextInput => {
-                ev.finish(&mut scores);
-                engine.reset();
-            }
-            Step::Obs(o) => {
-                let m = masked(o, &args.ignore_field);
-                let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
-                if res.is_ok() {
-                    ev.observe(o);
-                }
-                for e in pending.drain(..) {
-                    ev.event(&e);
-                }
-                return Ok(res);
-            }
+    let exit = for_each_obs(args, true, rejects, out, &mut |o, _| {
+        let Some(o) = o else {
+            ev.finish(&mut scores);
+            engine.reset();
+            return Ok(Ok(()));
+        };
+        let m = masked(o, &args.ignore_field);
+        let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
+        if res.is_ok() {
+            ev.observe(o);
         }
-        Ok(Ok(()))
+        for e in pending.drain(..) {
+            ev.event(&e);
+        }
+        Ok(res.map_err(|e| e.to_string()))
     })?;
     ev.finish(&mut scores);
     if scores.kinds.values().all(|k| k.episodes + k.truncated == 0) {
@@ -393,68 +322,85 @@ fn run_evaluate(
     Ok(exit)
 }
 
+/// `--where` on a worker: the condition's fields through the shared scanner.
+struct WhereParser {
+    expr: filter::Expr,
+    fields: Arc<Fields>,
+    slots: Vec<(Slot, Option<Slot>)>,
+}
+
+impl WhereParser {
+    fn new(expr: filter::Expr, times: crate::time::TimeParser) -> WhereParser {
+        let mut fields = Fields::new(times);
+        let slots = expr.declare(&mut fields);
+        WhereParser {
+            expr,
+            fields: fields.into(),
+            slots,
+        }
+    }
+}
+
+impl LineParser for WhereParser {
+    type Out = bool;
+
+    fn scanner(&self) -> Scanner {
+        Scanner::new(Arc::clone(&self.fields))
+    }
+
+    fn parse(&self, text: &[u8], sc: &mut Scanner) -> Result<bool, String> {
+        Ok(self.expr.test_record(sc.scan(text)?, &self.slots))
+    }
+
+    fn parse_map(&self, map: &Map<String, Value>, _: &mut Scanner) -> Result<bool, String> {
+        Ok(self.expr.test_map(map))
+    }
+}
+
 fn run_where(
-    expr: &filter::Expr,
-    src: &mut Source,
+    args: &DetectArgs,
+    expr: filter::Expr,
     rejects: &mut Rejects,
-    _times: &TimeParser,
     out: &mut Output,
 ) -> anyhow::Result<Exit> {
     let mut header_written = false;
-    let mut n: u64 = 0;
-    loop {
-        let Some(item) = src.next_item().context("reading input")? else {
-            break;
-        };
-        match item {
-            Item::NextInput => {}
-            Item::Bad {
-                input,
-                line,
-                msg,
-                raw,
-            } => rejects.reject(input, line, raw.as_bytes(), &msg)?,
-            Item::Line { input, line, text } => {
-                let keep = match expr.test_line(text.as_bytes()) {
-                    Some(k) => k,
-                    None => match parse_json_object_str(text) {
-                        Ok(m) => expr.test_map(&m),
-                        Err(e) => {
-                            rejects.reject(input, line, text.as_bytes(), &e)?;
-                            false
-                        }
-                    },
-                };
-                if keep {
-                    out.write_all(text.as_bytes())?;
-                    out.write_all(b"\n")?;
-                    out.end_record()?;
-                }
-            }
-            Item::Csv { map, raw, .. } => {
-                if expr.test_map(&map) {
-                    if !header_written {
-                        let header: Vec<String> = map.keys().map(|k| csv_field(k)).collect();
-                        out.write_all(header.join(",").as_bytes())?;
+    let out = std::cell::RefCell::new(out);
+    let ended = input::for_each(
+        &args.input.files,
+        args.input.input_format,
+        args.out.threads(),
+        WhereParser::new(expr, args.input.time_parser()),
+        rejects,
+        &mut |step: Step<bool>, text: &[u8]| {
+            let mut out = out.borrow_mut();
+            match step {
+                Step::Parsed(&keep) => {
+                    if keep {
+                        out.write_all(text)?;
                         out.write_all(b"\n")?;
-                        header_written = true;
+                        out.end_record()?;
                     }
-                    out.write_all(raw.as_bytes())?;
-                    out.write_all(b"\n")?;
-                    out.end_record()?;
                 }
+                Step::Row(map, &keep) => {
+                    if keep {
+                        if !header_written {
+                            let header: Vec<String> = map.keys().map(|k| csv_field(k)).collect();
+                            out.write_all(header.join(",").as_bytes())?;
+                            out.write_all(b"\n")?;
+                            header_written = true;
+                        }
+                        out.write_all(crate::codec::trim_ending(text))?;
+                        out.write_all(b"\n")?;
+                        out.end_record()?;
+                    }
+                }
+                Step::NextInput => {}
             }
-        }
-        n += 1;
-        if n.is_multiple_of(4096) && interrupted() {
-            out.flush()?;
-            return Ok(Exit::Interrupted);
-        }
-        if src.would_block() {
-            out.flush()?;
-        }
-    }
-    Ok(Exit::Ok)
+            Ok(Ok(()))
+        },
+        &mut || Ok(out.borrow_mut().flush()?),
+    )?;
+    Ok(exit_of(ended))
 }
 
 fn csv_field(s: &str) -> String {

@@ -1,54 +1,19 @@
 //! What the detectors see of one record: a reading (SPEC §1) or a
 //! reefer-window row (SPEC §4), reduced to the values rules use.
 //!
-//! JSON Lines readings go through a byte-level scanner that understands the
-//! flat objects every reefer tool writes (no escapes, no nesting); anything
-//! else (CSV rows, escaped strings, numbers as strings, window rows) takes
-//! the general path through `serde_json` and [`Reading::from_map`], which
-//! also produces the error message for a line that is wrong.
+//! Both are read with the shared field-projection scanner
+//! ([`crate::codec::scan`]), JSON Lines and CSV rows alike, for exactly the
+//! fields below. A reading the scanner cannot complete (a required field
+//! missing or mistyped) goes to [`Reading::from_map`], which says what is
+//! wrong with it in the words every tool uses.
 
-use crate::record::{value_bool, value_f64, Reading};
+use crate::codec::scan::{Fields, Kind, Record, Scanner, Slot};
+use crate::record::Reading;
 use crate::time::TimeParser;
-use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
-/// The operating modes of SPEC §1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    FullCool,
-    ModulatedCool,
-    FansOnly,
-    Defrost,
-    Heat,
-    Off,
-    Other,
-}
-
-impl Mode {
-    pub fn parse(s: &[u8]) -> Mode {
-        match s {
-            b"full_cool" => Mode::FullCool,
-            b"modulated_cool" => Mode::ModulatedCool,
-            b"fans_only" => Mode::FansOnly,
-            b"defrost" => Mode::Defrost,
-            b"heat" => Mode::Heat,
-            b"off" => Mode::Off,
-            _ => Mode::Other,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::FullCool => "full_cool",
-            Mode::ModulatedCool => "modulated_cool",
-            Mode::FansOnly => "fans_only",
-            Mode::Defrost => "defrost",
-            Mode::Heat => "heat",
-            Mode::Off => "off",
-            Mode::Other => "other",
-        }
-    }
-}
+pub use crate::record::Mode;
 
 /// One observation of one container.
 #[derive(Debug, Clone, Default)]
@@ -209,686 +174,284 @@ impl<'a> Obs<'a> {
     }
 }
 
-/// A reefer-window row (recognised by `window_start`), owned.
-#[derive(Debug, Clone)]
-pub struct WindowRow {
-    pub container_id: String,
-    pub product_id: String,
-    pub start_ms: i64,
-    pub end_ms: i64,
-    pub temp_mean: f64,
-    pub temp_min: f64,
-    pub temp_max: f64,
-    pub kilowatts_max: Option<f64>,
-    pub target: Option<f64>,
-    pub door_open: Option<bool>,
+/// The fields reefer-detect reads, declared once for the scanner.
+///
+/// Window rows (SPEC §4, recognised by `window_start`) are read by
+/// reefer-window's column names: numbers as `<field>_min`/`_max`/`_mean`,
+/// booleans as `<field>_true` (how many readings of the window had it true)
+/// next to `count`. A row becomes an observation at `window_end`:
+/// `temperature` is the mean, `temperature_min`/`_max` bound it, `kilowatts`
+/// is the window's maximum (power is off only when every reading was off),
+/// the other numbers are means, and a boolean is true when any reading had it
+/// true (a fan ran, a defrost or an open door happened in the window).
+pub struct ObsFields {
+    pub fields: Arc<Fields>,
+    id: Slot,
+    time: Slot,
+    product: Slot,
+    temperature: Slot,
+    kilowatts: Slot,
+    oxygen: Slot,
+    co2: Slot,
+    target: Slot,
+    supply: Slot,
+    ambient: Slot,
+    ambiant: Slot,
+    humidity: Slot,
+    nitrogen: Slot,
+    fans: [Slot; 3],
+    defrost: Slot,
+    door: Slot,
+    mode: Slot,
+    fault: Slot,
+    row: RowSlots,
 }
 
-impl WindowRow {
-    pub fn is_window(map: &Map<String, Value>) -> bool {
-        map.contains_key("window_start")
+/// The window-row columns (see [`ObsFields`]).
+struct RowSlots {
+    start: Slot,
+    end: Slot,
+    mean: Slot,
+    min: Slot,
+    max: Slot,
+    kw_max: Slot,
+    oxygen: Slot,
+    co2: Slot,
+    target: Slot,
+    supply: Slot,
+    ambient: Slot,
+    humidity: Slot,
+    nitrogen: Slot,
+    fans: [Slot; 3],
+    defrost: Slot,
+    door: Slot,
+}
+
+impl ObsFields {
+    pub fn new(times: TimeParser) -> ObsFields {
+        let mut f = Fields::new(times);
+        let num = |f: &mut Fields, n: &str| f.add(n, Kind::Num);
+        let id = f.add("container_id", Kind::Str);
+        let time = f.add("measurement_time", Kind::Time);
+        let product = f.add("product_id", Kind::Str);
+        let temperature = num(&mut f, "temperature");
+        let kilowatts = num(&mut f, "kilowatts");
+        let oxygen = num(&mut f, "oxygen_level");
+        let co2 = num(&mut f, "carbon_dioxide_level");
+        let target = num(&mut f, "target_temperature");
+        let supply = num(&mut f, "supply_air_temperature");
+        let ambient = num(&mut f, "ambient_temperature");
+        let ambiant = num(&mut f, "ambiant_temperature");
+        let humidity = num(&mut f, "humidity_level");
+        let nitrogen = num(&mut f, "nitrogen_level");
+        let fans = ["fan_1", "fan_2", "fan_3"].map(|n| f.add(n, Kind::Bool));
+        let defrost = f.add("defrost", Kind::Bool);
+        let door = f.add("door_open", Kind::Bool);
+        let mode = f.add("operating_mode", Kind::Str);
+        let fault = f.add("fault", Kind::Any);
+        let row = RowSlots {
+            start: f.add("window_start", Kind::Time),
+            end: f.add("window_end", Kind::Time),
+            mean: num(&mut f, "temperature_mean"),
+            min: num(&mut f, "temperature_min"),
+            max: num(&mut f, "temperature_max"),
+            kw_max: num(&mut f, "kilowatts_max"),
+            oxygen: num(&mut f, "oxygen_level_mean"),
+            co2: num(&mut f, "carbon_dioxide_level_mean"),
+            target: num(&mut f, "target_temperature_mean"),
+            supply: num(&mut f, "supply_air_temperature_mean"),
+            ambient: num(&mut f, "ambient_temperature_mean"),
+            humidity: num(&mut f, "humidity_level_mean"),
+            nitrogen: num(&mut f, "nitrogen_level_mean"),
+            fans: ["fan_1_true", "fan_2_true", "fan_3_true"].map(|n| num(&mut f, n)),
+            defrost: num(&mut f, "defrost_true"),
+            door: num(&mut f, "door_open_true"),
+        };
+        ObsFields {
+            fields: Arc::new(f),
+            id,
+            time,
+            product,
+            temperature,
+            kilowatts,
+            oxygen,
+            co2,
+            target,
+            supply,
+            ambient,
+            ambiant,
+            humidity,
+            nitrogen,
+            fans,
+            defrost,
+            door,
+            mode,
+            fault,
+            row,
+        }
     }
 
-    pub fn from_map(map: &Map<String, Value>, times: &TimeParser) -> Result<WindowRow, String> {
-        let s = |k: &str| -> Result<String, String> {
-            match map.get(k) {
-                Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-                Some(Value::Number(n)) => Ok(n.to_string()),
-                _ => Err(format!("window row: missing {k}")),
-            }
+    /// A scanner for one thread.
+    pub fn scanner(&self) -> Scanner {
+        Scanner::new(Arc::clone(&self.fields))
+    }
+
+    /// The observation in a scanned record. `None`: a reading the scanner
+    /// could not complete (the caller asks [`Reading::from_map`] why).
+    pub fn obs<'r>(&self, r: &'r Record, label: bool) -> Option<Result<Obs<'r>, String>> {
+        if !matches!(r.get(self.row.start), crate::codec::scan::Value::Missing) {
+            return Some(self.row(r));
+        }
+        let id = r.str(self.id).filter(|s| !s.trim().is_empty())?;
+        let product = r.str(self.product).filter(|s| !s.trim().is_empty())?;
+        let t = r.time(self.time)?;
+        let temperature = r.num(self.temperature)?;
+        let kilowatts = r.num(self.kilowatts).filter(|k| *k >= 0.0)?;
+        let fan_1 = r.bool(self.fans[0])?;
+        Some(Ok(Obs {
+            container_id: id,
+            product_id: product,
+            t_ms: t,
+            from_ms: t,
+            window: false,
+            temperature,
+            temp_min: temperature,
+            temp_max: temperature,
+            kilowatts: Some(kilowatts),
+            oxygen: Some(r.num(self.oxygen)?),
+            co2: Some(r.num(self.co2)?),
+            target: r.num(self.target),
+            supply: r.num(self.supply),
+            ambient: r.num(self.ambient).or_else(|| r.num(self.ambiant)),
+            humidity: r.num(self.humidity),
+            nitrogen: r.num(self.nitrogen),
+            fan_1: Some(fan_1),
+            fan_2: r.bool(self.fans[1]),
+            fan_3: r.bool(self.fans[2]),
+            defrost: r.bool(self.defrost),
+            door_open: r.bool(self.door),
+            mode: r
+                .str(self.mode)
+                .filter(|m| !m.is_empty())
+                .map(|m| Mode::parse(m.as_bytes())),
+            label: if label {
+                r.str(self.fault).filter(|l| !l.is_empty())
+            } else {
+                None
+            },
+        }))
+    }
+
+    /// A reefer-window row, or what it lacks.
+    fn row<'r>(&self, r: &'r Record) -> Result<Obs<'r>, String> {
+        let w = &self.row;
+        let text = |s: Slot, k: &str| {
+            r.str(s)
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| format!("window row: missing {k}"))
         };
-        let t = |k: &str| -> Result<i64, String> {
-            match map.get(k) {
-                Some(Value::String(s)) => times
-                    .parse(s)
-                    .map(|t| t.timestamp_millis())
-                    .map_err(|e| format!("{k}: {e}")),
-                _ => Err(format!("window row: missing {k}")),
-            }
-        };
-        let n = |k: &str| map.get(k).and_then(value_f64);
-        let mean = n("temperature_mean").ok_or(
+        let time = |s: Slot, k: &str| r.time(s).ok_or_else(|| format!("window row: missing {k}"));
+        let any_true = |s: Slot| r.num(s).map(|n| n > 0.0);
+        let mean = r.num(w.mean).ok_or(
             "window row: missing temperature_mean (aggregate temperature with reefer-window)",
         )?;
-        Ok(WindowRow {
-            container_id: s("container_id")?,
-            product_id: s("product_id")?,
-            start_ms: t("window_start")?,
-            end_ms: t("window_end")?,
-            temp_mean: mean,
-            temp_min: n("temperature_min").unwrap_or(mean),
-            temp_max: n("temperature_max").unwrap_or(mean),
-            kilowatts_max: n("kilowatts_max"),
-            target: n("target_temperature_mean").or_else(|| n("target_temperature")),
-            door_open: map
-                .get("door_open_max")
-                .or_else(|| map.get("door_open"))
-                .and_then(value_bool),
+        Ok(Obs {
+            container_id: text(self.id, "container_id")?,
+            product_id: text(self.product, "product_id")?,
+            t_ms: time(w.end, "window_end")?,
+            from_ms: time(w.start, "window_start")?,
+            window: true,
+            temperature: mean,
+            temp_min: r.num(w.min).unwrap_or(mean),
+            temp_max: r.num(w.max).unwrap_or(mean),
+            kilowatts: r.num(w.kw_max),
+            oxygen: r.num(w.oxygen),
+            co2: r.num(w.co2),
+            target: r.num(w.target),
+            supply: r.num(w.supply),
+            ambient: r.num(w.ambient),
+            humidity: r.num(w.humidity),
+            nitrogen: r.num(w.nitrogen),
+            fan_1: any_true(w.fans[0]),
+            fan_2: any_true(w.fans[1]),
+            fan_3: any_true(w.fans[2]),
+            defrost: any_true(w.defrost),
+            door_open: any_true(w.door),
+            mode: None,
+            label: None,
         })
     }
-
-    pub fn obs(&self) -> Obs<'_> {
-        Obs {
-            container_id: &self.container_id,
-            product_id: &self.product_id,
-            t_ms: self.end_ms,
-            from_ms: self.start_ms,
-            window: true,
-            temperature: self.temp_mean,
-            temp_min: self.temp_min,
-            temp_max: self.temp_max,
-            kilowatts: self.kilowatts_max,
-            target: self.target,
-            door_open: self.door_open,
-            ..Obs::default()
-        }
-    }
 }
 
-/// A value of a flat JSON object, as the scanner found it.
-#[derive(Debug, Clone, Copy)]
-pub enum Val<'a> {
-    /// A string without escapes, between its quotes.
-    Str(&'a [u8]),
-    /// A number (`None`: not a valid one).
-    Num(Option<f64>),
-    Bool(bool),
-    Null,
-}
-
-/// Parses the JSON value starting at `line[i]` (see [`scan_flat`]); returns it
-/// and the index just past it.
-#[inline]
-fn parse_value(line: &[u8], mut i: usize) -> Option<(Val<'_>, usize)> {
-    let n = line.len();
-    let v = match line[i] {
-        b'"' => {
-            let s = i + 1;
-            let e = s + line[s..].iter().position(|&c| c == b'"' || c < 0x20)?;
-            if line[e] != b'"' {
-                return None;
-            }
-            let v = &line[s..e];
-            i = e + 1;
-            Val::Str(v)
-        }
-        b't' if line[i..].starts_with(b"true") => {
-            i += 4;
-            Val::Bool(true)
-        }
-        b'f' if line[i..].starts_with(b"false") => {
-            i += 5;
-            Val::Bool(false)
-        }
-        b'n' if line[i..].starts_with(b"null") => {
-            i += 4;
-            Val::Null
-        }
-        b'-' | b'0'..=b'9' => {
-            // Scan and parse in one pass (see parse_num).
-            let s = i;
-            let neg = line[i] == b'-';
-            if neg {
-                i += 1;
-            }
-            let (mut m, mut digits, mut frac, mut dot) = (0u64, 0u32, 0usize, false);
-            while i < n {
-                match line[i] {
-                    c @ b'0'..=b'9' => {
-                        m = m.wrapping_mul(10).wrapping_add((c - b'0') as u64);
-                        digits += 1;
-                        frac += dot as usize;
-                    }
-                    b'.' if !dot => dot = true,
-                    _ => break,
-                }
-                i += 1;
-            }
-            let mut odd = false;
-            while i < n && matches!(line[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
-                odd = true;
-                i += 1;
-            }
-            if odd || digits == 0 || digits > 15 || (dot && frac == 0) {
-                Val::Num(slow_num(&line[s..i]))
-            } else {
-                let x = m as f64 / POW10[frac];
-                Val::Num(Some(if neg { -x } else { x }))
-            }
-        }
-        _ => return None,
-    };
-    Some((v, i))
-}
-
-/// Walks the members of a flat JSON object (`{"k":v,...}`) whose strings have
-/// no escapes and whose values are not objects or arrays. Returns `None` as
-/// soon as the line is anything else, so that the caller can take the general path.
-#[inline]
-pub fn scan_flat<'a>(line: &'a [u8], mut f: impl FnMut(&'a [u8], Val<'a>)) -> Option<()> {
-    if memchr::memchr(b'\\', line).is_some() {
-        return None;
+/// Why a line is not an observation, in the words of [`Reading::from_map`]
+/// (only for lines the scanner read but could not complete: rare).
+pub fn why_not_a_reading(map: Map<String, Value>, times: &TimeParser) -> String {
+    match Reading::from_map(map, times) {
+        Err(why) => why,
+        // The scanner and the record disagree: say so rather than guess.
+        Ok(_) => "a reading the scanner could not read".into(),
     }
-    let n = line.len();
-    let mut i = 0;
-    let ws = |i: &mut usize| {
-        while *i < n && matches!(line[*i], b' ' | b'\t') {
-            *i += 1;
-        }
-    };
-    ws(&mut i);
-    if i >= n || line[i] != b'{' {
-        return None;
-    }
-    i += 1;
-    ws(&mut i);
-    if i < n && line[i] == b'}' {
-        i += 1;
-        ws(&mut i);
-        return (i == n).then_some(());
-    }
-    loop {
-        ws(&mut i);
-        if i >= n || line[i] != b'"' {
-            return None;
-        }
-        let ks = i + 1;
-        // Keys are short: a plain loop beats a vectorised search here.
-        let ke = ks + line[ks..].iter().position(|&c| c == b'"')?;
-        let key = &line[ks..ke];
-        i = ke + 1;
-        ws(&mut i);
-        if i >= n || line[i] != b':' {
-            return None;
-        }
-        i += 1;
-        ws(&mut i);
-        if i >= n {
-            return None;
-        }
-        let (v, j) = parse_value(line, i)?;
-        i = j;
-        f(key, v);
-        ws(&mut i);
-        if i >= n {
-            return None;
-        }
-        match line[i] {
-            b',' => i += 1,
-            b'}' => {
-                i += 1;
-                ws(&mut i);
-                return (i == n).then_some(());
-            }
-            _ => return None,
-        }
-    }
-}
-
-const POW10: [f64; 19] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18,
-];
-
-/// Parses a JSON number. Short decimals (the common case) are computed as an
-/// integer divided by a power of ten, which is exact and correctly rounded;
-/// anything longer goes to the standard library.
-#[inline]
-pub fn parse_num(s: &[u8]) -> Option<f64> {
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        _ => (false, s),
-    };
-    let mut m: u64 = 0;
-    let mut frac: usize = 0;
-    let mut seen_dot = false;
-    let mut count = 0;
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
-                m = m * 10 + (c - b'0') as u64;
-                count += 1;
-                if seen_dot {
-                    frac += 1;
-                }
-            }
-            b'.' if !seen_dot => seen_dot = true,
-            _ => return slow_num(s),
-        }
-    }
-    if count == 0 || count > 15 || (seen_dot && frac == 0) {
-        return slow_num(s);
-    }
-    let x = m as f64 / POW10[frac];
-    Some(if neg { -x } else { x })
-}
-
-#[cold]
-fn slow_num(s: &[u8]) -> Option<f64> {
-    std::str::from_utf8(s)
-        .ok()?
-        .parse::<f64>()
-        .ok()
-        .filter(|x| x.is_finite())
-}
-
-fn digits(b: &[u8]) -> Option<u32> {
-    let mut v = 0u32;
-    for &c in b {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + (c - b'0') as u32;
-    }
-    Some(v)
-}
-
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` to epoch ms; other layouts return `None`
-/// (the caller then asks the general [`TimeParser`]).
-#[inline]
-pub fn fast_time(s: &[u8]) -> Option<i64> {
-    if s.len() < 20
-        || s[4] != b'-'
-        || s[7] != b'-'
-        || s[10] != b'T'
-        || s[13] != b':'
-        || s[16] != b':'
-    {
-        return None;
-    }
-    if *s.last()? != b'Z' {
-        return None;
-    }
-    let y = digits(&s[0..4])? as i32;
-    let mo = digits(&s[5..7])?;
-    let d = digits(&s[8..10])?;
-    let h = digits(&s[11..13])? as i64;
-    let mi = digits(&s[14..16])? as i64;
-    let se = digits(&s[17..19])? as i64;
-    if h > 23 || mi > 59 || se > 59 {
-        return None;
-    }
-    let mut ms = 0i64;
-    let rest = &s[19..s.len() - 1];
-    if !rest.is_empty() {
-        if rest[0] != b'.' || rest.len() < 2 || rest.len() > 10 {
-            return None;
-        }
-        let f = &rest[1..];
-        let v = digits(f)? as i64;
-        let scale = 10i64.pow(f.len() as u32);
-        ms = v * 1000 / scale;
-    }
-    let date = NaiveDate::from_ymd_opt(y, mo, d)?;
-    let days = date.num_days_from_ce() as i64 - 719_163;
-    Some(((days * 24 + h) * 60 + mi) * 60_000 + se * 1000 + ms)
-}
-
-/// Cache of the last timestamp string: readings come in time steps, so most
-/// lines repeat the previous line's time.
-#[derive(Default)]
-pub struct TimeCache {
-    last: Vec<u8>,
-    ms: i64,
-}
-
-impl TimeCache {
-    #[inline]
-    pub fn get(&mut self, s: &[u8]) -> Option<i64> {
-        if s == self.last.as_slice() {
-            return Some(self.ms);
-        }
-        let ms = fast_time(s)?;
-        self.last.clear();
-        self.last.extend_from_slice(s);
-        self.ms = ms;
-        Some(ms)
-    }
-}
-
-/// Which reading field a JSON key is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fid {
-    ContainerId,
-    Time,
-    Product,
-    Temperature,
-    Kilowatts,
-    Oxygen,
-    Co2,
-    Target,
-    Supply,
-    Ambient,
-    Ambiant,
-    Humidity,
-    Nitrogen,
-    Fan1,
-    Fan2,
-    Fan3,
-    Defrost,
-    Door,
-    Maintenance,
-    Mode,
-    Fault,
-    Position,
-    Window,
-    Other,
-}
-
-fn fid(key: &[u8]) -> Fid {
-    match key {
-        b"container_id" => Fid::ContainerId,
-        b"measurement_time" => Fid::Time,
-        b"product_id" => Fid::Product,
-        b"temperature" => Fid::Temperature,
-        b"kilowatts" => Fid::Kilowatts,
-        b"oxygen_level" => Fid::Oxygen,
-        b"carbon_dioxide_level" => Fid::Co2,
-        b"target_temperature" => Fid::Target,
-        b"supply_air_temperature" => Fid::Supply,
-        b"ambient_temperature" => Fid::Ambient,
-        b"ambiant_temperature" => Fid::Ambiant,
-        b"humidity_level" => Fid::Humidity,
-        b"nitrogen_level" => Fid::Nitrogen,
-        b"fan_1" => Fid::Fan1,
-        b"fan_2" => Fid::Fan2,
-        b"fan_3" => Fid::Fan3,
-        b"defrost" => Fid::Defrost,
-        b"door_open" => Fid::Door,
-        b"maintenance_required" => Fid::Maintenance,
-        b"operating_mode" => Fid::Mode,
-        b"fault" => Fid::Fault,
-        b"latitude" | b"longitude" => Fid::Position,
-        b"window_start" => Fid::Window,
-        _ => Fid::Other,
-    }
-}
-
-/// State of the fast path between lines: the last timestamp, and the keys of
-/// the last line in order. Tools write their keys in a fixed order, so most
-/// lines are read by checking each expected `"key":` in place instead of
-/// scanning and looking up every key.
-#[derive(Default)]
-pub struct FastState {
-    times: TimeCache,
-    schema: Vec<(Box<[u8]>, Fid)>,
-    learning: Vec<(Box<[u8]>, Fid)>,
-}
-
-/// `hay` starts with `pat` (short patterns: eight bytes at a time).
-#[inline]
-fn starts_with(hay: &[u8], pat: &[u8]) -> bool {
-    if hay.len() < pat.len() {
-        return false;
-    }
-    let mut k = 0;
-    while k + 8 <= pat.len() {
-        let a = u64::from_le_bytes(hay[k..k + 8].try_into().expect("8 bytes"));
-        let b = u64::from_le_bytes(pat[k..k + 8].try_into().expect("8 bytes"));
-        if a != b {
-            return false;
-        }
-        k += 8;
-    }
-    hay[k..pat.len()].iter().zip(&pat[k..]).all(|(a, b)| a == b)
-}
-
-/// A reading being assembled on the fast path.
-struct Acc<'a> {
-    o: Obs<'a>,
-    has_t: bool,
-    has_temp: bool,
-    has_id: bool,
-    has_prod: bool,
-    ok: bool,
-}
-
-impl<'a> Acc<'a> {
-    fn new() -> Self {
-        Acc {
-            o: Obs::default(),
-            has_t: false,
-            has_temp: false,
-            has_id: false,
-            has_prod: false,
-            ok: true,
-        }
-    }
-
-    #[inline]
-    fn num(&mut self, v: Val<'a>) -> Option<f64> {
-        match v {
-            Val::Num(Some(x)) => Some(x),
-            Val::Null => None,
-            _ => {
-                self.ok = false;
-                None
-            }
-        }
-    }
-
-    #[inline]
-    fn boolean(&mut self, v: Val<'a>) -> Option<bool> {
-        match v {
-            Val::Bool(b) => Some(b),
-            Val::Null => None,
-            _ => {
-                self.ok = false;
-                None
-            }
-        }
-    }
-
-    #[inline]
-    fn id(&mut self, v: Val<'a>) -> Option<&'a str> {
-        match v {
-            Val::Str(x) if !x.is_empty() && !x.iter().all(u8::is_ascii_whitespace) => {
-                std::str::from_utf8(x).ok()
-            }
-            _ => {
-                self.ok = false;
-                None
-            }
-        }
-    }
-
-    #[inline]
-    fn apply(&mut self, f: Fid, v: Val<'a>, times: &mut TimeCache, label: bool) {
-        match f {
-            Fid::ContainerId => {
-                if let Some(x) = self.id(v) {
-                    self.o.container_id = x;
-                    self.has_id = true;
-                }
-            }
-            Fid::Product => {
-                if let Some(x) = self.id(v) {
-                    self.o.product_id = x;
-                    self.has_prod = true;
-                }
-            }
-            Fid::Time => match v {
-                Val::Str(x) => match times.get(x) {
-                    Some(t) => {
-                        self.o.t_ms = t;
-                        self.has_t = true;
-                    }
-                    None => self.ok = false,
-                },
-                _ => self.ok = false,
-            },
-            Fid::Temperature => {
-                if let Some(x) = self.num(v) {
-                    self.o.temperature = x;
-                    self.has_temp = true;
-                }
-            }
-            Fid::Kilowatts => self.o.kilowatts = self.num(v),
-            Fid::Oxygen => self.o.oxygen = self.num(v),
-            Fid::Co2 => self.o.co2 = self.num(v),
-            Fid::Target => self.o.target = self.num(v),
-            Fid::Supply => self.o.supply = self.num(v),
-            Fid::Ambient => self.o.ambient = self.num(v),
-            Fid::Ambiant if self.o.ambient.is_none() => self.o.ambient = self.num(v),
-            Fid::Humidity => self.o.humidity = self.num(v),
-            Fid::Nitrogen => self.o.nitrogen = self.num(v),
-            Fid::Fan1 => self.o.fan_1 = self.boolean(v),
-            Fid::Fan2 => self.o.fan_2 = self.boolean(v),
-            Fid::Fan3 => self.o.fan_3 = self.boolean(v),
-            Fid::Defrost => self.o.defrost = self.boolean(v),
-            Fid::Door => self.o.door_open = self.boolean(v),
-            Fid::Maintenance => {
-                let _ = self.boolean(v);
-            }
-            Fid::Mode => match v {
-                Val::Str(b"") | Val::Null => {}
-                Val::Str(x) => self.o.mode = Some(Mode::parse(x)),
-                _ => self.ok = false,
-            },
-            Fid::Fault if label => {
-                if let Val::Str(x) = v {
-                    if !x.is_empty() {
-                        self.o.label = std::str::from_utf8(x).ok();
-                    }
-                }
-            }
-            Fid::Position if !matches!(v, Val::Num(Some(_)) | Val::Null) => self.ok = false,
-            Fid::Window => self.ok = false,
-            _ => {}
-        }
-    }
-
-    /// The reading, when everything SPEC §1 requires is there and well-typed;
-    /// otherwise the general path says what is wrong.
-    fn finish(self) -> Option<Obs<'a>> {
-        let mut o = self.o;
-        if !(self.ok && self.has_id && self.has_t && self.has_prod && self.has_temp) {
-            return None;
-        }
-        if o.kilowatts.is_none_or(|k| k < 0.0)
-            || o.oxygen.is_none()
-            || o.co2.is_none()
-            || o.fan_1.is_none()
-        {
-            return None;
-        }
-        o.from_ms = o.t_ms;
-        o.temp_min = o.temperature;
-        o.temp_max = o.temperature;
-        Some(o)
-    }
-}
-
-/// Reads a line along the keys of the previous one; `None` when it differs.
-#[inline]
-fn by_schema<'a>(b: &'a [u8], st: &mut FastState, label: bool) -> Option<Obs<'a>> {
-    if st.schema.is_empty() || b.first() != Some(&b'{') {
-        return None;
-    }
-    let mut acc = Acc::new();
-    let mut i = 1;
-    let last = st.schema.len() - 1;
-    for (k, (pat, f)) in st.schema.iter().enumerate() {
-        if !starts_with(&b[i..], pat) {
-            return None;
-        }
-        let (v, j) = parse_value(b, i + pat.len())?;
-        acc.apply(*f, v, &mut st.times, label);
-        match (b.get(j), k == last) {
-            (Some(b','), false) => i = j + 1,
-            (Some(b'}'), true) if j + 1 == b.len() => return acc.finish(),
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// The fast path: a flat JSON Lines reading straight from its bytes.
-/// `None` means "not sure": the caller must use the general path, which also
-/// explains what is wrong with a bad line.
-#[inline]
-pub fn fast_obs<'a>(line: &'a str, st: &mut FastState, label: bool) -> Option<Obs<'a>> {
-    let b = line.as_bytes();
-    if memchr::memchr(b'\\', b).is_some() {
-        return None;
-    }
-    if let Some(o) = by_schema(b, st, label) {
-        return Some(o);
-    }
-    // Scan key by key, and remember the keys' order for the next lines.
-    let mut acc = Acc::new();
-    let FastState {
-        times, learning, ..
-    } = st;
-    learning.clear();
-    scan_flat(b, |k, v| {
-        let f = fid(k);
-        let mut pat = Vec::with_capacity(k.len() + 3);
-        pat.push(b'"');
-        pat.extend_from_slice(k);
-        pat.extend_from_slice(b"\":");
-        learning.push((pat.into_boxed_slice(), f));
-        acc.apply(f, v, times, label);
-    })?;
-    std::mem::swap(&mut st.schema, &mut st.learning);
-    acc.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn numbers_parse_exactly() {
-        for s in [
-            "0",
-            "-0.05",
-            "13.3",
-            "127.0",
-            "-99.9",
-            "20.93",
-            "1e3",
-            "0.1",
-            "123456.789",
-        ] {
-            assert_eq!(parse_num(s.as_bytes()), s.parse::<f64>().ok(), "{s}");
-        }
-        assert_eq!(parse_num(b"-"), None);
-        assert_eq!(parse_num(b"1.2.3"), None);
+    const LINE: &str = r#"{"container_id":"MSKU1234565","measurement_time":"2026-11-27T03:00:00Z","product_id":"P01","temperature":0.5,"target_temperature":0.0,"supply_air_temperature":-1.2,"kilowatts":2.5,"oxygen_level":20.9,"carbon_dioxide_level":0.04,"fan_1":true,"fan_2":true,"defrost":false,"door_open":false,"operating_mode":"modulated_cool","latitude":null,"longitude":null,"fault":"door_open","ship":"Emma"}"#;
+
+    fn scanned(f: &ObsFields, sc: &mut Scanner, line: &str) -> Option<String> {
+        let r = sc.scan(line.as_bytes()).ok()?;
+        Some(format!("{:?}", f.obs(r, true)?.ok()?))
     }
 
     #[test]
-    fn times_parse_like_chrono() {
-        for s in [
-            "2026-11-27T03:00:00Z",
-            "2026-11-27T03:00:00.250Z",
-            "1970-01-01T00:00:00Z",
-            "2024-02-29T23:59:59Z",
-        ] {
-            let want = crate::time::parse_time(s).unwrap().timestamp_millis();
-            assert_eq!(fast_time(s.as_bytes()), Some(want), "{s}");
-        }
-        assert_eq!(fast_time(b"2026-11-27T03:00:00+01:00"), None);
-        assert_eq!(fast_time(b"2026-02-30T03:00:00Z"), None);
-    }
-
-    #[test]
-    fn fast_and_general_paths_agree() {
-        let line = r#"{"container_id":"MSKU1234565","measurement_time":"2026-11-27T03:00:00Z","product_id":"P01","temperature":0.5,"target_temperature":0.0,"supply_air_temperature":-1.2,"kilowatts":2.5,"oxygen_level":20.9,"carbon_dioxide_level":0.04,"fan_1":true,"fan_2":true,"defrost":false,"door_open":false,"operating_mode":"modulated_cool","latitude":null,"longitude":null,"fault":"door_open","ship":"Emma"}"#;
-        let mut tc = FastState::default();
-        let fast = fast_obs(line, &mut tc, true).unwrap();
+    fn scanner_and_record_paths_agree_on_a_reading() {
+        let f = ObsFields::new(TimeParser::default());
+        let mut sc = f.scanner();
+        let fast = scanned(&f, &mut sc, LINE).unwrap();
         // Again, along the learnt key order.
-        assert_eq!(
-            format!("{:?}", fast_obs(line, &mut tc, true).unwrap()),
-            format!("{fast:?}")
+        assert_eq!(scanned(&f, &mut sc, LINE).unwrap(), fast);
+        let r = Reading::from_json_line(LINE, &TimeParser::default()).unwrap();
+        assert_eq!(fast, format!("{:?}", Obs::from_reading(&r, true)));
+        // An escaped id is still the same reading.
+        assert!(scanned(&f, &mut sc, &LINE.replace("Emma", "E\\\"mma")).is_some());
+        // Missing a required field: the record path says why.
+        assert!(scanned(&f, &mut sc, &LINE.replace(r#""kilowatts":2.5,"#, "")).is_none());
+    }
+
+    #[test]
+    fn duplicate_keys_take_the_last_value() {
+        let f = ObsFields::new(TimeParser::default());
+        let mut sc = f.scanner();
+        let line = LINE.replace(
+            r#""temperature":0.5,"#,
+            r#""temperature":0.5,"temperature":7.5,"#,
         );
-        let r = Reading::from_json_line(line, &TimeParser::default()).unwrap();
-        let slow = Obs::from_reading(&r, true);
-        assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
-        // Missing a required field, a string number, an escape: general path.
-        assert!(fast_obs(&line.replace(r#""kilowatts":2.5,"#, ""), &mut tc, false).is_none());
-        assert!(fast_obs(&line.replace("2.5", "\"2.5\""), &mut tc, false).is_none());
-        assert!(fast_obs(&line.replace("Emma", "E\\\"mma"), &mut tc, false).is_none());
-        assert!(fast_obs(&line.replace("}", ""), &mut tc, false).is_none());
+        let r = sc.scan(line.as_bytes()).unwrap();
+        assert_eq!(f.obs(r, false).unwrap().unwrap().temperature, 7.5);
+    }
+
+    #[test]
+    fn window_rows_are_read_by_reefer_window_column_names() {
+        let f = ObsFields::new(TimeParser::default());
+        let mut sc = f.scanner();
+        let row = r#"{"window_start":"2026-11-27T03:00:00Z","window_end":"2026-11-27T03:01:00Z","container_id":"C1","product_id":"P01","count":2,"temperature_min":2.0,"temperature_max":4.0,"temperature_mean":3.0,"kilowatts_max":0.0,"fan_1_true":0,"fan_2_true":2,"door_open_true":1,"defrost_true":0}"#;
+        let r = sc.scan(row.as_bytes()).unwrap();
+        let o = f.obs(r, false).unwrap().unwrap();
+        assert!(o.window);
+        assert_eq!((o.from_ms + 60_000, o.temperature), (o.t_ms, 3.0));
+        assert_eq!((o.temp_min, o.temp_max, o.kilowatts), (2.0, 4.0, Some(0.0)));
+        assert_eq!(
+            (o.fan_1, o.fan_2, o.fan_3, o.door_open, o.defrost),
+            (Some(false), Some(true), None, Some(true), Some(false))
+        );
+        let r = sc
+            .scan(row.replace(r#""temperature_mean":3.0,"#, "").as_bytes())
+            .unwrap();
+        assert!(f
+            .obs(r, false)
+            .unwrap()
+            .unwrap_err()
+            .contains("temperature_mean"));
     }
 }

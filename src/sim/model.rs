@@ -155,28 +155,7 @@ const PROCESS_NOISE: f64 = 0.012;
 /// Substep of the thermal integration, seconds.
 const MAX_SUBSTEP_S: f64 = 20.0;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    FullCool,
-    ModulatedCool,
-    FansOnly,
-    Defrost,
-    Heat,
-    Off,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::FullCool => "full_cool",
-            Mode::ModulatedCool => "modulated_cool",
-            Mode::FansOnly => "fans_only",
-            Mode::Defrost => "defrost",
-            Mode::Heat => "heat",
-            Mode::Off => "off",
-        }
-    }
-}
+pub use crate::record::Mode;
 
 /// One reading's values, before formatting.
 #[derive(Debug, Clone, Copy)]

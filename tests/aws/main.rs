@@ -6,4 +6,5 @@
 
 #[path = "../cli/common.rs"]
 mod common;
+mod act;
 mod ship;

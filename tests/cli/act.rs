@@ -1,6 +1,8 @@
 //! reefer-act: lifecycle, dedupe across runs, delivery with retries, safety of exec:.
 
 use super::common::*;
+use assert_cmd::assert::Assert;
+use predicates::str::contains;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -26,19 +28,18 @@ impl Scene {
         self.dir.path().join(name).display().to_string()
     }
 
-    fn act(&self, events: &[String], args: &[&str]) -> std::process::Output {
+    fn act(&self, events: &[String], args: &[&str]) -> Assert {
         let state = self.path("state.db");
         tool("reefer-act")
             .args(["--state", &state, "--retry-delay", "5ms"])
             .args(args)
             .write_stdin(events.join("\n") + "\n")
-            .output()
-            .unwrap()
+            .assert()
     }
 }
 
-fn actions(out: &std::process::Output) -> Vec<(String, String, String)> {
-    json_lines(&out.stdout)
+fn actions(out: &Assert) -> Vec<(String, String, String)> {
+    json_lines(&out.get_output().stdout)
         .into_iter()
         .map(|v| {
             (
@@ -79,11 +80,7 @@ fn open_repeat_escalate_resolve() {
         ),
     ];
     let out = s.act(&evs, &["--to", "-"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = out.success();
     let a = actions(&out);
     assert_eq!(
         a.iter()
@@ -95,7 +92,7 @@ fn open_repeat_escalate_resolve() {
             ("resolved", "critical")
         ]
     );
-    let last = json_lines(&out.stdout).pop().unwrap();
+    let last = json_lines(&out.get_output().stdout).pop().unwrap();
     assert_eq!(last["event_count"], 4);
     assert_eq!(last["resolved_at"], "2026-11-27T04:00:00Z");
 }
@@ -118,9 +115,9 @@ fn a_second_run_on_the_same_state_never_notifies_again() {
         event("C1", "door_open", "warning", "2026-11-27T03:10:00Z", "open"),
     ];
     let out = s.act(&again, &["--to", "-"]);
-    assert!(out.status.success());
+    let out = out.success();
     assert!(actions(&out).is_empty(), "{:?}", actions(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 already seen"));
+    out.stderr(contains("1 already seen"));
     // And the resolve in a third run is told once.
     let end = vec![event(
         "C1",
@@ -191,11 +188,7 @@ fn cooldown_silences_a_flapping_fault_and_resolve_after_closes_silent_alerts() {
             "30m",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = out.success();
     let a: Vec<(String, String)> = actions(&out).into_iter().map(|x| (x.0, x.1)).collect();
     let want = [
         ("opened", "C1"),
@@ -270,19 +263,15 @@ fn a_webhook_that_fails_twice_gets_the_alert_once() {
         "open",
     )];
     let out = s.act(&evs, &["--to", &url]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = out.success();
     let got = bodies.lock().unwrap().clone();
     assert_eq!(got.len(), 3, "two failures and one success");
     let delivered: serde_json::Value = serde_json::from_str(&got[2]).unwrap();
     assert_eq!(delivered["container_id"], "C1");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 delivered, 0 failed"));
+    out.stderr(contains("1 delivered, 0 failed"));
     // Nothing left to send on the next run.
     let out = s.act(&[], &["--to", &url]);
-    assert!(out.status.success());
+    out.success();
     assert_eq!(bodies.lock().unwrap().len(), 3);
 }
 
@@ -311,7 +300,7 @@ fn a_webhook_that_always_fails_is_dead_lettered_and_exit_is_1() {
             &dead,
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
+    let out = out.code(1);
     assert_eq!(bodies.lock().unwrap().len(), 3, "first try and two retries");
     // The other destination still got it.
     assert_eq!(actions(&out).len(), 1);
@@ -320,7 +309,7 @@ fn a_webhook_that_always_fails_is_dead_lettered_and_exit_is_1() {
     assert_eq!(line["destination"], url.as_str());
     assert!(line["error"].as_str().unwrap().contains("500"));
     assert_eq!(line["notification"]["container_id"], "C1");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 failed"));
+    out.stderr(contains("1 failed"));
 }
 
 #[test]
@@ -335,7 +324,7 @@ fn slack_template_posts_text() {
         "open",
     )];
     let out = s.act(&evs, &["--to", &url, "--template", "slack"]);
-    assert!(out.status.success());
+    out.success();
     let body: serde_json::Value = serde_json::from_str(&bodies.lock().unwrap()[0]).unwrap();
     let text = body["text"].as_str().unwrap();
     assert!(
@@ -369,11 +358,7 @@ fn hostile_field_values_through_exec_run_nothing() {
     let script =
         format!(r#"exec:sh -c 'cat >> {log}; printf "%s\n" "$REEFER_CONTAINER_ID" >> {log}'"#);
     let out = s.act(&evs, &["--to", &script]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    out.success();
     assert!(
         !std::path::Path::new(&marker).exists(),
         "a field value was executed"
@@ -399,9 +384,9 @@ fn bad_events_are_reported_with_line_numbers() {
         event("C3", "power_off", "warning", "2026-11-27T03:05:00Z", "open"),
     ];
     let out = s.act(&evs, &["--to", "-", "--dead-letter", &dead]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = out.code(1);
     assert_eq!(actions(&out).len(), 2, "valid events still handled");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(
         err.contains("reefer-act: stdin:2: missing required field container_id"),
         "{err}"
@@ -410,8 +395,8 @@ fn bad_events_are_reported_with_line_numbers() {
     assert!(err.contains("reefer-act: stdin:4: detected_at"), "{err}");
     assert_eq!(std::fs::read_to_string(&dead).unwrap().lines().count(), 3);
     let out = s.act(&evs, &["--to", "-", "--on-bad-input", "fail"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped at stdin:2"));
+    let out = out.code(1);
+    out.stderr(contains("stopped at stdin:2"));
 }
 
 #[test]
@@ -425,12 +410,8 @@ fn dry_run_changes_nothing() {
         "open",
     )];
     let out = s.act(&evs, &["--to", "https://example.invalid/hook", "--dry-run"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines = json_lines(&out.stdout);
+    let out = out.success();
+    let lines = json_lines(&out.get_output().stdout);
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["destination"], "https://example.invalid/hook");
     assert_eq!(lines[0]["notification"]["action"], "opened");
@@ -443,141 +424,6 @@ fn dry_run_changes_nothing() {
 fn unknown_destination_is_a_usage_error() {
     let s = Scene::new();
     let out = s.act(&[], &["--to", "carrier-pigeon://coop"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown destination"));
-}
-
-/// reefer-act with emulator credentials.
-fn act_aws(s: &Scene, events: &[String], args: &[&str]) -> std::process::Output {
-    let state = s.path("state.db");
-    tool("reefer-act")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .args([
-            "--state",
-            &state,
-            "--retry-delay",
-            "5ms",
-            "--endpoint-url",
-            &endpoint(),
-        ])
-        .args(args)
-        .write_stdin(events.join("\n") + "\n")
-        .output()
-        .unwrap()
-}
-
-#[test]
-fn dynamodb_holds_every_alert_and_sns_tells_people() {
-    let s = Scene::new();
-    let table = unique("alerts");
-    admin(&["create-table", &table, "alert_key"]);
-    let lines = admin(&["create-topic-queue", &unique("oncall")]);
-    let mut lines = lines.lines();
-    let (topic, queue) = (
-        lines.next().unwrap().to_string(),
-        lines.next().unwrap().to_string(),
-    );
-    let evs = vec![
-        event("C1", "power_off", "warning", "2026-11-27T03:05:00Z", "open"),
-        event("C1", "power_off", "warning", "2026-11-27T03:06:00Z", "open"),
-        event(
-            "C1",
-            "power_off",
-            "critical",
-            "2026-11-27T03:30:00Z",
-            "open",
-        ),
-        event("C2", "door_open", "warning", "2026-11-27T03:10:00Z", "open"),
-        event(
-            "C1",
-            "power_off",
-            "critical",
-            "2026-11-27T04:00:00Z",
-            "resolved",
-        ),
-    ];
-    let dynamo = format!("dynamodb://{table}");
-    let sns = format!("sns://{topic}");
-    let out = act_aws(&s, &evs, &["--to", &dynamo, "--to", &sns]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
-    // Read back from the emulator: one item per alert, in its final state.
-    let items: Vec<serde_json::Value> = admin(&["scan-table", &table])
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(items.len(), 2, "{items:?}");
-    let c1 = items.iter().find(|i| i["container_id"] == "C1").unwrap();
-    assert_eq!(c1["status"], "resolved");
-    assert_eq!(c1["severity"], "critical");
-    assert_eq!(c1["event_count"], 3);
-    assert_eq!(c1["alert_key"], "C1#power_off#2026-11-27T03:05:00Z");
-    let c2 = items.iter().find(|i| i["container_id"] == "C2").unwrap();
-    assert_eq!(c2["status"], "open");
-
-    // SNS: opened, escalated, opened (C2), resolved — never the repeat.
-    let msgs: Vec<serde_json::Value> = admin(&["receive", &queue])
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let mut seen: Vec<(String, String)> = msgs
-        .iter()
-        .map(|m| {
-            let a = &m["MessageAttributes"];
-            (
-                a["action"]["Value"].as_str().unwrap().to_string(),
-                a["container_id"]["Value"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    seen.sort();
-    let want = [
-        ("escalated", "C1"),
-        ("opened", "C1"),
-        ("opened", "C2"),
-        ("resolved", "C1"),
-    ];
-    assert_eq!(seen, want.map(|(a, c)| (a.to_string(), c.to_string())));
-    let body = msgs[0]["Message"].as_str().unwrap();
-    assert!(body.contains("\"notification_id\""), "{body}");
-    assert!(msgs[0]["Subject"].as_str().unwrap().starts_with("reefer: "));
-
-    // A second run with the same events: nothing new reaches SNS.
-    let out = act_aws(&s, &evs, &["--to", &dynamo, "--to", &sns]);
-    assert!(out.status.success());
-    assert!(admin(&["receive", &queue]).trim().is_empty());
-}
-
-#[test]
-fn a_missing_table_or_topic_is_a_configuration_error() {
-    let s = Scene::new();
-    let out = act_aws(
-        &s,
-        &[],
-        &["--to", &format!("dynamodb://{}", unique("nope"))],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = act_aws(
-        &s,
-        &[],
-        &["--to", "sns://arn:aws:sns:us-east-1:123456789012:nope"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = out.code(2);
+    out.stderr(contains("unknown destination"));
 }

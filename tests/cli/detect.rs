@@ -1,4 +1,5 @@
 use super::common::*;
+use predicates::prelude::*;
 use serde_json::Value;
 use std::io::Write;
 
@@ -25,14 +26,9 @@ fn sim_sized(containers: &str, duration: &str, extra: &[&str]) -> Vec<u8> {
             "--no-faults",
         ])
         .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+        .assert();
+    let out = out.success();
+    out.get_output().stdout.clone()
 }
 
 /// The id of fleet member `n` (counted from 1): the first time step lists them in order.
@@ -50,14 +46,9 @@ fn detect(input: &[u8], args: &[&str]) -> Vec<Value> {
     let out = tool("reefer-detect")
         .args(args)
         .write_stdin(input.to_vec())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json_lines(&out.stdout)
+        .assert();
+    let out = out.success();
+    json_lines(&out.get_output().stdout)
 }
 
 /// (container, fault) of every `open` event.
@@ -240,14 +231,13 @@ fn healthy_fleet_with_defrosts_and_pull_downs_raises_nothing() {
             START,
             "--no-faults",
         ])
-        .output()
-        .unwrap();
-    let readings = json_lines(&out.stdout);
+        .assert();
+    let readings = json_lines(&out.get_output().stdout);
     assert!(
         readings.iter().any(|r| r["defrost"] == true),
         "the scenario must contain defrosts"
     );
-    let events = detect(&out.stdout, &[]);
+    let events = detect(&out.get_output().stdout, &[]);
     assert!(events.is_empty(), "{events:?}");
 }
 
@@ -271,10 +261,12 @@ fn one_event_per_episode_and_a_resolve() {
 fn golden_events_on_the_sample_fleet() {
     let out = tool("reefer-detect")
         .arg(repo_path("samples/fleet.jsonl"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    golden("tests/fixtures/detect/fleet.events.jsonl", &out.stdout);
+        .assert();
+    let out = out.success();
+    golden(
+        "tests/fixtures/detect/fleet.events.jsonl",
+        &out.get_output().stdout,
+    );
 }
 
 #[test]
@@ -282,16 +274,17 @@ fn golden_evaluation_of_the_sample_fleet() {
     let out = tool("reefer-detect")
         .arg("--evaluate")
         .arg(repo_path("samples/fleet.jsonl"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    golden("tests/fixtures/detect/fleet.evaluate.txt", &out.stdout);
+        .assert();
+    let out = out.success();
+    golden(
+        "tests/fixtures/detect/fleet.evaluate.txt",
+        &out.get_output().stdout,
+    );
     let out = tool("reefer-detect")
         .args(["--evaluate", "--json"])
         .arg(repo_path("samples/fleet.jsonl"))
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .assert();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["faults"]["power_off"]["recall"], 1.0);
     assert_eq!(v["false_alerts"], 0);
 }
@@ -300,16 +293,15 @@ fn golden_evaluation_of_the_sample_fleet() {
 fn reads_ibm_style_csv_without_preparation() {
     let out = tool("reefer-detect")
         .arg(repo_path("tests/fixtures/detect/ibm-style.csv"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr);
     // Nothing rejected, and every detector can work on it (door and compressor by their fallbacks).
     assert!(
         !err.contains("rejected") && !err.contains("never had what it needs"),
         "{err}"
     );
-    let faults: Vec<String> = opened(&json_lines(&out.stdout))
+    let faults: Vec<String> = opened(&json_lines(&out.get_output().stdout))
         .into_iter()
         .map(|(_, f)| f)
         .collect();
@@ -346,10 +338,9 @@ fn where_passes_matching_records_through_unchanged() {
     let out = tool("reefer-detect")
         .args(["--where", "temperature > 14.5"])
         .arg(repo_path("samples/fleet.jsonl"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let got = String::from_utf8(out.stdout).unwrap();
+        .assert();
+    let out = out.success();
+    let got = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let want: Vec<&str> = sample
         .lines()
         .filter(|l| {
@@ -365,9 +356,8 @@ fn where_passes_matching_records_through_unchanged() {
     let out = tool("reefer-detect")
         .args(["--where", "product_id == P02 and door_open == true"])
         .arg(repo_path("samples/fleet.jsonl"))
-        .output()
-        .unwrap();
-    let rows = json_lines(&out.stdout);
+        .assert();
+    let rows = json_lines(&out.get_output().stdout);
     assert!(
         !rows.is_empty()
             && rows
@@ -381,10 +371,9 @@ fn where_on_csv_keeps_the_header() {
     let out = tool("reefer-detect")
         .args(["--where", "kilowatts == 0"])
         .arg(repo_path("samples/small.csv"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+        .assert();
+    let out = out.success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let mut lines = text.lines();
     assert!(lines
         .next()
@@ -431,10 +420,9 @@ fn rules_file_errors_name_file_and_line() {
         let out = tool("reefer-detect")
             .args(["--rules", &path])
             .write_stdin("")
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{text:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr);
         assert!(
             err.starts_with(&format!("reefer-detect: {path}{at}")),
             "{text:?}: {err}"
@@ -444,10 +432,9 @@ fn rules_file_errors_name_file_and_line() {
     let out = tool("reefer-detect")
         .args(["--catalog", f.path().to_str().unwrap()])
         .write_stdin("")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(":3:"));
+        .assert();
+    let out = out.code(2);
+    out.stderr(predicates::str::contains(":3:"));
 }
 
 #[test]
@@ -488,14 +475,14 @@ fn bad_lines_are_reported_skipped_and_counted() {
     let mut lines: Vec<&str> = readings.lines().collect();
     lines.insert(1, "{not json");
     let input = lines.join("\n") + "\n";
-    let out = tool("reefer-detect").write_stdin(input).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = tool("reefer-detect").write_stdin(input).assert();
+    let out = out.code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr);
     assert!(
         err.contains("reefer-detect: stdin:2: invalid JSON"),
         "{err}"
     );
-    assert!(opened(&json_lines(&out.stdout))
+    assert!(opened(&json_lines(&out.get_output().stdout))
         .iter()
         .any(|(_, f)| f == "power_off"));
 }
@@ -507,16 +494,15 @@ fn out_of_order_readings_are_rejected() {
     lines.swap(3, 4);
     let out = tool("reefer-detect")
         .write_stdin(lines.join("\n") + "\n")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stdin:5: reading of"));
+        .assert();
+    let out = out.code(1);
+    out.stderr(predicates::str::contains("stdin:5: reading of"));
 }
 
 #[test]
 fn lists_rules_and_writes_completions() {
-    let out = tool("reefer-detect").arg("--list-rules").output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = tool("reefer-detect").arg("--list-rules").assert();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     for r in [
         "power_off",
         "compressor_failure",
@@ -590,10 +576,9 @@ fn door_open_is_inferred_without_a_door_switch() {
             START,
             "--no-faults",
         ])
-        .output()
-        .unwrap();
+        .assert();
     let events = detect(
-        &out.stdout,
+        &out.get_output().stdout,
         &["--ignore-field", "door_open,defrost,operating_mode"],
     );
     assert!(events.is_empty(), "{events:?}");
@@ -669,4 +654,128 @@ fn compressor_failure_is_inferred_without_mode_and_supply_air() {
         !opens.iter().any(|(_, f)| f == "compressor_failure"),
         "{opens:?}"
     );
+}
+
+// The shared reader (issue 9): what reefer-detect makes of unusual input.
+
+/// Readings with an open door on container #2 from 30 min for 20 min.
+fn door_readings() -> Vec<u8> {
+    sim_sized("3", "2h", &["--inject", "2:door_open@30m+20m"])
+}
+
+#[test]
+fn a_bad_first_line_on_stdin_is_reported_and_the_rest_is_detected() {
+    let readings = door_readings();
+    let door = container(&readings, 2);
+    for first in ["garbage", "[1]", r#"{"container_id":"MSKU"#] {
+        let mut input = format!("{first}\n").into_bytes();
+        input.extend_from_slice(&readings);
+        let out = tool("reefer-detect")
+            .write_stdin(input)
+            .assert()
+            .code(1)
+            .stderr(predicates::str::contains("reefer-detect: stdin:1: "));
+        let events = json_lines(&out.get_output().stdout);
+        assert!(
+            opened(&events).contains(&(door.clone(), "door_open".into())),
+            "after {first:?}: {events:?}"
+        );
+    }
+}
+
+#[test]
+fn a_byte_order_mark_before_the_first_record_is_skipped() {
+    let readings = door_readings();
+    let mut input = b"\xEF\xBB\xBF".to_vec();
+    input.extend_from_slice(&readings);
+    let out = tool("reefer-detect")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("rejected").not());
+    let events = json_lines(&out.get_output().stdout);
+    assert!(opened(&events).contains(&(container(&readings, 2), "door_open".into())));
+}
+
+#[test]
+fn crlf_and_invalid_utf8_lines_go_to_the_dead_letter_byte_for_byte() {
+    let readings = door_readings();
+    let bad: [&[u8]; 3] = [
+        b"{\"a\":\r\n",
+        b"\xff\xfe{}\n",
+        b"{\"temperature\":1e400}\r\n",
+    ];
+    let mut input = Vec::new();
+    let mut want = Vec::new();
+    for (i, line) in readings.split_inclusive(|&b| b == b'\n').enumerate() {
+        input.extend_from_slice(line);
+        if i % 50 == 7 && i / 50 < bad.len() {
+            input.extend_from_slice(bad[i / 50]);
+            want.extend_from_slice(bad[i / 50]);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dead = dir.path().join("dead");
+    tool("reefer-detect")
+        .arg("--dead-letter")
+        .arg(&dead)
+        .write_stdin(input)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("3 input lines rejected"));
+    assert_eq!(std::fs::read(&dead).unwrap(), want);
+}
+
+#[test]
+fn reefer_window_rows_show_an_injected_door() {
+    let readings = tool("reefer-sim")
+        .args([
+            "--seed",
+            "1",
+            "--no-faults",
+            "--inject",
+            "3:door_open@30m+10m",
+        ])
+        .args(["--duration", "2h", "--containers", "5", "--start", START])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = tool("reefer-window")
+        .write_stdin(readings.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = tool("reefer-detect").write_stdin(rows).assert().success();
+    let events = json_lines(&out.get_output().stdout);
+    assert_eq!(
+        opened(&events),
+        [(container(&readings, 3), "door_open".to_string())],
+        "{events:?}"
+    );
+}
+
+#[test]
+fn where_takes_the_last_of_duplicate_keys_like_the_detectors() {
+    tool("reefer-detect")
+        .args(["--where", "temperature > 18"])
+        .write_stdin(
+            "{\"temperature\":20,\"temperature\":1}\n{\"temperature\":1,\"temperature\":20}\n",
+        )
+        .assert()
+        .success()
+        .stdout("{\"temperature\":1,\"temperature\":20}\n");
+}
+
+#[test]
+fn an_input_that_cannot_be_read_is_fatal_not_the_end_of_input() {
+    let dir = tempfile::tempdir().unwrap();
+    tool("reefer-detect")
+        .arg(dir.path())
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("failed before its first line"));
 }

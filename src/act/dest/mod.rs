@@ -69,6 +69,8 @@ pub enum Template {
 pub struct DestOptions {
     pub template: Template,
     pub timeout: std::time::Duration,
+    /// `-o FILE`: where `-` writes (stdout when `None`).
+    pub output: Option<String>,
     pub line_buffered: bool,
     /// How to reach AWS, for `dynamodb://` and `sns://`.
     pub aws: crate::aws::AwsOptions,
@@ -91,7 +93,9 @@ fn aws(
 /// Parses a `--to` value into a destination.
 pub fn open(uri: &str, opts: &DestOptions) -> anyhow::Result<Box<dyn Destination>> {
     if uri == "-" {
-        return Ok(Box::new(stdout::Stdout::new(opts.line_buffered)));
+        let out = crate::codec::Output::open(opts.output.as_deref(), opts.line_buffered)
+            .map_err(|e| usage(e.to_string()))?;
+        return Ok(Box::new(stdout::Stdout::new(out)));
     }
     if let Some(path) = uri.strip_prefix("sqlite://") {
         return Ok(Box::new(sqlite::Sqlite::open(uri, path)?));

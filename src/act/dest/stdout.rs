@@ -3,16 +3,14 @@ use crate::codec::Output;
 use serde_json::Value;
 use std::io::Write;
 
-/// `-`: notifications as JSON Lines on stdout.
+/// `-`: notifications as JSON Lines on stdout (or the `-o` file).
 pub struct Stdout {
     out: Output,
 }
 
 impl Stdout {
-    pub fn new(line_buffered: bool) -> Self {
-        Stdout {
-            out: Output::stdout(line_buffered),
-        }
+    pub fn new(out: Output) -> Self {
+        Stdout { out }
     }
 }
 

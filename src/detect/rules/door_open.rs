@@ -1,5 +1,5 @@
 //! door_open: the door switch reports the door open. Needs `door_open`
-//! (window rows: `door_open_max`).
+//! (window rows: `door_open_true`).
 //!
 //! Without a door switch (IBM-style data) the rule falls back to what an open
 //! door does to a running box: the return air jumps toward a warmer ambient

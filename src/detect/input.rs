@@ -1,0 +1,461 @@
+//! reefer-detect's input, on the shared reader: every input is a
+//! [`codec::Source`]; JSON Lines chunks are parsed on the worker pool
+//! ([`codec::ordered::parse_in_order`]) into owned observations and taken
+//! back in input order on the calling thread, which runs the rules; CSV rows
+//! come one by one through [`codec::Input`]. A reader that fails or a worker
+//! that panics is a fatal error that says how far the input was read, never
+//! the end of input.
+
+use super::obs::{Mode, Obs, ObsFields};
+use crate::codec::ordered::{parse_in_order, Job, Next};
+use crate::codec::scan::Scanner;
+use crate::codec::{parse_json_object_str, Chunk, Format, FormatChoice, Input, Rejects, Source};
+use crate::record::Reading;
+use crate::time::TimeParser;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// A short string stored inline when it fits (container and product ids,
+/// fault labels), so that most observations cross threads without allocating.
+#[derive(Clone)]
+enum Text {
+    Inline(u8, [u8; 22]),
+    Heap(Box<str>),
+}
+
+impl Text {
+    fn new(s: &str) -> Text {
+        if s.len() <= 22 {
+            let mut buf = [0u8; 22];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            Text::Inline(s.len() as u8, buf)
+        } else {
+            Text::Heap(s.into())
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Copied from a &str, cut at its own length: always valid UTF-8.
+            Text::Inline(n, buf) => std::str::from_utf8(&buf[..*n as usize]).unwrap_or_default(),
+            Text::Heap(s) => s,
+        }
+    }
+}
+
+/// An observation that owns its strings, to cross from a worker thread.
+#[derive(Clone)]
+pub struct Owned {
+    id: Text,
+    product: Text,
+    label: Option<Text>,
+    t_ms: i64,
+    from_ms: i64,
+    window: bool,
+    temperature: f64,
+    temp_min: f64,
+    temp_max: f64,
+    kilowatts: Option<f64>,
+    oxygen: Option<f64>,
+    co2: Option<f64>,
+    target: Option<f64>,
+    supply: Option<f64>,
+    ambient: Option<f64>,
+    humidity: Option<f64>,
+    nitrogen: Option<f64>,
+    fan_1: Option<bool>,
+    fan_2: Option<bool>,
+    fan_3: Option<bool>,
+    defrost: Option<bool>,
+    door_open: Option<bool>,
+    mode: Option<Mode>,
+}
+
+impl Owned {
+    fn pack(o: &Obs) -> Owned {
+        Owned {
+            id: Text::new(o.container_id),
+            product: Text::new(o.product_id),
+            label: o.label.map(Text::new),
+            t_ms: o.t_ms,
+            from_ms: o.from_ms,
+            window: o.window,
+            temperature: o.temperature,
+            temp_min: o.temp_min,
+            temp_max: o.temp_max,
+            kilowatts: o.kilowatts,
+            oxygen: o.oxygen,
+            co2: o.co2,
+            target: o.target,
+            supply: o.supply,
+            ambient: o.ambient,
+            humidity: o.humidity,
+            nitrogen: o.nitrogen,
+            fan_1: o.fan_1,
+            fan_2: o.fan_2,
+            fan_3: o.fan_3,
+            defrost: o.defrost,
+            door_open: o.door_open,
+            mode: o.mode,
+        }
+    }
+
+    pub fn obs(&self) -> Obs<'_> {
+        Obs {
+            container_id: self.id.as_str(),
+            product_id: self.product.as_str(),
+            t_ms: self.t_ms,
+            from_ms: self.from_ms,
+            window: self.window,
+            temperature: self.temperature,
+            temp_min: self.temp_min,
+            temp_max: self.temp_max,
+            kilowatts: self.kilowatts,
+            oxygen: self.oxygen,
+            co2: self.co2,
+            target: self.target,
+            supply: self.supply,
+            ambient: self.ambient,
+            humidity: self.humidity,
+            nitrogen: self.nitrogen,
+            fan_1: self.fan_1,
+            fan_2: self.fan_2,
+            fan_3: self.fan_3,
+            defrost: self.defrost,
+            door_open: self.door_open,
+            mode: self.mode,
+            label: self.label.as_ref().map(Text::as_str),
+        }
+    }
+}
+
+/// What a worker made of one line of a chunk.
+pub struct Parsed<T> {
+    /// Physical line number.
+    pub no: u64,
+    /// The line's raw bytes in its chunk: `offset..offset + len`.
+    pub offset: usize,
+    pub len: usize,
+    /// The line's text (without ending) is `offset..offset + text_len`.
+    pub text_len: usize,
+    pub res: Result<T, String>,
+}
+
+/// A parsed chunk: one entry per non-blank line, and the worker's scanner
+/// (it learns the field order of the lines it reads).
+pub struct Batch<T> {
+    pub lines: Vec<Parsed<T>>,
+    scanner: Option<Scanner>,
+}
+
+impl<T> Default for Batch<T> {
+    fn default() -> Self {
+        Batch {
+            lines: Vec::new(),
+            scanner: None,
+        }
+    }
+}
+
+/// How one line (on a worker) or one CSV row (on the calling thread) is read.
+pub trait LineParser: Send + Sync + 'static {
+    type Out: Send + 'static;
+    /// A scanner for the fields this parser reads.
+    fn scanner(&self) -> Scanner;
+    /// A JSON Lines line, without its ending.
+    fn parse(&self, text: &[u8], sc: &mut Scanner) -> Result<Self::Out, String>;
+    /// A CSV row, as a typed object.
+    fn parse_map(&self, map: &Map<String, Value>, sc: &mut Scanner) -> Result<Self::Out, String>;
+}
+
+/// Reads readings and window rows into observations (`label`: keep the
+/// simulator's fault label, for `--evaluate`).
+pub struct ObsParser {
+    fields: ObsFields,
+    times: TimeParser,
+    label: bool,
+}
+
+impl ObsParser {
+    pub fn new(times: TimeParser, label: bool) -> ObsParser {
+        ObsParser {
+            fields: ObsFields::new(times.clone()),
+            times,
+            label,
+        }
+    }
+
+    /// A reading the scanner could not complete: the record type reads it
+    /// (it may accept what the scanner's projection does not) or says why not.
+    #[cold]
+    fn by_record(&self, map: Map<String, Value>) -> Result<Owned, String> {
+        let r = Reading::from_map(map, &self.times)?;
+        Ok(Owned::pack(&Obs::from_reading(&r, self.label)))
+    }
+}
+
+impl LineParser for ObsParser {
+    type Out = Owned;
+
+    fn scanner(&self) -> Scanner {
+        self.fields.scanner()
+    }
+
+    fn parse(&self, text: &[u8], sc: &mut Scanner) -> Result<Owned, String> {
+        let rec = sc.scan(text)?;
+        match self.fields.obs(rec, self.label) {
+            Some(o) => o.map(|o| Owned::pack(&o)),
+            None => {
+                let text = std::str::from_utf8(text).map_err(|e| e.to_string())?;
+                self.by_record(parse_json_object_str(text)?)
+            }
+        }
+    }
+
+    fn parse_map(&self, map: &Map<String, Value>, sc: &mut Scanner) -> Result<Owned, String> {
+        let rec = sc.scan_map(map)?;
+        match self.fields.obs(rec, self.label) {
+            Some(o) => o.map(|o| Owned::pack(&o)),
+            None => self.by_record(map.clone()),
+        }
+    }
+}
+
+/// What a caller makes of a record: `Ok(Err(why))` refuses it (the line is
+/// rejected), `Err` stops the run (an output error).
+pub type Outcome = anyhow::Result<Result<(), String>>;
+
+/// The caller's side of [`for_each`]: a record and its text (raw bytes for CSV).
+pub type Sink<'a, T> = dyn FnMut(Step<T>, &[u8]) -> Outcome + 'a;
+
+/// What the input loop hands to its caller.
+pub enum Step<'s, T> {
+    /// A line parsed on a worker (JSON Lines).
+    Parsed(&'s T),
+    /// A CSV row, as a typed object, and what the parser made of it.
+    Row(&'s Map<String, Value>, &'s T),
+    /// The first record of the next input file follows (for `--evaluate`).
+    NextInput,
+}
+
+/// Why reading stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("reading {path} failed before its first line: {source}")]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("reading {input} stopped after line {line}: {source}")]
+    Failed {
+        input: String,
+        line: u64,
+        source: std::io::Error,
+    },
+}
+
+/// The end of a run over the inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Every input was read to its end.
+    Done,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+/// Walks every input in order. JSON Lines lines are parsed by `parser` on
+/// `threads` workers; each result (or CSV row) goes to `f`, which may refuse
+/// it with a reason (the line is then rejected with its raw bytes), as is
+/// every line the parser refused. `flush` is called whenever the input is
+/// idle (a live pipe), so events leave promptly.
+pub fn for_each<P: LineParser>(
+    files: &[String],
+    choice: FormatChoice,
+    threads: usize,
+    parser: P,
+    rejects: &mut Rejects,
+    f: &mut Sink<P::Out>,
+    flush: &mut dyn FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Ended> {
+    let stdin = ["-".to_string()];
+    let files = if files.is_empty() { &stdin[..] } else { files };
+    let parser = std::sync::Arc::new(parser);
+    for (i, path) in files.iter().enumerate() {
+        let source = Source::open(path, choice).map_err(|e| ReadError::Open {
+            path: path.clone(),
+            source: e,
+        })?;
+        if i > 0 {
+            let _ = f(Step::NextInput, &[])?;
+        }
+        let ended = if source.format() == Format::Csv {
+            csv_rows(source, &*parser, rejects, f, flush)?
+        } else {
+            json_lines(
+                source,
+                threads,
+                std::sync::Arc::clone(&parser),
+                rejects,
+                f,
+                flush,
+            )?
+        };
+        if ended == Ended::Interrupted {
+            return Ok(ended);
+        }
+    }
+    Ok(Ended::Done)
+}
+
+fn csv_rows<P: LineParser>(
+    source: Source,
+    parser: &P,
+    rejects: &mut Rejects,
+    f: &mut Sink<P::Out>,
+    flush: &mut dyn FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Ended> {
+    let name = source.name().to_string();
+    let mut input = Input::from_source(source);
+    let mut sc = parser.scanner();
+    let mut last = 0;
+    loop {
+        let next = input.next_rec().map_err(|e| ReadError::Failed {
+            input: name.clone(),
+            line: last,
+            source: e,
+        })?;
+        match next {
+            None => return Ok(Ended::Done),
+            Some(Err(bad)) => {
+                last = bad.line;
+                rejects.reject(bad.input, bad.line, bad.raw, &bad.why)?;
+            }
+            Some(Ok(rec)) => {
+                last = rec.line;
+                let map = rec.csv.as_ref().cloned().unwrap_or_default();
+                let res = match parser.parse_map(&map, &mut sc) {
+                    Ok(out) => f(Step::Row(&map, &out), rec.raw)?,
+                    Err(why) => Err(why),
+                };
+                if let Err(why) = res {
+                    rejects.reject(rec.input, rec.line, rec.raw, &why)?;
+                }
+            }
+        }
+        if input.would_block() {
+            flush()?;
+        }
+        if crate::app::interrupted() {
+            return Ok(Ended::Interrupted);
+        }
+    }
+}
+
+fn json_lines<P: LineParser>(
+    source: Source,
+    threads: usize,
+    parser: std::sync::Arc<P>,
+    rejects: &mut Rejects,
+    f: &mut Sink<P::Out>,
+    flush: &mut dyn FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Ended> {
+    let name = source.name().to_string();
+    let mut ordered = parse_in_order(
+        source,
+        threads,
+        move |chunk: &Chunk, out: &mut Batch<P::Out>| parse_chunk(&*parser, chunk, out),
+    )?;
+    // The last line handed on, for the message when reading fails.
+    let mut last = 0;
+    loop {
+        let job = match ordered.next(Duration::from_millis(200)) {
+            Ok(Next::Job(job)) => job,
+            Ok(Next::Idle) => {
+                flush()?;
+                if crate::app::interrupted() {
+                    return Ok(Ended::Interrupted);
+                }
+                continue;
+            }
+            Ok(Next::End) => return Ok(Ended::Done),
+            Err(e) => {
+                return Err(ReadError::Failed {
+                    input: name,
+                    line: last,
+                    source: e,
+                }
+                .into())
+            }
+        };
+        last = job.chunk.first_line + job.chunk.lines.saturating_sub(1);
+        deliver(&name, &job, rejects, f)?;
+        let idle = job.chunk.idle;
+        ordered.recycle(job);
+        if idle {
+            flush()?;
+        }
+        if crate::app::interrupted() {
+            return Ok(Ended::Interrupted);
+        }
+    }
+}
+
+/// Runs on a worker: every non-blank line of the chunk through the parser.
+fn parse_chunk<P: LineParser>(parser: &P, chunk: &Chunk, out: &mut Batch<P::Out>) {
+    out.lines.clear();
+    let sc = out.scanner.get_or_insert_with(|| parser.scanner());
+    for line in chunk.lines() {
+        let res = parser.parse(line.text, sc);
+        out.lines.push(Parsed {
+            no: line.no,
+            offset: line.offset,
+            len: line.raw.len(),
+            text_len: line.text.len(),
+            res,
+        });
+    }
+}
+
+/// Hands a parsed chunk's lines to `f` in order, rejecting what was refused.
+fn deliver<T>(
+    name: &str,
+    job: &Job<Batch<T>>,
+    rejects: &mut Rejects,
+    f: &mut Sink<T>,
+) -> anyhow::Result<()> {
+    let bytes = job.chunk.bytes();
+    for p in &job.out.lines {
+        let raw = &bytes[p.offset..p.offset + p.len];
+        let text = &raw[..p.text_len];
+        let res = match &p.res {
+            Ok(v) => f(Step::Parsed(v), text)?,
+            Err(why) => Err(why.clone()),
+        };
+        if let Err(why) = res {
+            rejects.reject(name, p.no, raw, &why)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_ids_survive_the_trip_between_threads() {
+        let long = "X".repeat(40);
+        let o = Obs {
+            container_id: &long,
+            product_id: "P01",
+            label: Some("door_open"),
+            ..Obs::default()
+        };
+        let owned = Owned::pack(&o);
+        let back = owned.obs();
+        assert_eq!(
+            (back.container_id, back.product_id, back.label),
+            (long.as_str(), "P01", Some("door_open"))
+        );
+    }
+}
