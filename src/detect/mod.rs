@@ -125,6 +125,14 @@ pub struct DetectArgs {
     #[arg(long)]
     pub list_rules: bool,
 
+    /// With --where: print the filter as a SQL job for DIALECT (the reference
+    /// design's faulty-reefers stream on Flink) and exit.
+    #[arg(long, value_enum, value_name = "DIALECT", requires = "where_")]
+    pub print_sql: Option<crate::window::SqlDialect>,
+
+    #[command(flatten)]
+    pub flink: crate::window::sql::FlinkOptions,
+
     #[command(flatten)]
     pub out: OutputArgs,
 }
@@ -157,6 +165,13 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         Some(w) => Some(filter::Expr::parse(w).map_err(usage)?),
         None => None,
     };
+    if let (Some(crate::window::SqlDialect::Flink), Some(expr), Some(w)) =
+        (args.print_sql, &expr, &args.where_)
+    {
+        out.write_all(sql::flink_where(expr, w, &args.flink).as_bytes())?;
+        out.flush()?;
+        return Ok(Exit::Ok);
+    }
     args.input.open()?; // a missing file is a usage error before anything is read
     let mut rejects = args.input.rejects(TOOL)?;
     crate::app::catch_interrupt();

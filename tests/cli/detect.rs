@@ -779,3 +779,17 @@ fn an_input_that_cannot_be_read_is_fatal_not_the_end_of_input() {
         .code(3)
         .stderr(predicates::str::contains("failed before its first line"));
 }
+
+#[test]
+fn a_where_filter_prints_as_flink_sql() {
+    tool("reefer-detect")
+        .args(["--where", "temperature > 18", "--print-sql", "flink"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("CREATE TABLE reefer_readings"))
+        .stdout(predicates::str::contains("WHERE `temperature` > 18E0"));
+    tool("reefer-detect")
+        .args(["--print-sql", "flink"])
+        .assert()
+        .code(2);
+}
