@@ -2,8 +2,10 @@
 //! hour, flushed at a size or age threshold (and at the end), gzipped, under
 //! `prefix/YYYY/MM/DD/HH/<first-time>-<md5>.jsonl.gz`. The name comes from the
 //! content, and buffers are cut by size and by *event* time (a buffer is
-//! written once the input's event time passed its first record by
-//! `--buffer-interval`, which in a live stream is Firehose's wall-clock rule),
+//! written once the records *near* it, in its hour or the next, passed its
+//! first record by `--buffer-interval`, which in a live stream is Firehose's
+//! wall-clock rule; a record far from the rest moves no other buffer's clock,
+//! and at most [`OPEN_PARTITIONS`] hours are open, the oldest written first),
 //! so shipping the same input twice overwrites the same objects. Only a stream
 //! that stops sending for the interval is cut by the wall clock. Reading accepts gzip or plain, with or without
 //! newlines between records (Firehose concatenates them).
@@ -265,7 +267,22 @@ struct HourBuffer {
     lines: Vec<u8>,
     count: u64,
     first: DateTime<Utc>,
+    /// Latest event time in the buffer.
+    last: DateTime<Utc>,
+    /// This buffer's clock: the latest event time read since it opened among
+    /// records *near* it (at or after its first, at most [`NEAR`] past its
+    /// last). A record far from the rest moves no other buffer's clock.
+    clock: DateTime<Utc>,
 }
+
+/// How far past a buffer's latest record another record still counts as the
+/// same stream moving on: an hour, one partition.
+const NEAR: chrono::Duration = chrono::Duration::hours(1);
+
+/// Hour partitions held open at once; past that the oldest hour is written.
+/// An in-order stream keeps one or two open; late stragglers or a far-off
+/// record open a few more.
+pub const OPEN_PARTITIONS: usize = 8;
 
 /// Buffers records per event hour and writes them as objects.
 pub struct ObjectSink {
@@ -276,9 +293,6 @@ pub struct ObjectSink {
     buffer_interval: Duration,
     hours: BTreeMap<i64, HourBuffer>,
     buffered: usize,
-    /// The latest event time seen: buffers are cut by event time, so that the
-    /// same input always gives the same objects.
-    event_clock: Option<DateTime<Utc>>,
     /// When the last record came (the wall-clock backstop for a stalled stream).
     last_push: Instant,
 }
@@ -293,7 +307,6 @@ impl ObjectSink {
             buffer_interval: s.buffer_interval,
             hours: BTreeMap::new(),
             buffered: 0,
-            event_clock: None,
             last_push: Instant::now(),
         }
     }
@@ -315,33 +328,26 @@ impl ObjectSink {
             lines: Vec::new(),
             count: 0,
             first: t,
+            last: t,
+            clock: t,
         });
         buf.lines.extend_from_slice(item.line.as_bytes());
         buf.lines.push(b'\n');
         buf.count += 1;
+        buf.last = buf.last.max(t);
         self.buffered += item.line.len() + 1;
         if buf.lines.len() >= self.buffer_size {
             self.write_hour(hour, acct).await?;
         }
         self.last_push = Instant::now();
-        // Buffers whose first record is older, in event time, than the interval.
-        let clock = self.event_clock.map_or(t, |c| c.max(t));
-        self.event_clock = Some(clock);
-        // A buffer whose due time lies beyond the calendar is never due by event time.
-        let interval =
-            chrono::Duration::from_std(self.buffer_interval).unwrap_or(chrono::Duration::MAX);
-        let due: Vec<i64> = self
-            .hours
-            .iter()
-            .filter(|(_, b)| {
-                b.first
-                    .checked_add_signed(interval)
-                    .is_some_and(|d| d <= clock)
-            })
-            .map(|(h, _)| *h)
-            .collect();
-        for h in due {
+        for h in self.due_after(t) {
             self.write_hour(h, acct).await?;
+        }
+        while self.hours.len() > OPEN_PARTITIONS {
+            let Some(oldest) = self.hours.keys().next().copied() else {
+                break;
+            };
+            self.write_hour(oldest, acct).await?;
         }
         while self.buffered > self.memory_cap() {
             let Some(biggest) = self
@@ -355,6 +361,29 @@ impl ObjectSink {
             self.write_hour(biggest, acct).await?;
         }
         Ok(())
+    }
+
+    /// Moves the clock of every buffer a record at `t` is near, and returns
+    /// the buffers whose clock passed their first record by the interval
+    /// (cut by event time, so the same input gives the same objects).
+    fn due_after(&mut self, t: DateTime<Utc>) -> Vec<i64> {
+        // A buffer whose due time lies beyond the calendar is never due by event time.
+        let interval =
+            chrono::Duration::from_std(self.buffer_interval).unwrap_or(chrono::Duration::MAX);
+        let mut due = Vec::new();
+        for (h, b) in &mut self.hours {
+            let near = b.last.checked_add_signed(NEAR).is_none_or(|n| t <= n);
+            if t >= b.first && near {
+                b.clock = b.clock.max(t);
+            }
+            if b.first
+                .checked_add_signed(interval)
+                .is_some_and(|d| d <= b.clock)
+            {
+                due.push(*h);
+            }
+        }
+        due
     }
 
     pub async fn tick(&mut self, now: Instant, acct: &mut Account) -> anyhow::Result<()> {
