@@ -138,8 +138,10 @@ pub struct ShipArgs {
     /// A shard (or lake reader) that sends nothing for this long while
     /// reefer-ship waits on it stops holding the merge back (a Kinesis shard
     /// that reports it is caught up stops at once); its next record joins the
-    /// merge again and may then be out of order.
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    /// merge again and may then be out of order. Default 60s: longer than a
+    /// read retried through throttling (10 attempts, backoff capped at 5 s), so
+    /// a slow read never lets records go early.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub idle_timeout: Span,
 
     /// Re-emit records at their event-time pace: `realtime`, or `Nx` (N times faster).
