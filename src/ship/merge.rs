@@ -44,6 +44,7 @@ pub enum Out {
 struct Held {
     item: Item,
     seq: u64,
+    time: i64,
 }
 
 #[derive(Default)]
@@ -173,7 +174,7 @@ impl Merge {
         if queue.is_empty() {
             self.heads.push(Reverse((time, seq, key)));
         }
-        queue.push_back(Held { item, seq });
+        queue.push_back(Held { item, seq, time });
         self.release(false);
     }
 
@@ -235,10 +236,7 @@ impl Merge {
                 continue;
             };
             match queue.front() {
-                Some(next) => {
-                    let t = self.time.of(&next.item.line).map_or(i64::MIN, |(t, _)| t);
-                    self.heads.push(Reverse((t, next.seq, key)));
-                }
+                Some(next) => self.heads.push(Reverse((next.time, next.seq, key))),
                 None => {
                     self.queues.remove(&key);
                 }

@@ -721,6 +721,59 @@ mod tests {
     }
 
     #[test]
+    fn objects_open_when_the_merge_reaches_the_time_their_name_starts_at() {
+        assert_eq!(
+            start_of_key("2026/11/27/03/20261127T031500Z-0123abcd.jsonl.gz"),
+            parse_time("2026-11-27T03:15:00Z")
+                .unwrap()
+                .timestamp_millis()
+        );
+        assert_eq!(
+            start_of_key("2026/11/27/03/firehose-1-xyz"),
+            parse_time("2026-11-27T03:00:00Z")
+                .unwrap()
+                .timestamp_millis()
+        );
+        assert_eq!(start_of_key("loose.jsonl"), i64::MIN);
+        let rec = |t: &str| format!("{{\"measurement_time\":\"2026-11-27T03:{t}Z\"}}\n");
+        let objects = [
+            (
+                "2026/11/27/03/20261127T030000Z-a.jsonl",
+                rec("00:00") + &rec("20:00"),
+            ),
+            (
+                "2026/11/27/03/20261127T031000Z-b.jsonl",
+                rec("10:00") + &rec("30:00"),
+            ),
+            ("2026/11/27/03/20261127T034000Z-c.jsonl", rec("40:00")),
+        ];
+        let mut range = Range::of_field(None, None, "measurement_time");
+        let mut merge = ObjectMerge::new(
+            objects.iter().map(|(k, _)| k.to_string()).collect(),
+            "measurement_time",
+        );
+        let (mut got, mut opened) = (Vec::new(), Vec::new());
+        loop {
+            while let Some(key) = merge.next_to_open() {
+                opened.push((key.clone(), got.len()));
+                let body = objects.iter().find(|(k, _)| *k == key).unwrap().1.clone();
+                merge.opened(
+                    ObjectLines::open(&key, decoder(body.into_bytes())),
+                    &mut range,
+                );
+            }
+            match merge.next(&mut range) {
+                Some(Msg::Item(i)) => got.push(i.line[35..40].to_string()),
+                Some(_) => panic!("a bad line"),
+                None => break,
+            }
+        }
+        assert_eq!(got, ["00:00", "10:00", "20:00", "30:00", "40:00"]);
+        // c is opened only once the merge is past 03:30, after four records left.
+        assert_eq!(opened[2], (objects[2].0.to_string(), 4));
+    }
+
+    #[test]
     fn range_skips_whole_hours() {
         let mut r = Range::of_field(
             Some(parse_time("2026-11-27T03:30:00Z").unwrap()),
