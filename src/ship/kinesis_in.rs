@@ -263,8 +263,9 @@ impl KinesisReader {
         }
     }
 
-    /// Starts every waiting shard whose parents are finished.
-    async fn activate(&mut self) -> anyhow::Result<()> {
+    /// Starts every waiting shard whose parents are finished; the merge
+    /// learns of each (a lane) before any of its records.
+    async fn activate(&mut self, tx: &Sender<Msg>) -> anyhow::Result<()> {
         let ids: Vec<String> = self
             .state
             .iter()
@@ -310,6 +311,7 @@ impl KinesisReader {
             let iterator = self.get_iterator(&id, kind, seq, ts).await?;
             match iterator {
                 Some(it) => {
+                    let _ = tx.send(Msg::LaneOpen(Arc::from(id.as_str()))).await;
                     self.state.insert(
                         id,
                         State::Active(Active {
@@ -422,7 +424,7 @@ impl KinesisReader {
 
     async fn read(&mut self, tx: &Sender<Msg>) -> anyhow::Result<()> {
         loop {
-            self.activate().await?;
+            self.activate(tx).await?;
             let active = self
                 .state
                 .values()
@@ -549,6 +551,7 @@ impl KinesisReader {
             {
                 if arrived.to_millis().unwrap_or(i64::MAX) >= until.timestamp_millis() {
                     self.state.insert(id.to_string(), State::Stopped);
+                    let _ = tx.send(Msg::LaneIdle(shard.clone())).await;
                     return Ok(true);
                 }
             }
@@ -613,6 +616,8 @@ impl KinesisReader {
                 self.finish(id, tx).await?;
             } else {
                 self.active(id)?.caught_up = Some(Instant::now());
+                // At the tip: this shard holds nothing back in the merge.
+                let _ = tx.send(Msg::LaneIdle(Arc::from(id))).await;
             }
         } else if !out.child_shards().is_empty() {
             self.list().await?;

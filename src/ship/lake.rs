@@ -1,6 +1,6 @@
 //! `file://DIR`: the local data lake, laid out exactly like the S3 one.
 
-use super::objects::{decoder, read_object, Range};
+use super::objects::{decoder, ObjectLines, ObjectMerge, Range};
 use super::Msg;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,6 +72,7 @@ pub fn spawn_reader(
         })
 }
 
+/// Reads the lake's objects merged by event time ([`ObjectMerge`]).
 fn read_lake(
     dir: &Path,
     range: &mut Range,
@@ -80,20 +81,21 @@ fn read_lake(
 ) -> anyhow::Result<()> {
     let keys =
         list(dir).map_err(|e| anyhow::anyhow!("cannot list file://{}: {e}", dir.display()))?;
-    for key in keys {
-        if !range.wants_object(&key) {
-            continue;
+    let keys: Vec<String> = keys.into_iter().filter(|k| range.wants_object(k)).collect();
+    let mut merge = ObjectMerge::new(keys, range.time_field());
+    loop {
+        while let Some(key) = merge.next_to_open() {
+            let path = dir.join(&key);
+            let bytes = std::fs::read(&path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            let name = path.display().to_string();
+            merge.opened(ObjectLines::open(&name, decoder(bytes)), range);
         }
-        let path = dir.join(&key);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        let name = path.display().to_string();
-        let open = read_object(&name, decoder(bytes), range, &mut |msg| {
-            !stop.load(Ordering::Relaxed) && tx.blocking_send(msg).is_ok()
-        });
-        if !open {
+        let Some(msg) = merge.next(range) else {
+            return Ok(());
+        };
+        if stop.load(Ordering::Relaxed) || tx.blocking_send(msg).is_err() {
             return Ok(());
         }
     }
-    Ok(())
 }

@@ -16,6 +16,7 @@ mod kinesis_out;
 pub mod kpl;
 mod lake;
 pub mod location;
+mod merge;
 mod objects;
 mod put_batch;
 pub mod retry;
@@ -123,6 +124,25 @@ pub struct ShipArgs {
     /// Keep tailing the Kinesis stream instead of stopping when caught up.
     #[arg(long)]
     pub follow: bool,
+
+    /// Merging several shards or objects by event time: how far out of order
+    /// across containers one shard (or the lake) may be and still come out
+    /// ordered; records are held until every shard still sending is this far
+    /// past them. Default 5s: it covers PutRecords retries (failed entries are
+    /// re-sent behind later ones, a few seconds of backoff) and costs only 5 s
+    /// of event time held. The output is then ordered for reefer-window's
+    /// default --lateness 0s. Per-container order is always kept as read.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub lateness: Span,
+
+    /// A shard (or lake reader) that sends nothing for this long while
+    /// reefer-ship waits on it stops holding the merge back (a Kinesis shard
+    /// that reports it is caught up stops at once); its next record joins the
+    /// merge again and may then be out of order. Default 60s: longer than a
+    /// read retried through throttling (10 attempts, backoff capped at 5 s), so
+    /// a slow read never lets records go early.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub idle_timeout: Span,
 
     /// Re-emit records at their event-time pace: `realtime`, or `Nx` (N times faster).
     #[arg(long, value_parser = parse_pace, value_name = "PACE")]
@@ -293,6 +313,10 @@ pub enum Msg {
     },
     /// A closed shard was read to its end (after all its records).
     ShardDone(String),
+    /// A shard (a merge lane) is being read: nothing is merged past it before it is heard.
+    LaneOpen(Arc<str>),
+    /// A shard is caught up (or stopped at --until): it holds nothing back.
+    LaneIdle(Arc<str>),
     /// The source failed.
     Fatal(anyhow::Error),
 }
@@ -332,6 +356,35 @@ impl EventTime {
             .ok_or_else(|| format!("no event time: field {:?} is missing or null", self.field))?;
         DateTime::from_timestamp_millis(ms)
             .ok_or_else(|| format!("{}: time out of range", self.field))
+    }
+}
+
+/// The event time and the key (its JSON text; `""` when absent) of records,
+/// for the merge: per-key order is kept, keys are merged by time.
+#[derive(Debug)]
+pub struct TimeAndKey {
+    scanner: Scanner,
+    time: Slot,
+    key: Slot,
+}
+
+impl TimeAndKey {
+    pub fn new(time_field: &str, key_field: &str) -> Self {
+        let mut fields = Fields::new(TimeParser::default());
+        let time = fields.add(time_field, Kind::Time);
+        let key = fields.add(key_field, Kind::Json);
+        TimeAndKey {
+            scanner: Scanner::new(Arc::new(fields)),
+            time,
+            key,
+        }
+    }
+
+    /// None when the line has no usable event time.
+    pub fn of(&mut self, line: &str) -> Option<(i64, Box<str>)> {
+        let rec = self.scanner.scan(line.as_bytes()).ok()?;
+        let t = rec.time(self.time)?;
+        Some((t, rec.json(self.key).unwrap_or("").into()))
     }
 }
 
@@ -501,6 +554,8 @@ fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
         ("--linger", args.linger),
         ("--connect-timeout", args.connect_timeout),
         ("--request-timeout", args.request_timeout),
+        ("--lateness", args.lateness),
+        ("--idle-timeout", args.idle_timeout),
     ] {
         check_span(flag, span)?;
     }
@@ -584,6 +639,7 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
         pace: args
             .pace
             .map(|speed| Pacer::new(speed, &settings.time_field)),
+        merge: open_merge(&args),
     };
     let ended = run.pump(rx, &interrupt).await;
     stop.store(true, Ordering::Relaxed);
@@ -600,6 +656,20 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
         }
     };
     run.finish(outcome.err()).await
+}
+
+/// The event-time merge: Kinesis shards announce their lanes; a lake or S3
+/// reader is one lane (it merges its objects itself); stdin passes through.
+fn open_merge(args: &ShipArgs) -> merge::Merge {
+    let mut m = merge::Merge::new(
+        args.lateness.to_std(),
+        args.idle_timeout.to_std(),
+        TimeAndKey::new(&args.time_field, &args.partition_key),
+    );
+    if matches!(args.from, Location::Lake(_) | Location::S3 { .. }) {
+        m.set_default_lane("lake");
+    }
+    m
 }
 
 /// The resolved settings.
@@ -772,12 +842,13 @@ struct Run<'a> {
     checkpoint_written: Instant,
     interrupted: bool,
     pace: Option<Pacer>,
+    merge: merge::Merge,
 }
 
 impl Run<'_> {
-    /// Moves records from the source to the sink until the source ends
-    /// (`Ok(true)`), the run stops early (`Ok(false)`: --max-records, Ctrl-C)
-    /// or something fails.
+    /// Moves records from the source through the merge to the sink until the
+    /// source ends (`Ok(true)`, the merge drained), the run stops early
+    /// (`Ok(false)`: --max-records, Ctrl-C) or something fails.
     async fn pump(
         &mut self,
         mut rx: mpsc::Receiver<Msg>,
@@ -794,47 +865,61 @@ impl Run<'_> {
             {
                 break false;
             }
+            // Only time spent waiting on an empty input makes a lane silent.
+            let waiting = rx.is_empty().then(Instant::now);
             let msg = tokio::select! {
                 biased;
                 _ = interrupt.notified() => { self.interrupted = true; break false; }
                 _ = tokio::time::sleep_until(next_tick) => {
                     next_tick = tokio::time::Instant::now() + tick;
+                    if let Some(w) = waiting {
+                        self.merge.waited(w.elapsed());
+                    }
+                    if !self.deliver(interrupt).await? {
+                        break false;
+                    }
                     self.sink.idle(Instant::now(), &mut self.acct).await?;
                     progress.set_message(progress_line(&self.acct));
                     continue;
                 }
                 msg = rx.recv() => match msg { None => break true, Some(m) => m },
             };
-            if !self.take(msg, interrupt).await? {
+            if let Some(w) = waiting {
+                self.merge.waited(w.elapsed());
+            }
+            if let Err(e) = self.take(msg) {
+                // What was read before the failure is still delivered.
+                self.merge.drain();
+                self.deliver(interrupt).await?;
+                return Err(e);
+            }
+            if !self.deliver(interrupt).await? {
                 break false;
             }
             if rx.is_empty() {
                 self.idle().await?;
             }
         };
+        let ended = ended && {
+            self.merge.drain();
+            self.deliver(interrupt).await?
+        };
         progress.finish_and_clear();
+        if self.merge.forced > 0 && !self.args.out.quiet {
+            crate::warn!(
+                "{TOOL}: {} records left the merge before its watermark (more than {} MiB held): \
+                 the output may be out of order there",
+                self.merge.forced,
+                merge::MAX_HELD_BYTES >> 20
+            );
+        }
         Ok(ended)
     }
 
-    /// Handles one message; false when interrupted while pacing.
-    async fn take(&mut self, msg: Msg, interrupt: &tokio::sync::Notify) -> anyhow::Result<bool> {
+    /// Hands one message to the merge (a bad line is rejected at once).
+    fn take(&mut self, msg: Msg) -> anyhow::Result<()> {
         match msg {
-            Msg::Item(item) => {
-                if let Some(wait) = self.pace.as_mut().and_then(|p| p.wait(&item.line)) {
-                    tokio::select! {
-                        _ = interrupt.notified() => {
-                            // Not handed to the sink: not read, not checkpointed.
-                            self.interrupted = true;
-                            return Ok(false);
-                        }
-                        _ = tokio::time::sleep(wait) => {}
-                    }
-                }
-                self.acct.read += 1;
-                let pos = item.pos.clone();
-                self.sink.push(item, &mut self.acct).await?;
-                self.advance(pos);
-            }
+            Msg::Item(item) => self.merge.push(item),
             Msg::Bad {
                 origin,
                 raw,
@@ -843,16 +928,54 @@ impl Run<'_> {
             } => {
                 self.acct.read += 1;
                 self.acct.reject(&origin.input, origin.line, &raw, &why)?;
-                self.advance(pos);
+                self.merge.pass(pos.as_ref());
             }
-            Msg::ShardDone(shard) => {
-                if let Some(cp) = &mut self.pending {
-                    cp.shard_done(&shard);
-                }
-            }
+            Msg::ShardDone(shard) => self.merge.lane_done(&shard),
+            Msg::LaneOpen(lane) => self.merge.open_lane(&lane),
+            Msg::LaneIdle(lane) => self.merge.lane_idle(&lane),
             Msg::Fatal(e) => return Err(e),
         }
-        Ok(true)
+        Ok(())
+    }
+
+    /// Passes what left the merge to the sink, paced; false when the run
+    /// stops (--max-records reached, interrupted while pacing).
+    async fn deliver(&mut self, interrupt: &tokio::sync::Notify) -> anyhow::Result<bool> {
+        while let Some(out) = self.merge.next() {
+            let item = match out {
+                merge::Out::Item(item) => item,
+                merge::Out::Advance(pos) => {
+                    self.advance(Some(pos));
+                    continue;
+                }
+                merge::Out::ShardDone(shard) => {
+                    if let Some(cp) = &mut self.pending {
+                        cp.shard_done(&shard);
+                    }
+                    continue;
+                }
+            };
+            if self
+                .args
+                .max_records
+                .is_some_and(|max| self.acct.read >= max)
+            {
+                return Ok(false);
+            }
+            if let Some(wait) = self.pace.as_mut().and_then(|p| p.wait(&item.line)) {
+                tokio::select! {
+                    _ = interrupt.notified() => {
+                        // Not handed to the sink: not read, not checkpointed.
+                        self.interrupted = true;
+                        return Ok(false);
+                    }
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+            self.acct.read += 1;
+            self.sink.push(item, &mut self.acct).await?;
+        }
+        Ok(self.args.max_records.is_none_or(|max| self.acct.read < max))
     }
 
     fn advance(&mut self, pos: Option<Pos>) {

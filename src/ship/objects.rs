@@ -2,8 +2,10 @@
 //! hour, flushed at a size or age threshold (and at the end), gzipped, under
 //! `prefix/YYYY/MM/DD/HH/<first-time>-<md5>.jsonl.gz`. The name comes from the
 //! content, and buffers are cut by size and by *event* time (a buffer is
-//! written once the input's event time passed its first record by
-//! `--buffer-interval`, which in a live stream is Firehose's wall-clock rule),
+//! written once the records *near* it, in its hour or the next, passed its
+//! first record by `--buffer-interval`, which in a live stream is Firehose's
+//! wall-clock rule; a record far from the rest moves no other buffer's clock,
+//! and at most [`OPEN_PARTITIONS`] hours are open, the oldest written first),
 //! so shipping the same input twice overwrites the same objects. Only a stream
 //! that stops sending for the interval is cut by the wall clock. Reading accepts gzip or plain, with or without
 //! newlines between records (Firehose concatenates them).
@@ -95,37 +97,84 @@ pub fn decoder(bytes: Vec<u8>) -> Box<dyn Read + Send> {
 /// so that its dead letter can be fed again without duplicates. An object that
 /// cannot be decompressed or read to its end is reported at the line where
 /// reading stopped. `emit` returns false to stop; so does this.
+#[cfg(test)]
 pub fn read_object(
     name: &str,
     content: Box<dyn Read + Send>,
     range: &mut Range,
     emit: &mut dyn FnMut(Msg) -> bool,
 ) -> bool {
-    let input: Arc<str> = Arc::from(name);
-    let unreadable = |line: u64, e: std::io::Error| Msg::Bad {
-        origin: Origin {
-            input: input.clone(),
-            line,
-        },
-        raw: Vec::new(),
-        why: format!("cannot read the object from here on: {e}"),
-        pos: None,
-    };
-    let mut source = match Source::from_reader(name, content, Some(Format::Jsonl)) {
-        Ok(s) => s,
-        Err(e) => return emit(unreadable(1, e)),
-    };
-    let mut chunk = Chunk::default();
-    let mut next_line = 1;
-    loop {
-        match source.fill(&mut chunk) {
-            Ok(false) => return true,
-            Ok(true) => next_line = chunk.first_line + chunk.lines,
-            Err(e) => return emit(unreadable(next_line, e)),
+    let mut lines = ObjectLines::open(name, content);
+    while let Some(msg) = lines.next(range) {
+        if !emit(msg) {
+            return false;
         }
-        for line in chunk.lines() {
+    }
+    true
+}
+
+/// One object's records, read a chunk at a time (see [`read_object`]).
+pub struct ObjectLines {
+    input: Arc<str>,
+    source: Option<Source>,
+    chunk: Chunk,
+    next_line: u64,
+    queue: std::collections::VecDeque<Msg>,
+}
+
+impl ObjectLines {
+    pub fn open(name: &str, content: Box<dyn Read + Send>) -> Self {
+        let input: Arc<str> = Arc::from(name);
+        let mut lines = ObjectLines {
+            input: input.clone(),
+            source: None,
+            chunk: Chunk::default(),
+            next_line: 1,
+            queue: Default::default(),
+        };
+        match Source::from_reader(name, content, Some(Format::Jsonl)) {
+            Ok(s) => lines.source = Some(s),
+            Err(e) => lines.queue.push_back(lines.unreadable(1, e)),
+        }
+        lines
+    }
+
+    fn unreadable(&self, line: u64, e: std::io::Error) -> Msg {
+        Msg::Bad {
+            origin: Origin {
+                input: self.input.clone(),
+                line,
+            },
+            raw: Vec::new(),
+            why: format!("cannot read the object from here on: {e}"),
+            pos: None,
+        }
+    }
+
+    /// The next record or bad line; None at the end of the object.
+    pub fn next(&mut self, range: &mut Range) -> Option<Msg> {
+        while self.queue.is_empty() {
+            let source = self.source.as_mut()?;
+            match source.fill(&mut self.chunk) {
+                Ok(false) => self.source = None,
+                Ok(true) => {
+                    self.next_line = self.chunk.first_line + self.chunk.lines;
+                    self.take_chunk(range);
+                }
+                Err(e) => {
+                    self.source = None;
+                    let bad = self.unreadable(self.next_line, e);
+                    self.queue.push_back(bad);
+                }
+            }
+        }
+        self.queue.pop_front()
+    }
+
+    fn take_chunk(&mut self, range: &mut Range) {
+        for line in self.chunk.lines() {
             let origin = Origin {
-                input: input.clone(),
+                input: self.input.clone(),
                 line: line.no,
             };
             match split_line(line.text, &mut range.checker) {
@@ -138,31 +187,131 @@ pub fn read_object(
                         if !range.wants_record(rec) {
                             continue;
                         }
-                        let item = Item {
+                        self.queue.push_back(Msg::Item(Item {
                             line: rec.to_string(),
                             origin: origin.clone(),
                             raw: (!whole).then(|| line.raw.into()),
                             pos: None,
-                        };
-                        if !emit(Msg::Item(item)) {
-                            return false;
-                        }
+                        }));
                     }
                 }
-                Err(why) => {
-                    let bad = Msg::Bad {
-                        origin,
-                        raw: line.raw.to_vec(),
-                        why,
-                        pos: None,
-                    };
-                    if !emit(bad) {
-                        return false;
-                    }
-                }
+                Err(why) => self.queue.push_back(Msg::Bad {
+                    origin,
+                    raw: line.raw.to_vec(),
+                    why,
+                    pos: None,
+                }),
             }
         }
     }
+}
+
+/// A k-way merge of a lake's objects by event time. Objects are opened
+/// lazily, in the order of the time their name starts at
+/// (`.../HH/<first-time>-<md5>`, else their hour, else at once), as soon as
+/// the merge reaches that time: only objects whose times overlap are open
+/// together, so a lake of any size is read in bounded memory. Each object's
+/// records keep their order; the heads of the open objects leave by event
+/// time. Bad lines and records without a time leave at once.
+pub struct ObjectMerge {
+    /// Objects not opened yet: (start, key), by start.
+    pending: std::collections::VecDeque<(i64, String)>,
+    open: Vec<Option<ObjectLines>>,
+    heads: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u64, usize)>>,
+    held: Vec<Option<Msg>>,
+    ready: std::collections::VecDeque<Msg>,
+    order: u64,
+    time: EventTime,
+}
+
+impl ObjectMerge {
+    /// Over these keys (relative to the lake's root or the S3 prefix).
+    pub fn new(keys: Vec<String>, time_field: &str) -> Self {
+        let mut pending: Vec<(i64, String)> =
+            keys.into_iter().map(|k| (start_of_key(&k), k)).collect();
+        pending.sort();
+        ObjectMerge {
+            pending: pending.into(),
+            open: Vec::new(),
+            heads: Default::default(),
+            held: Vec::new(),
+            ready: Default::default(),
+            order: 0,
+            time: EventTime::new(time_field),
+        }
+    }
+
+    /// The next object to open before anything more can leave, if any.
+    pub fn next_to_open(&mut self) -> Option<String> {
+        let (start, _) = self.pending.front()?;
+        let due = match self.heads.peek() {
+            None => self.ready.is_empty(),
+            Some(std::cmp::Reverse((t, _, _))) => *start <= *t,
+        };
+        if !due {
+            return None;
+        }
+        self.pending.pop_front().map(|(_, k)| k)
+    }
+
+    /// An object opened (after [`Self::next_to_open`]).
+    pub fn opened(&mut self, lines: ObjectLines, range: &mut Range) {
+        self.open.push(Some(lines));
+        self.held.push(None);
+        self.refill(self.open.len() - 1, range);
+    }
+
+    /// Reads the object's next record with a time into the heads (what
+    /// comes before it without one leaves at once).
+    fn refill(&mut self, slot: usize, range: &mut Range) {
+        let Some(lines) = self.open[slot].as_mut() else {
+            return;
+        };
+        while let Some(msg) = lines.next(range) {
+            let t = match &msg {
+                Msg::Item(item) => self.time.of(&item.line).ok(),
+                _ => None,
+            };
+            match t {
+                Some(t) => {
+                    self.order += 1;
+                    self.heads
+                        .push(std::cmp::Reverse((t.timestamp_millis(), self.order, slot)));
+                    self.held[slot] = Some(msg);
+                    return;
+                }
+                None => self.ready.push_back(msg),
+            }
+        }
+        // Done: its reader (and buffer) goes.
+        self.open[slot] = None;
+    }
+
+    /// The next message; None when every object is read. Call
+    /// [`Self::next_to_open`] (and open what it names) before each.
+    pub fn next(&mut self, range: &mut Range) -> Option<Msg> {
+        if let Some(m) = self.ready.pop_front() {
+            return Some(m);
+        }
+        let std::cmp::Reverse((_, _, slot)) = self.heads.pop()?;
+        let msg = self.held[slot].take();
+        self.refill(slot, range);
+        msg
+    }
+}
+
+/// When an object's records start: the `<first-time>` of its name, else its
+/// hour, else the beginning of time (opened first).
+fn start_of_key(rel: &str) -> i64 {
+    let named = rel
+        .rsplit('/')
+        .next()
+        .and_then(|n| n.get(..16))
+        .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ").ok())
+        .map(|t| t.and_utc().timestamp_millis());
+    named
+        .or_else(|| hour_of_key(rel).map(|h| h.saturating_mul(1000)))
+        .unwrap_or(i64::MIN)
 }
 
 /// The JSON objects on one line (one, or several concatenated), each checked
@@ -208,9 +357,15 @@ pub struct Range {
     pub until: Option<DateTime<Utc>>,
     time: EventTime,
     checker: Scanner,
+    field: String,
 }
 
 impl Range {
+    /// The event-time field records are ordered and filtered by.
+    pub fn time_field(&self) -> &str {
+        &self.field
+    }
+
     pub fn new(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>, s: &Settings) -> Self {
         Range::of_field(since, until, &s.time_field)
     }
@@ -225,6 +380,7 @@ impl Range {
             until,
             time: EventTime::new(field),
             checker: object_checker(),
+            field: field.to_string(),
         }
     }
 
@@ -265,7 +421,22 @@ struct HourBuffer {
     lines: Vec<u8>,
     count: u64,
     first: DateTime<Utc>,
+    /// Latest event time in the buffer.
+    last: DateTime<Utc>,
+    /// This buffer's clock: the latest event time read since it opened among
+    /// records *near* it (at or after its first, at most [`NEAR`] past its
+    /// last). A record far from the rest moves no other buffer's clock.
+    clock: DateTime<Utc>,
 }
+
+/// How far past a buffer's latest record another record still counts as the
+/// same stream moving on: an hour, one partition.
+const NEAR: chrono::Duration = chrono::Duration::hours(1);
+
+/// Hour partitions held open at once; past that the oldest hour is written.
+/// An in-order stream keeps one or two open; late stragglers or a far-off
+/// record open a few more.
+pub const OPEN_PARTITIONS: usize = 8;
 
 /// Buffers records per event hour and writes them as objects.
 pub struct ObjectSink {
@@ -276,9 +447,6 @@ pub struct ObjectSink {
     buffer_interval: Duration,
     hours: BTreeMap<i64, HourBuffer>,
     buffered: usize,
-    /// The latest event time seen: buffers are cut by event time, so that the
-    /// same input always gives the same objects.
-    event_clock: Option<DateTime<Utc>>,
     /// When the last record came (the wall-clock backstop for a stalled stream).
     last_push: Instant,
 }
@@ -293,7 +461,6 @@ impl ObjectSink {
             buffer_interval: s.buffer_interval,
             hours: BTreeMap::new(),
             buffered: 0,
-            event_clock: None,
             last_push: Instant::now(),
         }
     }
@@ -315,33 +482,26 @@ impl ObjectSink {
             lines: Vec::new(),
             count: 0,
             first: t,
+            last: t,
+            clock: t,
         });
         buf.lines.extend_from_slice(item.line.as_bytes());
         buf.lines.push(b'\n');
         buf.count += 1;
+        buf.last = buf.last.max(t);
         self.buffered += item.line.len() + 1;
         if buf.lines.len() >= self.buffer_size {
             self.write_hour(hour, acct).await?;
         }
         self.last_push = Instant::now();
-        // Buffers whose first record is older, in event time, than the interval.
-        let clock = self.event_clock.map_or(t, |c| c.max(t));
-        self.event_clock = Some(clock);
-        // A buffer whose due time lies beyond the calendar is never due by event time.
-        let interval =
-            chrono::Duration::from_std(self.buffer_interval).unwrap_or(chrono::Duration::MAX);
-        let due: Vec<i64> = self
-            .hours
-            .iter()
-            .filter(|(_, b)| {
-                b.first
-                    .checked_add_signed(interval)
-                    .is_some_and(|d| d <= clock)
-            })
-            .map(|(h, _)| *h)
-            .collect();
-        for h in due {
+        for h in self.due_after(t) {
             self.write_hour(h, acct).await?;
+        }
+        while self.hours.len() > OPEN_PARTITIONS {
+            let Some(oldest) = self.hours.keys().next().copied() else {
+                break;
+            };
+            self.write_hour(oldest, acct).await?;
         }
         while self.buffered > self.memory_cap() {
             let Some(biggest) = self
@@ -355,6 +515,29 @@ impl ObjectSink {
             self.write_hour(biggest, acct).await?;
         }
         Ok(())
+    }
+
+    /// Moves the clock of every buffer a record at `t` is near, and returns
+    /// the buffers whose clock passed their first record by the interval
+    /// (cut by event time, so the same input gives the same objects).
+    fn due_after(&mut self, t: DateTime<Utc>) -> Vec<i64> {
+        // A buffer whose due time lies beyond the calendar is never due by event time.
+        let interval =
+            chrono::Duration::from_std(self.buffer_interval).unwrap_or(chrono::Duration::MAX);
+        let mut due = Vec::new();
+        for (h, b) in &mut self.hours {
+            let near = b.last.checked_add_signed(NEAR).is_none_or(|n| t <= n);
+            if t >= b.first && near {
+                b.clock = b.clock.max(t);
+            }
+            if b.first
+                .checked_add_signed(interval)
+                .is_some_and(|d| d <= b.clock)
+            {
+                due.push(*h);
+            }
+        }
+        due
     }
 
     pub async fn tick(&mut self, now: Instant, acct: &mut Account) -> anyhow::Result<()> {
@@ -535,6 +718,59 @@ mod tests {
         out.clear();
         decoder(b"{}".to_vec()).read_to_end(&mut out).unwrap();
         assert_eq!(out, b"{}");
+    }
+
+    #[test]
+    fn objects_open_when_the_merge_reaches_the_time_their_name_starts_at() {
+        assert_eq!(
+            start_of_key("2026/11/27/03/20261127T031500Z-0123abcd.jsonl.gz"),
+            parse_time("2026-11-27T03:15:00Z")
+                .unwrap()
+                .timestamp_millis()
+        );
+        assert_eq!(
+            start_of_key("2026/11/27/03/firehose-1-xyz"),
+            parse_time("2026-11-27T03:00:00Z")
+                .unwrap()
+                .timestamp_millis()
+        );
+        assert_eq!(start_of_key("loose.jsonl"), i64::MIN);
+        let rec = |t: &str| format!("{{\"measurement_time\":\"2026-11-27T03:{t}Z\"}}\n");
+        let objects = [
+            (
+                "2026/11/27/03/20261127T030000Z-a.jsonl",
+                rec("00:00") + &rec("20:00"),
+            ),
+            (
+                "2026/11/27/03/20261127T031000Z-b.jsonl",
+                rec("10:00") + &rec("30:00"),
+            ),
+            ("2026/11/27/03/20261127T034000Z-c.jsonl", rec("40:00")),
+        ];
+        let mut range = Range::of_field(None, None, "measurement_time");
+        let mut merge = ObjectMerge::new(
+            objects.iter().map(|(k, _)| k.to_string()).collect(),
+            "measurement_time",
+        );
+        let (mut got, mut opened) = (Vec::new(), Vec::new());
+        loop {
+            while let Some(key) = merge.next_to_open() {
+                opened.push((key.clone(), got.len()));
+                let body = objects.iter().find(|(k, _)| *k == key).unwrap().1.clone();
+                merge.opened(
+                    ObjectLines::open(&key, decoder(body.into_bytes())),
+                    &mut range,
+                );
+            }
+            match merge.next(&mut range) {
+                Some(Msg::Item(i)) => got.push(i.line[35..40].to_string()),
+                Some(_) => panic!("a bad line"),
+                None => break,
+            }
+        }
+        assert_eq!(got, ["00:00", "10:00", "20:00", "30:00", "40:00"]);
+        // c is opened only once the merge is past 03:30, after four records left.
+        assert_eq!(opened[2], (objects[2].0.to_string(), 4));
     }
 
     #[test]

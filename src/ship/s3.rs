@@ -2,7 +2,7 @@
 //! read back under a prefix in key order.
 
 use super::account::Account;
-use super::objects::{decoder, read_object, Range};
+use super::objects::{decoder, ObjectLines, ObjectMerge, Range};
 use super::retry::{self, Backoff};
 use super::{aws_error, Msg, Settings};
 use crate::aws::{Aws, Failure};
@@ -282,12 +282,35 @@ impl S3Reader {
         }
     }
 
+    /// Reads the objects under the prefix merged by event time ([`ObjectMerge`]):
+    /// each is fetched only when the merge reaches the time it starts at.
     async fn read(&mut self, tx: &Sender<Msg>) -> anyhow::Result<()> {
         let list_prefix = if self.prefix.is_empty() {
             String::new()
         } else {
             format!("{}/", self.prefix)
         };
+        let keys = self.list(&list_prefix).await?;
+        let mut merge = ObjectMerge::new(keys, self.range.time_field());
+        loop {
+            while let Some(rel) = merge.next_to_open() {
+                let key = format!("{list_prefix}{rel}");
+                let bytes = self.get(&key).await?;
+                let url = format!("s3://{}/{key}", self.bucket);
+                merge.opened(ObjectLines::open(&url, decoder(bytes)), &mut self.range);
+            }
+            let Some(msg) = merge.next(&mut self.range) else {
+                return Ok(());
+            };
+            if tx.send(msg).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Every object key under the prefix (relative to it) that --since/--until may want.
+    async fn list(&mut self, list_prefix: &str) -> anyhow::Result<Vec<String>> {
+        let mut keys = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let (client, bucket) = (&self.client, &self.bucket);
@@ -300,7 +323,7 @@ impl S3Reader {
                     client
                         .list_objects_v2()
                         .bucket(bucket)
-                        .prefix(&list_prefix)
+                        .prefix(list_prefix)
                         .set_continuation_token(token.clone())
                         .send()
                 },
@@ -310,41 +333,34 @@ impl S3Reader {
             for obj in page.contents() {
                 let Some(key) = obj.key() else { continue };
                 let rel = &key[list_prefix.len()..];
-                if !self.range.wants_object(rel) {
-                    continue;
-                }
-                let got = retry::call(
-                    &self.requests,
-                    "GetObject",
-                    &mut self.backoff,
-                    self.max_attempts,
-                    || client.get_object().bucket(bucket).key(key).send(),
-                )
-                .await
-                .map_err(|f| anyhow::anyhow!("reading s3://{bucket}/{key}: {f}"))?;
-                let bytes = got
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("reading s3://{bucket}/{key}: {e}"))?
-                    .into_bytes()
-                    .to_vec();
-                let url = format!("s3://{bucket}/{key}");
-                let mut msgs = Vec::new();
-                read_object(&url, decoder(bytes), &mut self.range, &mut |m| {
-                    msgs.push(m);
-                    true
-                });
-                for m in msgs {
-                    if tx.send(m).await.is_err() {
-                        return Ok(());
-                    }
+                if self.range.wants_object(rel) {
+                    keys.push(rel.to_string());
                 }
             }
             match page.next_continuation_token() {
                 Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => return Ok(()),
+                _ => return Ok(keys),
             }
         }
+    }
+
+    async fn get(&mut self, key: &str) -> anyhow::Result<Vec<u8>> {
+        let (client, bucket) = (&self.client, &self.bucket);
+        let got = retry::call(
+            &self.requests,
+            "GetObject",
+            &mut self.backoff,
+            self.max_attempts,
+            || client.get_object().bucket(bucket).key(key).send(),
+        )
+        .await
+        .map_err(|f| anyhow::anyhow!("reading s3://{bucket}/{key}: {f}"))?;
+        Ok(got
+            .body
+            .collect()
+            .await
+            .map_err(|e| anyhow::anyhow!("reading s3://{bucket}/{key}: {e}"))?
+            .into_bytes()
+            .to_vec())
     }
 }

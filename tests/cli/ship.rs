@@ -449,3 +449,107 @@ fn csv_on_stdin_lands_in_the_lake_as_json_and_replays_paced() {
     assert_eq!(json_lines(&plain).len(), rows);
     assert!(json_lines(&plain)[0]["temperature"].is_number());
 }
+
+fn objects_in(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                objects_in(&p)
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+fn ship_to_lake(input: &[u8], dir: &std::path::Path) -> usize {
+    ship()
+        .args(["--to", &format!("file://{}", dir.display())])
+        .write_stdin(input.to_vec())
+        .assert()
+        .success();
+    objects_in(dir)
+}
+
+#[test]
+fn one_far_future_record_adds_at_most_two_lake_objects() {
+    let input = sim(50, "2h", 3);
+    let text = String::from_utf8(input.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let far = lines[0].replace("2026-11-27", "2027-06-01");
+    let mut with_far = lines[..lines.len() / 2].join("\n");
+    with_far.push('\n');
+    with_far.push_str(&far);
+    with_far.push('\n');
+    with_far.push_str(&lines[lines.len() / 2..].join("\n"));
+    with_far.push('\n');
+    let dir = tempfile::tempdir().unwrap();
+    let plain = ship_to_lake(&input, &dir.path().join("plain"));
+    let fragmented = ship_to_lake(with_far.as_bytes(), &dir.path().join("far"));
+    assert!(plain > 1, "{plain} objects");
+    assert!(
+        fragmented <= plain + 2,
+        "{plain} objects without the far record, {fragmented} with it"
+    );
+}
+
+#[test]
+fn a_lake_read_back_into_reefer_window_has_no_late_record_and_the_stdin_windows() {
+    let input = sim(20, "2h", 7);
+    let dir = tempfile::tempdir().unwrap();
+    ship_to_lake(&input, dir.path());
+    let back = ship()
+        .args(["--from", &format!("file://{}", dir.path().display())])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let windows = |bytes: Vec<u8>| {
+        // reefer-window exits 1 when a record is late: success() is "0 late".
+        tool("reefer-window")
+            .write_stdin(bytes)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    assert_eq!(windows(back), windows(input));
+}
+
+#[test]
+fn a_lake_of_overlapping_objects_is_read_merged_in_event_time() {
+    let input = sim(20, "2h", 7);
+    let text = String::from_utf8(input.clone()).unwrap();
+    // Two writers, half the fleet each: their objects cover the same times.
+    let (even, odd): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["container_id"]
+            .as_str()
+            .unwrap()
+            .ends_with(['0', '2', '4', '6', '8'])
+    });
+    let dir = tempfile::tempdir().unwrap();
+    for half in [even, odd] {
+        ship_to_lake(format!("{}\n", half.join("\n")).as_bytes(), dir.path());
+    }
+    let back = ship()
+        .args(["--from", &format!("file://{}", dir.path().display())])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let times: Vec<String> = json_lines(&back)
+        .iter()
+        .map(|v| v["measurement_time"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(times.len(), text.lines().count());
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "the lake came back out of event-time order"
+    );
+}
