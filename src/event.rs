@@ -102,6 +102,8 @@ pub enum EventError {
     Time { field: &'static str, why: String },
     #[error("{field}: expected an RFC 3339 time, found {found}")]
     NotATime { field: &'static str, found: String },
+    #[error("{field}: expected a string, found {found}")]
+    NotAString { field: &'static str, found: String },
     #[error("severity: expected warning or critical, found {0}")]
     Severity(String),
     #[error("status: expected open, escalated or resolved, found {0}")]
@@ -150,7 +152,7 @@ impl FaultEvent {
     /// resolved, in any of the usual spellings; missing means open. Missing
     /// `since` is `detected_at`, missing `severity` is a warning.
     pub fn from_map(map: &Map<String, Value>, times: &TimeParser) -> Result<Self, EventError> {
-        let container_id = text(map, "container_id").ok_or(EventError::Missing("container_id"))?;
+        let container_id = id(map, "container_id")?;
         let fault = text(map, "fault").ok_or(EventError::Missing("fault"))?;
         let detected_at_ms =
             time_ms(map, "detected_at", times)?.ok_or(EventError::Missing("detected_at"))?;
@@ -179,6 +181,18 @@ impl FaultEvent {
             evidence: map.get("evidence").cloned().unwrap_or(Value::Null),
             message: text(map, "message"),
         })
+    }
+}
+
+/// A required identifier: text, as the schema types it (a number is a wrong type).
+fn id(map: &Map<String, Value>, field: &'static str) -> Result<String, EventError> {
+    match map.get(field) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        None | Some(Value::Null) | Some(Value::String(_)) => Err(EventError::Missing(field)),
+        Some(v) => Err(EventError::NotAString {
+            field,
+            found: v.to_string(),
+        }),
     }
 }
 

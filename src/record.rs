@@ -85,6 +85,9 @@ impl Mode {
     }
 }
 
+/// The schema's text fields: a number there is a wrong type, whichever tool reads it.
+pub const STRING_FIELDS: [&str; 4] = ["container_id", "product_id", "operating_mode", "fault"];
+
 /// Every field the schema knows, in the order tools write them.
 pub const FIELDS: [&str; 22] = [
     "container_id",

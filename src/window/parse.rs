@@ -285,6 +285,11 @@ impl Batch {
             if v.starts_with('{') || v.starts_with('[') {
                 return Err(format!("{k}: expected a string or number, found {v}"));
             }
+            // A key the schema types as text (container_id) must be text, as in
+            // every other tool; other keys may be numbers (`--by zone`).
+            if !v.starts_with('"') && crate::record::STRING_FIELDS.contains(&k.as_str()) {
+                return Err(format!("{k}: expected a string, found {v}"));
+            }
             if v.starts_with('"') && blank_string(v) {
                 return Err(format!("{k} is empty"));
             }

@@ -4,7 +4,7 @@
 //! (`test = false` in Cargo.toml); `scripts/test.sh` names it explicitly, so
 //! CI never skips these tests.
 
+mod act;
 #[path = "../cli/common.rs"]
 mod common;
-mod act;
 mod ship;
