@@ -65,34 +65,36 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// A usage or configuration problem found after argument parsing (exit 2).
-#[derive(Debug)]
-pub struct UsageError(pub String);
+/// The errors that decide a tool's exit status themselves (SPEC §7). Any
+/// other error that ends a run is fatal (exit 3).
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// A usage or configuration problem found after argument parsing (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// `--on-bad-input fail` stopped at a bad line (exit 1).
+    #[error("{0}")]
+    StoppedOnBadInput(String),
+}
 
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+impl ToolError {
+    pub fn exit(&self) -> Exit {
+        match self {
+            ToolError::Usage(_) => Exit::Usage,
+            ToolError::StoppedOnBadInput(_) => Exit::Partial,
+        }
     }
 }
 
-impl std::error::Error for UsageError {}
+/// The exit status an error asks for, when it is (or wraps) a [`ToolError`].
+pub fn exit_of(err: &anyhow::Error) -> Option<Exit> {
+    err.downcast_ref::<ToolError>().map(ToolError::exit)
+}
 
 /// Shorthand for a usage error wrapped in `anyhow`.
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(UsageError(msg.into()))
+    ToolError::Usage(msg.into()).into()
 }
-
-/// Input processing stopped on a bad line because `--on-bad-input fail` asked so (exit 1).
-#[derive(Debug)]
-pub struct StoppedOnBadInput(pub String);
-
-impl std::fmt::Display for StoppedOnBadInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StoppedOnBadInput {}
 
 /// True when any error in the chain is a broken pipe: the reader went away (`| head`).
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -109,13 +111,7 @@ pub fn finish(tool: &str, result: anyhow::Result<Exit>) -> ExitCode {
         Ok(code) => code.into(),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = if err.downcast_ref::<UsageError>().is_some() {
-                Exit::Usage
-            } else if err.downcast_ref::<StoppedOnBadInput>().is_some() {
-                Exit::Partial
-            } else {
-                Exit::Fatal
-            };
+            let code = exit_of(&err).unwrap_or(Exit::Fatal);
             let mut msg = err.to_string();
             for cause in err.chain().skip(1) {
                 msg.push_str(": ");
@@ -179,6 +175,15 @@ mod tests {
         assert_eq!(Exit::Fatal.max(Exit::Partial), Exit::Fatal);
         assert_eq!(Exit::from_rejected(0), Exit::Ok);
         assert_eq!(Exit::from_rejected(2), Exit::Partial);
+    }
+
+    #[test]
+    fn tool_errors_choose_their_exit_status_through_context() {
+        let e = usage("bad flag").context("reading flags");
+        assert_eq!(exit_of(&e), Some(Exit::Usage));
+        let e = anyhow::Error::new(ToolError::StoppedOnBadInput("x:1".into())).context("run");
+        assert_eq!(exit_of(&e), Some(Exit::Partial));
+        assert_eq!(exit_of(&anyhow::anyhow!("disk on fire")), None);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use crate::app::StoppedOnBadInput;
+use crate::app::ToolError;
 use clap::ValueEnum;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -68,7 +68,7 @@ impl Rejects {
         }
         if self.policy == BadInput::Fail {
             self.flush()?;
-            return Err(StoppedOnBadInput(format!(
+            return Err(ToolError::StoppedOnBadInput(format!(
                 "stopped at {input}:{line} (--on-bad-input fail)"
             ))
             .into());

@@ -784,7 +784,11 @@ fn scan_decimal(b: &[u8], start: usize) -> Option<(usize, Option<f64>)> {
         return Some((scan_number(b, start)?, None));
     }
     if digits > 15 {
-        return Some((i, None));
+        // Past f64's exact integers (reefer-window's means carry 17 digits): the
+        // correctly rounded parse, which serde_json's `float_roundtrip` matches.
+        // Out of range (a 400-digit integer) takes the full parse, which rejects it.
+        let x = std::str::from_utf8(&b[start..i]).ok()?.parse::<f64>().ok();
+        return Some((i, x.filter(|x| x.is_finite())));
     }
     let x = m as f64 / POW10[frac];
     Some((i, Some(if neg { -x } else { x })))
@@ -878,6 +882,28 @@ mod tests {
         assert_eq!(r.get(f.find("fault", Kind::Any).unwrap()), Value::Null);
         assert_eq!(r.get(f.find("a", Kind::Any).unwrap()), Value::Missing);
         assert_agree(&[LINE.to_string()]);
+    }
+
+    #[test]
+    fn long_decimals_such_as_window_means_agree_with_serde_bit_for_bit() {
+        let lines: Vec<String> = [
+            "-0.016666666666666666",
+            "6.000000000000001",
+            "12345678901234567.5",
+            "0.30000000000000004",
+            "1000000000000000000000000000000000000000",
+        ]
+        .iter()
+        .map(|x| LINE.replace("\"temperature\":5.92", &format!("\"temperature\":{x}")))
+        .collect();
+        assert_agree(&lines);
+        let mut s = Scanner::new(fields());
+        let f = fields();
+        let r = s.scan(lines[0].as_bytes()).unwrap();
+        assert_eq!(
+            r.num(f.find("temperature", Kind::Num).unwrap()),
+            Some(-0.016666666666666666)
+        );
     }
 
     #[test]

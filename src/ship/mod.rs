@@ -1007,7 +1007,7 @@ impl Run<'_> {
     async fn finish(mut self, mut fatal: Option<anyhow::Error>) -> anyhow::Result<Exit> {
         let is_bad_input_stop = fatal
             .as_ref()
-            .is_some_and(|e| e.downcast_ref::<crate::app::StoppedOnBadInput>().is_some());
+            .is_some_and(|e| crate::app::exit_of(e) == Some(Exit::Partial));
         if fatal.is_none() || is_bad_input_stop || !sink_failed(fatal.as_ref()) {
             if let Err(e) = self.sink.flush(&mut self.acct).await {
                 fatal.get_or_insert(e);
@@ -1049,10 +1049,7 @@ impl Run<'_> {
 
     /// A fatal error, saying how far the run got.
     fn how_far(&self, e: anyhow::Error) -> anyhow::Error {
-        if e.downcast_ref::<crate::app::StoppedOnBadInput>().is_some()
-            || e.downcast_ref::<crate::app::UsageError>().is_some()
-            || crate::app::is_broken_pipe(&e)
-        {
+        if crate::app::exit_of(&e).is_some() || crate::app::is_broken_pipe(&e) {
             return e;
         }
         e.context(format!(
@@ -1200,7 +1197,7 @@ mod tests {
     fn durations_past_a_year_are_usage_errors() {
         assert!(check_span("--linger", Span::from_secs(1)).is_ok());
         let err = check_span("--buffer-interval", Span::from_millis(i64::MAX)).unwrap_err();
-        assert!(err.downcast_ref::<crate::app::UsageError>().is_some());
+        assert_eq!(crate::app::exit_of(&err), Some(Exit::Usage));
         assert_eq!(
             pace_offset(
                 parse_time("1970-01-01T00:00:00Z").unwrap(),
