@@ -1,11 +1,11 @@
-//! The shared entry point: exit codes (SPEC §7), quiet exit on a closed stdout,
+//! The shared entry point: exit codes (contract §7), quiet exit on a closed stdout,
 //! `tool: message` on stderr, Ctrl-C handling.
 
 use std::io;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Exit statuses every reefer tool uses (SPEC §7).
+/// Exit statuses every reefer tool uses (contract §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Every record processed or delivered.
@@ -65,7 +65,7 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// The errors that decide a tool's exit status themselves (SPEC §7). Any
+/// The errors that decide a tool's exit status themselves (contract §7). Any
 /// other error that ends a run is fatal (exit 3).
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {

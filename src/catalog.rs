@@ -1,4 +1,4 @@
-//! The product catalog (SPEC §2): setpoints, alarm bands and controlled atmosphere.
+//! The product catalog (contract §2): setpoints, alarm bands and controlled atmosphere.
 
 /// Controlled-atmosphere limits for products shipped in a low-oxygen box.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,7 +36,7 @@ impl Product {
     }
 }
 
-/// The default catalog of SPEC §2.
+/// The default catalog of contract §2.
 pub fn default_catalog() -> Vec<Product> {
     fn p(
         id: &str,

@@ -1,4 +1,4 @@
-//! Fault events (SPEC §5), the one type reefer-detect writes and reefer-act
+//! Fault events (contract §5), the one type reefer-detect writes and reefer-act
 //! reads: one `open` event per fault episode, an `escalated` event when an
 //! open episode becomes critical, and a `resolved` event when the condition
 //! has cleared.
@@ -79,7 +79,7 @@ pub struct FaultEvent {
     pub status: Status,
     pub container_id: String,
     pub product_id: Option<String>,
-    /// A fault name of SPEC §3, `temperature_excursion`, or a custom rule's fault.
+    /// A fault name of contract §3, `temperature_excursion`, or a custom rule's fault.
     pub fault: String,
     pub severity: Severity,
     /// The rule that raised it.
@@ -111,7 +111,7 @@ pub enum EventError {
 }
 
 impl FaultEvent {
-    /// The event as a JSON object, fields in SPEC §5 order.
+    /// The event as a JSON object, fields in contract §5 order.
     pub fn to_json(&self) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("status".into(), self.status.name().into());

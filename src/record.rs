@@ -1,4 +1,4 @@
-//! The telemetry reading (SPEC §1), shared by every tool.
+//! The telemetry reading (contract §1), shared by every tool.
 
 use crate::time::{format_time, TimeParser};
 use chrono::{DateTime, Utc};
@@ -35,7 +35,7 @@ pub struct Reading {
     pub extra: Map<String, Value>,
 }
 
-/// The operating modes SPEC §1 names.
+/// The operating modes contract §1 names.
 pub const OPERATING_MODES: [&str; 6] = [
     "full_cool",
     "modulated_cool",
@@ -45,7 +45,7 @@ pub const OPERATING_MODES: [&str; 6] = [
     "off",
 ];
 
-/// A unit's operating mode (SPEC §1): what reefer-sim writes and the
+/// A unit's operating mode (contract §1): what reefer-sim writes and the
 /// detectors read. `Other` is any mode name outside [`OPERATING_MODES`]
 /// (other telemetry sources have their own); the simulator never writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Records on the wire (SPEC §1): JSON Lines and CSV readers that yield line
+//! Records on the wire (contract §1): JSON Lines and CSV readers that yield line
 //! numbers, buffered writers that still flush promptly in live pipes, and the
 //! bad-input policy every tool shares.
 
@@ -26,7 +26,7 @@ pub enum Format {
 }
 
 /// Column names that make a first line a CSV header: the reading's fields
-/// (SPEC §1), a window row's (§4) and a fault event's (§5).
+/// (contract §1), a window row's (§4) and a fault event's (§5).
 pub const HEADER_FIELDS: [&str; 32] = [
     "container_id",
     "measurement_time",

@@ -13,7 +13,7 @@ pub enum BadInput {
     Fail,
 }
 
-/// Reports, counts and keeps rejected input lines (SPEC §7).
+/// Reports, counts and keeps rejected input lines (contract §7).
 ///
 /// Each rejected line is reported as `tool: input:line: message` on stderr and,
 /// with `--dead-letter FILE`, its raw text is appended to that file so that it

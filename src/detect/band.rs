@@ -3,7 +3,7 @@
 
 use crate::catalog::Product;
 
-/// Temperatures outside this range are a sensor fault, not the box (SPEC §3).
+/// Temperatures outside this range are a sensor fault, not the box (contract §3).
 pub const PLAUSIBLE_LOW: f64 = -80.0;
 pub const PLAUSIBLE_HIGH: f64 = 80.0;
 

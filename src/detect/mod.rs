@@ -1,5 +1,5 @@
 //! reefer-detect: cold-chain fault detection over telemetry readings or
-//! reefer-window rows, as one fault event per episode (SPEC §5); `--where`
+//! reefer-window rows, as one fault event per episode (contract §5); `--where`
 //! for ad-hoc filtering; `--evaluate` to score the detectors against the
 //! simulator's ground truth.
 //!
@@ -64,7 +64,7 @@ brief_high, chill_injury_below, o2_min, o2_max, co2_max.";
 
 /// Detect reefer faults in telemetry: one event per fault episode.
 ///
-/// Reads telemetry readings (SPEC §1) or reefer-window rows (recognised by
+/// Reads telemetry readings (contract §1) or reefer-window rows (recognised by
 /// `window_start`) as JSON Lines or CSV, keeps per-container state in event
 /// time, and writes fault events as JSON Lines: power_off,
 /// compressor_failure, fan_failure, door_open, temperature_sensor,

@@ -1,5 +1,5 @@
-//! What the detectors see of one record: a reading (SPEC §1) or a
-//! reefer-window row (SPEC §4), reduced to the values rules use.
+//! What the detectors see of one record: a reading (contract §1) or a
+//! reefer-window row (contract §4), reduced to the values rules use.
 //!
 //! Both are read with the shared field-projection scanner
 //! ([`crate::codec::scan`]), JSON Lines and CSV rows alike, for exactly the
@@ -102,7 +102,7 @@ impl<'a> Obs<'a> {
         }
     }
 
-    /// A numeric field by its SPEC name, for threshold rules and `--where`.
+    /// A numeric field by its schema name (docs/contract.md §1), for threshold rules and `--where`.
     pub fn field(&self, name: &str) -> Option<f64> {
         let b = |x: Option<bool>| x.map(|v| if v { 1.0 } else { 0.0 });
         match name {
@@ -176,7 +176,7 @@ impl<'a> Obs<'a> {
 
 /// The fields reefer-detect reads, declared once for the scanner.
 ///
-/// Window rows (SPEC §4, recognised by `window_start`) are read by
+/// Window rows (contract §4, recognised by `window_start`) are read by
 /// reefer-window's column names: numbers as `<field>_min`/`_max`/`_mean`,
 /// booleans as `<field>_true` (how many readings of the window had it true)
 /// next to `count`. A row becomes an observation at `window_end`:

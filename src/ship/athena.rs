@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-/// Column name and Athena type, in SPEC §1 order.
+/// Column name and Athena type, in contract §1 order.
 const COLUMNS: &[(&str, &str)] = &[
     ("container_id", "string"),
     ("measurement_time", "string"),

@@ -1,4 +1,4 @@
-//! Locations as URIs (SPEC §6): `-`, `file://DIR`, `s3://bucket/prefix`,
+//! Locations as URIs (contract §6): `-`, `file://DIR`, `s3://bucket/prefix`,
 //! `kinesis://stream`, `firehose://stream`.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Fault modes (SPEC §3): their names, default rates, durations and how
+//! Fault modes (contract §3): their names, default rates, durations and how
 //! `--faults` and `--inject` are written.
 
 use crate::time::{parse_span, Span};

@@ -1,4 +1,4 @@
-//! Window assignment (SPEC §4): half-open `[start, end)` windows aligned to
+//! Window assignment (contract §4): half-open `[start, end)` windows aligned to
 //! the Unix epoch plus an offset, as Flink's `TimeWindow.getWindowStartWithOffset`.
 
 /// Tumbling (`slide == size`) or hopping (`slide < size`) event-time windows,

@@ -1,5 +1,5 @@
 //! reefer-window: event-time tumbling and hopping windows over a stream of
-//! readings, with Flink's semantics (SPEC §4), streaming and in bounded memory.
+//! readings, with Flink's semantics (contract §4), streaming and in bounded memory.
 //!
 //! The data path: a reader thread cuts the input into chunks of whole lines,
 //! a pool of parser threads extracts the few fields a window needs

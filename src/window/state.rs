@@ -1,5 +1,5 @@
 //! The windowing state machine: open windows, the watermark, and when a
-//! window closes (SPEC §4). Pure: time comes in with the records (event
+//! window closes (contract §4). Pure: time comes in with the records (event
 //! time) or from the caller (processing time), never from the clock.
 
 use super::agg::{accumulate, AccView, AggPlan, BoolAcc, NumAcc, Values};

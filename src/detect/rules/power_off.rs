@@ -1,4 +1,4 @@
-//! power_off: the unit draws no power (SPEC §3: kW = 0, fans off, mode `off`).
+//! power_off: the unit draws no power (contract §3: kW = 0, fans off, mode `off`).
 //! Needs `kilowatts` (window rows: `kilowatts_max`); uses `operating_mode` when present.
 
 use super::{b, n, Ctx, Param, Rule, Timing, Verdict, MINUTE};

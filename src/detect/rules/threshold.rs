@@ -1,6 +1,6 @@
 //! A threshold rule from a rules file: `when = "temperature > 18"` held
 //! `for = "5m"` raises `fault` (any name) with `severity`. Fields are the
-//! numeric and boolean fields of SPEC §1; a reading without the field is
+//! numeric and boolean fields of contract §1; a reading without the field is
 //! neither a fault nor a clearance.
 
 use super::{n, Ctx, Rule, Timing, Verdict};
