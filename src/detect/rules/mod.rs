@@ -110,6 +110,10 @@ pub trait Rule: Send {
     }
     /// Lets the rule adopt a severity override (threshold rules keep theirs).
     fn set_severity(&mut self, _s: Severity) {}
+    /// The rule as a threshold rule from a rules file, for `--print-sql`.
+    fn as_threshold(&self) -> Option<&ThresholdRule> {
+        None
+    }
 }
 
 pub fn unknown_param(key: &str, params: &[Param]) -> String {

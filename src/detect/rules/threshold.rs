@@ -64,4 +64,7 @@ impl Rule for ThresholdRule {
     fn set_severity(&mut self, s: Severity) {
         self.severity = s;
     }
+    fn as_threshold(&self) -> Option<&ThresholdRule> {
+        Some(self)
+    }
 }
