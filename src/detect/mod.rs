@@ -79,6 +79,7 @@ brief_high, chill_injury_below, o2_min, o2_max, co2_max.";
 /// threshold rules work; compressor_failure, co2_sensor and o2_sensor need readings.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "reefer-detect", version, after_help = EXAMPLES)]
+#[command(group(clap::ArgGroup::new("sql_input").args(["where_", "rules"]).multiple(true)))]
 pub struct DetectArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -126,8 +127,10 @@ pub struct DetectArgs {
     pub list_rules: bool,
 
     /// With --where: print the filter as a SQL job for DIALECT (the reference
-    /// design's faulty-reefers stream on Flink) and exit.
-    #[arg(long, value_enum, value_name = "DIALECT", requires = "where_")]
+    /// design's faulty-reefers stream on Flink) and exit. With --rules and no
+    /// --where: print the file's threshold rules as a job writing each episode's
+    /// open event (MATCH_RECOGNIZE); detectors SQL cannot express are named in it.
+    #[arg(long, value_enum, value_name = "DIALECT", requires = "sql_input")]
     pub print_sql: Option<crate::window::SqlDialect>,
 
     #[command(flatten)]
@@ -165,10 +168,13 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         Some(w) => Some(filter::Expr::parse(w).map_err(usage)?),
         None => None,
     };
-    if let (Some(crate::window::SqlDialect::Flink), Some(expr), Some(w)) =
-        (args.print_sql, &expr, &args.where_)
-    {
-        out.write_all(sql::flink_where(expr, w, &args.flink).as_bytes())?;
+    if let Some(crate::window::SqlDialect::Flink) = args.print_sql {
+        let text = match (&expr, &args.where_, &args.rules) {
+            (Some(expr), Some(w), _) => sql::flink_where(expr, w, &args.flink),
+            (_, _, Some(file)) => sql::flink_rules(file, &slots, &args.flink),
+            _ => return Err(usage("--print-sql needs --where or --rules")),
+        };
+        out.write_all(text.as_bytes())?;
         out.flush()?;
         return Ok(Exit::Ok);
     }

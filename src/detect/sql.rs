@@ -7,10 +7,12 @@
 //! would give NULL (no match). Checked against a real Flink by
 //! tests/cli/flink.rs.
 
+use super::engine::Slot;
 use super::filter::{Cond, Expr, Lit, Op};
+use super::rules::ThresholdRule;
 use crate::record::FIELDS;
 use crate::window::agg::BOOL_FIELDS;
-use crate::window::sql::{ident, kinesis_options, literal, FlinkOptions};
+use crate::window::sql::{ident, interval, kinesis_options, literal, FlinkOptions};
 use std::fmt::Write;
 
 /// Text fields of the schema; every other schema field is a number or,
@@ -173,6 +175,304 @@ pub fn flink_where(expr: &Expr, source: &str, opts: &FlinkOptions) -> String {
     let _ = writeln!(s, "SELECT * FROM reefer_readings");
     let _ = writeln!(s, "WHERE {};", condition(expr));
     s
+}
+
+/// The event time of the rules job: the reading's text time parsed into a
+/// zone-free `TIMESTAMP(3)`, as reefer-window's job reads it (see
+/// crate::window::sql), so that the session's time zone changes nothing.
+const ROWTIME: &str = "`reefer_rowtime`";
+
+/// How far the rules job's watermark trails the newest reading: readings
+/// older than that (other containers' readings delayed by the stream) are
+/// dropped by `MATCH_RECOGNIZE` as late.
+const RULES_LATENESS_MS: i64 = 30_000;
+
+/// One threshold rule as a `MATCH_RECOGNIZE` job can run it.
+pub struct ExportRule<'a> {
+    pub rule: &'a ThresholdRule,
+    pub for_ms: i64,
+}
+
+/// The detectors of a rules file split into those Flink SQL can run and the
+/// others, each with why not (named in the SQL as comments).
+pub fn exportable(slots: &[Slot]) -> (Vec<ExportRule<'_>>, Vec<(String, String)>) {
+    let mut yes = Vec::new();
+    let mut no = Vec::new();
+    for slot in slots {
+        let name = slot.rule.name().to_string();
+        let t = &slot.timing;
+        match slot.rule.as_threshold() {
+            None => no.push((
+                name,
+                "it is a built-in detector: it reads per-container history, the product \
+                 catalog or the unit's operating state, which a row pattern cannot"
+                    .to_string(),
+            )),
+            Some(_) if t.min_readings > 1 || t.clear_ms > 0 || t.clear_readings > 1 => no.push((
+                name,
+                "it needs more than one reading or a clearance time, which the exported \
+                 pattern does not count"
+                    .to_string(),
+            )),
+            Some(rule) => yes.push(ExportRule {
+                rule,
+                for_ms: t.for_ms,
+            }),
+        }
+    }
+    (yes, no)
+}
+
+/// One comparison of a rule's condition: the column it reads and the test
+/// (fields read as numbers, booleans as 1 and 0, as reefer-detect's rules do).
+fn rule_cond(c: &Cond) -> (String, String) {
+    let col = if c.field == "ambient_temperature" {
+        // reefer-detect also reads the misspelt field IBM's data carries.
+        "COALESCE(`ambient_temperature`, `ambiant_temperature`)".to_string()
+    } else {
+        ident(&c.field)
+    };
+    let value = match kind(&c.field) {
+        Kind::Bool => format!("CASE WHEN {col} THEN 1E0 ELSE 0E0 END"),
+        _ => col.clone(),
+    };
+    let test = match &c.lit {
+        Lit::Num(x) => format!("{value} {} {}", op(c.op), number(*x)),
+        Lit::Bool(b) => format!("{value} {} {}", op(c.op), if *b { "1E0" } else { "0E0" }),
+        // reefer-detect's rules compare numbers only: text and null never hold.
+        Lit::Str(_) | Lit::Null => "FALSE".into(),
+    };
+    (col, test)
+}
+
+/// A rule's condition as TRUE (fault), FALSE (clear) or NULL (hold: an
+/// absent or null field, neither a fault nor a clearance), exactly as
+/// reefer-detect judges it: each `and` group stops at its first comparison
+/// that is not true (an absent field makes the group unknown even if a later
+/// comparison is false); the `or` of the groups is true if one is, else
+/// unknown if one is, else false, which is SQL's own `OR`.
+pub fn rule_condition(expr: &Expr) -> String {
+    let groups: Vec<String> = expr
+        .any
+        .iter()
+        .map(|all| {
+            let mut s = String::from("CASE");
+            for c in all {
+                let (col, test) = rule_cond(c);
+                let _ = write!(
+                    s,
+                    " WHEN {col} IS NULL THEN CAST(NULL AS BOOLEAN) WHEN NOT ({test}) THEN FALSE"
+                );
+            }
+            s.push_str(" ELSE TRUE END");
+            s
+        })
+        .collect();
+    if groups.len() == 1 {
+        groups.concat()
+    } else {
+        format!("({})", groups.join(") OR ("))
+    }
+}
+
+/// An event time as reefer-detect writes it: UTC with a `Z`, milliseconds
+/// only when not zero.
+fn event_time(col: &str) -> String {
+    format!(
+        "CASE WHEN EXTRACT(MILLISECOND FROM {col}) = 0 \
+         THEN DATE_FORMAT({col}, 'yyyy-MM-dd''T''HH:mm:ss''Z''') \
+         ELSE DATE_FORMAT({col}, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') END"
+    )
+}
+
+/// The query of one rule: the readings that judge it (held ones dropped, as
+/// reefer-detect ignores them) with whether the one before was faulty, then
+/// a pattern per container in event time: the first faulty reading after a
+/// clear one (or the container's first), faulty readings, and the first
+/// faulty reading `for` after it: one row, the episode's `open` event.
+/// Skipping past the match, the episode's later faulty readings cannot
+/// start another: only a reading after a clear one can.
+fn rule_query(r: &ExportRule<'_>) -> String {
+    let rule = r.rule;
+    let hit = rule_condition(&rule.when);
+    let (pattern, last, more) = if r.for_ms == 0 {
+        ("(S)", "S", String::new())
+    } else {
+        (
+            "(S M*? D)",
+            "D",
+            format!(
+                ",\n    M AS M.`hit`,\n    D AS D.`hit` AND D.{ROWTIME} >= S.{ROWTIME} + {}",
+                interval(r.for_ms)
+            ),
+        )
+    };
+    let message = match &rule.message {
+        Some(m) => literal(m),
+        None => format!(
+            "CONCAT(`container_id`, {})",
+            literal(&format!(": {} ({})", rule.name, rule.when_text))
+        ),
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "SELECT 'open' AS `status`, `container_id`, `product_id`, {} AS `fault`, {} AS `severity`, {} AS `rule`,",
+        literal(&rule.fault),
+        literal(rule.severity.name()),
+        literal(&rule.name)
+    );
+    let _ = writeln!(s, "  {} AS `since`,", event_time("`since_time`"));
+    let _ = writeln!(s, "  {} AS `detected_at`,", event_time("`detected_time`"));
+    let _ = writeln!(s, "  {message} AS `message`");
+    let _ = writeln!(s, "FROM (");
+    let _ = writeln!(
+        s,
+        "  SELECT `container_id`, `product_id`, {ROWTIME}, `hit`,"
+    );
+    let _ = writeln!(
+        s,
+        "    LAG(`hit`) OVER (PARTITION BY `container_id` ORDER BY {ROWTIME}) AS `was_hit`"
+    );
+    let _ = writeln!(s, "  FROM (");
+    let _ = writeln!(s, "    SELECT `container_id`, `product_id`, {ROWTIME},");
+    let _ = writeln!(s, "      {hit} AS `hit`");
+    let _ = writeln!(s, "    FROM reefer_readings");
+    let _ = writeln!(s, "  )");
+    let _ = writeln!(s, "  WHERE `hit` IS NOT NULL");
+    let _ = writeln!(s, ")");
+    let _ = writeln!(s, "MATCH_RECOGNIZE (");
+    let _ = writeln!(s, "  PARTITION BY `container_id`");
+    let _ = writeln!(s, "  ORDER BY {ROWTIME}");
+    let _ = writeln!(s, "  MEASURES");
+    let _ = writeln!(s, "    LAST({last}.`product_id`) AS `product_id`,");
+    let _ = writeln!(s, "    FIRST(S.{ROWTIME}) AS `since_time`,");
+    let _ = writeln!(s, "    LAST({last}.{ROWTIME}) AS `detected_time`");
+    let _ = writeln!(s, "  ONE ROW PER MATCH");
+    let _ = writeln!(s, "  AFTER MATCH SKIP PAST LAST ROW");
+    let _ = writeln!(s, "  PATTERN {pattern}");
+    let _ = writeln!(s, "  DEFINE");
+    let _ = writeln!(
+        s,
+        "    S AS S.`hit` AND (S.`was_hit` IS NULL OR NOT S.`was_hit`){more}"
+    );
+    let _ = write!(s, ")");
+    s
+}
+
+/// The threshold rules of a rules file as one Flink SQL job writing the
+/// `open` event of each episode to a Kinesis stream; the detectors it cannot
+/// express are named in comments, with why.
+pub fn flink_rules(rules_file: &str, slots: &[Slot], opts: &FlinkOptions) -> String {
+    let (rules, skipped) = exportable(slots);
+    let mut s = String::new();
+    for l in [
+        format!(
+            "Flink SQL equivalent of the threshold rules of reefer-detect --rules {}, for Flink {}.",
+            literal(rules_file),
+            opts.flink_version
+        ),
+        "Writes the open event of each episode (a run of a container's readings, in event".into(),
+        "time, on which the rule holds for its duration) to the reefer-events stream, with".into(),
+        "the container, product, fault, severity, rule, since and detected_at reefer-detect".into(),
+        "writes. Reads raw readings (not reefer-window rows); a reading without a field its".into(),
+        "rule compares neither starts nor ends a run, as in reefer-detect. Resolved events".into(),
+        "are not exported. measurement_time must be UTC: 'Z', '+00:00' or no zone.".into(),
+        format!(
+            "Readings more than {} behind the newest are dropped as late (the WATERMARK).",
+            crate::time::Span::from_millis(RULES_LATENESS_MS)
+        ),
+        "Replace the stream ARNs or names and the region.".into(),
+    ] {
+        let _ = writeln!(s, "-- {l}");
+    }
+    for r in &rules {
+        let _ = writeln!(
+            s,
+            "-- exported: {} ({} held {})",
+            r.rule.name,
+            r.rule.when_text,
+            crate::time::Span::from_millis(r.for_ms)
+        );
+    }
+    for (name, why) in &skipped {
+        let _ = writeln!(s, "-- not exportable: {name}, because {why}.");
+    }
+    let _ = writeln!(s);
+    if rules.is_empty() {
+        let _ = writeln!(s, "-- No threshold rule to export: no job.");
+        return s;
+    }
+    readings_table(&mut s, &rules, opts);
+    let cols = [
+        "status",
+        "container_id",
+        "product_id",
+        "fault",
+        "severity",
+        "rule",
+        "since",
+        "detected_at",
+        "message",
+    ]
+    .map(|c| format!("  {} STRING", ident(c)));
+    let _ = writeln!(
+        s,
+        "CREATE TABLE reefer_fault_events (\n{}\n) PARTITIONED BY (`container_id`) WITH (",
+        cols.join(",\n")
+    );
+    kinesis_options(&mut s, "reefer-events", false, opts);
+    let _ = writeln!(s, "  'format' = 'json'");
+    let _ = writeln!(s, ");");
+    let _ = writeln!(s);
+    let queries: Vec<String> = rules.iter().map(rule_query).collect();
+    let _ = writeln!(
+        s,
+        "INSERT INTO reefer_fault_events\n{};",
+        queries.join("\nUNION ALL\n")
+    );
+    s
+}
+
+/// The telemetry table: the identity columns, the fields the rules read and
+/// the event time with its watermark.
+fn readings_table(s: &mut String, rules: &[ExportRule<'_>], opts: &FlinkOptions) {
+    let mut cols: Vec<String> = vec!["container_id".into(), "product_id".into()];
+    for r in rules {
+        for c in r.rule.when.fields() {
+            let mut names = vec![c.field.clone()];
+            if c.field == "ambient_temperature" {
+                names.push("ambiant_temperature".into());
+            }
+            for n in names {
+                if !cols.contains(&n) {
+                    cols.push(n);
+                }
+            }
+        }
+    }
+    let mut lines: Vec<String> = cols
+        .iter()
+        .map(|c| format!("  {} {}", ident(c), sql_type(kind(c))))
+        .collect();
+    lines.push("  `measurement_time` STRING".into());
+    lines.push(format!(
+        "  {ROWTIME} AS TO_TIMESTAMP(REPLACE(REPLACE(REPLACE(`measurement_time`, 'T', ' '), 'Z', ''), '+00:00', ''))"
+    ));
+    lines.push(format!(
+        "  WATERMARK FOR {ROWTIME} AS {ROWTIME} - {}",
+        interval(RULES_LATENESS_MS)
+    ));
+    let _ = writeln!(
+        s,
+        "CREATE TABLE reefer_readings (\n{}\n) WITH (",
+        lines.join(",\n")
+    );
+    kinesis_options(s, "reefer-telemetry", true, opts);
+    let _ = writeln!(s, "  'format' = 'json',");
+    let _ = writeln!(s, "  'json.ignore-parse-errors' = 'false'");
+    let _ = writeln!(s, ");");
+    let _ = writeln!(s);
 }
 
 #[cfg(test)]
