@@ -187,6 +187,19 @@ const ROWTIME: &str = "`reefer_rowtime`";
 /// dropped by `MATCH_RECOGNIZE` as late.
 const RULES_LATENESS_MS: i64 = 30_000;
 
+/// The fields a reading must have for reefer-detect to judge it
+/// (`Reading::from_map` rejects it otherwise; kilowatts must also be >= 0),
+/// besides its time: the job drops the readings reefer-detect rejects.
+const REQUIRED: [&str; 7] = [
+    "container_id",
+    "product_id",
+    "temperature",
+    "kilowatts",
+    "oxygen_level",
+    "carbon_dioxide_level",
+    "fan_1",
+];
+
 /// One threshold rule as a `MATCH_RECOGNIZE` job can run it.
 pub struct ExportRule<'a> {
     pub rule: &'a ThresholdRule,
@@ -338,6 +351,15 @@ fn rule_query(r: &ExportRule<'_>) -> String {
     let _ = writeln!(s, "    SELECT `container_id`, `product_id`, {ROWTIME},");
     let _ = writeln!(s, "      {hit} AS `hit`");
     let _ = writeln!(s, "    FROM reefer_readings");
+    let complete: Vec<String> = REQUIRED
+        .iter()
+        .map(|f| format!("{} IS NOT NULL", ident(f)))
+        .collect();
+    let _ = writeln!(
+        s,
+        "    WHERE {} AND `kilowatts` >= 0",
+        complete.join(" AND ")
+    );
     let _ = writeln!(s, "  )");
     let _ = writeln!(s, "  WHERE `hit` IS NOT NULL");
     let _ = writeln!(s, ")");
@@ -376,7 +398,8 @@ pub fn flink_rules(rules_file: &str, slots: &[Slot], opts: &FlinkOptions) -> Str
         "time, on which the rule holds for its duration) to the reefer-events stream, with".into(),
         "the container, product, fault, severity, rule, since and detected_at reefer-detect".into(),
         "writes. Reads raw readings (not reefer-window rows); a reading without a field its".into(),
-        "rule compares neither starts nor ends a run, as in reefer-detect. Resolved events".into(),
+        "rule compares neither starts nor ends a run, as in reefer-detect, and readings".into(),
+        "reefer-detect rejects (a required field missing) are dropped. Resolved events".into(),
         "are not exported. measurement_time must be UTC: 'Z', '+00:00' or no zone.".into(),
         format!(
             "Readings more than {} behind the newest are dropped as late (the WATERMARK).",
@@ -437,7 +460,7 @@ pub fn flink_rules(rules_file: &str, slots: &[Slot], opts: &FlinkOptions) -> Str
 /// The telemetry table: the identity columns, the fields the rules read and
 /// the event time with its watermark.
 fn readings_table(s: &mut String, rules: &[ExportRule<'_>], opts: &FlinkOptions) {
-    let mut cols: Vec<String> = vec!["container_id".into(), "product_id".into()];
+    let mut cols: Vec<String> = REQUIRED.iter().map(|f| f.to_string()).collect();
     for r in rules {
         for c in r.rule.when.fields() {
             let mut names = vec![c.field.clone()];
@@ -513,6 +536,31 @@ mod tests {
             sql_of("temperature > -18.5 and door_open == true or product_id = 'P06'"),
             "(`temperature` > -18.5E0 AND `door_open` = TRUE) OR `product_id` = 'P06'"
         );
+    }
+
+    fn rule_sql(s: &str) -> String {
+        rule_condition(&Expr::parse(s).unwrap())
+    }
+
+    #[test]
+    fn a_rule_condition_is_null_where_reefer_detect_holds() {
+        assert_eq!(
+            rule_sql("temperature > 8"),
+            "CASE WHEN `temperature` IS NULL THEN CAST(NULL AS BOOLEAN) \
+             WHEN NOT (`temperature` > 8E0) THEN FALSE ELSE TRUE END"
+        );
+        // An absent first field holds the group even if the second is false.
+        assert_eq!(
+            rule_sql("door_open == true and kilowatts > 1 or fan_1 == false"),
+            "(CASE WHEN `door_open` IS NULL THEN CAST(NULL AS BOOLEAN) \
+             WHEN NOT (CASE WHEN `door_open` THEN 1E0 ELSE 0E0 END = 1E0) THEN FALSE \
+             WHEN `kilowatts` IS NULL THEN CAST(NULL AS BOOLEAN) \
+             WHEN NOT (`kilowatts` > 1E0) THEN FALSE ELSE TRUE END) OR \
+             (CASE WHEN `fan_1` IS NULL THEN CAST(NULL AS BOOLEAN) \
+             WHEN NOT (CASE WHEN `fan_1` THEN 1E0 ELSE 0E0 END = 0E0) THEN FALSE ELSE TRUE END)"
+        );
+        assert!(rule_sql("ambient_temperature > 30")
+            .contains("COALESCE(`ambient_temperature`, `ambiant_temperature`) > 30E0"));
     }
 
     #[test]

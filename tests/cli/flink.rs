@@ -2,7 +2,9 @@
 //! (PyFlink's local mini-cluster, tests/flink/run.py) with only the Kinesis
 //! connectors swapped for local files, gives the windows reefer-window gives
 //! on the same input: the same keys and counts, means within 1e-9; and the
-//! SQL of a `--where` filter passes the readings `reefer-detect --where` passes.
+//! SQL of a `--where` filter passes the readings `reefer-detect --where` passes,
+//! and the SQL of a rules file's threshold rules (MATCH_RECOGNIZE) opens the
+//! episodes `reefer-detect --rules` opens, with the same since and detected_at.
 //!
 //! Needs PyFlink: `REEFER_TEST_FLINK_PYTHON` lists the Python of each Flink
 //! version's virtualenv, separated by `:` (scripts/test-flink.sh installs them
@@ -11,6 +13,7 @@
 //! `REEFER_TEST_FLINK_CASES=name,...` runs only those cases (while developing).
 
 use crate::common::{repo_path, tool};
+use predicates::prelude::PredicateBooleanExt;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -390,6 +393,8 @@ enum Want {
     },
     /// The readings a `--where` passed, in order.
     Readings(Vec<Map<String, Value>>),
+    /// The `open` events of threshold rules, as sorted event rows.
+    Opened(Vec<Vec<String>>),
 }
 
 /// One check: its name, the printed SQL, the input and what must come out.
@@ -477,6 +482,132 @@ fn where_checks(files: &BTreeMap<&str, PathBuf>) -> Vec<Check> {
     checks
 }
 
+/// The built-in detectors, all disabled, so that only the threshold rules
+/// emit (the test of the printed SQL's comments names every one of them).
+const NO_BUILTINS: &str = "[detectors.power_off]\nenabled = false\n\
+    [detectors.compressor_failure]\nenabled = false\n\
+    [detectors.fan_failure]\nenabled = false\n\
+    [detectors.door_open]\nenabled = false\n\
+    [detectors.temperature_sensor]\nenabled = false\n\
+    [detectors.co2_sensor]\nenabled = false\n\
+    [detectors.o2_sensor]\nenabled = false\n\
+    [detectors.temperature_band]\nenabled = false\n";
+
+/// Threshold rules exported with MATCH_RECOGNIZE: a duration with a
+/// severity and fault of its own, an `or` of a boolean and a number, no
+/// duration (every run start opens), and an `and` whose fields are null in
+/// the `nulls` input (held readings neither start nor end a run).
+const THRESHOLD_RULES: &str = "\
+[[rule]]\nname = \"warm\"\nwhen = \"temperature > 8\"\nfor = \"5m\"\nseverity = \"critical\"\nfault = \"too_warm\"\n\
+[[rule]]\nname = \"door\"\nwhen = \"door_open == true or kilowatts > 2.4\"\nfor = \"90s\"\n\
+[[rule]]\nname = \"any_cold\"\nwhen = \"temperature < 0\"\n\
+[[rule]]\nname = \"held\"\nwhen = \"kilowatts > 2 and door_open == false\"\nfor = \"2m\"\nmessage = \"drawing power with the door shut\"\n";
+
+/// The fields of an `open` event both sides write.
+const EVENT_FIELDS: [&str; 8] = [
+    "rule",
+    "container_id",
+    "product_id",
+    "fault",
+    "severity",
+    "since",
+    "detected_at",
+    "message",
+];
+
+/// The `open` events among event lines, as sorted rows of [`EVENT_FIELDS`].
+fn opened(text: &str, what: &str) -> Vec<Vec<String>> {
+    let mut rows: Vec<Vec<String>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let ev: Map<String, Value> =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{what}: {e}: {l}"));
+            ev
+        })
+        .filter(|ev| ev["status"] == "open")
+        .map(|ev| {
+            EVENT_FIELDS
+                .iter()
+                .map(|f| ev.get(*f).unwrap_or(&Value::Null).to_string())
+                .collect()
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The threshold rules' SQL on readings in time order and with nulls,
+/// against reefer-detect's `open` events for the same rules file.
+fn rules_checks(files: &BTreeMap<&str, PathBuf>, dir: &Path) -> Vec<Check> {
+    let rules = dir.join("threshold-rules.toml");
+    std::fs::write(&rules, format!("{NO_BUILTINS}{THRESHOLD_RULES}")).expect("a rules file");
+    let sql = tool("reefer-detect")
+        .arg("--rules")
+        .arg(&rules)
+        .args(["--print-sql", "flink"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let sql = String::from_utf8_lossy(&sql).into_owned();
+    assert!(
+        !sql.contains("not exportable"),
+        "every rule of the file is exportable:\n{sql}"
+    );
+    let mut checks = Vec::new();
+    for input in ["fleet", "nulls"] {
+        let path = &files[input];
+        // The nulls input has readings reefer-detect rejects (exit 1): the
+        // SQL drops them too.
+        let out = tool("reefer-detect")
+            .arg("--rules")
+            .arg(&rules)
+            .arg(path)
+            .output()
+            .expect("running reefer-detect");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "reefer-detect --rules on {input}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want = opened(&String::from_utf8_lossy(&out.stdout), input);
+        for rule in ["warm", "door", "any_cold", "held"] {
+            assert!(
+                want.iter().any(|e| e[0] == format!("{rule:?}")),
+                "{input}: reefer-detect opened no {rule} episode"
+            );
+        }
+        checks.push(Check {
+            name: format!("rules-{input}"),
+            sql: sql.clone(),
+            input: path.clone(),
+            want: Want::Opened(want),
+        });
+    }
+    checks
+}
+
+/// Differences between the `open` events of reefer-detect and of Flink.
+fn event_differences(want: &[Vec<String>], got: &[Vec<String>]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    if want.len() != got.len() {
+        diffs.push(format!(
+            "{} episodes opened by reefer-detect, {} by Flink",
+            want.len(),
+            got.len()
+        ));
+    }
+    for w in want.iter().filter(|w| !got.contains(w)) {
+        diffs.push(format!("only reefer-detect opened {}", w.join(" ")));
+    }
+    for g in got.iter().filter(|g| !want.contains(g)) {
+        diffs.push(format!("only Flink opened {}", g.join(" ")));
+    }
+    diffs
+}
+
 /// Differences between readings passed by reefer-detect and by Flink, which
 /// writes every schema field: absent and null are the same.
 fn reading_differences(want: &[Map<String, Value>], got: &[Map<String, Value>]) -> Vec<String> {
@@ -519,6 +650,7 @@ fn compare(check: &Check, text: &str, tag: &str) -> Vec<String> {
                 .collect();
             reading_differences(want, &got)
         }
+        Want::Opened(want) => event_differences(want, &opened(text, tag)),
     }
 }
 
@@ -601,6 +733,11 @@ fn flink_runs_the_printed_sql_with_the_windows_of_reefer_window() {
     let cases: Vec<&Case> = CASES.iter().filter(|c| wanted(c.name)).collect();
     let mut checks = window_checks(&cases, &files);
     checks.extend(where_checks(&files).into_iter().filter(|c| wanted(&c.name)));
+    checks.extend(
+        rules_checks(&files, dir.path())
+            .into_iter()
+            .filter(|c| wanted(&c.name)),
+    );
     assert!(
         !checks.is_empty(),
         "no case named in REEFER_TEST_FLINK_CASES={only}"
@@ -615,4 +752,47 @@ fn flink_runs_the_printed_sql_with_the_windows_of_reefer_window() {
         ));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_rules_file_prints_its_threshold_rules_and_names_the_detectors_it_cannot_export() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[detectors.door_open]\nenabled = false\n[[rule]]\nname = \"warm\"\nwhen = \"temperature > 8\"\nfor = \"5m\"\n",
+    )
+    .expect("a rules file");
+    tool("reefer-detect")
+        .arg("--rules")
+        .arg(&rules)
+        .args(["--print-sql", "flink"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "-- exported: warm (temperature > 8 held 5m)",
+        ))
+        .stdout(predicates::str::contains(
+            "-- not exportable: temperature_band, because it is a built-in detector",
+        ))
+        .stdout(predicates::str::contains("-- not exportable: door_open").not())
+        .stdout(predicates::str::contains("MATCH_RECOGNIZE ("))
+        .stdout(predicates::str::contains(
+            "D.`reefer_rowtime` >= S.`reefer_rowtime` + INTERVAL '5' MINUTE",
+        ));
+}
+
+#[test]
+fn a_rules_file_without_threshold_rules_prints_no_job() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "[detectors.door_open]\nenabled = false\n").expect("a rules file");
+    tool("reefer-detect")
+        .arg("--rules")
+        .arg(&rules)
+        .args(["--print-sql", "flink"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("-- not exportable: power_off"))
+        .stdout(predicates::str::contains("INSERT").not());
 }
