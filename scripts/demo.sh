@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bins
-bin=target/release
+bin=${CARGO_TARGET_DIR:-target}/release
 out=${REEFER_DEMO_DIR:-demo-out}
 mkdir -p "$out"
 
