@@ -20,7 +20,7 @@ if [[ ! -x "$venv/bin/aws" ]]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check awscli
 fi
 cargo build --release --quiet --bin reefer-ship --bin reefer-sim
-bin=target/release
+bin=${CARGO_TARGET_DIR:-target}/release
 
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$out/moto.log" 2>&1 &
