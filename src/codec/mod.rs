@@ -25,32 +25,11 @@ pub enum Format {
     Csv,
 }
 
-/// Column names that make a first line a CSV header: the reading's fields
-/// (contract §1), a window row's (§4) and a fault event's (§5).
-pub const HEADER_FIELDS: [&str; 32] = [
-    "container_id",
-    "measurement_time",
-    "product_id",
-    "temperature",
-    "target_temperature",
-    "supply_air_temperature",
-    "ambient_temperature",
+/// Column names besides the reading's ([`crate::record::FIELDS`]) that make a
+/// first line a CSV header: IBM's spelling, a window row's (contract §4) and a
+/// fault event's (§5).
+pub const HEADER_FIELDS: [&str; 10] = [
     "ambiant_temperature",
-    "kilowatts",
-    "oxygen_level",
-    "carbon_dioxide_level",
-    "nitrogen_level",
-    "humidity_level",
-    "fan_1",
-    "fan_2",
-    "fan_3",
-    "defrost",
-    "door_open",
-    "operating_mode",
-    "latitude",
-    "longitude",
-    "fault",
-    "maintenance_required",
     "window_start",
     "window_end",
     "count",
@@ -65,7 +44,8 @@ pub const HEADER_FIELDS: [&str; 32] = [
 impl Format {
     /// The one rule for telling formats apart, given the start of an input
     /// (its BOM already skipped): JSON Lines, unless the first non-blank line
-    /// is a CSV header naming at least one known field ([`HEADER_FIELDS`]).
+    /// is a CSV header naming at least one known field (a reading's, or one of
+    /// [`HEADER_FIELDS`]).
     /// Anything else on the first line (`garbage`, `[1]`, a truncated record)
     /// is a bad JSON line like any other, never a header.
     pub fn detect(start: &[u8]) -> Format {
@@ -85,9 +65,12 @@ impl Format {
             .from_reader(first);
         let mut record = csv::ByteRecord::new();
         let known = matches!(reader.read_byte_record(&mut record), Ok(true))
-            && record
-                .iter()
-                .any(|f| std::str::from_utf8(f).is_ok_and(|f| HEADER_FIELDS.contains(&f.trim())));
+            && record.iter().any(|f| {
+                std::str::from_utf8(f).is_ok_and(|f| {
+                    let f = f.trim();
+                    crate::record::FIELDS.contains(&f) || HEADER_FIELDS.contains(&f)
+                })
+            });
         if known {
             Format::Csv
         } else {
