@@ -209,6 +209,8 @@ impl Input {
                 return Ok(false);
             };
             if !source.fill(&mut self.chunk)? {
+                // `fill` emptied the chunk: the next read starts at its (empty) start.
+                self.pos = (0, self.pos.1);
                 return Ok(false);
             }
             self.pos = (0, self.chunk.first_line);
@@ -437,6 +439,22 @@ mod tests {
         assert_eq!(got, vec![Ok((2, "C1,3.5".into(), true))]);
         let got = read_all("{\"x\":1}\n", "data.txt", FormatChoice::Auto);
         assert_eq!(got, vec![Ok((1, "{\"x\":1}".into(), false))]);
+    }
+
+    #[test]
+    fn a_quote_left_open_at_the_end_of_a_csv_input_ends_the_input_without_a_panic() {
+        // Found by the `reader` fuzz target: the row's continuation reached the
+        // end of input and the next read indexed past the emptied chunk.
+        let data = b"container_id,temperature\nC1,\"3.5\n".to_vec();
+        let mut input =
+            Input::from_reader("x", Box::new(std::io::Cursor::new(data)), FormatChoice::Csv)
+                .unwrap();
+        let line = match input.next_rec().unwrap().unwrap() {
+            Ok(rec) => rec.line,
+            Err(bad) => bad.line,
+        };
+        assert_eq!(line, 2);
+        assert!(input.next_rec().unwrap().is_none());
     }
 
     #[test]
