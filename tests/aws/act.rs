@@ -3,12 +3,6 @@
 use super::common::*;
 use assert_cmd::assert::Assert;
 
-fn event(container: &str, fault: &str, severity: &str, at: &str, status: &str) -> String {
-    format!(
-        r#"{{"container_id":"{container}","product_id":"P01","fault":"{fault}","severity":"{severity}","rule":"{fault}","detected_at":"{at}","since":"2026-11-27T03:00:00Z","evidence":{{"kilowatts":0}},"message":"{fault} on {container}","status":"{status}"}}"#
-    )
-}
-
 struct Scene {
     dir: tempfile::TempDir,
 }

@@ -44,26 +44,6 @@ fn sim(containers: u32, duration: &str, seed: u32) -> Vec<u8> {
     out.stdout
 }
 
-fn sorted_lines(bytes: &[u8]) -> Vec<String> {
-    let mut v: Vec<String> = String::from_utf8_lossy(bytes)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    v.sort();
-    v
-}
-
-/// Per container, the measurement times in the order they appear.
-fn per_key_order(bytes: &[u8]) -> BTreeMap<String, Vec<String>> {
-    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for v in json_lines(bytes) {
-        m.entry(v["container_id"].as_str().unwrap().to_string())
-            .or_default()
-            .push(v["measurement_time"].as_str().unwrap().to_string());
-    }
-    m
-}
-
 fn assert_same_records(sent: &[u8], got: &[u8]) {
     let (a, b) = (sorted_lines(sent), sorted_lines(got));
     assert_eq!(a.len(), b.len(), "record counts differ");

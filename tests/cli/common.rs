@@ -52,6 +52,34 @@ pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The lines of an output, sorted (to compare outputs whose order may differ).
+pub fn sorted_lines(bytes: &[u8]) -> Vec<String> {
+    let mut v: Vec<String> = String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+/// Per container, the measurement times in the order they appear.
+pub fn per_key_order(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for v in json_lines(bytes) {
+        m.entry(v["container_id"].as_str().unwrap().to_string())
+            .or_default()
+            .push(v["measurement_time"].as_str().unwrap().to_string());
+    }
+    m
+}
+
+/// A fault event line (contract §5), as reefer-detect writes them, for reefer-act.
+pub fn event(container: &str, fault: &str, severity: &str, at: &str, status: &str) -> String {
+    format!(
+        r#"{{"container_id":"{container}","product_id":"P01","fault":"{fault}","severity":"{severity}","rule":"{fault}","detected_at":"{at}","since":"2026-11-27T03:00:00Z","evidence":{{"kilowatts":0}},"message":"{fault} on {container}","status":"{status}"}}"#
+    )
+}
+
 // The local AWS emulator that scripts/test.sh starts.
 
 /// The emulator's endpoint; tests that need it fail (never skip) without it.

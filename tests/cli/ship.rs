@@ -4,7 +4,6 @@
 use super::common::*;
 use predicates::prelude::*;
 use predicates::str::contains;
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
@@ -22,26 +21,6 @@ fn sim(containers: u32, duration: &str, seed: u32) -> Vec<u8> {
         .get_output()
         .stdout
         .clone()
-}
-
-fn sorted_lines(bytes: &[u8]) -> Vec<String> {
-    let mut v: Vec<String> = String::from_utf8_lossy(bytes)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    v.sort();
-    v
-}
-
-/// Per container, the measurement times in the order they appear.
-fn per_key_order(bytes: &[u8]) -> BTreeMap<String, Vec<String>> {
-    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for v in json_lines(bytes) {
-        m.entry(v["container_id"].as_str().unwrap().to_string())
-            .or_default()
-            .push(v["measurement_time"].as_str().unwrap().to_string());
-    }
-    m
 }
 
 fn count_files(dir: &std::path::Path) -> usize {
