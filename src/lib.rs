@@ -18,6 +18,7 @@ pub mod event;
 pub mod record;
 pub mod ship;
 pub mod sim;
+pub mod statefile;
 pub mod time;
 pub mod tools;
 pub mod window;

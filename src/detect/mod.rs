@@ -26,7 +26,7 @@ pub mod rules;
 pub mod sql;
 
 use crate::app::{usage, Exit};
-use crate::cli::{InputArgs, OutputArgs};
+use crate::cli::{InputArgs, OutputArgs, StateArgs};
 use crate::codec::scan::{Fields, Scanner, Slot};
 use crate::codec::{Output, Rejects};
 use crate::time::Span;
@@ -137,6 +137,9 @@ pub struct DetectArgs {
     pub flink: crate::window::sql::FlinkOptions,
 
     #[command(flatten)]
+    pub state: StateArgs,
+
+    #[command(flatten)]
     pub out: OutputArgs,
 }
 
@@ -178,7 +181,15 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         out.flush()?;
         return Ok(Exit::Ok);
     }
+    if args.state.state.is_some() && (expr.is_some() || args.evaluate) {
+        return Err(usage(
+            "--state keeps detector state between runs: it goes with neither --where nor --evaluate",
+        ));
+    }
     args.input.open()?; // a missing file is a usage error before anything is read
+    let state = args
+        .state
+        .lock(TOOL, engine::STATE_VERSION, String::new())?;
     let mut rejects = args.input.rejects(TOOL)?;
     crate::app::catch_interrupt();
     let exit = if let Some(expr) = expr {
@@ -188,7 +199,16 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         run_evaluate(&args, &mut engine, &mut rejects, &mut out)?
     } else {
         let mut engine = Engine::new(slots, catalog);
+        if let Some(state) = &state {
+            restore(state, &mut engine)?;
+        }
         let exit = run_detect(&args, &mut engine, &mut rejects, &mut out)?;
+        if let Some(state) = &state {
+            // Events written before the state: a crash in between repeats
+            // events (which reefer-act drops as seen), never loses one.
+            out.flush().context("writing output")?;
+            state.save(&engine.save())?;
+        }
         if !args.out.quiet {
             for (rule, needs) in engine.idle_rules() {
                 crate::warn!(
@@ -210,6 +230,19 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         crate::warn!("{TOOL}: {} input lines rejected", rejects.count());
     }
     Ok(exit.max(Exit::from_rejected(rejects.count())))
+}
+
+fn restore(state: &crate::statefile::StateFile, engine: &mut Engine) -> anyhow::Result<()> {
+    let Some(saved) = state.load::<engine::Saved>()? else {
+        return Ok(());
+    };
+    for rule in engine.restore(saved) {
+        crate::warn!(
+            "{TOOL}: --state {}: rule {rule} had open episodes but is not in this run's rules: they will never resolve",
+            state.path().display()
+        );
+    }
+    Ok(())
 }
 
 fn list_rules(slots: &[engine::Slot], out: &mut impl Write) -> std::io::Result<()> {
