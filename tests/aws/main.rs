@@ -7,4 +7,5 @@
 mod act;
 #[path = "../cli/common.rs"]
 mod common;
+mod replay;
 mod ship;
