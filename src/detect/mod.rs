@@ -21,6 +21,7 @@ pub mod events;
 pub mod filter;
 pub mod history;
 pub mod input;
+pub mod labels;
 pub mod obs;
 pub mod rules;
 pub mod sql;
@@ -44,8 +45,9 @@ const EXAMPLES: &str = "\
 Examples:
   reefer-sim --containers 100 --duration 6h --seed 1 | reefer-detect > faults.jsonl
   reefer-detect samples/fleet.jsonl | jq -c 'select(.severity == \"critical\")'
-  reefer-detect --where 'temperature > 18' day.jsonl          (the reference's faulty-reefers stream)
-  reefer-detect --where 'product_id == P06 and temperature > -18' fleet.csv
+  reefer-detect --where 'door_open == true' day.jsonl          (readings with the door open)
+  reefer-detect --where 'product_id == P02 and oxygen_level < 5' fleet.csv   (bananas under CA)
+  reefer-detect --state detect.state /data/latest.jsonl       (cron: one run per new file)
   reefer-detect --rules my-rules.toml --catalog products.toml fleet.jsonl
   reefer-window --size 5m fleet.jsonl | reefer-detect                 (window rows)
   reefer-sim -n 1000 --duration 2d --interval 1m --seed 1 | reefer-detect --evaluate
@@ -121,6 +123,12 @@ pub struct DetectArgs {
     /// (e.g. `door_open,defrost,operating_mode,supply_air_temperature,fan_2,fan_3`).
     #[arg(long, value_delimiter = ',', value_name = "FIELDS")]
     pub ignore_field: Vec<String>,
+
+    /// With --evaluate: the labelled readings the input was made from (the
+    /// reefer-sim output that reefer-window rows summarise); a row takes the
+    /// fault label of its container's readings inside the window.
+    #[arg(long, value_name = "FILE", requires = "evaluate")]
+    pub labels: Option<String>,
 
     /// List the detectors, the fields they need and their settings, then exit.
     #[arg(long)]
@@ -345,6 +353,16 @@ fn run_evaluate(
         },
         ..Default::default()
     };
+    let labels = match &args.labels {
+        Some(path) => {
+            let (labels, skipped) = labels::Labels::read(path, &args.input.time_parser())?;
+            if skipped > 0 {
+                crate::warn!("{TOOL}: --labels {path}: {skipped} lines without a container and a time left out");
+            }
+            Some(labels)
+        }
+        None => None,
+    };
     let mut ev = evaluate::Evaluator::default();
     let mut pending: Vec<FaultEvent> = Vec::new();
     let exit = for_each_obs(args, true, rejects, out, &mut |o, _| {
@@ -353,6 +371,12 @@ fn run_evaluate(
             engine.reset();
             return Ok(Ok(()));
         };
+        let relabelled = labels.as_ref().map(|l| {
+            let mut r = o.clone();
+            r.label = l.during(o.container_id, o.from_ms, o.t_ms + i64::from(!o.window));
+            r
+        });
+        let o = relabelled.as_ref().unwrap_or(o);
         let m = masked(o, &args.ignore_field);
         let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
         if res.is_ok() {

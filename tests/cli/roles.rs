@@ -396,3 +396,41 @@ fn cron_runs_of_detect_and_act_notify_each_alert_once_as_one_run_does() {
         "12 cron runs notify what one run notifies, none twice"
     );
 }
+
+#[test]
+fn detection_on_window_rows_is_scored_with_the_labels_of_the_readings() {
+    let fleet = every_fault_fleet();
+    let dir = tempfile::tempdir().unwrap();
+    let labels = dir.path().join("readings.jsonl");
+    std::fs::write(&labels, &fleet).unwrap();
+    let rows = tool("reefer-window").write_stdin(fleet).assert().success();
+    let scored = tool("reefer-detect")
+        .args(["--evaluate", "--json", "--labels"])
+        .arg(&labels)
+        .write_stdin(rows.get_output().stdout.clone())
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&scored.get_output().stdout).unwrap();
+    let kinds = &v["faults"];
+    for fault in [
+        "power_off",
+        "fan_failure",
+        "door_open",
+        "temperature_sensor",
+    ] {
+        assert_eq!(kinds[fault]["episodes"], 1, "{fault}: {v}");
+        assert_eq!(kinds[fault]["detected"], 1, "{fault} on rows: {v}");
+    }
+    // Without the labels, rows carry no truth: every kind has 0 episodes.
+    let rows = tool("reefer-window")
+        .write_stdin(every_fault_fleet())
+        .assert()
+        .success();
+    let unlabelled = tool("reefer-detect")
+        .args(["--evaluate", "--json"])
+        .write_stdin(rows.get_output().stdout.clone())
+        .assert()
+        .success();
+    let u: serde_json::Value = serde_json::from_slice(&unlabelled.get_output().stdout).unwrap();
+    assert_eq!(u["faults"]["power_off"]["episodes"], 0);
+}
