@@ -574,7 +574,10 @@ fn every_readme_and_help_example_runs_and_does_something() {
     let root = tempfile::tempdir().unwrap();
     let mut handles = Vec::new();
     let mut total = 0;
-    for (sandbox, blocks, from_readme) in sandboxes {
+    for (name, blocks, from_readme) in sandboxes {
+        // Resource names unique to this run, so that a rerun against the
+        // same emulator starts from empty streams and buckets.
+        let sandbox = unique(&name);
         emulator_resources(&sandbox);
         let examples: Vec<Example> = blocks
             .iter()
@@ -587,7 +590,7 @@ fn every_readme_and_help_example_runs_and_does_something() {
             })
             .collect();
         total += examples.len();
-        let dir = root.path().join(&sandbox);
+        let dir = root.path().join(&name);
         std::fs::create_dir_all(&dir).unwrap();
         prepare(&dir, &toml);
         let bin = bin.clone();
