@@ -434,3 +434,31 @@ fn detection_on_window_rows_is_scored_with_the_labels_of_the_readings() {
     let u: serde_json::Value = serde_json::from_slice(&unlabelled.get_output().stdout).unwrap();
     assert_eq!(u["faults"]["power_off"]["episodes"], 0);
 }
+
+/// The CI smoke test of window → detect: the sample fleet's 1-minute rows,
+/// their events and their evaluation against the sample's own labels.
+#[test]
+fn golden_events_and_evaluation_of_the_sample_fleet_on_one_minute_rows() {
+    let sample = crate::common::repo_path("samples/fleet.jsonl");
+    let rows = tool("reefer-window").arg(&sample).assert().success();
+    let rows = rows.get_output().stdout.clone();
+    let events = tool("reefer-detect")
+        .write_stdin(rows.clone())
+        .assert()
+        .success();
+    crate::common::golden(
+        "tests/fixtures/roles/fleet-1m.events.jsonl",
+        &events.get_output().stdout,
+    );
+    let scored = tool("reefer-detect")
+        .arg("--evaluate")
+        .arg("--labels")
+        .arg(&sample)
+        .write_stdin(rows)
+        .assert()
+        .success();
+    crate::common::golden(
+        "tests/fixtures/roles/fleet-1m.evaluate.txt",
+        &scored.get_output().stdout,
+    );
+}
