@@ -14,10 +14,16 @@ pub const AIR_CO2: f64 = 0.04;
 /// their setpoints before it acts (the issue's ± 0.5 %, from Carrier's CA guide).
 pub const CA_BAND: f64 = 0.5;
 /// Fresh-air inlet of the CA system when open: O2 climbs toward air at this
-/// rate constant, 1/h (about 1 %/h at 3 % O2; model value).
-const CA_INLET_PER_H: f64 = 0.056;
-/// CO2 scrubbing when on, 1/h of the CO2 present (about 1 %/h at 5 %; model value).
-const CA_SCRUB_PER_H: f64 = 0.2;
+/// rate constant, 1/h (about 2 %/h at 3 % O2, so a correction takes half an
+/// hour; model value). Respiration moves the gases slowly (0.2–0.25 %/h), the
+/// system corrects them in short bursts: a saw-tooth inside the band.
+const CA_INLET_PER_H: f64 = 0.11;
+/// CO2 scrubbing when on, 1/h of the CO2 present (about 2 %/h at 5 %; model value).
+const CA_SCRUB_PER_H: f64 = 0.4;
+/// Nitrogen flushing when O2 is above its band (after an open door): O2 falls
+/// toward its setpoint with this rate constant, 1/h (back in the band within
+/// about 2.5 hours; model value).
+const CA_FLUSH_PER_H: f64 = 1.5;
 /// A sealed box without its CA system leaks to outside air slowly, 1/h (model value).
 const SEALED_LEAK_PER_H: f64 = 0.005;
 /// Michaelis constant of respiration in O2, %: respiration slows as O2 runs out.
@@ -102,6 +108,9 @@ impl Atmosphere {
                 }
                 self.o2 -= resp;
                 self.co2 += resp;
+                if self.o2 > o2_set + CA_BAND {
+                    self.o2 -= (self.o2 - o2_set) * CA_FLUSH_PER_H * dt;
+                }
                 if self.inlet_open {
                     self.o2 += (AIR_O2 - self.o2) * CA_INLET_PER_H * dt;
                 }

@@ -560,8 +560,10 @@ impl Container {
         let sign = if self.rng.gen::<bool>() { 1.0 } else { -1.0 };
         let drift_per_h = sign
             * match kind {
+                // Drifts a CA box's own saw-tooth (respiration, 0.2–0.25 %/h)
+                // could not hide: see the gas rules' thresholds.
                 FaultKind::O2Sensor => self.rng.gen_range(0.8..2.5),
-                _ => self.rng.gen_range(0.4..1.5),
+                _ => self.rng.gen_range(0.6..1.5),
             };
         Episode {
             kind,
