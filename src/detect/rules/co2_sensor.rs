@@ -10,7 +10,7 @@ pub struct Co2Sensor(GasRule);
 
 impl Default for Co2Sensor {
     fn default() -> Self {
-        Co2Sensor(GasRule::new(0.3, 0.25, 0.6))
+        Co2Sensor(GasRule::new(0.3, 0.35, 0.6))
     }
 }
 

@@ -78,8 +78,9 @@ impl Rule for DoorOpen {
     }
 }
 
-/// How far back the fallback looks for the jump.
-const WINDOW_MS: i64 = 3 * MINUTE;
+/// How far back the fallback looks for the jump (a 5-minute reading interval
+/// still has one reading in it).
+const WINDOW_MS: i64 = 6 * MINUTE;
 
 /// Door inferred without a door switch (see the module documentation).
 fn fallback(ctx: &Ctx) -> Verdict {

@@ -7,12 +7,15 @@
 //!   with odds below 10⁻¹⁰, lasting at least `stuck_for`, is a stuck sensor.
 //! - *Drifting*: in a closed, powered box the vent or the CA controller holds
 //!   the atmosphere, so its 10-minute means wander around a level but do not
-//!   trend for long. A trend of at least `drift_per_h` over 70 minutes (eight
+//!   trend for long: a CA system lets respiration move O2 down and CO2 up
+//!   slowly (0.2–0.25 %/h) inside its ± 0.5 % band and corrects them in
+//!   bursts shorter than the trend window. A trend of at least `drift_per_h`
+//!   (O2 0.5, CO2 0.35 %/h: above respiration) over 70 minutes (eight
 //!   10-minute means, at most one step against it, no step carrying half of
 //!   it, and no jump between readings inside it) is a drifting sensor. The
-//!   thresholds sit well below the slowest sensor drift worth reporting and
-//!   well above how fast a held atmosphere wanders (O2 in a CA box: about
-//!   0.1 % around its setpoint with a 40-minute time constant).
+//!   thresholds sit below the slowest sensor drift worth reporting and above
+//!   how fast a held atmosphere moves; a drift slower than threshold plus
+//!   respiration (O2 0.75, CO2 0.6 %/h) can hide behind the saw-tooth for hours.
 //! - *Noisy*: jumps between readings far larger than the box can change.
 //!
 //! Doors and power cuts move the gases for real, and a CA box takes a few

@@ -10,7 +10,7 @@ pub struct O2Sensor(GasRule);
 
 impl Default for O2Sensor {
     fn default() -> Self {
-        O2Sensor(GasRule::new(0.6, 0.6, 0.25))
+        O2Sensor(GasRule::new(0.6, 0.5, 0.7))
     }
 }
 
