@@ -14,12 +14,12 @@ pub const AIR_CO2: f64 = 0.04;
 /// their setpoints before it acts (the issue's ± 0.5 %, from Carrier's CA guide).
 pub const CA_BAND: f64 = 0.5;
 /// Fresh-air inlet of the CA system when open: O2 climbs toward air at this
-/// rate constant, 1/h (about 2 %/h at 3 % O2, so a correction takes half an
+/// rate constant, 1/h (about 5 %/h at 3 % O2, so a correction takes a quarter of an
 /// hour; model value). Respiration moves the gases slowly (0.2–0.25 %/h), the
 /// system corrects them in short bursts: a saw-tooth inside the band.
-const CA_INLET_PER_H: f64 = 0.11;
-/// CO2 scrubbing when on, 1/h of the CO2 present (about 2 %/h at 5 %; model value).
-const CA_SCRUB_PER_H: f64 = 0.4;
+const CA_INLET_PER_H: f64 = 0.3;
+/// CO2 scrubbing when on, 1/h of the CO2 present (about 5 %/h at 5 %; model value).
+const CA_SCRUB_PER_H: f64 = 1.0;
 /// Nitrogen flushing when O2 is above its band (after an open door): O2 falls
 /// toward its setpoint with this rate constant, 1/h (back in the band within
 /// about 2.5 hours; model value).

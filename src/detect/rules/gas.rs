@@ -50,6 +50,11 @@ pub struct GasRule {
     /// trending while the other holds (under half its threshold); a real
     /// change of the atmosphere (a leak, a recovery) moves both.
     pub other_drift_per_h: f64,
+    /// In a CA box, the other channel reading like air (O2 above, or CO2
+    /// below, this) means outside air got in (a door without a door switch):
+    /// the atmosphere is recovering, not holding, so hold.
+    pub other_air_above: Option<f64>,
+    pub other_air_below: Option<f64>,
 }
 
 pub enum Finding {
@@ -70,6 +75,8 @@ impl GasRule {
             settle_ms: 30 * MINUTE,
             drift_settle_ms: 180 * MINUTE,
             other_drift_per_h,
+            other_air_above: None,
+            other_air_below: None,
         }
     }
 
@@ -134,6 +141,15 @@ impl GasRule {
         }
         let h = ctx.hist;
         if o.t_ms - h.last_door < self.settle_ms || o.t_ms - h.last_power_off < self.settle_ms {
+            return Verdict::Hold;
+        }
+        let air_got_in = ctx.band.ca
+            && other.is_some_and(|other| {
+                let v = other.latest();
+                self.other_air_above.is_some_and(|a| v > a)
+                    || self.other_air_below.is_some_and(|b| v < b)
+            });
+        if air_got_in {
             return Verdict::Hold;
         }
         // Sensor faults last hours: a healthy channel is looked at every
