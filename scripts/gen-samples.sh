@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --bin reefer-sim
-sim=target/debug/reefer-sim
+sim=${CARGO_TARGET_DIR:-target}/debug/reefer-sim
 # 20 containers, 2 hours at 30 s, the default random fault mix plus one scripted
 # episode of every fault kind.
 SAMPLE_ARGS=(--containers 20 --duration 2h --interval 30s --seed 7 --start 2026-11-27T03:00:00Z

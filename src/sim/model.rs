@@ -159,6 +159,8 @@ struct Effort {
     capacity: f64,
     /// The compressor is drawing power.
     compressor_on: bool,
+    /// Supply air as the unit blew it (fans running), °C.
+    supply: f64,
 }
 
 pub struct Container {
@@ -425,7 +427,7 @@ impl Container {
     /// the setpoint, heaters when it must warm (Container Handbook §7.2.7.2).
     /// Frozen: the compressor on above setpoint + 0.2 K and off below − 0.2 K
     /// of return air, with minimum on and off times (§7.2.7.1).
-    fn control(&mut self, t_ms: i64, airflow: f64, capacity: f64) -> f64 {
+    fn control(&mut self, t_ms: i64, airflow: f64, capacity: f64, fan_heat: f64) -> f64 {
         let sp = self.setpoint();
         if self.product.frozen() {
             let since = t_ms - self.last_switch_ms;
@@ -445,7 +447,21 @@ impl Container {
                 0.0
             }
         } else {
-            airflow * (self.t_air - sp)
+            airflow * (self.t_air - sp) + fan_heat
+        }
+    }
+
+    /// Evaporator fans' draw, kW: high speed for chilled cargo, low for frozen.
+    fn fan_kw(&self, fan_failed: bool) -> f64 {
+        let kw = if self.product.frozen() {
+            FAN_KW_LOW
+        } else {
+            FAN_KW_HIGH
+        };
+        if fan_failed {
+            kw * 2.0 / 3.0
+        } else {
+            kw
         }
     }
 
@@ -462,6 +478,13 @@ impl Container {
         let airflow = self.airflow(fans, d.fan_failed);
         let coupling = self.coupling(fans, d.fan_failed);
         let capacity = self.capacity_at(ambient, d.fan_failed);
+        // The evaporator fans' motors heat the air they move; the coil takes
+        // that heat out again before the supply-air sensor.
+        let fan_heat = if fans {
+            1000.0 * self.fan_kw(d.fan_failed)
+        } else {
+            0.0
+        };
         let mut effort = Effort {
             capacity,
             ..Effort::default()
@@ -469,11 +492,12 @@ impl Container {
         for i in 0..substeps {
             let now = t_ms - ((substeps - 1 - i) as f64 * h * 1000.0) as i64;
             let asked = if fans {
-                self.control(now, airflow, capacity)
+                self.control(now, airflow, capacity, fan_heat)
             } else {
                 0.0
             };
-            let tripping_on = (d.fault_age_ms / 60_000) % 12 < 2;
+            // Trips within a minute of each start, then a quarter of an hour locked out.
+            let tripping_on = (d.fault_age_ms / 60_000) % 15 < 1;
             let q = match d.compressor {
                 _ if !fans => 0.0,
                 Compressor::Healthy => asked.clamp(-HEATER_W, capacity),
@@ -482,7 +506,7 @@ impl Container {
                 Compressor::Tripping => asked.clamp(-HEATER_W, 0.0),
             };
             let supply = if fans {
-                self.t_air - q / airflow
+                self.t_air - (q - fan_heat) / airflow
             } else {
                 self.t_air
             };
@@ -496,12 +520,13 @@ impl Container {
                 leak += DOOR_EXCHANGE * (ambient - self.t_air);
             }
             let heater = if d.defrost { DEFROST_HEAT_TO_AIR } else { 0.0 };
-            let to_air = to_load + leak + heater - q;
+            let to_air = to_load + leak + heater + fan_heat - q;
             self.t_air +=
                 to_air / AIR_HEAT_CAPACITY * h + PROCESS_NOISE * h.sqrt() * normal(&mut self.rng);
             self.t_load += (self.respiration_w - to_load) / self.load_capacity * h;
             effort.q = q;
             effort.asked = asked;
+            effort.supply = supply;
             effort.compressor_on = match d.compressor {
                 Compressor::Healthy => q > 0.0,
                 Compressor::Dead => false,
@@ -638,9 +663,8 @@ impl Container {
             fault_age_ms: episode.map_or(0, |e| clock.t_ms - e.start_ms),
         };
         let effort = self.integrate(dt, clock.t_ms, ambient, &drive);
-        let airflow = self.airflow(powered && !defrost, drive.fan_failed);
-        let supply_true = if airflow > 0.0 {
-            self.t_air - effort.q / airflow
+        let supply_true = if powered && !defrost {
+            effort.supply
         } else {
             self.t_air
         };
@@ -696,11 +720,11 @@ impl Container {
         let kw = if !d.powered {
             0.0
         } else {
-            let fan_kw = match (fans_on, frozen) {
-                (false, _) => 0.0,
-                (true, true) => FAN_KW_LOW,
-                (true, false) => FAN_KW_HIGH,
-            } * if d.fan_failed { 2.0 / 3.0 } else { 1.0 };
+            let fan_kw = if fans_on {
+                self.fan_kw(d.fan_failed)
+            } else {
+                0.0
+            };
             let lift = (1.0 + 0.012 * (ambient - 30.0)).clamp(0.7, 1.3);
             let duty = (effort.q / effort.capacity).clamp(0.0, 1.0);
             let compressor = match d.compressor {
@@ -729,9 +753,6 @@ impl Container {
 
         let supply = if d.defrost {
             self.t_air + 8.0 + 2.0 * self.rng.gen::<f64>()
-        } else if fans_on && effort.q == 0.0 {
-            // Fan heat only.
-            self.t_air + 0.2
         } else {
             supply_true
         } + 0.05 * normal(&mut self.rng);
