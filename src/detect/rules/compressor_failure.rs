@@ -10,9 +10,10 @@
 //! Without them (IBM-style data) it falls back to the cause: the box is
 //! above its setpoint, every fan runs, and the unit draws far less than a
 //! running compressor needs (10-minute mean). A chilled unit modulates its
-//! compressor continuously while the ambient is warmer than the box, drawing
-//! 3 kW or more; below 2.5 kW with the ambient 5 °C above the setpoint and
-//! the return air 1 °C above it, it is not compressing. A frozen unit cycles
+//! compressor continuously (its fans' heat alone needs cooling unless the
+//! ambient is some 20 °C colder than the box), drawing 2.8 kW or more; below
+//! 2.5 kW with the ambient no more than 5 °C below the setpoint and the
+//! return air 0.5 °C above it, it is not compressing. A frozen unit cycles
 //! its compressor on at setpoint + 0.2 °C; return air 1.5 °C above the
 //! setpoint with a mean draw under 3 kW means it is not running when called.
 //! Needs `temperature`, `kilowatts`, the fans, a band (and `ambient_temperature`
@@ -69,12 +70,16 @@ impl CompressorFailure {
         let (warm, limit) = if frozen {
             (o.temperature > sp + 1.5, self.fallback_frozen_kw)
         } else {
-            let needs_cooling = o.ambient.is_some_and(|a| a > sp + 5.0);
-            (needs_cooling && o.temperature > sp + 1.0, self.fallback_kw)
+            // The fans' own heat (about 0.9 kW) needs cooling unless the
+            // ambient is some 20 °C below the setpoint: 5 °C is a safe margin.
+            let needs_cooling = o.ambient.is_some_and(|a| a > sp - 5.0);
+            (needs_cooling && o.temperature > sp + 0.5, self.fallback_kw)
         };
         if warm && kw < limit {
             Verdict::fault(self.severity())
-        } else if o.temperature <= sp + 0.5 || kw > limit + 1.0 {
+        } else if o.temperature <= sp + 0.3 {
+            // A tripping compressor runs now and then: only a box back near
+            // its setpoint clears.
             Verdict::Clear
         } else {
             Verdict::Hold
@@ -117,7 +122,9 @@ impl Rule for CompressorFailure {
         let pull = o.temperature - supply;
         match mode {
             Mode::FullCool if pull < self.min_pull => Verdict::fault(self.severity()),
-            Mode::FullCool => Verdict::Clear,
+            // A tripping compressor cools for a minute now and then: a good
+            // pull in full_cool does not end the condition, leaving full_cool does.
+            Mode::FullCool => Verdict::Hold,
             Mode::Off => Verdict::Hold,
             _ => Verdict::Clear,
         }
