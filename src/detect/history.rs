@@ -414,7 +414,9 @@ impl History {
         if !self.reached_band && band.known && plausible && !o.defrosting() {
             // Judged on the sensor the unit controls (supply air for chilled cargo).
             let (t, high) = crate::detect::rules::controlled(o, band);
-            if t <= high && band.low.is_none_or(|l| t >= l) {
+            // Well inside (by 0.5 °C): a warm load pulling down for days
+            // hovers at the edge of the band, in and out with the noise.
+            if t <= high - 0.5 && band.low.is_none_or(|l| t >= l) {
                 self.reached_band = true;
             } else {
                 self.pull_down_best = self.pull_down_best.min(t);

@@ -16,9 +16,10 @@ use rand_distr::StandardNormal;
 
 pub use super::atmosphere::{AIR_CO2, AIR_O2};
 
-/// Heat capacity of the box's air together with what follows it closely (the
-/// aluminium T-floor, the inner lining, pallet surfaces), J/K (model value).
-const AIR_HEAT_CAPACITY: f64 = 1.0e6;
+/// Heat capacity of the box's air together with the surfaces that follow it
+/// closely (T-floor, lining, pallets), J/K (model value): after a door opening
+/// the return air is back within about 20 minutes.
+const AIR_HEAT_CAPACITY: f64 = 4.0e5;
 /// Air moved through the cargo by the evaporator fans at high speed, as W/K
 /// (mass flow × c_p; about 0.75 kg/s, model value). It sets how far return air
 /// sits above supply air: with supply-air control the return runs ≈ 2 K above
@@ -49,7 +50,7 @@ const DOOR_EXCHANGE: f64 = AIR_HEAT_CAPACITY / 150.0;
 /// (Container Handbook §7.2.7.1, "e.g. 0.2 °C"), with a minimum time between
 /// two switchings (ibid.; the minutes are model values).
 const FROZEN_HYSTERESIS: f64 = 0.2;
-const MIN_OFF_MS: i64 = 5 * 60_000;
+const MIN_OFF_MS: i64 = 3 * 60_000;
 const MIN_ON_MS: i64 = 3 * 60_000;
 /// Electric heaters: in heat mode, and during a defrost (W, kW; model values).
 const HEATER_W: f64 = 3_000.0;
@@ -623,6 +624,10 @@ impl Container {
             Some(FaultKind::PowerOff | FaultKind::CompressorFailure | FaultKind::DoorOpen)
         );
         if clock.t_ms < self.defrost_end_ms {
+            if !can_defrost {
+                // Interrupted (the door opened, the power went): it does not resume.
+                self.defrost_end_ms = clock.t_ms;
+            }
             return can_defrost;
         }
         if can_defrost && self.defrost_run_s >= self.defrost_every_s {

@@ -726,6 +726,8 @@ fn committed_samples_regenerate_byte_for_byte() {
         "7",
         "--inject",
         "2:power_off@10m+15m",
+        "--modem-battery",
+        "1",
         "--format",
         "csv",
     ]);

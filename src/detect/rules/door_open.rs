@@ -100,11 +100,12 @@ fn fallback(ctx: &Ctx) -> Verdict {
     // Outside air warmer or colder than the box: the air jumps toward it. Not
     // right after a defrost, when the air heated by the heaters cools back.
     let after_defrost = o.t_ms - ctx.hist.last_defrost < 15 * MINUTE;
-    let warm_air = !after_defrost
-        && o.ambient.is_some_and(|a| {
-            let gap = a - before;
-            gap.abs() >= 5.0 && rise * gap.signum() >= (0.25 * gap.abs()).max(2.0)
-        });
+    let warm_air = o.ambient.is_some_and(|a| {
+        let gap = a - before;
+        (gap > 0.0 || !after_defrost)
+            && gap.abs() >= 5.0
+            && rise * gap.signum() >= (0.25 * gap.abs()).max(2.0)
+    });
     // Outside air in a CA box: O2 climbs (three rises in a row, 3 % in all)
     // while CO2 falls by 1 % or more; a faulty sensor moves one gas, a door both.
     let outside_air = ctx.band.ca && {

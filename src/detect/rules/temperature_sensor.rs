@@ -3,7 +3,7 @@
 //! reading while the supply-air probe keeps moving). Units report 0.1 °C, and
 //! a steady chilled box repeats its return air often (healthy runs of up to 15
 //! equal readings at 5-minute intervals, 23 at 10 s, over 1000 simulated
-//! container-days): stuck means 20 equal readings over at least 20 minutes. Needs `temperature`;
+//! container-days): stuck means 24 equal readings over at least 20 minutes. Needs `temperature`;
 //! `supply_air_temperature` makes the stuck test safer. Window rows: the
 //! open/short test on `temperature_min`/`temperature_max`.
 
@@ -20,7 +20,7 @@ pub struct TemperatureSensor {
 impl Default for TemperatureSensor {
     fn default() -> Self {
         TemperatureSensor {
-            stuck_readings: 20.0,
+            stuck_readings: 24.0,
             stuck_for_ms: 20.0 * MINUTE as f64,
         }
     }
