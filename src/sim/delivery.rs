@@ -21,7 +21,7 @@ pub enum DeliveryMode {
 /// (model values).
 const LATE: f64 = 0.02;
 const DUPLICATE: f64 = 0.005;
-const LINK_LOSS: f64 = 0.001;
+const LINK_LOSS: f64 = 0.0003;
 /// A late reading is at most this late, and a loss of the link at most this long, ms.
 const MAX_DELAY_MS: i64 = 60_000;
 const MAX_LINK_LOSS_MS: i64 = 600_000;
@@ -123,6 +123,6 @@ mod tests {
         let lost = 1.0 - distinct.len() as f64 / sent as f64;
         assert!((0.01..0.03).contains(&late), "late {late}");
         assert!((0.002..0.01).contains(&doubled), "doubled {doubled}");
-        assert!((0.005..0.08).contains(&lost), "lost {lost}");
+        assert!((0.002..0.03).contains(&lost), "lost {lost}");
     }
 }

@@ -738,3 +738,75 @@ fn committed_samples_regenerate_byte_for_byte() {
         "keep gen-samples.sh and this test in step"
     );
 }
+
+#[test]
+fn realistic_delivery_sends_a_few_readings_late_twice_or_never_and_stays_reproducible() {
+    let args = [
+        "--containers",
+        "100",
+        "--duration",
+        "2h",
+        "--seed",
+        "4",
+        "--no-faults",
+        "--delivery",
+        "realistic",
+    ];
+    let a = sim(&args);
+    assert_eq!(a, sim(&args), "same seed, same bytes");
+    let in_order = readings(&sim(&args[..7]));
+    let rs = readings(&a);
+    let (mut late, mut doubled) = (0, 0);
+    let mut last: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
+    for r in &rs {
+        if let Some(prev) = last.get(&r.container_id) {
+            late += (r.measurement_time < *prev) as usize;
+            doubled += (r.measurement_time == *prev) as usize;
+        }
+        let e = last
+            .entry(r.container_id.clone())
+            .or_insert(r.measurement_time);
+        *e = (*e).max(r.measurement_time);
+    }
+    let n = in_order.len() as f64;
+    assert!((0.005..0.04).contains(&(late as f64 / n)), "{late} late");
+    assert!(
+        (0.001..0.02).contains(&(doubled as f64 / n)),
+        "{doubled} doubled"
+    );
+    let distinct: std::collections::HashSet<_> = rs
+        .iter()
+        .map(|r| (r.container_id.clone(), r.measurement_time))
+        .collect();
+    let lost = 1.0 - distinct.len() as f64 / n;
+    assert!((0.0..0.03).contains(&lost), "{lost} lost");
+}
+
+#[test]
+fn resolution_rounds_the_air_temperatures() {
+    let rs = readings(&sim(&[
+        "--containers",
+        "20",
+        "--duration",
+        "10m",
+        "--seed",
+        "4",
+        "--resolution",
+        "0.5",
+    ]));
+    for r in &rs {
+        for t in [r.temperature, r.supply_air_temperature.unwrap()] {
+            assert!(((t * 2.0).round() - t * 2.0).abs() < 1e-9, "{t}");
+        }
+    }
+    tool("reefer-sim")
+        .args(["--resolution", "0", "--modem-battery", "0.5"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--resolution"));
+    tool("reefer-sim")
+        .args(["--modem-battery", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--modem-battery"));
+}
