@@ -3,6 +3,7 @@
 
 pub mod dest;
 pub mod lifecycle;
+pub mod lock;
 pub mod store;
 
 use crate::app::{interrupted, usage, Exit};
@@ -26,7 +27,11 @@ Examples:
   reefer-act --to 'exec:/usr/local/bin/page-oncall --team cold-chain' --cooldown 2h
   */5 * * * *  reefer-detect /data/latest.jsonl | reefer-act --state /var/lib/reefer/act.db --to sqlite:///var/lib/reefer/business.db
   reefer-act --to dynamodb://reefer-alerts --to sns://arn:aws:sns:eu-west-1:123456789012:reefer-oncall
-  reefer-act --dry-run --to https://example.invalid/hook < events.jsonl";
+  reefer-act --dry-run --to https://example.invalid/hook < events.jsonl
+
+Exit status: 0 all delivered; 1 some input lines rejected or notifications not delivered
+(see --dead-letter); 2 usage or configuration error, nothing read; 3 fatal error;
+75 another reefer-act run holds the state file's lock (STATE.lock; see --wait); 130 Ctrl-C.";
 
 /// Turn fault events into alerts and deliver them, exactly once.
 ///
@@ -84,6 +89,11 @@ pub struct ActArgs {
     #[command(flatten)]
     pub aws: crate::cli::AwsArgs,
 
+    /// When another run holds the state file's lock, wait this long for it to finish
+    /// (default: do not wait) before giving up with exit status 75.
+    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    pub wait: Span,
+
     /// Print what would be delivered (as JSON lines on stdout) and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -135,6 +145,18 @@ struct Run {
     counts: Counts,
 }
 
+/// The exit status of a run: contract §7, plus [`lock::EXIT_LOCKED`] when
+/// another run holds the state file.
+pub fn exit_code(result: anyhow::Result<Exit>) -> std::process::ExitCode {
+    match result {
+        Err(e) if e.chain().any(|c| c.is::<lock::Locked>()) => {
+            crate::warn!("reefer-act: {e}");
+            std::process::ExitCode::from(lock::EXIT_LOCKED)
+        }
+        r => crate::app::finish("reefer-act", r),
+    }
+}
+
 pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
     if let Some(shell) = args.out.completions {
         crate::cli::write_completions::<ActArgs>(shell, &mut io::stdout())?;
@@ -150,6 +172,8 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
                 .map_err(|e| usage(format!("cannot create {}: {e}", dir.display())))?;
         }
     }
+    // One sender per state file: held until this run ends.
+    let _lock = lock::acquire(&state, args.wait.to_std())?;
     let store = Store::open(&state).map_err(|e| usage(e.to_string()))?;
     let opts = DestOptions {
         template: args.template,

@@ -421,3 +421,110 @@ fn unknown_destination_is_a_usage_error() {
     let out = out.code(2);
     out.stderr(contains("unknown destination"));
 }
+
+/// reefer-act as a child process with its stdin piped, for runs that overlap.
+fn spawn_act(args: &[&str]) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("reefer-act"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn many_openings(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            event(
+                &format!("C{i:05}"),
+                "power_off",
+                "warning",
+                "2026-11-27T03:05:00Z",
+                "open",
+            ) + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn two_overlapping_runs_on_one_state_never_deliver_a_notification_twice() {
+    let s = Scene::new();
+    let (url, bodies) = server(vec![200]);
+    let state = s.path("state.db");
+    let input = many_openings(1_200);
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let mut child = spawn_act(&["--state", &state, "--to", &url, "--wait", "5m"]);
+            let mut stdin = child.stdin.take().unwrap();
+            let text = input.clone();
+            std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+            child
+        })
+        .collect();
+    let mut delivered = Vec::new();
+    for child in runs {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        delivered.push(err);
+    }
+    let got = bodies.lock().unwrap().clone();
+    let mut ids: Vec<String> = got
+        .iter()
+        .map(|b| {
+            let v: serde_json::Value = serde_json::from_str(b).unwrap();
+            v["notification_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1_200, "{delivered:?}");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1_200, "a notification was delivered twice");
+    // One run sent everything; the one that waited found every event seen.
+    assert!(
+        delivered.iter().any(|e| e.contains("1200 delivered"))
+            && delivered.iter().any(|e| e.contains("(1200 already seen)")),
+        "{delivered:?}"
+    );
+}
+
+#[test]
+fn a_second_run_without_wait_exits_75_while_the_first_holds_the_state() {
+    let s = Scene::new();
+    let state = s.path("state.db");
+    // The first run waits for input, holding the lock.
+    let mut first = spawn_act(&["--state", &state, "--to", "-"]);
+    let lock = format!("{state}.lock");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&lock).map_or(true, |t| t.trim().is_empty()) {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the first run never locked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let evs = vec![event(
+        "C1",
+        "door_open",
+        "warning",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    let out = s.act(&evs, &["--to", "-"]).code(75);
+    out.stdout("").stderr(contains(format!(
+        "another reefer-act run (pid {}) holds the lock on {state}",
+        first.id()
+    )));
+    let out = s.act(&evs, &["--to", "-", "--wait", "200ms"]).code(75);
+    out.stderr(contains("after waiting"));
+    // Once the first run ends, the next one goes through and delivers.
+    let mut stdin = first.stdin.take().unwrap();
+    stdin.write_all(evs[0].as_bytes()).unwrap();
+    drop(stdin);
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_lines(&out.stdout).len(), 1);
+    let out = s.act(&evs, &["--to", "-"]).success();
+    out.stderr(contains("1 already seen"));
+}
