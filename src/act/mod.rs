@@ -1,6 +1,7 @@
 //! reefer-act: fault events in, alerts out — deduplicated, persistent,
 //! retried, and delivered to people and systems.
 
+pub mod deliver;
 pub mod dest;
 pub mod lifecycle;
 pub mod lock;
@@ -13,11 +14,12 @@ use crate::event::{FaultEvent, Status};
 use crate::time::Span;
 use anyhow::Context;
 use clap::Parser;
+use deliver::Sender;
 use dest::{DestOptions, Destination, Template};
 use lifecycle::{Action, Policy};
-use serde_json::{json, Value};
-use std::io::{self, Write};
-use std::time::Duration;
+use serde_json::Value;
+use std::io;
+use std::time::{Duration, Instant};
 use store::Store;
 
 const EXAMPLES: &str = "\
@@ -85,6 +87,17 @@ pub struct ActArgs {
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub timeout: Span,
 
+    /// Circuit breaker: after N connection failures in a row (refused, DNS,
+    /// timeout) a destination gets no more attempts in this run; its
+    /// notifications are dead-lettered at once and stay pending for the next run.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub break_after: u32,
+
+    /// Whole-run deadline: past it, no delivery is attempted, what is left
+    /// stays pending, the rest of the input is not read, and the run exits 3.
+    #[arg(long, value_name = "DURATION")]
+    pub max_time: Option<Span>,
+
     /// How to reach AWS, for dynamodb:// and sns://.
     #[command(flatten)]
     pub aws: crate::cli::AwsArgs,
@@ -129,19 +142,13 @@ struct Counts {
     opened: u64,
     escalated: u64,
     resolved: u64,
-    delivered: u64,
-    failed: u64,
     stray_resolves: u64,
 }
 
 struct Run {
     store: Store,
-    dests: Vec<Box<dyn Destination>>,
-    uris: Vec<String>,
-    backoff: Backoff,
-    retries: u32,
+    sender: Sender,
     dry_run: bool,
-    dry_out: crate::codec::Output,
     counts: Counts,
 }
 
@@ -157,14 +164,33 @@ pub fn exit_code(result: anyhow::Result<Exit>) -> std::process::ExitCode {
     }
 }
 
-pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
-    if let Some(shell) = args.out.completions {
-        crate::cli::write_completions::<ActArgs>(shell, &mut io::stdout())?;
-        return Ok(Exit::Ok);
+/// Opens (and so checks) every destination: a program that cannot run, a URL
+/// that does not parse, a table or topic that is missing or keyed wrongly is a
+/// usage error (exit 2) before any input is read or any state is touched.
+fn open_destinations(args: &ActArgs) -> anyhow::Result<Vec<Box<dyn Destination>>> {
+    let timeout = args.timeout.to_std().max(Duration::from_millis(1));
+    let opts = DestOptions {
+        template: args.template,
+        timeout,
+        output: args.out.output.clone(),
+        line_buffered: args.out.line_buffered,
+        aws: args.aws.options(Duration::from_secs(3), timeout),
+    };
+    let mut dests: Vec<Box<dyn Destination>> = Vec::new();
+    for uri in &args.to {
+        let d = dest::open(uri, &opts)?;
+        if dests.iter().any(|o| o.uri() == d.uri()) {
+            return Err(usage(format!(
+                "destination {} given twice (destinations are told apart with their credentials masked)",
+                d.uri()
+            )));
+        }
+        dests.push(d);
     }
-    let mut input = args.input.open()?;
-    let mut rejects = args.input.rejects("reefer-act")?;
-    let times = args.input.time_parser();
+    Ok(dests)
+}
+
+fn open_state(args: &ActArgs) -> anyhow::Result<(Option<lock::StateLock>, Store)> {
     let state = args.state.clone().unwrap_or_else(default_state_path);
     if let Some(dir) = std::path::Path::new(&state).parent() {
         if !dir.as_os_str().is_empty() {
@@ -173,56 +199,55 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         }
     }
     // One sender per state file: held until this run ends.
-    let _lock = lock::acquire(&state, args.wait.to_std())?;
+    let lock = lock::acquire(&state, args.wait.to_std())?;
     let store = Store::open(&state).map_err(|e| usage(e.to_string()))?;
-    let opts = DestOptions {
-        template: args.template,
-        timeout: args.timeout.to_std().max(Duration::from_millis(1)),
-        output: args.out.output.clone(),
-        line_buffered: args.out.line_buffered,
-        aws: args.aws.options(
-            Duration::from_secs(3),
-            args.timeout.to_std().max(Duration::from_millis(1)),
-        ),
-    };
-    let mut dests = Vec::new();
-    let mut uris: Vec<String> = Vec::new();
-    for uri in &args.to {
-        if uris.contains(uri) {
-            return Err(usage(format!("destination {uri} given twice")));
-        }
-        dests.push(dest::open(uri, &opts)?);
-        uris.push(uri.clone());
+    Ok((Some(lock), store))
+}
+
+pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
+    if let Some(shell) = args.out.completions {
+        crate::cli::write_completions::<ActArgs>(shell, &mut io::stdout())?;
+        return Ok(Exit::Ok);
     }
+    let started = Instant::now();
+    let mut input = args.input.open()?;
+    let mut rejects = args.input.rejects("reefer-act")?;
+    let times = args.input.time_parser();
+    let dests = open_destinations(&args)?;
+    let (_lock, store) = open_state(&args)?;
     let policy = Policy {
         cooldown_ms: args.cooldown.millis,
         resolve_after_ms: args.resolve_after.map(|s| s.millis),
     };
     let first = args.retry_delay.to_std();
+    // Jitter only spreads retries out; it never shapes output, so the clock may seed it.
+    let mut sender = Sender::new(dests, Backoff::new(first, first * 30, jitter_seed()));
+    sender.retries = args.retries;
+    sender.break_after = args.break_after;
+    sender.deadline = args.max_time.map(|t| started + t.to_std());
+    if args.dry_run {
+        sender.dry_run = Some(args.out.open()?);
+    }
     let mut run = Run {
         store,
-        dests,
-        uris,
-        // Jitter only spreads retries out; it never shapes output, so the clock may seed it.
-        backoff: Backoff::new(first, first * 30, jitter_seed()),
-        retries: args.retries,
+        sender,
         dry_run: args.dry_run,
-        dry_out: args.out.open()?,
         counts: Counts::default(),
     };
     crate::app::catch_interrupt();
     if run.dry_run {
         run.store.begin()?;
     }
-    let elsewhere = run.store.count_pending_elsewhere(&run.uris)?;
+    let elsewhere = run.store.count_pending_elsewhere(&run.sender.keys)?;
     if elsewhere > 0 {
         crate::warn!(
             "reefer-act: {elsewhere} notifications in the state file wait for destinations not given this time; they stay queued"
         );
     }
     // Whatever an earlier run could not finish goes first.
-    let mut exit = run.deliver_pending(&mut rejects)?;
-    while exit == Exit::Ok {
+    run.sender.deliver_pending(&run.store, &mut rejects)?;
+    let mut exit = Exit::Ok;
+    while !run.sender.deadline_hit {
         let rec = match input.next_rec().context("reading fault events")? {
             None => break,
             Some(Err(bad)) => {
@@ -243,42 +268,56 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         };
         run.counts.events += 1;
         run.apply(&ev, &policy)?;
-        exit = run.deliver_pending(&mut rejects)?;
+        run.sender.deliver_pending(&run.store, &mut rejects)?;
         if interrupted() {
             exit = Exit::Interrupted;
+            break;
         }
     }
-    for d in &mut run.dests {
-        d.finish()?;
-    }
-    run.dry_out.flush()?;
+    run.sender.finish()?;
     if run.dry_run {
         run.store.rollback()?;
     }
     rejects.flush()?;
-    let c = &run.counts;
     if !args.out.quiet {
-        crate::warn!(
-        "reefer-act: {} events ({} already seen), alerts: {} opened, {} escalated, {} resolved; notifications: {} {}, {} failed{}{}",
-        c.events,
-        c.duplicates,
-        c.opened,
-        c.escalated,
-        c.resolved,
-        c.delivered,
-        if run.dry_run { "would be delivered" } else { "delivered" },
-        c.failed,
-        if c.stray_resolves > 0 { format!("; {} resolve events without an open alert", c.stray_resolves) } else { String::new() },
-        if rejects.count() > 0 { format!("; {} bad input lines", rejects.count()) } else { String::new() },
-    );
+        run.summary(rejects.count());
+    }
+    if run.sender.deadline_hit {
+        return Err(anyhow::anyhow!(
+            "--max-time {} reached after {} events; the rest of the input was not read, and undelivered notifications stay pending for the next run",
+            args.max_time.map_or(String::new(), |t| format!("{:.1} s", t.as_secs_f64())),
+            run.counts.events
+        ));
     }
     if exit == Exit::Interrupted {
         return Ok(exit);
     }
-    Ok(Exit::from_rejected(rejects.count() + c.failed))
+    Ok(Exit::from_rejected(
+        rejects.count() + run.sender.undelivered(),
+    ))
 }
 
 impl Run {
+    fn summary(&self, bad_lines: u64) {
+        let c = &self.counts;
+        let dead: u64 = self.sender.counts.iter().map(|d| d.dead).sum();
+        let deferred: u64 = self.sender.counts.iter().map(|d| d.deferred).sum();
+        crate::warn!(
+            "reefer-act: {} events ({} already seen), alerts: {} opened, {} escalated, {} resolved; notifications: {} {}, {} failed{}{}{}",
+            c.events,
+            c.duplicates,
+            c.opened,
+            c.escalated,
+            c.resolved,
+            self.sender.delivered(),
+            if self.dry_run { "would be delivered" } else { "delivered" },
+            dead,
+            if deferred > 0 { format!(", {deferred} left pending") } else { String::new() },
+            if c.stray_resolves > 0 { format!("; {} resolve events without an open alert", c.stray_resolves) } else { String::new() },
+            if bad_lines > 0 { format!("; {bad_lines} bad input lines") } else { String::new() },
+        );
+    }
+
     fn apply(&mut self, ev: &FaultEvent, policy: &Policy) -> anyhow::Result<()> {
         if !self.dry_run {
             self.store.begin()?;
@@ -308,7 +347,7 @@ impl Run {
                             .map_or(Value::Null, Value::String),
                     );
                 }
-                for d in &self.dests {
+                for d in &self.sender.dests {
                     let wanted =
                         d.records_every_change() || (c.notify && c.action != Action::Updated);
                     if wanted {
@@ -322,73 +361,5 @@ impl Run {
             self.store.commit()?;
         }
         Ok(())
-    }
-
-    /// Delivers every pending notification; `Ok(Exit::Ok)` unless stdout closed.
-    fn deliver_pending(&mut self, rejects: &mut crate::codec::Rejects) -> anyhow::Result<Exit> {
-        let pending = self.store.pending(&self.uris)?;
-        for row in pending {
-            let payload: Value = serde_json::from_str(&row.payload).context("outbox payload")?;
-            let idx = self
-                .uris
-                .iter()
-                .position(|u| *u == row.destination)
-                .expect("pending() filters by destination");
-            if self.dry_run {
-                let line = json!({ "dry_run": true, "destination": row.destination, "notification": payload });
-                writeln!(self.dry_out, "{line}")?;
-                self.store.mark(row.id, true, 0, None)?;
-                self.counts.delivered += 1;
-                continue;
-            }
-            let mut attempts = row.attempts;
-            let outcome = loop {
-                attempts += 1;
-                match self.dests[idx].deliver(&payload) {
-                    Ok(()) => break Ok(()),
-                    Err(e) if e.broken_pipe => {
-                        return Err(io::Error::from(io::ErrorKind::BrokenPipe))
-                            .context("writing alerts");
-                    }
-                    Err(e) if e.retryable && (attempts - row.attempts) <= self.retries as i64 => {
-                        let wait = self.backoff.delay((attempts - row.attempts) as u32);
-                        crate::warn!(
-                            "reefer-act: {}: {} (attempt {}, retrying in {} ms)",
-                            row.destination,
-                            e.message,
-                            attempts - row.attempts,
-                            wait.as_millis()
-                        );
-                        std::thread::sleep(wait);
-                    }
-                    Err(e) => break Err(e),
-                }
-            };
-            match outcome {
-                Ok(()) => {
-                    self.store.mark(row.id, true, attempts, None)?;
-                    self.counts.delivered += 1;
-                }
-                Err(e) => {
-                    crate::warn!(
-                        "reefer-act: giving up on {} for alert {} after {} attempts: {}",
-                        row.destination,
-                        payload.get("alert_id").unwrap_or(&Value::Null),
-                        attempts - row.attempts,
-                        e.message
-                    );
-                    self.store.mark(row.id, false, attempts, Some(&e.message))?;
-                    let line = json!({
-                        "destination": row.destination,
-                        "error": e.message,
-                        "attempts": attempts,
-                        "notification": payload,
-                    });
-                    rejects.keep(&line.to_string())?;
-                    self.counts.failed += 1;
-                }
-            }
-        }
-        Ok(Exit::Ok)
     }
 }

@@ -328,14 +328,22 @@ impl Store {
         Ok(())
     }
 
-    /// Pending notifications for the given destinations, oldest first.
-    pub fn pending(&self, destinations: &[String]) -> anyhow::Result<Vec<OutboxRow>> {
+    /// Pending notifications for the given destinations with an id above
+    /// `after`, oldest first (rows handled earlier in a run are not read again).
+    pub fn pending_after(
+        &self,
+        after: i64,
+        destinations: &[String],
+    ) -> anyhow::Result<Vec<OutboxRow>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, destination, payload, attempts FROM outbox WHERE status = 'pending' ORDER BY id")
+            .prepare_cached(
+                "SELECT id, destination, payload, attempts FROM outbox
+                 WHERE status = 'pending' AND id > ?1 ORDER BY id",
+            )
             .map_err(sql_err)?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map([after], |r| {
                 Ok(OutboxRow {
                     id: r.get(0)?,
                     destination: r.get(1)?,
@@ -349,6 +357,17 @@ impl Store {
             .into_iter()
             .filter(|r| destinations.contains(&r.destination))
             .collect())
+    }
+
+    /// Records a failed or skipped attempt of a notification that stays pending.
+    pub fn note_failure(&self, id: i64, attempts: i64, error: &str) -> anyhow::Result<()> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET attempts = ?2, last_error = ?3 WHERE id = ?1",
+                params![id, attempts, error],
+            )
+            .map_err(sql_err)?;
+        Ok(())
     }
 
     pub fn count_pending_elsewhere(&self, destinations: &[String]) -> anyhow::Result<usize> {

@@ -138,3 +138,24 @@ fn a_missing_table_or_topic_is_a_configuration_error() {
     );
     out.code(2);
 }
+
+#[test]
+fn a_table_with_another_key_schema_is_refused_before_any_input_is_read() {
+    let s = Scene::new();
+    let table = unique("keyed-by-id");
+    admin(&["create-table", &table, "id"]);
+    let evs = vec![event(
+        "C1",
+        "power_off",
+        "warning",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    let out = act_aws(&s, &evs, &["--to", &format!("dynamodb://{table}")]).code(2);
+    out.stdout("").stderr(predicates::str::contains(format!(
+        "dynamodb://{table}: the table is keyed id (HASH, S); reefer-act needs a string partition key alert_key and no sort key"
+    )));
+    assert!(!std::path::Path::new(&s.path("state.db")).exists());
+    // Nothing was written to the table.
+    assert!(admin(&["scan-table", &table]).trim().is_empty());
+}

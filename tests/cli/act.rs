@@ -212,7 +212,10 @@ fn cooldown_silences_a_flapping_fault_and_resolve_after_closes_silent_alerts() {
 /// A tiny HTTP server on 127.0.0.1 answering with the given status codes in turn
 /// (the last one repeats), recording the bodies it receives.
 fn server(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    server_on(TcpListener::bind("127.0.0.1:0").unwrap(), statuses)
+}
+
+fn server_on(listener: TcpListener, statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let seen = bodies.clone();
@@ -527,4 +530,100 @@ fn a_second_run_without_wait_exits_75_while_the_first_holds_the_state() {
     assert_eq!(json_lines(&out.stdout).len(), 1);
     let out = s.act(&evs, &["--to", "-"]).success();
     out.stderr(contains("1 already seen"));
+}
+
+#[test]
+fn a_missing_program_or_a_bad_url_is_refused_before_any_input_is_read() {
+    let s = Scene::new();
+    let evs = vec![event(
+        "C1",
+        "door_open",
+        "warning",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    let out = s
+        .act(
+            &evs,
+            &["--to", "exec:/usr/local/bin/page-oncall --team cold-chain"],
+        )
+        .code(2);
+    out.stdout("").stderr(contains(
+        "reefer-act: exec:/usr/local/bin/page-oncall --team cold-chain: program /usr/local/bin/page-oncall does not exist",
+    ));
+    let out = s.act(&evs, &["--to", "http://a:PW@[bad/x"]).code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("http://***@[bad/x: not a valid URL"), "{err}");
+    assert!(!err.contains("PW"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    s.act(&evs, &["--to", &format!("exec:{}", s.path("state.db"))])
+        .code(2)
+        .stderr(contains("does not exist"));
+    // Nothing was read or stored: no state file was even created.
+    assert!(!std::path::Path::new(&s.path("state.db")).exists());
+}
+
+#[test]
+fn a_dead_endpoint_ends_the_run_in_seconds_and_the_next_run_delivers_everything_once() {
+    let s = Scene::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener); // nothing listens there now: connection refused
+    let url = format!("http://{addr}/hook");
+    let dead = s.path("dead.jsonl");
+    let input: Vec<String> = many_openings(100).lines().map(str::to_string).collect();
+    let started = std::time::Instant::now();
+    let out = s
+        .act(&input, &["--to", &url, "--dead-letter", &dead])
+        .code(1);
+    let took = started.elapsed();
+    assert!(took.as_secs_f64() < 10.0, "took {took:?}");
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("3 connection failures in a row"), "{err}");
+    assert!(
+        err.contains("0 delivered, 0 failed, 100 left pending"),
+        "{err}"
+    );
+    let letters = json_lines(&std::fs::read(&dead).unwrap());
+    assert_eq!(letters.len(), 100);
+    assert!(letters.iter().all(|l| l["status"] == "pending"
+        && l["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not sent: circuit open")));
+    // The endpoint comes back: the next run (no new input) sends the 100, once each.
+    let (_, bodies) = server_on(TcpListener::bind(addr).unwrap(), vec![200]);
+    let out = s.act(&[], &["--to", &url]).success();
+    out.stderr(contains("100 delivered, 0 failed"));
+    let mut ids: Vec<String> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            serde_json::from_str::<serde_json::Value>(b).unwrap()["notification_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 100);
+    assert_eq!(bodies.lock().unwrap().len(), 100);
+}
+
+#[test]
+fn max_time_stops_a_run_that_would_take_too_long() {
+    let s = Scene::new();
+    let (url, _bodies) = server(vec![503]);
+    let input: Vec<String> = many_openings(20).lines().map(str::to_string).collect();
+    let started = std::time::Instant::now();
+    let out = s
+        .act(
+            &input,
+            &["--to", &url, "--retries", "50", "--max-time", "1500ms"],
+        )
+        .code(3);
+    assert!(started.elapsed().as_secs_f64() < 5.0);
+    out.stderr(contains("--max-time 1.5 s reached after"));
 }

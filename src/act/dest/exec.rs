@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 /// alert as JSON on its stdin and as `REEFER_*` environment variables. Exit 0 means delivered.
 pub struct Exec {
     uri: String,
+    /// The program's path, found (and checked executable) before any input is read.
     program: String,
     args: Vec<String>,
     timeout: Duration,
@@ -22,13 +23,47 @@ impl Exec {
                 "exec: needs a program, e.g. exec:/usr/local/bin/page-oncall --team cold-chain",
             ));
         };
+        let shown = crate::redact::text(uri);
+        let program = find_program(program)
+            .map_err(|why| crate::app::usage(crate::redact::text(&format!("{shown}: {why}"))))?;
         Ok(Exec {
-            uri: uri.to_string(),
-            program: program.clone(),
+            uri: shown,
+            program,
             args: args.to_vec(),
             timeout,
         })
     }
+}
+
+/// Where `program` is (PATH searched as `execvp` would, when it has no `/`),
+/// or why it cannot be run.
+fn find_program(program: &str) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &std::path::Path| -> Result<(), String> {
+        let meta = std::fs::metadata(p).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("program {} does not exist", p.display()),
+            _ => format!("program {}: {e}", p.display()),
+        })?;
+        if !meta.is_file() {
+            return Err(format!("program {} is not a file", p.display()));
+        }
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Err(format!("program {} is not executable", p.display()));
+        }
+        Ok(())
+    };
+    if program.contains('/') {
+        runnable(std::path::Path::new(program))?;
+        return Ok(program.to_string());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(program);
+        if runnable(&candidate).is_ok() {
+            return Ok(candidate.display().to_string());
+        }
+    }
+    Err(format!("program {program} is not found in PATH"))
 }
 
 impl Destination for Exec {
@@ -103,13 +138,31 @@ mod tests {
     fn splits_words_without_a_shell() {
         let t = Duration::from_secs(1);
         let e = Exec::parse_with(
-            "exec:notify --to 'field team' $HOME",
-            "notify --to 'field team' $HOME",
+            "exec:true --to 'field team' $HOME",
+            "true --to 'field team' $HOME",
             t,
         )
         .unwrap();
-        assert_eq!(e.program, "notify");
+        assert!(e.program.ends_with("/true"), "{}", e.program);
         assert_eq!(e.args, vec!["--to", "field team", "$HOME"]);
         assert!(Exec::parse_with("exec:", "", t).is_err());
+    }
+
+    #[test]
+    fn a_missing_or_unexecutable_program_is_refused_at_once() {
+        let t = Duration::from_secs(1);
+        let err = |cmd: &str| {
+            Exec::parse_with(&format!("exec:{cmd}"), cmd, t)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(err("/nonexistent/page-oncall --team x").contains("does not exist"));
+        assert!(err("no-such-program-anywhere").contains("not found in PATH"));
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("notes.txt");
+        std::fs::write(&plain, "not a program").unwrap();
+        assert!(err(&plain.display().to_string()).contains("not executable"));
+        assert!(err(&dir.path().display().to_string()).contains("not a file"));
     }
 }

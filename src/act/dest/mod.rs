@@ -18,6 +18,9 @@ pub struct DeliveryError {
     pub retryable: bool,
     /// The reader of stdout went away: end quietly, as after `| head`.
     pub broken_pipe: bool,
+    /// The destination could not be reached at all (refused, DNS, timeout):
+    /// what the circuit breaker counts.
+    pub connection: bool,
 }
 
 impl DeliveryError {
@@ -26,6 +29,15 @@ impl DeliveryError {
             message: message.into(),
             retryable: true,
             broken_pipe: false,
+            connection: false,
+        }
+    }
+
+    /// The destination did not answer: retried, and counted by the circuit breaker.
+    pub fn connection(message: impl Into<String>) -> Self {
+        DeliveryError {
+            connection: true,
+            ..DeliveryError::retryable(message)
         }
     }
 
@@ -34,12 +46,14 @@ impl DeliveryError {
             message: message.into(),
             retryable: false,
             broken_pipe: false,
+            connection: false,
         }
     }
 }
 
 pub trait Destination {
-    /// The destination as given on the command line (the outbox key).
+    /// The destination as given on the command line with its credentials
+    /// masked ([`crate::redact`]): what is printed, and the outbox key.
     fn uri(&self) -> &str;
 
     /// Record destinations (databases) mirror every change of an alert;
@@ -105,7 +119,7 @@ pub fn open(uri: &str, opts: &DestOptions) -> anyhow::Result<Box<dyn Destination
             uri,
             opts.template,
             opts.timeout,
-        )));
+        )?));
     }
     if let Some(table) = uri.strip_prefix("dynamodb://") {
         let (aws, rt) = aws(uri, opts)?;
@@ -119,7 +133,8 @@ pub fn open(uri: &str, opts: &DestOptions) -> anyhow::Result<Box<dyn Destination
         return Ok(Box::new(exec::Exec::parse_with(uri, cmd, opts.timeout)?));
     }
     Err(usage(format!(
-        "unknown destination {uri:?} (expected -, sqlite://PATH, http(s)://URL, exec:PROGRAM ARGS..., dynamodb://TABLE, sns://TOPIC_ARN)"
+        "unknown destination {:?} (expected -, sqlite://PATH, http(s)://URL, exec:PROGRAM ARGS..., dynamodb://TABLE, sns://TOPIC_ARN)",
+        crate::redact::text(uri)
     )))
 }
 
@@ -129,19 +144,21 @@ fn open_failure(uri: &str, f: crate::aws::Failure) -> anyhow::Error {
     use crate::aws::Failure;
     match f {
         f @ (Failure::NotFound { .. } | Failure::Denied { .. } | Failure::Client { .. }) => {
-            usage(format!("{uri}: {f}"))
+            usage(crate::redact::text(&format!("{uri}: {f}")))
         }
-        f => anyhow::anyhow!("{uri}: {f}"),
+        f => anyhow::anyhow!(crate::redact::text(&format!("{uri}: {f}"))),
     }
 }
 
-/// A delivery error from an AWS failure: retried when the service says it may pass.
-fn delivery_failure(uri: &str, f: crate::aws::Failure) -> DeliveryError {
-    let msg = format!("{uri}: {f}");
-    if f.is_retryable() {
-        DeliveryError::retryable(msg)
-    } else {
-        DeliveryError::permanent(msg)
+/// A delivery error from an AWS failure: retried when the service says it may
+/// pass; no answer at all counts for the circuit breaker. (The caller names
+/// the destination.)
+fn delivery_failure(f: crate::aws::Failure) -> DeliveryError {
+    let msg = crate::redact::text(&f.to_string());
+    match f {
+        crate::aws::Failure::Unreachable { .. } => DeliveryError::connection(msg),
+        f if f.is_retryable() => DeliveryError::retryable(msg),
+        _ => DeliveryError::permanent(msg),
     }
 }
 

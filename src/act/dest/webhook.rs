@@ -4,28 +4,68 @@ use std::time::Duration;
 
 /// `http(s)://...`: POSTs the alert as JSON (or a chat message with `--template slack`).
 pub struct Webhook {
+    /// The URL as given, credentials included: only ever sent, never printed.
     url: String,
+    /// The URL with its credentials masked: what messages and the state show.
+    shown: String,
     template: Template,
     agent: ureq::Agent,
 }
 
 impl Webhook {
-    pub fn new(url: &str, template: Template, timeout: Duration) -> Self {
+    /// Checks the URL before any input is read: a URL that cannot be parsed
+    /// would otherwise fail every notification the same way.
+    pub fn new(url: &str, template: Template, timeout: Duration) -> anyhow::Result<Self> {
+        let shown = crate::redact::url(url);
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(timeout.min(Duration::from_secs(10)))
             .timeout(timeout)
             .build();
-        Webhook {
+        let parsed = agent.post(url).request_url().map_err(|e| {
+            let why = match &e {
+                ureq::Error::Transport(t) => t.message().unwrap_or("").to_string(),
+                other => other.kind().to_string(),
+            };
+            crate::app::usage(crate::redact::text(&format!(
+                "{shown}: not a valid URL: {why}"
+            )))
+        })?;
+        if parsed.host().is_empty() {
+            return Err(crate::app::usage(format!("{shown}: the URL has no host")));
+        }
+        Ok(Webhook {
             url: url.to_string(),
+            shown,
             template,
             agent,
-        }
+        })
+    }
+}
+
+/// A transport failure in words, without the URL that ureq's own message
+/// repeats (the caller names the destination once, masked).
+fn transport(t: &ureq::Transport) -> DeliveryError {
+    use ureq::ErrorKind as K;
+    let mut why = t.kind().to_string();
+    if let Some(m) = t.message() {
+        why.push_str(": ");
+        why.push_str(m);
+    }
+    if let Some(src) = std::error::Error::source(t) {
+        why.push_str(": ");
+        why.push_str(&src.to_string());
+    }
+    let why = crate::redact::text(&why);
+    match t.kind() {
+        K::Dns | K::ConnectionFailed | K::Io | K::ProxyConnect => DeliveryError::connection(why),
+        K::InvalidUrl | K::UnknownScheme | K::InvalidProxyUrl => DeliveryError::permanent(why),
+        _ => DeliveryError::retryable(why),
     }
 }
 
 impl Destination for Webhook {
     fn uri(&self) -> &str {
-        &self.url
+        &self.shown
     }
 
     fn deliver(&mut self, payload: &Value) -> Result<(), DeliveryError> {
@@ -45,7 +85,7 @@ impl Destination for Webhook {
         {
             Ok(_) => Ok(()),
             Err(ureq::Error::Status(code, _)) => {
-                let msg = format!("HTTP {code} from {}", self.url);
+                let msg = format!("HTTP {code}");
                 // Timeouts, throttling and server errors may pass; other client errors will not.
                 if code == 408 || code == 429 || code >= 500 {
                     Err(DeliveryError::retryable(msg))
@@ -53,7 +93,7 @@ impl Destination for Webhook {
                     Err(DeliveryError::permanent(msg))
                 }
             }
-            Err(e) => Err(DeliveryError::retryable(format!("{}: {e}", self.url))),
+            Err(ureq::Error::Transport(t)) => Err(transport(&t)),
         }
     }
 }
