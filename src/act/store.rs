@@ -155,7 +155,57 @@ impl Store {
             .map_err(|e| anyhow::anyhow!("cannot use state database {path}: {e}"))?;
         conn.execute_batch(ALERTS_SCHEMA).map_err(sql_err)?;
         conn.execute_batch(STATE_SCHEMA).map_err(sql_err)?;
-        Ok(Store { conn })
+        let store = Store { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Brings a state file of an earlier version up to date (`user_version`).
+    fn migrate(&self) -> anyhow::Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql_err)?;
+        if version < 1 {
+            // Overwrite, not just unlink, the old text of the rows rewritten.
+            self.conn
+                .execute_batch("PRAGMA secure_delete = ON")
+                .map_err(sql_err)?;
+            self.mask_stored_secrets()?;
+        }
+        self.conn
+            .execute_batch("PRAGMA user_version = 1")
+            .map_err(sql_err)
+    }
+
+    /// Version 0 kept destinations and errors with their credentials: mask
+    /// them (masked destinations are the outbox keys from version 1 on).
+    fn mask_stored_secrets(&self) -> anyhow::Result<()> {
+        let rows: Vec<(i64, String, Option<String>)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, destination, last_error FROM outbox")
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(sql_err)?;
+            rows.collect::<Result<_, _>>().map_err(sql_err)?
+        };
+        for (id, dest, err) in rows {
+            let (d, e) = (
+                crate::redact::url(&dest),
+                err.as_deref().map(crate::redact::text),
+            );
+            if d != dest || e != err {
+                self.conn
+                    .execute(
+                        "UPDATE outbox SET destination = ?2, last_error = ?3 WHERE id = ?1",
+                        params![id, d, e],
+                    )
+                    .map_err(sql_err)?;
+            }
+        }
+        Ok(())
     }
 
     pub fn begin(&self) -> anyhow::Result<()> {

@@ -627,3 +627,83 @@ fn max_time_stops_a_run_that_would_take_too_long() {
     assert!(started.elapsed().as_secs_f64() < 5.0);
     out.stderr(contains("--max-time 1.5 s reached after"));
 }
+
+/// Everything a run leaves behind: stdout, stderr, the dead letter, the state files.
+fn everything_written(s: &Scene, out: &Assert) -> String {
+    let mut all = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    all += &String::from_utf8_lossy(&out.get_output().stderr);
+    for f in ["dead.jsonl", "state.db", "state.db-wal", "state.db.lock"] {
+        if let Ok(bytes) = std::fs::read(s.path(f)) {
+            all += &String::from_utf8_lossy(&bytes);
+        }
+    }
+    all
+}
+
+#[test]
+fn secrets_in_webhook_urls_never_reach_stderr_dead_letters_or_the_state() {
+    let s = Scene::new();
+    let (good, bodies) = server(vec![200]);
+    let secret = |url: &str| {
+        url.replace("http://", "http://alice:PASSWORD1@")
+            .replace("/hook", "/services/T0/B0/SECRETSEG9?token=QTOKEN7")
+    };
+    let good = secret(&good);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = secret(&format!("http://{}/hook", listener.local_addr().unwrap()));
+    drop(listener);
+    let evs: Vec<String> = many_openings(5).lines().map(str::to_string).collect();
+    let dead = s.path("dead.jsonl");
+    let args = ["--to", &good, "--to", &dead_url, "--dead-letter", &dead];
+    let out = s.act(&evs, &args).code(1);
+    assert_eq!(
+        bodies.lock().unwrap().len(),
+        5,
+        "the secret URL still works"
+    );
+    let mut seen = everything_written(&s, &out);
+    // A dry run and a second run (pending notifications retried) print them too.
+    seen += &everything_written(&s, &s.act(&evs, &[&args[..], &["--dry-run"]].concat()));
+    seen += &everything_written(&s, &s.act(&[], &args));
+    for secret in ["PASSWORD1", "SECRETSEG9", "QTOKEN7", "alice"] {
+        assert!(!seen.contains(secret), "{secret} leaked:\n{seen}");
+    }
+    assert!(seen.contains("http://***@127.0.0.1:"), "{seen}");
+    assert!(seen.contains("/services/T0/B0/***?token=***"), "{seen}");
+    let letters = json_lines(&std::fs::read(&dead).unwrap());
+    assert!(!letters.is_empty());
+}
+
+#[test]
+fn a_state_file_from_before_masking_has_its_secrets_masked_and_keeps_its_pending_rows() {
+    let s = Scene::new();
+    let (url, bodies) = server(vec![200]);
+    let secret_url = url.replace("/hook", "/hook?token=QTOKEN7");
+    // A state file as an earlier version left it: the destination stored in clear.
+    s.act(&[], &["--to", "-"]).success();
+    let conn = rusqlite::Connection::open(s.path("state.db")).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA user_version = 0;
+         INSERT INTO outbox (alert_id, destination, action, payload, status, last_error)
+         VALUES (1, '{secret_url}', 'opened', '{{\"notification_id\":\"1:opened:1\"}}', 'pending', 'POST {secret_url}: refused');"
+    ))
+    .unwrap();
+    drop(conn);
+    // Any run masks them on opening the state, even one for other destinations.
+    s.act(&[], &["--to", "-"])
+        .success()
+        .stderr(contains("1 notifications in the state file wait"));
+    let conn = rusqlite::Connection::open(s.path("state.db")).unwrap();
+    let (dest, err): (String, String) = conn
+        .query_row("SELECT destination, last_error FROM outbox", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(dest.ends_with("/hook?token=***"), "{dest}");
+    assert!(err.ends_with("/hook?token=***: refused"), "{err}");
+    drop(conn);
+    // And the masked key still finds the row for the same destination.
+    let out = s.act(&[], &["--to", &secret_url]).success();
+    out.stderr(contains("1 delivered"));
+    assert_eq!(bodies.lock().unwrap().len(), 1);
+}
