@@ -1,120 +1,27 @@
 //! reefer-act: fault events in, alerts out — deduplicated, persistent,
 //! retried, and delivered to people and systems.
 
+pub mod args;
 pub mod deliver;
 pub mod dest;
 pub mod lifecycle;
 pub mod lock;
+pub mod ops;
 pub mod store;
 
 use crate::app::{interrupted, usage, Exit};
 use crate::backoff::Backoff;
-use crate::cli::InputArgs;
 use crate::event::{FaultEvent, Status};
-use crate::time::Span;
 use anyhow::Context;
-use clap::Parser;
+pub use args::ActArgs;
+use args::{Command, SendArgs, StateArgs};
 use deliver::Sender;
-use dest::{DestOptions, Destination, Template};
+use dest::{DestOptions, Destination};
 use lifecycle::{Action, Policy};
 use serde_json::Value;
 use std::io;
 use std::time::{Duration, Instant};
 use store::Store;
-
-const EXAMPLES: &str = "\
-Examples:
-  reefer-detect fleet.jsonl | reefer-act --to - --to sqlite://alerts.db
-  reefer-act --to https://hooks.slack.com/services/T/B/X --template slack events.jsonl
-  reefer-act --to 'exec:/usr/local/bin/page-oncall --team cold-chain' --cooldown 2h
-  */5 * * * *  reefer-detect /data/latest.jsonl | reefer-act --state /var/lib/reefer/act.db --to sqlite:///var/lib/reefer/business.db
-  reefer-act --to dynamodb://reefer-alerts --to sns://arn:aws:sns:eu-west-1:123456789012:reefer-oncall
-  reefer-act --dry-run --to https://example.invalid/hook < events.jsonl
-
-Exit status: 0 all delivered; 1 some input lines rejected or notifications not delivered
-(see --dead-letter); 2 usage or configuration error, nothing read; 3 fatal error;
-75 another reefer-act run holds the state file's lock (STATE.lock; see --wait); 130 Ctrl-C.";
-
-/// Turn fault events into alerts and deliver them, exactly once.
-///
-/// One alert per container and fault kind: opened by the first event, updated
-/// (count, last seen, severity) by repeats, resolved by a resolve event (or after
-/// --resolve-after of event-time silence). People are notified when an alert
-/// opens, escalates to critical, or resolves — never on a repeat, and not again
-/// within --cooldown. Alerts, the notifications still to deliver, and the events
-/// already seen live in a SQLite state file, so runs from cron never notify twice.
-/// Failed deliveries are retried with capped exponential backoff and jitter, then
-/// kept in --dead-letter and counted in the exit code.
-#[derive(Debug, Clone, Parser)]
-#[command(name = "reefer-act", version, after_help = EXAMPLES)]
-pub struct ActArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-
-    /// Destination (repeatable): `-` (alerts on stdout), `sqlite://PATH`,
-    /// `http(s)://URL` (POST JSON), `exec:PROGRAM ARGS...` (run directly, no shell),
-    /// `dynamodb://TABLE` (every alert change as an item), `sns://TOPIC_ARN` (publish).
-    #[arg(long = "to", value_name = "DEST", default_value = "-")]
-    pub to: Vec<String>,
-
-    /// State database (alerts, outbox, events seen);
-    /// default `$XDG_STATE_HOME/reefer/act.db` or `~/.local/state/reefer/act.db`.
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<String>,
-
-    /// Do not notify again about the same container and fault within this event-time span
-    /// (escalations to critical always go through).
-    #[arg(long, default_value = "1h", value_name = "DURATION")]
-    pub cooldown: Span,
-
-    /// Resolve an open alert after this much event-time silence (default: only on a resolve event).
-    #[arg(long, value_name = "DURATION")]
-    pub resolve_after: Option<Span>,
-
-    /// Body of webhook requests.
-    #[arg(long, value_enum, default_value_t = Template::Json)]
-    pub template: Template,
-
-    /// Retries per delivery before it is dead-lettered.
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub retries: u32,
-
-    /// First retry delay; doubles each time, with jitter, up to 30 times this.
-    #[arg(long, default_value = "500ms", value_name = "DURATION")]
-    pub retry_delay: Span,
-
-    /// Time allowed for one delivery attempt.
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub timeout: Span,
-
-    /// Circuit breaker: after N connection failures in a row (refused, DNS,
-    /// timeout) a destination gets no more attempts in this run; its
-    /// notifications are dead-lettered at once and stay pending for the next run.
-    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub break_after: u32,
-
-    /// Whole-run deadline: past it, no delivery is attempted, what is left
-    /// stays pending, the rest of the input is not read, and the run exits 3.
-    #[arg(long, value_name = "DURATION")]
-    pub max_time: Option<Span>,
-
-    /// How to reach AWS, for dynamodb:// and sns://.
-    #[command(flatten)]
-    pub aws: crate::cli::AwsArgs,
-
-    /// When another run holds the state file's lock, wait this long for it to finish
-    /// (default: do not wait) before giving up with exit status 75.
-    #[arg(long, value_name = "DURATION", default_value = "0s")]
-    pub wait: Span,
-
-    /// Print what would be delivered (as JSON lines on stdout) and change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// `-o FILE`: where `--to -` and `--dry-run` write instead of stdout.
-    #[command(flatten)]
-    pub out: crate::cli::OutputArgs,
-}
 
 fn jitter_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
@@ -135,12 +42,15 @@ fn default_state_path() -> String {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize)]
 struct Counts {
     events: u64,
     duplicates: u64,
+    /// Events older than the horizon of `reefer-act prune`.
+    before_horizon: u64,
     opened: u64,
     escalated: u64,
+    reminders: u64,
     resolved: u64,
     stray_resolves: u64,
 }
@@ -150,6 +60,8 @@ struct Run {
     sender: Sender,
     dry_run: bool,
     counts: Counts,
+    /// Events before this event time were pruned: ignored, never taken for new.
+    horizon: Option<i64>,
 }
 
 /// The exit status of a run: contract §7, plus [`lock::EXIT_LOCKED`] when
@@ -167,17 +79,17 @@ pub fn exit_code(result: anyhow::Result<Exit>) -> std::process::ExitCode {
 /// Opens (and so checks) every destination: a program that cannot run, a URL
 /// that does not parse, a table or topic that is missing or keyed wrongly is a
 /// usage error (exit 2) before any input is read or any state is touched.
-fn open_destinations(args: &ActArgs) -> anyhow::Result<Vec<Box<dyn Destination>>> {
-    let timeout = args.timeout.to_std().max(Duration::from_millis(1));
+fn open_destinations(send: &SendArgs) -> anyhow::Result<Vec<Box<dyn Destination>>> {
+    let timeout = send.timeout.to_std().max(Duration::from_millis(1));
     let opts = DestOptions {
-        template: args.template,
+        template: send.template,
         timeout,
-        output: args.out.output.clone(),
-        line_buffered: args.out.line_buffered,
-        aws: args.aws.options(Duration::from_secs(3), timeout),
+        output: send.out.output.clone(),
+        line_buffered: send.out.line_buffered,
+        aws: send.aws.options(Duration::from_secs(3), timeout),
     };
     let mut dests: Vec<Box<dyn Destination>> = Vec::new();
-    for uri in &args.to {
+    for uri in &send.to {
         let d = dest::open(uri, &opts)?;
         if dests.iter().any(|o| o.uri() == d.uri()) {
             return Err(usage(format!(
@@ -190,54 +102,84 @@ fn open_destinations(args: &ActArgs) -> anyhow::Result<Vec<Box<dyn Destination>>
     Ok(dests)
 }
 
-fn open_state(args: &ActArgs) -> anyhow::Result<(Option<lock::StateLock>, Store)> {
-    let state = args.state.clone().unwrap_or_else(default_state_path);
+fn state_path(args: &StateArgs) -> String {
+    args.state.clone().unwrap_or_else(default_state_path)
+}
+
+/// Opens the state for a run that changes it: the lock first (one sender per
+/// state file, held until the run ends), then the database.
+fn open_state(args: &StateArgs) -> anyhow::Result<(lock::StateLock, Store)> {
+    let state = state_path(args);
     if let Some(dir) = std::path::Path::new(&state).parent() {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| usage(format!("cannot create {}: {e}", dir.display())))?;
         }
     }
-    // One sender per state file: held until this run ends.
     let lock = lock::acquire(&state, args.wait.to_std())?;
     let store = Store::open(&state).map_err(|e| usage(e.to_string()))?;
-    Ok((Some(lock), store))
+    Ok((lock, store))
+}
+
+/// A sender for these destinations, with the run's retry policy and deadline.
+fn sender(send: &SendArgs, dests: Vec<Box<dyn Destination>>, started: Instant) -> Sender {
+    let first = send.retry_delay.to_std();
+    // Jitter only spreads retries out; it never shapes output, so the clock may seed it.
+    let mut sender = Sender::new(dests, Backoff::new(first, first * 30, jitter_seed()));
+    sender.retries = send.retries;
+    sender.break_after = send.break_after;
+    sender.deadline = send.max_time.map(|t| started + t.to_std());
+    sender
 }
 
 pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
-    if let Some(shell) = args.out.completions {
+    if let Some(shell) = args.send.out.completions {
         crate::cli::write_completions::<ActArgs>(shell, &mut io::stdout())?;
         return Ok(Exit::Ok);
+    }
+    match &args.command {
+        Some(Command::Alerts(a)) => return ops::alerts(a, &state_path(&a.state)),
+        Some(Command::Ack(a)) => return ops::ack(a, open_state(&a.state)?),
+        Some(Command::Prune(a)) => return ops::prune(a, open_state(&a.state)?),
+        Some(Command::Resend(a)) => {
+            let started = Instant::now();
+            let dests = open_destinations(&a.send)?;
+            let (_lock, store) = open_state(&a.send.state)?;
+            return ops::resend(&a.send, store, sender(&a.send, dests, started));
+        }
+        None => {}
     }
     let started = Instant::now();
     let mut input = args.input.open()?;
     let mut rejects = args.input.rejects("reefer-act")?;
     let times = args.input.time_parser();
-    let dests = open_destinations(&args)?;
-    let (_lock, store) = open_state(&args)?;
+    let dests = open_destinations(&args.send)?;
+    // A dry run works on a private copy: no state file, lock or destination is written.
+    let (_lock, mut store) = if args.dry_run {
+        (None, Store::open_copy(&state_path(&args.send.state))?)
+    } else {
+        let (lock, store) = open_state(&args.send.state)?;
+        (Some(lock), store)
+    };
     let policy = Policy {
         cooldown_ms: args.cooldown.millis,
         resolve_after_ms: args.resolve_after.map(|s| s.millis),
+        remind_every_ms: args.remind_every.map(|s| s.millis),
     };
-    let first = args.retry_delay.to_std();
-    // Jitter only spreads retries out; it never shapes output, so the clock may seed it.
-    let mut sender = Sender::new(dests, Backoff::new(first, first * 30, jitter_seed()));
-    sender.retries = args.retries;
-    sender.break_after = args.break_after;
-    sender.deadline = args.max_time.map(|t| started + t.to_std());
+    let mut sender = sender(&args.send, dests, started);
     if args.dry_run {
-        sender.dry_run = Some(args.out.open()?);
+        sender.dry_run = Some(args.send.out.open()?);
     }
+    store.set_scope(store::scope_of(&sender.keys));
+    let horizon = store.horizon_ms()?;
     let mut run = Run {
         store,
         sender,
         dry_run: args.dry_run,
         counts: Counts::default(),
+        horizon,
     };
     crate::app::catch_interrupt();
-    if run.dry_run {
-        run.store.begin()?;
-    }
     let elsewhere = run.store.count_pending_elsewhere(&run.sender.keys)?;
     if elsewhere > 0 {
         crate::warn!(
@@ -275,17 +217,17 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         }
     }
     run.sender.finish()?;
-    if run.dry_run {
-        run.store.rollback()?;
-    }
     rejects.flush()?;
-    if !args.out.quiet {
+    if !args.send.out.quiet {
         run.summary(rejects.count());
+    }
+    if let Some(path) = &args.stats_json {
+        run.write_stats(path, rejects.count(), started)?;
     }
     if run.sender.deadline_hit {
         return Err(anyhow::anyhow!(
             "--max-time {} reached after {} events; the rest of the input was not read, and undelivered notifications stay pending for the next run",
-            args.max_time.map_or(String::new(), |t| format!("{:.1} s", t.as_secs_f64())),
+            args.send.max_time.map_or(String::new(), |t| format!("{:.1} s", t.as_secs_f64())),
             run.counts.events
         ));
     }
@@ -298,6 +240,33 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
 }
 
 impl Run {
+    fn write_stats(&self, path: &str, bad_lines: u64, started: Instant) -> anyhow::Result<()> {
+        let per_dest: serde_json::Map<String, Value> = self
+            .sender
+            .keys
+            .iter()
+            .zip(&self.sender.counts)
+            .map(|(k, c)| (k.clone(), serde_json::to_value(c).unwrap_or(Value::Null)))
+            .collect();
+        let dead: u64 = self.sender.counts.iter().map(|d| d.dead).sum();
+        let deferred: u64 = self.sender.counts.iter().map(|d| d.deferred).sum();
+        let stats = serde_json::json!({
+            "tool": "reefer-act",
+            "dry_run": self.dry_run,
+            "seconds": started.elapsed().as_secs_f64(),
+            "bad_lines": bad_lines,
+            "events": &self.counts,
+            "notifications": {
+                "delivered": self.sender.delivered(),
+                "dead": dead,
+                "pending": deferred,
+            },
+            "destinations": per_dest,
+        });
+        std::fs::write(path, format!("{stats:#}\n"))
+            .map_err(|e| anyhow::anyhow!("cannot write --stats-json {path}: {e}"))
+    }
+
     fn summary(&self, bad_lines: u64) {
         let c = &self.counts;
         let dead: u64 = self.sender.counts.iter().map(|d| d.dead).sum();
@@ -319,9 +288,11 @@ impl Run {
     }
 
     fn apply(&mut self, ev: &FaultEvent, policy: &Policy) -> anyhow::Result<()> {
-        if !self.dry_run {
-            self.store.begin()?;
+        if self.horizon.is_some_and(|h| ev.detected_at_ms < h) {
+            self.counts.before_horizon += 1;
+            return Ok(());
         }
+        self.store.begin()?;
         if !self.store.first_sighting(ev)? {
             self.counts.duplicates += 1;
         } else {
@@ -334,6 +305,7 @@ impl Run {
                     Action::Opened => self.counts.opened += 1,
                     Action::Escalated => self.counts.escalated += 1,
                     Action::Resolved => self.counts.resolved += 1,
+                    Action::Reminder => self.counts.reminders += 1,
                     Action::Updated => {}
                 }
                 let mut payload = c.alert.to_json(c.action.name());
@@ -357,9 +329,7 @@ impl Run {
                 }
             }
         }
-        if !self.dry_run {
-            self.store.commit()?;
-        }
+        self.store.commit()?;
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 use super::common::*;
 use assert_cmd::assert::Assert;
+use predicates::prelude::*;
 use predicates::str::contains;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -87,8 +88,11 @@ fn open_repeat_escalate_resolve() {
         ]
     );
     let last = json_lines(&out.get_output().stdout).pop().unwrap();
-    assert_eq!(last["event_count"], 4);
+    // The resolve event counts too, and the resolve says how long it lasted.
+    assert_eq!(last["event_count"], 5);
+    assert_eq!(last["last_seen"], "2026-11-27T04:00:00Z");
     assert_eq!(last["resolved_at"], "2026-11-27T04:00:00Z");
+    assert_eq!(last["duration_s"], 3600);
 }
 
 #[test]
@@ -706,4 +710,342 @@ fn a_state_file_from_before_masking_has_its_secrets_masked_and_keeps_its_pending
     let out = s.act(&[], &["--to", &secret_url]).success();
     out.stderr(contains("1 delivered"));
     assert_eq!(bodies.lock().unwrap().len(), 1);
+}
+
+fn sub(s: &Scene, args: &[&str]) -> Assert {
+    tool("reefer-act")
+        .args(args)
+        .args(["--state", &s.path("state.db")])
+        .assert()
+}
+
+#[test]
+fn ack_stops_notifications_until_the_alert_resolves() {
+    let s = Scene::new();
+    let at = |t: &str, sev: &str, st: &str| event("C1", "power_off", sev, t, st);
+    let opts = ["--to", "-", "--remind-every", "10m"];
+    let out = s.act(&[at("2026-11-27T03:05:00Z", "warning", "open")], &opts);
+    assert_eq!(actions(&out.success()).len(), 1);
+    sub(&s, &["ack", "1"])
+        .success()
+        .stderr(contains("alert 1 acknowledged"));
+    // Escalation and a reminder would be due: both stay quiet once acknowledged.
+    let evs = vec![
+        at("2026-11-27T03:30:00Z", "critical", "open"),
+        at("2026-11-27T03:50:00Z", "critical", "open"),
+    ];
+    let out = s.act(&evs, &opts).success();
+    assert!(actions(&out).is_empty(), "{:?}", actions(&out));
+    let out = s.act(&[at("2026-11-27T04:00:00Z", "critical", "resolved")], &opts);
+    let a = actions(&out.success());
+    assert_eq!(a.len(), 1);
+    assert_eq!((a[0].0.as_str(), a[0].2.as_str()), ("resolved", "critical"));
+    sub(&s, &["ack", "1", "7"])
+        .code(1)
+        .stderr(contains("alert 1 is resolved already").and(contains("no alert 7")));
+}
+
+#[test]
+fn remind_every_announces_a_long_open_alert_again_and_a_silenced_reopening() {
+    let s = Scene::new();
+    let at = |t: &str, st: &str| event("C1", "door_open", "warning", t, st);
+    let evs = vec![
+        at("2026-11-27T03:00:00Z", "open"),
+        at("2026-11-27T03:20:00Z", "open"), // 20 min: not yet
+        at("2026-11-27T03:31:00Z", "open"), // 31 min after the opening: reminder
+        at("2026-11-27T03:40:00Z", "resolved"),
+        at("2026-11-27T03:45:00Z", "open"), // within the 1 h cooldown: silenced...
+        at("2026-11-27T04:20:00Z", "open"), // ...until it has lasted 30 min since the last notification
+        at("2026-11-27T04:25:00Z", "resolved"), // and then its resolve is told too
+    ];
+    let out = s
+        .act(&evs, &["--to", "-", "--remind-every", "30m"])
+        .success();
+    let a: Vec<String> = actions(&out).into_iter().map(|x| x.0).collect();
+    assert_eq!(
+        a,
+        ["opened", "reminder", "resolved", "reminder", "resolved"]
+    );
+}
+
+#[test]
+fn a_resolve_without_a_message_says_what_resolved_and_how_long_it_lasted() {
+    let s = Scene::new();
+    let evs = vec![
+        r#"{"container_id":"C1","fault":"door_open","severity":"warning","since":"2026-11-27T03:00:00Z","detected_at":"2026-11-27T03:01:00Z","message":"the door is open; warm air is getting in"}"#.to_string(),
+        r#"{"container_id":"C1","fault":"door_open","severity":"warning","since":"2026-11-27T03:00:00Z","detected_at":"2026-11-27T03:25:00Z","status":"resolved"}"#.to_string(),
+    ];
+    let (url, bodies) = server(vec![200]);
+    let out = s.act(&evs, &["--to", "-", "--to", &url, "--template", "slack"]);
+    let lines = json_lines(&out.success().get_output().stdout);
+    assert_eq!(
+        lines[1]["message"],
+        "door_open on container C1 resolved after 25m (since 2026-11-27T03:00:00Z)"
+    );
+    assert_eq!(lines[1]["event_count"], 2);
+    let text = bodies.lock().unwrap()[1].clone();
+    assert!(text.contains("resolved after 25m"), "{text}");
+    assert!(!text.contains("warm air"), "{text}");
+}
+
+#[test]
+fn each_destination_set_sees_events_for_itself_so_ad_hoc_runs_steal_nothing() {
+    let s = Scene::new();
+    let evs = vec![event(
+        "C1",
+        "fan_failure",
+        "warning",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    let cron = [
+        "--to",
+        "-",
+        "--to",
+        &format!("sqlite://{}", s.path("biz.db")),
+    ];
+    // An operator tries the events ad hoc first...
+    assert_eq!(actions(&s.act(&evs, &["--to", "-"]).success()).len(), 1);
+    // ...and the cron job (other destinations) still hears of them,
+    assert_eq!(actions(&s.act(&evs, &cron).success()).len(), 1);
+    // once: the same set in another order is the same pipeline.
+    let again = [cron[2], cron[3], cron[0], cron[1]];
+    let out = s.act(&evs, &again).success();
+    assert!(actions(&out).is_empty());
+    out.stderr(contains("1 already seen"));
+    let out = sub(&s, &["alerts", "--format", "json"]).success();
+    let alerts = json_lines(&out.get_output().stdout);
+    assert_eq!(alerts.len(), 2, "one alert per destination set");
+    assert_eq!(alerts[1]["destinations"], serde_json::json!(["-"]));
+}
+
+#[test]
+fn alerts_lists_and_filters_as_a_table_or_json() {
+    let s = Scene::new();
+    let evs = vec![
+        event(
+            "C1",
+            "power_off",
+            "critical",
+            "2026-11-27T03:05:00Z",
+            "open",
+        ),
+        event("C2", "door_open", "warning", "2026-11-27T03:06:00Z", "open"),
+        event(
+            "C2",
+            "door_open",
+            "warning",
+            "2026-11-27T03:16:00Z",
+            "resolved",
+        ),
+    ];
+    s.act(&evs, &["--to", "-"]).success();
+    let out = sub(&s, &["alerts"]).success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with("ID  STATUS    SEVERITY  CONTAINER  FAULT"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("2   resolved  warning   C2         door_open"),
+        "{text}"
+    );
+    let out = sub(&s, &["alerts", "--status", "open", "--format", "json"]).success();
+    let open = json_lines(&out.get_output().stdout);
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["container_id"], "C1");
+    assert_eq!(open[0]["status"], "open");
+    let out = sub(
+        &s,
+        &[
+            "alerts",
+            "--container",
+            "C2",
+            "--fault",
+            "door_open",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json_lines(&out.success().get_output().stdout).len(), 1);
+    let out = sub(&s, &["alerts", "--fault", "fan_failure"]).success();
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stdout)
+            .lines()
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn resend_delivers_dead_notifications_once_the_endpoint_is_back() {
+    let s = Scene::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let url = format!("http://{addr}/hook");
+    let input: Vec<String> = many_openings(100).lines().map(str::to_string).collect();
+    // Breaker off (as good as): every notification is tried and dies.
+    let out = s
+        .act(
+            &input,
+            &["--to", &url, "--retries", "0", "--break-after", "1000"],
+        )
+        .code(1);
+    out.stderr(contains("0 delivered, 100 failed"));
+    // A plain run does not retry dead notifications...
+    s.act(
+        &[],
+        &["--to", &url, "--retries", "0", "--break-after", "1000"],
+    )
+    .success()
+    .stderr(contains("0 delivered, 0 failed"));
+    // ...resend does, once the endpoint is back.
+    let (_, bodies) = server_on(TcpListener::bind(addr).unwrap(), vec![200]);
+    tool("reefer-act")
+        .args(["resend", "--state", &s.path("state.db"), "--to", &url])
+        .assert()
+        .success()
+        .stderr(contains(
+            "100 dead notifications requeued; 100 delivered, 0 failed",
+        ));
+    let got = bodies.lock().unwrap().clone();
+    let mut ids: Vec<String> = got
+        .iter()
+        .map(|b| {
+            serde_json::from_str::<serde_json::Value>(b).unwrap()["notification_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((got.len(), ids.len()), (100, 100));
+    tool("reefer-act")
+        .args(["resend", "--state", &s.path("state.db"), "--to", &url])
+        .assert()
+        .success()
+        .stderr(contains("0 dead notifications requeued; 0 delivered"));
+}
+
+#[test]
+fn prune_forgets_old_events_and_keeps_dedupe_right_for_newer_ones() {
+    let s = Scene::new();
+    let old = [
+        event("C1", "door_open", "warning", "2026-10-01T03:00:00Z", "open"),
+        event(
+            "C1",
+            "door_open",
+            "warning",
+            "2026-10-01T04:00:00Z",
+            "resolved",
+        ),
+    ];
+    let new = vec![event(
+        "C2",
+        "fan_failure",
+        "warning",
+        "2026-11-20T03:00:00Z",
+        "open",
+    )];
+    let all: Vec<String> = old.iter().chain(&new).cloned().collect();
+    assert_eq!(actions(&s.act(&all, &["--to", "-"]).success()).len(), 3);
+    sub(&s, &["prune", "--older-than", "30d"])
+        .success()
+        .stderr(contains(
+            "before 2026-10-21T03:00:00Z: 2 events seen, 1 resolved alerts",
+        ));
+    let conn = rusqlite::Connection::open(s.path("state.db")).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM seen", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(conn);
+    // The cron job feeds everything again: old events are ignored, not new.
+    let out = s.act(&all, &["--to", "-"]).success();
+    assert!(actions(&out).is_empty(), "{:?}", actions(&out));
+    // And what is newer than the horizon still works as before.
+    let resolve = vec![event(
+        "C2",
+        "fan_failure",
+        "warning",
+        "2026-11-20T05:00:00Z",
+        "resolved",
+    )];
+    assert_eq!(actions(&s.act(&resolve, &["--to", "-"]).success()).len(), 1);
+}
+
+#[test]
+fn dry_run_creates_no_state_and_leaves_an_existing_one_untouched() {
+    let s = Scene::new();
+    let evs = vec![event(
+        "C1",
+        "power_off",
+        "warning",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    s.act(&evs, &["--to", "-", "--dry-run"]).success();
+    for f in ["state.db", "state.db.lock", "state.db-wal"] {
+        assert!(!std::path::Path::new(&s.path(f)).exists(), "{f} created");
+    }
+    s.act(&evs, &["--to", "-"]).success();
+    let before = std::fs::read(s.path("state.db")).unwrap();
+    let more = vec![
+        event(
+            "C1",
+            "power_off",
+            "warning",
+            "2026-11-27T04:05:00Z",
+            "resolved",
+        ),
+        event("C2", "power_off", "warning", "2026-11-27T04:05:00Z", "open"),
+    ];
+    let out = s.act(&more, &["--to", "-", "--dry-run"]).success();
+    let lines = json_lines(&out.get_output().stdout);
+    assert_eq!(lines.len(), 2, "what would be sent, knowing the state");
+    assert_eq!(lines[0]["notification"]["action"], "resolved");
+    assert_eq!(std::fs::read(s.path("state.db")).unwrap(), before);
+    // The real run afterwards does it all.
+    assert_eq!(actions(&s.act(&more, &["--to", "-"]).success()).len(), 2);
+}
+
+#[test]
+fn stats_json_counts_events_alerts_and_notifications_per_destination() {
+    let s = Scene::new();
+    let (url, _) = server(vec![200]);
+    let stats = s.path("stats.json");
+    let evs = vec![
+        event("C1", "power_off", "warning", "2026-11-27T03:05:00Z", "open"),
+        event(
+            "C1",
+            "power_off",
+            "critical",
+            "2026-11-27T03:15:00Z",
+            "open",
+        ),
+        event(
+            "C1",
+            "power_off",
+            "critical",
+            "2026-11-27T03:25:00Z",
+            "resolved",
+        ),
+        "garbage".to_string(),
+    ];
+    s.act(&evs, &["--to", &url, "--to", "-", "--stats-json", &stats])
+        .code(1);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(v["events"]["events"], 3);
+    assert_eq!(v["events"]["opened"], 1);
+    assert_eq!(v["events"]["escalated"], 1);
+    assert_eq!(v["events"]["resolved"], 1);
+    assert_eq!(v["bad_lines"], 1);
+    assert_eq!(v["notifications"]["delivered"], 6);
+    assert_eq!(v["destinations"][url.as_str()]["delivered"], 3);
+    assert_eq!(v["destinations"]["-"]["dead"], 0);
 }

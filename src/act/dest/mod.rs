@@ -162,20 +162,26 @@ fn delivery_failure(f: crate::aws::Failure) -> DeliveryError {
     }
 }
 
-/// One line of human text about an alert, for chat and e-mail.
+/// One line of human text about an alert, for chat and e-mail: what happened,
+/// where, and for a resolve how long it lasted.
 pub fn summary(payload: &Value) -> String {
     let s = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or("?");
-    let action = s("action");
-    let icon = match (action, s("severity")) {
-        ("resolved", _) => "✅",
-        (_, "critical") => "🔴",
-        _ => "🟠",
+    let severity = s("severity").to_uppercase();
+    let what = match s("action") {
+        "resolved" => format!(
+            "✅ resolved after {} (was {severity})",
+            payload
+                .get("duration_s")
+                .and_then(Value::as_i64)
+                .map_or("?".to_string(), |d| crate::time::Span::from_secs(d)
+                    .to_string())
+        ),
+        "reminder" => format!("⏰ {severity} still open since {}", s("since")),
+        action if s("severity") == "critical" => format!("🔴 {severity} {action}"),
+        action => format!("🟠 {severity} {action}"),
     };
     format!(
-        "{icon} {} {} ({}): {} on container {} [{}] — {}",
-        s("severity").to_uppercase(),
-        action,
-        s("fault"),
+        "{what}: {} on container {} [{}] — {}",
         s("fault"),
         s("container_id"),
         payload
