@@ -98,7 +98,7 @@ pub struct SendArgs {
     #[arg(long = "to", value_name = "DEST", default_value = "-")]
     pub to: Vec<String>,
 
-    /// Body of webhook requests (and of exec: stdin with `text`).
+    /// Body of webhook requests and of what exec: programs read on stdin.
     #[arg(long, value_enum, default_value_t = Template::Json)]
     pub template: Template,
 

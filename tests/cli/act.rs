@@ -1049,3 +1049,127 @@ fn stats_json_counts_events_alerts_and_notifications_per_destination() {
     assert_eq!(v["destinations"][url.as_str()]["delivered"], 3);
     assert_eq!(v["destinations"]["-"]["dead"], 0);
 }
+
+fn with_message(container: &str, message: &str) -> String {
+    serde_json::json!({
+        "container_id": container, "fault": "door_open", "severity": "warning",
+        "detected_at": "2026-11-27T03:05:00Z", "message": message,
+    })
+    .to_string()
+}
+
+#[test]
+fn exec_gets_nul_bytes_and_a_1_mb_value_on_stdin_and_safe_env_values() {
+    let s = Scene::new();
+    let dir = s.path("");
+    let big = "x".repeat(1 << 20);
+    let evs = vec![with_message("C1", "door\0open"), with_message("C2", &big)];
+    let program = format!(
+        r#"exec:sh -c 'cat > "$0/stdin.$REEFER_ALERT_ID"; printf %s "$REEFER_MESSAGE" > "$0/env.$REEFER_ALERT_ID"' {dir}"#
+    );
+    s.act(&evs, &["--to", &program, "--timeout", "20s"])
+        .success();
+    let read = |f: &str| std::fs::read_to_string(s.path(f)).unwrap();
+    assert_eq!(read("env.1"), "dooropen");
+    let stdin1: serde_json::Value = serde_json::from_str(&read("stdin.1")).unwrap();
+    assert_eq!(
+        stdin1["message"], "door\0open",
+        "the full value is on stdin"
+    );
+    let env2 = read("env.2");
+    assert!(
+        env2.len() <= 16 * 1024 && env2.ends_with('…'),
+        "{}",
+        env2.len()
+    );
+    let stdin2: serde_json::Value = serde_json::from_str(&read("stdin.2")).unwrap();
+    assert_eq!(stdin2["message"].as_str().unwrap().len(), 1 << 20);
+}
+
+#[test]
+fn a_program_that_never_reads_stdin_and_never_exits_is_killed_at_the_timeout() {
+    let s = Scene::new();
+    let dead = s.path("dead.jsonl");
+    let evs = vec![with_message("C1", &"y".repeat(1 << 20))];
+    let started = std::time::Instant::now();
+    let out = s
+        .act(
+            &evs,
+            &[
+                "--to",
+                "exec:sleep 600",
+                "--timeout",
+                "1s",
+                "--retries",
+                "1",
+                "--dead-letter",
+                &dead,
+            ],
+        )
+        .code(1);
+    let took = started.elapsed().as_secs_f64();
+    assert!(took < 6.0, "took {took} s");
+    out.stderr(contains("killed: it did not finish within --timeout 1.0 s"));
+    let letters = json_lines(&std::fs::read(&dead).unwrap());
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0]["attempts"], 2);
+}
+
+#[test]
+fn text_template_gives_exec_a_mail_and_pagerduty_needs_its_routing_key() {
+    let s = Scene::new();
+    let mail = s.path("mail.txt");
+    let evs = vec![event(
+        "C1",
+        "power_off",
+        "critical",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    let program = format!("exec:sh -c 'cat > {mail}'");
+    s.act(&evs, &["--to", &program, "--template", "text"])
+        .success();
+    let text = std::fs::read_to_string(&mail).unwrap();
+    assert!(
+        text.starts_with("Subject: reefer: CRITICAL opened: power_off on container C1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n\n🔴 CRITICAL opened: power_off on container C1 [P01]"),
+        "{text}"
+    );
+    let (url, bodies) = server(vec![202]);
+    s.act(&[], &["--to", &url, "--template", "pagerduty"])
+        .code(2)
+        .stderr(contains("REEFER_PAGERDUTY_ROUTING_KEY"));
+    let state = s.path("pd.db");
+    tool("reefer-act")
+        .env("REEFER_PAGERDUTY_ROUTING_KEY", "R0UTING")
+        .args(["--state", &state, "--to", &url, "--template", "pagerduty"])
+        .write_stdin(
+            [
+                evs[0].clone(),
+                event(
+                    "C1",
+                    "power_off",
+                    "critical",
+                    "2026-11-27T03:45:00Z",
+                    "resolved",
+                ),
+            ]
+            .join("\n"),
+        )
+        .assert()
+        .success();
+    let got: Vec<serde_json::Value> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["event_action"], "trigger");
+    assert_eq!(got[1]["event_action"], "resolve");
+    assert_eq!(got[0]["dedup_key"], got[1]["dedup_key"]);
+    assert_eq!(got[0]["routing_key"], "R0UTING");
+}

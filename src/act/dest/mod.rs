@@ -6,6 +6,7 @@ mod exec;
 mod sns;
 mod sqlite;
 mod stdout;
+mod template;
 mod webhook;
 
 use crate::app::usage;
@@ -70,13 +71,12 @@ pub trait Destination {
     }
 }
 
-/// Body layout for webhooks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Template {
-    /// The alert JSON as it is.
-    Json,
-    /// `{"text": "..."}` for Slack, Mattermost, Rocket.Chat and other chat webhooks.
-    Slack,
+pub use template::{render, Body, Template, PAGERDUTY_KEY_VAR};
+
+/// What `exec:` programs get on stdin in `template`.
+pub fn body_text(template: Template, payload: &Value) -> String {
+    let key = std::env::var(PAGERDUTY_KEY_VAR).unwrap_or_default();
+    render(template, payload, &key).into_text()
 }
 
 /// Options that shape destinations.
@@ -130,7 +130,12 @@ pub fn open(uri: &str, opts: &DestOptions) -> anyhow::Result<Box<dyn Destination
         return Ok(Box::new(sns::Sns::open(uri, topic, &aws, rt)?));
     }
     if let Some(cmd) = uri.strip_prefix("exec:") {
-        return Ok(Box::new(exec::Exec::parse_with(uri, cmd, opts.timeout)?));
+        return Ok(Box::new(exec::Exec::parse_with(
+            uri,
+            cmd,
+            opts.timeout,
+            opts.template,
+        )?));
     }
     Err(usage(format!(
         "unknown destination {:?} (expected -, sqlite://PATH, http(s)://URL, exec:PROGRAM ARGS..., dynamodb://TABLE, sns://TOPIC_ARN)",

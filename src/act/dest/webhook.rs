@@ -1,5 +1,5 @@
-use super::{summary, DeliveryError, Destination, Template};
-use serde_json::{json, Value};
+use super::{render, Body, DeliveryError, Destination, Template, PAGERDUTY_KEY_VAR};
+use serde_json::Value;
 use std::time::Duration;
 
 /// `http(s)://...`: POSTs the alert as JSON (or a chat message with `--template slack`).
@@ -9,6 +9,8 @@ pub struct Webhook {
     /// The URL with its credentials masked: what messages and the state show.
     shown: String,
     template: Template,
+    /// PagerDuty's routing key, for `--template pagerduty`.
+    routing_key: String,
     agent: ureq::Agent,
 }
 
@@ -33,10 +35,17 @@ impl Webhook {
         if parsed.host().is_empty() {
             return Err(crate::app::usage(format!("{shown}: the URL has no host")));
         }
+        let routing_key = std::env::var(PAGERDUTY_KEY_VAR).unwrap_or_default();
+        if template == Template::Pagerduty && routing_key.trim().is_empty() {
+            return Err(crate::app::usage(format!(
+                "{shown}: --template pagerduty needs the integration's routing key in {PAGERDUTY_KEY_VAR}"
+            )));
+        }
         Ok(Webhook {
             url: url.to_string(),
             shown,
             template,
+            routing_key,
             agent,
         })
     }
@@ -69,20 +78,18 @@ impl Destination for Webhook {
     }
 
     fn deliver(&mut self, payload: &Value) -> Result<(), DeliveryError> {
-        let body = match self.template {
-            Template::Json => payload.clone(),
-            Template::Slack => json!({ "text": summary(payload) }),
-        };
         let id = payload
             .get("notification_id")
             .and_then(Value::as_str)
             .unwrap_or("");
-        match self
-            .agent
-            .post(&self.url)
-            .set("Idempotency-Key", id)
-            .send_json(body)
-        {
+        let request = self.agent.post(&self.url).set("Idempotency-Key", id);
+        let sent = match render(self.template, payload, &self.routing_key) {
+            Body::Json(body) => request.send_json(body),
+            Body::Text(text) => request
+                .set("Content-Type", "text/plain; charset=utf-8")
+                .send_string(&text),
+        };
+        match sent {
             Ok(_) => Ok(()),
             Err(ureq::Error::Status(code, _)) => {
                 let msg = format!("HTTP {code}");
