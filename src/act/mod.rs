@@ -149,6 +149,11 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         }
         None => {}
     }
+    pipe(&args)
+}
+
+/// The plain pipe form: fault events in, notifications out.
+fn pipe(args: &ActArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let mut input = args.input.open()?;
     let mut rejects = args.input.rejects("reefer-act")?;
@@ -188,34 +193,7 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
     }
     // Whatever an earlier run could not finish goes first.
     run.sender.deliver_pending(&run.store, &mut rejects)?;
-    let mut exit = Exit::Ok;
-    while !run.sender.deadline_hit {
-        let rec = match input.next_rec().context("reading fault events")? {
-            None => break,
-            Some(Err(bad)) => {
-                rejects.reject(bad.input, bad.line, bad.raw, &bad.why)?;
-                continue;
-            }
-            Some(Ok(rec)) => rec,
-        };
-        let parsed = rec
-            .to_map()
-            .and_then(|m| FaultEvent::from_map(&m, &times).map_err(|e| e.to_string()));
-        let ev = match parsed {
-            Ok(ev) => ev,
-            Err(why) => {
-                rejects.reject(rec.input, rec.line, rec.raw, &why)?;
-                continue;
-            }
-        };
-        run.counts.events += 1;
-        run.apply(&ev, &policy)?;
-        run.sender.deliver_pending(&run.store, &mut rejects)?;
-        if interrupted() {
-            exit = Exit::Interrupted;
-            break;
-        }
-    }
+    let exit = run.consume(&mut input, &mut rejects, &times, &policy)?;
     run.sender.finish()?;
     rejects.flush()?;
     if !args.send.out.quiet {
@@ -240,6 +218,44 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
 }
 
 impl Run {
+    /// Reads events until the input ends, the deadline passes or Ctrl-C;
+    /// each event is applied and its notifications delivered before the next.
+    fn consume(
+        &mut self,
+        input: &mut crate::codec::Input,
+        rejects: &mut crate::codec::Rejects,
+        times: &crate::time::TimeParser,
+        policy: &Policy,
+    ) -> anyhow::Result<Exit> {
+        while !self.sender.deadline_hit {
+            let rec = match input.next_rec().context("reading fault events")? {
+                None => break,
+                Some(Err(bad)) => {
+                    rejects.reject(bad.input, bad.line, bad.raw, &bad.why)?;
+                    continue;
+                }
+                Some(Ok(rec)) => rec,
+            };
+            let parsed = rec
+                .to_map()
+                .and_then(|m| FaultEvent::from_map(&m, times).map_err(|e| e.to_string()));
+            let ev = match parsed {
+                Ok(ev) => ev,
+                Err(why) => {
+                    rejects.reject(rec.input, rec.line, rec.raw, &why)?;
+                    continue;
+                }
+            };
+            self.counts.events += 1;
+            self.apply(&ev, policy)?;
+            self.sender.deliver_pending(&self.store, rejects)?;
+            if interrupted() {
+                return Ok(Exit::Interrupted);
+            }
+        }
+        Ok(Exit::Ok)
+    }
+
     fn write_stats(&self, path: &str, bad_lines: u64, started: Instant) -> anyhow::Result<()> {
         let per_dest: serde_json::Map<String, Value> = self
             .sender

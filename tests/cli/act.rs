@@ -1173,3 +1173,55 @@ fn text_template_gives_exec_a_mail_and_pagerduty_needs_its_routing_key() {
     assert_eq!(got[0]["dedup_key"], got[1]["dedup_key"]);
     assert_eq!(got[0]["routing_key"], "R0UTING");
 }
+
+/// The state layout of version 0 (before scopes, acknowledgements and masking).
+const STATE_V0: &str = "
+CREATE TABLE alerts (alert_id INTEGER PRIMARY KEY, container_id TEXT NOT NULL, product_id TEXT,
+  fault TEXT NOT NULL, severity TEXT NOT NULL, status TEXT NOT NULL, rule TEXT, message TEXT,
+  evidence TEXT, since TEXT NOT NULL, opened_at TEXT NOT NULL, last_seen TEXT NOT NULL,
+  resolved_at TEXT, event_count INTEGER NOT NULL, notified INTEGER NOT NULL, last_notified_at TEXT);
+CREATE UNIQUE INDEX one_open_alert ON alerts (container_id, fault) WHERE status = 'open';
+CREATE TABLE alert_times (alert_id INTEGER PRIMARY KEY, since_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL, last_notified_ms INTEGER);
+CREATE TABLE outbox (id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL, destination TEXT NOT NULL,
+  action TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT);
+CREATE TABLE seen_events (container_id TEXT NOT NULL, fault TEXT NOT NULL, phase TEXT NOT NULL,
+  since_ms INTEGER NOT NULL, detected_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (container_id, fault, phase, since_ms, detected_at_ms)) WITHOUT ROWID;
+INSERT INTO alerts VALUES (1, 'C1', 'P01', 'power_off', 'warning', 'open', 'power_off', 'power_off on C1',
+  '{}', '2026-11-27T03:00:00Z', '2026-11-27T03:05:00Z', '2026-11-27T03:05:00Z', NULL, 1, 1,
+  '2026-11-27T03:05:00Z');
+INSERT INTO alert_times VALUES (1, 1795748400000, 1795748700000, 1795748700000);
+INSERT INTO seen_events VALUES ('C1', 'power_off', 'open', 1795748400000, 1795748700000);
+";
+
+#[test]
+fn a_state_file_of_version_0_keeps_its_alerts_and_events_seen_for_every_destination_set() {
+    let s = Scene::new();
+    let conn = rusqlite::Connection::open(s.path("state.db")).unwrap();
+    conn.execute_batch(STATE_V0).unwrap();
+    drop(conn);
+    let open = event("C1", "power_off", "warning", "2026-11-27T03:05:00Z", "open");
+    let resolve = event(
+        "C1",
+        "power_off",
+        "warning",
+        "2026-11-27T04:05:00Z",
+        "resolved",
+    );
+    // The event seen by the old version is seen for any destinations...
+    let out = s.act(std::slice::from_ref(&open), &["--to", "-"]).success();
+    assert!(actions(&out).is_empty());
+    out.stderr(contains("1 already seen"));
+    // ...and its open alert is resolved, not opened a second time.
+    let out = s.act(&[resolve], &["--to", "-"]).success();
+    let a = actions(&out);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].0, "resolved");
+    let last = json_lines(&out.get_output().stdout).pop().unwrap();
+    assert_eq!(
+        (last["alert_id"].as_i64(), last["event_count"].as_i64()),
+        (Some(1), Some(2))
+    );
+}
