@@ -30,6 +30,7 @@ pub struct DestCounts {
     /// Given up after retries: marked dead in the outbox.
     pub dead: u64,
     /// Not sent (breaker open, or --max-time): still pending in the outbox.
+    #[serde(rename = "pending")]
     pub deferred: u64,
 }
 

@@ -104,7 +104,7 @@ fn write_table(out: &mut impl Write, list: &[super::store::Alert]) -> std::io::R
                 text.extend(std::iter::repeat_n(' ', w - c.chars().count()));
             }
         }
-        writeln!(out, "{text}")
+        writeln!(out, "{}", text.trim_end())
     };
     line(out, &header)?;
     for r in &rows {
