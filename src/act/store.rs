@@ -572,7 +572,8 @@ impl Store {
     }
 
     /// Pending notifications for the given destinations with an id above
-    /// `after`, oldest first (rows handled earlier in a run are not read again).
+    /// `after`, oldest first (rows handled earlier in a run are not read again,
+    /// and rows of other destinations are not read at all).
     pub fn pending_after(
         &self,
         after: i64,
@@ -582,24 +583,27 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT id, destination, payload, attempts FROM outbox
-                 WHERE status = 'pending' AND id > ?1 ORDER BY id",
+                 WHERE status = 'pending' AND id > ?1 AND destination = ?2 ORDER BY id",
             )
             .map_err(sql_err)?;
-        let rows = stmt
-            .query_map([after], |r| {
-                Ok(OutboxRow {
-                    id: r.get(0)?,
-                    destination: r.get(1)?,
-                    payload: r.get(2)?,
-                    attempts: r.get(3)?,
+        let mut all = Vec::new();
+        for d in destinations {
+            let rows = stmt
+                .query_map(params![after, d], |r| {
+                    Ok(OutboxRow {
+                        id: r.get(0)?,
+                        destination: r.get(1)?,
+                        payload: r.get(2)?,
+                        attempts: r.get(3)?,
+                    })
                 })
-            })
-            .map_err(sql_err)?;
-        let all = rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)?;
-        Ok(all
-            .into_iter()
-            .filter(|r| destinations.contains(&r.destination))
-            .collect())
+                .map_err(sql_err)?;
+            for row in rows {
+                all.push(row.map_err(sql_err)?);
+            }
+        }
+        all.sort_by_key(|r| r.id);
+        Ok(all)
     }
 
     /// Records a failed or skipped attempt of a notification that stays pending.

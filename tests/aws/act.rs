@@ -84,7 +84,9 @@ fn dynamodb_holds_every_alert_and_sns_tells_people() {
     let c1 = items.iter().find(|i| i["container_id"] == "C1").unwrap();
     assert_eq!(c1["status"], "resolved");
     assert_eq!(c1["severity"], "critical");
-    assert_eq!(c1["event_count"], 3);
+    // The resolve event counts too, and the item says how long the fault lasted.
+    assert_eq!(c1["event_count"], 4);
+    assert_eq!(c1["duration_s"], 3600);
     assert_eq!(c1["alert_key"], "C1#power_off#2026-11-27T03:05:00Z");
     let c2 = items.iter().find(|i| i["container_id"] == "C2").unwrap();
     assert_eq!(c2["status"], "open");
