@@ -34,6 +34,13 @@ pub struct DestCounts {
     pub deferred: u64,
 }
 
+/// One notification in hand: which destination, its outbox row, its JSON.
+struct Job<'a> {
+    idx: usize,
+    row: &'a OutboxRow,
+    payload: &'a Value,
+}
+
 /// Why a notification was left pending without a (further) attempt.
 enum Hold {
     Breaker,
@@ -102,7 +109,12 @@ impl Sender {
                 self.counts[idx].delivered += 1;
                 continue;
             }
-            self.deliver_one(store, rejects, idx, &row, &payload)?;
+            let job = Job {
+                idx,
+                row: &row,
+                payload: &payload,
+            };
+            self.deliver_one(store, rejects, &job)?;
         }
         Ok(())
     }
@@ -111,26 +123,17 @@ impl Sender {
         &mut self,
         store: &Store,
         rejects: &mut Rejects,
-        idx: usize,
-        row: &OutboxRow,
-        payload: &Value,
+        job: &Job<'_>,
     ) -> anyhow::Result<()> {
+        let (idx, row, payload) = (job.idx, job.row, job.payload);
         if self.open[idx].is_some() {
-            return self.hold(
-                store,
-                rejects,
-                idx,
-                row,
-                payload,
-                row.attempts,
-                Hold::Breaker,
-            );
+            return self.hold(store, rejects, job, row.attempts, Hold::Breaker);
         }
         let mut tries: u32 = 0;
         loop {
             if self.past_deadline() {
                 let attempts = row.attempts + i64::from(tries);
-                return self.hold(store, rejects, idx, row, payload, attempts, Hold::Deadline);
+                return self.hold(store, rejects, job, attempts, Hold::Deadline);
             }
             tries += 1;
             let attempts = row.attempts + i64::from(tries);
@@ -162,7 +165,7 @@ impl Sender {
                     self.keys[idx]
                 );
                 self.open[idx] = Some(why);
-                return self.hold(store, rejects, idx, row, payload, attempts, Hold::Breaker);
+                return self.hold(store, rejects, job, attempts, Hold::Breaker);
             }
             if err.retryable && tries <= self.retries {
                 let mut wait = self.backoff.delay(tries);
@@ -178,21 +181,19 @@ impl Sender {
                 std::thread::sleep(wait);
                 continue;
             }
-            return self.give_up(store, rejects, idx, row, payload, attempts, &err);
+            return self.give_up(store, rejects, job, attempts, &err);
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn give_up(
         &mut self,
         store: &Store,
         rejects: &mut Rejects,
-        idx: usize,
-        row: &OutboxRow,
-        payload: &Value,
+        job: &Job<'_>,
         attempts: i64,
         err: &DeliveryError,
     ) -> anyhow::Result<()> {
+        let (idx, row, payload) = (job.idx, job.row, job.payload);
         let tries = attempts - row.attempts;
         crate::warn!(
             "reefer-act: {}: giving up on alert {} after {tries} attempts: {}",
@@ -208,17 +209,15 @@ impl Sender {
 
     /// Leaves a notification pending without a (further) attempt, and says so
     /// in the dead letter.
-    #[allow(clippy::too_many_arguments)]
     fn hold(
         &mut self,
         store: &Store,
         rejects: &mut Rejects,
-        idx: usize,
-        row: &OutboxRow,
-        payload: &Value,
+        job: &Job<'_>,
         attempts: i64,
         why: Hold,
     ) -> anyhow::Result<()> {
+        let (idx, row, payload) = (job.idx, job.row, job.payload);
         let message = match why {
             Hold::Breaker => format!(
                 "not sent: circuit open after {}",

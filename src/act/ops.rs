@@ -11,12 +11,12 @@ use serde_json::Value;
 use std::io::Write;
 
 /// `reefer-act alerts`: reads the state (no lock: SQLite lets readers in
-/// beside a writer) and lists alerts newest first.
+/// beside a writer, and a reader changes nothing) and lists alerts newest first.
 pub fn alerts(args: &AlertsArgs, state: &str) -> anyhow::Result<Exit> {
     if !std::path::Path::new(state).exists() {
         return Err(usage(format!("no state file {state} (see --state)")));
     }
-    let store = Store::open_copy(state)?;
+    let store = Store::open_read_only(state)?;
     let filter = AlertFilter {
         open: match args.status {
             StatusFilter::Open => Some(true),

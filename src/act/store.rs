@@ -219,6 +219,31 @@ impl Store {
         Ok(store)
     }
 
+    /// The state at `path` for reading only (`reefer-act alerts`): opened
+    /// read-only when it is of the current version, else read through an
+    /// in-memory copy brought up to date (never migrated in place by a reader).
+    pub fn open_read_only(path: &str) -> anyhow::Result<Store> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|e| anyhow::anyhow!("cannot open state database {path}: {e}"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sql_err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql_err)?;
+        if version < VERSION {
+            drop(conn);
+            return Store::open_copy(path);
+        }
+        Ok(Store {
+            conn,
+            scope: String::new(),
+        })
+    }
+
     fn copy_from(&self, path: &str) -> anyhow::Result<()> {
         let uri = format!(
             "file:{}?mode=ro",

@@ -1202,6 +1202,19 @@ fn a_state_file_of_version_0_keeps_its_alerts_and_events_seen_for_every_destinat
     let conn = rusqlite::Connection::open(s.path("state.db")).unwrap();
     conn.execute_batch(STATE_V0).unwrap();
     drop(conn);
+    // Listing reads it as it is, and leaves it as it is.
+    let out = sub(&s, &["alerts", "--format", "json"]).success();
+    let listed = json_lines(&out.get_output().stdout);
+    assert_eq!(
+        (listed.len(), &listed[0]["container_id"]),
+        (1, &"C1".into())
+    );
+    let conn = rusqlite::Connection::open(s.path("state.db")).unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 0);
+    drop(conn);
     let open = event("C1", "power_off", "warning", "2026-11-27T03:05:00Z", "open");
     let resolve = event(
         "C1",
