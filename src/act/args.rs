@@ -95,7 +95,9 @@ pub struct SendArgs {
     /// Destination (repeatable): `-` (alerts on stdout), `sqlite://PATH`,
     /// `http(s)://URL` (POST JSON), `exec:PROGRAM ARGS...` (run directly, no shell),
     /// `dynamodb://TABLE` (every alert change as an item), `sns://TOPIC_ARN` (publish).
-    #[arg(long = "to", value_name = "DEST", default_value = "-")]
+    /// Default: `-`; for `resend`, every destination with dead or pending
+    /// notifications whose URI holds no credential.
+    #[arg(long = "to", value_name = "DEST")]
     pub to: Vec<String>,
 
     /// Body of webhook requests and of what exec: programs read on stdin.
@@ -141,7 +143,7 @@ pub enum Command {
     Alerts(AlertsArgs),
     /// Acknowledge alerts: they notify no more (no escalation, no reminder) until they resolve.
     Ack(AckArgs),
-    /// Deliver again the notifications that are dead or pending for the given destinations.
+    /// Deliver again the notifications that are dead or pending (for the --to destinations, or all).
     Resend(ResendArgs),
     /// Forget events seen and resolved alerts older than a horizon (event time).
     Prune(PruneArgs),

@@ -79,7 +79,10 @@ pub fn exit_code(result: anyhow::Result<Exit>) -> std::process::ExitCode {
 /// Opens (and so checks) every destination: a program that cannot run, a URL
 /// that does not parse, a table or topic that is missing or keyed wrongly is a
 /// usage error (exit 2) before any input is read or any state is touched.
-fn open_destinations(send: &SendArgs) -> anyhow::Result<Vec<Box<dyn Destination>>> {
+fn open_destinations(
+    send: &SendArgs,
+    uris: &[String],
+) -> anyhow::Result<Vec<Box<dyn Destination>>> {
     let timeout = send.timeout.to_std().max(Duration::from_millis(1));
     let opts = DestOptions {
         template: send.template,
@@ -89,7 +92,7 @@ fn open_destinations(send: &SendArgs) -> anyhow::Result<Vec<Box<dyn Destination>
         aws: send.aws.options(Duration::from_secs(3), timeout),
     };
     let mut dests: Vec<Box<dyn Destination>> = Vec::new();
-    for uri in &send.to {
+    for uri in uris {
         let d = dest::open(uri, &opts)?;
         if dests.iter().any(|o| o.uri() == d.uri()) {
             return Err(usage(format!(
@@ -143,8 +146,15 @@ pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
         Some(Command::Prune(a)) => return ops::prune(a, open_state(&a.state)?),
         Some(Command::Resend(a)) => {
             let started = Instant::now();
-            let dests = open_destinations(&a.send)?;
+            // Destinations given are checked before the state is touched; without
+            // them, the state says which (only those it can name in full).
+            let given = open_destinations(&a.send, &a.send.to)?;
             let (_lock, store) = open_state(&a.send.state)?;
+            let dests = if a.send.to.is_empty() {
+                open_destinations(&a.send, &ops::stored_destinations(&store)?)?
+            } else {
+                given
+            };
             return ops::resend(&a.send, store, sender(&a.send, dests, started));
         }
         None => {}
@@ -158,7 +168,12 @@ fn pipe(args: &ActArgs) -> anyhow::Result<Exit> {
     let mut input = args.input.open()?;
     let mut rejects = args.input.rejects("reefer-act")?;
     let times = args.input.time_parser();
-    let dests = open_destinations(&args.send)?;
+    let uris = if args.send.to.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        args.send.to.clone()
+    };
+    let dests = open_destinations(&args.send, &uris)?;
     // A dry run works on a private copy: no state file, lock or destination is written.
     let (_lock, mut store) = if args.dry_run {
         (None, Store::open_copy(&state_path(&args.send.state))?)

@@ -130,9 +130,26 @@ pub fn ack(args: &AckArgs, (_lock, store): (StateLock, Store)) -> anyhow::Result
     Ok(exit)
 }
 
-/// `reefer-act resend --to DEST...`: dead notifications of these destinations
+/// The destinations `resend` without `--to` can reach: those with dead or
+/// pending notifications whose stored (masked) URI is the real one. A masked
+/// one is named, and skipped: its credentials are not in the state.
+pub fn stored_destinations(store: &Store) -> anyhow::Result<Vec<String>> {
+    let mut usable = Vec::new();
+    for d in store.undelivered_destinations()? {
+        if d.contains(crate::redact::MASK) {
+            crate::warn!(
+                "reefer-act: resend: skipping {d}: its credentials are not stored; give it with --to"
+            );
+        } else {
+            usable.push(d);
+        }
+    }
+    Ok(usable)
+}
+
+/// `reefer-act resend [--to DEST...]`: dead notifications of these destinations
 /// become pending again, and every pending one of them is delivered. The
-/// state keeps destinations only masked, so the real ones come from `--to`.
+/// state keeps destinations only masked, so one with credentials comes from `--to`.
 pub fn resend(send: &SendArgs, store: Store, mut sender: Sender) -> anyhow::Result<Exit> {
     let requeued = store.requeue_dead(&sender.keys)?;
     let mut rejects = Rejects::new("reefer-act", BadInput::Skip, None)?;

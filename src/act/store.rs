@@ -762,6 +762,19 @@ impl Store {
         Ok(n)
     }
 
+    /// Destinations with dead or pending notifications, as stored (masked).
+    pub fn undelivered_destinations(&self) -> anyhow::Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT destination FROM outbox WHERE status IN ('dead', 'pending')
+                 ORDER BY destination",
+            )
+            .map_err(sql_err)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(sql_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+    }
+
     /// Latest event time the state knows of.
     pub fn latest_event_ms(&self) -> anyhow::Result<Option<i64>> {
         self.conn

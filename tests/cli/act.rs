@@ -1238,3 +1238,36 @@ fn a_state_file_of_version_0_keeps_its_alerts_and_events_seen_for_every_destinat
         (Some(1), Some(2))
     );
 }
+
+#[test]
+fn resend_without_to_reaches_every_stored_destination_it_can_name_after_the_program_is_fixed() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scene::new();
+    let script = s.path("page-oncall");
+    let log = s.path("paged.log");
+    let write_script = |body: &str| {
+        std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    write_script("exit 1"); // broken
+    let exec = format!("exec:{script} --team cold-chain");
+    let secret = "http://127.0.0.1:1/hook?token=QTOKEN7";
+    let evs: Vec<String> = many_openings(17).lines().map(str::to_string).collect();
+    s.act(&evs, &["--to", &exec, "--to", secret, "--retries", "0"])
+        .code(1)
+        // The program's 17 die; the webhook's die until its breaker opens (3rd), then wait.
+        .stderr(contains("0 delivered, 19 failed, 15 left pending"));
+    write_script(&format!("cat >> {log}; echo >> {log}"));
+    let out = sub(&s, &["resend"]).success();
+    out.stderr(
+        contains("skipping http://127.0.0.1:1/hook?token=***: its credentials are not stored").and(
+            contains("17 dead notifications requeued; 17 delivered, 0 failed"),
+        ),
+    );
+    let paged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(paged.lines().filter(|l| !l.is_empty()).count(), 17);
+    // Nothing is left for the program; the webhook's stay pending.
+    sub(&s, &["resend"])
+        .success()
+        .stderr(contains("0 dead notifications requeued; 0 delivered"));
+}
