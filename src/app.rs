@@ -18,6 +18,9 @@ pub enum Exit {
     Fatal,
     /// Interrupted (Ctrl-C), after flushing what was held.
     Interrupted,
+    /// Another run holds the state file's lock; nothing was read (sysexits'
+    /// EX_TEMPFAIL: try again later).
+    Busy,
 }
 
 impl Exit {
@@ -28,6 +31,7 @@ impl Exit {
             Exit::Usage => 2,
             Exit::Fatal => 3,
             Exit::Interrupted => 130,
+            Exit::Busy => 75,
         }
     }
 
@@ -47,8 +51,9 @@ impl Exit {
                 Exit::Ok => 0,
                 Exit::Partial => 1,
                 Exit::Interrupted => 2,
-                Exit::Usage => 3,
-                Exit::Fatal => 4,
+                Exit::Busy => 3,
+                Exit::Usage => 4,
+                Exit::Fatal => 5,
             }
         }
         if rank(other) > rank(self) {
@@ -75,6 +80,9 @@ pub enum ToolError {
     /// `--on-bad-input fail` stopped at a bad line (exit 1).
     #[error("{0}")]
     StoppedOnBadInput(String),
+    /// Another run holds the lock of a state file (exit 75).
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl ToolError {
@@ -82,6 +90,7 @@ impl ToolError {
         match self {
             ToolError::Usage(_) => Exit::Usage,
             ToolError::StoppedOnBadInput(_) => Exit::Partial,
+            ToolError::Busy(_) => Exit::Busy,
         }
     }
 }

@@ -48,6 +48,40 @@ impl InputArgs {
     }
 }
 
+/// State between runs, for tools that a cron job runs over each new file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StateArgs {
+    /// Keep what this run holds at its end (open windows, per-container history,
+    /// open episodes) in FILE and start the next run from it, so runs over
+    /// consecutive files give what one run over all of them gives. Locked
+    /// (FILE.lock) for the run; written atomically.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<String>,
+
+    /// When another run holds the --state lock, wait up to DURATION for it
+    /// (default: exit 75 at once).
+    #[arg(long, value_name = "DURATION", requires = "state")]
+    pub wait: Option<crate::time::Span>,
+}
+
+impl StateArgs {
+    /// Locks the state file, if one was asked for.
+    pub fn lock(
+        &self,
+        tool: &'static str,
+        version: u32,
+        settings: String,
+    ) -> Result<Option<crate::statefile::StateFile>, crate::app::ToolError> {
+        let Some(path) = &self.state else {
+            return Ok(None);
+        };
+        let wait = self
+            .wait
+            .map(|w| std::time::Duration::from_millis(w.millis.max(0) as u64));
+        crate::statefile::StateFile::lock(path, tool, version, settings, wait).map(Some)
+    }
+}
+
 /// Output options every tool shares (flatten into the tool's arguments).
 #[derive(Debug, Clone, Default, Args)]
 pub struct OutputArgs {

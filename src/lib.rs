@@ -19,6 +19,7 @@ pub mod record;
 pub mod redact;
 pub mod ship;
 pub mod sim;
+pub mod statefile;
 pub mod time;
 pub mod tools;
 pub mod window;

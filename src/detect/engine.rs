@@ -11,7 +11,7 @@ use super::obs::Obs;
 use super::rules::{Ctx, Rule, Timing, Verdict};
 use crate::catalog::Product;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct Track {
     cond_since: Option<i64>,
     count: u32,
@@ -31,6 +31,30 @@ struct ContainerState {
     hist: History,
     tracks: Vec<Track>,
 }
+
+/// What `--state` keeps of one container between runs. The band is not kept:
+/// it is resolved again from the catalog of the run that loads it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedContainer {
+    id: Box<str>,
+    product_id: Box<str>,
+    target: Option<f64>,
+    hist: History,
+    /// Episode tracks by rule name, so that a rules file that gains, loses or
+    /// reorders rules between runs keeps the tracks of the rules it still has.
+    tracks: Vec<(String, Track)>,
+}
+
+/// Everything an [`Engine`] knows at the end of a run (`--state`).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Saved {
+    containers: Vec<SavedContainer>,
+    observed: u64,
+    judged: Vec<String>,
+}
+
+/// Format of [`Saved`] in a state file: bump it when these structures change.
+pub const STATE_VERSION: u32 = 1;
 
 /// Why an observation was not used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,6 +132,74 @@ impl Engine {
         self.states.clear();
         self.index.clear();
         self.last = NONE;
+    }
+
+    /// What this engine knows, for the next run (`--state`).
+    pub fn save(&self) -> Saved {
+        let names: Vec<&str> = self.slots.iter().map(|s| s.rule.name()).collect();
+        Saved {
+            containers: self
+                .states
+                .iter()
+                .map(|st| SavedContainer {
+                    id: st.id.clone(),
+                    product_id: st.product_id.clone(),
+                    target: st.target,
+                    hist: st.hist.clone(),
+                    tracks: names
+                        .iter()
+                        .zip(&st.tracks)
+                        .map(|(n, t)| (n.to_string(), *t))
+                        .collect(),
+                })
+                .collect(),
+            observed: self.observed,
+            judged: names
+                .iter()
+                .zip(&self.judged)
+                .filter(|(_, j)| **j)
+                .map(|(n, _)| n.to_string())
+                .collect(),
+        }
+    }
+
+    /// Takes up where a previous run's [`Engine::save`] left off. A rule the
+    /// previous run did not have starts with no episode; one it had and this
+    /// run lacks is dropped (its open episode is never resolved: say so).
+    pub fn restore(&mut self, saved: Saved) -> Vec<String> {
+        let names: Vec<String> = self
+            .slots
+            .iter()
+            .map(|s| s.rule.name().to_string())
+            .collect();
+        let mut dropped: Vec<String> = Vec::new();
+        self.reset();
+        for c in saved.containers {
+            let mut tracks = vec![Track::default(); names.len()];
+            for (name, track) in c.tracks {
+                match names.iter().position(|n| *n == name) {
+                    Some(i) => tracks[i] = track,
+                    None if track.open.is_some() && !dropped.contains(&name) => dropped.push(name),
+                    None => {}
+                }
+            }
+            let i = self.states.len() as u32;
+            self.index.insert(c.id.clone(), i);
+            self.states.push(ContainerState {
+                band: Band::resolve(&self.catalog, &c.product_id, c.target),
+                id: c.id,
+                next_hint: NONE,
+                product_id: c.product_id,
+                target: c.target,
+                hist: c.hist,
+                tracks,
+            });
+        }
+        self.observed = saved.observed;
+        for (name, judged) in names.iter().zip(self.judged.iter_mut()) {
+            *judged = saved.judged.iter().any(|n| n == name);
+        }
+        dropped
     }
 
     fn locate(&mut self, o: &Obs) -> usize {

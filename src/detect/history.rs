@@ -20,7 +20,7 @@ pub const GAS_BINS: usize = 8;
 /// repeats it for ever. A real atmosphere in a closed, powered box is held by
 /// the vent or the CA controller, so its 10-minute means wander but do not
 /// trend for an hour; a drifting sensor's offset grows steadily. A noisy one jumps.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct GasHistory {
     pub seen: u64,
     /// Readings after the first of the current run of exactly equal values.
@@ -214,7 +214,7 @@ impl GasHistory {
 /// Odds that a healthy channel repeats its value for a whole stuck-length run.
 const STUCK_ODDS: f64 = 1e-10;
 /// What the rules may know of a container's past.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct History {
     pub readings: u64,
     pub last_t: i64,

@@ -21,12 +21,13 @@ pub mod events;
 pub mod filter;
 pub mod history;
 pub mod input;
+pub mod labels;
 pub mod obs;
 pub mod rules;
 pub mod sql;
 
 use crate::app::{usage, Exit};
-use crate::cli::{InputArgs, OutputArgs};
+use crate::cli::{InputArgs, OutputArgs, StateArgs};
 use crate::codec::scan::{Fields, Scanner, Slot};
 use crate::codec::{Output, Rejects};
 use crate::time::Span;
@@ -44,8 +45,9 @@ const EXAMPLES: &str = "\
 Examples:
   reefer-sim --containers 100 --duration 6h --seed 1 | reefer-detect > faults.jsonl
   reefer-detect samples/fleet.jsonl | jq -c 'select(.severity == \"critical\")'
-  reefer-detect --where 'temperature > 18' day.jsonl          (the reference's faulty-reefers stream)
-  reefer-detect --where 'product_id == P06 and temperature > -18' fleet.csv
+  reefer-detect --where 'door_open == true' day.jsonl          (readings with the door open)
+  reefer-detect --where 'product_id == P02 and oxygen_level < 5' fleet.csv   (bananas under CA)
+  reefer-detect --state detect.state /data/latest.jsonl       (cron: one run per new file)
   reefer-detect --rules my-rules.toml --catalog products.toml fleet.jsonl
   reefer-window --size 5m fleet.jsonl | reefer-detect                 (window rows)
   reefer-sim -n 1000 --duration 2d --interval 1m --seed 1 | reefer-detect --evaluate
@@ -122,6 +124,12 @@ pub struct DetectArgs {
     #[arg(long, value_delimiter = ',', value_name = "FIELDS")]
     pub ignore_field: Vec<String>,
 
+    /// With --evaluate: the labelled readings the input was made from (the
+    /// reefer-sim output that reefer-window rows summarise); a row takes the
+    /// fault label of its container's readings inside the window.
+    #[arg(long, value_name = "FILE", requires = "evaluate")]
+    pub labels: Option<String>,
+
     /// List the detectors, the fields they need and their settings, then exit.
     #[arg(long)]
     pub list_rules: bool,
@@ -135,6 +143,9 @@ pub struct DetectArgs {
 
     #[command(flatten)]
     pub flink: crate::window::sql::FlinkOptions,
+
+    #[command(flatten)]
+    pub state: StateArgs,
 
     #[command(flatten)]
     pub out: OutputArgs,
@@ -178,7 +189,15 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         out.flush()?;
         return Ok(Exit::Ok);
     }
+    if args.state.state.is_some() && (expr.is_some() || args.evaluate) {
+        return Err(usage(
+            "--state keeps detector state between runs: it goes with neither --where nor --evaluate",
+        ));
+    }
     args.input.open()?; // a missing file is a usage error before anything is read
+    let state = args
+        .state
+        .lock(TOOL, engine::STATE_VERSION, String::new())?;
     let mut rejects = args.input.rejects(TOOL)?;
     crate::app::catch_interrupt();
     let exit = if let Some(expr) = expr {
@@ -188,7 +207,16 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         run_evaluate(&args, &mut engine, &mut rejects, &mut out)?
     } else {
         let mut engine = Engine::new(slots, catalog);
+        if let Some(state) = &state {
+            restore(state, &mut engine)?;
+        }
         let exit = run_detect(&args, &mut engine, &mut rejects, &mut out)?;
+        if let Some(state) = &state {
+            // Events written before the state: a crash in between repeats
+            // events (which reefer-act drops as seen), never loses one.
+            out.flush().context("writing output")?;
+            state.save(&engine.save())?;
+        }
         if !args.out.quiet {
             for (rule, needs) in engine.idle_rules() {
                 crate::warn!(
@@ -210,6 +238,19 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         crate::warn!("{TOOL}: {} input lines rejected", rejects.count());
     }
     Ok(exit.max(Exit::from_rejected(rejects.count())))
+}
+
+fn restore(state: &crate::statefile::StateFile, engine: &mut Engine) -> anyhow::Result<()> {
+    let Some(saved) = state.load::<engine::Saved>()? else {
+        return Ok(());
+    };
+    for rule in engine.restore(saved) {
+        crate::warn!(
+            "{TOOL}: --state {}: rule {rule} had open episodes but is not in this run's rules: they will never resolve",
+            state.path().display()
+        );
+    }
+    Ok(())
 }
 
 fn list_rules(slots: &[engine::Slot], out: &mut impl Write) -> std::io::Result<()> {
@@ -312,6 +353,16 @@ fn run_evaluate(
         },
         ..Default::default()
     };
+    let labels = match &args.labels {
+        Some(path) => {
+            let (labels, skipped) = labels::Labels::read(path, &args.input.time_parser())?;
+            if skipped > 0 {
+                crate::warn!("{TOOL}: --labels {path}: {skipped} lines without a container and a time left out");
+            }
+            Some(labels)
+        }
+        None => None,
+    };
     let mut ev = evaluate::Evaluator::default();
     let mut pending: Vec<FaultEvent> = Vec::new();
     let exit = for_each_obs(args, true, rejects, out, &mut |o, _| {
@@ -320,6 +371,12 @@ fn run_evaluate(
             engine.reset();
             return Ok(Ok(()));
         };
+        let relabelled = labels.as_ref().map(|l| {
+            let mut r = o.clone();
+            r.label = l.during(o.container_id, o.from_ms, o.t_ms + i64::from(!o.window));
+            r
+        });
+        let o = relabelled.as_ref().unwrap_or(o);
         let m = masked(o, &args.ignore_field);
         let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
         if res.is_ok() {

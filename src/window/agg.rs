@@ -154,7 +154,7 @@ impl AggPlan {
 }
 
 /// Running aggregates of one numeric field.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NumAcc {
     pub n: u64,
     pub sum: f64,
@@ -224,7 +224,7 @@ impl NumAcc {
 }
 
 /// Counts of one boolean field.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BoolAcc {
     /// Non-null values.
     pub n: u64,

@@ -14,7 +14,7 @@ pub mod sql;
 pub mod state;
 
 use crate::app::{interrupted, usage, Exit};
-use crate::cli::{InputArgs, OutputArgs};
+use crate::cli::{InputArgs, OutputArgs, StateArgs};
 use crate::codec::ordered::{parse_in_order, Next};
 use crate::codec::{Format, FormatChoice, Input, Output, Rejects, Source};
 use crate::time::{format_millis, Span};
@@ -140,6 +140,14 @@ pub struct WindowArgs {
     pub flink: sql::FlinkOptions,
 
     #[command(flatten)]
+    pub state: StateArgs,
+
+    /// With --state: this is the stream's last run: emit every window still
+    /// open (as a run without --state does at the end of its input).
+    #[arg(long = "final", requires = "state")]
+    pub final_: bool,
+
+    #[command(flatten)]
     pub out: OutputArgs,
 }
 
@@ -244,7 +252,15 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
         out.flush()?;
         return Ok(Exit::Ok);
     }
+    if args.state.state.is_some() && cfg.processing_time {
+        return Err(usage(
+            "--state keeps event-time windows between runs; processing-time windows end with their run",
+        ));
+    }
     args.input.open()?;
+    let state = args
+        .state
+        .lock(TOOL, state::STATE_VERSION, settings(&args, &cfg))?;
     let rejects = args.input.rejects(TOOL)?;
     let late_file = match &args.late {
         Some(p) => Some(BufWriter::new(File::create(p).map_err(|e| {
@@ -254,8 +270,12 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
     };
     let out = args.out.open()?;
     crate::app::catch_interrupt();
+    let mut windows = Windows::new(cfg.assigner, cfg.lateness, cfg.plan.clone());
+    if let Some(saved) = state.as_ref().map(|s| s.load()).transpose()?.flatten() {
+        windows.restore(saved);
+    }
     let mut driver = Driver {
-        windows: Windows::new(cfg.assigner, cfg.lateness, cfg.plan.clone()),
+        windows,
         sink: Sink {
             out,
             rows: RowWriter::new(&cfg.keys, cfg.product.is_some(), &cfg.plan),
@@ -286,7 +306,13 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
             break;
         }
     }
-    driver.finish()?;
+    // A run without --state ends the stream: every window still open is
+    // emitted. With --state they wait for the next run, unless --final.
+    let flush_open = state.is_none() || args.final_;
+    driver.finish(flush_open)?;
+    if let Some(state) = &state {
+        state.save(&driver.windows.save())?;
+    }
     let late = driver.late.count;
     if late > 0 && !args.out.quiet {
         let (input, line) = driver.late.first.clone().unwrap_or_default();
@@ -311,6 +337,27 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
 }
 
 /// Closed windows to stdout.
+/// The settings a `--state` file is only valid with: windows, keys and aggregates.
+fn settings(args: &WindowArgs, cfg: &Config) -> String {
+    let aggs: Vec<String> = args
+        .agg
+        .iter()
+        .map(|a| format!("{a:?}").to_lowercase())
+        .collect();
+    format!(
+        "--size {} --slide {} --offset {} --lateness {} --by {} --carry {} --time-field {} --agg {} --fields {}",
+        Span::from_millis(cfg.assigner.size),
+        Span::from_millis(args.slide.map_or(cfg.assigner.size, |s| s.millis)),
+        Span::from_millis(args.offset.millis),
+        Span::from_millis(cfg.lateness),
+        cfg.keys.join(","),
+        cfg.product.as_deref().unwrap_or(""),
+        cfg.needs.time_field.as_deref().unwrap_or(""),
+        aggs.join(","),
+        cfg.plan.numbers.iter().chain(&cfg.plan.bools).cloned().collect::<Vec<_>>().join(","),
+    )
+}
+
 struct Sink {
     out: Output,
     rows: RowWriter,
@@ -588,11 +635,13 @@ impl Driver {
     }
 
     /// End of input: every open window, in time order.
-    fn finish(&mut self) -> anyhow::Result<()> {
+    fn finish(&mut self, flush_open: bool) -> anyhow::Result<()> {
         let sink = &mut self.sink;
-        self.windows
-            .finish(&mut |s, e, b| sink.emit(s, e, b))
-            .context("writing windows")?;
+        if flush_open {
+            self.windows
+                .finish(&mut |s, e, b| sink.emit(s, e, b))
+                .context("writing windows")?;
+        }
         sink.out.flush().context("writing windows")?;
         if let Some(f) = &mut self.late.file {
             f.flush().context("writing late records")?;

@@ -36,7 +36,7 @@ const NONE: u32 = u32::MAX;
 /// order the keys first appeared. Flat arrays instead of one allocation per
 /// key: a window of 10,000 containers is a handful of vectors, reused for
 /// the next window once emitted.
-#[derive(Default)]
+#[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Bucket {
     /// Key hash → the latest row with that hash; `chain` links earlier ones.
     index: HashMap<u64, u32, BuildHasherDefault<IdHasher>>,
@@ -154,6 +154,17 @@ impl Bucket {
 }
 
 /// Open windows and the watermark.
+/// Format of [`Saved`] in a state file: bump it when these structures change.
+pub const STATE_VERSION: u32 = 1;
+
+/// The open windows and the watermark, as a state file keeps them.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Saved<'a> {
+    max_time: i64,
+    watermark: i64,
+    open: std::borrow::Cow<'a, BTreeMap<(i64, i64), Bucket>>,
+}
+
 pub struct Windows {
     assigner: Assigner,
     lateness: i64,
@@ -280,6 +291,25 @@ impl Windows {
 
     /// End of input: emits every open window, earliest end first. The
     /// watermark becomes +∞, so anything added afterwards would be late.
+    /// What `--state` keeps between runs: the open windows, the highest event
+    /// time and the watermark. The assigner and the plan are the run's own
+    /// settings, which the state file checks.
+    pub fn save(&self) -> Saved<'_> {
+        Saved {
+            max_time: self.max_time,
+            watermark: self.watermark,
+            open: std::borrow::Cow::Borrowed(&self.open),
+        }
+    }
+
+    /// Takes up where a previous run's [`Windows::save`] left off.
+    pub fn restore(&mut self, saved: Saved<'static>) {
+        self.max_time = saved.max_time;
+        self.watermark = saved.watermark;
+        self.open = saved.open.into_owned();
+        self.last_window = (0, 0);
+    }
+
     pub fn finish<E>(
         &mut self,
         emit: &mut impl FnMut(i64, i64, &Bucket) -> Result<(), E>,

@@ -7,4 +7,6 @@
 mod act;
 #[path = "../cli/common.rs"]
 mod common;
+mod examples;
+mod replay;
 mod ship;

@@ -7,6 +7,7 @@ mod detect;
 mod flink;
 mod malformed;
 mod man;
+mod roles;
 mod ship;
 mod sim;
 mod window;

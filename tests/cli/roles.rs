@@ -1,0 +1,436 @@
+//! The toolkit as its users run it: a shell pipeline over a fleet with every
+//! fault, and a cron job that runs the tools over consecutive files with
+//! `--state` (issue: "the toolkit as pipelines").
+
+use crate::common::tool;
+use std::path::Path;
+
+const START: &str = "2026-11-01T00:00:00Z";
+
+/// 10 containers for 8 h at 10 s, one scripted episode of every fault kind on
+/// containers 1–7, no random faults: each injected episode is known.
+fn every_fault_fleet() -> Vec<u8> {
+    let mut sim = tool("reefer-sim");
+    sim.args(["--containers", "10", "--duration", "8h", "--seed", "11"])
+        .args(["--no-faults", "--start", START]);
+    for spec in [
+        "1:power_off@1h+1h",
+        "2:compressor_failure@1h+2h",
+        "3:fan_failure@1h+2h",
+        "4:door_open@1h+15m",
+        "5:temperature_sensor@1h+2h",
+        "6:co2_sensor@1h+3h",
+        "7:o2_sensor@1h+3h",
+    ] {
+        sim.args(["--inject", spec]);
+    }
+    sim.assert().success().get_output().stdout.clone()
+}
+
+/// Cuts `data` at the given line numbers into files part-00, part-01, ...
+fn split_at(data: &[u8], cuts: &[usize], dir: &Path) -> Vec<String> {
+    let lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
+    let mut bounds = vec![0];
+    bounds.extend(cuts.iter().copied().filter(|&c| c > 0 && c < lines.len()));
+    bounds.push(lines.len());
+    bounds
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let path = dir.join(format!("part-{i:02}.jsonl"));
+            std::fs::write(&path, lines[w[0]..w[1]].concat()).unwrap();
+            path.to_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// Line cuts: 12 equal files, and cuts inside episodes and windows. The fleet
+/// writes 10 readings per 10 s step, so a cut at a line number that is not a
+/// multiple of 60 falls inside a 1-minute window, and a cut at 1 h 20 min
+/// (+7 lines) falls inside the power cut, the compressor, fan, sensor and gas
+/// episodes alike.
+fn cut_sets(total: usize) -> Vec<Vec<usize>> {
+    let step = |minutes: usize| minutes * 6 * 10;
+    vec![
+        (1..12).map(|i| i * total / 12).collect(),
+        vec![step(80) + 7],
+        vec![step(61) + 3, step(65) + 1, step(130) + 9, step(200) + 5],
+    ]
+}
+
+fn run_each(dir: &Path, name: &str, args: &[&str], files: &[String]) -> Vec<u8> {
+    let state = dir.join(format!("{name}.state"));
+    let mut out = Vec::new();
+    for f in files {
+        let run = tool(name)
+            .args(args)
+            .arg("--state")
+            .arg(&state)
+            .arg(f)
+            .assert()
+            .success();
+        out.extend_from_slice(&run.get_output().stdout);
+    }
+    out
+}
+
+#[test]
+fn cron_runs_of_detect_over_consecutive_files_give_the_events_of_one_run() {
+    let fleet = every_fault_fleet();
+    let one = tool("reefer-detect")
+        .write_stdin(fleet.clone())
+        .assert()
+        .success();
+    let one = one.get_output().stdout.clone();
+    assert!(
+        one.split(|&b| b == b'\n').count() > 10,
+        "the fleet gives events"
+    );
+    let total = fleet.iter().filter(|&&b| b == b'\n').count();
+    for cuts in cut_sets(total) {
+        let dir = tempfile::tempdir().unwrap();
+        let files = split_at(&fleet, &cuts, dir.path());
+        let many = run_each(dir.path(), "reefer-detect", &[], &files);
+        assert!(
+            one == many,
+            "cuts {cuts:?}: events of {} runs differ from one run:\n{}\n---\n{}",
+            files.len(),
+            String::from_utf8_lossy(&one),
+            String::from_utf8_lossy(&many)
+        );
+    }
+}
+
+#[test]
+fn cron_runs_of_window_over_consecutive_files_give_the_windows_of_one_run() {
+    let fleet = every_fault_fleet();
+    let total = fleet.iter().filter(|&&b| b == b'\n').count();
+    for args in [
+        &["--size", "1m"][..],
+        &["--size", "5m", "--slide", "1m", "--lateness", "20s"],
+    ] {
+        let one = tool("reefer-window")
+            .args(args)
+            .write_stdin(fleet.clone())
+            .assert()
+            .success();
+        let one = one.get_output().stdout.clone();
+        for cuts in cut_sets(total) {
+            let dir = tempfile::tempdir().unwrap();
+            let files = split_at(&fleet, &cuts, dir.path());
+            let mut many = run_each(dir.path(), "reefer-window", args, &files);
+            // The stream's end: the windows still open are emitted by --final.
+            let last = tool("reefer-window")
+                .args(args)
+                .arg("--state")
+                .arg(dir.path().join("reefer-window.state"))
+                .arg("--final")
+                .write_stdin("")
+                .assert()
+                .success();
+            many.extend_from_slice(&last.get_output().stdout);
+            assert!(
+                one == many,
+                "{args:?}, cuts {cuts:?}: windows differ from one run"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_window_state_holds_open_windows_until_the_watermark_passes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("w.state");
+    let line = |t: &str| {
+        format!("{{\"container_id\":\"A\",\"measurement_time\":\"2026-11-01T00:{t}Z\",\"temperature\":5}}\n")
+    };
+    let first = tool("reefer-window")
+        .arg("--state")
+        .arg(&state)
+        .write_stdin(line("00:10") + &line("00:50"))
+        .assert()
+        .success();
+    assert!(
+        first.get_output().stdout.is_empty(),
+        "the open minute waits for the next run"
+    );
+    tool("reefer-window")
+        .arg("--state")
+        .arg(&state)
+        .write_stdin(line("01:05"))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("\"count\":2"));
+}
+
+#[test]
+fn a_state_file_of_another_tool_or_damaged_is_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let reading = "{\"container_id\":\"A\",\"measurement_time\":\"2026-11-01T00:00:10Z\",\"temperature\":5}\n";
+    tool("reefer-window")
+        .arg("--state")
+        .arg(&state)
+        .write_stdin(reading)
+        .assert()
+        .success();
+    tool("reefer-detect")
+        .arg("--state")
+        .arg(&state)
+        .write_stdin(reading)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("reefer-window's state"));
+    tool("reefer-window")
+        .args(["--size", "5m", "--state"])
+        .arg(&state)
+        .write_stdin(reading)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("was written with `--size 1m"));
+    std::fs::write(&state, b"reefer-state\n\x01\x02").unwrap();
+    tool("reefer-window")
+        .arg("--state")
+        .arg(&state)
+        .write_stdin(reading)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("damaged"));
+    let before = std::fs::read(&state).unwrap();
+    assert_eq!(
+        before, b"reefer-state\n\x01\x02",
+        "a refused state is left as it was"
+    );
+}
+
+#[test]
+fn a_second_run_on_a_locked_state_exits_75_or_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("d.state");
+    let lock = std::fs::File::create(dir.path().join("d.state.lock")).unwrap();
+    lock.lock().unwrap();
+    tool("reefer-detect")
+        .arg("--state")
+        .arg(&state)
+        .write_stdin("")
+        .assert()
+        .code(75)
+        .stderr(predicates::str::contains(
+            "another reefer-detect run holds its lock",
+        ));
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(lock);
+    });
+    tool("reefer-detect")
+        .args(["--wait", "10s", "--state"])
+        .arg(&state)
+        .write_stdin("")
+        .assert()
+        .success();
+    holder.join().unwrap();
+    assert!(state.exists(), "the waiting run saved its state");
+}
+
+/// Alerts as (container, fault, status), from reefer-act's SQLite destination.
+fn alerts(db: &Path) -> Vec<(String, String, String)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut q = conn
+        .prepare("select container_id, fault, status from alerts order by container_id, fault")
+        .unwrap();
+    q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The injected episodes as (container, fault), from the readings' labels.
+fn injected(fleet: &[u8]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = crate::common::json_lines(fleet)
+        .into_iter()
+        .filter_map(|r| {
+            let fault = r["fault"].as_str()?.to_string();
+            Some((r["container_id"].as_str()?.to_string(), fault))
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn act_into(events: &[u8], dir: &Path) -> Vec<(String, String, String)> {
+    let db = dir.join("alerts.db");
+    tool("reefer-act")
+        .arg("--state")
+        .arg(dir.join("act.db"))
+        .arg("--to")
+        .arg(format!("sqlite://{}", db.display()))
+        .write_stdin(events.to_vec())
+        .assert()
+        .success();
+    alerts(&db)
+}
+
+#[test]
+fn a_shell_pipeline_turns_every_injected_fault_into_one_resolved_alert() {
+    let fleet = every_fault_fleet();
+    let expected = injected(&fleet);
+    assert_eq!(
+        expected.len(),
+        7,
+        "one episode of each of the 7 fault kinds"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let events = tool("reefer-detect").write_stdin(fleet).assert().success();
+    let got = act_into(&events.get_output().stdout, dir.path());
+    for (container, fault) in &expected {
+        let rows: Vec<_> = got
+            .iter()
+            .filter(|(c, f, _)| c == container && f == fault)
+            .collect();
+        assert_eq!(rows.len(), 1, "{container} {fault}: one alert, got {got:?}");
+        assert_eq!(rows[0].2, "resolved", "{container} {fault}");
+    }
+    // The only other alert is the warming the failed compressor causes.
+    let others: Vec<_> = got
+        .iter()
+        .filter(|(c, f, _)| !expected.contains(&(c.clone(), f.clone())))
+        .collect();
+    assert!(
+        others
+            .iter()
+            .all(|(_, f, s)| f == "temperature_excursion" && s == "resolved"),
+        "unexpected alerts {others:?}"
+    );
+}
+
+#[test]
+fn a_shell_pipeline_over_one_minute_windows_alerts_the_faults_rows_can_show() {
+    let fleet = every_fault_fleet();
+    let expected = injected(&fleet);
+    let dir = tempfile::tempdir().unwrap();
+    let rows = tool("reefer-window").write_stdin(fleet).assert().success();
+    let events = tool("reefer-detect")
+        .write_stdin(rows.get_output().stdout.clone())
+        .assert()
+        .success();
+    let got = act_into(&events.get_output().stdout, dir.path());
+    // On 1-minute rows: the power cut (kilowatts_max), the fan (fan_1_true),
+    // the door (door_open_true) and the broken sensor (temperature_min/max);
+    // the compressor shows as the excursion it causes. The gas sensors'
+    // reading-to-reading noise is averaged away (documented in reefer-detect).
+    for fault in [
+        "power_off",
+        "fan_failure",
+        "door_open",
+        "temperature_sensor",
+    ] {
+        let (container, _) = expected.iter().find(|(_, f)| f == fault).unwrap();
+        let rows: Vec<_> = got
+            .iter()
+            .filter(|(c, f, _)| c == container && f == fault)
+            .collect();
+        assert_eq!(
+            rows.len(),
+            1,
+            "{container} {fault} on rows: one alert, got {got:?}"
+        );
+        assert_eq!(rows[0].2, "resolved");
+    }
+    let (compressor, _) = expected
+        .iter()
+        .find(|(_, f)| f == "compressor_failure")
+        .unwrap();
+    assert!(
+        got.iter()
+            .any(|(c, f, s)| c == compressor && f == "temperature_excursion" && s == "resolved"),
+        "the failed compressor's warming is alerted on rows: {got:?}"
+    );
+}
+
+#[test]
+fn cron_runs_of_detect_and_act_notify_each_alert_once_as_one_run_does() {
+    let fleet = every_fault_fleet();
+    let total = fleet.iter().filter(|&&b| b == b'\n').count();
+    let dir = tempfile::tempdir().unwrap();
+    let files = split_at(
+        &fleet,
+        &(1..12).map(|i| i * total / 12).collect::<Vec<_>>(),
+        dir.path(),
+    );
+    let act = |events: Vec<u8>, db: &Path| {
+        let run = tool("reefer-act")
+            .arg("--state")
+            .arg(db)
+            .args(["--to", "-"])
+            .write_stdin(events)
+            .assert()
+            .success();
+        run.get_output().stdout.clone()
+    };
+    let events = tool("reefer-detect")
+        .write_stdin(fleet.clone())
+        .assert()
+        .success();
+    let one = act(
+        events.get_output().stdout.clone(),
+        &dir.path().join("one.db"),
+    );
+    let mut many = Vec::new();
+    for f in &files {
+        let events = tool("reefer-detect")
+            .arg("--state")
+            .arg(dir.path().join("detect.state"))
+            .arg(f)
+            .assert()
+            .success();
+        many.extend(act(
+            events.get_output().stdout.clone(),
+            &dir.path().join("cron.db"),
+        ));
+    }
+    assert!(!one.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&one),
+        String::from_utf8_lossy(&many),
+        "12 cron runs notify what one run notifies, none twice"
+    );
+}
+
+#[test]
+fn detection_on_window_rows_is_scored_with_the_labels_of_the_readings() {
+    let fleet = every_fault_fleet();
+    let dir = tempfile::tempdir().unwrap();
+    let labels = dir.path().join("readings.jsonl");
+    std::fs::write(&labels, &fleet).unwrap();
+    let rows = tool("reefer-window").write_stdin(fleet).assert().success();
+    let scored = tool("reefer-detect")
+        .args(["--evaluate", "--json", "--labels"])
+        .arg(&labels)
+        .write_stdin(rows.get_output().stdout.clone())
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&scored.get_output().stdout).unwrap();
+    let kinds = &v["faults"];
+    for fault in [
+        "power_off",
+        "fan_failure",
+        "door_open",
+        "temperature_sensor",
+    ] {
+        assert_eq!(kinds[fault]["episodes"], 1, "{fault}: {v}");
+        assert_eq!(kinds[fault]["detected"], 1, "{fault} on rows: {v}");
+    }
+    // Without the labels, rows carry no truth: every kind has 0 episodes.
+    let rows = tool("reefer-window")
+        .write_stdin(every_fault_fleet())
+        .assert()
+        .success();
+    let unlabelled = tool("reefer-detect")
+        .args(["--evaluate", "--json"])
+        .write_stdin(rows.get_output().stdout.clone())
+        .assert()
+        .success();
+    let u: serde_json::Value = serde_json::from_slice(&unlabelled.get_output().stdout).unwrap();
+    assert_eq!(u["faults"]["power_off"]["episodes"], 0);
+}
