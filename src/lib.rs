@@ -16,6 +16,7 @@ pub mod codec;
 pub mod detect;
 pub mod event;
 pub mod record;
+pub mod redact;
 pub mod ship;
 pub mod sim;
 pub mod statefile;

@@ -1,97 +1,27 @@
 //! reefer-act: fault events in, alerts out — deduplicated, persistent,
 //! retried, and delivered to people and systems.
 
+pub mod args;
+pub mod deliver;
 pub mod dest;
 pub mod lifecycle;
+pub mod lock;
+pub mod ops;
 pub mod store;
 
 use crate::app::{interrupted, usage, Exit};
 use crate::backoff::Backoff;
-use crate::cli::InputArgs;
 use crate::event::{FaultEvent, Status};
-use crate::time::Span;
 use anyhow::Context;
-use clap::Parser;
-use dest::{DestOptions, Destination, Template};
+pub use args::ActArgs;
+use args::{Command, SendArgs, StateArgs};
+use deliver::Sender;
+use dest::{DestOptions, Destination};
 use lifecycle::{Action, Policy};
-use serde_json::{json, Value};
-use std::io::{self, Write};
-use std::time::Duration;
+use serde_json::Value;
+use std::io;
+use std::time::{Duration, Instant};
 use store::Store;
-
-const EXAMPLES: &str = "\
-Examples:
-  reefer-detect fleet.jsonl | reefer-act --to - --to sqlite://alerts.db
-  reefer-act --to https://hooks.slack.com/services/T/B/X --template slack events.jsonl
-  reefer-act --to 'exec:/usr/local/bin/page-oncall --team cold-chain' --cooldown 2h
-  */5 * * * *  reefer-detect /data/latest.jsonl | reefer-act --state /var/lib/reefer/act.db --to sqlite:///var/lib/reefer/business.db
-  reefer-act --to dynamodb://reefer-alerts --to sns://arn:aws:sns:eu-west-1:123456789012:reefer-oncall
-  reefer-act --dry-run --to https://example.invalid/hook < events.jsonl";
-
-/// Turn fault events into alerts and deliver them, exactly once.
-///
-/// One alert per container and fault kind: opened by the first event, updated
-/// (count, last seen, severity) by repeats, resolved by a resolve event (or after
-/// --resolve-after of event-time silence). People are notified when an alert
-/// opens, escalates to critical, or resolves — never on a repeat, and not again
-/// within --cooldown. Alerts, the notifications still to deliver, and the events
-/// already seen live in a SQLite state file, so runs from cron never notify twice.
-/// Failed deliveries are retried with capped exponential backoff and jitter, then
-/// kept in --dead-letter and counted in the exit code.
-#[derive(Debug, Clone, Parser)]
-#[command(name = "reefer-act", version, after_help = EXAMPLES)]
-pub struct ActArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-
-    /// Destination (repeatable): `-` (alerts on stdout), `sqlite://PATH`,
-    /// `http(s)://URL` (POST JSON), `exec:PROGRAM ARGS...` (run directly, no shell),
-    /// `dynamodb://TABLE` (every alert change as an item), `sns://TOPIC_ARN` (publish).
-    #[arg(long = "to", value_name = "DEST", default_value = "-")]
-    pub to: Vec<String>,
-
-    /// State database (alerts, outbox, events seen);
-    /// default `$XDG_STATE_HOME/reefer/act.db` or `~/.local/state/reefer/act.db`.
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<String>,
-
-    /// Do not notify again about the same container and fault within this event-time span
-    /// (escalations to critical always go through).
-    #[arg(long, default_value = "1h", value_name = "DURATION")]
-    pub cooldown: Span,
-
-    /// Resolve an open alert after this much event-time silence (default: only on a resolve event).
-    #[arg(long, value_name = "DURATION")]
-    pub resolve_after: Option<Span>,
-
-    /// Body of webhook requests.
-    #[arg(long, value_enum, default_value_t = Template::Json)]
-    pub template: Template,
-
-    /// Retries per delivery before it is dead-lettered.
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub retries: u32,
-
-    /// First retry delay; doubles each time, with jitter, up to 30 times this.
-    #[arg(long, default_value = "500ms", value_name = "DURATION")]
-    pub retry_delay: Span,
-
-    /// Time allowed for one delivery attempt.
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub timeout: Span,
-
-    /// How to reach AWS, for dynamodb:// and sns://.
-    #[command(flatten)]
-    pub aws: crate::cli::AwsArgs,
-
-    /// Print what would be delivered (as JSON lines on stdout) and change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// `-o FILE`: where `--to -` and `--dry-run` write instead of stdout.
-    #[command(flatten)]
-    pub out: crate::cli::OutputArgs,
-}
 
 fn jitter_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
@@ -112,153 +42,288 @@ fn default_state_path() -> String {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize)]
 struct Counts {
     events: u64,
     duplicates: u64,
+    /// Events older than the horizon of `reefer-act prune`.
+    before_horizon: u64,
     opened: u64,
     escalated: u64,
+    reminders: u64,
     resolved: u64,
-    delivered: u64,
-    failed: u64,
     stray_resolves: u64,
 }
 
 struct Run {
     store: Store,
-    dests: Vec<Box<dyn Destination>>,
-    uris: Vec<String>,
-    backoff: Backoff,
-    retries: u32,
+    sender: Sender,
     dry_run: bool,
-    dry_out: crate::codec::Output,
     counts: Counts,
+    /// Events before this event time were pruned: ignored, never taken for new.
+    horizon: Option<i64>,
 }
 
-pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
-    if let Some(shell) = args.out.completions {
-        crate::cli::write_completions::<ActArgs>(shell, &mut io::stdout())?;
-        return Ok(Exit::Ok);
+/// The exit status of a run: contract §7, plus [`lock::EXIT_LOCKED`] when
+/// another run holds the state file.
+pub fn exit_code(result: anyhow::Result<Exit>) -> std::process::ExitCode {
+    match result {
+        Err(e) if e.chain().any(|c| c.is::<lock::Locked>()) => {
+            crate::warn!("reefer-act: {e}");
+            std::process::ExitCode::from(lock::EXIT_LOCKED)
+        }
+        r => crate::app::finish("reefer-act", r),
     }
-    let mut input = args.input.open()?;
-    let mut rejects = args.input.rejects("reefer-act")?;
-    let times = args.input.time_parser();
-    let state = args.state.clone().unwrap_or_else(default_state_path);
+}
+
+/// Opens (and so checks) every destination: a program that cannot run, a URL
+/// that does not parse, a table or topic that is missing or keyed wrongly is a
+/// usage error (exit 2) before any input is read or any state is touched.
+fn open_destinations(
+    send: &SendArgs,
+    uris: &[String],
+) -> anyhow::Result<Vec<Box<dyn Destination>>> {
+    let timeout = send.timeout.to_std().max(Duration::from_millis(1));
+    let opts = DestOptions {
+        template: send.template,
+        timeout,
+        output: send.out.output.clone(),
+        line_buffered: send.out.line_buffered,
+        aws: send.aws.options(Duration::from_secs(3), timeout),
+    };
+    let mut dests: Vec<Box<dyn Destination>> = Vec::new();
+    for uri in uris {
+        let d = dest::open(uri, &opts)?;
+        if dests.iter().any(|o| o.uri() == d.uri()) {
+            return Err(usage(format!(
+                "destination {} given twice (destinations are told apart with their credentials masked)",
+                d.uri()
+            )));
+        }
+        dests.push(d);
+    }
+    Ok(dests)
+}
+
+fn state_path(args: &StateArgs) -> String {
+    args.state.clone().unwrap_or_else(default_state_path)
+}
+
+/// Opens the state for a run that changes it: the lock first (one sender per
+/// state file, held until the run ends), then the database.
+fn open_state(args: &StateArgs) -> anyhow::Result<(lock::StateLock, Store)> {
+    let state = state_path(args);
     if let Some(dir) = std::path::Path::new(&state).parent() {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| usage(format!("cannot create {}: {e}", dir.display())))?;
         }
     }
+    let lock = lock::acquire(&state, args.wait.to_std())?;
     let store = Store::open(&state).map_err(|e| usage(e.to_string()))?;
-    let opts = DestOptions {
-        template: args.template,
-        timeout: args.timeout.to_std().max(Duration::from_millis(1)),
-        output: args.out.output.clone(),
-        line_buffered: args.out.line_buffered,
-        aws: args.aws.options(
-            Duration::from_secs(3),
-            args.timeout.to_std().max(Duration::from_millis(1)),
-        ),
-    };
-    let mut dests = Vec::new();
-    let mut uris: Vec<String> = Vec::new();
-    for uri in &args.to {
-        if uris.contains(uri) {
-            return Err(usage(format!("destination {uri} given twice")));
-        }
-        dests.push(dest::open(uri, &opts)?);
-        uris.push(uri.clone());
+    Ok((lock, store))
+}
+
+/// A sender for these destinations, with the run's retry policy and deadline.
+fn sender(send: &SendArgs, dests: Vec<Box<dyn Destination>>, started: Instant) -> Sender {
+    let first = send.retry_delay.to_std();
+    // Jitter only spreads retries out; it never shapes output, so the clock may seed it.
+    let mut sender = Sender::new(dests, Backoff::new(first, first * 30, jitter_seed()));
+    sender.retries = send.retries;
+    sender.break_after = send.break_after;
+    sender.deadline = send.max_time.map(|t| started + t.to_std());
+    sender
+}
+
+pub fn run(args: ActArgs) -> anyhow::Result<Exit> {
+    if let Some(shell) = args.send.out.completions {
+        crate::cli::write_completions::<ActArgs>(shell, &mut io::stdout())?;
+        return Ok(Exit::Ok);
     }
+    match &args.command {
+        Some(Command::Alerts(a)) => return ops::alerts(a, &state_path(&a.state)),
+        Some(Command::Ack(a)) => return ops::ack(a, open_state(&a.state)?),
+        Some(Command::Prune(a)) => return ops::prune(a, open_state(&a.state)?),
+        Some(Command::Resend(a)) => {
+            let started = Instant::now();
+            // Destinations given are checked before the state is touched; without
+            // them, the state says which (only those it can name in full).
+            let given = open_destinations(&a.send, &a.send.to)?;
+            let (_lock, store) = open_state(&a.send.state)?;
+            let dests = if a.send.to.is_empty() {
+                open_destinations(&a.send, &ops::stored_destinations(&store)?)?
+            } else {
+                given
+            };
+            return ops::resend(&a.send, store, sender(&a.send, dests, started));
+        }
+        None => {}
+    }
+    pipe(&args)
+}
+
+/// The plain pipe form: fault events in, notifications out.
+fn pipe(args: &ActArgs) -> anyhow::Result<Exit> {
+    let started = Instant::now();
+    let mut input = args.input.open()?;
+    let mut rejects = args.input.rejects("reefer-act")?;
+    let times = args.input.time_parser();
+    let uris = if args.send.to.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        args.send.to.clone()
+    };
+    let dests = open_destinations(&args.send, &uris)?;
+    // A dry run works on a private copy: no state file, lock or destination is written.
+    let (_lock, mut store) = if args.dry_run {
+        (None, Store::open_copy(&state_path(&args.send.state))?)
+    } else {
+        let (lock, store) = open_state(&args.send.state)?;
+        (Some(lock), store)
+    };
     let policy = Policy {
         cooldown_ms: args.cooldown.millis,
         resolve_after_ms: args.resolve_after.map(|s| s.millis),
+        remind_every_ms: args.remind_every.map(|s| s.millis),
     };
-    let first = args.retry_delay.to_std();
+    let mut sender = sender(&args.send, dests, started);
+    if args.dry_run {
+        sender.dry_run = Some(args.send.out.open()?);
+    }
+    store.set_scope(store::scope_of(&sender.keys));
+    let horizon = store.horizon_ms()?;
     let mut run = Run {
         store,
-        dests,
-        uris,
-        // Jitter only spreads retries out; it never shapes output, so the clock may seed it.
-        backoff: Backoff::new(first, first * 30, jitter_seed()),
-        retries: args.retries,
+        sender,
         dry_run: args.dry_run,
-        dry_out: args.out.open()?,
         counts: Counts::default(),
+        horizon,
     };
     crate::app::catch_interrupt();
-    if run.dry_run {
-        run.store.begin()?;
-    }
-    let elsewhere = run.store.count_pending_elsewhere(&run.uris)?;
+    let elsewhere = run.store.count_pending_elsewhere(&run.sender.keys)?;
     if elsewhere > 0 {
         crate::warn!(
             "reefer-act: {elsewhere} notifications in the state file wait for destinations not given this time; they stay queued"
         );
     }
     // Whatever an earlier run could not finish goes first.
-    let mut exit = run.deliver_pending(&mut rejects)?;
-    while exit == Exit::Ok {
-        let rec = match input.next_rec().context("reading fault events")? {
-            None => break,
-            Some(Err(bad)) => {
-                rejects.reject(bad.input, bad.line, bad.raw, &bad.why)?;
-                continue;
-            }
-            Some(Ok(rec)) => rec,
-        };
-        let parsed = rec
-            .to_map()
-            .and_then(|m| FaultEvent::from_map(&m, &times).map_err(|e| e.to_string()));
-        let ev = match parsed {
-            Ok(ev) => ev,
-            Err(why) => {
-                rejects.reject(rec.input, rec.line, rec.raw, &why)?;
-                continue;
-            }
-        };
-        run.counts.events += 1;
-        run.apply(&ev, &policy)?;
-        exit = run.deliver_pending(&mut rejects)?;
-        if interrupted() {
-            exit = Exit::Interrupted;
-        }
-    }
-    for d in &mut run.dests {
-        d.finish()?;
-    }
-    run.dry_out.flush()?;
-    if run.dry_run {
-        run.store.rollback()?;
-    }
+    run.sender.deliver_pending(&run.store, &mut rejects)?;
+    let exit = run.consume(&mut input, &mut rejects, &times, &policy)?;
+    run.sender.finish()?;
     rejects.flush()?;
-    let c = &run.counts;
-    if !args.out.quiet {
-        crate::warn!(
-        "reefer-act: {} events ({} already seen), alerts: {} opened, {} escalated, {} resolved; notifications: {} {}, {} failed{}{}",
-        c.events,
-        c.duplicates,
-        c.opened,
-        c.escalated,
-        c.resolved,
-        c.delivered,
-        if run.dry_run { "would be delivered" } else { "delivered" },
-        c.failed,
-        if c.stray_resolves > 0 { format!("; {} resolve events without an open alert", c.stray_resolves) } else { String::new() },
-        if rejects.count() > 0 { format!("; {} bad input lines", rejects.count()) } else { String::new() },
-    );
+    if !args.send.out.quiet {
+        run.summary(rejects.count());
+    }
+    if let Some(path) = &args.stats_json {
+        run.write_stats(path, rejects.count(), started)?;
+    }
+    if run.sender.deadline_hit {
+        return Err(anyhow::anyhow!(
+            "--max-time {} reached after {} events; the rest of the input was not read, and undelivered notifications stay pending for the next run",
+            args.send.max_time.map_or(String::new(), |t| format!("{:.1} s", t.as_secs_f64())),
+            run.counts.events
+        ));
     }
     if exit == Exit::Interrupted {
         return Ok(exit);
     }
-    Ok(Exit::from_rejected(rejects.count() + c.failed))
+    Ok(Exit::from_rejected(
+        rejects.count() + run.sender.undelivered(),
+    ))
 }
 
 impl Run {
-    fn apply(&mut self, ev: &FaultEvent, policy: &Policy) -> anyhow::Result<()> {
-        if !self.dry_run {
-            self.store.begin()?;
+    /// Reads events until the input ends, the deadline passes or Ctrl-C;
+    /// each event is applied and its notifications delivered before the next.
+    fn consume(
+        &mut self,
+        input: &mut crate::codec::Input,
+        rejects: &mut crate::codec::Rejects,
+        times: &crate::time::TimeParser,
+        policy: &Policy,
+    ) -> anyhow::Result<Exit> {
+        while !self.sender.deadline_hit {
+            let rec = match input.next_rec().context("reading fault events")? {
+                None => break,
+                Some(Err(bad)) => {
+                    rejects.reject(bad.input, bad.line, bad.raw, &bad.why)?;
+                    continue;
+                }
+                Some(Ok(rec)) => rec,
+            };
+            let parsed = rec
+                .to_map()
+                .and_then(|m| FaultEvent::from_map(&m, times).map_err(|e| e.to_string()));
+            let ev = match parsed {
+                Ok(ev) => ev,
+                Err(why) => {
+                    rejects.reject(rec.input, rec.line, rec.raw, &why)?;
+                    continue;
+                }
+            };
+            self.counts.events += 1;
+            self.apply(&ev, policy)?;
+            self.sender.deliver_pending(&self.store, rejects)?;
+            if interrupted() {
+                return Ok(Exit::Interrupted);
+            }
         }
+        Ok(Exit::Ok)
+    }
+
+    fn write_stats(&self, path: &str, bad_lines: u64, started: Instant) -> anyhow::Result<()> {
+        let per_dest: serde_json::Map<String, Value> = self
+            .sender
+            .keys
+            .iter()
+            .zip(&self.sender.counts)
+            .map(|(k, c)| (k.clone(), serde_json::to_value(c).unwrap_or(Value::Null)))
+            .collect();
+        let dead: u64 = self.sender.counts.iter().map(|d| d.dead).sum();
+        let deferred: u64 = self.sender.counts.iter().map(|d| d.deferred).sum();
+        let stats = serde_json::json!({
+            "tool": "reefer-act",
+            "dry_run": self.dry_run,
+            "seconds": started.elapsed().as_secs_f64(),
+            "bad_lines": bad_lines,
+            "events": &self.counts,
+            "notifications": {
+                "delivered": self.sender.delivered(),
+                "dead": dead,
+                "pending": deferred,
+            },
+            "destinations": per_dest,
+        });
+        std::fs::write(path, format!("{stats:#}\n"))
+            .map_err(|e| anyhow::anyhow!("cannot write --stats-json {path}: {e}"))
+    }
+
+    fn summary(&self, bad_lines: u64) {
+        let c = &self.counts;
+        let dead: u64 = self.sender.counts.iter().map(|d| d.dead).sum();
+        let deferred: u64 = self.sender.counts.iter().map(|d| d.deferred).sum();
+        crate::warn!(
+            "reefer-act: {} events ({} already seen), alerts: {} opened, {} escalated, {} resolved; notifications: {} {}, {} failed{}{}{}",
+            c.events,
+            c.duplicates,
+            c.opened,
+            c.escalated,
+            c.resolved,
+            self.sender.delivered(),
+            if self.dry_run { "would be delivered" } else { "delivered" },
+            dead,
+            if deferred > 0 { format!(", {deferred} left pending") } else { String::new() },
+            if c.stray_resolves > 0 { format!("; {} resolve events without an open alert", c.stray_resolves) } else { String::new() },
+            if bad_lines > 0 { format!("; {bad_lines} bad input lines") } else { String::new() },
+        );
+    }
+
+    fn apply(&mut self, ev: &FaultEvent, policy: &Policy) -> anyhow::Result<()> {
+        if self.horizon.is_some_and(|h| ev.detected_at_ms < h) {
+            self.counts.before_horizon += 1;
+            return Ok(());
+        }
+        self.store.begin()?;
         if !self.store.first_sighting(ev)? {
             self.counts.duplicates += 1;
         } else {
@@ -271,6 +336,7 @@ impl Run {
                     Action::Opened => self.counts.opened += 1,
                     Action::Escalated => self.counts.escalated += 1,
                     Action::Resolved => self.counts.resolved += 1,
+                    Action::Reminder => self.counts.reminders += 1,
                     Action::Updated => {}
                 }
                 let mut payload = c.alert.to_json(c.action.name());
@@ -284,7 +350,7 @@ impl Run {
                             .map_or(Value::Null, Value::String),
                     );
                 }
-                for d in &self.dests {
+                for d in &self.sender.dests {
                     let wanted =
                         d.records_every_change() || (c.notify && c.action != Action::Updated);
                     if wanted {
@@ -294,77 +360,7 @@ impl Run {
                 }
             }
         }
-        if !self.dry_run {
-            self.store.commit()?;
-        }
+        self.store.commit()?;
         Ok(())
-    }
-
-    /// Delivers every pending notification; `Ok(Exit::Ok)` unless stdout closed.
-    fn deliver_pending(&mut self, rejects: &mut crate::codec::Rejects) -> anyhow::Result<Exit> {
-        let pending = self.store.pending(&self.uris)?;
-        for row in pending {
-            let payload: Value = serde_json::from_str(&row.payload).context("outbox payload")?;
-            let idx = self
-                .uris
-                .iter()
-                .position(|u| *u == row.destination)
-                .expect("pending() filters by destination");
-            if self.dry_run {
-                let line = json!({ "dry_run": true, "destination": row.destination, "notification": payload });
-                writeln!(self.dry_out, "{line}")?;
-                self.store.mark(row.id, true, 0, None)?;
-                self.counts.delivered += 1;
-                continue;
-            }
-            let mut attempts = row.attempts;
-            let outcome = loop {
-                attempts += 1;
-                match self.dests[idx].deliver(&payload) {
-                    Ok(()) => break Ok(()),
-                    Err(e) if e.broken_pipe => {
-                        return Err(io::Error::from(io::ErrorKind::BrokenPipe))
-                            .context("writing alerts");
-                    }
-                    Err(e) if e.retryable && (attempts - row.attempts) <= self.retries as i64 => {
-                        let wait = self.backoff.delay((attempts - row.attempts) as u32);
-                        crate::warn!(
-                            "reefer-act: {}: {} (attempt {}, retrying in {} ms)",
-                            row.destination,
-                            e.message,
-                            attempts - row.attempts,
-                            wait.as_millis()
-                        );
-                        std::thread::sleep(wait);
-                    }
-                    Err(e) => break Err(e),
-                }
-            };
-            match outcome {
-                Ok(()) => {
-                    self.store.mark(row.id, true, attempts, None)?;
-                    self.counts.delivered += 1;
-                }
-                Err(e) => {
-                    crate::warn!(
-                        "reefer-act: giving up on {} for alert {} after {} attempts: {}",
-                        row.destination,
-                        payload.get("alert_id").unwrap_or(&Value::Null),
-                        attempts - row.attempts,
-                        e.message
-                    );
-                    self.store.mark(row.id, false, attempts, Some(&e.message))?;
-                    let line = json!({
-                        "destination": row.destination,
-                        "error": e.message,
-                        "attempts": attempts,
-                        "notification": payload,
-                    });
-                    rejects.keep(&line.to_string())?;
-                    self.counts.failed += 1;
-                }
-            }
-        }
-        Ok(Exit::Ok)
     }
 }

@@ -464,6 +464,14 @@ impl Sink {
 /// A fatal failure talking to AWS, turned into the right exit status: a missing
 /// resource or bad credentials are configuration errors (2), the rest fatal (3).
 pub fn aws_error(what: &str, f: &Failure, endpoint: &str) -> anyhow::Error {
+    // Credentials in --endpoint-url (or quoted by the SDK) are never printed.
+    let endpoint = &crate::redact::url(endpoint);
+    let f = &match f {
+        Failure::Unreachable { message } => Failure::Unreachable {
+            message: crate::redact::text(message),
+        },
+        other => other.clone(),
+    };
     match f {
         Failure::NotFound { code, .. } => {
             usage(format!("{what}: does not exist at {endpoint} ({code})"))

@@ -84,7 +84,9 @@ fn dynamodb_holds_every_alert_and_sns_tells_people() {
     let c1 = items.iter().find(|i| i["container_id"] == "C1").unwrap();
     assert_eq!(c1["status"], "resolved");
     assert_eq!(c1["severity"], "critical");
-    assert_eq!(c1["event_count"], 3);
+    // The resolve event counts too, and the item says how long the fault lasted.
+    assert_eq!(c1["event_count"], 4);
+    assert_eq!(c1["duration_s"], 3600);
     assert_eq!(c1["alert_key"], "C1#power_off#2026-11-27T03:05:00Z");
     let c2 = items.iter().find(|i| i["container_id"] == "C2").unwrap();
     assert_eq!(c2["status"], "open");
@@ -137,4 +139,25 @@ fn a_missing_table_or_topic_is_a_configuration_error() {
         &["--to", "sns://arn:aws:sns:us-east-1:123456789012:nope"],
     );
     out.code(2);
+}
+
+#[test]
+fn a_table_with_another_key_schema_is_refused_before_any_input_is_read() {
+    let s = Scene::new();
+    let table = unique("keyed-by-id");
+    admin(&["create-table", &table, "id"]);
+    let evs = vec![event(
+        "C1",
+        "power_off",
+        "warning",
+        "2026-11-27T03:05:00Z",
+        "open",
+    )];
+    let out = act_aws(&s, &evs, &["--to", &format!("dynamodb://{table}")]).code(2);
+    out.stdout("").stderr(predicates::str::contains(format!(
+        "dynamodb://{table}: the table is keyed id (HASH, S); reefer-act needs a string partition key alert_key and no sort key"
+    )));
+    assert!(!std::path::Path::new(&s.path("state.db")).exists());
+    // Nothing was written to the table.
+    assert!(admin(&["scan-table", &table]).trim().is_empty());
 }

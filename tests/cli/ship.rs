@@ -532,3 +532,26 @@ fn a_lake_of_overlapping_objects_is_read_merged_in_event_time() {
         "the lake came back out of event-time order"
     );
 }
+
+#[test]
+fn credentials_in_the_endpoint_url_are_never_printed() {
+    let out = ship()
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .args([
+            "--endpoint-url",
+            "http://bob:PASSWORD@127.0.0.1:1/?token=QTOKEN",
+            "--to",
+            "kinesis://reefer",
+        ])
+        .write_stdin("{\"container_id\":\"C1\",\"measurement_time\":\"2026-11-27T03:00:00Z\"}\n")
+        .assert()
+        .code(3);
+    out.stderr(
+        contains("cannot reach http://***@127.0.0.1:1/?token=***")
+            .and(contains("PASSWORD").not())
+            .and(contains("QTOKEN").not()),
+    );
+}

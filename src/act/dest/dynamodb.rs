@@ -27,16 +27,58 @@ impl DynamoDb {
             ));
         }
         let client = aws.dynamodb();
-        runtime
+        let described = runtime
             .block_on(client.describe_table().table_name(table).send())
             .map_err(|e| open_failure(uri, classify(&e)))?;
+        if let Some(t) = described.table() {
+            check_key_schema(table, t)?;
+        }
         Ok(DynamoDb {
-            uri: uri.to_string(),
+            uri: crate::redact::url(uri),
             table: table.to_string(),
             client,
             runtime,
         })
     }
+}
+
+/// The one key schema reefer-act writes: a string partition key `alert_key`,
+/// no sort key. Any other table fails every PutItem with a ValidationException,
+/// so it is refused before any input is read.
+pub const KEY: &str = "alert_key";
+
+fn check_key_schema(
+    table: &str,
+    t: &aws_sdk_dynamodb::types::TableDescription,
+) -> anyhow::Result<()> {
+    use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType};
+    let keys: Vec<String> = t
+        .key_schema()
+        .iter()
+        .map(|k| {
+            let ty = t
+                .attribute_definitions()
+                .iter()
+                .find(|d| d.attribute_name() == k.attribute_name())
+                .map_or("?", |d| d.attribute_type().as_str());
+            format!("{} ({}, {ty})", k.attribute_name(), k.key_type().as_str())
+        })
+        .collect();
+    let ok = t.key_schema().len() == 1
+        && t.key_schema()[0].attribute_name() == KEY
+        && t.key_schema()[0].key_type() == &KeyType::Hash
+        && t.attribute_definitions()
+            .iter()
+            .any(|d| d.attribute_name() == KEY && d.attribute_type() == &ScalarAttributeType::S);
+    if ok {
+        return Ok(());
+    }
+    Err(crate::app::usage(format!(
+        "dynamodb://{table}: the table is keyed {}; reefer-act needs a string partition key {KEY} and no sort key \
+         (aws dynamodb create-table --table-name {table} --attribute-definitions AttributeName={KEY},AttributeType=S \
+         --key-schema AttributeName={KEY},KeyType=HASH --billing-mode PAY_PER_REQUEST)",
+        keys.join(", ")
+    )))
 }
 
 fn attribute(v: &Value) -> Option<AttributeValue> {
@@ -84,6 +126,6 @@ impl Destination for DynamoDb {
         self.runtime
             .block_on(request)
             .map(|_| ())
-            .map_err(|e| delivery_failure(&self.uri, classify(&e)))
+            .map_err(|e| delivery_failure(classify(&e)))
     }
 }

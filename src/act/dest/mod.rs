@@ -6,6 +6,7 @@ mod exec;
 mod sns;
 mod sqlite;
 mod stdout;
+mod template;
 mod webhook;
 
 use crate::app::usage;
@@ -18,6 +19,9 @@ pub struct DeliveryError {
     pub retryable: bool,
     /// The reader of stdout went away: end quietly, as after `| head`.
     pub broken_pipe: bool,
+    /// The destination could not be reached at all (refused, DNS, timeout):
+    /// what the circuit breaker counts.
+    pub connection: bool,
 }
 
 impl DeliveryError {
@@ -26,6 +30,15 @@ impl DeliveryError {
             message: message.into(),
             retryable: true,
             broken_pipe: false,
+            connection: false,
+        }
+    }
+
+    /// The destination did not answer: retried, and counted by the circuit breaker.
+    pub fn connection(message: impl Into<String>) -> Self {
+        DeliveryError {
+            connection: true,
+            ..DeliveryError::retryable(message)
         }
     }
 
@@ -34,12 +47,14 @@ impl DeliveryError {
             message: message.into(),
             retryable: false,
             broken_pipe: false,
+            connection: false,
         }
     }
 }
 
 pub trait Destination {
-    /// The destination as given on the command line (the outbox key).
+    /// The destination as given on the command line with its credentials
+    /// masked ([`crate::redact`]): what is printed, and the outbox key.
     fn uri(&self) -> &str;
 
     /// Record destinations (databases) mirror every change of an alert;
@@ -56,13 +71,12 @@ pub trait Destination {
     }
 }
 
-/// Body layout for webhooks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Template {
-    /// The alert JSON as it is.
-    Json,
-    /// `{"text": "..."}` for Slack, Mattermost, Rocket.Chat and other chat webhooks.
-    Slack,
+pub use template::{render, Body, Template, PAGERDUTY_KEY_VAR};
+
+/// What `exec:` programs get on stdin in `template`.
+pub fn body_text(template: Template, payload: &Value) -> String {
+    let key = std::env::var(PAGERDUTY_KEY_VAR).unwrap_or_default();
+    render(template, payload, &key).into_text()
 }
 
 /// Options that shape destinations.
@@ -105,7 +119,7 @@ pub fn open(uri: &str, opts: &DestOptions) -> anyhow::Result<Box<dyn Destination
             uri,
             opts.template,
             opts.timeout,
-        )));
+        )?));
     }
     if let Some(table) = uri.strip_prefix("dynamodb://") {
         let (aws, rt) = aws(uri, opts)?;
@@ -116,10 +130,16 @@ pub fn open(uri: &str, opts: &DestOptions) -> anyhow::Result<Box<dyn Destination
         return Ok(Box::new(sns::Sns::open(uri, topic, &aws, rt)?));
     }
     if let Some(cmd) = uri.strip_prefix("exec:") {
-        return Ok(Box::new(exec::Exec::parse_with(uri, cmd, opts.timeout)?));
+        return Ok(Box::new(exec::Exec::parse_with(
+            uri,
+            cmd,
+            opts.timeout,
+            opts.template,
+        )?));
     }
     Err(usage(format!(
-        "unknown destination {uri:?} (expected -, sqlite://PATH, http(s)://URL, exec:PROGRAM ARGS..., dynamodb://TABLE, sns://TOPIC_ARN)"
+        "unknown destination {:?} (expected -, sqlite://PATH, http(s)://URL, exec:PROGRAM ARGS..., dynamodb://TABLE, sns://TOPIC_ARN)",
+        crate::redact::text(uri)
     )))
 }
 
@@ -129,36 +149,44 @@ fn open_failure(uri: &str, f: crate::aws::Failure) -> anyhow::Error {
     use crate::aws::Failure;
     match f {
         f @ (Failure::NotFound { .. } | Failure::Denied { .. } | Failure::Client { .. }) => {
-            usage(format!("{uri}: {f}"))
+            usage(crate::redact::text(&format!("{uri}: {f}")))
         }
-        f => anyhow::anyhow!("{uri}: {f}"),
+        f => anyhow::anyhow!(crate::redact::text(&format!("{uri}: {f}"))),
     }
 }
 
-/// A delivery error from an AWS failure: retried when the service says it may pass.
-fn delivery_failure(uri: &str, f: crate::aws::Failure) -> DeliveryError {
-    let msg = format!("{uri}: {f}");
-    if f.is_retryable() {
-        DeliveryError::retryable(msg)
-    } else {
-        DeliveryError::permanent(msg)
+/// A delivery error from an AWS failure: retried when the service says it may
+/// pass; no answer at all counts for the circuit breaker. (The caller names
+/// the destination.)
+fn delivery_failure(f: crate::aws::Failure) -> DeliveryError {
+    let msg = crate::redact::text(&f.to_string());
+    match f {
+        crate::aws::Failure::Unreachable { .. } => DeliveryError::connection(msg),
+        f if f.is_retryable() => DeliveryError::retryable(msg),
+        _ => DeliveryError::permanent(msg),
     }
 }
 
-/// One line of human text about an alert, for chat and e-mail.
+/// One line of human text about an alert, for chat and e-mail: what happened,
+/// where, and for a resolve how long it lasted.
 pub fn summary(payload: &Value) -> String {
     let s = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or("?");
-    let action = s("action");
-    let icon = match (action, s("severity")) {
-        ("resolved", _) => "✅",
-        (_, "critical") => "🔴",
-        _ => "🟠",
+    let severity = s("severity").to_uppercase();
+    let what = match s("action") {
+        "resolved" => format!(
+            "✅ resolved after {} (was {severity})",
+            payload
+                .get("duration_s")
+                .and_then(Value::as_i64)
+                .map_or("?".to_string(), |d| crate::time::Span::from_secs(d)
+                    .to_string())
+        ),
+        "reminder" => format!("⏰ {severity} still open since {}", s("since")),
+        action if s("severity") == "critical" => format!("🔴 {severity} {action}"),
+        action => format!("🟠 {severity} {action}"),
     };
     format!(
-        "{icon} {} {} ({}): {} on container {} [{}] — {}",
-        s("severity").to_uppercase(),
-        action,
-        s("fault"),
+        "{what}: {} on container {} [{}] — {}",
         s("fault"),
         s("container_id"),
         payload

@@ -31,7 +31,7 @@ impl Sns {
             .block_on(client.get_topic_attributes().topic_arn(topic_arn).send())
             .map_err(|e| open_failure(uri, classify(&e)))?;
         Ok(Sns {
-            uri: uri.to_string(),
+            uri: crate::redact::url(uri),
             topic_arn: topic_arn.to_string(),
             client,
             runtime,
@@ -78,6 +78,6 @@ impl Destination for Sns {
         self.runtime
             .block_on(request.send())
             .map(|_| ())
-            .map_err(|e| delivery_failure(&self.uri, classify(&e)))
+            .map_err(|e| delivery_failure(classify(&e)))
     }
 }

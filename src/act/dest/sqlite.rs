@@ -23,7 +23,7 @@ impl Sqlite {
         conn.execute_batch(ALERTS_SCHEMA)
             .map_err(|e| crate::app::usage(format!("cannot use {uri}: {e}")))?;
         Ok(Sqlite {
-            uri: uri.to_string(),
+            uri: crate::redact::url(uri),
             conn,
         })
     }
@@ -72,6 +72,6 @@ impl Destination for Sqlite {
                 ],
             )
             .map(|_| ())
-            .map_err(|e| DeliveryError::retryable(format!("{}: {e}", self.uri)))
+            .map_err(|e| DeliveryError::retryable(e.to_string()))
     }
 }
