@@ -816,3 +816,47 @@ fn a_where_filter_prints_as_flink_sql() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn evaluate_fails_on_an_input_without_fault_episodes_unless_allowed() {
+    for extra in [&["--no-labels"][..], &["--no-faults"]] {
+        let fleet = tool("reefer-sim")
+            .args(["--containers", "3", "--duration", "30m", "--seed", "2"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        tool("reefer-detect")
+            .arg("--evaluate")
+            .write_stdin(fleet.clone())
+            .assert()
+            .code(1)
+            .stderr(predicates::str::contains("holds no fault episode"));
+        tool("reefer-detect")
+            .args(["--evaluate", "--allow-no-episodes"])
+            .write_stdin(fleet)
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn list_products_prints_the_catalog_with_a_file_s_additions() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(
+        &file,
+        "[[product]]\nid = \"P09\"\nname = \"ice cream\"\nsetpoint = -25.0\nband_high = -20.0\n",
+    )
+    .unwrap();
+    tool("reefer-detect")
+        .arg("--list-products")
+        .arg("--catalog")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("P02   bananas"))
+        .stdout(predicates::str::contains("P09   ice cream"));
+}
