@@ -51,6 +51,17 @@ impl TimeParser {
     }
 }
 
+/// A time given on the command line (`--start`, `--since`, `--until`): what
+/// [`parse_time`] reads, and a bare date `YYYY-MM-DD` as its midnight UTC.
+pub fn parse_flag_time(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(0, 0, 0) {
+            return Ok(t.and_utc());
+        }
+    }
+    parse_time(s).map_err(|e| format!("{e} (or a date, YYYY-MM-DD, for its midnight UTC)"))
+}
+
 /// Parses RFC 3339 (any offset, fractional seconds) or `YYYY-MM-DD HH:MM:SS` as UTC.
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>, TimeError> {
     let s = s.trim();
@@ -455,5 +466,16 @@ mod tests {
             format_time(p.parse("27/11/2026 03:05").unwrap()),
             "2026-11-27T03:05:00Z"
         );
+    }
+
+    #[test]
+    fn a_date_on_the_command_line_is_its_midnight_utc() {
+        let t = parse_flag_time("2026-11-27").unwrap();
+        assert_eq!(format_time(t), "2026-11-27T00:00:00Z");
+        assert_eq!(
+            parse_flag_time("2026-11-27T03:00:00+01:00").unwrap(),
+            parse_time("2026-11-27T02:00:00Z").unwrap()
+        );
+        assert!(parse_flag_time("2026-13-01").unwrap_err().contains("YYYY-MM-DD"));
     }
 }

@@ -176,8 +176,18 @@ fn tune(slot: &mut Slot, settings: Settings, src: &Src) -> Result<bool, ConfigEr
             common.push((key, value));
             continue;
         }
-        let v =
-            number(&value).ok_or_else(|| src.at(value.span(), format!("{k} must be a number")))?;
+        // Settings in seconds (`grace_s`) take a duration as well: "45m".
+        let seconds = k.ends_with("_s");
+        let v = number(&value)
+            .or_else(|| seconds.then(|| span(&value)).flatten().map(|ms| ms as f64 / 1000.0))
+            .ok_or_else(|| {
+                let what = if seconds {
+                    "a number of seconds or a duration such as \"45m\""
+                } else {
+                    "a number"
+                };
+                src.at(value.span(), format!("{k} must be {what}"))
+            })?;
         slot.rule.set(k, v).map_err(|e| src.at(key.span(), e))?;
     }
     slot.timing = slot.rule.timing();
@@ -375,7 +385,7 @@ mod tests {
 
     #[test]
     fn tunes_disables_and_adds_rules() {
-        let f = file("[detectors.door_open]\nenabled = false\n\n[detectors.temperature_band]\ngrace_s = 60\nseverity = \"critical\"\n\n[[rule]]\nname = \"hot\"\nwhen = \"temperature > 18\"\nfor = \"5m\"\n");
+        let f = file("[detectors.door_open]\nenabled = false\n\n[detectors.temperature_band]\ngrace_s = \"1m\"\nseverity = \"critical\"\n\n[[rule]]\nname = \"hot\"\nwhen = \"temperature > 18\"\nfor = \"5m\"\n");
         let slots = load_rules(Some(f.path().to_str().unwrap())).unwrap();
         let names: Vec<&str> = slots.iter().map(|s| s.rule.name()).collect();
         assert!(!names.contains(&"door_open"));

@@ -29,7 +29,7 @@ use crate::app::{usage, Exit};
 use crate::aws::{Aws, Failure};
 use crate::codec::scan::{Fields, Kind, Scanner, Slot};
 use crate::codec::{BadInput, FormatChoice};
-use crate::time::{parse_time, Span, TimeParser};
+use crate::time::{Span, TimeParser};
 use account::Account;
 use anyhow::Context;
 use checkpoint::{Checkpoint, Pos};
@@ -214,7 +214,7 @@ pub struct ShipArgs {
 }
 
 fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
-    parse_time(s).map_err(|e| e.to_string())
+    crate::time::parse_flag_time(s)
 }
 
 /// `realtime` is 1, `60x` is 60.
