@@ -1160,6 +1160,7 @@ pub fn pace_offset(t0: DateTime<Utc>, t: DateTime<Utc>, speed: f64) -> Duration 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::parse_time;
 
     #[test]
     fn sizes_and_paces_parse() {
