@@ -89,6 +89,33 @@ impl Mode {
 pub const STRING_FIELDS: [&str; 4] = ["container_id", "product_id", "operating_mode", "fault"];
 
 /// Every field the schema knows, in the order tools write them.
+/// A field named on the command line (`--fields`, `--by`, `--where`, ...):
+/// a name that is not a known field but within two edits of one is a typo,
+/// refused with a suggestion (`humdity_level` → `humidity_level`); any other
+/// unknown name is a field of the user's own and is accepted.
+pub fn check_field_name(flag: &str, name: &str) -> Result<(), String> {
+    let known = FIELDS
+        .iter()
+        .chain(crate::codec::HEADER_FIELDS.iter())
+        .copied();
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        if k == name {
+            return Ok(());
+        }
+        let d = strsim::damerau_levenshtein(k, name);
+        if best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, k));
+        }
+    }
+    match best {
+        Some((d, k)) if d <= 2 && name.len() > 3 => Err(format!(
+            "{flag}: no field {name:?} in the reading schema; did you mean {k:?}?"
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub const FIELDS: [&str; 22] = [
     "container_id",
     "measurement_time",

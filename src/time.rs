@@ -476,6 +476,8 @@ mod tests {
             parse_flag_time("2026-11-27T03:00:00+01:00").unwrap(),
             parse_time("2026-11-27T02:00:00Z").unwrap()
         );
-        assert!(parse_flag_time("2026-13-01").unwrap_err().contains("YYYY-MM-DD"));
+        assert!(parse_flag_time("2026-13-01")
+            .unwrap_err()
+            .contains("YYYY-MM-DD"));
     }
 }

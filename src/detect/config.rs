@@ -179,7 +179,12 @@ fn tune(slot: &mut Slot, settings: Settings, src: &Src) -> Result<bool, ConfigEr
         // Settings in seconds (`grace_s`) take a duration as well: "45m".
         let seconds = k.ends_with("_s");
         let v = number(&value)
-            .or_else(|| seconds.then(|| span(&value)).flatten().map(|ms| ms as f64 / 1000.0))
+            .or_else(|| {
+                seconds
+                    .then(|| span(&value))
+                    .flatten()
+                    .map(|ms| ms as f64 / 1000.0)
+            })
             .ok_or_else(|| {
                 let what = if seconds {
                     "a number of seconds or a duration such as \"45m\""

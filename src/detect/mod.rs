@@ -193,6 +193,9 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         Some(w) => Some(filter::Expr::parse(w).map_err(usage)?),
         None => None,
     };
+    for c in expr.iter().flat_map(|e| e.fields()) {
+        crate::record::check_field_name("--where", &c.field).map_err(usage)?;
+    }
     if let Some(crate::window::SqlDialect::Flink) = args.print_sql {
         let text = match (&expr, &args.where_, &args.rules) {
             (Some(expr), Some(w), _) => sql::flink_where(expr, w, &args.flink),

@@ -517,6 +517,12 @@ pub fn run(args: ShipArgs) -> anyhow::Result<Exit> {
 }
 
 fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
+    for (flag, name) in [
+        ("--partition-key", &args.partition_key),
+        ("--time-field", &args.time_field),
+    ] {
+        crate::record::check_field_name(flag, name).map_err(usage)?;
+    }
     if matches!(args.from, Location::Firehose(_)) {
         return Err(usage(
             "firehose:// is write-only: read what it delivered with --from s3://BUCKET/PREFIX",

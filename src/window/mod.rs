@@ -208,6 +208,14 @@ fn config(args: &WindowArgs) -> anyhow::Result<Config> {
     if args.agg.is_empty() {
         return Err(usage("--agg needs at least one aggregate"));
     }
+    let named = args.fields.iter().map(|f| ("--fields", f.trim()));
+    let named = named
+        .chain(keys.iter().map(|k| ("--by", k.as_str())))
+        .chain(product.iter().map(|p| ("--carry", p.as_str())))
+        .chain(time_field.iter().map(|t| ("--time-field", t.as_str())));
+    for (flag, name) in named {
+        crate::record::check_field_name(flag, name).map_err(usage)?;
+    }
     let plan = AggPlan::new(&fields, &args.agg);
     let needs = Needs::new(
         time_field,

@@ -469,3 +469,49 @@ fn golden_events_and_evaluation_of_the_sample_fleet_on_one_minute_rows() {
         &scored.get_output().stdout,
     );
 }
+
+#[test]
+fn a_typo_in_a_field_named_on_the_command_line_is_a_usage_error_with_a_suggestion() {
+    let sample = crate::common::repo_path("samples/fleet.jsonl");
+    for (tool_name, args, suggestion) in [
+        (
+            "reefer-window",
+            &["--fields", "humdity_level"][..],
+            "humidity_level",
+        ),
+        ("reefer-window", &["--by", "prodcut_id"], "product_id"),
+        (
+            "reefer-window",
+            &["--time-field", "measurment_time"],
+            "measurement_time",
+        ),
+        (
+            "reefer-detect",
+            &["--where", "temprature > 18"],
+            "temperature",
+        ),
+        (
+            "reefer-ship",
+            &["--partition-key", "containr_id"],
+            "container_id",
+        ),
+    ] {
+        let mut cmd = tool(tool_name);
+        cmd.args(args);
+        if tool_name != "reefer-ship" {
+            cmd.arg(&sample);
+        }
+        cmd.write_stdin("")
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(format!(
+                "did you mean {suggestion:?}"
+            )));
+    }
+    // A field of the user's own, far from every known name, is taken as it is.
+    tool("reefer-window")
+        .args(["--fields", "zone", "--carry", ""])
+        .arg(&sample)
+        .assert()
+        .success();
+}
