@@ -90,7 +90,8 @@ pub const STRING_FIELDS: [&str; 4] = ["container_id", "product_id", "operating_m
 
 /// Every field the schema knows, in the order tools write them.
 /// A field named on the command line (`--fields`, `--by`, `--where`, ...):
-/// a name that is not a known field but within two edits of one is a typo,
+/// a name that is not a known field but one edit from one (two in a name of
+/// ten or more characters) is a typo,
 /// refused with a suggestion (`humdity_level` → `humidity_level`); any other
 /// unknown name is a field of the user's own and is accepted.
 pub fn check_field_name(flag: &str, name: &str) -> Result<(), String> {
@@ -109,7 +110,8 @@ pub fn check_field_name(flag: &str, name: &str) -> Result<(), String> {
         }
     }
     match best {
-        Some((d, k)) if d <= 2 && name.len() > 3 => Err(format!(
+        // One edit, or two in a long name: `site` is not a typo of `since`.
+        Some((d, k)) if (d == 1 && name.len() > 3) || (d == 2 && name.len() >= 10) => Err(format!(
             "{flag}: no field {name:?} in the reading schema; did you mean {k:?}?"
         )),
         _ => Ok(()),

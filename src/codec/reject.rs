@@ -22,6 +22,7 @@ pub struct Rejects {
     tool: &'static str,
     policy: BadInput,
     dead_letter: Option<BufWriter<File>>,
+    dead_letter_path: Option<String>,
     count: u64,
     max_reports: u64,
 }
@@ -32,6 +33,7 @@ impl Rejects {
         policy: BadInput,
         dead_letter: Option<&str>,
     ) -> io::Result<Self> {
+        let dead_letter_arg = dead_letter;
         let dead_letter = match dead_letter {
             Some(p) => Some(BufWriter::new(File::create(p).map_err(|e| {
                 io::Error::new(e.kind(), format!("cannot create dead-letter file {p}: {e}"))
@@ -42,6 +44,7 @@ impl Rejects {
             tool,
             policy,
             dead_letter,
+            dead_letter_path: dead_letter_arg.map(str::to_string),
             count: 0,
             max_reports: 100,
         })
@@ -78,6 +81,24 @@ impl Rejects {
 
     /// Appends one line to the dead-letter file, when there is one (for records
     /// that were read but could not be delivered).
+    /// The one wording of the end-of-run count of bad lines, for every tool:
+    /// `reefer-window: 3 bad lines rejected (kept in bad.jsonl)`.
+    pub fn summary(&self) -> Option<String> {
+        if self.count == 0 {
+            return None;
+        }
+        let kept = match &self.dead_letter_path {
+            Some(p) => format!("kept in {p}"),
+            None => "--dead-letter FILE keeps them".to_string(),
+        };
+        Some(format!(
+            "{}: {} bad line{} rejected ({kept})",
+            self.tool,
+            self.count,
+            if self.count == 1 { "" } else { "s" }
+        ))
+    }
+
     pub fn keep(&mut self, line: &str) -> io::Result<()> {
         if let Some(dl) = &mut self.dead_letter {
             dl.write_all(line.as_bytes())?;

@@ -251,8 +251,8 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
     };
     out.flush().context("writing output")?;
     rejects.flush()?;
-    if rejects.count() > 0 {
-        crate::warn!("{TOOL}: {} input lines rejected", rejects.count());
+    if let Some(line) = rejects.summary().filter(|_| !args.out.quiet) {
+        crate::warn!("{line}");
     }
     Ok(exit.max(Exit::from_rejected(rejects.count())))
 }

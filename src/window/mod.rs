@@ -336,11 +336,8 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
         );
     }
     let rejected = driver.rejects.count();
-    if rejected > 0 && !args.out.quiet {
-        crate::warn!(
-            "{TOOL}: {rejected} bad line{} skipped",
-            if rejected == 1 { "" } else { "s" }
-        );
+    if let Some(line) = driver.rejects.summary().filter(|_| !args.out.quiet) {
+        crate::warn!("{line}");
     }
     Ok(exit.max(Exit::from_rejected(rejected + late)))
 }

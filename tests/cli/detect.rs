@@ -745,7 +745,7 @@ fn crlf_and_invalid_utf8_lines_go_to_the_dead_letter_byte_for_byte() {
         .write_stdin(input)
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("3 input lines rejected"));
+        .stderr(predicates::str::contains("3 bad lines rejected"));
     assert_eq!(std::fs::read(&dead).unwrap(), want);
 }
 

@@ -307,7 +307,7 @@ fn a_bad_first_line_on_stdin_is_reported_and_the_rest_windowed() {
             .write_stdin(input)
             .assert()
             .code(1)
-            .stderr(contains("reefer-window: stdin:1: ").and(contains("1 bad line skipped")));
+            .stderr(contains("reefer-window: stdin:1: ").and(contains("1 bad line rejected")));
         let rows = json_lines(&stdout(&a));
         assert_eq!(rows.len(), 1, "{first}");
         assert_eq!(rows[0]["count"], 2, "{first}");
