@@ -101,6 +101,11 @@ pub struct OutputArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
+    /// Write the run's counts (read, written, rejected, ...) as one JSON object
+    /// to FILE, for cron jobs and CI checks.
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<String>,
+
     /// Print shell completions for SHELL and exit.
     #[arg(long, value_name = "SHELL")]
     pub completions: Option<Shell>,

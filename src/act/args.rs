@@ -66,10 +66,6 @@ pub struct ActArgs {
     /// no state file, lock or destination is written.
     #[arg(long)]
     pub dry_run: bool,
-
-    /// Write the run's counts (events, alerts, notifications per destination) as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub stats_json: Option<String>,
 }
 
 /// The state file, and how long to wait for another run holding it.

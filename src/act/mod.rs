@@ -214,7 +214,7 @@ fn pipe(args: &ActArgs) -> anyhow::Result<Exit> {
     if !args.send.out.quiet {
         run.summary(rejects.count());
     }
-    if let Some(path) = &args.stats_json {
+    if let Some(path) = &args.send.out.stats_json {
         run.write_stats(path, rejects.count(), started)?;
     }
     if run.sender.deadline_hit {
@@ -282,10 +282,8 @@ impl Run {
         let dead: u64 = self.sender.counts.iter().map(|d| d.dead).sum();
         let deferred: u64 = self.sender.counts.iter().map(|d| d.deferred).sum();
         let stats = serde_json::json!({
-            "tool": "reefer-act",
             "dry_run": self.dry_run,
-            "seconds": started.elapsed().as_secs_f64(),
-            "bad_lines": bad_lines,
+            "rejected": bad_lines,
             "events": &self.counts,
             "notifications": {
                 "delivered": self.sender.delivered(),
@@ -294,8 +292,7 @@ impl Run {
             },
             "destinations": per_dest,
         });
-        std::fs::write(path, format!("{stats:#}\n"))
-            .map_err(|e| anyhow::anyhow!("cannot write --stats-json {path}: {e}"))
+        crate::app::write_stats_json(path, "reefer-act", started, stats)
     }
 
     fn summary(&self, bad_lines: u64) {

@@ -108,6 +108,11 @@ impl Engine {
         }
     }
 
+    /// Observations used so far (this run and the runs a state came from).
+    pub fn observed(&self) -> u64 {
+        self.observed
+    }
+
     pub fn containers(&self) -> usize {
         self.states.len()
     }

@@ -164,6 +164,7 @@ const TOOL: &str = "reefer-detect";
 
 /// Runs reefer-detect with parsed arguments.
 pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
+    let started = std::time::Instant::now();
     if let Some(shell) = args.out.completions {
         crate::cli::write_completions::<DetectArgs>(shell, &mut std::io::stdout())?;
         return Ok(Exit::Ok);
@@ -227,7 +228,8 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         if let Some(state) = &state {
             restore(state, &mut engine)?;
         }
-        let exit = run_detect(&args, &mut engine, &mut rejects, &mut out)?;
+        let before = engine.observed();
+        let (exit, events) = run_detect(&args, &mut engine, &mut rejects, &mut out)?;
         if let Some(state) = &state {
             // Events written before the state: a crash in between repeats
             // events (which reefer-act drops as seen), never loses one.
@@ -240,6 +242,15 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
                     "{TOOL}: note: {rule} never had what it needs in this input ({needs})"
                 );
             }
+        }
+        if let Some(path) = &args.out.stats_json {
+            let counts = serde_json::json!({
+                "read": engine.observed() - before + rejects.count(),
+                "written": events,
+                "rejected": rejects.count(),
+                "containers": engine.containers(),
+            });
+            crate::app::write_stats_json(path, TOOL, started, counts)?;
         }
         if engine.unknown_products > 0 {
             crate::warn!(
@@ -369,18 +380,21 @@ fn run_detect(
     engine: &mut Engine,
     rejects: &mut Rejects,
     out: &mut Output,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<(Exit, u64)> {
     let mut pending: Vec<FaultEvent> = Vec::new();
-    for_each_obs(args, false, rejects, out, &mut |o, out| {
+    let mut written = 0u64;
+    let exit = for_each_obs(args, false, rejects, out, &mut |o, out| {
         let Some(o) = o else { return Ok(Ok(())) };
         let m = masked(o, &args.ignore_field);
         let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
         for e in pending.drain(..) {
             e.write_jsonl(out).context("writing events")?;
             out.end_record()?;
+            written += 1;
         }
         Ok(res.map_err(|e| e.to_string()))
-    })
+    })?;
+    Ok((exit, written))
 }
 
 fn run_evaluate(

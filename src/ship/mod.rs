@@ -649,6 +649,7 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
         pending: checkpoint.clone(),
         checkpoint,
         checkpoint_written: Instant::now(),
+        started: Instant::now(),
         interrupted: false,
         pace: args
             .pace
@@ -854,6 +855,7 @@ struct Run<'a> {
     checkpoint: Option<Checkpoint>,
     pending: Option<Checkpoint>,
     checkpoint_written: Instant,
+    started: Instant,
     interrupted: bool,
     pace: Option<Pacer>,
     merge: merge::Merge,
@@ -1049,6 +1051,19 @@ impl Run<'_> {
             for line in self.acct.summary() {
                 crate::warn!("{TOOL}: {line}");
             }
+        }
+        if let Some(path) = &self.args.out.stats_json {
+            let a = &self.acct;
+            let counts = serde_json::json!({
+                "read": a.read,
+                "written": a.shipped,
+                "rejected": a.rejected(),
+                "undelivered": a.undelivered,
+                "retried": a.retried,
+                "objects": a.objects,
+                "fatal": fatal.as_ref().map(|e| crate::redact::text(&e.to_string())),
+            });
+            crate::app::write_stats_json(path, TOOL, self.started, counts)?;
         }
         if let Some(e) = fatal {
             return Err(self.how_far(e));

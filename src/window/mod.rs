@@ -241,6 +241,7 @@ fn config(args: &WindowArgs) -> anyhow::Result<Config> {
 
 /// Runs reefer-window with parsed arguments.
 pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
+    let started = std::time::Instant::now();
     if let Some(shell) = args.out.completions {
         crate::cli::write_completions::<WindowArgs>(shell, &mut io::stdout())?;
         return Ok(Exit::Ok);
@@ -287,6 +288,7 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
         windows,
         sink: Sink {
             out,
+            written: 0,
             rows: RowWriter::new(&cfg.keys, cfg.product.is_some(), &cfg.plan),
             buf: Vec::with_capacity(1024),
             dirty: false,
@@ -339,6 +341,16 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
     if let Some(line) = driver.rejects.summary().filter(|_| !args.out.quiet) {
         crate::warn!("{line}");
     }
+    if let Some(path) = &args.out.stats_json {
+        let counts = serde_json::json!({
+            "read": driver.records + rejected,
+            "written": driver.sink.written,
+            "rejected": rejected,
+            "late": late,
+            "open_windows_kept": if state.is_some() && !args.final_ { driver.windows.open_count() } else { 0 },
+        });
+        crate::app::write_stats_json(path, TOOL, started, counts)?;
+    }
     Ok(exit.max(Exit::from_rejected(rejected + late)))
 }
 
@@ -366,6 +378,8 @@ fn settings(args: &WindowArgs, cfg: &Config) -> String {
 
 struct Sink {
     out: Output,
+    /// Rows written.
+    written: u64,
     rows: RowWriter,
     buf: Vec<u8>,
     /// Rows written since the last flush.
@@ -381,6 +395,7 @@ impl Sink {
         self.buf.clear();
         for (key, acc) in bucket.iter() {
             self.rows.write(&mut self.buf, &s, &e, key, &acc);
+            self.written += 1;
             if self.buf.len() >= 1 << 20 {
                 self.out.write_all(&self.buf)?;
                 self.buf.clear();

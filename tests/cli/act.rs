@@ -1044,7 +1044,7 @@ fn stats_json_counts_events_alerts_and_notifications_per_destination() {
     assert_eq!(v["events"]["opened"], 1);
     assert_eq!(v["events"]["escalated"], 1);
     assert_eq!(v["events"]["resolved"], 1);
-    assert_eq!(v["bad_lines"], 1);
+    assert_eq!(v["rejected"], 1);
     assert_eq!(v["notifications"]["delivered"], 6);
     assert_eq!(v["destinations"][url.as_str()]["delivered"], 3);
     assert_eq!(v["destinations"]["-"]["dead"], 0);

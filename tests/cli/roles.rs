@@ -515,3 +515,48 @@ fn a_typo_in_a_field_named_on_the_command_line_is_a_usage_error_with_a_suggestio
         .assert()
         .success();
 }
+
+#[test]
+fn every_tool_writes_the_same_counts_to_stats_json_for_the_same_bad_input() {
+    let good = tool("reefer-sim")
+        .args(["--containers", "2", "--duration", "1m", "--seed", "1"])
+        .args(["--start", START])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let reads = good.iter().filter(|&&b| b == b'\n').count() as u64;
+    let mut input = b"garbage\n".to_vec();
+    input.extend_from_slice(&good);
+    input.extend_from_slice(b"{\"container_id\":\"A\"}\n");
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["reefer-window", "reefer-detect", "reefer-ship"] {
+        let stats = dir.path().join(format!("{name}.json"));
+        let run = tool(name)
+            .arg("--stats-json")
+            .arg(&stats)
+            .write_stdin(input.clone())
+            .assert()
+            .code(1);
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+        assert_eq!(v["tool"], name);
+        assert_eq!(v["read"], reads + 2, "{name}: {v}");
+        // reefer-ship moves any JSON object: only `garbage` is bad to it.
+        let bad = if name == "reefer-ship" { 1 } else { 2 };
+        assert_eq!(v["rejected"], bad, "{name}: {v}");
+        assert!(
+            v["seconds"].as_f64().is_some() && v["written"].as_u64().is_some(),
+            "{v}"
+        );
+        if name != "reefer-ship" {
+            let err = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+            assert!(
+                err.contains(&format!(
+                    "{name}: 2 bad lines rejected (--dead-letter FILE keeps them)"
+                )),
+                "{err}"
+            );
+        }
+    }
+}
