@@ -381,7 +381,12 @@ pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
     .map_err(|e| usage(e.to_string()))?;
     crate::app::catch_interrupt();
     let fleet = build_fleet(&plan);
-    let exit = simulate(&plan, fleet, &mut out)?;
+    let started = Instant::now();
+    let (exit, written) = simulate(&plan, fleet, &mut out)?;
+    if let Some(path) = &args.out.stats_json {
+        let counts = serde_json::json!({ "read": 0, "written": written, "rejected": 0 });
+        crate::app::write_stats_json(path, "reefer-sim", started, counts)?;
+    }
     // Said at the end, so that `| head` stays quiet (a closed pipe never gets here).
     if !args.out.quiet && (args.seed.is_none() || args.start.is_none()) {
         crate::warn!(
@@ -393,7 +398,11 @@ pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
     Ok(exit)
 }
 
-fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow::Result<Exit> {
+fn simulate(
+    plan: &Plan,
+    mut fleet: Vec<Container>,
+    out: &mut Output,
+) -> anyhow::Result<(Exit, u64)> {
     if plan.format == Format::Csv {
         out.write_all(csv_header(plan.labels).as_bytes())?;
     }
@@ -523,6 +532,7 @@ fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow:
                             out.write_all(&bytes[..keep])?;
                             out.flush()?;
                             progress.finish_and_clear();
+                            written = limit;
                             return Ok(Exit::Ok);
                         }
                     }
@@ -549,7 +559,7 @@ fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow:
     progress.finish_and_clear();
     let exit = result.context("writing readings")?;
     out.flush().context("writing readings")?;
-    Ok(exit)
+    Ok((exit, written))
 }
 
 /// Byte offset just past the `n`-th newline.

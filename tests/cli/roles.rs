@@ -527,10 +527,31 @@ fn every_tool_writes_the_same_counts_to_stats_json_for_the_same_bad_input() {
         .stdout
         .clone();
     let reads = good.iter().filter(|&&b| b == b'\n').count() as u64;
+    let dir = tempfile::tempdir().unwrap();
+    let sim_stats = dir.path().join("sim.json");
+    tool("reefer-sim")
+        .args([
+            "--containers",
+            "2",
+            "--duration",
+            "1m",
+            "--seed",
+            "1",
+            "--start",
+            START,
+        ])
+        .arg("--stats-json")
+        .arg(&sim_stats)
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&sim_stats).unwrap()).unwrap();
+    assert_eq!(
+        (v["tool"].as_str(), v["written"].as_u64()),
+        (Some("reefer-sim"), Some(reads))
+    );
     let mut input = b"garbage\n".to_vec();
     input.extend_from_slice(&good);
     input.extend_from_slice(b"{\"container_id\":\"A\"}\n");
-    let dir = tempfile::tempdir().unwrap();
     for name in ["reefer-window", "reefer-detect", "reefer-ship"] {
         let stats = dir.path().join(format!("{name}.json"));
         let run = tool(name)
