@@ -15,7 +15,7 @@ Examples:
   reefer-act --to dynamodb://reefer-alerts --to sns://arn:aws:sns:eu-west-1:123456789012:reefer-oncall
   reefer-act --dry-run --to https://example.invalid/hook < events.jsonl
   reefer-act alerts --status open --fault power_off
-  reefer-act ack 42
+  reefer-act ack 1
   reefer-act resend --to https://ops.example/hook
   reefer-act prune --older-than 30d
 
