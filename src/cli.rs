@@ -168,9 +168,137 @@ pub fn write_completions<C: CommandFactory>(
 }
 
 /// Renders the man page of tool `C`.
-pub fn render_man<C: CommandFactory>() -> std::io::Result<Vec<u8>> {
+pub fn render_man<C: CommandFactory>(page: &ManPage) -> std::io::Result<Vec<u8>> {
     let cmd = C::command();
+    let notes = cmd
+        .get_after_help()
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let man = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();
-    clap_mangen::Man::new(cmd).render(&mut out)?;
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        man.render_subcommands_section(&mut out)?;
+    }
+    // The --help epilogue: "Examples:" becomes EXAMPLES, one command a line
+    // and never justified; "Exit status:" is replaced by EXIT STATUS below;
+    // any other paragraph goes to NOTES.
+    let (examples, others) = split_epilogue(&notes);
+    if !examples.is_empty() {
+        section(&mut out, "EXAMPLES");
+        out.extend_from_slice(b".nf\n");
+        for line in &examples {
+            out.extend_from_slice(roff_line(line).as_bytes());
+        }
+        out.extend_from_slice(b".fi\n");
+    }
+    if !others.is_empty() {
+        section(&mut out, "NOTES");
+        for para in &others {
+            out.extend_from_slice(b".PP\n.nf\n");
+            for line in para.lines() {
+                out.extend_from_slice(roff_line(line).as_bytes());
+            }
+            out.extend_from_slice(b".fi\n");
+        }
+    }
+    section(&mut out, "EXIT STATUS");
+    let mut codes: Vec<(&str, &str)> = vec![
+        ("0", "every record processed or delivered"),
+        (
+            "1",
+            "finished, but some input lines were rejected (or late, or undeliverable)",
+        ),
+        ("2", "usage or configuration error; nothing processed"),
+        ("3", "fatal runtime error, saying how far it got"),
+    ];
+    if page.state {
+        codes.push(("75", "another run holds the lock of the state file; nothing was read (try again later, or --wait)"));
+    }
+    codes.push(("130", "interrupted (Ctrl-C), after flushing what it held"));
+    for (code, meaning) in codes {
+        out.extend_from_slice(format!(".TP\n{code}\n{}", roff_line(meaning)).as_bytes());
+    }
+    if !page.environment.is_empty() {
+        section(&mut out, "ENVIRONMENT");
+        for (var, meaning) in page.environment {
+            out.extend_from_slice(format!(".TP\n\\fB{var}\\fR\n{}", roff_line(meaning)).as_bytes());
+        }
+    }
+    if !page.files.is_empty() {
+        section(&mut out, "FILES");
+        for (file, meaning) in page.files {
+            out.extend_from_slice(
+                format!(".TP\n\\fI{}\\fR\n{}", roff_escape(file), roff_line(meaning)).as_bytes(),
+            );
+        }
+    }
+    section(&mut out, "SEE ALSO");
+    let others: Vec<String> = crate::tools::NAMES
+        .iter()
+        .filter(|n| **n != cmd.get_name())
+        .map(|n| format!("\\fB{}\\fR(1)", roff_escape(n)))
+        .collect();
+    out.extend_from_slice(
+        format!(
+            "{}\n.PP\nThe contract every tool follows (records, catalog, faults, windows, events, locations, exit codes, input rules): docs/contract.md in the reefer repository.\n",
+            others.join(", ")
+        )
+        .as_bytes(),
+    );
+    man.render_version_section(&mut out)?;
     Ok(out)
+}
+
+/// What a man page says beyond the arguments.
+pub struct ManPage {
+    /// The tool keeps `--state` (so exit 75 applies).
+    pub state: bool,
+    pub environment: &'static [(&'static str, &'static str)],
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+/// The `--help` epilogue as (example commands, other paragraphs).
+fn split_epilogue(text: &str) -> (Vec<String>, Vec<String>) {
+    let mut examples = Vec::new();
+    let mut others = Vec::new();
+    for para in text
+        .split("\n\n")
+        .map(str::trim_end)
+        .filter(|p| !p.trim().is_empty())
+    {
+        if let Some(body) = para.strip_prefix("Examples:") {
+            examples.extend(
+                body.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from),
+            );
+        } else if !para.starts_with("Exit status:") {
+            others.push(para.to_string());
+        }
+    }
+    (examples, others)
+}
+
+fn section(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(format!(".SH \"{name}\"\n").as_bytes());
+}
+
+/// Text for roff: backslashes and dashes escaped, a leading `.` or `'` guarded.
+fn roff_escape(s: &str) -> String {
+    let s = s.replace('\\', "\\e").replace('-', "\\-");
+    if s.starts_with('.') || s.starts_with('\'') {
+        format!("\\&{s}")
+    } else {
+        s
+    }
+}
+
+fn roff_line(s: &str) -> String {
+    format!("{}\n", roff_escape(s))
 }

@@ -211,6 +211,8 @@ impl GasHistory {
     }
 }
 
+/// A gap in a container's data longer than this is taken for a power cut, ms.
+pub const POWER_GAP_MS: i64 = 15 * 60_000;
 /// Odds that a healthy channel repeats its value for a whole stuck-length run.
 const STUCK_ODDS: f64 = 1e-10;
 /// What the rules may know of a container's past.
@@ -218,6 +220,9 @@ const STUCK_ODDS: f64 = 1e-10;
 pub struct History {
     pub readings: u64,
     pub last_t: i64,
+    /// Time of the observation before this one (`i64::MIN`: none): the
+    /// length of a gap in the data.
+    pub prev_t: i64,
     /// Consecutive readings with exactly the same temperature, and since when.
     pub temp_same: u32,
     pub temp_same_since: i64,
@@ -254,6 +259,7 @@ impl Default for History {
         History {
             readings: 0,
             last_t: i64::MIN,
+            prev_t: i64::MIN,
             temp_same: 0,
             temp_same_since: 0,
             supply_moved: false,
@@ -398,15 +404,22 @@ impl History {
         if o.door_open == Some(true) {
             self.last_door = t;
         }
-        if o.kilowatts.is_some_and(|k| k <= 0.05) || o.mode == Some(Mode::Off) {
+        // A unit without power mostly falls silent (its modem talks over the
+        // power cable): a long gap is as much a power cut as a reading of 0 kW.
+        let gap = self.readings > 0 && t - self.last_t > POWER_GAP_MS;
+        if gap || o.kilowatts.is_some_and(|k| k <= 0.05) || o.mode == Some(Mode::Off) {
             self.last_power_off = t;
         }
         let plausible = (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature);
-        if !self.reached_band && band.known && plausible {
-            if band.contains(o.temperature) {
+        if !self.reached_band && band.known && plausible && !o.defrosting() {
+            // Judged on the sensor the unit controls (supply air for chilled cargo).
+            let (t, high) = crate::detect::rules::controlled(o, band);
+            // Well inside (by 0.5 °C): a warm load pulling down for days
+            // hovers at the edge of the band, in and out with the noise.
+            if t <= high - 0.5 && band.low.is_none_or(|l| t >= l) {
                 self.reached_band = true;
             } else {
-                self.pull_down_best = self.pull_down_best.min(o.temperature);
+                self.pull_down_best = self.pull_down_best.min(t);
             }
         }
         // The door and compressor fallbacks' history, kept only for readings
@@ -423,6 +436,11 @@ impl History {
             }
         }
         self.readings += 1;
+        self.prev_t = if self.readings > 1 {
+            self.last_t
+        } else {
+            i64::MIN
+        };
         self.last_t = t;
     }
 }

@@ -134,6 +134,15 @@ pub struct DetectArgs {
     #[arg(long)]
     pub list_rules: bool,
 
+    /// Print the product catalog (built in, or with --catalog FILE) and exit.
+    #[arg(long)]
+    pub list_products: bool,
+
+    /// With --evaluate: score an input without fault episodes (false alerts
+    /// only) instead of failing with exit 1.
+    #[arg(long, requires = "evaluate")]
+    pub allow_no_episodes: bool,
+
     /// With --where: print the filter as a SQL job for DIALECT (the reference
     /// design's faulty-reefers stream on Flink) and exit. With --rules and no
     /// --where: print the file's threshold rules as a job writing each episode's
@@ -164,6 +173,11 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
     let mut out = args.out.open()?;
     if args.list_rules {
         list_rules(&slots, &mut out)?;
+        out.flush()?;
+        return Ok(Exit::Ok);
+    }
+    if args.list_products {
+        list_products(&catalog, &mut out)?;
         out.flush()?;
         return Ok(Exit::Ok);
     }
@@ -249,6 +263,34 @@ fn restore(state: &crate::statefile::StateFile, engine: &mut Engine) -> anyhow::
             "{TOOL}: --state {}: rule {rule} had open episodes but is not in this run's rules: they will never resolve",
             state.path().display()
         );
+    }
+    Ok(())
+}
+
+fn list_products(catalog: &[crate::catalog::Product], out: &mut impl Write) -> std::io::Result<()> {
+    let c = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v}"));
+    writeln!(
+        out,
+        "{:<5} {:<22} {:>8} {:>9} {:>9} {:>10} {:>11} {:>9}",
+        "id", "name", "setpoint", "band_low", "band_high", "brief_high", "chill_below", "CA O2/CO2"
+    )?;
+    for p in catalog {
+        let ca = match &p.atmosphere {
+            Some(a) => format!("{}-{}/{}", a.o2_min, a.o2_max, a.co2_max),
+            None => "-".into(),
+        };
+        writeln!(
+            out,
+            "{:<5} {:<22} {:>8} {:>9} {:>9} {:>10} {:>11} {:>9}",
+            p.id,
+            p.name,
+            p.setpoint,
+            c(p.band_low),
+            p.band_high,
+            c(p.brief_high),
+            c(p.chill_injury_below),
+            ca
+        )?;
     }
     Ok(())
 }
@@ -388,8 +430,13 @@ fn run_evaluate(
         Ok(res.map_err(|e| e.to_string()))
     })?;
     ev.finish(&mut scores);
-    if scores.kinds.values().all(|k| k.episodes + k.truncated == 0) {
-        crate::warn!("{TOOL}: --evaluate: no reading carries a fault label (reefer-sim writes them unless --no-labels); every event counts as a false alert");
+    let no_episodes = scores.kinds.values().all(|k| k.episodes + k.truncated == 0);
+    let mut exit = exit;
+    if no_episodes && !args.allow_no_episodes {
+        crate::warn!("{TOOL}: --evaluate: the input holds no fault episode (its `fault` labels are absent or all null; reefer-sim writes them unless --no-labels; for window rows give --labels READINGS): precision and recall cannot be judged (--allow-no-episodes scores false alerts alone)");
+        exit = exit.max(Exit::Partial);
+    } else if no_episodes {
+        crate::warn!("{TOOL}: --evaluate: no fault episode in the input: every event counts as a false alert");
     }
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &scores.to_json())?;

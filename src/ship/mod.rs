@@ -56,7 +56,7 @@ Examples:
   reefer-ship --from file://lake --to s3://my-lake/telemetry
   reefer-ship --from s3://my-lake/telemetry --pace 60x --to kinesis://reefer-telemetry
   reefer-sim | reefer-ship --to firehose://reefer-lake --dead-letter bad-lines.txt \\
-      --undelivered failed.jsonl      (raw rejected lines; undelivered records with their AWS error)
+      --undelivered failed.jsonl      (bad lines raw; undelivered records with the AWS error)
   reefer-ship --to s3://my-lake/telemetry --athena-ddl reefer_telemetry
   reefer-ship --endpoint-url http://127.0.0.1:5000 --from kinesis://t --max-records 10";
 

@@ -48,22 +48,27 @@ impl FaultKind {
             FaultKind::PowerOff => 0.02,
             FaultKind::CompressorFailure => 0.005,
             FaultKind::FanFailure => 0.01,
-            FaultKind::DoorOpen => 0.03,
+            // Per container-day in port: doors open at stuffing, inspection and
+            // discharge, never at sea.
+            FaultKind::DoorOpen => 0.5,
             FaultKind::TemperatureSensor => 0.01,
             FaultKind::Co2Sensor => 0.01,
             FaultKind::O2Sensor => 0.01,
         }
     }
 
-    /// Range of an episode's duration in seconds (drawn log-uniformly).
+    /// Range of an episode's duration in seconds (drawn log-uniformly). A
+    /// unit fault lasts until it is repaired: the end of the episode is the
+    /// repair (a reefer technician on board or at the next port), so these
+    /// run from hours to days; nothing heals by itself.
     pub fn duration_range_s(self) -> (f64, f64) {
         match self {
             FaultKind::PowerOff => (20.0 * 60.0, 3.0 * 3600.0),
-            FaultKind::CompressorFailure => (2.0 * 3600.0, 12.0 * 3600.0),
-            FaultKind::FanFailure => (2.0 * 3600.0, 10.0 * 3600.0),
+            FaultKind::CompressorFailure => (6.0 * 3600.0, 72.0 * 3600.0),
+            FaultKind::FanFailure => (4.0 * 3600.0, 48.0 * 3600.0),
             FaultKind::DoorOpen => (3.0 * 60.0, 25.0 * 60.0),
-            FaultKind::TemperatureSensor => (3600.0, 8.0 * 3600.0),
-            FaultKind::Co2Sensor | FaultKind::O2Sensor => (2.0 * 3600.0, 12.0 * 3600.0),
+            FaultKind::TemperatureSensor => (6.0 * 3600.0, 72.0 * 3600.0),
+            FaultKind::Co2Sensor | FaultKind::O2Sensor => (6.0 * 3600.0, 72.0 * 3600.0),
         }
     }
 

@@ -42,6 +42,25 @@ pub struct RowContext<'a> {
     /// The measurement time, already formatted.
     pub time: &'a str,
     pub labels: bool,
+    /// Reporting resolution of the air temperatures, °C (`--resolution`).
+    pub resolution: f64,
+}
+
+/// Appends `x` as a unit reports it: rounded to a multiple of `resolution`
+/// (0.1 °C, say), with as many decimals as the resolution needs.
+#[inline]
+pub fn push_resolved(buf: &mut Vec<u8>, x: f64, resolution: f64) {
+    let steps = (x / resolution).round();
+    let decimals = if resolution >= 1.0 {
+        1
+    } else if resolution >= 0.1 {
+        1 + u32::from((resolution * 10.0).fract() > 1e-9)
+    } else if resolution >= 0.01 {
+        2 + u32::from((resolution * 100.0).fract() > 1e-9)
+    } else {
+        4
+    };
+    push_fixed(buf, steps * resolution, decimals.min(4));
 }
 
 /// The CSV header row (with or without the ground-truth columns).
@@ -105,11 +124,11 @@ pub fn write_row(buf: &mut Vec<u8>, format: Format, ctx: &RowContext<'_>, s: &Sa
         buf.push(b'"');
     }
     key!(false, "temperature");
-    push_fixed(buf, s.temperature, 2);
+    push_resolved(buf, s.temperature, ctx.resolution);
     key!(false, "target_temperature");
     push_fixed(buf, s.target, 1);
     key!(false, "supply_air_temperature");
-    push_fixed(buf, s.supply, 2);
+    push_resolved(buf, s.supply, ctx.resolution);
     key!(false, "ambient_temperature");
     push_fixed(buf, s.ambient, 1);
     key!(false, "kilowatts");
@@ -206,5 +225,22 @@ mod tests {
         assert_eq!(fixed(-20.304, 1), "-20.3");
         assert_eq!(fixed(51.95004, 4), "51.95");
         assert_eq!(fixed(4.00012, 4), "4.0001");
+    }
+
+    #[test]
+    fn readings_are_rounded_to_the_reporting_resolution() {
+        let r = |x: f64, res: f64| {
+            let mut b = Vec::new();
+            push_resolved(&mut b, x, res);
+            String::from_utf8(b).unwrap()
+        };
+        assert_eq!(r(13.34, 0.1), "13.3");
+        assert_eq!(r(13.36, 0.1), "13.4");
+        assert_eq!(r(-20.04, 0.1), "-20.0");
+        assert_eq!(r(13.37, 0.01), "13.37");
+        assert_eq!(r(13.37, 0.5), "13.5");
+        assert_eq!(r(13.37, 0.25), "13.25");
+        assert_eq!(r(13.6, 1.0), "14.0");
+        assert_eq!(r(-99.9, 0.1), "-99.9");
     }
 }

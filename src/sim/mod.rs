@@ -1,11 +1,15 @@
 //! reefer-sim: a fleet of reefers as JSON Lines or CSV telemetry, with
 //! labelled, physically caused faults. Reproducible from `--seed`.
 
+mod atmosphere;
+mod delivery;
 mod faults;
 pub mod fleet;
 mod format;
 pub mod model;
+mod products;
 
+pub use delivery::DeliveryMode;
 pub use faults::{FaultKind, FaultRates, Injection};
 pub use format::push_fixed;
 
@@ -35,17 +39,21 @@ Examples:
   reefer-sim --containers 10000 --duration 1d --seed 1 -o day.jsonl
   reefer-sim --realtime --speed 60 | reefer-window --size 1m     (an hour a minute)
   reefer-sim --format csv --products P02,P04 --duration 1h > bananas.csv
+  reefer-sim --delivery realistic --modem-battery 0.3 | reefer-window --lateness 2m
   reefer-sim --completions bash > /etc/bash_completion.d/reefer-sim";
 
 /// Simulate a fleet of refrigerated containers as telemetry on stdout.
 ///
 /// Each container has an ISO 6346 id, a product from the catalog, a voyage
-/// between real reefer ports, and a first-order thermal model with a setpoint
-/// controller, defrost cycles and controlled atmosphere. Faults (power_off,
-/// compressor_failure, fan_failure, door_open, temperature_sensor, co2_sensor,
-/// o2_sensor) are injected at random rates or by script and act on their
-/// physical cause; every reading carries the ground truth in `fault` and
-/// `maintenance_required`. Output is sorted by measurement_time.
+/// between real reefer ports, and a two-node thermal model (air and load) with
+/// the controls of a real unit (supply-air modulation for chilled cargo,
+/// return-air on/off cycling for frozen), defrost by coil condition and
+/// controlled atmosphere. Faults (power_off, compressor_failure, fan_failure,
+/// door_open, temperature_sensor, co2_sensor, o2_sensor) are injected at random
+/// rates or by script and act on their physical cause; every reading carries
+/// the ground truth in `fault` and `maintenance_required`. A power cut is a gap
+/// in the data (the modem has no power), unless the unit has a modem battery.
+/// Output is sorted by measurement_time unless `--delivery realistic`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "reefer-sim", version, after_help = EXAMPLES)]
 pub struct SimArgs {
@@ -108,6 +116,20 @@ pub struct SimArgs {
     #[arg(long)]
     pub no_labels: bool,
 
+    /// Reporting resolution of the air temperatures, °C (units report 0.1 °C).
+    #[arg(long, default_value_t = 0.1, value_name = "DEGREES")]
+    pub resolution: f64,
+
+    /// How readings arrive: in-order (every reading once, sorted by time) or
+    /// realistic (a few late, doubled or lost, as over a real modem link).
+    #[arg(long, value_enum, default_value = "in-order", value_name = "HOW")]
+    pub delivery: DeliveryMode,
+
+    /// Share of units whose modem keeps reporting on its own battery during a
+    /// power cut (0 to 1). The others fall silent: a cut is a gap in the data.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    pub modem_battery: f64,
+
     /// Output format; default jsonl, or csv when -o names a .csv file.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
@@ -146,6 +168,9 @@ struct Plan {
     pace: Option<f64>,
     format: Format,
     labels: bool,
+    resolution: f64,
+    delivery: DeliveryMode,
+    modem_battery: f64,
     products: Vec<&'static ProductModel>,
     rates: [f64; 7],
     injections: Vec<Injection>,
@@ -159,6 +184,14 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
     }
     if args.interval.millis <= 0 {
         return Err(usage("--interval must be positive"));
+    }
+    if !(args.resolution.is_finite() && args.resolution > 0.0 && args.resolution <= 10.0) {
+        return Err(usage(
+            "--resolution must be a number of °C above 0 and at most 10",
+        ));
+    }
+    if !(0.0..=1.0).contains(&args.modem_battery) {
+        return Err(usage("--modem-battery must be a share between 0 and 1"));
     }
     if let Some(speed) = args.speed {
         if !(speed.is_finite() && speed > 0.0) {
@@ -239,6 +272,9 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
         pace: args.speed.or(if args.realtime { Some(1.0) } else { None }),
         format,
         labels: !args.no_labels,
+        resolution: args.resolution,
+        delivery: args.delivery,
+        modem_battery: args.modem_battery,
         products,
         rates: rates.0,
         injections: args.inject.clone(),
@@ -301,7 +337,7 @@ fn build_fleet(plan: &Plan) -> Vec<Container> {
                     end_ms: start_ms + inj.after.millis + inj.duration.millis,
                 })
                 .collect();
-            Container::new(ContainerSetup {
+            let mut c = Container::new(ContainerSetup {
                 id: fleet::container_id(owner, index, serial_base),
                 product,
                 track,
@@ -310,17 +346,25 @@ fn build_fleet(plan: &Plan) -> Vec<Container> {
                 interval_s: plan.interval_ms as f64 / 1000.0,
                 rates: plan.rates,
                 scripted,
-            })
+                modem_battery_share: plan.modem_battery,
+            });
+            if plan.delivery == DeliveryMode::Realistic {
+                c.delivery = Some(delivery::Delivery::new(
+                    container_seed(plan.seed, index),
+                    plan.interval_ms,
+                ));
+            }
+            c
         })
         .collect()
 }
 
-/// One worker's output for a block of time steps: the bytes, and where each step ends.
+/// One worker's output for a block of time steps: the bytes, where each step
+/// ends, and how many lines each step holds (a silent modem writes none).
 struct Block {
     bytes: Vec<u8>,
     step_ends: Vec<usize>,
-    /// Readings per step (the worker's share of the fleet).
-    per_step: u64,
+    step_lines: Vec<u64>,
 }
 
 /// Runs reefer-sim with parsed arguments.
@@ -383,6 +427,7 @@ fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow:
     };
     let format = plan.format;
     let labels = plan.labels;
+    let resolution = plan.resolution;
     let steps = plan.steps;
     let mut written: u64 = 0;
     let wall_start = Instant::now();
@@ -406,23 +451,39 @@ fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow:
                     let mut block = recycle_rx.try_recv().unwrap_or_else(|_| Block {
                         bytes: Vec::with_capacity(part.len() * (end - step) as usize * 512),
                         step_ends: Vec::with_capacity((end - step) as usize),
-                        per_step: part.len() as u64,
+                        step_lines: Vec::with_capacity((end - step) as usize),
                     });
                     block.bytes.clear();
                     block.step_ends.clear();
+                    block.step_lines.clear();
                     for s in step..end {
                         let (clock, time) = clock_at(start_ms, interval_ms, s);
+                        let mut lines = 0u64;
                         for c in part.iter_mut() {
                             let sample = c.step(&clock);
+                            let bytes = &mut block.bytes;
+                            if let Some(d) = c.delivery.as_mut() {
+                                lines += d.release(s, bytes);
+                            }
+                            if !sample.reported {
+                                continue;
+                            }
                             let ctx = RowContext {
                                 container_id: &c.id,
                                 product_id: c.product.id,
                                 time: &time,
                                 labels,
+                                resolution,
                             };
-                            write_row(&mut block.bytes, format, &ctx, &sample);
+                            let start = bytes.len();
+                            write_row(bytes, format, &ctx, &sample);
+                            lines += match c.delivery.as_mut() {
+                                Some(d) => d.route(s, bytes, start),
+                                None => 1,
+                            };
                         }
                         block.step_ends.push(block.bytes.len());
+                        block.step_lines.push(lines);
                     }
                     step = end;
                     if tx.send(block).is_err() {
@@ -455,8 +516,9 @@ fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow:
                 for b in &blocks {
                     let from = if s == 0 { 0 } else { b.step_ends[s - 1] };
                     let bytes = &b.bytes[from..b.step_ends[s]];
+                    let lines = b.step_lines[s];
                     if let Some(limit) = plan.count {
-                        if written + b.per_step > limit {
+                        if written + lines > limit {
                             let keep = nth_line_end(bytes, (limit - written) as usize);
                             out.write_all(&bytes[..keep])?;
                             out.flush()?;
@@ -465,7 +527,7 @@ fn simulate(plan: &Plan, mut fleet: Vec<Container>, out: &mut Output) -> anyhow:
                         }
                     }
                     out.write_all(bytes)?;
-                    written += b.per_step;
+                    written += lines;
                 }
                 out.end_record()?;
                 if interrupted() {

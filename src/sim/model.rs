@@ -1,165 +1,81 @@
-//! The physics of one reefer: a first-order thermal model of the box, a
-//! setpoint controller, defrost cycles, controlled atmosphere, a voyage, and
-//! faults applied to their physical cause (power, compressor, fans, door,
-//! sensors) rather than painted over the output.
+//! The physics of one reefer: the box's air and its load as two thermal
+//! nodes, the unit's controller (supply-air modulation for chilled cargo,
+//! return-air on/off cycling for frozen), defrost by coil condition, the
+//! atmosphere, a voyage with port calls, and faults applied to their physical
+//! cause (power, compressor, fans, door, sensors) rather than painted over the
+//! output. Sources of the numbers: beside each constant, and in the README's
+//! realism table (`scripts/realism.sh` re-measures it).
 
+use super::atmosphere::{Atmosphere, Regime};
 use super::faults::FaultKind;
 use super::fleet::Track;
+pub use super::products::{ProductModel, PRODUCT_MODELS, PRODUCT_WEIGHTS};
 use rand::rngs::SmallRng;
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-/// Physical traits of a product's load and the unit that carries it.
-#[derive(Debug, Clone, Copy)]
-pub struct ProductModel {
-    pub id: &'static str,
-    pub setpoint: f64,
-    /// Respiration heat of the load, °C/s of box temperature with no cooling.
-    pub respiration: f64,
-    /// Relative humidity the box settles at, %.
-    pub humidity: f64,
-    /// Controlled-atmosphere setpoints (O2 %, CO2 %), if the product travels under CA.
-    pub ca: Option<(f64, f64)>,
-    /// How much the load's respiration moves O2/CO2 away from air in a vented box, %.
-    pub vented_gas: f64,
-    /// Cooling capacity at full duty, °C/s.
-    pub capacity: f64,
-    /// Heat-leak time constant of the insulated box with its load, hours (a frozen
-    /// load holds far more cold than a chilled one, so it drifts more slowly).
-    pub leak_hours: f64,
-    /// Compressor power at full duty, kW.
-    pub compressor_kw: f64,
-    /// Hours between defrost cycles.
-    pub defrost_every_h: f64,
-}
+pub use super::atmosphere::{AIR_CO2, AIR_O2};
 
-pub const PRODUCT_MODELS: [ProductModel; 8] = [
-    ProductModel {
-        id: "P01",
-        setpoint: 0.0,
-        respiration: 0.000_02,
-        humidity: 95.0,
-        ca: None,
-        vented_gas: 0.4,
-        capacity: 0.0035,
-        leak_hours: 10.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 8.0,
-    },
-    ProductModel {
-        id: "P02",
-        setpoint: 13.3,
-        respiration: 0.000_08,
-        humidity: 90.0,
-        ca: Some((3.0, 5.0)),
-        vented_gas: 0.8,
-        capacity: 0.0035,
-        leak_hours: 10.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 12.0,
-    },
-    ProductModel {
-        id: "P03",
-        setpoint: 0.0,
-        respiration: 0.000_03,
-        humidity: 96.0,
-        ca: None,
-        vented_gas: 0.5,
-        capacity: 0.0035,
-        leak_hours: 10.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 8.0,
-    },
-    ProductModel {
-        id: "P04",
-        setpoint: 6.0,
-        respiration: 0.000_06,
-        humidity: 90.0,
-        ca: Some((3.5, 6.0)),
-        vented_gas: 0.7,
-        capacity: 0.0035,
-        leak_hours: 10.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 12.0,
-    },
-    ProductModel {
-        id: "P05",
-        setpoint: 13.0,
-        respiration: 0.000_05,
-        humidity: 90.0,
-        ca: None,
-        vented_gas: 0.6,
-        capacity: 0.0035,
-        leak_hours: 10.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 12.0,
-    },
-    ProductModel {
-        id: "P06",
-        setpoint: -20.0,
-        respiration: 0.0,
-        humidity: 80.0,
-        ca: None,
-        vented_gas: 0.0,
-        capacity: 0.000_75,
-        leak_hours: 40.0,
-        compressor_kw: 9.0,
-        defrost_every_h: 12.0,
-    },
-    ProductModel {
-        id: "P07",
-        setpoint: 5.0,
-        respiration: 0.0,
-        humidity: 55.0,
-        ca: None,
-        vented_gas: 0.0,
-        capacity: 0.0035,
-        leak_hours: 12.0,
-        compressor_kw: 6.5,
-        defrost_every_h: 12.0,
-    },
-    ProductModel {
-        id: "P08",
-        setpoint: -70.0,
-        respiration: 0.0,
-        humidity: 40.0,
-        ca: None,
-        vented_gas: 0.0,
-        capacity: 0.001,
-        leak_hours: 60.0,
-        compressor_kw: 11.0,
-        defrost_every_h: 24.0,
-    },
-];
-
-/// Mix of products in a typical reefer fleet (weights).
-pub const PRODUCT_WEIGHTS: [f64; 8] = [10.0, 25.0, 10.0, 15.0, 10.0, 15.0, 10.0, 5.0];
-
-pub const AIR_O2: f64 = 20.9;
-pub const AIR_CO2: f64 = 0.04;
-
-/// Share of a chilled box's heat capacity in its air (the rest is the load).
-/// A frozen load holds more cold, so its air share is smaller in proportion
-/// (see [`Container::air_share`]).
-const CHILLED_AIR_SHARE: f64 = 1.0 / 11.0;
-/// Heat-leak time constant, hours, of the chilled box that `CHILLED_AIR_SHARE` describes.
-const CHILLED_LEAK_HOURS: f64 = 10.0;
-/// The air follows the load in about 3 minutes.
-const AIR_LOAD_SECONDS: f64 = 180.0;
-/// Open doors replace the air in about 2.5 minutes.
-const DOOR_EXCHANGE_SECONDS: f64 = 150.0;
-/// Controller gain: how fast a temperature error is corrected (1/s).
-const GAIN: f64 = 1.0 / 900.0;
-/// Process noise of the box temperature, °C per √s.
-const PROCESS_NOISE: f64 = 0.012;
+/// Heat capacity of the box's air together with the surfaces that follow it
+/// closely (T-floor, lining, pallets), J/K (model value): after a door opening
+/// the return air is back within about 20 minutes.
+const AIR_HEAT_CAPACITY: f64 = 4.0e5;
+/// Air moved through the cargo by the evaporator fans at high speed, as W/K
+/// (mass flow × c_p; about 0.75 kg/s, model value). It sets how far return air
+/// sits above supply air: with supply-air control the return runs ≈ 2 K above
+/// for a respiring load (the issue quotes 2–2.6 K, Container Handbook §7.2.7.2;
+/// the Handbook §8.4.2.3: return air is higher than supply air while the cargo
+/// temperature is maintained).
+const AIRFLOW_HIGH: f64 = 750.0;
+/// Frozen cargo: fans at low speed (Container Handbook §7.2.7.1), less air.
+const AIRFLOW_LOW: f64 = 550.0;
+/// Evaporator fans' draw at high speed, kW (model value), and at low speed:
+/// "reducing their power consumption by a factor of 8" (Container Handbook §7.2.7.1).
+const FAN_KW_HIGH: f64 = 0.9;
+const FAN_KW_LOW: f64 = FAN_KW_HIGH / 8.0;
+/// Controller, sensors and modem while powered, kW (model value).
+const CONTROLLER_KW: f64 = 0.05;
+/// Share of the moving air's capacity that the cargo exchanges heat with:
+/// vented cartons of fruit let air through (high), a frozen block stowed
+/// tight only lets it round the outside (low). Model values; with them a
+/// warm chilled load takes days to pull down, as Defraeye et al. 2015
+/// (Biosystems Eng. 134:20–30) found: under 5 days in theory, slower in practice.
+const LOAD_EFFECTIVENESS_CHILLED: f64 = 0.92;
+const LOAD_EFFECTIVENESS_FROZEN: f64 = 0.55;
+/// Air–load exchange with the fans stopped (natural convection), W/K (model value).
+const NATURAL_COUPLING: f64 = 600.0;
+/// An open door swaps the box's air in about 2.5 minutes: W/K of exchange.
+const DOOR_EXCHANGE: f64 = AIR_HEAT_CAPACITY / 150.0;
+/// Frozen control: compressor on above setpoint + 0.2 K, off below − 0.2 K
+/// (Container Handbook §7.2.7.1, "e.g. 0.2 °C"), with a minimum time between
+/// two switchings (ibid.; the minutes are model values).
+const FROZEN_HYSTERESIS: f64 = 0.2;
+const MIN_OFF_MS: i64 = 3 * 60_000;
+const MIN_ON_MS: i64 = 3 * 60_000;
+/// Electric heaters: in heat mode, and during a defrost (W, kW; model values).
+const HEATER_W: f64 = 3_000.0;
+const DEFROST_KW_CHILLED: f64 = 3.0;
+const DEFROST_KW_FROZEN: f64 = 4.0;
+/// Heater warmth that reaches the box air during a defrost, W (model value).
+const DEFROST_HEAT_TO_AIR: f64 = 600.0;
+/// The coil only frosts, and the defrost timer only runs, below this supply
+/// (coil) temperature, °C (Container Handbook §7.2.7.3 "approximately +10 °C";
+/// Carrier PrimeLINE manual §4.3.21: defrost sensor below 10 °C).
+const DEFROST_COIL_BELOW: f64 = 10.0;
+/// Process noise of the box air, °C per √s.
+const PROCESS_NOISE: f64 = 0.004;
 /// Substep of the thermal integration, seconds.
 const MAX_SUBSTEP_S: f64 = 20.0;
+/// Relative humidity of the outside air, % (model value).
+const OUTSIDE_RH: f64 = 80.0;
 
 pub use crate::record::Mode;
 
 /// One reading's values, before formatting.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
+    /// False when the modem cannot send (no power and no modem battery): no line.
+    pub reported: bool,
     pub temperature: f64,
     pub target: f64,
     pub supply: f64,
@@ -192,7 +108,8 @@ struct Episode {
     kind: FaultKind,
     start_ms: i64,
     end_ms: i64,
-    /// Which form the fault takes (stuck/open/short, stuck/drift/noisy, high/cycling).
+    /// Which form the fault takes (stuck/open/short, stuck/drift/noisy,
+    /// compressor dead/not pumping/tripping).
     variant: u8,
     /// The reading a stuck sensor repeats.
     stuck: f64,
@@ -208,9 +125,50 @@ pub struct Scripted {
     pub end_ms: i64,
 }
 
+/// What the compressor can do during a compressor failure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Compressor {
+    Healthy,
+    /// Will not start (motor, contactor): draws nothing.
+    Dead,
+    /// Runs without pumping (valves, lost charge): draws a little, cools nothing.
+    NoPump,
+    /// Trips on high pressure after short runs and stays locked out.
+    Tripping,
+}
+
+/// How the unit runs during one interval.
+#[derive(Debug, Clone, Copy)]
+struct Drive {
+    powered: bool,
+    door: bool,
+    defrost: bool,
+    fan_failed: bool,
+    compressor: Compressor,
+    /// Time since the fault began (for a tripping compressor), ms.
+    fault_age_ms: i64,
+}
+
+/// What the unit did, for the reading.
+#[derive(Debug, Clone, Copy, Default)]
+struct Effort {
+    /// Heat removed from the air (W, negative: heating).
+    q: f64,
+    /// What the controller asked for (W).
+    asked: f64,
+    /// Capacity at this ambient (W).
+    capacity: f64,
+    /// The compressor is drawing power.
+    compressor_on: bool,
+    /// Supply air as the unit blew it (fans running), °C.
+    supply: f64,
+}
+
 pub struct Container {
     pub id: String,
     pub product: &'static ProductModel,
+    /// How its readings reach the monitoring system (`--delivery realistic`).
+    pub delivery: Option<super::delivery::Delivery>,
     rng: SmallRng,
     dt_s: f64,
     // Voyage.
@@ -218,30 +176,35 @@ pub struct Container {
     km: f64,
     speed_kmh: f64,
     segment: usize,
+    /// Hours until the ship sails from the port of loading (≤ 0: under way or arrived).
+    depart_in_h: f64,
     // Unit.
-    k_leak: f64,
-    /// Share of the box's heat capacity in its air: whole-box units make a heavier
-    /// (frozen) load show up as a smaller air share and a slower leak alike.
-    air_share: f64,
+    heat_leak: f64,
     capacity: f64,
     compressor_kw: f64,
-    alpha_gas_ctrl: f64,
-    alpha_gas_door: f64,
-    alpha_gas_off: f64,
-    alpha_humidity: f64,
+    load_capacity: f64,
+    respiration_w: f64,
+    modem_battery: bool,
     // State.
     t_air: f64,
     t_load: f64,
-    o2: f64,
-    co2: f64,
+    atmos: Atmosphere,
     humidity: f64,
     weather: f64,
+    compressor_on: bool,
+    last_switch_ms: i64,
+    defrost_run_s: f64,
+    defrost_every_s: f64,
+    defrost_start_ms: i64,
+    defrost_end_ms: i64,
     last_reported: f64,
     last_o2: f64,
     last_co2: f64,
-    defrost_next_ms: i64,
-    defrost_end_ms: i64,
     gps_gap: u32,
+    /// A power cut went unreported: the next reading is the first after it.
+    outage_unreported: bool,
+    alpha_humidity: f64,
+    alpha_humidity_door: f64,
     // Faults.
     rates_per_ms: [f64; 7],
     next_onset_ms: [i64; 7],
@@ -259,6 +222,11 @@ fn exp_wait_ms(rng: &mut SmallRng, rate_per_ms: f64) -> i64 {
     }
     let u: f64 = rng.gen_range(f64::EPSILON..1.0);
     (-u.ln() / rate_per_ms).min((i64::MAX / 4) as f64) as i64
+}
+
+/// Saturation vapour pressure over water, hPa (Magnus formula).
+fn vapour_pressure(t: f64) -> f64 {
+    6.112 * (17.62 * t / (243.12 + t)).exp()
 }
 
 /// Ambient air temperature at sea: warmer near the equator, seasonal by
@@ -281,10 +249,17 @@ pub struct ContainerSetup<'a> {
     pub rng: SmallRng,
     pub start: &'a Clock,
     pub interval_s: f64,
-    /// Episodes per container per day, per fault kind.
+    /// Episodes per container per day, per fault kind (door_open: per day in port).
     pub rates: [f64; 7],
     pub scripted: Vec<Scripted>,
+    /// Share of the fleet whose modem reports on its own battery during a power cut.
+    pub modem_battery_share: f64,
 }
+
+/// Hours a box waits in port: at the port of loading before the ship sails
+/// (up to this long), and at the port of discharge after it arrives.
+const ORIGIN_DWELL_MAX_H: f64 = 48.0;
+const DESTINATION_DWELL_H: f64 = 48.0;
 
 impl Container {
     pub fn new(setup: ContainerSetup<'_>) -> Container {
@@ -297,137 +272,270 @@ impl Container {
             interval_s,
             rates,
             scripted,
+            modem_battery_share,
         } = setup;
         let spread = |rng: &mut SmallRng, x: f64| x * rng.gen_range(0.9..1.1);
-        let km = rng.gen_range(0.0..track.length_km());
         let knots = rng.gen_range(15.0..21.0);
         let speed_kmh = knots * 1.852;
-        let leak_hours = spread(&mut rng, product.leak_hours);
-        let capacity = spread(&mut rng, product.capacity);
-        let compressor_kw = spread(&mut rng, product.compressor_kw);
-        let alpha = |tau_s: f64| 1.0 - (-interval_s / tau_s).exp();
+        // Somewhere in the box's trip: waiting to sail, at sea, or arrived.
+        let origin_dwell_h = rng.gen_range(6.0..ORIGIN_DWELL_MAX_H);
+        let sail_h = track.length_km() / speed_kmh;
+        let trip_h = rng.gen_range(0.0..origin_dwell_h + sail_h + DESTINATION_DWELL_H);
+        let (km, depart_in_h) = if trip_h < origin_dwell_h {
+            (0.0, origin_dwell_h - trip_h)
+        } else {
+            (
+                ((trip_h - origin_dwell_h) * speed_kmh).min(track.length_km()),
+                0.0,
+            )
+        };
         let rates_per_ms = rates.map(|r| r / 86_400_000.0);
         let mut next_onset_ms = [0i64; 7];
         for (next, rate) in next_onset_ms.iter_mut().zip(rates_per_ms) {
             *next = start.t_ms.saturating_add(exp_wait_ms(&mut rng, rate));
         }
-        let period_ms = (product.defrost_every_h * 3_600_000.0) as i64;
-        let defrost_next_ms = start.t_ms + rng.gen_range(0..period_ms);
-        let (o2, co2) = gas_targets(product, true, false);
+        let defrost_every_s = product.defrost_every_h * 3600.0 * rng.gen_range(0.9..1.1);
+        let atmos = Atmosphere::new(product, interval_s, &mut rng);
+        let alpha = |tau_s: f64| 1.0 - (-interval_s / tau_s).exp();
         let mut c = Container {
             id,
             product,
-            rng,
+            delivery: None,
             dt_s: interval_s,
             track,
             km,
             speed_kmh,
             segment: 0,
-            k_leak: 1.0 / (leak_hours * 3600.0),
-            air_share: CHILLED_AIR_SHARE * CHILLED_LEAK_HOURS / product.leak_hours,
-            capacity,
-            compressor_kw,
-            alpha_gas_ctrl: alpha(if product.ca.is_some() { 2400.0 } else { 1200.0 }),
-            alpha_gas_door: alpha(180.0),
-            alpha_gas_off: alpha(6.0 * 3600.0),
-            alpha_humidity: alpha(1800.0),
+            depart_in_h,
+            heat_leak: spread(&mut rng, product.heat_leak_w_per_k),
+            capacity: spread(&mut rng, product.capacity_w),
+            compressor_kw: spread(&mut rng, product.compressor_kw),
+            load_capacity: spread(&mut rng, product.load_heat_capacity()),
+            respiration_w: spread(&mut rng, product.respiration_w()),
+            modem_battery: rng.gen::<f64>() < modem_battery_share,
             t_air: product.setpoint,
             t_load: product.setpoint,
-            o2,
-            co2,
+            last_o2: atmos.o2,
+            last_co2: atmos.co2,
+            atmos,
             humidity: product.humidity,
             weather: 0.0,
+            compressor_on: false,
+            last_switch_ms: i64::MIN / 2,
+            defrost_run_s: rng.gen_range(0.0..defrost_every_s),
+            defrost_every_s,
+            defrost_start_ms: i64::MIN / 2,
+            defrost_end_ms: i64::MIN / 2,
             last_reported: product.setpoint,
-            last_o2: o2,
-            last_co2: co2,
-            defrost_next_ms,
-            defrost_end_ms: i64::MIN,
             gps_gap: 0,
+            outage_unreported: false,
+            alpha_humidity: alpha(1800.0),
+            alpha_humidity_door: alpha(300.0),
             rates_per_ms,
             next_onset_ms,
             episode: None,
             scripted,
+            rng,
         };
         c.weather = 2.0 * normal(&mut c.rng);
-        c.t_load = product.setpoint + 0.1 * normal(&mut c.rng);
-        c.t_air = c.t_load;
-        // A container loaded in the last 12 hours is still pulling down from
-        // the temperature it was loaded at: replay those hours.
-        let hours_since_loading = c.km / speed_kmh;
-        if hours_since_loading < 12.0 {
-            c.t_load = product.setpoint + c.rng.gen_range(3.0..10.0);
-            c.t_air = c.t_load;
-            let (lat, lon) = track.position(c.km, &mut c.segment);
-            let ambient = ambient_temperature(lat, lon, start, c.weather);
-            let steps = (hours_since_loading * 60.0) as usize;
-            for _ in 0..steps {
-                c.integrate(60.0, ambient, None, false);
-            }
-        }
+        c.settle_load(trip_h.min(origin_dwell_h + sail_h), start);
         c
+    }
+
+    /// Puts the load where `hours` since stuffing left it: most cargo is
+    /// precooled close to its setpoint; some fruit is loaded warm and takes
+    /// days to come down (Defraeye et al. 2015). Then an hour of the unit's
+    /// control settles the air and the controller.
+    fn settle_load(&mut self, hours: f64, start: &Clock) {
+        let p = self.product;
+        let warm_loaded =
+            !p.frozen() && p.respiration_w_per_t > 0.0 && self.rng.gen::<f64>() < 0.15;
+        let offset0 = if warm_loaded {
+            self.rng.gen_range(3.0..8.0)
+        } else {
+            self.rng.gen_range(0.0..1.0)
+        };
+        let coupling = self.coupling(true, false);
+        let tau_h = self.load_capacity / coupling / 3600.0;
+        // Respiration keeps the load a little above the air that cools it.
+        self.t_load = p.setpoint + offset0 * (-hours / tau_h).exp() + self.respiration_w / coupling;
+        self.t_air = self.t_load;
+        let (lat, lon) = self.track.position(self.km, &mut self.segment);
+        let ambient = ambient_temperature(lat, lon, start, self.weather);
+        let drive = Drive {
+            powered: true,
+            door: false,
+            defrost: false,
+            fan_failed: false,
+            compressor: Compressor::Healthy,
+            fault_age_ms: 0,
+        };
+        for i in 0..60 {
+            self.integrate(60.0, start.t_ms - (60 - i) * 60_000, ambient, &drive);
+        }
     }
 
     fn setpoint(&self) -> f64 {
         self.product.setpoint
     }
 
-    /// Cooling duty the controller asks for: positive cools, negative heats.
-    fn demand(&self, ambient: f64) -> f64 {
-        let need = self.k_leak * (ambient - self.t_air)
-            + self.product.respiration
-            + GAIN * (self.t_air - self.setpoint());
-        (need / self.capacity).clamp(-0.6, 1.0)
+    fn in_port(&self) -> bool {
+        self.depart_in_h > 0.0 || self.km >= self.track.length_km()
     }
 
-    /// Advances the box by `dt` seconds; returns the duty used.
+    /// Air moved through the cargo, W/K.
+    fn airflow(&self, fans: bool, fan_failed: bool) -> f64 {
+        if !fans {
+            return 0.0;
+        }
+        let base = if self.product.frozen() {
+            AIRFLOW_LOW
+        } else {
+            AIRFLOW_HIGH
+        };
+        if fan_failed {
+            base * 2.0 / 3.0
+        } else {
+            base
+        }
+    }
+
+    /// Heat exchange between the air and the load, W/K.
+    fn coupling(&self, fans: bool, fan_failed: bool) -> f64 {
+        if !fans {
+            return NATURAL_COUPLING;
+        }
+        let e = if self.product.frozen() {
+            LOAD_EFFECTIVENESS_FROZEN
+        } else {
+            LOAD_EFFECTIVENESS_CHILLED
+        };
+        e * self.airflow(true, fan_failed)
+    }
+
+    /// Capacity falls as the ambient (condensing temperature) rises, W.
+    fn capacity_at(&self, ambient: f64, fan_failed: bool) -> f64 {
+        let c = self.capacity * (1.0 - 0.015 * (ambient - 30.0)).clamp(0.6, 1.3);
+        if fan_failed {
+            0.8 * c
+        } else {
+            c
+        }
+    }
+
+    /// The controller: how much heat it asks the unit to remove (W, negative
+    /// heats). Chilled: supply-air control, i.e. whatever brings supply air to
+    /// the setpoint, heaters when it must warm (Container Handbook §7.2.7.2).
+    /// Frozen: the compressor on above setpoint + 0.2 K and off below − 0.2 K
+    /// of return air, with minimum on and off times (§7.2.7.1).
+    fn control(&mut self, t_ms: i64, airflow: f64, capacity: f64, fan_heat: f64) -> f64 {
+        let sp = self.setpoint();
+        if self.product.frozen() {
+            let since = t_ms - self.last_switch_ms;
+            if !self.compressor_on && self.t_air > sp + FROZEN_HYSTERESIS && since >= MIN_OFF_MS {
+                self.compressor_on = true;
+                self.last_switch_ms = t_ms;
+            } else if self.compressor_on
+                && self.t_air < sp - FROZEN_HYSTERESIS
+                && since >= MIN_ON_MS
+            {
+                self.compressor_on = false;
+                self.last_switch_ms = t_ms;
+            }
+            if self.compressor_on {
+                capacity
+            } else {
+                0.0
+            }
+        } else {
+            airflow * (self.t_air - sp) + fan_heat
+        }
+    }
+
+    /// Evaporator fans' draw, kW: high speed for chilled cargo, low for frozen.
+    fn fan_kw(&self, fan_failed: bool) -> f64 {
+        let kw = if self.product.frozen() {
+            FAN_KW_LOW
+        } else {
+            FAN_KW_HIGH
+        };
+        if fan_failed {
+            kw * 2.0 / 3.0
+        } else {
+            kw
+        }
+    }
+
+    /// Advances the box by `dt` seconds ending at `t_ms`; returns what the unit did.
     ///
-    /// Two thermal nodes: the air (what the return-air sensor reads, a small
-    /// heat capacity that the unit, the door and the walls act on) and the load
-    /// (most of the heat capacity, warmed by respiration). Units are °C/s of the
-    /// whole box, so `k_leak` and `capacity` keep their whole-box meaning.
-    fn integrate(&mut self, dt: f64, ambient: f64, fault: Option<FaultKind>, defrost: bool) -> f64 {
+    /// Two thermal nodes: the air (what the return-air sensor reads: the walls,
+    /// an open door and the unit act on it) and the load (most of the heat
+    /// capacity, warmed by respiration). The unit cools the air it blows
+    /// (supply = return − q / airflow); the load exchanges heat with that air.
+    fn integrate(&mut self, dt: f64, t_ms: i64, ambient: f64, d: &Drive) -> Effort {
         let substeps = (dt / MAX_SUBSTEP_S).ceil().max(1.0) as usize;
         let h = dt / substeps as f64;
-        let powered = fault != Some(FaultKind::PowerOff);
-        let door = fault == Some(FaultKind::DoorOpen);
-        let effectiveness = match fault {
-            Some(FaultKind::CompressorFailure) => 0.0,
-            Some(FaultKind::FanFailure) => 0.35,
-            _ => 1.0,
+        let fans = d.powered && !d.defrost;
+        let airflow = self.airflow(fans, d.fan_failed);
+        let coupling = self.coupling(fans, d.fan_failed);
+        let capacity = self.capacity_at(ambient, d.fan_failed);
+        // The evaporator fans' motors heat the air they move; the coil takes
+        // that heat out again before the supply-air sensor.
+        let fan_heat = if fans {
+            1000.0 * self.fan_kw(d.fan_failed)
+        } else {
+            0.0
         };
-        let mut duty = 0.0;
-        for _ in 0..substeps {
-            duty = if !powered || defrost {
+        let mut effort = Effort {
+            capacity,
+            ..Effort::default()
+        };
+        for i in 0..substeps {
+            let now = t_ms - ((substeps - 1 - i) as f64 * h * 1000.0) as i64;
+            let asked = if fans {
+                self.control(now, airflow, capacity, fan_heat)
+            } else {
                 0.0
-            } else if door {
-                1.0
-            } else {
-                self.demand(ambient)
             };
-            let share = self.air_share;
-            let exchange = share / AIR_LOAD_SECONDS;
-            let leak = if door {
-                share / DOOR_EXCHANGE_SECONDS
-            } else {
-                self.k_leak
+            // Trips within a minute of each start, then a quarter of an hour locked out.
+            let tripping_on = (d.fault_age_ms / 60_000) % 15 < 1;
+            let q = match d.compressor {
+                _ if !fans => 0.0,
+                Compressor::Healthy => asked.clamp(-HEATER_W, capacity),
+                Compressor::Dead | Compressor::NoPump => asked.clamp(-HEATER_W, 0.0),
+                Compressor::Tripping if tripping_on => asked.clamp(0.0, capacity),
+                Compressor::Tripping => asked.clamp(-HEATER_W, 0.0),
             };
-            let mut to_air = leak * (ambient - self.t_air) + exchange * (self.t_load - self.t_air);
-            if duty > 0.0 {
-                to_air -= self.capacity * effectiveness * duty;
+            let supply = if fans {
+                self.t_air - (q - fan_heat) / airflow
             } else {
-                // Electric heaters: about half the cooling capacity.
-                to_air -= 0.5 * self.capacity * duty;
+                self.t_air
+            };
+            let to_load = if fans {
+                coupling * (self.t_load - supply)
+            } else {
+                coupling * (self.t_load - self.t_air)
+            };
+            let mut leak = self.heat_leak * (ambient - self.t_air);
+            if d.door {
+                leak += DOOR_EXCHANGE * (ambient - self.t_air);
             }
-            if defrost {
-                // Heater warmth that reaches the return air while fans stand still.
-                // (Whole-box units: the same heater warms a heavier box less.)
-                to_air += 0.000_2 * share / CHILLED_AIR_SHARE;
-            }
-            let to_load = exchange * (self.t_air - self.t_load) + self.product.respiration;
-            self.t_air += to_air / share * h + PROCESS_NOISE * h.sqrt() * normal(&mut self.rng);
-            self.t_load += to_load / (1.0 - share) * h;
+            let heater = if d.defrost { DEFROST_HEAT_TO_AIR } else { 0.0 };
+            let to_air = to_load + leak + heater + fan_heat - q;
+            self.t_air +=
+                to_air / AIR_HEAT_CAPACITY * h + PROCESS_NOISE * h.sqrt() * normal(&mut self.rng);
+            self.t_load += (self.respiration_w - to_load) / self.load_capacity * h;
+            effort.q = q;
+            effort.asked = asked;
+            effort.supply = supply;
+            effort.compressor_on = match d.compressor {
+                Compressor::Healthy => q > 0.0,
+                Compressor::Dead => false,
+                Compressor::NoPump => asked > 0.0,
+                Compressor::Tripping => tripping_on && asked > 0.0,
+            };
         }
-        duty
+        effort
     }
 
     fn fault_at(&mut self, t_ms: i64) -> Option<Episode> {
@@ -443,15 +551,20 @@ impl Container {
                 self.episode = Some(e);
             }
         } else if matches!(self.episode, Some(e) if t_ms >= e.end_ms) {
+            // The end of an episode is its repair (or the power coming back,
+            // the door shut): nothing heals by itself in between.
             self.episode = None;
         }
+        let in_port = self.in_port();
         for k in FaultKind::ALL {
             let i = k as usize;
             while self.next_onset_ms[i] <= t_ms {
                 let onset = self.next_onset_ms[i];
                 self.next_onset_ms[i] =
                     onset.saturating_add(exp_wait_ms(&mut self.rng, self.rates_per_ms[i]));
-                if self.episode.is_none() && scripted.is_none() {
+                // Doors open at port calls (stuffing, inspection, discharge), not at sea.
+                let possible = k != FaultKind::DoorOpen || in_port;
+                if possible && self.episode.is_none() && scripted.is_none() {
                     let (lo, hi) = k.duration_range_s();
                     let secs = (lo.ln() + self.rng.gen::<f64>() * (hi / lo).ln()).exp();
                     let e = self.begin(k, t_ms, t_ms + (secs * 1000.0) as i64);
@@ -473,8 +586,10 @@ impl Container {
         let sign = if self.rng.gen::<bool>() { 1.0 } else { -1.0 };
         let drift_per_h = sign
             * match kind {
+                // Drifts a CA box's own saw-tooth (respiration, 0.2–0.25 %/h)
+                // could not hide: see the gas rules' thresholds.
                 FaultKind::O2Sensor => self.rng.gen_range(0.8..2.5),
-                _ => self.rng.gen_range(0.4..1.5),
+                _ => self.rng.gen_range(0.6..1.5),
             };
         Episode {
             kind,
@@ -486,138 +601,174 @@ impl Container {
         }
     }
 
+    /// Voyage: the ship waits in the port of loading, sails, and waits at the
+    /// port of discharge. Returns the position and the ambient temperature.
+    fn sail(&mut self, clock: &Clock) -> (f64, f64, f64) {
+        let dt = self.dt_s;
+        let (lat, lon) = self.track.position(self.km, &mut self.segment);
+        if self.depart_in_h > 0.0 {
+            self.depart_in_h -= dt / 3600.0;
+        } else {
+            self.km = (self.km + self.speed_kmh * dt / 3600.0).min(self.track.length_km());
+        }
+        self.weather += -self.weather * dt / 43_200.0 + 0.0136 * dt.sqrt() * normal(&mut self.rng);
+        (lat, lon, ambient_temperature(lat, lon, clock, self.weather))
+    }
+
+    /// Defrost by coil condition: the timer counts compressor running time
+    /// while the coil (supply air) is below +10 °C; a defrost then runs until
+    /// the coil is clear (10–25 min chilled, 20–40 min frozen; model values).
+    fn defrost_due(&mut self, clock: &Clock, fault: Option<FaultKind>) -> bool {
+        let can_defrost = !matches!(
+            fault,
+            Some(FaultKind::PowerOff | FaultKind::CompressorFailure | FaultKind::DoorOpen)
+        );
+        if clock.t_ms < self.defrost_end_ms {
+            if !can_defrost {
+                // Interrupted (the door opened, the power went): it does not resume.
+                self.defrost_end_ms = clock.t_ms;
+            }
+            return can_defrost;
+        }
+        if can_defrost && self.defrost_run_s >= self.defrost_every_s {
+            let minutes = if self.product.frozen() {
+                self.rng.gen_range(20.0..40.0)
+            } else {
+                self.rng.gen_range(10.0..25.0)
+            };
+            self.defrost_start_ms = clock.t_ms;
+            self.defrost_end_ms = clock.t_ms + (minutes * 60_000.0) as i64;
+            self.defrost_run_s = 0.0;
+            return true;
+        }
+        false
+    }
+
     /// Produces this container's reading at `clock`, advancing its state by one interval.
     pub fn step(&mut self, clock: &Clock) -> Sample {
         let dt = self.dt_s;
         let episode = self.fault_at(clock.t_ms);
         let fault = episode.map(|e| e.kind);
-
-        // Voyage: the ship moves on; at the end of the route the box waits in port.
-        let (lat, lon) = self.track.position(self.km, &mut self.segment);
-        self.km = (self.km + self.speed_kmh * dt / 3600.0).min(self.track.length_km());
-        self.weather += -self.weather * dt / 43_200.0 + 0.0136 * dt.sqrt() * normal(&mut self.rng);
-        let ambient = ambient_temperature(lat, lon, clock, self.weather);
-
-        // Defrost: periodic, suspended while the unit has no power or cannot cool.
-        let can_defrost = !matches!(
-            fault,
-            Some(FaultKind::PowerOff | FaultKind::CompressorFailure | FaultKind::DoorOpen)
-        );
-        if clock.t_ms >= self.defrost_next_ms && clock.t_ms >= self.defrost_end_ms {
-            if can_defrost {
-                let minutes = self.rng.gen_range(20.0..40.0);
-                self.defrost_end_ms = clock.t_ms + (minutes * 60_000.0) as i64;
-            }
-            let period_h = self.product.defrost_every_h * self.rng.gen_range(0.9..1.1);
-            self.defrost_next_ms = clock.t_ms + (period_h * 3_600_000.0) as i64;
-        }
-        let defrost = clock.t_ms < self.defrost_end_ms && can_defrost;
-
+        let (lat, lon, ambient) = self.sail(clock);
+        let defrost = self.defrost_due(clock, fault);
         let powered = fault != Some(FaultKind::PowerOff);
         let door = fault == Some(FaultKind::DoorOpen);
-        let duty = self.integrate(dt, ambient, fault, defrost);
-
-        // Gases and humidity move toward what the box's state dictates.
-        let (o2_t, co2_t, alpha) = if door {
-            (AIR_O2, AIR_CO2, self.alpha_gas_door)
-        } else if !powered && self.product.ca.is_some() {
-            (AIR_O2, AIR_CO2, self.alpha_gas_off)
-        } else {
-            let (o, c) = gas_targets(self.product, powered, door);
-            (o, c, self.alpha_gas_ctrl)
+        let compressor = match (fault, episode.map(|e| e.variant)) {
+            (Some(FaultKind::CompressorFailure), Some(0)) => Compressor::Dead,
+            (Some(FaultKind::CompressorFailure), Some(1)) => Compressor::NoPump,
+            (Some(FaultKind::CompressorFailure), _) => Compressor::Tripping,
+            _ => Compressor::Healthy,
         };
-        // Each is an Ornstein-Uhlenbeck process discretised exactly, so its spread
-        // around the target is the same whatever the reading interval.
-        let o2_spread = if self.product.ca.is_some() { 0.1 } else { 0.03 };
-        let co2_spread = 0.004 + 0.008 * co2_t;
-        let ou = |alpha: f64, spread: f64| spread * (alpha * (2.0 - alpha)).sqrt();
-        self.o2 += (o2_t - self.o2) * alpha + ou(alpha, o2_spread) * normal(&mut self.rng);
-        self.co2 += (co2_t - self.co2) * alpha + ou(alpha, co2_spread) * normal(&mut self.rng);
-        self.o2 = self.o2.clamp(0.0, 21.0);
-        self.co2 = self.co2.max(0.0);
-        let rh_target = if door { 75.0 } else { self.product.humidity };
-        self.humidity += (rh_target - self.humidity) * self.alpha_humidity
-            + ou(self.alpha_humidity, 1.0) * normal(&mut self.rng);
-        self.humidity = self.humidity.clamp(5.0, 100.0);
-
-        let fan_failed = fault == Some(FaultKind::FanFailure);
-        let fans_on = powered && !defrost;
-        let fans = [fans_on && !fan_failed, fans_on, fans_on];
-
-        // Supply air: colder than the return air by the coil's pull, wider
-        // when a fan is out (less air over the coil).
-        let cooling = duty.max(0.0);
-        let supply = if !powered {
-            self.t_air + 0.1
-        } else if defrost {
-            self.t_air + 8.0 + 2.0 * self.rng.gen::<f64>()
-        } else if fault == Some(FaultKind::CompressorFailure) {
-            self.t_air + 0.3
-        } else if duty < 0.0 {
-            self.t_air + 3.0 * -duty
+        let drive = Drive {
+            powered,
+            door,
+            defrost,
+            fan_failed: fault == Some(FaultKind::FanFailure),
+            compressor,
+            fault_age_ms: episode.map_or(0, |e| clock.t_ms - e.start_ms),
+        };
+        let effort = self.integrate(dt, clock.t_ms, ambient, &drive);
+        let supply_true = if powered && !defrost {
+            effort.supply
         } else {
-            let spread = if self.product.setpoint < -10.0 {
-                3.0
+            self.t_air
+        };
+        if effort.compressor_on && supply_true < DEFROST_COIL_BELOW {
+            self.defrost_run_s += dt;
+        }
+        self.atmos.step(
+            self.product,
+            if door {
+                Regime::DoorOpen
+            } else if powered {
+                Regime::Controlled
             } else {
-                4.0
-            };
-            self.t_air - spread * cooling * if fan_failed { 2.5 } else { 1.0 }
-        } + 0.05 * normal(&mut self.rng);
+                Regime::Unpowered
+            },
+            &mut self.rng,
+        );
+        self.update_humidity(door, ambient);
+        let mut sample = self.read(clock, episode, &drive, &effort, supply_true, ambient);
+        sample.position = self.gps(lat, lon);
+        sample
+    }
 
-        let mut mode = if !powered {
-            Mode::Off
-        } else if defrost {
-            Mode::Defrost
-        } else if duty > 0.9 {
-            Mode::FullCool
-        } else if duty > 0.02 {
-            Mode::ModulatedCool
-        } else if duty < -0.02 {
-            Mode::Heat
+    /// Humidity: the product's own level in a closed box; an open door lets in
+    /// outside air, which a cold box makes wetter (warm humid air) or a warm one drier.
+    fn update_humidity(&mut self, door: bool, ambient: f64) {
+        let (target, alpha) = if door {
+            let rh = OUTSIDE_RH * vapour_pressure(ambient) / vapour_pressure(self.t_air);
+            (rh.clamp(20.0, 100.0), self.alpha_humidity_door)
         } else {
-            Mode::FansOnly
+            (self.product.humidity, self.alpha_humidity)
         };
+        let ou = alpha * (2.0 - alpha);
+        self.humidity += (target - self.humidity) * alpha + ou.sqrt() * normal(&mut self.rng);
+        self.humidity = self.humidity.clamp(5.0, 100.0);
+    }
 
-        let kw = if !powered {
+    /// What the unit reports: its mode and draw, and the box as its sensors see it.
+    fn read(
+        &mut self,
+        clock: &Clock,
+        episode: Option<Episode>,
+        d: &Drive,
+        effort: &Effort,
+        supply_true: f64,
+        ambient: f64,
+    ) -> Sample {
+        let fault = episode.map(|e| e.kind);
+        let fans_on = d.powered && !d.defrost;
+        let fans = [fans_on && !d.fan_failed, fans_on, fans_on];
+        let frozen = self.product.frozen();
+        let mode = self.mode(d, effort);
+        let kw = if !d.powered {
             0.0
         } else {
-            let fan_kw = if !fans_on {
-                0.0
-            } else if fan_failed {
-                0.8
+            let fan_kw = if fans_on {
+                self.fan_kw(d.fan_failed)
             } else {
-                1.1
+                0.0
             };
-            let lift = (0.85 + 0.006 * (ambient - self.t_air)).clamp(0.7, 1.4);
-            let compressor = match (fault, episode.map(|e| e.variant)) {
-                (Some(FaultKind::CompressorFailure), Some(v)) => {
-                    mode = Mode::FullCool;
-                    // Running without pumping, or tripping on high pressure and restarting.
-                    let on = v != 0 || (clock.t_ms / 300_000) % 2 == 0;
-                    if on {
-                        0.95 * self.compressor_kw * lift
-                    } else {
-                        0.0
-                    }
-                }
-                _ => cooling * self.compressor_kw * lift,
+            let lift = (1.0 + 0.012 * (ambient - 30.0)).clamp(0.7, 1.3);
+            let duty = (effort.q / effort.capacity).clamp(0.0, 1.0);
+            let compressor = match d.compressor {
+                _ if !effort.compressor_on => 0.0,
+                // A compressor spinning without compressing draws little.
+                Compressor::NoPump => 0.15 * self.compressor_kw * lift,
+                Compressor::Tripping => 1.1 * self.compressor_kw * lift,
+                // Frozen: on/off at full load. Chilled: runs continuously,
+                // throttled by the suction modulation valve, so its draw
+                // falls far less than its duty.
+                _ if frozen => self.compressor_kw * lift,
+                _ => self.compressor_kw * (0.45 + 0.55 * duty) * lift,
             };
-            let heater = if defrost {
-                if self.product.setpoint < -10.0 {
-                    5.0
+            let heater = if d.defrost {
+                if frozen {
+                    DEFROST_KW_FROZEN
                 } else {
-                    3.5
+                    DEFROST_KW_CHILLED
                 }
-            } else if duty < 0.0 {
-                4.0 * -duty
             } else {
-                0.0
+                (-effort.q).max(0.0) / 1000.0
             };
-            (fan_kw + compressor + heater + 0.04 * normal(&mut self.rng)).clamp(0.0, 15.0)
+            (CONTROLLER_KW + fan_kw + compressor + heater + 0.03 * normal(&mut self.rng))
+                .clamp(0.0, 15.0)
         };
 
-        // Sensors: what the box is, as its sensors report it.
-        let true_temp = self.t_air + 0.05 * normal(&mut self.rng);
+        let supply = if d.defrost {
+            self.t_air + 8.0 + 2.0 * self.rng.gen::<f64>()
+        } else {
+            supply_true
+        } + 0.05 * normal(&mut self.rng);
+        // Warm air rising from the heaters reaches the return-air sensor
+        // (Container Handbook §7.2.7.3: it reads high during a defrost).
+        let defrost_bias = if d.defrost {
+            1.5 * ((clock.t_ms - self.defrost_start_ms) as f64 / 300_000.0).min(1.0)
+        } else {
+            0.0
+        };
+        let true_temp = self.t_air + defrost_bias + 0.05 * normal(&mut self.rng);
         let temperature = match episode {
             Some(e) if e.kind == FaultKind::TemperatureSensor => match e.variant {
                 0 => e.stuck,
@@ -626,27 +777,7 @@ impl Container {
             },
             _ => true_temp,
         };
-        let hours_in = |e: &Episode| (clock.t_ms - e.start_ms) as f64 / 3_600_000.0;
-        let o2_true = self.o2 + 0.02 * normal(&mut self.rng);
-        // A stuck sensor repeats one value; a drifting one still sees the gas, with
-        // a growing offset and its usual noise; a noisy one scatters around it.
-        let o2 = match episode {
-            Some(e) if e.kind == FaultKind::O2Sensor => match e.variant {
-                0 => e.stuck,
-                1 => (o2_true + e.drift_per_h * hours_in(&e)).clamp(0.0, 25.0),
-                _ => (o2_true + 1.5 * normal(&mut self.rng)).clamp(0.0, 25.0),
-            },
-            _ => o2_true,
-        };
-        let co2_true = (self.co2 + (0.004 + 0.004 * self.co2) * normal(&mut self.rng)).max(0.0);
-        let co2 = match episode {
-            Some(e) if e.kind == FaultKind::Co2Sensor => match e.variant {
-                0 => e.stuck,
-                1 => (co2_true + e.drift_per_h * hours_in(&e)).clamp(0.0, 25.0),
-                _ => (co2_true + 0.8 * normal(&mut self.rng)).clamp(0.0, 25.0),
-            },
-            _ => co2_true,
-        };
+        let (o2, co2) = self.gas_readings(clock, episode);
         if fault != Some(FaultKind::TemperatureSensor) {
             self.last_reported = temperature;
         }
@@ -656,23 +787,20 @@ impl Container {
         if fault != Some(FaultKind::Co2Sensor) {
             self.last_co2 = co2;
         }
-
-        // GPS: an occasional lost fix below deck.
-        if self.gps_gap > 0 {
-            self.gps_gap -= 1;
-        } else if self.rng.gen::<f64>() < 0.0005 {
-            self.gps_gap = self.rng.gen_range(1..6);
-        }
-        let position = if self.gps_gap > 0 {
-            None
+        // No power and no modem battery: nothing is sent. The first reading
+        // after the power returns carries the label, since the outage itself
+        // left no reading to carry it.
+        let reported = d.powered || self.modem_battery;
+        let label = if !reported {
+            self.outage_unreported = true;
+            fault
+        } else if std::mem::take(&mut self.outage_unreported) && fault.is_none() {
+            Some(FaultKind::PowerOff)
         } else {
-            Some((
-                lat + 0.000_3 * normal(&mut self.rng),
-                lon + 0.000_3 * normal(&mut self.rng),
-            ))
+            fault
         };
-
         Sample {
+            reported,
             temperature,
             target: self.setpoint(),
             supply,
@@ -680,23 +808,90 @@ impl Container {
             kilowatts: kw,
             o2,
             co2,
-            n2: (100.0 - self.o2 - self.co2 - 0.93).max(0.0),
+            // Nitrogen by difference from the gases the unit reports (argon 0.93 %).
+            n2: (100.0 - o2 - co2 - 0.93).max(0.0),
             humidity: self.humidity,
             fans,
-            defrost,
-            door_open: door,
+            defrost: d.defrost,
+            door_open: d.door,
             mode,
-            position,
-            fault,
+            position: None,
+            fault: label,
         }
     }
-}
 
-/// O2/CO2 the box settles at: CA setpoints when the CA system runs, otherwise
-/// air shifted by the load's respiration through the fresh-air vent.
-fn gas_targets(p: &ProductModel, powered: bool, door: bool) -> (f64, f64) {
-    match p.ca {
-        Some((o2, co2)) if powered && !door => (o2, co2),
-        _ => (AIR_O2 - p.vented_gas * 0.6, AIR_CO2 + p.vented_gas * 0.4),
+    fn mode(&self, d: &Drive, e: &Effort) -> Mode {
+        if !d.powered {
+            return Mode::Off;
+        }
+        if d.defrost {
+            return Mode::Defrost;
+        }
+        if d.compressor != Compressor::Healthy && e.asked > 0.0 {
+            // The controller calls for cooling it does not get.
+            return Mode::FullCool;
+        }
+        if self.product.frozen() {
+            return if e.q > 0.0 {
+                Mode::FullCool
+            } else {
+                Mode::FansOnly
+            };
+        }
+        if e.q > 0.95 * e.capacity {
+            Mode::FullCool
+        } else if e.q > 0.02 * e.capacity {
+            Mode::ModulatedCool
+        } else if e.q < -0.02 * HEATER_W {
+            Mode::Heat
+        } else {
+            Mode::FansOnly
+        }
+    }
+
+    /// The gas sensors: a stuck one repeats one value; a drifting one still
+    /// sees the gas, with a growing offset and its usual noise; a noisy one
+    /// scatters around it. Values are rounded to the 0.01 % the unit reports,
+    /// so that nitrogen by difference adds up for every reading alike.
+    fn gas_readings(&mut self, clock: &Clock, episode: Option<Episode>) -> (f64, f64) {
+        let hours_in = |e: &Episode| (clock.t_ms - e.start_ms) as f64 / 3_600_000.0;
+        let o2_true = self.atmos.o2 + 0.02 * normal(&mut self.rng);
+        let o2 = match episode {
+            Some(e) if e.kind == FaultKind::O2Sensor => match e.variant {
+                0 => e.stuck,
+                1 => (o2_true + e.drift_per_h * hours_in(&e)).clamp(0.0, 25.0),
+                _ => (o2_true + 1.5 * normal(&mut self.rng)).clamp(0.0, 25.0),
+            },
+            _ => o2_true,
+        };
+        let co2_true =
+            (self.atmos.co2 + (0.004 + 0.004 * self.atmos.co2) * normal(&mut self.rng)).max(0.0);
+        let co2 = match episode {
+            Some(e) if e.kind == FaultKind::Co2Sensor => match e.variant {
+                0 => e.stuck,
+                1 => (co2_true + e.drift_per_h * hours_in(&e)).clamp(0.0, 25.0),
+                _ => (co2_true + 0.8 * normal(&mut self.rng)).clamp(0.0, 25.0),
+            },
+            _ => co2_true,
+        };
+        let hundredths = |x: f64| (x * 100.0).round() / 100.0;
+        (hundredths(o2), hundredths(co2))
+    }
+
+    /// GPS: an occasional lost fix below deck.
+    fn gps(&mut self, lat: f64, lon: f64) -> Option<(f64, f64)> {
+        if self.gps_gap > 0 {
+            self.gps_gap -= 1;
+        } else if self.rng.gen::<f64>() < 0.0005 {
+            self.gps_gap = self.rng.gen_range(1..6);
+        }
+        if self.gps_gap > 0 {
+            None
+        } else {
+            Some((
+                lat + 0.000_3 * normal(&mut self.rng),
+                lon + 0.000_3 * normal(&mut self.rng),
+            ))
+        }
     }
 }

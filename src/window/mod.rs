@@ -34,13 +34,14 @@ const TOOL: &str = "reefer-window";
 
 const EXAMPLES: &str = "\
 Examples:
-  reefer-sim --seed 1 --duration 2h | reefer-window               (1-minute windows per container)
-  reefer-window --size 5m --slide 1m --lateness 30s fleet.jsonl   (hopping, 30 s out of order allowed)
+  reefer-sim --seed 1 --duration 2h | reefer-window          (1-minute windows per container)
+  reefer-window --size 5m --slide 1m --lateness 30s fleet.jsonl      (hopping, 30 s disorder)
   reefer-window --size 1h --by product_id --agg min,max,mean,stddev fleet.jsonl
   reefer-window --fields supply_air_temperature --agg mean,last --late late.jsonl fleet.jsonl
   reefer-sim --realtime --speed 60 | reefer-window --size 1m      (each minute as it ends)
   tail -f readings.jsonl | reefer-window --processing-time --size 10s
   reefer-window --size 1m --lateness 10s --print-sql flink > job.sql
+  reefer-window --state window.state /data/latest.jsonl       (cron: one run per new file)
   reefer-window --completions bash > /etc/bash_completion.d/reefer-window
 
 Output: one JSON line per window and key, as soon as the watermark (highest event time

@@ -3,18 +3,7 @@
 //! pipeline gives, also when the replay stops at a checkpoint and resumes.
 
 use super::common::*;
-use assert_cmd::Command;
-
-fn ship() -> Command {
-    let mut cmd = tool("reefer-ship");
-    cmd.env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .args(["--endpoint-url", &endpoint()]);
-    cmd
-}
+use super::ship::ship;
 
 /// 20 containers for 2 h with a power cut, an open door, a failed fan and a
 /// failed compressor.

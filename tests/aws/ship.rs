@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 
 /// reefer-ship with emulator credentials, talking to `endpoint`.
-fn ship_at(endpoint: &str) -> Command {
+pub(crate) fn ship_at(endpoint: &str) -> Command {
     let mut cmd = tool("reefer-ship");
     cmd.env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -22,7 +22,7 @@ fn ship_at(endpoint: &str) -> Command {
     cmd
 }
 
-fn ship() -> Command {
+pub(crate) fn ship() -> Command {
     ship_at(&endpoint())
 }
 

@@ -320,7 +320,9 @@ fn reads_window_rows() {
             format!("2026-11-27T03:{:02}:00Z", i * 5),
             format!("2026-11-27T03:{:02}:00Z", i * 5 + 5).replace("03:60", "04:00"),
         );
-        let (t, kw) = if i >= 4 { (4.5, 0.0) } else { (0.5, 2.5) };
+        // No supply air in these rows: return air is judged against the
+        // band (P01: -1 … 2 °C) plus the 3 °C it runs above supply air.
+        let (t, kw) = if i >= 4 { (6.5, 0.0) } else { (0.5, 2.5) };
         rows.push_str(&format!(
             "{{\"window_start\":\"{s}\",\"window_end\":\"{e}\",\"container_id\":\"MSKU1234565\",\"product_id\":\"P01\",\"count\":5,\"temperature_min\":{t},\"temperature_max\":{t},\"temperature_mean\":{t},\"kilowatts_max\":{kw}}}\n"
         ));
@@ -439,7 +441,15 @@ fn rules_file_errors_name_file_and_line() {
 
 #[test]
 fn rules_file_tunes_disables_and_adds_rules() {
-    let readings = sim(&["--products", "P01", "--inject", "2:power_off@30m+2h"]);
+    // A modem on battery reports the cut as 0 kW readings.
+    let readings = sim(&[
+        "--products",
+        "P01",
+        "--modem-battery",
+        "1",
+        "--inject",
+        "2:power_off@30m+2h",
+    ]);
     let f = temp_file("[detectors.power_off]\nenabled = false\n\n[[rule]]\nname = \"unpowered\"\nwhen = \"kilowatts < 0.5\"\nfor = \"10m\"\nseverity = \"critical\"\n");
     let events = detect(&readings, &["--rules", f.path().to_str().unwrap()]);
     let faults: Vec<String> = opened(&events).into_iter().map(|(_, f)| f).collect();
@@ -529,10 +539,14 @@ fn ignore_field_shows_what_a_detector_needs() {
         "--inject",
         "2:compressor_failure@30m+2h",
     ]);
-    let faults: Vec<String> = opened(&detect(&readings, &["--ignore-field", "operating_mode"]))
-        .into_iter()
-        .map(|(_, f)| f)
-        .collect();
+    // Without mode it falls back to the draw; without the draw too, it is blind.
+    let faults: Vec<String> = opened(&detect(
+        &readings,
+        &["--ignore-field", "operating_mode,kilowatts"],
+    ))
+    .into_iter()
+    .map(|(_, f)| f)
+    .collect();
     assert!(
         !faults.contains(&"compressor_failure".to_string()),
         "{faults:?}"
@@ -586,12 +600,21 @@ fn door_open_is_inferred_without_a_door_switch() {
 
 #[test]
 fn temperature_excursion_fires_after_its_grace_and_escalates() {
-    // A frozen load holds its cold for a long time (heat-leak time constant
-    // about 40 h): a 5-hour power cut takes it past its band, then 2 h outside.
+    // A frozen load holds its cold for a long time (25 t warm at about
+    // 0.14 °C/h), but its air warms by a few degrees within the first hour of
+    // a power cut: a 5-hour cut, reported on the modem's battery, takes the
+    // return air past its band, then 2 h outside.
     let readings = sim_sized(
         "3",
         "6h",
-        &["--products", "P06", "--inject", "2:power_off@30m+5h"],
+        &[
+            "--products",
+            "P06",
+            "--modem-battery",
+            "1",
+            "--inject",
+            "2:power_off@30m+5h",
+        ],
     );
     let events = detect(&readings, &[]);
     let exc: Vec<&Value> = events
@@ -792,4 +815,48 @@ fn a_where_filter_prints_as_flink_sql() {
         .args(["--print-sql", "flink"])
         .assert()
         .code(2);
+}
+
+#[test]
+fn evaluate_fails_on_an_input_without_fault_episodes_unless_allowed() {
+    for extra in [&["--no-labels"][..], &["--no-faults"]] {
+        let fleet = tool("reefer-sim")
+            .args(["--containers", "3", "--duration", "30m", "--seed", "2"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        tool("reefer-detect")
+            .arg("--evaluate")
+            .write_stdin(fleet.clone())
+            .assert()
+            .code(1)
+            .stderr(predicates::str::contains("holds no fault episode"));
+        tool("reefer-detect")
+            .args(["--evaluate", "--allow-no-episodes"])
+            .write_stdin(fleet)
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn list_products_prints_the_catalog_with_a_file_s_additions() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(
+        &file,
+        "[[product]]\nid = \"P09\"\nname = \"ice cream\"\nsetpoint = -25.0\nband_high = -20.0\n",
+    )
+    .unwrap();
+    tool("reefer-detect")
+        .arg("--list-products")
+        .arg("--catalog")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("P02   bananas"))
+        .stdout(predicates::str::contains("P09   ice cream"));
 }

@@ -230,24 +230,20 @@ const HUGE_EVENT: Case = generated("a 50 MB line", "huge-line.jsonl", huge_event
     .file_only();
 
 /// The 20 good readings the JSON Lines cases are made of.
+/// The 20 good readings the corpus files are built around (two containers,
+/// five minutes of an earlier sample fleet), kept as a file of their own so
+/// that the corpus does not change when the simulator does.
 fn base_readings() -> Vec<Vec<u8>> {
-    std::fs::read(repo_path("samples/fleet.jsonl"))
-        .unwrap()
-        .split(|&b| b == b'\n')
-        .filter(|l| {
-            let Ok(v) = serde_json::from_slice::<serde_json::Value>(l) else {
-                return false;
-            };
-            let t = v["measurement_time"].as_str().unwrap_or_default();
-            ["HLXU9769810", "MSKU9690622"].contains(&v["container_id"].as_str().unwrap_or(""))
-                && ("2026-11-27T03:17:00Z".."2026-11-27T03:22:00Z").contains(&t)
-        })
-        .map(<[u8]>::to_vec)
-        .collect()
+    base("tests/fixtures/malformed/base-readings.jsonl")
 }
 
+/// The good fault events the event cases are built around.
 fn base_events() -> Vec<Vec<u8>> {
-    std::fs::read(repo_path("tests/fixtures/detect/fleet.events.jsonl"))
+    base("tests/fixtures/malformed/base-events.jsonl")
+}
+
+fn base(rel: &str) -> Vec<Vec<u8>> {
+    std::fs::read(repo_path(rel))
         .unwrap()
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())

@@ -117,24 +117,53 @@ fn healthy_containers_stay_in_their_band_after_pull_down() {
     let catalog = reefer::catalog::default_catalog();
     let (mut inside, mut total) = (0usize, 0usize);
     let (mut inside_cooling, mut total_cooling) = (0usize, 0usize);
+    let mut spreads = Vec::new();
+    // The unit controls supply air for chilled cargo and return air for frozen.
+    let controlled = |r: &Reading| {
+        if r.target_temperature.unwrap() > -10.0 && r.defrost != Some(true) {
+            r.supply_air_temperature.unwrap()
+        } else {
+            r.temperature
+        }
+    };
     for c in by_container(&rs) {
         let p = reefer::catalog::find(&catalog, &c[0].product_id).unwrap();
         // Skip the pull-down: readings before the first one inside the band.
-        let Some(first_in) = c.iter().position(|r| p.in_band(r.temperature)) else {
-            panic!("{} never reaches its band", c[0].container_id);
+        // A warm-loaded box takes days; it must at least be getting colder.
+        let Some(first_in) = c.iter().position(|r| p.in_band(controlled(r))) else {
+            let (first, last) = (&c[0], c.last().unwrap());
+            assert!(
+                last.temperature < first.temperature,
+                "{} neither reaches its band nor cools",
+                first.container_id
+            );
+            continue;
         };
         for r in &c[first_in..] {
             total += 1;
-            inside += p.in_band(r.temperature) as usize;
+            inside += p.in_band(controlled(r)) as usize;
             if r.defrost != Some(true) {
                 total_cooling += 1;
-                inside_cooling += p.in_band(r.temperature) as usize;
+                inside_cooling += p.in_band(controlled(r)) as usize;
+                if p.is_frozen() {
+                    continue;
+                }
+                // Chilled: return air runs above supply air.
+                let spread = r.temperature - r.supply_air_temperature.unwrap();
+                assert!(spread > -0.5, "{r:?}");
+                spreads.push(spread);
             } else if let Some(brief) = p.brief_high {
                 // A defrost is a brief deviation, within what the catalog tolerates.
                 assert!(r.temperature <= brief, "{r:?}");
             }
         }
     }
+    // About 2 K on average (the issue quotes 2-2.6 K for respiring loads).
+    let spread = mean(spreads.into_iter());
+    assert!(
+        (1.2..2.8).contains(&spread),
+        "mean return - supply {spread}"
+    );
     // Defrost cycles lift the return air for a few minutes, sometimes past the band.
     let share = inside as f64 / total as f64;
     assert!(share > 0.98, "only {share:.4} of readings inside the band");
@@ -161,10 +190,14 @@ fn defrost_cycles_happen_and_are_not_faults() {
     let rs = readings(&out);
     let defrosts: Vec<&Reading> = rs.iter().filter(|r| r.defrost == Some(true)).collect();
     assert!(
-        defrosts.len() > 100,
+        defrosts.len() > 30,
         "only {} defrost readings",
         defrosts.len()
     );
+    // The coil only frosts below +10 °C: boxes at 13 °C never defrost.
+    assert!(defrosts
+        .iter()
+        .all(|r| r.target_temperature.unwrap() < 10.0));
     for r in &defrosts {
         assert_eq!(r.fault, None);
         assert_eq!(r.operating_mode.as_deref(), Some("defrost"));
@@ -176,8 +209,17 @@ fn defrost_cycles_happen_and_are_not_faults() {
 
 /// Runs one container through a scripted fault and returns (before, during, after).
 fn scripted(kind: &str, product: &str, seed: &str) -> (Vec<Reading>, Vec<Reading>, Vec<Reading>) {
+    scripted_with(kind, product, seed, &[])
+}
+
+fn scripted_with(
+    kind: &str,
+    product: &str,
+    seed: &str,
+    extra: &[&str],
+) -> (Vec<Reading>, Vec<Reading>, Vec<Reading>) {
     let inject = format!("1:{kind}@1h+2h");
-    let out = sim(&[
+    let mut args = vec![
         "--containers",
         "1",
         "--duration",
@@ -191,7 +233,9 @@ fn scripted(kind: &str, product: &str, seed: &str) -> (Vec<Reading>, Vec<Reading
         product,
         "--inject",
         &inject,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let out = sim(&args);
     let rs = readings(&out);
     let start = rs[0].measurement_time;
     let hours = |r: &Reading| (r.measurement_time - start).num_seconds() as f64 / 3600.0;
@@ -212,7 +256,8 @@ fn scripted(kind: &str, product: &str, seed: &str) -> (Vec<Reading>, Vec<Reading
 
 #[test]
 fn power_off_cuts_power_and_drifts_toward_ambient() {
-    let (_, during, after) = scripted("power_off", "P06", "21");
+    // A modem on its own battery keeps reporting through the cut.
+    let (_, during, after) = scripted_with("power_off", "P06", "21", &["--modem-battery", "1"]);
     assert!(during
         .iter()
         .all(|r| r.kilowatts == 0.0 && !r.fan_1 && r.operating_mode.as_deref() == Some("off")));
@@ -230,12 +275,91 @@ fn power_off_cuts_power_and_drifts_toward_ambient() {
 }
 
 #[test]
-fn compressor_failure_draws_power_while_warming() {
-    let (before, during, _) = scripted("compressor_failure", "P01", "22");
-    assert!(mean(during.iter().map(|r| r.kilowatts)) > mean(before.iter().map(|r| r.kilowatts)));
-    let rise = during.last().unwrap().temperature - during[0].temperature;
-    assert!(rise > 2.0, "temperature rose only {rise}");
-    assert_eq!(during[0].maintenance_required, Some(true));
+fn a_power_cut_is_a_gap_and_the_first_reading_after_it_carries_the_label() {
+    let out = sim(&[
+        "--containers",
+        "1",
+        "--duration",
+        "4h",
+        "--interval",
+        "1m",
+        "--seed",
+        "21",
+        "--no-faults",
+        "--products",
+        "P02",
+        "--inject",
+        "1:power_off@1h+2h",
+    ]);
+    let rs = readings(&out);
+    let start = rs[0].measurement_time;
+    let minutes = |r: &Reading| (r.measurement_time - start).num_minutes();
+    // Nothing while the power is off: the modem talks over the power cable.
+    assert!(rs.iter().all(|r| !(60..180).contains(&minutes(r))));
+    let back = rs.iter().position(|r| minutes(r) >= 180).unwrap();
+    assert_eq!(minutes(&rs[back - 1]), 59);
+    assert_eq!(rs[back].fault.as_deref(), Some("power_off"));
+    assert!(rs.iter().filter(|r| r.fault.is_some()).count() == 1);
+    // A 2-hour cut warms a banana load's return air by about a degree, not more.
+    let rise = rs[back].temperature - rs[back - 1].temperature;
+    assert!((0.2..2.5).contains(&rise), "return air rose {rise}");
+}
+
+#[test]
+fn a_ca_box_without_power_keeps_respiring_o2_down_co2_up() {
+    let out = sim(&[
+        "--containers",
+        "1",
+        "--duration",
+        "10h",
+        "--interval",
+        "5m",
+        "--seed",
+        "25",
+        "--no-faults",
+        "--products",
+        "P02",
+        "--modem-battery",
+        "1",
+        "--inject",
+        "1:power_off@1h+8h",
+    ]);
+    let rs = readings(&out);
+    let during: Vec<&Reading> = rs.iter().filter(|r| r.fault.is_some()).collect();
+    let (first, last) = (during[0], during.last().unwrap());
+    assert!(
+        last.oxygen_level < first.oxygen_level - 0.5,
+        "{} -> {}",
+        first.oxygen_level,
+        last.oxygen_level
+    );
+    assert!(last.carbon_dioxide_level > first.carbon_dioxide_level + 0.5);
+    // Nitrogen is what the reported gases leave (argon 0.93 %).
+    for r in &rs {
+        let sum = r.oxygen_level + r.carbon_dioxide_level + r.nitrogen_level.unwrap();
+        assert!((sum - 99.07).abs() < 0.015, "{r:?}");
+    }
+}
+
+#[test]
+fn compressor_failure_cools_nothing_and_draws_less_than_a_running_compressor() {
+    for seed in ["22", "26", "27"] {
+        let (before, during, _) = scripted("compressor_failure", "P01", seed);
+        assert!(
+            mean(during.iter().map(|r| r.kilowatts)) < mean(before.iter().map(|r| r.kilowatts)),
+            "seed {seed}"
+        );
+        // Supply air no longer cooled: it rises to the return air (and the fans' heat).
+        let supply = |rs: &[Reading]| mean(rs.iter().map(|r| r.supply_air_temperature.unwrap()));
+        let rise = supply(&during) - supply(&before);
+        assert!(rise > 1.0, "seed {seed}: supply air rose only {rise}");
+        let rise = during.last().unwrap().temperature - mean(before.iter().map(|r| r.temperature));
+        assert!(rise > 0.3, "seed {seed}: return air rose only {rise}");
+        assert!(during
+            .iter()
+            .all(|r| r.operating_mode.as_deref() == Some("full_cool")));
+        assert_eq!(during[0].maintenance_required, Some(true));
+    }
 }
 
 #[test]
@@ -254,8 +378,18 @@ fn fan_failure_widens_the_supply_return_spread() {
         spread(&during),
         spread(&before)
     );
+    // Return-air control holds the air; the unit works harder to do it.
+    let cooling = |rs: &[Reading]| {
+        rs.iter()
+            .filter(|r| r.operating_mode.as_deref() == Some("full_cool"))
+            .count() as f64
+            / rs.len() as f64
+    };
     assert!(
-        mean(during.iter().map(|r| r.temperature)) > mean(before.iter().map(|r| r.temperature))
+        cooling(&during) > cooling(&before),
+        "{} vs {}",
+        cooling(&during),
+        cooling(&before)
     );
 }
 
@@ -288,9 +422,20 @@ fn open_door_lets_air_in() {
     assert!(last.carbon_dioxide_level < 1.0 && before.carbon_dioxide_level > 4.0);
     let gap = |r: &Reading| (r.ambient_temperature.unwrap() - r.temperature).abs();
     assert!(gap(last) < gap(before) * 0.7);
-    // Recovers after closing.
+    // The unit never cools below its setpoint for it (chill injury), and recovers after closing.
+    assert!(rs
+        .iter()
+        .all(|r| r.supply_air_temperature.unwrap() > 13.3 - 0.3));
     let end = rs.last().unwrap();
-    assert!((end.temperature - 13.3).abs() < 1.0, "{}", end.temperature);
+    assert!(
+        (end.supply_air_temperature.unwrap() - 13.3).abs() < 0.5,
+        "{end:?}"
+    );
+    assert!(
+        (end.temperature - before.temperature).abs() < 1.0,
+        "{}",
+        end.temperature
+    );
 }
 
 #[test]
@@ -365,7 +510,7 @@ fn gas_sensor_faults_break_one_channel() {
 
 #[test]
 fn random_faults_follow_the_rates() {
-    let out = sim(&["--containers", "200", "--duration", "1d", "--interval", "5m", "--seed", "50", "--faults", "door_open=1,power_off=0,compressor_failure=0,fan_failure=0,temperature_sensor=0,co2_sensor=0,o2_sensor=0"]);
+    let out = sim(&["--containers", "200", "--duration", "1d", "--interval", "5m", "--seed", "50", "--faults", "door_open=0,power_off=0,compressor_failure=0,fan_failure=1,temperature_sensor=0,co2_sensor=0,o2_sensor=0"]);
     let rs = readings(&out);
     let mut episodes = 0;
     for c in by_container(&rs) {
@@ -376,10 +521,26 @@ fn random_faults_follow_the_rates() {
         }
         assert!(c
             .iter()
-            .all(|r| r.fault.is_none() || r.fault.as_deref() == Some("door_open")));
+            .all(|r| r.fault.is_none() || r.fault.as_deref() == Some("fan_failure")));
     }
-    // 200 container-days at 1 episode per day; short doors can fall between 5-minute readings.
-    assert!((100..=260).contains(&episodes), "{episodes} episodes");
+    // 200 container-days at 1 episode per day; an episode lasts until its
+    // repair (4 h to 2 days) and a box has one fault at a time.
+    assert!((80..=200).contains(&episodes), "{episodes} episodes");
+    // Doors open in port (stuffing, inspection, discharge), never at sea.
+    let doors = sim(&["--containers", "200", "--duration", "1d", "--interval", "5m", "--seed", "51", "--faults", "door_open=4,power_off=0,compressor_failure=0,fan_failure=0,temperature_sensor=0,co2_sensor=0,o2_sensor=0"]);
+    let rs = readings(&doors);
+    let mut door_readings = 0;
+    for c in by_container(&rs) {
+        for w in c.windows(2) {
+            if w[0].door_open == Some(true) && w[1].door_open == Some(true) {
+                door_readings += 1;
+                if let (Some(a), Some(b)) = (w[0].latitude, w[1].latitude) {
+                    assert!((a - b).abs() < 0.01, "a door open at sea: {:?}", w[1]);
+                }
+            }
+        }
+    }
+    assert!(door_readings > 20, "{door_readings}");
     let none = sim(&[
         "--containers",
         "50",
@@ -565,6 +726,8 @@ fn committed_samples_regenerate_byte_for_byte() {
         "7",
         "--inject",
         "2:power_off@10m+15m",
+        "--modem-battery",
+        "1",
         "--format",
         "csv",
     ]);
@@ -574,4 +737,76 @@ fn committed_samples_regenerate_byte_for_byte() {
         script.contains("--inject 19:co2_sensor@50m+1h"),
         "keep gen-samples.sh and this test in step"
     );
+}
+
+#[test]
+fn realistic_delivery_sends_a_few_readings_late_twice_or_never_and_stays_reproducible() {
+    let args = [
+        "--containers",
+        "100",
+        "--duration",
+        "2h",
+        "--seed",
+        "4",
+        "--no-faults",
+        "--delivery",
+        "realistic",
+    ];
+    let a = sim(&args);
+    assert_eq!(a, sim(&args), "same seed, same bytes");
+    let in_order = readings(&sim(&args[..7]));
+    let rs = readings(&a);
+    let (mut late, mut doubled) = (0, 0);
+    let mut last: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
+    for r in &rs {
+        if let Some(prev) = last.get(&r.container_id) {
+            late += (r.measurement_time < *prev) as usize;
+            doubled += (r.measurement_time == *prev) as usize;
+        }
+        let e = last
+            .entry(r.container_id.clone())
+            .or_insert(r.measurement_time);
+        *e = (*e).max(r.measurement_time);
+    }
+    let n = in_order.len() as f64;
+    assert!((0.005..0.04).contains(&(late as f64 / n)), "{late} late");
+    assert!(
+        (0.001..0.02).contains(&(doubled as f64 / n)),
+        "{doubled} doubled"
+    );
+    let distinct: std::collections::HashSet<_> = rs
+        .iter()
+        .map(|r| (r.container_id.clone(), r.measurement_time))
+        .collect();
+    let lost = 1.0 - distinct.len() as f64 / n;
+    assert!((0.0..0.03).contains(&lost), "{lost} lost");
+}
+
+#[test]
+fn resolution_rounds_the_air_temperatures() {
+    let rs = readings(&sim(&[
+        "--containers",
+        "20",
+        "--duration",
+        "10m",
+        "--seed",
+        "4",
+        "--resolution",
+        "0.5",
+    ]));
+    for r in &rs {
+        for t in [r.temperature, r.supply_air_temperature.unwrap()] {
+            assert!(((t * 2.0).round() - t * 2.0).abs() < 1e-9, "{t}");
+        }
+    }
+    tool("reefer-sim")
+        .args(["--resolution", "0", "--modem-battery", "0.5"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--resolution"));
+    tool("reefer-sim")
+        .args(["--modem-battery", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--modem-battery"));
 }

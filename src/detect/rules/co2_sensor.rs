@@ -10,7 +10,11 @@ pub struct Co2Sensor(GasRule);
 
 impl Default for Co2Sensor {
     fn default() -> Self {
-        Co2Sensor(GasRule::new(0.3, 0.25, 0.6))
+        // O2 over 6.5 % in a CA box (setpoints 3-3.5 %): outside air got in.
+        Co2Sensor(GasRule {
+            other_air_above: Some(6.5),
+            ..GasRule::new(0.3, 0.35, 0.6)
+        })
     }
 }
 

@@ -1,18 +1,23 @@
-//! compressor_failure: the controller calls for full cooling, the compressor
-//! draws power (steadily or cycling), yet the coil does not cool: supply air
-//! is no colder than return air. A healthy unit in `full_cool` blows air
-//! several °C colder than it takes in.
+//! compressor_failure: the controller calls for full cooling, yet the coil
+//! does not cool: supply air is no colder than return air. A healthy unit in
+//! `full_cool` blows air several °C colder than it takes in. A failed
+//! compressor does not draw the power of a running one: it will not start
+//! (fans only), spins without compressing (a fraction of its draw), or trips
+//! on high pressure and stays locked out most of the time.
 //! Needs `operating_mode` and `supply_air_temperature`; holds during a
 //! defrost or with the door open.
 //!
-//! Without them (IBM-style data) it falls back to the consequence: the box
-//! warms steadily (1 °C or more within 24 min) above its setpoint while the unit draws power (about 3 kW or more
-//! averaged over 10 min), with every fan running, no defrost, and no sudden
-//! jump of the air in the last 30 min (a door), and still warming by 0.4 °C
-//! in each of the last two 12-minute spans (a door levels off), with the
-//! humidity steady (an open door swaps the box's air for outside air). Slower, and blind while the
-//! ambient is close to the box, but it needs only `temperature`, `kilowatts`
-//! and a band.
+//! Without them (IBM-style data) it falls back to the cause: the box is
+//! above its setpoint, every fan runs, and the unit draws far less than a
+//! running compressor needs (10-minute mean). A chilled unit modulates its
+//! compressor continuously (its fans' heat alone needs cooling unless the
+//! ambient is some 20 °C colder than the box), drawing 2.8 kW or more; below
+//! 2.5 kW with the ambient no more than 5 °C below the setpoint and the
+//! return air 0.5 °C above it, it is not compressing. A frozen unit cycles
+//! its compressor on at setpoint + 0.2 °C; return air 1.5 °C above the
+//! setpoint with a mean draw under 3 kW means it is not running when called.
+//! Needs `temperature`, `kilowatts`, the fans, a band (and `ambient_temperature`
+//! for chilled cargo).
 
 use super::{n, Ctx, Param, Rule, Timing, Verdict, MINUTE};
 use crate::detect::engine::Band;
@@ -24,24 +29,24 @@ use serde_json::{Map, Value};
 pub struct CompressorFailure {
     /// In full_cool, supply air must be at least this much colder than return air, °C.
     min_pull: f64,
-    /// Fallback: the unit draws at least this much (10-min average, kW) while the box warms.
+    /// Fallback, chilled: a mean draw below this (kW) while the box needs cooling.
     fallback_kw: f64,
+    /// Fallback, frozen: a mean draw below this (kW) while the box is warm.
+    fallback_frozen_kw: f64,
 }
 
 impl Default for CompressorFailure {
     fn default() -> Self {
         CompressorFailure {
             min_pull: 1.0,
-            fallback_kw: 3.0,
+            fallback_kw: 2.5,
+            fallback_frozen_kw: 3.0,
         }
     }
 }
 
-/// How far back the fallback looks for the warming.
-const WARMING_WINDOW_MS: i64 = 25 * MINUTE;
-
 impl CompressorFailure {
-    /// The consequence-based test for data without mode and supply air.
+    /// The cause-based test for data without mode and supply air.
     fn fallback(&self, ctx: &Ctx) -> Verdict {
         let o = ctx.obs;
         let h = ctx.hist;
@@ -51,34 +56,30 @@ impl CompressorFailure {
             || !band.known
             || o.defrosting()
             || fans_stopped
+            || o.fan_1.is_none()
             || o.door_open == Some(true)
             || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature)
-            || o.t_ms - h.last_jump < 30 * MINUTE
         {
             return Verdict::Hold;
         }
         let Some(kw) = h.kw_avg else {
             return Verdict::Hold;
         };
-        // A steady climb: warmer now than 12 min ago, and then than 24 min ago,
-        // by 1 °C in all. A door warms the air at once and then levels off.
-        let steady = match (
-            h.slow_at(o.t_ms, 12 * MINUTE),
-            h.slow_at(o.t_ms, 24 * MINUTE),
-        ) {
-            (Some(mid), Some(old)) => {
-                o.temperature - mid >= 0.4 && mid - old >= 0.4 && o.temperature - old >= 1.0
-            }
-            _ => false,
+        let sp = band.setpoint;
+        let frozen = sp <= -10.0;
+        let (warm, limit) = if frozen {
+            (o.temperature > sp + 1.5, self.fallback_frozen_kw)
+        } else {
+            // The fans' own heat (about 0.9 kW) needs cooling unless the
+            // ambient is some 20 °C below the setpoint: 5 °C is a safe margin.
+            let needs_cooling = o.ambient.is_some_and(|a| a > sp - 5.0);
+            (needs_cooling && o.temperature > sp + 0.5, self.fallback_kw)
         };
-        // An open door also swaps the humid air of the box for outside air.
-        let air_exchange = o
-            .humidity
-            .is_some_and(|rh| h.humidity_swing(o.t_ms, rh, 25 * MINUTE) >= 3.0);
-        if steady && !air_exchange && kw >= self.fallback_kw && o.temperature > band.setpoint + 0.5
-        {
+        if warm && kw < limit {
             Verdict::fault(self.severity())
-        } else if o.temperature <= band.setpoint + 0.5 || kw < self.fallback_kw {
+        } else if o.temperature <= sp + 0.3 {
+            // A tripping compressor runs now and then: only a box back near
+            // its setpoint clears.
             Verdict::Clear
         } else {
             Verdict::Hold
@@ -105,7 +106,7 @@ impl Rule for CompressorFailure {
         }
     }
     fn needs(&self) -> &'static str {
-        "operating_mode, supply_air_temperature, temperature (fallback: temperature, kilowatts, a band)"
+        "operating_mode, supply_air_temperature, temperature (fallback: temperature, kilowatts, fans, a band, ambient_temperature)"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
         let o = ctx.obs;
@@ -121,7 +122,9 @@ impl Rule for CompressorFailure {
         let pull = o.temperature - supply;
         match mode {
             Mode::FullCool if pull < self.min_pull => Verdict::fault(self.severity()),
-            Mode::FullCool => Verdict::Clear,
+            // A tripping compressor cools for a minute now and then: a good
+            // pull in full_cool does not end the condition, leaving full_cool does.
+            Mode::FullCool => Verdict::Hold,
             Mode::Off => Verdict::Hold,
             _ => Verdict::Clear,
         }
@@ -129,18 +132,17 @@ impl Rule for CompressorFailure {
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
         let o = ctx.obs;
         if o.mode.is_none() || o.supply.is_none() {
-            let low = ctx.hist.slow_low_since(o.t_ms, WARMING_WINDOW_MS);
             let ev = evidence(&[
                 ("temperature", n(Some(o.temperature))),
-                ("temperature_before", n(low.map(|l| l.1))),
                 ("kilowatts_avg_10m", n(ctx.hist.kw_avg)),
+                ("ambient_temperature", n(o.ambient)),
                 ("target_temperature", n(o.target)),
                 ("supply_air_and_mode", Some(Value::from("absent: inferred"))),
             ]);
             return (
                 ev,
                 format!(
-                    "{}: the box keeps warming ({:.1} °C now) while the unit draws {:.1} kW: the compressor is most likely not cooling",
+                    "{}: the box is warm ({:.1} °C) and its fans run, but the unit draws only {:.1} kW: the compressor is most likely not running",
                     o.container_id,
                     o.temperature,
                     ctx.hist.kw_avg.unwrap_or(f64::NAN)
@@ -166,16 +168,29 @@ impl Rule for CompressorFailure {
         )
     }
     fn params(&self) -> Vec<Param> {
-        vec![Param {
-            key: "min_pull",
-            value: self.min_pull,
-            help: "in full_cool, return minus supply air below this (°C) means no cooling",
-        }]
+        vec![
+            Param {
+                key: "min_pull",
+                value: self.min_pull,
+                help: "in full_cool, return minus supply air below this (°C) means no cooling",
+            },
+            Param {
+                key: "fallback_kw",
+                value: self.fallback_kw,
+                help: "without mode and supply air: a chilled unit drawing less than this (kW, 10-min mean) while the box needs cooling",
+            },
+            Param {
+                key: "fallback_frozen_kw",
+                value: self.fallback_frozen_kw,
+                help: "without mode and supply air: a frozen unit drawing less than this (kW, 10-min mean) while 1.5 °C above its setpoint",
+            },
+        ]
     }
     fn set(&mut self, key: &str, v: f64) -> Result<(), String> {
         match key {
             "min_pull" => self.min_pull = v,
             "fallback_kw" => self.fallback_kw = v,
+            "fallback_frozen_kw" => self.fallback_frozen_kw = v,
             _ => return Err(super::unknown_param(key, &self.params())),
         }
         Ok(())

@@ -2,13 +2,13 @@
 //! (window rows: `door_open_true`).
 //!
 //! Without a door switch (IBM-style data) the rule falls back to what an open
-//! door does to a running box: the return air jumps toward a warmer ambient
-//! within minutes (the box's air is replaced in ~2.5 min, far faster than a
+//! door does to a running box: the return air jumps toward a warmer (or
+//! colder) ambient within minutes (the box's air is replaced in ~2.5 min, far faster than a
 //! defrost, a power cut or a failing compressor warms it), or, in a
 //! controlled-atmosphere box, O2 climbs toward air by several % in minutes
 //! while CO2 falls (a faulty gas sensor moves one channel, a door both).
 //! That needs `ambient_temperature` and `kilowatts` (or `oxygen_level` for a
-//! CA product); it misses doors opened when the ambient is close to the box.
+//! CA product); it misses doors opened when the ambient is within 5 °C of the box.
 
 use super::{n, Ctx, Rule, Timing, Verdict, MINUTE};
 use crate::detect::engine::{PLAUSIBLE_HIGH, PLAUSIBLE_LOW};
@@ -78,8 +78,9 @@ impl Rule for DoorOpen {
     }
 }
 
-/// How far back the fallback looks for the jump.
-const WINDOW_MS: i64 = 3 * MINUTE;
+/// How far back the fallback looks for the jump (a 5-minute reading interval
+/// still has one reading in it).
+const WINDOW_MS: i64 = 6 * MINUTE;
 
 /// Door inferred without a door switch (see the module documentation).
 fn fallback(ctx: &Ctx) -> Verdict {
@@ -96,9 +97,14 @@ fn fallback(ctx: &Ctx) -> Verdict {
         return Verdict::Hold;
     };
     let rise = o.temperature - before;
+    // Outside air warmer or colder than the box: the air jumps toward it. Not
+    // right after a defrost, when the air heated by the heaters cools back.
+    let after_defrost = o.t_ms - ctx.hist.last_defrost < 15 * MINUTE;
     let warm_air = o.ambient.is_some_and(|a| {
         let gap = a - before;
-        gap >= 5.0 && rise >= (0.25 * gap).max(2.0)
+        (gap > 0.0 || !after_defrost)
+            && gap.abs() >= 5.0
+            && rise * gap.signum() >= (0.25 * gap.abs()).max(2.0)
     });
     // Outside air in a CA box: O2 climbs (three rises in a row, 3 % in all)
     // while CO2 falls by 1 % or more; a faulty sensor moves one gas, a door both.
@@ -115,7 +121,7 @@ fn fallback(ctx: &Ctx) -> Verdict {
     };
     if warm_air || outside_air {
         Verdict::fault(super::super::events::Severity::Warning)
-    } else if rise < 0.5 {
+    } else if rise.abs() < 0.5 {
         Verdict::Clear
     } else {
         Verdict::Hold

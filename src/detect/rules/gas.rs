@@ -7,12 +7,15 @@
 //!   with odds below 10⁻¹⁰, lasting at least `stuck_for`, is a stuck sensor.
 //! - *Drifting*: in a closed, powered box the vent or the CA controller holds
 //!   the atmosphere, so its 10-minute means wander around a level but do not
-//!   trend for long. A trend of at least `drift_per_h` over 70 minutes (eight
+//!   trend for long: a CA system lets respiration move O2 down and CO2 up
+//!   slowly (0.2–0.25 %/h) inside its ± 0.5 % band and corrects them in
+//!   bursts shorter than the trend window. A trend of at least `drift_per_h`
+//!   (O2 0.5, CO2 0.35 %/h: above respiration) over 70 minutes (eight
 //!   10-minute means, at most one step against it, no step carrying half of
 //!   it, and no jump between readings inside it) is a drifting sensor. The
-//!   thresholds sit well below the slowest sensor drift worth reporting and
-//!   well above how fast a held atmosphere wanders (O2 in a CA box: about
-//!   0.1 % around its setpoint with a 40-minute time constant).
+//!   thresholds sit below the slowest sensor drift worth reporting and above
+//!   how fast a held atmosphere moves; a drift slower than threshold plus
+//!   respiration (O2 0.75, CO2 0.6 %/h) can hide behind the saw-tooth for hours.
 //! - *Noisy*: jumps between readings far larger than the box can change.
 //!
 //! Doors and power cuts move the gases for real, and a CA box takes a few
@@ -47,6 +50,11 @@ pub struct GasRule {
     /// trending while the other holds (under half its threshold); a real
     /// change of the atmosphere (a leak, a recovery) moves both.
     pub other_drift_per_h: f64,
+    /// In a CA box, the other channel reading like air (O2 above, or CO2
+    /// below, this) means outside air got in (a door without a door switch):
+    /// the atmosphere is recovering, not holding, so hold.
+    pub other_air_above: Option<f64>,
+    pub other_air_below: Option<f64>,
 }
 
 pub enum Finding {
@@ -67,6 +75,8 @@ impl GasRule {
             settle_ms: 30 * MINUTE,
             drift_settle_ms: 180 * MINUTE,
             other_drift_per_h,
+            other_air_above: None,
+            other_air_below: None,
         }
     }
 
@@ -131,6 +141,15 @@ impl GasRule {
         }
         let h = ctx.hist;
         if o.t_ms - h.last_door < self.settle_ms || o.t_ms - h.last_power_off < self.settle_ms {
+            return Verdict::Hold;
+        }
+        let air_got_in = ctx.band.ca
+            && other.is_some_and(|other| {
+                let v = other.latest();
+                self.other_air_above.is_some_and(|a| v > a)
+                    || self.other_air_below.is_some_and(|b| v < b)
+            });
+        if air_got_in {
             return Verdict::Hold;
         }
         // Sensor faults last hours: a healthy channel is looked at every

@@ -16,6 +16,7 @@ mod temperature_band;
 mod temperature_sensor;
 pub mod threshold;
 
+pub use temperature_band::controlled;
 pub use threshold::ThresholdRule;
 
 use super::engine::{Band, History};

@@ -10,7 +10,11 @@ pub struct O2Sensor(GasRule);
 
 impl Default for O2Sensor {
     fn default() -> Self {
-        O2Sensor(GasRule::new(0.6, 0.6, 0.25))
+        // CO2 under 2.5 % in a CA box (setpoints 5-6 %): outside air got in.
+        O2Sensor(GasRule {
+            other_air_below: Some(2.5),
+            ..GasRule::new(0.6, 0.5, 0.7)
+        })
     }
 }
 

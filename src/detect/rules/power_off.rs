@@ -1,8 +1,17 @@
-//! power_off: the unit draws no power (contract §3: kW = 0, fans off, mode `off`).
-//! Needs `kilowatts` (window rows: `kilowatts_max`); uses `operating_mode` when present.
+//! power_off: the unit has no power. Two signatures:
+//! - a gap: remote-monitoring modems talk over the power cable, so a unit
+//!   without power mostly falls silent; the first reading after a gap of more
+//!   than 15 min (longer than a loss of the link, shorter than any real power
+//!   cut) says the power was off, and since when;
+//! - a unit whose modem has a battery keeps reporting during the cut: kW = 0,
+//!   fans off, mode `off` (contract §3), held for a minute.
+//!
+//! Needs `measurement_time` (the gap) or `kilowatts` (window rows:
+//! `kilowatts_max`); uses `operating_mode` when present.
 
 use super::{b, n, Ctx, Param, Rule, Timing, Verdict, MINUTE};
 use crate::detect::events::evidence;
+use crate::detect::history::POWER_GAP_MS;
 use crate::detect::obs::Mode;
 use serde_json::{Map, Value};
 
@@ -26,17 +35,25 @@ impl Rule for PowerOff {
     }
     fn timing(&self) -> Timing {
         Timing {
-            for_ms: 0,
-            min_readings: 2,
+            for_ms: MINUTE,
+            min_readings: 1,
             clear_ms: MINUTE,
             clear_readings: 2,
         }
     }
     fn needs(&self) -> &'static str {
-        "kilowatts (or window kilowatts_max); operating_mode optional"
+        "a gap in measurement_time, or kilowatts (window kilowatts_max); operating_mode optional"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
         let o = ctx.obs;
+        let h = ctx.hist;
+        if h.prev_t != i64::MIN && o.from_ms - h.prev_t > POWER_GAP_MS {
+            return Verdict::Fault {
+                severity: self.severity(),
+                since: Some(h.prev_t),
+                immediate: true,
+            };
+        }
         let Some(kw) = o.kilowatts else {
             return Verdict::Hold;
         };
@@ -50,6 +67,29 @@ impl Rule for PowerOff {
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
         let o = ctx.obs;
+        let h = ctx.hist;
+        if h.prev_t != i64::MIN && o.from_ms - h.prev_t > POWER_GAP_MS {
+            let ev = evidence(&[
+                (
+                    "silent_for_s",
+                    Some(Value::from((o.from_ms - h.prev_t) / 1000)),
+                ),
+                (
+                    "last_reading_before",
+                    Some(Value::from(crate::time::format_millis(h.prev_t))),
+                ),
+                ("kilowatts", n(o.kilowatts)),
+                ("temperature", n(Some(o.temperature))),
+            ]);
+            return (
+                ev,
+                format!(
+                    "{} sent nothing for {}: its power was most likely off (the modem talks over the power cable)",
+                    o.container_id,
+                    crate::time::Span::from_millis((o.from_ms - h.prev_t) / 60_000 * 60_000)
+                ),
+            );
+        }
         let ev = evidence(&[
             ("kilowatts", n(o.kilowatts)),
             ("operating_mode", o.mode.map(|m| m.name().into())),

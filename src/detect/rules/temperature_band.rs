@@ -1,6 +1,11 @@
-//! temperature_band: the cold-chain violation. The return-air temperature is
-//! outside the product's band (catalog, moved with the reading's own
-//! `target_temperature`) for longer than a grace period (30 min). Critical,
+//! temperature_band: the cold-chain violation. The temperature the unit
+//! controls is outside the product's band (catalog, moved with the reading's
+//! own `target_temperature`) for longer than a grace period (30 min). A
+//! chilled unit controls its supply air, and its return air runs about 2 K
+//! above it (Container Handbook §7.2.7.2); so for chilled cargo the rule
+//! judges supply air when the reading has it, and otherwise return air with
+//! the band's upper limit raised by that spread (3 K). Frozen cargo is
+//! controlled on return air, judged as it is. Critical,
 //! and opened after only 10 min, above a frozen product's brief-deviation
 //! limit or below a chill-injury limit; critical once 3 °C outside the band
 //! or outside it for 2 h.
@@ -15,6 +20,24 @@ use super::{n, Ctx, Param, Rule, Timing, Verdict, MINUTE};
 use crate::detect::engine::{PLAUSIBLE_HIGH, PLAUSIBLE_LOW};
 use crate::detect::events::{evidence, Severity};
 use serde_json::{Map, Value};
+
+/// How far a chilled unit's return air may run above its supply air, °C.
+pub const RETURN_ALLOWANCE: f64 = 3.0;
+
+/// The temperature the band is judged on, and the band's upper limit for it:
+/// supply air for a chilled product when present (not during a defrost, when
+/// the heaters warm it), else return air with [`RETURN_ALLOWANCE`].
+pub fn controlled(o: &crate::detect::obs::Obs, band: &crate::detect::engine::Band) -> (f64, f64) {
+    if band.setpoint <= -10.0 {
+        return (o.temperature, band.high);
+    }
+    match o.supply {
+        Some(s) if !o.defrosting() && (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&s) => {
+            (s, band.high)
+        }
+        _ => (o.temperature, band.high + RETURN_ALLOWANCE),
+    }
+}
 
 pub struct TemperatureBand {
     grace_ms: i64,
@@ -46,9 +69,9 @@ impl TemperatureBand {
     /// Degrees outside the band (positive above, negative below), 0 inside.
     fn deviation(ctx: &Ctx) -> f64 {
         let b = ctx.band;
-        let t = ctx.obs.temperature;
-        if t > b.high {
-            t - b.high
+        let (t, high) = controlled(ctx.obs, b);
+        if t > high {
+            t - high
         } else if let Some(l) = b.low.filter(|l| t < *l) {
             t - l
         } else {
@@ -58,8 +81,9 @@ impl TemperatureBand {
 
     fn product_at_risk(ctx: &Ctx) -> bool {
         let b = ctx.band;
-        let t = ctx.obs.temperature;
-        b.brief_high.is_some_and(|h| t > h) || b.chill_below.is_some_and(|c| t < c)
+        let (t, high) = controlled(ctx.obs, b);
+        let allowance = high - b.high;
+        b.brief_high.is_some_and(|h| t > h + allowance) || b.chill_below.is_some_and(|c| t < c)
     }
 }
 
@@ -89,11 +113,11 @@ impl Rule for TemperatureBand {
             return Verdict::Hold;
         }
         let dev = Self::deviation(ctx);
+        let (t, high) = controlled(o, b);
         if dev == 0.0 {
             // Back inside, with a little hysteresis before calling it over.
             let margin = 0.2;
-            let inside = o.temperature <= b.high - margin
-                && b.low.is_none_or(|l| o.temperature >= l + margin);
+            let inside = t <= high - margin && b.low.is_none_or(|l| t >= l + margin);
             return if inside || ctx.cond_since.is_none() {
                 Verdict::Clear
             } else {
@@ -103,8 +127,7 @@ impl Rule for TemperatureBand {
         if o.defrosting() || o.t_ms - h.last_defrost < self.defrost_recovery_ms {
             return Verdict::Hold;
         }
-        if !h.reached_band && dev > 0.0 && o.temperature <= h.pull_down_best + self.pull_down_slack
-        {
+        if !h.reached_band && dev > 0.0 && t <= h.pull_down_best + self.pull_down_slack {
             return Verdict::Hold;
         }
         let at_risk = Self::product_at_risk(ctx);
@@ -129,10 +152,18 @@ impl Rule for TemperatureBand {
         let o = ctx.obs;
         let b = ctx.band;
         let dev = Self::deviation(ctx);
+        let (t, high) = controlled(o, b);
+        let judged = if t == o.temperature {
+            "temperature"
+        } else {
+            "supply_air_temperature"
+        };
         let ev = evidence(&[
             ("temperature", n(Some(o.temperature))),
+            ("supply_air_temperature", n(o.supply)),
+            ("judged_on", Some(Value::from(judged))),
             ("band_low", n(b.low)),
-            ("band_high", n(Some(b.high))),
+            ("band_high", n(Some(high))),
             ("deviation", n(Some(dev))),
             ("target_temperature", n(o.target)),
             (
@@ -150,16 +181,21 @@ impl Rule for TemperatureBand {
             String::new()
         };
         let band = match b.low {
-            Some(l) => format!("{l:.1} … {:.1} °C", b.high),
-            None => format!("≤ {:.1} °C", b.high),
+            Some(l) => format!("{l:.1} … {high:.1} °C"),
+            None => format!("≤ {high:.1} °C"),
+        };
+        let air = if judged == "temperature" {
+            "return air"
+        } else {
+            "supply air"
         };
         (
             ev,
             format!(
-                "{}: product {} at {:.1} °C is {} its band {band}{what}",
+                "{}: product {} at {:.1} °C ({air}) is {} its band {band}{what}",
                 o.container_id,
                 o.product_id,
-                o.temperature,
+                t,
                 if dev > 0.0 { "above" } else { "below" }
             ),
         )

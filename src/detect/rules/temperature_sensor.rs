@@ -1,6 +1,9 @@
 //! temperature_sensor: the return-air probe is open or shorted (a reading
 //! outside −80 … +80 °C), or stuck (exactly the same value reading after
-//! reading while the supply-air probe keeps moving). Needs `temperature`;
+//! reading while the supply-air probe keeps moving). Units report 0.1 °C, and
+//! a steady chilled box repeats its return air often (healthy runs of up to 15
+//! equal readings at 5-minute intervals, 23 at 10 s, over 1000 simulated
+//! container-days): stuck means 24 equal readings over at least 20 minutes. Needs `temperature`;
 //! `supply_air_temperature` makes the stuck test safer. Window rows: the
 //! open/short test on `temperature_min`/`temperature_max`.
 
@@ -17,8 +20,8 @@ pub struct TemperatureSensor {
 impl Default for TemperatureSensor {
     fn default() -> Self {
         TemperatureSensor {
-            stuck_readings: 6.0,
-            stuck_for_ms: 10.0 * MINUTE as f64,
+            stuck_readings: 24.0,
+            stuck_for_ms: 20.0 * MINUTE as f64,
         }
     }
 }
@@ -116,7 +119,7 @@ impl Rule for TemperatureSensor {
         (
             ev,
             format!(
-                "{}: return-air sensor stuck at {:.2} °C for {} readings while other channels move",
+                "{}: return-air sensor stuck at {:.1} °C for {} readings while other channels move",
                 o.container_id, o.temperature, h.temp_same
             ),
         )
