@@ -10,14 +10,15 @@ const EXAMPLES: &str = "\
 Examples:
   reefer-detect fleet.jsonl | reefer-act --to - --to sqlite://alerts.db
   reefer-act --to https://hooks.slack.com/services/T/B/X --template slack events.jsonl
-  reefer-act --to 'exec:/usr/local/bin/page-oncall --team cold-chain' --cooldown 2h
-  */5 * * * *  reefer-detect /data/latest.jsonl | reefer-act --state /var/lib/reefer/act.db --wait 4m --max-time 4m --to https://ops.example/hook
-  reefer-act --to dynamodb://reefer-alerts --to sns://arn:aws:sns:eu-west-1:123456789012:reefer-oncall
+  reefer-act --to 'exec:/usr/local/bin/page-oncall --team cold-chain' --cooldown 2h events.jsonl
+  reefer-detect /data/latest.jsonl | reefer-act --state /var/lib/reefer/act.db --wait 4m  (cron)
+  reefer-act --wait 4m --max-time 4m --to https://ops.example/hook events.jsonl
+  reefer-act --to dynamodb://reefer-alerts events.jsonl
+  reefer-act --to sns://arn:aws:sns:eu-west-1:123456789012:reefer-oncall events.jsonl
   reefer-act --dry-run --to https://example.invalid/hook < events.jsonl
-  reefer-act alerts --status open --fault power_off
-  reefer-act ack 42
-  reefer-act resend --to https://ops.example/hook
-  reefer-act prune --older-than 30d
+  reefer-act alerts --state /var/lib/reefer/act.db --status resolved --fault door_open
+  reefer-act ack 1
+  reefer-act prune --state /var/lib/reefer/act.db --older-than 30d
 
 Exit status: 0 all delivered; 1 some input lines rejected or notifications not delivered
 (see --dead-letter); 2 usage or configuration error, nothing read; 3 fatal error;

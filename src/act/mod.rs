@@ -5,7 +5,6 @@ pub mod args;
 pub mod deliver;
 pub mod dest;
 pub mod lifecycle;
-pub mod lock;
 pub mod ops;
 pub mod store;
 
@@ -64,18 +63,6 @@ struct Run {
     horizon: Option<i64>,
 }
 
-/// The exit status of a run: contract §7, plus [`lock::EXIT_LOCKED`] when
-/// another run holds the state file.
-pub fn exit_code(result: anyhow::Result<Exit>) -> std::process::ExitCode {
-    match result {
-        Err(e) if e.chain().any(|c| c.is::<lock::Locked>()) => {
-            crate::warn!("reefer-act: {e}");
-            std::process::ExitCode::from(lock::EXIT_LOCKED)
-        }
-        r => crate::app::finish("reefer-act", r),
-    }
-}
-
 /// Opens (and so checks) every destination: a program that cannot run, a URL
 /// that does not parse, a table or topic that is missing or keyed wrongly is a
 /// usage error (exit 2) before any input is read or any state is touched.
@@ -109,9 +96,15 @@ fn state_path(args: &StateArgs) -> String {
     args.state.clone().unwrap_or_else(default_state_path)
 }
 
+/// The state file's lock, held for the whole run: two runs on one state
+/// (overlapping cron jobs) would both deliver the same pending notifications.
+/// It is the shared `FILE.lock` of [`crate::statefile`] (flock, released by
+/// the kernel even after `kill -9`); a second run waits `--wait` or exits 75.
+pub type StateLock = crate::statefile::StateFile;
+
 /// Opens the state for a run that changes it: the lock first (one sender per
-/// state file, held until the run ends), then the database.
-fn open_state(args: &StateArgs) -> anyhow::Result<(lock::StateLock, Store)> {
+/// state file), then the database.
+fn open_state(args: &StateArgs) -> anyhow::Result<(StateLock, Store)> {
     let state = state_path(args);
     if let Some(dir) = std::path::Path::new(&state).parent() {
         if !dir.as_os_str().is_empty() {
@@ -119,7 +112,16 @@ fn open_state(args: &StateArgs) -> anyhow::Result<(lock::StateLock, Store)> {
                 .map_err(|e| usage(format!("cannot create {}: {e}", dir.display())))?;
         }
     }
-    let lock = lock::acquire(&state, args.wait.to_std())?;
+    let wait = args.wait.to_std();
+    // Only the lock of a StateFile is used: the SQLite database is reefer-act's
+    // state, so the header's version and settings (for load/save) stay unused.
+    let lock = StateLock::lock(
+        &state,
+        "reefer-act",
+        0,
+        String::new(),
+        (!wait.is_zero()).then_some(wait),
+    )?;
     let store = Store::open(&state).map_err(|e| usage(e.to_string()))?;
     Ok((lock, store))
 }

@@ -2,8 +2,8 @@
 
 use super::args::{AckArgs, AlertsArgs, ListFormat, PruneArgs, SendArgs, StatusFilter};
 use super::deliver::Sender;
-use super::lock::StateLock;
 use super::store::{AlertFilter, Store};
+use super::StateLock;
 use crate::app::{usage, Exit};
 use crate::codec::{BadInput, Rejects};
 use crate::time::format_millis;

@@ -344,9 +344,12 @@ impl Store {
                 .execute_batch("DROP INDEX IF EXISTS one_open_alert")
                 .map_err(sql_err)?;
         }
-        self.conn
-            .execute_batch(&format!("PRAGMA user_version = {VERSION}"))
-            .map_err(sql_err)
+        if version < VERSION {
+            self.conn
+                .execute_batch(&format!("PRAGMA user_version = {VERSION}"))
+                .map_err(sql_err)?;
+        }
+        Ok(())
     }
 
     /// Version 0 kept destinations and errors with their credentials: mask

@@ -3,5 +3,5 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = reefer::act::ActArgs::parse();
-    reefer::act::exit_code(reefer::act::run(args))
+    reefer::app::finish("reefer-act", reefer::act::run(args))
 }
