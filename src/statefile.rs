@@ -43,21 +43,22 @@ pub struct StateFile {
     version: u32,
     settings: String,
     /// Held for the life of the run; the lock goes with it.
-    _lock: File,
+    _lock: Lock,
 }
 
-impl StateFile {
-    /// Locks `path` for this run, waiting up to `wait` for another run to finish.
-    pub fn lock(
-        path: &str,
-        tool: &'static str,
-        version: u32,
-        settings: String,
-        wait: Option<Duration>,
-    ) -> Result<StateFile, ToolError> {
+/// The exclusive lock of a state (`FILE.lock`, flock), held while it lives;
+/// the kernel releases it when the process ends, even after `kill -9`.
+/// reefer-act locks its SQLite state with it too.
+pub struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    /// Locks `FILE.lock` beside `path`, waiting up to `wait` for another run.
+    pub fn acquire(path: &str, tool: &str, wait: Option<Duration>) -> Result<Lock, ToolError> {
         let path = PathBuf::from(path);
         let lock_path = sibling(&path, "lock");
-        let lock = OpenOptions::new()
+        let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
@@ -70,24 +71,24 @@ impl StateFile {
             })?;
         let deadline = Instant::now() + wait.unwrap_or_default();
         loop {
-            match lock.try_lock() {
-                Ok(()) => break,
+            match file.try_lock() {
+                Ok(()) => return Ok(Lock { _file: file }),
                 Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(TryLockError::WouldBlock) => {
+                    let waited = match wait {
+                        Some(w) => format!(
+                            ", still after waiting {}",
+                            crate::time::Span::from_millis(w.as_millis() as i64)
+                        ),
+                        None => " (--wait DURATION waits for it)".into(),
+                    };
                     return Err(ToolError::Busy(format!(
-                        "--state {}: another {tool} run holds its lock ({}){}; nothing was read",
+                        "--state {}: another {tool} run holds its lock ({}){waited}; nothing was read",
                         path.display(),
                         lock_path.display(),
-                        match wait {
-                            Some(w) => format!(
-                                ", still after waiting {}",
-                                crate::time::Span::from_millis(w.as_millis() as i64)
-                            ),
-                            None => " (--wait DURATION waits for it)".into(),
-                        }
-                    )))
+                    )));
                 }
                 Err(TryLockError::Error(e)) => {
                     return Err(ToolError::Usage(format!(
@@ -97,8 +98,21 @@ impl StateFile {
                 }
             }
         }
+    }
+}
+
+impl StateFile {
+    /// Locks `path` for this run, waiting up to `wait` for another run to finish.
+    pub fn lock(
+        path: &str,
+        tool: &'static str,
+        version: u32,
+        settings: String,
+        wait: Option<Duration>,
+    ) -> Result<StateFile, ToolError> {
+        let lock = Lock::acquire(path, tool, wait)?;
         Ok(StateFile {
-            path,
+            path: PathBuf::from(path),
             tool,
             version,
             settings,

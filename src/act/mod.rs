@@ -100,7 +100,7 @@ fn state_path(args: &StateArgs) -> String {
 /// (overlapping cron jobs) would both deliver the same pending notifications.
 /// It is the shared `FILE.lock` of [`crate::statefile`] (flock, released by
 /// the kernel even after `kill -9`); a second run waits `--wait` or exits 75.
-pub type StateLock = crate::statefile::StateFile;
+pub type StateLock = crate::statefile::Lock;
 
 /// Opens the state for a run that changes it: the lock first (one sender per
 /// state file), then the database.
@@ -113,15 +113,7 @@ fn open_state(args: &StateArgs) -> anyhow::Result<(StateLock, Store)> {
         }
     }
     let wait = args.wait.to_std();
-    // Only the lock of a StateFile is used: the SQLite database is reefer-act's
-    // state, so the header's version and settings (for load/save) stay unused.
-    let lock = StateLock::lock(
-        &state,
-        "reefer-act",
-        0,
-        String::new(),
-        (!wait.is_zero()).then_some(wait),
-    )?;
+    let lock = StateLock::acquire(&state, "reefer-act", (!wait.is_zero()).then_some(wait))?;
     let store = Store::open(&state).map_err(|e| usage(e.to_string()))?;
     Ok((lock, store))
 }
