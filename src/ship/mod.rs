@@ -51,7 +51,7 @@ Examples:
   reefer-ship --from kinesis://reefer-telemetry --checkpoint cp.json | reefer-window
   reefer-ship --from kinesis://reefer-telemetry --shard shardId-000000000001 --follow \\
       | reefer-window | reefer-detect          (one pipeline per shard)
-  reefer-sim -n 20 --seed 1 --start 2026-11-27T02:30:00Z --duration 3h | reefer-ship --to file://lake
+  reefer-sim -n 20 --seed 1 --start 2026-11-27 --duration 6h | reefer-ship --to file://lake
   reefer-ship --from file://lake --since 2026-11-27T03:00:00Z --until 2026-11-27T05:00:00Z
   reefer-ship --from file://lake --to s3://my-lake/telemetry
   reefer-ship --from s3://my-lake/telemetry --pace 60x --to kinesis://reefer-telemetry

@@ -15,7 +15,7 @@ pub use format::push_fixed;
 
 use crate::app::{interrupted, usage, Exit};
 use crate::codec::{Format, Output};
-use crate::time::{format_time, parse_time, Span};
+use crate::time::{format_time, Span};
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use clap::Parser;
@@ -139,7 +139,7 @@ pub struct SimArgs {
 }
 
 fn parse_start(s: &str) -> Result<DateTime<Utc>, String> {
-    parse_time(s).map_err(|e| e.to_string())
+    crate::time::parse_flag_time(s)
 }
 
 fn tracks() -> &'static [Track] {

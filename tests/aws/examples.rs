@@ -221,7 +221,8 @@ fn localize(cmd: &str, repo: &Path, ports: &Ports, from_readme: bool, sandbox: &
         ("eu-west-1".into(), "us-east-1".into()),
         ("-n 10000".into(), "-n 20".into()),
         ("--containers 10000".into(), "--containers 20".into()),
-        ("-n 1000 ".into(), "-n 50 ".into()),
+        // Scaled, but still large enough to hold fault episodes to evaluate.
+        ("-n 1000 --duration 2d".into(), "-n 200 --duration 12h".into()),
         ("--duration 1d".into(), "--duration 1h".into()),
         ("--duration 2d".into(), "--duration 2h".into()),
         ("scripts/".into(), format!("{repo}/scripts/")),
@@ -236,6 +237,16 @@ fn localize(cmd: &str, repo: &Path, ports: &Ports, from_readme: bool, sandbox: &
     ];
     for (from, to) in &pairs {
         s = s.replace(from.as_str(), to);
+    }
+    // `aws dynamodb create-table --table-name T ... AttributeName=K,KeyType=HASH`
+    if let Some(rest) = s.strip_prefix("aws dynamodb create-table --table-name ") {
+        let table = rest.split_whitespace().next().unwrap_or_default();
+        let key = rest
+            .split("AttributeName=")
+            .nth(1)
+            .and_then(|k| k.split(',').next())
+            .unwrap_or_default();
+        s = format!("{admin} create-table {table} {key}");
     }
     // Placeholders first: one resource name holds another (my-reefer-lake).
     let mut padded = format!("{s} ");
