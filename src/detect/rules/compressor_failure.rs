@@ -98,8 +98,10 @@ impl Rule for CompressorFailure {
         Severity::Critical
     }
     fn timing(&self) -> Timing {
+        // 6 min: a frozen unit may keep its compressor off for its minimum
+        // off time (3 min) even when an open door warms the box.
         Timing {
-            for_ms: 3 * MINUTE,
+            for_ms: 6 * MINUTE,
             min_readings: 3,
             clear_ms: 5 * MINUTE,
             clear_readings: 3,

@@ -125,7 +125,8 @@ impl GasRule {
 
     fn drift_from(&self, ctx: &Ctx) -> i64 {
         let h = ctx.hist;
-        h.last_door.max(h.last_power_off) + self.drift_settle_ms
+        // Without a door switch, a jump of the air (≥ 2 °C in 3 min) is the door.
+        h.last_door.max(h.last_power_off).max(h.last_jump) + self.drift_settle_ms
     }
 
     pub fn check(
