@@ -222,7 +222,10 @@ fn localize(cmd: &str, repo: &Path, ports: &Ports, from_readme: bool, sandbox: &
         ("-n 10000".into(), "-n 20".into()),
         ("--containers 10000".into(), "--containers 20".into()),
         // Scaled, but still large enough to hold fault episodes to evaluate.
-        ("-n 1000 --duration 2d".into(), "-n 200 --duration 12h".into()),
+        (
+            "-n 1000 --duration 2d".into(),
+            "-n 200 --duration 12h".into(),
+        ),
         ("--duration 1d".into(), "--duration 1h".into()),
         ("--duration 2d".into(), "--duration 2h".into()),
         ("scripts/".into(), format!("{repo}/scripts/")),

@@ -29,7 +29,11 @@ impl Rule for O2Sensor {
         Timing {
             for_ms: 0,
             min_readings: 2,
-            clear_ms: 15 * MINUTE,
+            // A faulty gas sensor does not heal itself (it lasts until repair),
+            // and a drift's trend can break for a while when the CA controller
+            // answers the false reading: only two hours of a sound channel
+            // resolve the episode, so one fault is one alert.
+            clear_ms: 120 * MINUTE,
             clear_readings: 10,
         }
     }
