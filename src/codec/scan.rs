@@ -260,7 +260,11 @@ pub struct Scanner {
 /// word compares instead of being scanned and looked up.
 #[derive(Debug, Default)]
 struct Schema {
+    /// Each learnt key as it followed its opening quote: the name, its
+    /// closing quote and, when the colon came right after, the colon.
     names: Vec<u8>,
+    /// Per key: where its pattern is in `names`, the pattern's length, and
+    /// its entry in `Fields::names`.
     fields: Vec<(u32, u32, Option<u32>)>,
     /// A prediction failed: learn again from the next line.
     relearn: bool,
@@ -269,9 +273,10 @@ struct Schema {
 
 impl Schema {
     /// The key whose opening quote is at `b[i]`, the `j`-th of its line: the
-    /// index of its closing quote and its entry in `Fields::names`. Checked
-    /// against the learnt order while `predict` holds (a miss turns it off
-    /// and asks to learn again), else scanned and looked up.
+    /// index just past it (past the colon too when the learnt pattern ends
+    /// with one) and its entry in `Fields::names`. Checked against the learnt
+    /// order while `predict` holds (a miss turns it off and asks to learn
+    /// again), else scanned and looked up.
     #[inline]
     fn key(
         &mut self,
@@ -285,12 +290,13 @@ impl Schema {
         if *predict {
             if let Some(&(a, l, entry)) = self.fields.get(j) {
                 let (a, l) = (a as usize, l as usize);
-                let ke = i + 1 + l;
-                // The learnt names have no escapes, so equal bytes followed
-                // by a quote are the same, valid key (valid UTF-8 too: it was
+                // The learnt names have no escapes, so equal bytes ending in
+                // a quote are the same, valid key (valid UTF-8 too: it was
                 // learnt from a line that was).
-                if b.get(ke) == Some(&b'"') && same(&b[i + 1..ke], &self.names[a..a + l]) {
-                    return Some((ke, entry));
+                if let Some(k) = b.get(i + 1..i + 1 + l) {
+                    if same(k, &self.names[a..a + l]) {
+                        return Some((i + 1 + l, entry));
+                    }
                 }
             }
             *predict = false;
@@ -300,18 +306,22 @@ impl Schema {
         if escaped {
             return None;
         }
-        Some((ke, fields.lookup(&b[i + 1..ke])))
+        Some((ke + 1, fields.lookup(&b[i + 1..ke])))
     }
 
-    /// Keeps the key order collected from line `b` for the next lines.
+    /// Keeps the key order collected from line `b` for the next lines: each
+    /// key's name, closing quote and colon if it came right after.
     fn learn(&mut self, b: &[u8]) {
         self.names.clear();
         self.fields.clear();
         for &(a, l, entry) in &self.scratch {
             let at = self.names.len() as u32;
-            self.names
-                .extend_from_slice(&b[a as usize..(a + l) as usize]);
-            self.fields.push((at, l, entry));
+            let (a, mut z) = (a as usize, (a + l) as usize + 1);
+            if b.get(z) == Some(&b':') {
+                z += 1;
+            }
+            self.names.extend_from_slice(&b[a..z]);
+            self.fields.push((at, (z - a) as u32, entry));
         }
         self.relearn = false;
     }
@@ -449,21 +459,24 @@ impl Scanner {
                 if at(b, i) != b'"' {
                     return None;
                 }
-                let (ke, entry) = schema.key(b, i, j, &mut predict, fields, &mut non_ascii)?;
+                let (past, entry) = schema.key(b, i, j, &mut predict, fields, &mut non_ascii)?;
                 if collect {
                     schema
                         .scratch
-                        .push((i as u32 + 1, (ke - i - 1) as u32, entry));
+                        .push((i as u32 + 1, (past - i - 2) as u32, entry));
                 }
                 j += 1;
-                i = ke + 1;
-                if at(b, i) != b':' {
-                    i = skip_ws(b, i);
+                i = past;
+                // Already past the colon when the learnt key matched with it.
+                if b[i - 1] != b':' {
                     if at(b, i) != b':' {
-                        return None;
+                        i = skip_ws(b, i);
+                        if at(b, i) != b':' {
+                            return None;
+                        }
                     }
+                    i += 1;
                 }
-                i += 1;
                 if at(b, i) <= b' ' {
                     i = skip_ws(b, i);
                 }
@@ -1106,6 +1119,22 @@ mod tests {
             LINE.replace("\"temperature\"", "\"temperatur\\u0065\""),
             LINE.to_string(),
         ]);
+    }
+
+    #[test]
+    fn a_learnt_key_order_holds_with_or_without_white_space_around_colons() {
+        let spaced = LINE.replace("\":", "\" : ");
+        let half = LINE.replacen("\":", "\" :", 3);
+        let no_colon = LINE.replacen("\":", "\" ", 1);
+        let colon_in_name = LINE.replace("\"fan_1\":", "\"fan_1:\":");
+        for order in [
+            [&*LINE, &spaced, &half, LINE, &no_colon, LINE],
+            [&spaced, LINE, &half, &spaced, &colon_in_name, LINE],
+            [&half, &colon_in_name, LINE, &spaced, &no_colon, &half],
+        ] {
+            let lines: Vec<String> = order.iter().map(|l| l.to_string()).collect();
+            assert_agree(&lines);
+        }
     }
 
     #[test]
