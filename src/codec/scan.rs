@@ -327,27 +327,49 @@ impl Schema {
     }
 }
 
-/// The last time string parsed and its value (readings come in time steps).
+/// The last two time strings parsed and their values: readings come in time
+/// steps, and a window row has two times (`window_start`, `window_end`),
+/// which a one-entry cache would see alternate and always miss.
 #[derive(Debug, Default)]
 struct TimeCache {
+    entries: [CachedTime; 2],
+    /// The entry the next miss replaces.
+    next: usize,
+}
+
+#[derive(Debug, Default)]
+struct CachedTime {
     text: [u8; 32],
     len: usize,
     ms: i64,
 }
 
-impl TimeCache {
+impl CachedTime {
     #[inline]
     fn get(&self, raw: &[u8]) -> Option<i64> {
         (self.len != 0 && raw.len() == self.len && same(&self.text[..self.len], raw))
             .then_some(self.ms)
     }
+}
+
+impl TimeCache {
+    #[inline]
+    fn get(&self, raw: &[u8]) -> Option<i64> {
+        // The latest first: readings hit it, rows alternate.
+        let latest = self.next ^ 1;
+        self.entries[latest]
+            .get(raw)
+            .or_else(|| self.entries[self.next].get(raw))
+    }
 
     #[inline]
     fn put(&mut self, raw: &[u8], ms: i64) {
-        if raw.len() <= self.text.len() {
-            self.text[..raw.len()].copy_from_slice(raw);
-            self.len = raw.len();
-            self.ms = ms;
+        let e = &mut self.entries[self.next];
+        if raw.len() <= e.text.len() {
+            e.text[..raw.len()].copy_from_slice(raw);
+            e.len = raw.len();
+            e.ms = ms;
+            self.next ^= 1;
         }
     }
 }
