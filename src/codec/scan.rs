@@ -1150,7 +1150,7 @@ mod tests {
         let no_colon = LINE.replacen("\":", "\" ", 1);
         let colon_in_name = LINE.replace("\"fan_1\":", "\"fan_1:\":");
         for order in [
-            [&*LINE, &spaced, &half, LINE, &no_colon, LINE],
+            [LINE, &spaced, &half, LINE, &no_colon, LINE],
             [&spaced, LINE, &half, &spaced, &colon_in_name, LINE],
             [&half, &colon_in_name, LINE, &spaced, &no_colon, &half],
         ] {
@@ -1294,7 +1294,7 @@ mod tests {
         fn word_scan_finds_the_first_special_byte(v in proptest::collection::vec(any::<u8>(), 0..40), start in 0usize..40) {
             let start = start.min(v.len());
             let i = skip_plain(&v, start);
-            let special = |c: u8| c == b'"' || c == b'\\' || c < 0x20 || c >= 0x80;
+            let special = |c: u8| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c);
             let expect = v[start..].iter().position(|&c| special(c)).map(|p| start + p);
             match expect {
                 Some(p) => prop_assert!(i == p || (i <= p && i + 8 > v.len())),
