@@ -7,20 +7,25 @@
 # RSS, CPU), the ratios the issues set targets for, then cross-checks reefer-window's
 # windows against DuckDB's.
 #
-#   scripts/bench-window.sh [FILE]
+#   scripts/bench-window.sh [FILE]      BIN=DIR: binaries already built
 #
 # FILE defaults to $REEFER_WINDOW_FILE (set by scripts/bench.sh), else
 # ${REEFER_BENCH_DIR:-bench-out}/hour.jsonl; when missing, it is generated with the
 # release simulator: 10,000 containers x 1 h at 10 s (3.6 M readings). Rounds: $REEFER_BENCH_ROUNDS (3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The binaries' directory as cargo reports it (wherever the target directory is).
-bin=$(cargo build --release --quiet --bins --example serde_floor --message-format=json |
-  python3 -c 'import json, os, sys
+# BIN: binaries already built (with examples/serde_floor beside them), e.g. to
+# compare two builds; else the binaries' directory as cargo reports it.
+if [[ -n ${BIN:-} ]]; then
+  bin=$BIN
+else
+  bin=$(cargo build --release --quiet --bins --example serde_floor --message-format=json |
+    python3 -c 'import json, os, sys
 for l in sys.stdin:
     m = json.loads(l)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "reefer-window" and m.get("executable"):
         print(os.path.dirname(m["executable"]))')
+fi
 file=${1:-${REEFER_WINDOW_FILE:-${REEFER_BENCH_DIR:-bench-out}/hour.jsonl}}
 if [[ ! -s "$file" ]]; then
   mkdir -p "$(dirname "$file")"

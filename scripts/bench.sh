@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): throughput and peak memory of each tool on this machine.
 #   scripts/bench.sh            every section
-#   scripts/bench.sh sim        one section (sim, window, detect, ship)
+#   scripts/bench.sh sim        one section (sim, window, detect, pipeline, ship)
 # Data files go to $REEFER_BENCH_DIR (default: bench-out/), which is not committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export REEFER_BENCH_DIR=${REEFER_BENCH_DIR:-$PWD/bench-out}
 mkdir -p "$REEFER_BENCH_DIR"
-cargo build --release --quiet --bins
-bin=${CARGO_TARGET_DIR:-$PWD/target}/release
+# BIN=DIR: benchmark binaries already built there (examples/serde_floor beside them).
+if [[ -n ${BIN:-} ]]; then
+  bin=$BIN
+else
+  cargo build --release --quiet --bins --example serde_floor
+  bin=${CARGO_TARGET_DIR:-$PWD/target}/release
+fi
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(sim window detect ship)
+[[ ${#sections[@]} -gt 0 ]] || sections=(sim window detect pipeline ship)
 
 # measure LABEL ITEMS BYTES -- COMMAND...: runs COMMAND under /usr/bin/time and prints
 # items/s, MB/s and peak RSS on one line.
@@ -62,11 +67,15 @@ for section in "${sections[@]}"; do
     measure "reefer-sim --duration 1h --threads 1" "$n" "$bytes" -- "$bin/reefer-sim" "${common[@]}" --duration 1h --threads 1 -o /dev/null
     ;;
   window)
-    REEFER_WINDOW_FILE=$(hour_file) scripts/bench-window.sh
+    REEFER_WINDOW_FILE=$(hour_file) BIN=$bin scripts/bench-window.sh
     ;;
   detect)
     # Its own file (10,000 containers x 1 h), as issue 9's targets are stated.
     BIN=$bin scripts/bench-detect.sh
+    ;;
+  pipeline)
+    # reefer-sim | reefer-window | reefer-detect against the stages on files (issue 10's target).
+    BIN=$bin scripts/bench-pipeline.sh
     ;;
   ship)
     if [[ -x scripts/bench-$section.sh ]]; then
@@ -76,7 +85,7 @@ for section in "${sections[@]}"; do
     fi
     ;;
   *)
-    echo "unknown section $section (sim, window, detect, ship)" >&2
+    echo "unknown section $section (sim, window, detect, pipeline, ship)" >&2
     exit 2
     ;;
   esac

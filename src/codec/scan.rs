@@ -260,7 +260,11 @@ pub struct Scanner {
 /// word compares instead of being scanned and looked up.
 #[derive(Debug, Default)]
 struct Schema {
+    /// Each learnt key as it followed its opening quote: the name, its
+    /// closing quote and, when the colon came right after, the colon.
     names: Vec<u8>,
+    /// Per key: where its pattern is in `names`, the pattern's length, and
+    /// its entry in `Fields::names`.
     fields: Vec<(u32, u32, Option<u32>)>,
     /// A prediction failed: learn again from the next line.
     relearn: bool,
@@ -269,9 +273,10 @@ struct Schema {
 
 impl Schema {
     /// The key whose opening quote is at `b[i]`, the `j`-th of its line: the
-    /// index of its closing quote and its entry in `Fields::names`. Checked
-    /// against the learnt order while `predict` holds (a miss turns it off
-    /// and asks to learn again), else scanned and looked up.
+    /// index just past it (past the colon too when the learnt pattern ends
+    /// with one) and its entry in `Fields::names`. Checked against the learnt
+    /// order while `predict` holds (a miss turns it off and asks to learn
+    /// again), else scanned and looked up.
     #[inline]
     fn key(
         &mut self,
@@ -280,62 +285,91 @@ impl Schema {
         j: usize,
         predict: &mut bool,
         fields: &Fields,
+        non_ascii: &mut bool,
     ) -> Option<(usize, Option<u32>)> {
         if *predict {
             if let Some(&(a, l, entry)) = self.fields.get(j) {
                 let (a, l) = (a as usize, l as usize);
-                let ke = i + 1 + l;
-                // The learnt names have no escapes, so equal bytes followed
-                // by a quote are the same, valid key.
-                if b.get(ke) == Some(&b'"') && same(&b[i + 1..ke], &self.names[a..a + l]) {
-                    return Some((ke, entry));
+                // The learnt names have no escapes, so equal bytes ending in
+                // a quote are the same, valid key (valid UTF-8 too: it was
+                // learnt from a line that was).
+                if let Some(k) = b.get(i + 1..i + 1 + l) {
+                    if same(k, &self.names[a..a + l]) {
+                        return Some((i + 1 + l, entry));
+                    }
                 }
             }
             *predict = false;
             self.relearn = true;
         }
-        let (ke, escaped) = scan_string(b, i + 1)?;
+        let (ke, escaped) = scan_string(b, i + 1, non_ascii)?;
         if escaped {
             return None;
         }
-        Some((ke, fields.lookup(&b[i + 1..ke])))
+        Some((ke + 1, fields.lookup(&b[i + 1..ke])))
     }
 
-    /// Keeps the key order collected from line `b` for the next lines.
+    /// Keeps the key order collected from line `b` for the next lines: each
+    /// key's name, closing quote and colon if it came right after.
     fn learn(&mut self, b: &[u8]) {
         self.names.clear();
         self.fields.clear();
         for &(a, l, entry) in &self.scratch {
             let at = self.names.len() as u32;
-            self.names
-                .extend_from_slice(&b[a as usize..(a + l) as usize]);
-            self.fields.push((at, l, entry));
+            let (a, mut z) = (a as usize, (a + l) as usize + 1);
+            if b.get(z) == Some(&b':') {
+                z += 1;
+            }
+            self.names.extend_from_slice(&b[a..z]);
+            self.fields.push((at, (z - a) as u32, entry));
         }
         self.relearn = false;
     }
 }
 
-/// The last time string parsed and its value (readings come in time steps).
+/// The last two time strings parsed and their values: readings come in time
+/// steps, and a window row has two times (`window_start`, `window_end`),
+/// which a one-entry cache would see alternate and always miss.
 #[derive(Debug, Default)]
 struct TimeCache {
+    entries: [CachedTime; 2],
+    /// The entry the next miss replaces.
+    next: usize,
+}
+
+#[derive(Debug, Default)]
+struct CachedTime {
     text: [u8; 32],
     len: usize,
     ms: i64,
 }
 
-impl TimeCache {
+impl CachedTime {
     #[inline]
     fn get(&self, raw: &[u8]) -> Option<i64> {
         (self.len != 0 && raw.len() == self.len && same(&self.text[..self.len], raw))
             .then_some(self.ms)
     }
+}
+
+impl TimeCache {
+    #[inline]
+    fn get(&self, raw: &[u8]) -> Option<i64> {
+        // The latest first: readings hit it, rows alternate.
+        let latest = self.next ^ 1;
+        self.entries[latest]
+            .get(raw)
+            .or_else(|| self.entries[self.next].get(raw))
+    }
 
     #[inline]
     fn put(&mut self, raw: &[u8], ms: i64) {
-        if raw.len() <= self.text.len() {
-            self.text[..raw.len()].copy_from_slice(raw);
-            self.len = raw.len();
-            self.ms = ms;
+        let e = &mut self.entries[self.next];
+        if raw.len() <= e.text.len() {
+            e.text[..raw.len()].copy_from_slice(raw);
+            e.len = raw.len();
+            e.ms = ms;
+            self.next ^= 1;
         }
     }
 }
@@ -368,12 +402,12 @@ impl Scanner {
     /// The declared fields of one line (without its line ending), or why
     /// the line is bad.
     pub fn scan(&mut self, line: &[u8]) -> Result<&Record, String> {
-        let text = std::str::from_utf8(line)
-            .map_err(|e| format!("not valid UTF-8 (byte {})", e.valid_up_to()))?;
         self.rec.reset(self.fields.len());
-        if self.fast(line).is_some() {
+        if self.fast_text(line) {
             return Ok(&self.rec);
         }
+        let text = std::str::from_utf8(line)
+            .map_err(|e| format!("not valid UTF-8 (byte {})", e.valid_up_to()))?;
         let map = super::parse_json_object_str(text)?;
         self.scan_map(&map)
     }
@@ -394,8 +428,37 @@ impl Scanner {
         Ok(&self.rec)
     }
 
+    /// The fast path, with the strings it keeps gathered in one buffer that
+    /// is checked to be UTF-8 once, at the end, and becomes the record's text.
+    /// `false` means "not sure": the caller re-parses with serde.
+    fn fast_text(&mut self, b: &[u8]) -> bool {
+        let mut text = std::mem::take(&mut self.rec.text).into_bytes();
+        text.clear();
+        let ok = self.fast(b, &mut text).is_some();
+        // Only string contents go to `text`, and the line they came from was
+        // valid UTF-8 when `fast` succeeded, so this check never fails then.
+        match String::from_utf8(text) {
+            Ok(t) => {
+                self.rec.text = t;
+                ok
+            }
+            Err(e) => {
+                let mut v = e.into_bytes();
+                v.clear();
+                self.rec.text = String::from_utf8(v).unwrap_or_default();
+                false
+            }
+        }
+    }
+
     /// The fast path. `None` means "not sure": the caller re-parses with serde.
-    fn fast(&mut self, b: &[u8]) -> Option<()> {
+    ///
+    /// Every byte of the line is looked at: structure and numbers must be
+    /// ASCII to pass, so the line is valid UTF-8 when its strings are; strings
+    /// are scanned eight bytes at a time and only a line with a non-ASCII
+    /// byte in a string is checked as a whole. The expected byte (`:` after
+    /// a key, `"` after a comma) is tested before any white space is skipped.
+    fn fast(&mut self, b: &[u8], text: &mut Vec<u8>) -> Option<()> {
         let fields = &*self.fields;
         let schema = &mut self.schema;
         // Learn the field order from this line, or predict it from the last one.
@@ -404,52 +467,67 @@ impl Scanner {
         if collect {
             schema.scratch.clear();
         }
+        let mut non_ascii = false;
         let mut j = 0usize;
         let mut i = skip_ws(b, 0);
-        if b.get(i) != Some(&b'{') {
+        if at(b, i) != b'{' {
             return None;
         }
         i = skip_ws(b, i + 1);
-        if b.get(i) == Some(&b'}') {
+        if at(b, i) == b'}' {
             i += 1;
         } else {
             loop {
-                if b.get(i) != Some(&b'"') {
+                if at(b, i) != b'"' {
                     return None;
                 }
-                let (ke, entry) = schema.key(b, i, j, &mut predict, fields)?;
+                let (past, entry) = schema.key(b, i, j, &mut predict, fields, &mut non_ascii)?;
                 if collect {
                     schema
                         .scratch
-                        .push((i as u32 + 1, (ke - i - 1) as u32, entry));
+                        .push((i as u32 + 1, (past - i - 2) as u32, entry));
                 }
                 j += 1;
-                i = skip_ws(b, ke + 1);
-                if b.get(i) != Some(&b':') {
-                    return None;
-                }
-                i = skip_ws(b, i + 1);
-                let (tok, end) = token(b, i, entry.is_some())?;
-                if let Some(e) = entry {
-                    for &slot in &fields.names[e as usize].1 {
-                        let kind = fields.slots[slot as usize].1;
-                        let got = fill(
-                            &mut self.rec,
-                            &mut self.last_time,
-                            fields,
-                            kind,
-                            b,
-                            i,
-                            end,
-                            tok,
-                        )?;
-                        self.rec.got[slot as usize] = got;
+                i = past;
+                // Already past the colon when the learnt key matched with it.
+                if b[i - 1] != b':' {
+                    if at(b, i) != b':' {
+                        i = skip_ws(b, i);
+                        if at(b, i) != b':' {
+                            return None;
+                        }
                     }
+                    i += 1;
                 }
-                i = skip_ws(b, end);
-                match b.get(i) {
-                    Some(b',') => i = skip_ws(b, i + 1),
-                    Some(b'}') => {
+                if at(b, i) <= b' ' {
+                    i = skip_ws(b, i);
+                }
+                i = match entry {
+                    None => skip_value(b, i, &mut non_ascii)?,
+                    Some(e) => {
+                        let (tok, end) = token(b, i, &mut non_ascii)?;
+                        for &slot in &fields.names[e as usize].1 {
+                            let kind = fields.slots[slot as usize].1;
+                            let got =
+                                fill(text, &mut self.last_time, fields, kind, b, i, end, tok)?;
+                            self.rec.got[slot as usize] = got;
+                        }
+                        end
+                    }
+                };
+                let mut c = at(b, i);
+                if c <= b' ' {
+                    i = skip_ws(b, i);
+                    c = at(b, i);
+                }
+                match c {
+                    b',' => {
+                        i += 1;
+                        if at(b, i) != b'"' {
+                            i = skip_ws(b, i);
+                        }
+                    }
+                    b'}' => {
                         i += 1;
                         break;
                     }
@@ -457,7 +535,10 @@ impl Scanner {
                 }
             }
         }
-        if skip_ws(b, i) != b.len() {
+        if i != b.len() && skip_ws(b, i) != b.len() {
+            return None;
+        }
+        if non_ascii && std::str::from_utf8(b).is_err() {
             return None;
         }
         if collect {
@@ -467,57 +548,105 @@ impl Scanner {
     }
 }
 
+/// The byte at `b[i]`, or 0 past the end (0 is never valid where a byte is
+/// expected, so one comparison covers both).
+#[inline(always)]
+fn at(b: &[u8], i: usize) -> u8 {
+    b.get(i).copied().unwrap_or(0)
+}
+
+/// Skips a value no field needs, checking it as serde would: the index just
+/// past it, `None` for what the fast path leaves to serde (nested values,
+/// `\u` escapes, exponents, numbers long enough to overflow).
+#[inline]
+fn skip_value(b: &[u8], i: usize, non_ascii: &mut bool) -> Option<usize> {
+    match at(b, i) {
+        b'"' => Some(scan_string(b, i + 1, non_ascii)?.0 + 1),
+        b'-' | b'0'..=b'9' => skip_number(b, i),
+        b't' | b'f' | b'n' => match word(b, i)? {
+            Tok::Bool(false) => Some(i + 5),
+            _ => Some(i + 4),
+        },
+        _ => None,
+    }
+}
+
+/// `true`, `false` or `null` at `b[i]`, four bytes at a time.
+#[inline(always)]
+fn word(b: &[u8], i: usize) -> Option<Tok> {
+    let four = u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?);
+    match four {
+        x if x == u32::from_le_bytes(*b"true") => Some(Tok::Bool(true)),
+        x if x == u32::from_le_bytes(*b"null") => Some(Tok::Null),
+        x if x == u32::from_le_bytes(*b"fals") && at(b, i + 4) == b'e' => Some(Tok::Bool(false)),
+        _ => None,
+    }
+}
+
+/// An unneeded number from `b[i]`: the index just past it, per the JSON
+/// grammar; `None` for an exponent (`1e400` is out of range for serde) or
+/// more than 300 characters (an integer part that overflows).
+#[inline]
+fn skip_number(b: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + usize::from(at(b, start) == b'-');
+    match at(b, i) {
+        b'0' => i += 1,
+        b'1'..=b'9' => {
+            i += 1;
+            while at(b, i).is_ascii_digit() {
+                i += 1;
+            }
+        }
+        _ => return None,
+    }
+    if at(b, i) == b'.' {
+        i += 1;
+        if !at(b, i).is_ascii_digit() {
+            return None;
+        }
+        i += 1;
+        while at(b, i).is_ascii_digit() {
+            i += 1;
+        }
+    }
+    if matches!(at(b, i), b'e' | b'E') || i - start > 300 {
+        return None;
+    }
+    Some(i)
+}
+
 /// The value at `b[i]` and the index just past it; `None` for anything the
 /// fast path leaves to serde (nested values, escapes in needed strings,
 /// exponents, long numbers).
 #[inline]
-fn token(b: &[u8], i: usize, needed: bool) -> Option<(Tok, usize)> {
-    match *b.get(i)? {
+fn token(b: &[u8], i: usize, non_ascii: &mut bool) -> Option<(Tok, usize)> {
+    match at(b, i) {
         b'"' => {
-            let (e, esc) = scan_string(b, i + 1)?;
-            if esc && needed {
+            let (e, esc) = scan_string(b, i + 1, non_ascii)?;
+            if esc {
                 return None;
             }
             Some((Tok::Str(i + 1, e), e + 1))
         }
         b't' | b'f' | b'n' => {
-            // Four bytes at once (`true`, `null`, `fals`+`e`), no memcmp call.
-            let four = u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?);
-            match four {
-                x if x == u32::from_le_bytes(*b"true") => Some((Tok::Bool(true), i + 4)),
-                x if x == u32::from_le_bytes(*b"null") => Some((Tok::Null, i + 4)),
-                x if x == u32::from_le_bytes(*b"fals") && b.get(i + 4) == Some(&b'e') => {
-                    Some((Tok::Bool(false), i + 5))
-                }
-                _ => None,
-            }
+            let w = word(b, i)?;
+            Some((w, i + if matches!(w, Tok::Bool(false)) { 5 } else { 4 }))
         }
         b'-' | b'0'..=b'9' => {
-            if needed {
-                // Exact by Clinger's fast path, as serde computes it; others to serde.
-                let (e, x) = scan_decimal(b, i)?;
-                Some((Tok::Num(x?), e))
-            } else {
-                // Unneeded numbers are only checked: no exponent (`1e400` is
-                // out of range for serde) and no integer part long enough to overflow.
-                let e = scan_number(b, i)?;
-                let n = &b[i..e];
-                if n.len() > 300 || n.iter().any(|&c| c == b'e' || c == b'E') {
-                    return None;
-                }
-                Some((Tok::Num(0.0), e))
-            }
+            // Exact by Clinger's fast path, as serde computes it; others to serde.
+            let (e, x) = scan_decimal(b, i)?;
+            Some((Tok::Num(x?), e))
         }
         _ => None,
     }
 }
 
-/// One field's value from a fast-path token; `None` leaves the line to serde
-/// (which also writes any error).
+/// One field's value from a fast-path token, strings copied to `text`;
+/// `None` leaves the line to serde (which also writes any error).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn fill(
-    rec: &mut Record,
+    text: &mut Vec<u8>,
     cache: &mut TimeCache,
     fields: &Fields,
     kind: Kind,
@@ -526,8 +655,11 @@ fn fill(
     end: usize,
     tok: Tok,
 ) -> Option<Got> {
-    // The line was checked to be UTF-8 and quotes are ASCII.
-    let text = |a: usize, z: usize| std::str::from_utf8(&b[a..z]).ok();
+    let mut push = |s: &[u8]| {
+        let a = text.len() as u32;
+        text.extend_from_slice(s);
+        (a, text.len() as u32)
+    };
     Some(match (kind, tok) {
         (_, Tok::Null) => Got::Null,
         (Kind::Time, Tok::Str(a, z)) => {
@@ -535,23 +667,23 @@ fn fill(
             match cache.get(raw) {
                 Some(t) => Got::Time(t),
                 None => {
-                    let t = fields.times.parse_ms(text(a, z)?).ok()?;
+                    let t = fields.times.parse_ms(std::str::from_utf8(raw).ok()?).ok()?;
                     cache.put(raw, t);
                     Got::Time(t)
                 }
             }
         }
         (Kind::Str | Kind::Any, Tok::Str(a, z)) => {
-            let (a, z) = rec.push_text(text(a, z)?);
+            let (a, z) = push(&b[a..z]);
             Got::Str(a, z)
         }
         (Kind::Json, Tok::Str(..)) => {
             // No escapes and no control characters: serde writes it back the same.
-            let (a, z) = rec.push_text(text(start, end)?);
+            let (a, z) = push(&b[start..end]);
             Got::Json(a, z)
         }
         (Kind::Json, Tok::Bool(v)) => {
-            let (a, z) = rec.push_text(if v { "true" } else { "false" });
+            let (a, z) = push(if v { b"true" } else { b"false" });
             Got::Json(a, z)
         }
         (Kind::Num | Kind::Any, Tok::Num(x)) => Got::Num(x),
@@ -646,8 +778,9 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 /// From just after an opening quote: the index of the closing quote and
 /// whether the string had escapes. `None` for `\u` escapes (left to serde,
 /// which checks surrogates), control characters or an unterminated string.
+/// A byte above ASCII sets `non_ascii` (the line is then checked as UTF-8).
 #[inline]
-fn scan_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+fn scan_string(b: &[u8], mut i: usize, non_ascii: &mut bool) -> Option<(usize, bool)> {
     let mut escaped = false;
     while i < b.len() {
         i = skip_plain(b, i);
@@ -664,7 +797,10 @@ fn scan_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
                 }
             }
             c if c < 0x20 => return None,
-            _ => i += 1,
+            c => {
+                *non_ascii |= c >= 0x80;
+                i += 1;
+            }
         }
     }
     None
@@ -680,9 +816,9 @@ fn bytes_below(w: u64, n: u8) -> u64 {
     w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
 }
 
-/// From `i`, eight bytes at a time: the index of the first `"`, `\` or
-/// control character (or a point near the end where the caller continues
-/// byte by byte). Most of a line is key names and short strings.
+/// From `i`, eight bytes at a time: the index of the first `"`, `\`,
+/// control character or non-ASCII byte (or a point near the end where the
+/// caller continues byte by byte). Most of a line is key names and short strings.
 #[inline]
 fn skip_plain(b: &[u8], mut i: usize) -> usize {
     while i + 8 <= b.len() {
@@ -691,7 +827,8 @@ fn skip_plain(b: &[u8], mut i: usize) -> usize {
         let w = u64::from_le_bytes(w);
         let m = bytes_below(w ^ (ONES * u64::from(b'"')), 1)
             | bytes_below(w ^ (ONES * u64::from(b'\\')), 1)
-            | bytes_below(w, 0x20);
+            | bytes_below(w, 0x20)
+            | (w & HIGHS);
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
@@ -1007,11 +1144,56 @@ mod tests {
     }
 
     #[test]
+    fn a_learnt_key_order_holds_with_or_without_white_space_around_colons() {
+        let spaced = LINE.replace("\":", "\" : ");
+        let half = LINE.replacen("\":", "\" :", 3);
+        let no_colon = LINE.replacen("\":", "\" ", 1);
+        let colon_in_name = LINE.replace("\"fan_1\":", "\"fan_1:\":");
+        for order in [
+            [LINE, &spaced, &half, LINE, &no_colon, LINE],
+            [&spaced, LINE, &half, &spaced, &colon_in_name, LINE],
+            [&half, &colon_in_name, LINE, &spaced, &no_colon, &half],
+        ] {
+            let lines: Vec<String> = order.iter().map(|l| l.to_string()).collect();
+            assert_agree(&lines);
+        }
+    }
+
+    #[test]
     fn invalid_utf8_is_a_bad_line() {
         let mut s = Scanner::new(fields());
         let mut line = LINE.as_bytes().to_vec();
         line[20] = 0xff;
         assert_eq!(s.scan(&line).unwrap_err(), "not valid UTF-8 (byte 20)");
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_value_or_key_no_field_needs_is_still_a_bad_line() {
+        // `latitude` is not declared: the fast path skips its value unparsed.
+        let unneeded_value = LINE.replace("\"latitude\":3.7237", "\"latitude\":\"x\u{e9}y\"");
+        let mut bad_value = unneeded_value.clone().into_bytes();
+        let at = unneeded_value.find('\u{e9}').unwrap();
+        bad_value[at + 1] = b'(';
+        let mut bad_key = LINE.replace("\"latitude\"", "\"lat\u{e9}\"").into_bytes();
+        let key_at = LINE.find("\"latitude\"").unwrap() + 4;
+        bad_key[key_at + 1] = 0xff;
+        for warm in [false, true] {
+            let mut s = Scanner::new(fields());
+            if warm {
+                // Along a learnt field order, and cold.
+                s.scan(LINE.as_bytes()).unwrap();
+            }
+            assert!(s.scan(unneeded_value.as_bytes()).is_ok());
+            assert_eq!(
+                s.scan(&bad_value).unwrap_err(),
+                format!("not valid UTF-8 (byte {at})")
+            );
+            assert_eq!(
+                s.scan(&bad_key).unwrap_err(),
+                format!("not valid UTF-8 (byte {key_at})")
+            );
+            assert!(s.scan(LINE.as_bytes()).is_ok());
+        }
     }
 
     fn json_value() -> impl Strategy<Value = String> {
@@ -1112,12 +1294,13 @@ mod tests {
         fn word_scan_finds_the_first_special_byte(v in proptest::collection::vec(any::<u8>(), 0..40), start in 0usize..40) {
             let start = start.min(v.len());
             let i = skip_plain(&v, start);
-            let expect = v[start..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| start + p);
+            let special = |c: u8| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c);
+            let expect = v[start..].iter().position(|&c| special(c)).map(|p| start + p);
             match expect {
                 Some(p) => prop_assert!(i == p || (i <= p && i + 8 > v.len())),
                 None => prop_assert!(i + 8 > v.len() || i == v.len()),
             }
-            prop_assert!(v[start..i].iter().all(|&c| c != b'"' && c != b'\\' && c >= 0x20));
+            prop_assert!(v[start..i].iter().all(|&c| !special(c)));
         }
     }
 }

@@ -407,7 +407,10 @@ const POW10: [f64; 5] = [1.0, 10.0, 100.0, 1000.0, 10000.0];
 pub fn push_f64(buf: &mut Vec<u8>, x: f64) {
     if x.abs() < 1e9 {
         for (k, &p) in POW10.iter().enumerate() {
-            let r = (x * p).round();
+            // The nearest integer, half away from zero, as `f64::round` gives
+            // (below 1e13 the sum is exact enough and the cast truncates), but
+            // inline: `round` is a libm call, tried up to five times per mean.
+            let r = (x * p + 0.5f64.copysign(x)) as i64 as f64;
             // r / 10^k is exactly x: the k-decimal number reads back as x, and
             // below 1e9 no other k-decimal number does.
             if r / p == x {
@@ -543,6 +546,13 @@ mod tests {
             13.3,
             -0.05,
             100.0,
+            // Halves and the float just below one half (rounding edges).
+            0.5,
+            -2.5,
+            0.049_999_999_999_999_996,
+            0.499_999_999_999_999_94,
+            -0.499_999_999_999_999_94,
+            999_999_999.5,
         ] {
             assert_eq!(ours(x), serde(x), "{x}");
         }

@@ -25,6 +25,8 @@ pub struct Needs {
     fields: Arc<Fields>,
     time_slot: Option<Slot>,
     key_slots: Vec<Slot>,
+    /// Per key: whether the schema types it as text (`container_id`).
+    key_is_text: Vec<bool>,
     product_slot: Option<Slot>,
     number_slots: Vec<Slot>,
     bool_slots: Vec<Slot>,
@@ -104,8 +106,13 @@ impl Needs {
             put(f, Role::Aggregated)?;
             bool_slots.push(fields.add(f, Kind::Bool));
         }
+        let key_is_text = keys
+            .iter()
+            .map(|k| crate::record::STRING_FIELDS.contains(&k.as_str()))
+            .collect();
         Ok(Needs {
             time_field,
+            key_is_text,
             keys,
             product,
             numbers,
@@ -277,7 +284,13 @@ impl Batch {
             }
         }
         let start = self.text.len();
-        for (n, (&slot, k)) in needs.key_slots.iter().zip(&needs.keys).enumerate() {
+        for (n, ((&slot, k), &text)) in needs
+            .key_slots
+            .iter()
+            .zip(&needs.keys)
+            .zip(&needs.key_is_text)
+            .enumerate()
+        {
             let v = match rec.get(slot) {
                 Value::Json(v) => v,
                 _ => return Err(format!("missing required field {k}")),
@@ -287,7 +300,7 @@ impl Batch {
             }
             // A key the schema types as text (container_id) must be text, as in
             // every other tool; other keys may be numbers (`--by zone`).
-            if !v.starts_with('"') && crate::record::STRING_FIELDS.contains(&k.as_str()) {
+            if text && !v.starts_with('"') {
                 return Err(format!("{k}: expected a string, found {v}"));
             }
             if v.starts_with('"') && blank_string(v) {
@@ -321,7 +334,14 @@ impl Batch {
 }
 
 /// Whether a JSON string literal holds only white space.
+#[inline]
 fn blank_string(lit: &str) -> bool {
+    // Most keys start with a letter or digit: not blank, no trimming needed.
+    if let Some(&c) = lit.as_bytes().get(1) {
+        if c.is_ascii_graphic() && c != b'\\' && c != b'"' {
+            return false;
+        }
+    }
     let inner = &lit[1..lit.len().saturating_sub(1).max(1)];
     if !inner.contains('\\') {
         return inner.trim().is_empty();
