@@ -581,3 +581,73 @@ fn every_tool_writes_the_same_counts_to_stats_json_for_the_same_bad_input() {
         }
     }
 }
+
+/// Ctrl-C ends a run with exit 130 after saving its state: the next run
+/// takes up where the interrupted one stopped.
+#[test]
+fn an_interrupted_run_saves_its_state_and_the_next_run_goes_on_from_it() {
+    use std::io::Write;
+    let fleet = every_fault_fleet();
+    let one = tool("reefer-detect")
+        .write_stdin(fleet.clone())
+        .assert()
+        .success();
+    let one = one.get_output().stdout.clone();
+    let total = fleet.iter().filter(|&&b| b == b'\n').count();
+    let dir = tempfile::tempdir().unwrap();
+    let files = split_at(&fleet, &[total / 2], dir.path());
+    let state = dir.path().join("detect.state");
+    let bin = assert_cmd::cargo::cargo_bin("reefer-detect");
+    let mut child = std::process::Command::new(bin)
+        .arg("--state")
+        .arg(&state)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The events the first half gives, from a run of its own.
+    let first = tool("reefer-detect")
+        .arg("--state")
+        .arg(dir.path().join("scratch.state"))
+        .arg(&files[0])
+        .assert()
+        .success();
+    let first_events = first
+        .get_output()
+        .stdout
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    assert!(first_events > 0);
+    // The first half through a pipe that stays open, as a live feed would;
+    // once its events are out (flushed when the input idles), Ctrl-C.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&std::fs::read(&files[0]).unwrap()).unwrap();
+    stdin.flush().unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut got = Vec::new();
+    for _ in 0..first_events {
+        std::io::BufRead::read_until(&mut reader, b'\n', &mut got).unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    std::io::Read::read_to_end(&mut reader, &mut got).unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(130));
+    assert!(state.exists(), "Ctrl-C saved the state");
+    let rest = tool("reefer-detect")
+        .arg("--state")
+        .arg(&state)
+        .arg(&files[1])
+        .assert()
+        .success();
+    let mut both = got;
+    both.extend_from_slice(&rest.get_output().stdout);
+    assert_eq!(
+        String::from_utf8_lossy(&one),
+        String::from_utf8_lossy(&both)
+    );
+}
