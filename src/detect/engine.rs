@@ -56,6 +56,14 @@ pub struct Saved {
 /// Format of [`Saved`] in a state file: bump it when these structures change.
 pub const STATE_VERSION: u32 = 1;
 
+/// What became of an observation the engine accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    Used,
+    /// The container already had a reading at this time: dropped, counted.
+    Duplicate,
+}
+
 /// Why an observation was not used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ObserveError {
@@ -88,6 +96,8 @@ pub struct Engine {
     last: u32,
     /// Observations skipped because a product is unknown and has no setpoint.
     pub unknown_products: u64,
+    /// Observations dropped because their container had one at that time.
+    pub duplicates: u64,
     /// Per rule: it judged at least one observation (did not only hold).
     judged: Vec<bool>,
     observed: u64,
@@ -103,6 +113,7 @@ impl Engine {
             index: FxMap::default(),
             last: NONE,
             unknown_products: 0,
+            duplicates: 0,
             judged: vec![false; n_slots],
             observed: 0,
         }
@@ -245,10 +256,16 @@ impl Engine {
         &mut self,
         o: &Obs,
         mut emit: impl FnMut(FaultEvent),
-    ) -> Result<(), ObserveError> {
+    ) -> Result<Observed, ObserveError> {
         let i = self.locate(o);
         let st = &mut self.states[i];
-        if o.t_ms <= st.hist.last_t {
+        if o.t_ms == st.hist.last_t {
+            // A resend (a modem that missed its acknowledgement) or a replay
+            // that overlaps: the container's reading at this time was used.
+            self.duplicates += 1;
+            return Ok(Observed::Duplicate);
+        }
+        if o.t_ms < st.hist.last_t {
             return Err(ObserveError::OutOfOrder {
                 container: o.container_id.to_string(),
                 at: crate::time::format_millis(o.t_ms),
@@ -282,7 +299,7 @@ impl Engine {
             *judged |= verdict != Verdict::Hold;
             step(slot, track, &ctx, verdict, &mut emit);
         }
-        Ok(())
+        Ok(Observed::Used)
     }
 }
 

@@ -249,8 +249,15 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
                 "written": events,
                 "rejected": rejects.count(),
                 "containers": engine.containers(),
+                "duplicates": engine.duplicates,
             });
             crate::app::write_stats_json(path, TOOL, started, counts)?;
+        }
+        if engine.duplicates > 0 && !args.out.quiet {
+            crate::warn!(
+                "{TOOL}: {} duplicate readings dropped (a container's second reading at one time: a resend or an overlapping replay)",
+                engine.duplicates
+            );
         }
         if engine.unknown_products > 0 {
             crate::warn!(
@@ -392,7 +399,7 @@ fn run_detect(
             out.end_record()?;
             written += 1;
         }
-        Ok(res.map_err(|e| e.to_string()))
+        Ok(res.map(drop).map_err(|e| e.to_string()))
     })?;
     Ok((exit, written))
 }
@@ -438,13 +445,13 @@ fn run_evaluate(
         let o = relabelled.as_ref().unwrap_or(o);
         let m = masked(o, &args.ignore_field);
         let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
-        if res.is_ok() {
+        if res == Ok(engine::Observed::Used) {
             ev.observe(o);
         }
         for e in pending.drain(..) {
             ev.event(&e);
         }
-        Ok(res.map_err(|e| e.to_string()))
+        Ok(res.map(drop).map_err(|e| e.to_string()))
     })?;
     ev.finish(&mut scores);
     let no_episodes = scores.kinds.values().all(|k| k.episodes + k.truncated == 0);

@@ -651,3 +651,30 @@ fn an_interrupted_run_saves_its_state_and_the_next_run_goes_on_from_it() {
         String::from_utf8_lossy(&both)
     );
 }
+
+#[test]
+fn a_reading_repeated_at_the_same_time_is_dropped_as_a_duplicate_not_a_bad_line() {
+    let fleet = every_fault_fleet();
+    let one = tool("reefer-detect")
+        .write_stdin(fleet.clone())
+        .assert()
+        .success();
+    // Every 50th line sent twice in a row, as a modem resend would.
+    let mut twice = Vec::new();
+    let mut repeated = 0;
+    for (i, line) in fleet.split_inclusive(|&b| b == b'\n').enumerate() {
+        twice.extend_from_slice(line);
+        if i % 50 == 0 {
+            twice.extend_from_slice(line);
+            repeated += 1;
+        }
+    }
+    tool("reefer-detect")
+        .write_stdin(twice)
+        .assert()
+        .success()
+        .stdout(String::from_utf8(one.get_output().stdout.clone()).unwrap())
+        .stderr(predicates::str::contains(format!(
+            "{repeated} duplicate readings dropped"
+        )));
+}
