@@ -124,6 +124,12 @@ impl Engine {
         self.observed
     }
 
+    /// Time of the container's last judged observation, if it has one.
+    pub fn last_time(&self, container: &str) -> Option<i64> {
+        let i = *self.index.get(container)?;
+        self.states.get(i as usize).map(|s| s.hist.last_t)
+    }
+
     pub fn containers(&self) -> usize {
         self.states.len()
     }

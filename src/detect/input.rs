@@ -72,7 +72,7 @@ pub struct Owned {
 }
 
 impl Owned {
-    fn pack(o: &Obs) -> Owned {
+    pub fn pack(o: &Obs) -> Owned {
         Owned {
             id: Text::new(o.container_id),
             product: Text::new(o.product_id),

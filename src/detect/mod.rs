@@ -23,6 +23,7 @@ pub mod history;
 pub mod input;
 pub mod labels;
 pub mod obs;
+pub mod reorder;
 pub mod rules;
 pub mod sql;
 
@@ -123,6 +124,18 @@ pub struct DetectArgs {
     /// (e.g. `door_open,defrost,operating_mode,supply_air_temperature,fan_2,fan_3`).
     #[arg(long, value_delimiter = ',', value_name = "FIELDS")]
     pub ignore_field: Vec<String>,
+
+    /// Hold readings up to DURATION out of event-time order and judge them in
+    /// order (a modem that sends late, `reefer-sim --delivery realistic`:
+    /// `--lateness 1m`); a reading later than that is a bad line, with its own
+    /// line number. Default 0s: input must be in order per container.
+    #[arg(
+        long,
+        default_value = "0s",
+        value_name = "DURATION",
+        conflicts_with_all = ["evaluate", "where_"]
+    )]
+    pub lateness: Span,
 
     /// With --evaluate: the labelled readings the input was made from (the
     /// reefer-sim output that reefer-window rows summarise); a row takes the
@@ -390,8 +403,10 @@ fn run_detect(
 ) -> anyhow::Result<(Exit, u64)> {
     let mut pending: Vec<FaultEvent> = Vec::new();
     let mut written = 0u64;
-    let exit = for_each_obs(args, false, rejects, out, &mut |o, out| {
-        let Some(o) = o else { return Ok(Ok(())) };
+    let mut unjudged = 0u64;
+    let mut reorder =
+        (args.lateness.millis > 0).then(|| reorder::Reorder::new(args.lateness.millis));
+    let mut judge = |engine: &mut Engine, o: &Obs, out: &mut Output| -> input::Outcome {
         let m = masked(o, &args.ignore_field);
         let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
         for e in pending.drain(..) {
@@ -400,7 +415,31 @@ fn run_detect(
             written += 1;
         }
         Ok(res.map(drop).map_err(|e| e.to_string()))
+    };
+    // A held reading was admitted in order, so judging it cannot fail; if it
+    // ever did, it is said and counted, never dropped in silence.
+    let mut released = |outcome: input::Outcome| -> anyhow::Result<()> {
+        if let Err(why) = outcome? {
+            unjudged += 1;
+            crate::warn!("{TOOL}: {why}");
+        }
+        Ok(())
+    };
+    let exit = for_each_obs(args, false, rejects, out, &mut |o, out| {
+        let Some(o) = o else { return Ok(Ok(())) };
+        let Some(r) = &mut reorder else {
+            return judge(engine, o, out);
+        };
+        if let Err(why) = r.admit(o, engine.last_time(o.container_id)) {
+            return Ok(Err(why));
+        }
+        r.release(false, &mut |o| released(judge(engine, o, out)))?;
+        Ok(Ok(()))
     })?;
+    if let Some(r) = &mut reorder {
+        r.release(true, &mut |o| released(judge(engine, o, out)))?;
+    }
+    let exit = exit.max(Exit::from_rejected(unjudged));
     Ok((exit, written))
 }
 

@@ -678,3 +678,63 @@ fn a_reading_repeated_at_the_same_time_is_dropped_as_a_duplicate_not_a_bad_line(
             "{repeated} duplicate readings dropped"
         )));
 }
+
+#[test]
+fn with_lateness_readings_out_of_order_are_judged_in_event_time() {
+    let fleet = every_fault_fleet();
+    let one = tool("reefer-detect")
+        .write_stdin(fleet.clone())
+        .assert()
+        .success();
+    let one = one.get_output().stdout.clone();
+    // In order, --lateness changes nothing.
+    tool("reefer-detect")
+        .args(["--lateness", "1m"])
+        .write_stdin(fleet.clone())
+        .assert()
+        .success()
+        .stdout(String::from_utf8(one.clone()).unwrap());
+    // Every 7th reading sent 30 s (3 steps of 10 readings) late.
+    let lines: Vec<&[u8]> = fleet.split_inclusive(|&b| b == b'\n').collect();
+    let mut shuffled: Vec<&[u8]> = Vec::new();
+    let mut late: Vec<(usize, &[u8])> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i % 7 == 3 {
+            late.push((i + 30, l));
+        } else {
+            shuffled.push(l);
+        }
+        while late.first().is_some_and(|(due, _)| *due <= i) {
+            shuffled.push(late.remove(0).1);
+        }
+    }
+    shuffled.extend(late.into_iter().map(|(_, l)| l));
+    let shuffled = shuffled.concat();
+    tool("reefer-detect")
+        .args(["--lateness", "1m"])
+        .write_stdin(shuffled.clone())
+        .assert()
+        .success()
+        .stdout(String::from_utf8(one).unwrap());
+    // Without --lateness those readings are out of order: bad lines, exit 1.
+    tool("reefer-detect")
+        .write_stdin(shuffled.clone())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "is not later than its previous one",
+        ));
+    // Later than the lateness: reported with its own line number.
+    let mut very_late = fleet.clone();
+    very_late.extend_from_slice(lines[5]);
+    tool("reefer-detect")
+        .args(["--lateness", "1m"])
+        .write_stdin(very_late)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(format!(
+            "stdin:{}: reading of",
+            lines.len() + 1
+        )))
+        .stderr(predicates::str::contains("(--lateness 1m)"));
+}
