@@ -52,11 +52,11 @@ pub trait Batchable {
 
 /// Queues entries and cuts them into calls within [`Limits`].
 ///
-/// With keys, a call never holds two entries of one key, and an entry is only
-/// taken when no earlier entry of its key is still queued: retrying the failed
-/// entries of a call first ([`KeyedBatcher::requeue_front`]) therefore keeps
-/// per-key order, whatever failed. A lookahead over the queue keeps calls full
-/// when keys repeat (a live, unsorted stream of many containers).
+/// A call is a prefix of the queue, so records go out in the order they were
+/// queued. With keys, a call never holds two entries of one key (it ends at
+/// the first repeat): retrying the failed entries of a call first
+/// ([`KeyedBatcher::requeue_front`]) therefore keeps per-key order, whatever
+/// failed. The lookahead is how much is queued before a call is worth sending.
 pub struct KeyedBatcher<T> {
     queue: VecDeque<T>,
     queued_bytes: usize,
@@ -95,34 +95,31 @@ impl<T: Batchable> KeyedBatcher<T> {
 
     /// Takes the next call's entries, in queue order. Empty only when the queue is.
     pub fn take_batch(&mut self) -> Vec<T> {
-        let mut take = vec![false; self.queue.len()];
         let mut taken = 0usize;
         let mut bytes = 0usize;
         {
+            // A call is a prefix of the queue: it ends at the first key it
+            // already holds (one record per key per call keeps a key's order
+            // whatever fails) or at the size limit. Taking entries from past
+            // that point would send them ahead of records queued before them,
+            // and a shard would then hold other containers' records out of
+            // event order (a container that was silent for a while jumped
+            // ahead of the fleet by the whole lookahead).
             let mut in_batch: HashSet<&str> = HashSet::new();
-            let mut blocked: HashSet<&str> = HashSet::new();
-            for (i, e) in self.queue.iter().enumerate() {
+            for e in self.queue.iter() {
                 if taken == self.limits.max_records {
                     break;
                 }
                 let key = e.key();
-                if let Some(k) = key {
-                    if in_batch.contains(k) || blocked.contains(k) {
-                        continue;
-                    }
+                if key.is_some_and(|k| in_batch.contains(k)) {
+                    break;
                 }
                 if bytes + e.size() > self.limits.max_bytes && taken > 0 {
-                    if let Some(k) = key {
-                        blocked.insert(k);
-                        continue;
-                    }
-                    // Without keys, order is all there is: stop here.
                     break;
                 }
                 if let Some(k) = key {
                     in_batch.insert(k);
                 }
-                take[i] = true;
                 taken += 1;
                 bytes += e.size();
                 if bytes >= self.limits.max_bytes {
@@ -130,16 +127,7 @@ impl<T: Batchable> KeyedBatcher<T> {
                 }
             }
         }
-        let mut batch = Vec::with_capacity(taken);
-        let mut rest = VecDeque::with_capacity(self.queue.len() - taken);
-        for (e, t) in self.queue.drain(..).zip(take) {
-            if t {
-                batch.push(e);
-            } else {
-                rest.push_back(e);
-            }
-        }
-        self.queue = rest;
+        let batch: Vec<T> = self.queue.drain(..taken).collect();
         self.queued_bytes -= bytes;
         batch
     }
@@ -259,6 +247,34 @@ mod tests {
         assert_eq!(b.take_batch().len(), 500);
         assert_eq!(b.take_batch().len(), 200);
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn calls_send_the_queue_in_its_order_when_a_key_falls_silent_for_a_while() {
+        // 10 containers a step; c1 is silent for steps 10..40 (a power cut).
+        let mut b = KeyedBatcher::new(PUT_RECORDS, 2000);
+        let mut input = Vec::new();
+        for step in 0..60 {
+            for c in 0..10 {
+                if c == 1 && (10..40).contains(&step) {
+                    continue;
+                }
+                input.push(input.len());
+                b.push(E {
+                    id: input.len() - 1,
+                    key: Some(format!("c{c}")),
+                    size: 400,
+                });
+            }
+        }
+        let mut sent = Vec::new();
+        while !b.is_empty() {
+            let batch = b.take_batch();
+            let keys: HashSet<_> = batch.iter().map(|e| e.key.clone()).collect();
+            assert_eq!(keys.len(), batch.len(), "one record per key per call");
+            sent.extend(batch.into_iter().map(|e| e.id));
+        }
+        assert_eq!(sent, input);
     }
 
     #[test]
