@@ -141,9 +141,10 @@ fn kind_of(cmd: &str) -> Kind {
     let assignment = first.split_once('=').is_some_and(|(name, _)| {
         !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     });
+    // Assignments, exports, `aws` set-up steps and waiting loops set the
+    // shell up: they must succeed, and have no output of their own.
     if assignment
-        || first == "export"
-        || first == "aws"
+        || ["export", "aws", "until", "while"].contains(&first)
         || code.contains("aws_admin.py")
         || code.contains("$admin ")
     {
