@@ -26,7 +26,8 @@ echo "$(wc -l <"$out/windows.jsonl") windows in $out/windows.jsonl"
 faulty=$(awk -F'"' '/"fault":"power_off"/ { print $4; exit }' "$out/fleet.jsonl")
 healthy=$(awk -F'"' '/"fault":"[a-z]/ { bad[$4] = 1 } { id[NR] = $4 }
   END { for (i = 1; i <= NR; i++) if (!(id[i] in bad)) { print id[i]; exit } }' "$out/fleet.jsonl")
-echo "Container $faulty loses power at 03:30 (kW drops to 0, fans stop, temperature climbs);"
+echo "Container $faulty loses power at 03:30: its modem talks over the power cable, so it falls"
+echo "silent until 04:30 (no windows in between) and comes back a little warmer;"
 echo "container $healthy, next to it, holds its setpoint:"
 for id in "$faulty" "$healthy"; do
   grep "\"container_id\":\"$id\"" "$out/windows.jsonl" | sed -n '5,9p'
