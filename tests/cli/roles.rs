@@ -27,6 +27,15 @@ fn every_fault_fleet() -> Vec<u8> {
     sim.assert().success().get_output().stdout.clone()
 }
 
+/// reefer-detect's events over `input` in one run, which must succeed.
+fn events_of(input: &[u8]) -> Vec<u8> {
+    let run = tool("reefer-detect")
+        .write_stdin(input.to_vec())
+        .assert()
+        .success();
+    run.get_output().stdout.clone()
+}
+
 /// Cuts `data` at the given line numbers into files part-00, part-01, ...
 fn split_at(data: &[u8], cuts: &[usize], dir: &Path) -> Vec<String> {
     let lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
@@ -77,11 +86,7 @@ fn run_each(dir: &Path, name: &str, args: &[&str], files: &[String]) -> Vec<u8> 
 #[test]
 fn cron_runs_of_detect_over_consecutive_files_give_the_events_of_one_run() {
     let fleet = every_fault_fleet();
-    let one = tool("reefer-detect")
-        .write_stdin(fleet.clone())
-        .assert()
-        .success();
-    let one = one.get_output().stdout.clone();
+    let one = events_of(&fleet);
     assert!(
         one.split(|&b| b == b'\n').count() > 10,
         "the fleet gives events"
@@ -588,11 +593,7 @@ fn every_tool_writes_the_same_counts_to_stats_json_for_the_same_bad_input() {
 fn an_interrupted_run_saves_its_state_and_the_next_run_goes_on_from_it() {
     use std::io::Write;
     let fleet = every_fault_fleet();
-    let one = tool("reefer-detect")
-        .write_stdin(fleet.clone())
-        .assert()
-        .success();
-    let one = one.get_output().stdout.clone();
+    let one = events_of(&fleet);
     let total = fleet.iter().filter(|&&b| b == b'\n').count();
     let dir = tempfile::tempdir().unwrap();
     let files = split_at(&fleet, &[total / 2], dir.path());
@@ -655,10 +656,7 @@ fn an_interrupted_run_saves_its_state_and_the_next_run_goes_on_from_it() {
 #[test]
 fn a_reading_repeated_at_the_same_time_is_dropped_as_a_duplicate_not_a_bad_line() {
     let fleet = every_fault_fleet();
-    let one = tool("reefer-detect")
-        .write_stdin(fleet.clone())
-        .assert()
-        .success();
+    let one = events_of(&fleet);
     // Every 50th line sent twice in a row, as a modem resend would.
     let mut twice = Vec::new();
     let mut repeated = 0;
@@ -673,7 +671,7 @@ fn a_reading_repeated_at_the_same_time_is_dropped_as_a_duplicate_not_a_bad_line(
         .write_stdin(twice)
         .assert()
         .success()
-        .stdout(String::from_utf8(one.get_output().stdout.clone()).unwrap())
+        .stdout(String::from_utf8(one).unwrap())
         .stderr(predicates::str::contains(format!(
             "{repeated} duplicate readings dropped"
         )));
@@ -682,11 +680,7 @@ fn a_reading_repeated_at_the_same_time_is_dropped_as_a_duplicate_not_a_bad_line(
 #[test]
 fn with_lateness_readings_out_of_order_are_judged_in_event_time() {
     let fleet = every_fault_fleet();
-    let one = tool("reefer-detect")
-        .write_stdin(fleet.clone())
-        .assert()
-        .success();
-    let one = one.get_output().stdout.clone();
+    let one = events_of(&fleet);
     // In order, --lateness changes nothing.
     tool("reefer-detect")
         .args(["--lateness", "1m"])
