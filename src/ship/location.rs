@@ -18,6 +18,8 @@ pub enum Location {
     Kinesis(String),
     /// A Firehose delivery stream, by name.
     Firehose(String),
+    /// An MQTT broker and a topic filter (source) or template (sink).
+    Mqtt(super::mqtt::Broker),
 }
 
 impl Location {
@@ -39,7 +41,7 @@ impl FromStr for Location {
         }
         let Some((scheme, rest)) = s.split_once("://") else {
             return Err(format!(
-                "{s:?} is not a location: use -, file://DIR, s3://BUCKET/PREFIX, kinesis://STREAM or firehose://STREAM"
+                "{s:?} is not a location: use -, file://DIR, s3://BUCKET/PREFIX, kinesis://STREAM, firehose://STREAM or mqtt://HOST/TOPIC"
             ));
         };
         match scheme.to_ascii_lowercase().as_str() {
@@ -63,8 +65,10 @@ impl FromStr for Location {
             }
             "kinesis" => stream_name(rest).map(Location::Kinesis),
             "firehose" => stream_name(rest).map(Location::Firehose),
+            "mqtt" => super::mqtt::Broker::parse(false, rest).map(Location::Mqtt),
+            "mqtts" => super::mqtt::Broker::parse(true, rest).map(Location::Mqtt),
             other => Err(format!(
-                "unknown location scheme {other}:// (use file://, s3://, kinesis:// or firehose://)"
+                "unknown location scheme {other}:// (use file://, s3://, kinesis://, firehose://, mqtt:// or mqtts://)"
             )),
         }
     }
@@ -106,6 +110,7 @@ impl fmt::Display for Location {
             Location::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
             Location::Kinesis(s) => write!(f, "kinesis://{s}"),
             Location::Firehose(s) => write!(f, "firehose://{s}"),
+            Location::Mqtt(b) => write!(f, "{b}"),
         }
     }
 }

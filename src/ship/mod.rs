@@ -17,6 +17,7 @@ pub mod kpl;
 mod lake;
 pub mod location;
 mod merge;
+pub mod mqtt;
 mod objects;
 mod put_batch;
 pub mod retry;
@@ -58,12 +59,18 @@ Examples:
   reefer-sim | reefer-ship --to firehose://reefer-lake --dead-letter bad-lines.txt \\
       --undelivered failed.jsonl      (bad lines raw; undelivered records with the AWS error)
   reefer-ship --to s3://my-lake/telemetry --athena-ddl reefer_telemetry
-  reefer-ship --endpoint-url http://127.0.0.1:5000 --from kinesis://t --max-records 10";
+  reefer-ship --endpoint-url http://127.0.0.1:5000 --from kinesis://t --max-records 10
+  reefer-sim -n 100 --realtime --speed 60 | reefer-ship --to 'mqtt://127.0.0.1/reefer/{container_id}/telemetry'
+  reefer-ship --from 'mqtt://127.0.0.1/reefer/+/telemetry' --client-id ingest-1 | reefer-window
+  reefer-ship --from 'mqtts://ENDPOINT-ats.iot.eu-west-1.amazonaws.com/reefer/+/telemetry' \\
+      --cert-file device.pem.crt --key-file private.pem.key --ca-file AmazonRootCA1.pem";
 
 /// Move records to and from Kinesis, Firehose, S3 and a local data lake.
 ///
 /// Locations: `-` (stdin/stdout), `file://DIR` (local data lake), `s3://BUCKET/PREFIX`,
-/// `kinesis://STREAM`, `firehose://STREAM`. Lake and S3 objects are gzipped JSON Lines
+/// `kinesis://STREAM`, `firehose://STREAM`, `mqtt://HOST[:PORT]/TOPIC` (`mqtts://` for TLS;
+/// a topic filter such as `reefer/+/telemetry` to read, a template such as
+/// `reefer/{container_id}/telemetry` to write). Lake and S3 objects are gzipped JSON Lines
 /// under `PREFIX/YYYY/MM/DD/HH/` by event time, with names derived from their content,
 /// so shipping the same input twice overwrites instead of duplicating. Kinesis batches
 /// keep per-key order even when entries of a batch fail and are retried. A rejected input
@@ -78,11 +85,12 @@ Examples:
 #[derive(Debug, Clone, Parser)]
 #[command(name = "reefer-ship", version, after_help = EXAMPLES)]
 pub struct ShipArgs {
-    /// Where records come from: -, file://DIR, s3://BUCKET/PREFIX, kinesis://STREAM.
+    /// Where records come from: -, file://DIR, s3://BUCKET/PREFIX, kinesis://STREAM, mqtt://HOST/FILTER.
     #[arg(long, default_value = "-", value_name = "SRC")]
     pub from: Location,
 
-    /// Where records go: -, file://DIR, s3://BUCKET/PREFIX, kinesis://STREAM, firehose://STREAM.
+    /// Where records go: -, file://DIR, s3://BUCKET/PREFIX, kinesis://STREAM, firehose://STREAM,
+    /// mqtt://HOST/TOPIC-TEMPLATE.
     #[arg(long, default_value = "-", value_name = "DST")]
     pub to: Location,
 
@@ -113,7 +121,7 @@ pub struct ShipArgs {
     #[arg(long, value_parser = parse_when, value_name = "TIME")]
     pub since: Option<DateTime<Utc>>,
 
-    /// Stop at TIME: event time for lake and S3, arrival time for Kinesis.
+    /// Stop at TIME: event time for lake and S3, arrival time for Kinesis and MQTT.
     #[arg(long, value_parser = parse_when, value_name = "TIME")]
     pub until: Option<DateTime<Utc>>,
 
@@ -211,6 +219,9 @@ pub struct ShipArgs {
     /// `--threads` the async runtime's worker threads (default 2).
     #[command(flatten)]
     pub out: crate::cli::OutputArgs,
+
+    #[command(flatten)]
+    pub mqtt: mqtt::MqttArgs,
 }
 
 fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
@@ -409,6 +420,7 @@ enum Sink {
     Objects(objects::ObjectSink),
     Kinesis(kinesis_out::KinesisSink),
     Firehose(firehose::FirehoseSink),
+    Mqtt(mqtt::MqttSink),
 }
 
 impl Sink {
@@ -418,6 +430,7 @@ impl Sink {
             Sink::Objects(s) => s.push(item, acct).await,
             Sink::Kinesis(s) => s.push(item, acct).await,
             Sink::Firehose(s) => s.push(item, acct).await,
+            Sink::Mqtt(s) => s.push(item, acct).await,
         }
     }
 
@@ -428,6 +441,7 @@ impl Sink {
             Sink::Objects(s) => s.tick(now, acct).await,
             Sink::Kinesis(s) => s.tick(now, acct).await,
             Sink::Firehose(s) => s.tick(now, acct).await,
+            Sink::Mqtt(s) => s.tick(acct).await,
         }
     }
 
@@ -437,6 +451,7 @@ impl Sink {
             Sink::Objects(s) => s.flush(acct).await,
             Sink::Kinesis(s) => s.flush(acct).await,
             Sink::Firehose(s) => s.flush(acct).await,
+            Sink::Mqtt(s) => s.flush(acct).await,
         }
     }
 
@@ -447,6 +462,7 @@ impl Sink {
             Sink::Objects(s) => s.is_empty(),
             Sink::Kinesis(s) => s.is_empty(),
             Sink::Firehose(s) => s.is_empty(),
+            Sink::Mqtt(s) => s.is_empty(),
         }
     }
 
@@ -457,6 +473,7 @@ impl Sink {
             Sink::Objects(s) => s.abandon(acct, why),
             Sink::Kinesis(s) => s.abandon(acct, why),
             Sink::Firehose(s) => s.abandon(acct, why),
+            Sink::Mqtt(s) => s.abandon(acct, why),
         }
     }
 }
@@ -555,6 +572,7 @@ fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
     if args.max_attempts == 0 {
         return Err(usage("--max-attempts must be at least 1"));
     }
+    check_mqtt_args(args)?;
     if args.from == args.to && args.from != Location::Std {
         return Err(usage("--from and --to are the same location"));
     }
@@ -572,6 +590,30 @@ fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
         ("--idle-timeout", args.idle_timeout),
     ] {
         check_span(flag, span)?;
+    }
+    Ok(())
+}
+
+/// MQTT flags only where an mqtt:// location is, and fields named correctly.
+fn check_mqtt_args(args: &ShipArgs) -> anyhow::Result<()> {
+    let from = matches!(args.from, Location::Mqtt(_));
+    let to = matches!(args.to, Location::Mqtt(_));
+    let m = &args.mqtt;
+    if let Some(field) = &m.topic_field {
+        if !from {
+            return Err(usage("--topic-field only applies to --from mqtt://"));
+        }
+        crate::record::check_field_name("--topic-field", field).map_err(usage)?;
+    }
+    if !from && !to && (m.client_id.is_some() || m.tls_flags()) {
+        return Err(usage(
+            "--client-id, --ca-file, --cert-file, --key-file and --alpn apply to mqtt:// and mqtts:// locations",
+        ));
+    }
+    if from && to {
+        return Err(usage(
+            "MQTT to MQTT is a bridge: configure it in the broker (reefer-ship reads or writes one side)",
+        ));
     }
     Ok(())
 }
@@ -642,9 +684,15 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
         &mut acct,
     )
     .await?;
+    let (source, acking) = source.split_acking();
+    let (acking, done) = match acking {
+        Some((task, done)) => (Some(task), Some(done)),
+        None => (None, None),
+    };
     let mut run = Run {
         args: &args,
         acct,
+        done,
         sink,
         pending: checkpoint.clone(),
         checkpoint,
@@ -659,18 +707,28 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     let ended = run.pump(rx, &interrupt).await;
     stop.store(true, Ordering::Relaxed);
     // The channel closed: the source ended, or died (a panic is not the end of input).
-    let outcome = match ended {
-        Ok(true) => source.ended().await,
-        Ok(false) => {
+    let outcome = match (ended, source) {
+        (Ok(true), Some(source)) => source.ended().await,
+        (Ok(_), None) => Ok(()),
+        (Ok(false), Some(source)) => {
             source.abandon();
             Ok(())
         }
-        Err(e) => {
-            source.abandon();
+        (Err(e), source) => {
+            if let Some(source) = source {
+                source.abandon();
+            }
             Err(e)
         }
     };
-    run.finish(outcome.err()).await
+    let exit = run.finish(outcome.err()).await;
+    // The MQTT reader sends its last acknowledgements and disconnects.
+    if let Some(task) = acking {
+        if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
+            crate::warn!("{TOOL}: the MQTT reader did not disconnect in time");
+        }
+    }
+    exit
 }
 
 /// The event-time merge: Kinesis shards announce their lanes; a lake or S3
@@ -759,6 +817,14 @@ async fn open_sink(
         Location::Firehose(stream) => Sink::Firehose(
             firehose::FirehoseSink::open(need_aws(aws)?, stream, settings, acct).await?,
         ),
+        Location::Mqtt(broker) => Sink::Mqtt(
+            mqtt::MqttSink::open(
+                broker,
+                &mqtt_connect(args, settings),
+                args.request_timeout.to_std(),
+            )
+            .await?,
+        ),
     })
 }
 
@@ -802,13 +868,39 @@ async fn open_source(
         Location::Firehose(_) => {
             return Err(usage("firehose:// is write-only"));
         }
+        Location::Mqtt(broker) => {
+            let reader =
+                mqtt::MqttReader::open(broker, &mqtt_connect(args, settings), args.until).await?;
+            let (done, done_rx) = tokio::sync::watch::channel(0);
+            SourceHandle::Acking {
+                task: tokio::spawn(reader.run(tx, done_rx)),
+                done,
+            }
+        }
     })
 }
 
-/// The running source: a reader thread (stdin, the lake) or an async task (S3, Kinesis).
+/// What an MQTT connection needs, from the flags.
+fn mqtt_connect<'a>(args: &'a ShipArgs, settings: &Settings) -> mqtt::Connect<'a> {
+    mqtt::Connect {
+        args: &args.mqtt,
+        connect_timeout: args.connect_timeout.to_std(),
+        max_attempts: settings.max_attempts,
+        seed: settings.seed,
+    }
+}
+
+/// The running source: a reader thread (stdin, the lake), an async task (S3,
+/// Kinesis), or one that acknowledges what was delivered (MQTT).
 enum SourceHandle {
     Thread(std::thread::JoinHandle<()>),
     Task(tokio::task::JoinHandle<()>),
+    /// Told how many messages are delivered through `done`; it ends once
+    /// `done` is dropped, after its last acknowledgements.
+    Acking {
+        task: tokio::task::JoinHandle<()>,
+        done: tokio::sync::watch::Sender<u64>,
+    },
 }
 
 impl SourceHandle {
@@ -822,7 +914,7 @@ impl SourceHandle {
                 Ok(Err(p)) => Some(p),
                 Err(e) => return Err(anyhow::anyhow!("the reader could not be joined: {e}")),
             },
-            SourceHandle::Task(h) => match h.await {
+            SourceHandle::Task(h) | SourceHandle::Acking { task: h, .. } => match h.await {
                 Ok(()) => None,
                 Err(e) if e.is_panic() => Some(e.into_panic()),
                 Err(e) => return Err(anyhow::anyhow!("the reader was cancelled: {e}")),
@@ -840,8 +932,22 @@ impl SourceHandle {
     /// Stops waiting for it: the task is aborted, the thread (maybe blocked in
     /// a read) sees the stop flag or its closed channel and ends on its own.
     fn abandon(self) {
-        if let SourceHandle::Task(h) = self {
+        if let SourceHandle::Task(h) | SourceHandle::Acking { task: h, .. } = self {
             h.abort();
+        }
+    }
+
+    /// Splits off the acknowledging reader: the main loop keeps `done` and
+    /// waits for the task only after its last report.
+    fn split_acking(
+        self,
+    ) -> (
+        Option<SourceHandle>,
+        Option<(tokio::task::JoinHandle<()>, tokio::sync::watch::Sender<u64>)>,
+    ) {
+        match self {
+            SourceHandle::Acking { task, done } => (None, Some((task, done))),
+            other => (Some(other), None),
         }
     }
 }
@@ -850,6 +956,9 @@ impl SourceHandle {
 struct Run<'a> {
     args: &'a ShipArgs,
     acct: Account,
+    /// MQTT: how many messages (in arrival order) are delivered or dead-lettered,
+    /// so the reader acknowledges them; dropped when the run ends.
+    done: Option<tokio::sync::watch::Sender<u64>>,
     sink: Sink,
     /// The checkpoint as last saved, and as far as what was handed to the sink goes.
     checkpoint: Option<Checkpoint>,
@@ -1004,6 +1113,7 @@ impl Run<'_> {
     /// checkpoint (at most once a second) once everything before it is delivered.
     async fn idle(&mut self) -> anyhow::Result<()> {
         self.sink.idle(Instant::now(), &mut self.acct).await?;
+        self.report_done()?;
         if self.sink.is_empty()
             && self.pending != self.checkpoint
             && self.checkpoint_written.elapsed() >= Duration::from_secs(1)
@@ -1018,6 +1128,19 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Everything handed to the sink is delivered (or dead-lettered, the
+    /// dead letters flushed): tell the acknowledging reader.
+    fn report_done(&mut self) -> anyhow::Result<()> {
+        let Some(done) = &self.done else {
+            return Ok(());
+        };
+        if self.sink.is_empty() && *done.borrow() != self.acct.read {
+            self.acct.flush()?;
+            done.send_replace(self.acct.read);
+        }
+        Ok(())
+    }
+
     /// Delivers what is buffered (even after an interrupt or a source
     /// failure), saves the checkpoint, reports, and decides the exit status.
     async fn finish(mut self, mut fatal: Option<anyhow::Error>) -> anyhow::Result<Exit> {
@@ -1028,6 +1151,9 @@ impl Run<'_> {
             if let Err(e) = self.sink.flush(&mut self.acct).await {
                 fatal.get_or_insert(e);
             }
+        }
+        if let Err(e) = self.report_done() {
+            fatal.get_or_insert(e);
         }
         if fatal.is_some() {
             self.sink.abandon(
