@@ -2,7 +2,7 @@
 # Starts a local Eclipse Mosquitto broker for the tests and benchmarks, on
 # 127.0.0.1 only, on two free ports: plain MQTT and TLS with client
 # certificates (mutual TLS, as AWS IoT Core requires). Installs the Debian
-# package `mosquitto` when it is missing. Generates, in DIR, a test CA, a
+# packages `mosquitto` and `mosquitto-clients` when they are missing. Generates, in DIR, a test CA, a
 # server certificate for localhost/127.0.0.1, a client certificate signed by
 # that CA and a "rogue" client certificate signed by another CA.
 #
@@ -14,14 +14,15 @@ dir=${1:?usage: scripts/mqtt-broker.sh DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
-if ! command -v mosquitto >/dev/null && [[ ! -x /usr/sbin/mosquitto ]]; then
-  echo "installing mosquitto (Debian package)" >&2
+if ! { command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]]; } \
+  || ! command -v mosquitto_pub >/dev/null; then
+  echo "installing mosquitto and mosquitto-clients (Debian packages)" >&2
   export DEBIAN_FRONTEND=noninteractive
   sudo=""
   [[ $(id -u) -eq 0 ]] || sudo=sudo
-  $sudo apt-get install -y -qq mosquitto >&2 || {
+  $sudo apt-get install -y -qq mosquitto mosquitto-clients >&2 || {
     $sudo apt-get update -qq >&2
-    $sudo apt-get install -y -qq mosquitto >&2
+    $sudo apt-get install -y -qq mosquitto mosquitto-clients >&2
   }
 fi
 broker=$(command -v mosquitto || echo /usr/sbin/mosquitto)

@@ -724,7 +724,10 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     let exit = run.finish(outcome.err()).await;
     // The MQTT reader sends its last acknowledgements and disconnects.
     if let Some(task) = acking {
-        if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .is_err()
+        {
             crate::warn!("{TOOL}: the MQTT reader did not disconnect in time");
         }
     }

@@ -951,7 +951,8 @@ impl MqttSink {
     /// After a fatal error: what the broker did not confirm is undelivered.
     pub fn abandon(&mut self, acct: &mut Account, why: &str) {
         for item in self.sent.drain(..) {
-            let _ = acct.undeliverable(&item.origin.to_string(), &item.line, "NotAcknowledged", why);
+            let _ =
+                acct.undeliverable(&item.origin.to_string(), &item.line, "NotAcknowledged", why);
         }
     }
 }
@@ -1005,7 +1006,10 @@ impl Driver {
                         return;
                     }
                     if failures == 1 {
-                        crate::warn!("{TOOL}: {}: connection lost ({e}); reconnecting", self.server);
+                        crate::warn!(
+                            "{TOOL}: {}: connection lost ({e}); reconnecting",
+                            self.server
+                        );
                     }
                     tokio::time::sleep(self.backoff.delay(failures)).await;
                 }
@@ -1053,8 +1057,14 @@ mod tests {
             t.fill(r#"{"container_id":"C0007","x":1}"#).unwrap(),
             "reefer/C0007/telemetry"
         );
-        assert_eq!(t.fill(r#"{"container_id":7}"#).unwrap(), "reefer/7/telemetry");
-        assert!(t.fill(r#"{"x":1}"#).unwrap_err().contains("no container_id"));
+        assert_eq!(
+            t.fill(r#"{"container_id":7}"#).unwrap(),
+            "reefer/7/telemetry"
+        );
+        assert!(t
+            .fill(r#"{"x":1}"#)
+            .unwrap_err()
+            .contains("no container_id"));
         assert!(t.fill(r#"{"container_id":"a/b"}"#).is_err());
         assert!(t.fill(r#"{"container_id":""}"#).is_err());
         assert!(Template::parse("reefer/+/telemetry").is_err());
