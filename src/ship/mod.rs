@@ -883,6 +883,9 @@ async fn open_source(
     })
 }
 
+/// The acknowledging reader's task and the channel that tells it what is delivered.
+type Acking = (tokio::task::JoinHandle<()>, tokio::sync::watch::Sender<u64>);
+
 /// What an MQTT connection needs, from the flags.
 fn mqtt_connect<'a>(args: &'a ShipArgs, settings: &Settings) -> mqtt::Connect<'a> {
     mqtt::Connect {
@@ -942,12 +945,7 @@ impl SourceHandle {
 
     /// Splits off the acknowledging reader: the main loop keeps `done` and
     /// waits for the task only after its last report.
-    fn split_acking(
-        self,
-    ) -> (
-        Option<SourceHandle>,
-        Option<(tokio::task::JoinHandle<()>, tokio::sync::watch::Sender<u64>)>,
-    ) {
+    fn split_acking(self) -> (Option<SourceHandle>, Option<Acking>) {
         match self {
             SourceHandle::Acking { task, done } => (None, Some((task, done))),
             other => (Some(other), None),
