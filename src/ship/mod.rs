@@ -62,7 +62,7 @@ Examples:
   reefer-ship --endpoint-url http://127.0.0.1:5000 --from kinesis://t --max-records 10
   reefer-sim -n 100 --realtime --speed 60 | reefer-ship --to 'mqtt://127.0.0.1/reefer/{container_id}/telemetry'
   reefer-ship --from 'mqtt://127.0.0.1/reefer/+/telemetry' --client-id ingest-1 | reefer-window
-  reefer-ship --from 'mqtts://ENDPOINT-ats.iot.eu-west-1.amazonaws.com/reefer/+/telemetry' \\
+  reefer-ship --from \"mqtts://$IOT_ENDPOINT/reefer/+/telemetry\" --client-id reefer-ingest \\
       --cert-file device.pem.crt --key-file private.pem.key --ca-file AmazonRootCA1.pem";
 
 /// Move records to and from Kinesis, Firehose, S3 and a local data lake.

@@ -153,9 +153,17 @@ fn kind_of(cmd: &str) -> Kind {
         Kind::Background
     } else if code.contains("--processing-time") {
         Kind::Forever(14)
-    } else if ["--forever", "--follow", "tail -f", "--realtime", "--pace"]
-        .iter()
-        .any(|m| code.contains(m))
+    } else if [
+        "--forever",
+        "--follow",
+        "tail -f",
+        "--realtime",
+        "--pace",
+        "--from 'mqtt",
+        "--from \"mqtt",
+    ]
+    .iter()
+    .any(|m| code.contains(m))
     {
         Kind::Forever(8)
     } else {
@@ -261,6 +269,7 @@ fn localize(cmd: &str, repo: &Path, ports: &Ports, from_readme: bool, sandbox: &
         padded = padded.replace(&format!("\u{1}{i}\u{1}"), &resource(name, sandbox));
     }
     s = padded[..padded.len() - 1].to_string();
+    s = localize_mqtt(&s);
     // The README's emulator recipe starts an emulator of its own; the help
     // examples name the usual local port for the test's emulator.
     let fresh = format!("127.0.0.1:{}", ports.fresh_emulator);
@@ -271,6 +280,28 @@ fn localize(cmd: &str, repo: &Path, ports: &Ports, from_readme: bool, sandbox: &
         s = s.replace("http://127.0.0.1:5000", &emulator);
     }
     s
+}
+
+/// The examples' brokers → the test's Mosquitto (scripts/mqtt-broker.sh):
+/// `mqtt://127.0.0.1/` (the default port) → its plain port; AWS IoT Core's
+/// endpoint and device certificate → its mutual-TLS port and test certificates.
+fn localize_mqtt(s: &str) -> String {
+    let var = |name: &str| {
+        std::env::var(name)
+            .unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test.sh"))
+    };
+    let certs = var("REEFER_TEST_MQTT_CERTS");
+    s.replace(
+        "mqtt://127.0.0.1/",
+        &format!("mqtt://127.0.0.1:{}/", var("REEFER_TEST_MQTT_PORT")),
+    )
+    .replace(
+        "$IOT_ENDPOINT",
+        &format!("localhost:{}", var("REEFER_TEST_MQTTS_PORT")),
+    )
+    .replace("device.pem.crt", &format!("{certs}/client.pem"))
+    .replace("private.pem.key", &format!("{certs}/client.key"))
+    .replace("AmazonRootCA1.pem", &format!("{certs}/ca.pem"))
 }
 
 const HARNESS: &str = r#"
