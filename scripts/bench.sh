@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): throughput and peak memory of each tool on this machine.
 #   scripts/bench.sh            every section
-#   scripts/bench.sh sim        one section (sim, window, detect, pipeline, ship)
+#   scripts/bench.sh sim        one section (sim, window, detect, pipeline, ship, mqtt)
 # Data files go to $REEFER_BENCH_DIR (default: bench-out/), which is not committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,6 +77,9 @@ for section in "${sections[@]}"; do
     # reefer-sim | reefer-window | reefer-detect against the stages on files (issue 10's target).
     BIN=$bin scripts/bench-pipeline.sh
     ;;
+  mqtt)
+    BIN=$bin scripts/bench-mqtt.sh
+    ;;
   ship)
     if [[ -x scripts/bench-$section.sh ]]; then
       REEFER_DAY_FILE=$(day_file) BIN=$bin scripts/bench-"$section".sh
@@ -85,7 +88,7 @@ for section in "${sections[@]}"; do
     fi
     ;;
   *)
-    echo "unknown section $section (sim, window, detect, pipeline, ship)" >&2
+    echo "unknown section $section (sim, window, detect, pipeline, ship, mqtt)" >&2
     exit 2
     ;;
   esac
