@@ -242,7 +242,12 @@ impl Connect<'_> {
             None => format!("reefer-ship-{role}-{:x}", self.seed & 0xffff_ffff),
         };
         let mut o = MqttOptions::new(id, broker.host.clone(), broker.port);
-        o.set_clean_session(self.args.client_id.is_none())
+        // A reader's session is persistent only under a chosen id (a random
+        // one could never be resumed). A publisher's always is: a reconnect
+        // then finds its session and QoS 1 messages in flight are sent again
+        // (with a new session rumqttc drops them, and they would be undelivered).
+        let persistent = self.args.client_id.is_some() || role == "pub";
+        o.set_clean_session(!persistent)
             .set_keep_alive(Duration::from_secs(30))
             .set_max_packet_size(MAX_PACKET, MAX_PACKET)
             .set_inflight(self.args.inflight)
