@@ -60,7 +60,8 @@ Examples:
       --undelivered failed.jsonl      (bad lines raw; undelivered records with the AWS error)
   reefer-ship --to s3://my-lake/telemetry --athena-ddl reefer_telemetry
   reefer-ship --endpoint-url http://127.0.0.1:5000 --from kinesis://t --max-records 10
-  reefer-sim -n 100 --realtime --speed 60 | reefer-ship --to 'mqtt://127.0.0.1/reefer/{container_id}/telemetry'
+  reefer-sim -n 100 --realtime --speed 60 \\
+      | reefer-ship --to 'mqtt://127.0.0.1/reefer/{container_id}/telemetry'   (a fleet of devices)
   reefer-ship --from 'mqtt://127.0.0.1/reefer/+/telemetry' --client-id ingest-1 | reefer-window
   reefer-ship --from \"mqtts://$IOT_ENDPOINT/reefer/+/telemetry\" --client-id reefer-ingest \\
       --cert-file device.pem.crt --key-file private.pem.key --ca-file AmazonRootCA1.pem";
