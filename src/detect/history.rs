@@ -582,6 +582,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rows_of_a_moving_channel_teach_that_still_rows_are_rare_and_a_stuck_run_is_counted_in_readings(
+    ) {
+        let mut g = GasHistory::default();
+        let row = |i: i64| (i * 60_000, (i + 1) * 60_000);
+        for i in 0..100 {
+            let (from, t) = row(i);
+            let m = 3.0 + 0.01 * (i % 5) as f64;
+            g.update_row(m, Some((m - 0.05, m + 0.05)), from, t, 6);
+        }
+        assert!(g.rows && g.stuck_run() <= 12, "{}", g.stuck_run());
+        assert_eq!(g.wide_rows(3, 0.5), 0);
+        for i in 100..115 {
+            let (from, t) = row(i);
+            g.update_row(4.2, Some((4.2, 4.2)), from, t, 6);
+        }
+        assert_eq!((g.row_run, g.run, g.run_since), (14, 89, 100 * 60_000));
+        // A noisy one scatters within each row.
+        for i in 115..118 {
+            let (from, t) = row(i);
+            g.update_row(4.0, Some((2.5, 5.5)), from, t, 6);
+        }
+        assert_eq!((g.wide_rows(3, 1.2), g.run), (3, 0));
+    }
+
+    #[test]
     fn gas_history_learns_repeats_trends_and_jumps() {
         // A channel that changes at every other reading learns p_same ≈ 0.5.
         let mut g = GasHistory::default();

@@ -321,10 +321,14 @@ fn reads_window_rows() {
             format!("2026-11-27T03:{:02}:00Z", i * 5 + 5).replace("03:60", "04:00"),
         );
         // No supply air in these rows: return air is judged against the
-        // band (P01: -1 … 2 °C) plus the 3 °C it runs above supply air.
+        // band (P01: -1 … 2 °C) plus the 3 °C it runs above supply air. The
+        // readings of each row differ (rows of equal readings, one after the
+        // other, are a stuck sensor).
         let (t, kw) = if i >= 4 { (6.5, 0.0) } else { (0.5, 2.5) };
         rows.push_str(&format!(
-            "{{\"window_start\":\"{s}\",\"window_end\":\"{e}\",\"container_id\":\"MSKU1234565\",\"product_id\":\"P01\",\"count\":5,\"temperature_min\":{t},\"temperature_max\":{t},\"temperature_mean\":{t},\"kilowatts_max\":{kw}}}\n"
+            "{{\"window_start\":\"{s}\",\"window_end\":\"{e}\",\"container_id\":\"MSKU1234565\",\"product_id\":\"P01\",\"count\":5,\"temperature_min\":{},\"temperature_max\":{},\"temperature_mean\":{t},\"kilowatts_max\":{kw}}}\n",
+            t - 0.1,
+            t + 0.1
         ));
     }
     let faults: Vec<String> = opened(&detect(rows.as_bytes(), &[]))
