@@ -128,12 +128,13 @@ pub struct DetectArgs {
     /// Hold readings up to DURATION out of event-time order and judge them in
     /// order (a modem that sends late, `reefer-sim --delivery realistic`:
     /// `--lateness 1m`); a reading later than that is a bad line, with its own
-    /// line number. Default 0s: input must be in order per container.
+    /// line number. Default 0s: input must be in order per container. Works
+    /// with --evaluate too (each input's held readings are judged at its end).
     #[arg(
         long,
         default_value = "0s",
         value_name = "DURATION",
-        conflicts_with_all = ["evaluate", "where_"]
+        conflicts_with = "where_"
     )]
     pub lateness: Span,
 
@@ -470,12 +471,7 @@ fn run_evaluate(
     };
     let mut ev = evaluate::Evaluator::default();
     let mut pending: Vec<FaultEvent> = Vec::new();
-    let exit = for_each_obs(args, true, rejects, out, &mut |o, _| {
-        let Some(o) = o else {
-            ev.finish(&mut scores);
-            engine.reset();
-            return Ok(Ok(()));
-        };
+    let mut judge = |engine: &mut Engine, ev: &mut evaluate::Evaluator, o: &Obs| {
         let relabelled = labels.as_ref().map(|l| {
             let mut r = o.clone();
             r.label = l.during(o.container_id, o.from_ms, o.t_ms + i64::from(!o.window));
@@ -490,8 +486,42 @@ fn run_evaluate(
         for e in pending.drain(..) {
             ev.event(&e);
         }
-        Ok(res.map(drop).map_err(|e| e.to_string()))
+        res.map(drop).map_err(|e| e.to_string())
+    };
+    // --lateness: readings held and judged in event time, as without --evaluate.
+    let mut reorder =
+        (args.lateness.millis > 0).then(|| reorder::Reorder::new(args.lateness.millis));
+    let mut unjudged = 0u64;
+    let mut released = |judged: Result<(), String>| -> anyhow::Result<()> {
+        if let Err(why) = judged {
+            unjudged += 1;
+            crate::warn!("{TOOL}: {why}");
+        }
+        Ok(())
+    };
+    let exit = for_each_obs(args, true, rejects, out, &mut |o, _| {
+        let Some(o) = o else {
+            // The next input: judge what the last one still holds, score it.
+            if let Some(r) = &mut reorder {
+                r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
+            }
+            ev.finish(&mut scores);
+            engine.reset();
+            return Ok(Ok(()));
+        };
+        let Some(r) = &mut reorder else {
+            return Ok(judge(engine, &mut ev, o));
+        };
+        if let Err(why) = r.admit(o, engine.last_time(o.container_id)) {
+            return Ok(Err(why));
+        }
+        r.release(false, &mut |o| released(judge(engine, &mut ev, o)))?;
+        Ok(Ok(()))
     })?;
+    if let Some(r) = &mut reorder {
+        r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
+    }
+    let exit = exit.max(Exit::from_rejected(unjudged));
     ev.finish(&mut scores);
     let no_episodes = scores.kinds.values().all(|k| k.episodes + k.truncated == 0);
     let mut exit = exit;

@@ -864,3 +864,35 @@ fn list_products_prints_the_catalog_with_a_file_s_additions() {
         .stdout(predicates::str::contains("P02   bananas"))
         .stdout(predicates::str::contains("P09   ice cream"));
 }
+
+#[test]
+fn evaluate_with_lateness_scores_late_delivered_readings_as_it_scores_them_in_order() {
+    let sim = |delivery: &str| {
+        let run = tool("reefer-sim")
+            .args(["--containers", "20", "--duration", "4h", "--seed", "7"])
+            .args(["--start", "2026-11-27T00:00:00Z", "--no-faults"])
+            .args(["--inject", "2:compressor_failure@30m+1h"])
+            .args(["--inject", "3:o2_sensor@20m+90m"])
+            .args(["--delivery", delivery])
+            .assert()
+            .success();
+        run.get_output().stdout.clone()
+    };
+    let table = |input: Vec<u8>, args: &[&str]| {
+        let run = tool("reefer-detect")
+            .arg("--evaluate")
+            .args(args)
+            .write_stdin(input)
+            .assert()
+            .success();
+        let out = String::from_utf8(run.get_output().stdout.clone()).unwrap();
+        // The per-fault rows (the last line counts readings, which differ).
+        out.lines().take(8).collect::<Vec<_>>().join("\n")
+    };
+    let in_order = table(sim("in-order"), &[]);
+    assert!(
+        in_order.contains("o2_sensor                     1        1"),
+        "{in_order}"
+    );
+    assert_eq!(table(sim("realistic"), &["--lateness", "1m"]), in_order);
+}
