@@ -538,7 +538,8 @@ impl History {
         }
         // A unit without power mostly falls silent (its modem talks over the
         // power cable): a long gap is as much a power cut as a reading of 0 kW.
-        let gap = self.readings > 0 && t - self.last_t > POWER_GAP_MS;
+        // (A row's gap runs from the last row's end to its start.)
+        let gap = self.readings > 0 && o.from_ms - self.last_t > POWER_GAP_MS;
         if gap || o.kilowatts.is_some_and(|k| k <= 0.05) || o.mode == Some(Mode::Off) {
             self.last_power_off = t;
         }

@@ -3,15 +3,18 @@
 //! for ad-hoc filtering; `--evaluate` to score the detectors against the
 //! simulator's ground truth.
 //!
-//! On reefer-window rows (see [`obs::ObsFields`] for the columns read) these
-//! detectors work: power_off (`kilowatts_max`), fan_failure (`fan_N_true`),
-//! door_open (`door_open_true`: the door switch; inferring a door without one
-//! needs single readings), temperature_excursion (`temperature_mean`,
-//! `target_temperature_mean`), temperature_sensor (`temperature_min`/`_max`
-//! out of range; the stuck-sensor test needs single readings) and threshold
-//! `[[rule]]`s. compressor_failure (operating_mode per reading, or a
-//! reading-level warming history), co2_sensor and o2_sensor (a sensor's
-//! reading-to-reading noise) need readings and stay silent on rows.
+//! On reefer-window rows (see [`obs::ObsFields`] for the columns read) every
+//! detector works: power_off (the gap, `kilowatts_max`), fan_failure
+//! (`fan_N_true`), door_open (`door_open_true`: the door switch; inferring a
+//! door without one needs single readings), temperature_excursion
+//! (`temperature_mean`, `supply_air_temperature_mean`, `target_temperature_mean`),
+//! temperature_sensor (`temperature_min`/`_max` out of range, or equal for
+//! consecutive rows: stuck, counted by `count`), compressor_failure
+//! (`supply_air_temperature_mean` against `temperature_mean` while the
+//! controlled air stands above the setpoint; without supply air the fallback
+//! on `kilowatts_mean`), co2_sensor and o2_sensor (`<gas>_min`/`_max`: still
+//! rows for stuck, wide rows for noisy; `<gas>_mean` for drift) and threshold
+//! `[[rule]]`s.
 
 pub mod band;
 pub mod config;
@@ -75,11 +78,10 @@ brief_high, chill_injury_below, o2_min, o2_max, co2_max.";
 /// catalog band longer than a grace period; defrosts and the pull-down after
 /// loading do not count). Input must be in event-time order per container.
 ///
-/// On reefer-window rows (reefer-window's default columns: temperature_mean/_min/_max,
-/// kilowatts_max, fan_1_true, door_open_true, defrost_true, and the other
-/// <field>_mean/<field>_true columns when present) power_off, fan_failure, door_open
-/// (by its switch), temperature_excursion, temperature_sensor (out of range) and
-/// threshold rules work; compressor_failure, co2_sensor and o2_sensor need readings.
+/// On reefer-window rows every detector works with reefer-window's default columns
+/// (count, <field>_min/_max/_mean of temperature, supply_air_temperature, kilowatts,
+/// oxygen_level, carbon_dioxide_level, and fan_1_true, door_open_true, defrost_true;
+/// other <field>_mean/<field>_true columns when present); door_open only by its switch.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "reefer-detect", version, after_help = EXAMPLES)]
 #[command(group(clap::ArgGroup::new("sql_input").args(["where_", "rules"]).multiple(true)))]

@@ -131,6 +131,14 @@ impl<'a> Obs<'a> {
             "kilowatts" => self.kilowatts = None,
             _ => {}
         }
+        // A row's own columns of those fields go with them.
+        if let Some(r) = &mut self.row {
+            match field {
+                "supply_air_temperature" => r.supply_span = None,
+                "kilowatts" => r.kw_mean = None,
+                _ => {}
+            }
+        }
     }
 
     /// A numeric field by its schema name (docs/contract.md §1), for threshold rules and `--where`.

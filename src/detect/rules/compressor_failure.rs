@@ -160,7 +160,7 @@ impl Rule for CompressorFailure {
         }
     }
     fn needs(&self) -> &'static str {
-        "operating_mode, supply_air_temperature, temperature (fallback: temperature, kilowatts, fans, a band, ambient_temperature)"
+        "operating_mode, supply_air_temperature, temperature (fallback: temperature, kilowatts, fans, a band, ambient_temperature; window: supply_air_temperature_mean, temperature_mean, fallback kilowatts_mean)"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
         let o = ctx.obs;
