@@ -105,7 +105,8 @@ impl GasRule {
                 return Some(Finding::Stuck {
                     run: g.run + 1,
                     since: g.run_since,
-                    needed: (needed + 1).max(min_run + 1),
+                    // In rows (see `describe`).
+                    needed: needed + 1,
                 });
             }
             let wide = g.wide_rows(ROW_NOISY, ROW_SPREAD * self.jump);
@@ -253,7 +254,16 @@ impl GasRule {
                 evidence(&[
                     (field, n(value)),
                     ("equal_readings", Some(Value::from(run))),
-                    ("equal_readings_needed", Some(Value::from(needed))),
+                    // Rows: the run is judged in rows whose readings were all equal.
+                    (
+                        if g.rows {
+                            "still_windows_needed"
+                        } else {
+                            "equal_readings_needed"
+                        },
+                        Some(Value::from(needed)),
+                    ),
+                    ("still_windows", g.rows.then(|| Value::from(g.row_run + 1))),
                     ("repeat_share", n(Some((g.p_same() * 1000.0).round() / 1000.0))),
                     ("stuck_for_s", Some(Value::from((o.t_ms - since) / 1000))),
                 ]),
