@@ -4,6 +4,8 @@
 # minutes, run through reefer-detect --evaluate with the fleet's own labels
 # (--labels). Usage: scripts/evaluate-rows.sh [CONTAINERS] [DURATION] [SEEDS...]
 # (default 300 containers, 1d, seeds 1 2 3). Uses the release build.
+# SIM_ARGS adds reefer-sim arguments (e.g. SIM_ARGS='--faults compressor_failure=0.2'
+# for more episodes of a rare kind); WINDOW_ARGS adds reefer-window arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 containers=${1:-300}
@@ -17,10 +19,10 @@ work=$(mktemp -d -t reefer-rows.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 for seed in "${seeds[@]}"; do
   "$bin/reefer-sim" --containers "$containers" --duration "$duration" --interval 10s \
-    --seed "$seed" --start 2026-11-27T00:00:00Z -o "$work/readings.jsonl"
+    --seed "$seed" --start 2026-11-27T00:00:00Z ${SIM_ARGS:-} -o "$work/readings.jsonl"
   for size in 1m 5m; do
     echo "== seed $seed, $containers containers, $duration at 10 s, --size $size windows"
-    "$bin/reefer-window" --size "$size" "$work/readings.jsonl" \
+    "$bin/reefer-window" --size "$size" ${WINDOW_ARGS:-} "$work/readings.jsonl" \
       | "$bin/reefer-detect" --evaluate --labels "$work/readings.jsonl"
   done
   echo "== seed $seed, the same readings without windows"

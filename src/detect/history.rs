@@ -43,6 +43,16 @@ pub struct GasHistory {
     /// Largest change between two readings in each of those bins.
     bins_jump: [f64; GAS_BINS],
     nbins: usize,
+    /// Fed by window rows ([`GasHistory::update_row`]): `run` counts the
+    /// readings of consecutive rows that stood still at one value, and the
+    /// learnt repeats are rows repeating the previous row's value.
+    pub rows: bool,
+    /// Rows after the first of the current run of still rows.
+    pub row_run: u32,
+    /// The value the current run of still rows stands at (NaN: none).
+    flat_value: f64,
+    /// The spread (max − min) of the last 4 rows, newest at `spreads[(seen - 1) & 3]`.
+    spreads: [f64; 4],
 }
 
 impl Default for GasHistory {
@@ -62,6 +72,10 @@ impl Default for GasHistory {
             bins: [0.0; GAS_BINS],
             bins_jump: [0.0; GAS_BINS],
             nbins: 0,
+            rows: false,
+            row_run: 0,
+            flat_value: f64::NAN,
+            spreads: [0.0; 4],
         }
     }
 }
@@ -103,7 +117,17 @@ impl GasHistory {
         self.v[self.next] = v;
         self.next = (self.next + 1) & GAS_MASK;
         self.seen += 1;
-        let idx = t.div_euclid(GAS_BIN_MS);
+        let jump = if self.seen > 1 {
+            (v - self.back(1).1).abs()
+        } else {
+            0.0
+        };
+        self.bin_add(t.div_euclid(GAS_BIN_MS), v, 1, jump);
+    }
+
+    /// Adds `n` readings summing to `sum` to the 10-minute bin `idx`; `jump`
+    /// is the largest change between two of them.
+    fn bin_add(&mut self, idx: i64, sum: f64, n: u32, jump: f64) {
         if idx != self.bin.0 {
             if self.bin.2 > 0 {
                 if idx == self.bin.0 + 1 {
@@ -122,12 +146,71 @@ impl GasHistory {
             }
             self.bin = (idx, 0.0, 0, 0.0);
         }
-        if self.seen > 1 {
-            let d = (v - self.back(1).1).abs();
-            self.bin.3 = self.bin.3.max(d);
+        self.bin.3 = self.bin.3.max(jump);
+        self.bin.1 += sum;
+        self.bin.2 += n;
+    }
+
+    /// One reefer-window row of this channel: its mean, the spread of its
+    /// readings (`_min`, `_max`) when the row has it, the window's start and
+    /// end and its reading count. What a row can show of the three findings:
+    /// *stuck*, a run of rows whose readings were all equal (min = max) at one
+    /// value, long in readings and unlikely for this channel (its learnt share
+    /// of rows repeating the previous one); *noisy*, rows whose readings
+    /// scatter far more than the box can change; *drifting*, the 10-minute
+    /// means, count-weighted, with a row's spread standing for its largest jump.
+    pub(crate) fn update_row(
+        &mut self,
+        mean: f64,
+        span: Option<(f64, f64)>,
+        from: i64,
+        t: i64,
+        count: u32,
+    ) {
+        self.rows = true;
+        let n = count.max(1);
+        let spread = span.map_or(f64::NAN, |(lo, hi)| hi - lo);
+        match span {
+            Some((lo, hi)) if lo == hi => {
+                if self.seen > 0 && lo == self.flat_value {
+                    self.run += n;
+                    self.row_run += 1;
+                } else {
+                    self.end_row_run();
+                    self.run = n - 1;
+                    self.run_since = from;
+                    self.flat_value = lo;
+                }
+            }
+            _ => {
+                self.end_row_run();
+                self.run = 0;
+                self.run_since = t;
+                self.flat_value = f64::NAN;
+            }
         }
-        self.bin.1 += v;
-        self.bin.2 += 1;
+        self.spreads[(self.seen & 3) as usize] = spread;
+        self.t[self.next] = t;
+        self.v[self.next] = mean;
+        self.next = (self.next + 1) & GAS_MASK;
+        self.seen += 1;
+        let jump = if spread.is_nan() { 0.0 } else { spread };
+        self.bin_add(from.div_euclid(GAS_BIN_MS), mean * n as f64, n, jump);
+    }
+
+    /// A run of still rows ended: learn it, unless it was long enough to be stuck.
+    fn end_row_run(&mut self) {
+        if self.seen > 0 && self.row_run < self.stuck_run() {
+            self.learn(self.row_run as f64, 1.0);
+        }
+        self.row_run = 0;
+    }
+
+    /// How many of the last `k` (≤ 4) rows spread wider than `threshold`.
+    pub fn wide_rows(&self, k: u64, threshold: f64) -> u32 {
+        (0..k.min(4).min(self.seen))
+            .filter(|i| self.spreads[((self.seen - 1 - i) & 3) as usize] > threshold)
+            .count() as u32
     }
 
     fn learn(&mut self, sames: f64, changes: f64) {
@@ -143,7 +226,8 @@ impl GasHistory {
         }
     }
 
-    /// Share of readings equal to the one before, on a healthy stretch of this channel.
+    /// Share of readings equal to the one before, on a healthy stretch of this
+    /// channel (fed by rows: share of rows repeating the previous one).
     pub fn p_same(&self) -> f64 {
         (self.sames / (self.sames + self.changes)).clamp(0.01, 0.99)
     }
@@ -292,7 +376,12 @@ impl History {
             self.slow_rh[self.slow_next] = o.humidity.unwrap_or(f64::NAN);
             self.slow_next = (self.slow_next + 1) & 7;
         }
-        if let Some(kw) = o.kilowatts {
+        // A row's draw is its mean (`kilowatts` is its maximum, for power_off).
+        let kw = match o.row {
+            Some(r) => r.kw_mean.or(o.kilowatts),
+            None => o.kilowatts,
+        };
+        if let Some(kw) = kw {
             let dt = t.saturating_sub(self.last_t).clamp(0, 600_000);
             let a = if self.readings == 0 {
                 1.0
@@ -378,25 +467,68 @@ impl History {
         best
     }
 
-    pub(super) fn update(&mut self, o: &Obs, band: &Band) {
-        let t = o.t_ms;
-        if o.temperature == self.prev_temp {
-            self.temp_same += 1;
-            if o.supply.is_some() && o.supply != self.prev_supply {
-                self.supply_moved = true;
+    /// A window row's temperature: a row whose readings were all equal
+    /// (`temperature_min` = `_max`) continues a run of equal readings at that
+    /// value by its `count`; any other row ends it. The supply air moved when
+    /// its own spread or its mean did.
+    fn update_row_temperature(&mut self, o: &Obs, count: u32) {
+        let supply_spread = o
+            .row
+            .and_then(|r| r.supply_span)
+            .is_some_and(|(lo, hi)| lo != hi);
+        if o.temp_min == o.temp_max {
+            if self.temp_same > 0 && o.temp_min == self.prev_temp {
+                self.temp_same += count;
+                let mean_moved = o.supply.is_some() && o.supply != self.prev_supply;
+                self.supply_moved |= supply_spread || mean_moved;
+            } else {
+                self.temp_same = count;
+                self.temp_same_since = o.from_ms;
+                self.supply_moved = supply_spread;
             }
         } else {
-            self.temp_same = 1;
-            self.temp_same_since = t;
+            self.temp_same = 0;
             self.supply_moved = false;
         }
-        self.prev_temp = o.temperature;
-        self.prev_supply = o.supply;
-        if let Some(v) = o.oxygen {
-            self.o2.update(v, t);
+        self.prev_temp = o.temp_min;
+    }
+
+    pub(super) fn update(&mut self, o: &Obs, band: &Band) {
+        let t = o.t_ms;
+        if let Some(row) = o.row {
+            self.update_row_temperature(o, row.count.max(1));
+        } else {
+            if o.temperature == self.prev_temp {
+                self.temp_same += 1;
+                if o.supply.is_some() && o.supply != self.prev_supply {
+                    self.supply_moved = true;
+                }
+            } else {
+                self.temp_same = 1;
+                self.temp_same_since = t;
+                self.supply_moved = false;
+            }
+            self.prev_temp = o.temperature;
         }
-        if let Some(v) = o.co2 {
-            self.co2.update(v, t);
+        self.prev_supply = o.supply;
+        match o.row {
+            Some(row) => {
+                if let Some(v) = o.oxygen {
+                    self.o2.update_row(v, row.o2_span, o.from_ms, t, row.count);
+                }
+                if let Some(v) = o.co2 {
+                    self.co2
+                        .update_row(v, row.co2_span, o.from_ms, t, row.count);
+                }
+            }
+            None => {
+                if let Some(v) = o.oxygen {
+                    self.o2.update(v, t);
+                }
+                if let Some(v) = o.co2 {
+                    self.co2.update(v, t);
+                }
+            }
         }
         if o.defrosting() {
             self.last_defrost = t;
@@ -406,7 +538,8 @@ impl History {
         }
         // A unit without power mostly falls silent (its modem talks over the
         // power cable): a long gap is as much a power cut as a reading of 0 kW.
-        let gap = self.readings > 0 && t - self.last_t > POWER_GAP_MS;
+        // (A row's gap runs from the last row's end to its start.)
+        let gap = self.readings > 0 && o.from_ms - self.last_t > POWER_GAP_MS;
         if gap || o.kilowatts.is_some_and(|k| k <= 0.05) || o.mode == Some(Mode::Off) {
             self.last_power_off = t;
         }
@@ -448,6 +581,31 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_of_a_moving_channel_teach_that_still_rows_are_rare_and_a_stuck_run_is_counted_in_readings(
+    ) {
+        let mut g = GasHistory::default();
+        let row = |i: i64| (i * 60_000, (i + 1) * 60_000);
+        for i in 0..100 {
+            let (from, t) = row(i);
+            let m = 3.0 + 0.01 * (i % 5) as f64;
+            g.update_row(m, Some((m - 0.05, m + 0.05)), from, t, 6);
+        }
+        assert!(g.rows && g.stuck_run() <= 12, "{}", g.stuck_run());
+        assert_eq!(g.wide_rows(3, 0.5), 0);
+        for i in 100..115 {
+            let (from, t) = row(i);
+            g.update_row(4.2, Some((4.2, 4.2)), from, t, 6);
+        }
+        assert_eq!((g.row_run, g.run, g.run_since), (14, 89, 100 * 60_000));
+        // A noisy one scatters within each row.
+        for i in 115..118 {
+            let (from, t) = row(i);
+            g.update_row(4.0, Some((2.5, 5.5)), from, t, 6);
+        }
+        assert_eq!((g.wide_rows(3, 1.2), g.run), (3, 0));
+    }
 
     #[test]
     fn gas_history_learns_repeats_trends_and_jumps() {

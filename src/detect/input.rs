@@ -6,7 +6,7 @@
 //! that panics is a fatal error that says how far the input was read, never
 //! the end of input.
 
-use super::obs::{Mode, Obs, ObsFields};
+use super::obs::{Mode, Obs, ObsFields, RowAggs};
 use crate::codec::ordered::{parse_in_order, Job, Next};
 use crate::codec::scan::Scanner;
 use crate::codec::{parse_json_object_str, Chunk, Format, FormatChoice, Input, Rejects, Source};
@@ -69,6 +69,7 @@ pub struct Owned {
     defrost: Option<bool>,
     door_open: Option<bool>,
     mode: Option<Mode>,
+    row: Option<RowAggs>,
 }
 
 impl Owned {
@@ -97,6 +98,7 @@ impl Owned {
             defrost: o.defrost,
             door_open: o.door_open,
             mode: o.mode,
+            row: o.row,
         }
     }
 
@@ -124,6 +126,7 @@ impl Owned {
             defrost: self.defrost,
             door_open: self.door_open,
             mode: self.mode,
+            row: self.row,
             label: self.label.as_ref().map(Text::as_str),
         }
     }

@@ -3,15 +3,18 @@
 //! for ad-hoc filtering; `--evaluate` to score the detectors against the
 //! simulator's ground truth.
 //!
-//! On reefer-window rows (see [`obs::ObsFields`] for the columns read) these
-//! detectors work: power_off (`kilowatts_max`), fan_failure (`fan_N_true`),
-//! door_open (`door_open_true`: the door switch; inferring a door without one
-//! needs single readings), temperature_excursion (`temperature_mean`,
-//! `target_temperature_mean`), temperature_sensor (`temperature_min`/`_max`
-//! out of range; the stuck-sensor test needs single readings) and threshold
-//! `[[rule]]`s. compressor_failure (operating_mode per reading, or a
-//! reading-level warming history), co2_sensor and o2_sensor (a sensor's
-//! reading-to-reading noise) need readings and stay silent on rows.
+//! On reefer-window rows (see [`obs::ObsFields`] for the columns read) every
+//! detector works: power_off (the gap, `kilowatts_max`), fan_failure
+//! (`fan_N_true`), door_open (`door_open_true`: the door switch; inferring a
+//! door without one needs single readings), temperature_excursion
+//! (`temperature_mean`, `supply_air_temperature_mean`, `target_temperature_mean`),
+//! temperature_sensor (`temperature_min`/`_max` out of range, or equal for
+//! consecutive rows: stuck, counted by `count`), compressor_failure
+//! (`supply_air_temperature_mean` against `temperature_mean` while the
+//! controlled air stands above the setpoint; without supply air the fallback
+//! on `kilowatts_mean`), co2_sensor and o2_sensor (`<gas>_min`/`_max`: still
+//! rows for stuck, wide rows for noisy; `<gas>_mean` for drift) and threshold
+//! `[[rule]]`s.
 
 pub mod band;
 pub mod config;
@@ -75,11 +78,10 @@ brief_high, chill_injury_below, o2_min, o2_max, co2_max.";
 /// catalog band longer than a grace period; defrosts and the pull-down after
 /// loading do not count). Input must be in event-time order per container.
 ///
-/// On reefer-window rows (reefer-window's default columns: temperature_mean/_min/_max,
-/// kilowatts_max, fan_1_true, door_open_true, defrost_true, and the other
-/// <field>_mean/<field>_true columns when present) power_off, fan_failure, door_open
-/// (by its switch), temperature_excursion, temperature_sensor (out of range) and
-/// threshold rules work; compressor_failure, co2_sensor and o2_sensor need readings.
+/// On reefer-window rows every detector works with reefer-window's default columns
+/// (count, <field>_min/_max/_mean of temperature, supply_air_temperature, kilowatts,
+/// oxygen_level, carbon_dioxide_level, and fan_1_true, door_open_true, defrost_true;
+/// other <field>_mean/<field>_true columns when present); door_open only by its switch.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "reefer-detect", version, after_help = EXAMPLES)]
 #[command(group(clap::ArgGroup::new("sql_input").args(["where_", "rules"]).multiple(true)))]
@@ -128,12 +130,13 @@ pub struct DetectArgs {
     /// Hold readings up to DURATION out of event-time order and judge them in
     /// order (a modem that sends late, `reefer-sim --delivery realistic`:
     /// `--lateness 1m`); a reading later than that is a bad line, with its own
-    /// line number. Default 0s: input must be in order per container.
+    /// line number. Default 0s: input must be in order per container. Works
+    /// with --evaluate too (each input's held readings are judged at its end).
     #[arg(
         long,
         default_value = "0s",
         value_name = "DURATION",
-        conflicts_with_all = ["evaluate", "where_"]
+        conflicts_with = "where_"
     )]
     pub lateness: Span,
 
@@ -470,12 +473,7 @@ fn run_evaluate(
     };
     let mut ev = evaluate::Evaluator::default();
     let mut pending: Vec<FaultEvent> = Vec::new();
-    let exit = for_each_obs(args, true, rejects, out, &mut |o, _| {
-        let Some(o) = o else {
-            ev.finish(&mut scores);
-            engine.reset();
-            return Ok(Ok(()));
-        };
+    let mut judge = |engine: &mut Engine, ev: &mut evaluate::Evaluator, o: &Obs| {
         let relabelled = labels.as_ref().map(|l| {
             let mut r = o.clone();
             r.label = l.during(o.container_id, o.from_ms, o.t_ms + i64::from(!o.window));
@@ -490,8 +488,42 @@ fn run_evaluate(
         for e in pending.drain(..) {
             ev.event(&e);
         }
-        Ok(res.map(drop).map_err(|e| e.to_string()))
+        res.map(drop).map_err(|e| e.to_string())
+    };
+    // --lateness: readings held and judged in event time, as without --evaluate.
+    let mut reorder =
+        (args.lateness.millis > 0).then(|| reorder::Reorder::new(args.lateness.millis));
+    let mut unjudged = 0u64;
+    let mut released = |judged: Result<(), String>| -> anyhow::Result<()> {
+        if let Err(why) = judged {
+            unjudged += 1;
+            crate::warn!("{TOOL}: {why}");
+        }
+        Ok(())
+    };
+    let exit = for_each_obs(args, true, rejects, out, &mut |o, _| {
+        let Some(o) = o else {
+            // The next input: judge what the last one still holds, score it.
+            if let Some(r) = &mut reorder {
+                r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
+            }
+            ev.finish(&mut scores);
+            engine.reset();
+            return Ok(Ok(()));
+        };
+        let Some(r) = &mut reorder else {
+            return Ok(judge(engine, &mut ev, o));
+        };
+        if let Err(why) = r.admit(o, engine.last_time(o.container_id)) {
+            return Ok(Err(why));
+        }
+        r.release(false, &mut |o| released(judge(engine, &mut ev, o)))?;
+        Ok(Ok(()))
     })?;
+    if let Some(r) = &mut reorder {
+        r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
+    }
+    let exit = exit.max(Exit::from_rejected(unjudged));
     ev.finish(&mut scores);
     let no_episodes = scores.kinds.values().all(|k| k.episodes + k.truncated == 0);
     let mut exit = exit;

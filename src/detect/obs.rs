@@ -43,8 +43,39 @@ pub struct Obs<'a> {
     pub defrost: Option<bool>,
     pub door_open: Option<bool>,
     pub mode: Option<Mode>,
+    /// What a window row adds to its means (None for a reading).
+    pub row: Option<RowAggs>,
     /// Simulator ground truth, filled only for `--evaluate`; rules never see it.
     pub label: Option<&'a str>,
+}
+
+/// The aggregates of a reefer-window row that the rules read beyond the
+/// means: how many readings it summarises, the mean draw (`kilowatts` is the
+/// maximum), and the spread of each gas channel (`<field>_min`/`_max`), which
+/// tells a channel that stood still (min = max) or scattered within the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RowAggs {
+    /// Readings in the window (`count`).
+    pub count: u32,
+    /// `kilowatts_mean`.
+    pub kw_mean: Option<f64>,
+    /// `oxygen_level_min`, `oxygen_level_max`.
+    pub o2_span: Option<(f64, f64)>,
+    /// `carbon_dioxide_level_min`, `carbon_dioxide_level_max`.
+    pub co2_span: Option<(f64, f64)>,
+    /// `supply_air_temperature_min`, `supply_air_temperature_max`.
+    pub supply_span: Option<(f64, f64)>,
+}
+
+impl RowAggs {
+    /// The span of a gas channel's readings in the window.
+    pub fn span(&self, oxygen: bool) -> Option<(f64, f64)> {
+        if oxygen {
+            self.o2_span
+        } else {
+            self.co2_span
+        }
+    }
 }
 
 /// Fields a threshold rule can compare (numbers, and booleans as 0/1).
@@ -99,6 +130,14 @@ impl<'a> Obs<'a> {
             "operating_mode" => self.mode = None,
             "kilowatts" => self.kilowatts = None,
             _ => {}
+        }
+        // A row's own columns of those fields go with them.
+        if let Some(r) = &mut self.row {
+            match field {
+                "supply_air_temperature" => r.supply_span = None,
+                "kilowatts" => r.kw_mean = None,
+                _ => {}
+            }
         }
     }
 
@@ -169,6 +208,7 @@ impl<'a> Obs<'a> {
                 .operating_mode
                 .as_deref()
                 .map(|m| Mode::parse(m.as_bytes())),
+            row: None,
             label: if label { r.fault.as_deref() } else { None },
         }
     }
@@ -183,7 +223,9 @@ impl<'a> Obs<'a> {
 /// `temperature` is the mean, `temperature_min`/`_max` bound it, `kilowatts`
 /// is the window's maximum (power is off only when every reading was off),
 /// the other numbers are means, and a boolean is true when any reading had it
-/// true (a fan ran, a defrost or an open door happened in the window).
+/// true (a fan ran, a defrost or an open door happened in the window). Beyond
+/// those, [`RowAggs`] keeps `count`, `kilowatts_mean` and the gas channels'
+/// (and supply air's) `_min`/`_max`.
 pub struct ObsFields {
     pub fields: Arc<Fields>,
     id: Slot,
@@ -215,7 +257,12 @@ struct RowSlots {
     min: Slot,
     max: Slot,
     kw_max: Slot,
+    kw_mean: Slot,
+    count: Slot,
     oxygen: Slot,
+    o2_span: (Slot, Slot),
+    co2_span: (Slot, Slot),
+    supply_span: (Slot, Slot),
     co2: Slot,
     target: Slot,
     supply: Slot,
@@ -231,6 +278,9 @@ impl ObsFields {
     pub fn new(times: TimeParser) -> ObsFields {
         let mut f = Fields::new(times);
         let num = |f: &mut Fields, n: &str| f.add(n, Kind::Num);
+        // Row-only columns a reading of the user's own may carry with another
+        // type (`"count":"n/a"`): read whatever is there, use only numbers.
+        let any = |f: &mut Fields, n: &str| f.add(n, Kind::Any);
         let id = f.add("container_id", Kind::Str);
         let time = f.add("measurement_time", Kind::Time);
         let product = f.add("product_id", Kind::Str);
@@ -256,6 +306,20 @@ impl ObsFields {
             min: num(&mut f, "temperature_min"),
             max: num(&mut f, "temperature_max"),
             kw_max: num(&mut f, "kilowatts_max"),
+            kw_mean: any(&mut f, "kilowatts_mean"),
+            count: any(&mut f, "count"),
+            o2_span: (
+                any(&mut f, "oxygen_level_min"),
+                any(&mut f, "oxygen_level_max"),
+            ),
+            co2_span: (
+                any(&mut f, "carbon_dioxide_level_min"),
+                any(&mut f, "carbon_dioxide_level_max"),
+            ),
+            supply_span: (
+                any(&mut f, "supply_air_temperature_min"),
+                any(&mut f, "supply_air_temperature_max"),
+            ),
             oxygen: num(&mut f, "oxygen_level_mean"),
             co2: num(&mut f, "carbon_dioxide_level_mean"),
             target: num(&mut f, "target_temperature_mean"),
@@ -334,6 +398,7 @@ impl ObsFields {
                 .str(self.mode)
                 .filter(|m| !m.is_empty())
                 .map(|m| Mode::parse(m.as_bytes())),
+            row: None,
             label: if label {
                 r.str(self.fault).filter(|l| !l.is_empty())
             } else {
@@ -352,6 +417,7 @@ impl ObsFields {
         };
         let time = |s: Slot, k: &str| r.time(s).ok_or_else(|| format!("window row: missing {k}"));
         let any_true = |s: Slot| r.num(s).map(|n| n > 0.0);
+        let span = |(lo, hi): (Slot, Slot)| Some((r.num(lo)?, r.num(hi)?));
         let mean = r.num(w.mean).ok_or(
             "window row: missing temperature_mean (aggregate temperature with reefer-window)",
         )?;
@@ -378,6 +444,15 @@ impl ObsFields {
             defrost: any_true(w.defrost),
             door_open: any_true(w.door),
             mode: None,
+            row: Some(RowAggs {
+                count: r
+                    .num(w.count)
+                    .map_or(0, |c| c.clamp(0.0, u32::MAX as f64) as u32),
+                kw_mean: r.num(w.kw_mean),
+                o2_span: span(w.o2_span),
+                co2_span: span(w.co2_span),
+                supply_span: span(w.supply_span),
+            }),
             label: None,
         })
     }

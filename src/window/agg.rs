@@ -85,12 +85,48 @@ pub const BOOL_FIELDS: [&str; 6] = [
     "maintenance_required",
 ];
 
-/// Numeric fields aggregated by default.
-pub const DEFAULT_NUMBERS: [&str; 4] = [
+/// Numeric fields aggregated by default: what reefer-detect's detectors read
+/// on rows (supply air tells a compressor that does not cool; a reading
+/// without it leaves its aggregates null).
+pub const DEFAULT_NUMBERS: [&str; 5] = [
     "temperature",
+    "supply_air_temperature",
     "kilowatts",
     "oxygen_level",
     "carbon_dioxide_level",
+];
+
+/// Decimals computed aggregates (mean, sum, stddev) are rounded to by default
+/// (`--precision`): far below any sensor's resolution, and it writes
+/// `6.0`, not `6.000000000000001`.
+pub const DEFAULT_PRECISION: u32 = 6;
+
+/// `x` rounded to `decimals` places (half away from zero), as the double
+/// nearest that decimal, so that the shortest representation that reads
+/// back as it (serde_json's) has at most `decimals` decimals. Numbers already
+/// coarser than that (beyond 2^52 in units of the last place) are left as they are.
+#[inline]
+pub fn round_to(x: f64, decimals: u32) -> f64 {
+    let p = POW10_ROUND[decimals.min(MAX_PRECISION) as usize];
+    let y = x * p;
+    if !y.is_finite() || y.abs() >= 4.5e15 {
+        return x;
+    }
+    let r = y.round();
+    // A negative mean that rounds to nothing is 0.0, not -0.0.
+    if r == 0.0 {
+        0.0
+    } else {
+        r / p
+    }
+}
+
+/// The largest `--precision`: beyond it rounding changes nothing a double holds.
+pub const MAX_PRECISION: u32 = 17;
+
+const POW10_ROUND: [f64; 18] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17,
 ];
 
 /// Boolean fields aggregated by default (count of true).
@@ -105,6 +141,8 @@ pub struct AggPlan {
     pub aggs: Vec<Agg>,
     /// Welford's running variance is only kept when `stddev` is asked for.
     track_variance: bool,
+    /// Decimals of the computed aggregates (mean, sum, stddev); None: unrounded.
+    pub precision: Option<u32>,
 }
 
 impl AggPlan {
@@ -134,7 +172,14 @@ impl AggPlan {
             bools,
             track_variance: uniq.contains(&Agg::Stddev),
             aggs: uniq,
+            precision: Some(DEFAULT_PRECISION),
         }
+    }
+
+    /// The plan with computed aggregates rounded to `decimals` (None: not at all).
+    pub fn with_precision(mut self, decimals: Option<u32>) -> AggPlan {
+        self.precision = decimals.map(|d| d.min(MAX_PRECISION));
+        self
     }
 
     /// Whether `stddev` needs Welford's running variance.
@@ -162,6 +207,9 @@ pub struct NumAcc {
     pub max: f64,
     pub first: f64,
     pub last: f64,
+    /// Neumaier's compensation of `sum`: the low-order bits the running sum
+    /// lost, so that sums and means of many readings are exact to the last digit.
+    comp: f64,
     mean: f64,
     m2: f64,
 }
@@ -175,6 +223,7 @@ impl Default for NumAcc {
             max: f64::NEG_INFINITY,
             first: f64::NAN,
             last: f64::NAN,
+            comp: 0.0,
             mean: 0.0,
             m2: 0.0,
         }
@@ -188,7 +237,15 @@ impl NumAcc {
             self.first = x;
         }
         self.n += 1;
-        self.sum += x;
+        let t = self.sum + x;
+        // Neumaier's variant of Kahan summation: keeps what the larger addend
+        // rounds away, whichever of the two it is.
+        if self.sum.abs() >= x.abs() {
+            self.comp += (self.sum - t) + x;
+        } else {
+            self.comp += (x - t) + self.sum;
+        }
+        self.sum = t;
         self.min = self.min.min(x);
         self.max = self.max.max(x);
         self.last = x;
@@ -209,8 +266,8 @@ impl NumAcc {
             Agg::Count => self.n as f64,
             Agg::Min => self.min,
             Agg::Max => self.max,
-            Agg::Mean => self.sum / self.n as f64,
-            Agg::Sum => self.sum,
+            Agg::Mean => (self.sum + self.comp) / self.n as f64,
+            Agg::Sum => self.sum + self.comp,
             Agg::First => self.first,
             Agg::Last => self.last,
             Agg::Stddev => {
@@ -310,6 +367,7 @@ pub struct RowWriter {
     /// `,"<field>_true":` (and `,"<field>_count":` when asked) per boolean field.
     bool_names: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     aggs: Vec<Agg>,
+    precision: Option<u32>,
 }
 
 fn json_name(prefix: &str, name: &str) -> Vec<u8> {
@@ -346,6 +404,7 @@ impl RowWriter {
             number_names,
             bool_names,
             aggs: plan.aggs.clone(),
+            precision: plan.precision,
         }
     }
 
@@ -380,7 +439,14 @@ impl RowWriter {
                     Some(x) if agg == Agg::Count => {
                         buf.extend_from_slice(itoa::Buffer::new().format(x as u64).as_bytes())
                     }
-                    Some(x) if x.is_finite() => push_f64(buf, x),
+                    // Minimums, maximums, firsts and lasts are input values:
+                    // written as read. Computed ones are rounded.
+                    Some(x) if x.is_finite() => match (self.precision, agg) {
+                        (Some(d), Agg::Mean | Agg::Sum | Agg::Stddev) => {
+                            push_f64(buf, round_to(x, d))
+                        }
+                        _ => push_f64(buf, x),
+                    },
                     _ => buf.extend_from_slice(b"null"),
                 }
             }
@@ -566,6 +632,28 @@ mod tests {
             push_f64(&mut b, x);
             proptest::prop_assert_eq!(String::from_utf8(b).unwrap(), serde_json::to_string(&x).unwrap());
         }
+    }
+
+    #[test]
+    fn rounding_keeps_what_it_cannot_improve_and_never_writes_minus_zero() {
+        assert_eq!(round_to(6.000000000000001, 6), 6.0);
+        assert_eq!(round_to(1.0 / 3.0, 6), 0.333333);
+        assert_eq!(round_to(-2.5e-7, 6).to_bits(), 0.0f64.to_bits());
+        assert_eq!(round_to(-2.6e-6, 6), -0.000003);
+        assert_eq!(round_to(1e300, 6), 1e300);
+        assert!(round_to(f64::NAN, 6).is_nan());
+        assert_eq!(round_to(0.1 + 0.2, 17), 0.1 + 0.2);
+    }
+
+    #[test]
+    fn compensated_sums_keep_the_digits_a_running_sum_drops() {
+        let mut a = NumAcc::default();
+        a.add(1e16, false);
+        for _ in 0..10 {
+            a.add(1.0, false);
+        }
+        a.add(-1e16, false);
+        assert_eq!(a.value(Agg::Sum), Some(10.0));
     }
 
     #[test]

@@ -103,7 +103,8 @@ pub struct WindowArgs {
     pub fields: Vec<String>,
 
     /// Aggregate only the fields named with --fields, not the defaults (temperature,
-    /// kilowatts, oxygen_level, carbon_dioxide_level, fan_1, door_open, defrost).
+    /// supply_air_temperature, kilowatts, oxygen_level, carbon_dioxide_level, fan_1,
+    /// door_open, defrost: what reefer-detect's detectors read on rows).
     #[arg(long)]
     pub no_default_fields: bool,
 
@@ -115,6 +116,12 @@ pub struct WindowArgs {
         value_name = "AGG,..."
     )]
     pub agg: Vec<Agg>,
+
+    /// Round means, sums and standard deviations to N decimals (0-17; min, max,
+    /// first and last are input values, written as read); `--precision full`
+    /// writes them unrounded.
+    #[arg(long, default_value = "6", value_name = "N", value_parser = parse_precision)]
+    pub precision: Precision,
 
     /// The event-time field (RFC 3339).
     #[arg(long, default_value = "measurement_time", value_name = "FIELD")]
@@ -150,6 +157,23 @@ pub struct WindowArgs {
 
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// Decimals of the computed aggregates (`--precision`); None: unrounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Precision(pub Option<u32>);
+
+fn parse_precision(s: &str) -> Result<Precision, String> {
+    if s.eq_ignore_ascii_case("full") {
+        return Ok(Precision(None));
+    }
+    match s.parse::<u32>() {
+        Ok(n) if n <= agg::MAX_PRECISION => Ok(Precision(Some(n))),
+        _ => Err(format!(
+            "expected a number of decimals from 0 to {} or `full`",
+            agg::MAX_PRECISION
+        )),
+    }
 }
 
 /// The arguments, resolved.
@@ -216,7 +240,7 @@ fn config(args: &WindowArgs) -> anyhow::Result<Config> {
     for (flag, name) in named {
         crate::record::check_field_name(flag, name).map_err(usage)?;
     }
-    let plan = AggPlan::new(&fields, &args.agg);
+    let plan = AggPlan::new(&fields, &args.agg).with_precision(args.precision.0);
     let needs = Needs::new(
         time_field,
         keys.clone(),

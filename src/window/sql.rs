@@ -434,6 +434,11 @@ fn output_columns(job: &SqlJob<'_>) -> Vec<OutCol> {
                     ),
                 ),
             };
+            // Rounded as reefer-window rounds them (`--precision`).
+            let expr = match (plan.precision, agg) {
+                (Some(d), Agg::Mean | Agg::Sum | Agg::Stddev) => format!("ROUND({expr}, {d})"),
+                _ => expr,
+            };
             out.push(col(&format!("{f}_{agg}"), ty, expr));
         }
     }
@@ -552,7 +557,7 @@ mod tests {
             "WATERMARK FOR `reefer_rowtime` AS `reefer_rowtime` - INTERVAL '0 00:00:05.001' DAY TO SECOND(3)",
             "TUMBLE(TABLE reefer_readings, DESCRIPTOR(`reefer_rowtime`), INTERVAL '1' MINUTE)",
             "DATE_FORMAT(window_start, 'yyyy-MM-dd''T''HH:mm:ss''Z''') AS `window_start`",
-            "AVG(`temperature`) AS `temperature_mean`",
+            "ROUND(AVG(`temperature`), 6) AS `temperature_mean`",
             "FIRST_VALUE(`product_id`) AS `product_id`",
             "FIRST_VALUE(`temperature`) AS `temperature_first`",
             "WHEN MIN(`temperature`) = MAX(`temperature`) THEN CAST(0 AS DOUBLE)",

@@ -155,7 +155,7 @@ impl Bucket {
 
 /// Open windows and the watermark.
 /// Format of [`Saved`] in a state file: bump it when these structures change.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 
 /// The open windows and the watermark, as a state file keeps them.
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -321,10 +321,14 @@ fn reads_window_rows() {
             format!("2026-11-27T03:{:02}:00Z", i * 5 + 5).replace("03:60", "04:00"),
         );
         // No supply air in these rows: return air is judged against the
-        // band (P01: -1 … 2 °C) plus the 3 °C it runs above supply air.
+        // band (P01: -1 … 2 °C) plus the 3 °C it runs above supply air. The
+        // readings of each row differ (rows of equal readings, one after the
+        // other, are a stuck sensor).
         let (t, kw) = if i >= 4 { (6.5, 0.0) } else { (0.5, 2.5) };
         rows.push_str(&format!(
-            "{{\"window_start\":\"{s}\",\"window_end\":\"{e}\",\"container_id\":\"MSKU1234565\",\"product_id\":\"P01\",\"count\":5,\"temperature_min\":{t},\"temperature_max\":{t},\"temperature_mean\":{t},\"kilowatts_max\":{kw}}}\n"
+            "{{\"window_start\":\"{s}\",\"window_end\":\"{e}\",\"container_id\":\"MSKU1234565\",\"product_id\":\"P01\",\"count\":5,\"temperature_min\":{},\"temperature_max\":{},\"temperature_mean\":{t},\"kilowatts_max\":{kw}}}\n",
+            t - 0.1,
+            t + 0.1
         ));
     }
     let faults: Vec<String> = opened(&detect(rows.as_bytes(), &[]))
@@ -859,4 +863,103 @@ fn list_products_prints_the_catalog_with_a_file_s_additions() {
         .success()
         .stdout(predicates::str::contains("P02   bananas"))
         .stdout(predicates::str::contains("P09   ice cream"));
+}
+
+#[test]
+fn evaluate_with_lateness_scores_late_delivered_readings_as_it_scores_them_in_order() {
+    let sim = |delivery: &str| {
+        let run = tool("reefer-sim")
+            .args(["--containers", "20", "--duration", "4h", "--seed", "7"])
+            .args(["--start", "2026-11-27T00:00:00Z", "--no-faults"])
+            .args(["--inject", "2:compressor_failure@30m+1h"])
+            .args(["--inject", "3:o2_sensor@20m+90m"])
+            .args(["--delivery", delivery])
+            .assert()
+            .success();
+        run.get_output().stdout.clone()
+    };
+    let table = |input: Vec<u8>, args: &[&str]| {
+        let run = tool("reefer-detect")
+            .arg("--evaluate")
+            .args(args)
+            .write_stdin(input)
+            .assert()
+            .success();
+        let out = String::from_utf8(run.get_output().stdout.clone()).unwrap();
+        // The per-fault rows (the last line counts readings, which differ).
+        out.lines().take(8).collect::<Vec<_>>().join("\n")
+    };
+    let in_order = table(sim("in-order"), &[]);
+    assert!(
+        in_order.contains("o2_sensor                     1        1"),
+        "{in_order}"
+    );
+    assert_eq!(table(sim("realistic"), &["--lateness", "1m"]), in_order);
+}
+
+/// One-minute rows of a chilled box (P01, setpoint 0 °C) from 03:00: six
+/// readings each, `row(i)` giving (return min, return max, supply mean).
+fn chilled_rows(n: usize, row: impl Fn(usize) -> (f64, f64, f64)) -> String {
+    (0..n)
+        .map(|i| {
+            let (lo, hi, supply) = row(i);
+            let t = |m: usize| format!("2026-11-27T{:02}:{:02}:00Z", 3 + m / 60, m % 60);
+            format!(
+                "{{\"window_start\":\"{}\",\"window_end\":\"{}\",\"container_id\":\"C1\",\"product_id\":\"P01\",\"count\":6,\"temperature_min\":{lo},\"temperature_max\":{hi},\"temperature_mean\":{},\"supply_air_temperature_mean\":{supply},\"kilowatts_max\":3.1,\"kilowatts_mean\":3.0,\"fan_1_true\":6,\"door_open_true\":0,\"defrost_true\":0}}\n",
+                t(i),
+                t(i + 1),
+                (lo + hi) / 2.0
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rows_of_equal_readings_one_after_another_are_a_stuck_sensor_and_moving_rows_are_not() {
+    // Return air 1.7 °C above supply air at 0.0: a healthy chilled box.
+    let stuck = chilled_rows(40, |i| {
+        let v = if i < 10 {
+            1.6 + 0.1 * (i % 2) as f64
+        } else {
+            1.7
+        };
+        (v, v, 0.05 * (i % 3) as f64)
+    });
+    let faults = opened(&detect(stuck.as_bytes(), &[]));
+    assert_eq!(
+        faults,
+        [("C1".to_string(), "temperature_sensor".to_string())]
+    );
+    // Near miss: the same rows, each spreading 0.1 °C (units report 0.1 °C).
+    let moving = chilled_rows(40, |i| (1.7, 1.8, 0.05 * (i % 3) as f64));
+    assert!(opened(&detect(moving.as_bytes(), &[])).is_empty());
+}
+
+#[test]
+fn rows_whose_supply_air_is_no_colder_than_return_air_in_a_warm_box_are_a_failed_compressor() {
+    // From row 10 the coil stops cooling: supply air climbs above return air.
+    let failed = chilled_rows(30, |i| {
+        if i < 10 {
+            (1.6, 1.8, 0.0)
+        } else {
+            let warm = 1.8 + 0.1 * (i - 10) as f64;
+            (warm, warm + 0.1, warm + 0.3)
+        }
+    });
+    let events = detect(failed.as_bytes(), &[]);
+    let faults = opened(&events);
+    assert!(
+        faults.contains(&("C1".to_string(), "compressor_failure".to_string())),
+        "{events:?}"
+    );
+    // Near miss: a box pulling down (supply air far colder) is not a failure.
+    let pulling = chilled_rows(30, |i| {
+        let warm = 6.0 - 0.05 * i as f64;
+        (warm, warm + 0.1, warm - 4.0)
+    });
+    let faults = opened(&detect(pulling.as_bytes(), &[]));
+    assert!(
+        !faults.iter().any(|(_, f)| f == "compressor_failure"),
+        "{faults:?}"
+    );
 }

@@ -310,7 +310,7 @@ fn a_shell_pipeline_turns_every_injected_fault_into_one_resolved_alert() {
 }
 
 #[test]
-fn a_shell_pipeline_over_one_minute_windows_alerts_the_faults_rows_can_show() {
+fn a_shell_pipeline_over_one_minute_windows_alerts_every_fault_as_on_readings() {
     let fleet = every_fault_fleet();
     let expected = injected(&fleet);
     let dir = tempfile::tempdir().unwrap();
@@ -320,18 +320,11 @@ fn a_shell_pipeline_over_one_minute_windows_alerts_the_faults_rows_can_show() {
         .assert()
         .success();
     let got = act_into(&events.get_output().stdout, dir.path());
-    // On 1-minute rows: the power cut (the gap in the rows), the fan
-    // (fan_1_true), the door (door_open_true) and the broken sensor
-    // (temperature_min/max). The compressor (operating mode and supply air per
-    // reading) and the gas sensors (their reading-to-reading noise) need single
-    // readings (documented in reefer-detect).
-    for fault in [
-        "power_off",
-        "fan_failure",
-        "door_open",
-        "temperature_sensor",
-    ] {
-        let (container, _) = expected.iter().find(|(_, f)| f == fault).unwrap();
+    // reefer-window's default rows carry what every detector reads: the gap
+    // (power_off), fan_1_true, door_open_true, temperature_min/_max and count
+    // (a broken or stuck sensor), supply air (the compressor) and the gases'
+    // min/max/mean (stuck, noisy or drifting gas sensors).
+    for (container, fault) in &expected {
         let rows: Vec<_> = got
             .iter()
             .filter(|(c, f, _)| c == container && f == fault)
@@ -341,7 +334,7 @@ fn a_shell_pipeline_over_one_minute_windows_alerts_the_faults_rows_can_show() {
             1,
             "{container} {fault} on rows: one alert, got {got:?}"
         );
-        assert_eq!(rows[0].2, "resolved");
+        assert_eq!(rows[0].2, "resolved", "{container} {fault}");
     }
     let (compressor, _) = expected
         .iter()
@@ -427,9 +420,12 @@ fn detection_on_window_rows_is_scored_with_the_labels_of_the_readings() {
     let kinds = &v["faults"];
     for fault in [
         "power_off",
+        "compressor_failure",
         "fan_failure",
         "door_open",
         "temperature_sensor",
+        "co2_sensor",
+        "o2_sensor",
     ] {
         assert_eq!(kinds[fault]["episodes"], 1, "{fault}: {v}");
         assert_eq!(kinds[fault]["detected"], 1, "{fault} on rows: {v}");

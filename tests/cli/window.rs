@@ -85,7 +85,11 @@ fn assert_same(actual: &Groups, expected: &Groups) {
         assert_eq!(*n, n2, "{k:?}");
         assert_eq!(*min, min2, "{k:?}");
         assert_eq!(*max, max2, "{k:?}");
-        assert!((mean - mean2).abs() < 1e-9, "{k:?}: {mean} vs {mean2}");
+        // Means are written rounded to 6 decimals (--precision).
+        assert!(
+            (mean - mean2).abs() <= 5e-7 + 1e-12,
+            "{k:?}: {mean} vs {mean2}"
+        );
     }
 }
 
@@ -159,6 +163,65 @@ fn input_shuffled_within_the_lateness_gives_the_same_windows() {
         .assert()
         .code(1)
         .stderr(contains("late records"));
+}
+
+/// One container's readings at 10 s from 03:00:00, as JSON Lines.
+fn readings_of(temps: &[f64]) -> String {
+    temps
+        .iter()
+        .enumerate()
+        .map(|(i, t)| reading("C1", &format!("2026-11-27T03:00:{:02}Z", i * 5), *t) + "\n")
+        .collect()
+}
+
+#[test]
+fn computed_aggregates_are_rounded_to_six_decimals_unless_asked_otherwise() {
+    let input = readings_of(&[1.0, 1.0, 1.1]);
+    let run = |args: &[&str]| {
+        let a = tool("reefer-window")
+            .args(["--agg", "min,mean,sum,stddev", "--no-default-fields"])
+            .args(["--fields", "temperature"])
+            .args(args)
+            .write_stdin(input.clone())
+            .assert()
+            .success();
+        String::from_utf8(stdout(&a)).unwrap()
+    };
+    let default = run(&[]);
+    assert!(
+        default.contains(r#""temperature_min":1.0,"temperature_mean":1.033333,"temperature_sum":3.1,"temperature_stddev":0.057735}"#),
+        "{default}"
+    );
+    let two = run(&["--precision", "2"]);
+    assert!(two.contains(r#""temperature_mean":1.03,"#), "{two}");
+    let full = run(&["--precision", "full"]);
+    assert!(
+        full.contains(r#""temperature_mean":1.0333333333333334,"#),
+        "{full}"
+    );
+    tool("reefer-window")
+        .args(["--precision", "18"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(contains("from 0 to 17 or `full`"));
+}
+
+#[test]
+fn means_of_many_readings_lose_no_digits() {
+    // Ten readings of 0.1: summed naively, 0.9999999999999999, mean 0.09999999999999999.
+    let input = readings_of(&[0.1; 10]);
+    let a = tool("reefer-window")
+        .args(["--no-default-fields", "--fields", "temperature"])
+        .args(["--agg", "mean,sum", "--precision", "full"])
+        .write_stdin(input)
+        .assert()
+        .success();
+    let out = String::from_utf8(stdout(&a)).unwrap();
+    assert!(
+        out.contains(r#""temperature_mean":0.1,"temperature_sum":1.0}"#),
+        "{out}"
+    );
 }
 
 #[test]

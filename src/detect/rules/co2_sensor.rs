@@ -38,7 +38,7 @@ impl Rule for Co2Sensor {
         }
     }
     fn needs(&self) -> &'static str {
-        "carbon_dioxide_level (stuck: repeats beyond its learnt noise; drifting: a steady hour-long trend); door_open, kilowatts optional"
+        "carbon_dioxide_level (stuck: repeats beyond its learnt noise; drifting: a steady hour-long trend); door_open, kilowatts optional (window: carbon_dioxide_level_min/_max/_mean, count)"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
         self.0.check(

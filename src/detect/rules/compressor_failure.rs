@@ -18,6 +18,12 @@
 //! setpoint with a mean draw under 3 kW means it is not running when called.
 //! Needs `temperature`, `kilowatts`, the fans, a band (and `ambient_temperature`
 //! for chilled cargo).
+//!
+//! Window rows carry no mode: with `supply_air_temperature_mean` the air the
+//! unit controls (supply for chilled, return for frozen) standing 1 °C above
+//! the setpoint says it calls for full cooling, and the mean supply air must
+//! then be `min_pull` colder than the mean return air (see `row_test`); without
+//! supply air, the fallback on `temperature_mean`, `kilowatts_mean` and the fans.
 
 use super::{n, Ctx, Param, Rule, Timing, Verdict, MINUTE};
 use crate::detect::engine::Band;
@@ -52,8 +58,7 @@ impl CompressorFailure {
         let h = ctx.hist;
         let band: &Band = ctx.band;
         let fans_stopped = [o.fan_1, o.fan_2, o.fan_3].contains(&Some(false));
-        if o.window
-            || !band.known
+        if !band.known
             || o.defrosting()
             || fans_stopped
             || o.fan_1.is_none()
@@ -87,6 +92,53 @@ impl CompressorFailure {
     }
 }
 
+/// Rows: the controlled air this far above the setpoint means the controller
+/// calls for full cooling (healthy chilled supply air keeps within 0.1 °C of
+/// its setpoint, healthy frozen return air within +0.3 °C).
+const ROW_CALLS_ABOVE: f64 = 1.0;
+/// Rows: hold this long after a defrost or a power cut (the heaters' warmth,
+/// the restart), ms.
+const ROW_SETTLE_MS: i64 = 10 * MINUTE;
+
+impl CompressorFailure {
+    /// The test on a window row, which has no operating mode: whether the
+    /// controller calls for full cooling is read from the air it controls
+    /// (supply air for chilled cargo, return air for frozen) standing well
+    /// above the setpoint; then the window's mean supply air must still be
+    /// `min_pull` colder than its mean return air, as in `full_cool` on readings.
+    fn row_test(&self, ctx: &Ctx, supply: f64) -> Verdict {
+        let o = ctx.obs;
+        let h = ctx.hist;
+        let band: &Band = ctx.band;
+        let all_fans_stopped =
+            o.fan_1 == Some(false) && o.fan_2 != Some(true) && o.fan_3 != Some(true);
+        let plausible = |t: f64| (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&t);
+        if !band.known
+            || o.defrosting()
+            || o.door_open == Some(true)
+            || all_fans_stopped
+            || o.kilowatts.is_some_and(|k| k <= 0.05)
+            || o.t_ms - h.last_defrost < ROW_SETTLE_MS
+            || o.t_ms - h.last_power_off < ROW_SETTLE_MS
+            || !plausible(o.temp_min)
+            || !plausible(o.temp_max)
+        {
+            return Verdict::Hold;
+        }
+        let sp = band.setpoint;
+        let controlled = if sp <= -10.0 { o.temperature } else { supply };
+        if controlled > sp + ROW_CALLS_ABOVE && o.temperature - supply < self.min_pull {
+            Verdict::fault(self.severity())
+        } else if controlled <= sp + 0.3 {
+            // Back at its setpoint: the compressor works again. (A tripping
+            // compressor's good minute, warm, holds.)
+            Verdict::Clear
+        } else {
+            Verdict::Hold
+        }
+    }
+}
+
 impl Rule for CompressorFailure {
     fn name(&self) -> &str {
         "compressor_failure"
@@ -108,10 +160,13 @@ impl Rule for CompressorFailure {
         }
     }
     fn needs(&self) -> &'static str {
-        "operating_mode, supply_air_temperature, temperature (fallback: temperature, kilowatts, fans, a band, ambient_temperature)"
+        "operating_mode, supply_air_temperature, temperature (fallback: temperature, kilowatts, fans, a band, ambient_temperature; window: supply_air_temperature_mean, temperature_mean, fallback kilowatts_mean)"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
         let o = ctx.obs;
+        if let (true, Some(supply)) = (o.window, o.supply) {
+            return self.row_test(ctx, supply);
+        }
         let (Some(mode), Some(supply)) = (o.mode, o.supply) else {
             return self.fallback(ctx);
         };
@@ -133,6 +188,21 @@ impl Rule for CompressorFailure {
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
         let o = ctx.obs;
+        if let (true, Some(supply)) = (o.window, o.supply) {
+            let ev = evidence(&[
+                ("temperature_mean", n(Some(o.temperature))),
+                ("supply_air_temperature_mean", n(Some(supply))),
+                ("setpoint", n(Some(ctx.band.setpoint))),
+                ("kilowatts_mean", n(o.row.and_then(|r| r.kw_mean))),
+            ]);
+            return (
+                ev,
+                format!(
+                    "{}: the box is above its setpoint ({:.1} °C) yet supply air ({supply:.1} °C) is no colder than return air ({:.1} °C): the compressor is not pumping",
+                    o.container_id, ctx.band.setpoint, o.temperature
+                ),
+            );
+        }
         if o.mode.is_none() || o.supply.is_none() {
             let ev = evidence(&[
                 ("temperature", n(Some(o.temperature))),

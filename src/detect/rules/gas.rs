@@ -57,6 +57,12 @@ pub struct GasRule {
     pub other_air_below: Option<f64>,
 }
 
+/// On window rows, a noisy channel spreads (max − min) wider than this many
+/// jumps in each of the last [`ROW_NOISY`] rows: a held atmosphere changes a
+/// few tenths of a percent in minutes, a noisy sensor scatters by percents.
+pub const ROW_SPREAD: f64 = 2.0;
+pub const ROW_NOISY: u64 = 3;
+
 pub enum Finding {
     Stuck { run: u32, since: i64, needed: u32 },
     Drift { slope_per_h: f64, since: i64 },
@@ -90,17 +96,39 @@ impl GasRule {
         t: i64,
         drift_from: i64,
     ) -> Option<Finding> {
-        let needed = g.stuck_run().max(self.stuck_readings as u32 - 1);
-        if g.run >= needed && t - g.run_since >= self.stuck_for_ms {
-            return Some(Finding::Stuck {
-                run: g.run + 1,
-                since: g.run_since,
-                needed: needed + 1,
-            });
-        }
-        let (large, flips) = g.jumps(self.jump);
-        if large as f64 >= self.jumps && flips as f64 >= self.flips {
-            return Some(Finding::Noisy { large, flips });
+        let min_run = self.stuck_readings as u32 - 1;
+        if g.rows {
+            // Rows: the run of still rows must be one this channel's rows would
+            // not make (learnt per row), and long in readings and time.
+            let needed = g.stuck_run();
+            if g.row_run >= needed && g.run >= min_run && t - g.run_since >= self.stuck_for_ms {
+                return Some(Finding::Stuck {
+                    run: g.run + 1,
+                    since: g.run_since,
+                    // In rows (see `describe`).
+                    needed: needed + 1,
+                });
+            }
+            let wide = g.wide_rows(ROW_NOISY, ROW_SPREAD * self.jump);
+            if u64::from(wide) >= ROW_NOISY {
+                return Some(Finding::Noisy {
+                    large: wide,
+                    flips: 0,
+                });
+            }
+        } else {
+            let needed = g.stuck_run().max(min_run);
+            if g.run >= needed && t - g.run_since >= self.stuck_for_ms {
+                return Some(Finding::Stuck {
+                    run: g.run + 1,
+                    since: g.run_since,
+                    needed: needed + 1,
+                });
+            }
+            let (large, flips) = g.jumps(self.jump);
+            if large as f64 >= self.jumps && flips as f64 >= self.flips {
+                return Some(Finding::Noisy { large, flips });
+            }
         }
         if let Some(tr) = g.trend() {
             if tr.since >= drift_from
@@ -137,7 +165,7 @@ impl GasRule {
         value: Option<f64>,
     ) -> Verdict {
         let o = ctx.obs;
-        if value.is_none() || o.window {
+        if value.is_none() {
             return Verdict::Hold;
         }
         let h = ctx.hist;
@@ -155,7 +183,8 @@ impl GasRule {
         }
         // Sensor faults last hours: a healthy channel is looked at every
         // fourth reading, one under suspicion at every reading.
-        if ctx.cond_since.is_none() && !ctx.open && !g.seen.is_multiple_of(4) {
+        // (Rows are few: every one is looked at.)
+        if ctx.cond_since.is_none() && !ctx.open && !o.window && !g.seen.is_multiple_of(4) {
             return Verdict::Hold;
         }
         match self.finding(g, other, o.t_ms, self.drift_from(ctx)) {
@@ -172,7 +201,12 @@ impl GasRule {
             None => {
                 // Clearly healthy again: moving, and no run of jumps.
                 let (large, _) = g.jumps(self.jump);
-                if g.run < 3 && large <= 2 {
+                let calm = if g.rows {
+                    g.run == 0 && g.wide_rows(ROW_NOISY, ROW_SPREAD * self.jump) == 0
+                } else {
+                    g.run < 3 && large <= 2
+                };
+                if calm {
                     Verdict::Clear
                 } else {
                     Verdict::Hold
@@ -192,6 +226,18 @@ impl GasRule {
     ) -> (Map<String, Value>, String) {
         let o = ctx.obs;
         match self.finding(g, other, o.t_ms, self.drift_from(ctx)) {
+            Some(Finding::Noisy { large, .. }) if g.rows => (
+                evidence(&[
+                    (field, n(value)),
+                    ("wide_windows", Some(Value::from(large))),
+                    ("spread_threshold", n(Some(ROW_SPREAD * self.jump))),
+                ]),
+                format!(
+                    "{}: {label} sensor is noisy (its readings spread over more than {} % within each of the last {large} windows)",
+                    o.container_id,
+                    ROW_SPREAD * self.jump
+                ),
+            ),
             Some(Finding::Noisy { large, flips }) => (
                 evidence(&[
                     (field, n(value)),
@@ -208,7 +254,16 @@ impl GasRule {
                 evidence(&[
                     (field, n(value)),
                     ("equal_readings", Some(Value::from(run))),
-                    ("equal_readings_needed", Some(Value::from(needed))),
+                    // Rows: the run is judged in rows whose readings were all equal.
+                    (
+                        if g.rows {
+                            "still_windows_needed"
+                        } else {
+                            "equal_readings_needed"
+                        },
+                        Some(Value::from(needed)),
+                    ),
+                    ("still_windows", g.rows.then(|| Value::from(g.row_run + 1))),
                     ("repeat_share", n(Some((g.p_same() * 1000.0).round() / 1000.0))),
                     ("stuck_for_s", Some(Value::from((o.t_ms - since) / 1000))),
                 ]),

@@ -38,7 +38,7 @@ impl Rule for O2Sensor {
         }
     }
     fn needs(&self) -> &'static str {
-        "oxygen_level (stuck: repeats beyond its learnt noise; drifting: a steady hour-long trend); door_open, kilowatts optional"
+        "oxygen_level (stuck: repeats beyond its learnt noise; drifting: a steady hour-long trend); door_open, kilowatts optional (window: oxygen_level_min/_max/_mean, count)"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
         self.0.check(

@@ -5,7 +5,11 @@
 //! equal readings at 5-minute intervals, 23 at 10 s, over 1000 simulated
 //! container-days): stuck means 24 equal readings over at least 20 minutes. Needs `temperature`;
 //! `supply_air_temperature` makes the stuck test safer. Window rows: the
-//! open/short test on `temperature_min`/`temperature_max`.
+//! open/short test on `temperature_min`/`temperature_max`; stuck, rows whose
+//! readings were all equal (`temperature_min` = `_max`) at one value, one
+//! after the other, as many readings (`count`) and as long as above (the run
+//! starts at the first such row's `window_start`, so a run that began inside
+//! the row before is found a little later than on readings).
 
 use super::{n, Ctx, Param, Rule, Timing, Verdict, MINUTE};
 use crate::detect::engine::{PLAUSIBLE_HIGH, PLAUSIBLE_LOW};
@@ -35,8 +39,7 @@ impl TemperatureSensor {
     fn stuck(&self, ctx: &Ctx) -> bool {
         let h = ctx.hist;
         let o = ctx.obs;
-        !o.window
-            && h.temp_same as f64 >= self.stuck_readings
+        h.temp_same as f64 >= self.stuck_readings
             && (o.t_ms - h.temp_same_since) as f64 >= self.stuck_for_ms
             && (o.supply.is_none() || h.supply_moved)
     }
@@ -58,7 +61,7 @@ impl Rule for TemperatureSensor {
         }
     }
     fn needs(&self) -> &'static str {
-        "temperature; supply_air_temperature optional (window: temperature_min/_max)"
+        "temperature; supply_air_temperature optional (window: temperature_min/_max, count)"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
         if self.out_of_range(ctx) {
@@ -71,7 +74,14 @@ impl Rule for TemperatureSensor {
                 immediate: false,
             };
         }
-        if ctx.obs.window || ctx.hist.temp_same <= 1 {
+        // A row moves when its readings differ; a reading when it differs from the last.
+        let o = ctx.obs;
+        let moving = if o.window {
+            o.temp_min != o.temp_max
+        } else {
+            ctx.hist.temp_same <= 1
+        };
+        if moving {
             Verdict::Clear
         } else {
             Verdict::Hold
