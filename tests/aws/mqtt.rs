@@ -635,3 +635,36 @@ fn a_broker_restart_mid_stream_is_ridden_out_by_publisher_and_reader_without_los
         reader.stderr()
     );
 }
+
+#[test]
+fn qos0_round_trip_and_until_stops_the_reader_on_the_wall_clock() {
+    let b = broker();
+    let t = unique("qos0");
+    let sent = sim(10, "10m");
+    let dir = tempfile::tempdir().unwrap();
+    let until = (chrono::Utc::now() + chrono::Duration::seconds(6))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut reader = spawn_reader(
+        dir.path(),
+        "r",
+        &[
+            "--from".into(),
+            b.url(&format!("{t}/+")),
+            "--qos".into(),
+            "0".into(),
+            "--until".into(),
+            until,
+        ],
+    );
+    settle();
+    publish(&b.url(&format!("{t}/{{container_id}}")), &sent)
+        .args(["--qos", "0", "--inflight", "10"])
+        .assert()
+        .success();
+    // No --max-records: --until ends it, exit 0, everything read written out.
+    assert_eq!(reader.wait(20), 0, "{}", reader.stderr());
+    assert!(
+        sorted_lines(&reader.stdout()) == sorted_lines(&sent),
+        "records differ"
+    );
+}
