@@ -5,6 +5,9 @@
 (function () {
   var errors = [];
   window.addEventListener("error", function (e) { errors.push(String(e.message)); note(); });
+  // console.error counts too (Chromium's log does not tell its level apart).
+  var consoleError = console.error;
+  console.error = function () { errors.push(Array.prototype.join.call(arguments, " ")); note(); return consoleError.apply(console, arguments); };
   var started = performance.now();
   var D = JSON.parse(document.getElementById("data").textContent);
   var drawn = { containers: 0, markers: 0, episodes: 0, alerts: 0, rows: 0, truth: 0 };
@@ -296,7 +299,7 @@
   }
 
   // ---- drill-down ----
-  var current = null;
+  var current = null, clipCount = 0;
   function openDrill(ci, scroll) {
     current = ci;
     var c = C[ci];
@@ -323,7 +326,7 @@
     for (var i = 0; i < c.n; i++) times.push(c.start + (i + 0.5) * c.width);
     var shaded = 0;
     var specs = [
-      { title: "Temperature °C", lines: [["temp", "#12304a", "return air (mean)"], ["supply", "#1d8fbf", "supply air"], ["ambient", "#e07b00", "ambient", "4 3"]],
+      { title: "Temperature °C", lines: [["temp", "#12304a", "return air (mean)"], ["supply", "#1d8fbf", "supply air"], ["ambient", "#e07b00", "ambient", "4 3", true]],
         envelope: ["temp_min", "temp_max"], band: p, setpoint: c.setpoint != null ? c.setpoint : p.setpoint, marks: true, height: 230 },
       { title: "Power kW", lines: [["kilowatts", "#7b4fd0", "power"]], zero: true, height: 110 },
       { title: "Atmosphere %", lines: [["oxygen", "#0f9d8a", "O₂"], ["carbon_dioxide", "#c2410c", "CO₂"]], zero: true, height: 120 }
@@ -331,7 +334,9 @@
     specs.forEach(function (spec) {
       var div = h("div", { "class": "chart" }, null, box), hd = h("h3", {}, spec.title, div), lg = h("span", { "class": "legend" }, null, hd);
       var vals = [];
-      spec.lines.concat(spec.envelope ? [[spec.envelope[0]], [spec.envelope[1]]] : []).forEach(function (l) { (s[l[0]] || []).forEach(function (v) { if (v != null) vals.push(v); }); });
+      // Ambient air does not set the scale: 30 °C outside would flatten a 2 °C
+      // warming inside. It is drawn clipped to the chart instead.
+      spec.lines.concat(spec.envelope ? [[spec.envelope[0]], [spec.envelope[1]]] : []).forEach(function (l) { if (!l[4]) (s[l[0]] || []).forEach(function (v) { if (v != null) vals.push(v); }); });
       if (spec.band && spec.band.hi != null) { vals.push(spec.band.hi); if (spec.band.lo != null) vals.push(spec.band.lo); }
       if (spec.setpoint != null) vals.push(spec.setpoint);
       if (spec.zero) vals.push(0);
@@ -343,12 +348,14 @@
       function x(t) { return L + (t - t0) / (t1 - t0 || 1) * (W - L - R); }
       function y(v) { return T + (hi - v) / (hi - lo) * (H - T - B); }
       var sv = svg("svg", { width: W, height: H, "data-chart": spec.title }, div);
+      var clipId = "clip" + (++clipCount);
+      svg("rect", { x: L, y: T, width: W - L - R, height: H - T - B }, svg("clipPath", { id: clipId }, sv));
       var ax = svg("g", { "class": "axis" }, sv);
       niceTicks(lo, hi, 5).forEach(function (v) {
         svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), "class": "grid" }, ax);
         svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, ax).textContent = +v.toFixed(2);
       });
-      ticks(t0, t1, 8).forEach(function (t) { svg("text", { x: x(t), y: H - 5, "text-anchor": "middle" }, ax).textContent = tickLabel(t, t1 - t0); });
+      ticks(t0, t1, 8).forEach(function (t) { if (x(t) < W - R - 16) svg("text", { x: x(t), y: H - 5, "text-anchor": "middle" }, ax).textContent = tickLabel(t, t1 - t0); });
       g.episodes.forEach(function (e) {
         var end = e[5] == null ? t1 : e[5];
         var r = svg("rect", { x: x(e[3]), y: T, width: Math.max(2, x(end) - x(e[3])), height: H - T - B, fill: faultColor(e[1]), opacity: 0.1, "class": "episode-shade", "data-fault": D.faults[e[1]] }, sv);
@@ -375,8 +382,9 @@
       }
       spec.lines.forEach(function (l) {
         if (!s[l[0]]) return;
-        line(sv, times, s[l[0]], x, y, l[1], l[3]);
-        legend(lg, l[1], l[2]);
+        var clipped = l[4] && s[l[0]].some(function (v) { return v != null && (v > hi || v < lo); });
+        line(sv, times, s[l[0]], x, y, l[1], l[3], clipId);
+        legend(lg, l[1], l[2] + (clipped ? " (beyond the scale: " + range(s[l[0]]) + ")" : ""));
       });
       if (spec.marks && s.marks) {
         s.marks.forEach(function (m, i) {
@@ -388,7 +396,19 @@
       }
       if (g.episodes.length) legend(lg, faultColor(g.episodes[0][1]), "fault episode", true);
     });
-    drawn.drill = c.id; drawn.shaded = shaded; drawn.points = c.n;
+    // How much the return air rose during the container's first episode: what
+    // a power cut or a failed compressor looks like, and what a test can check.
+    var rise = null;
+    if (g.episodes.length && s.temp) {
+      var ep = g.episodes[0], until = ep[5] == null ? t1 : ep[5], first = null, top = -Infinity;
+      for (var b = 0; b < c.n; b++) {
+        if (times[b] < ep[3] || times[b] > until || s.temp[b] == null) continue;
+        if (first == null) first = s.temp[b];
+        top = Math.max(top, s.temp[b]);
+      }
+      if (first != null) rise = top - first;
+    }
+    drawn.drill = c.id; drawn.shaded = shaded; drawn.points = c.n; drawn.rise = rise == null ? null : rise.toFixed(1);
     note();
   }
   function legend(lg, color, text, square) {
@@ -396,7 +416,12 @@
     h("i", { "class": square ? "sq" : "", style: "background:" + color }, null, sp);
     sp.appendChild(document.createTextNode(text));
   }
-  function line(sv, times, v, x, y, color, dash) {
+  function range(v) {
+    var a = Infinity, b = -Infinity;
+    v.forEach(function (x) { if (x != null) { a = Math.min(a, x); b = Math.max(b, x); } });
+    return a.toFixed(1) + " … " + b.toFixed(1) + " °C";
+  }
+  function line(sv, times, v, x, y, color, dash, clipId) {
     var d = "", pen = false;
     for (var i = 0; i < v.length; i++) {
       if (v[i] == null) { pen = false; continue; }
@@ -405,6 +430,7 @@
     }
     var a = { d: d, fill: "none", stroke: color, "stroke-width": 1.6, "stroke-linejoin": "round" };
     if (dash) a["stroke-dasharray"] = dash;
+    if (clipId) a["clip-path"] = "url(#" + clipId + ")";
     svg("path", a, sv);
   }
   function area(sv, times, lo, hi, x, y) {
@@ -448,11 +474,16 @@
     q.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { var f = find(q.value); if (f.length) openDrill(f[0]); } });
     window.addEventListener("hashchange", fromHash);
   }
-  function fromHash() {
+  function fromHash(ev) {
     var m = /^#c=(.+)$/.exec(location.hash);
     if (!m) return false;
     var id = decodeURIComponent(m[1]);
-    for (var i = 0; i < C.length; i++) if (C[i].id === id) { if (current !== i) openDrill(i, true); return true; }
+    for (var i = 0; i < C.length; i++) if (C[i].id === id) {
+      // Opened on a container's address (a link in a ticket): its drill-down comes first.
+      if (!ev) { var main = document.querySelector("main"); main.insertBefore($("drill"), main.firstChild); }
+      if (current !== i) openDrill(i, !!ev);
+      return true;
+    }
     return false;
   }
 
@@ -514,7 +545,7 @@
     $("drawn").setAttribute("data-ready", "1");
   }
 
-  function step(name, f) { try { f(); } catch (e) { errors.push(name + ": " + e); if (window.console) console.error(e); } }
+  function step(name, f) { try { f(); } catch (e) { errors.push(name + ": " + e); consoleError.call(console, e); note(); } }
   step("cards", cards); step("bands", bands); step("alert kinds", alertKinds); step("delays", delays);
   step("map", function () { drawMap(); mapEvents(); });
   step("timeline", timeline);
