@@ -9,7 +9,8 @@
 #     the return air warming;
 #   - no script error and no console error (a refused network request is one:
 #     the page's Content-Security-Policy is default-src 'none');
-#   - an empty input draws a "No data" page.
+#   - an empty input draws a "No data" page;
+#   - a live page (--serve) follows its input without a reload.
 # Screenshots are kept in $REEFER_ARTIFACTS (default target/report-artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,19 +58,20 @@ browse() { # browse URL OUT [chromium args...]: the DOM after the script ran; st
   profile=$(mktemp -d -t reefer-chromium.XXXXXX)
   timeout 60 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$profile" --proxy-server=socks5://127.0.0.1:9 --host-resolver-rules='MAP * ~NOTFOUND' \
-    --enable-logging=stderr --v=0 --hide-scrollbars --virtual-time-budget=10000 "$@" "$url" >"$out" 2>"$out.log" || true
+    --user-data-dir="$profile" --proxy-server=socks5://127.0.0.1:9 --proxy-bypass-list=127.0.0.1 \
+    --host-resolver-rules='MAP * ~NOTFOUND, EXCLUDE 127.0.0.1' \
+    --enable-logging=stderr --v=0 --hide-scrollbars "$@" "$url" >"$out" 2>"$out.log" || true
   rm -rf "$profile"
 }
 attr() { # attr NAME DOMFILE
-  grep -o "id=\"drawn\"[^>]*" "$2" | grep -o "data-$1=\"[^\"]*\"" | head -1 | sed 's/.*="\(.*\)"/\1/'
+  { grep -o "id=\"drawn\"[^>]*" "$2" || true; } | { grep -o "data-$1=\"[^\"]*\"" || true; } | head -1 | sed 's/.*="\(.*\)"/\1/'
 }
 console_errors() { # the console's error lines of a run (Chromium logs them as CONSOLE(...))
   grep -Ei 'CONSOLE.*(error|uncaught|refused)|Uncaught|Content Security Policy' "$1" || true
 }
 
 url="file://$work/report.html"
-browse "$url" "$work/dom.html" --dump-dom
+browse "$url" "$work/dom.html" --dump-dom --virtual-time-budget=10000
 check "page ready" 1 "$(attr ready "$work/dom.html")"
 check "script errors" 0 "$(attr errors "$work/dom.html")"
 check "containers drawn" "$containers" "$(attr containers "$work/dom.html")"
@@ -80,7 +82,7 @@ check "console errors" "" "$(console_errors "$work/dom.html.log")"
 echo "     render time in the page: $(attr ms "$work/dom.html") ms"
 
 check "a power_off container was detected" yes "$([[ $power_id != none ]] && echo yes || echo no)"
-browse "$url#c=$power_id" "$work/drill.html" --dump-dom
+browse "$url#c=$power_id" "$work/drill.html" --dump-dom --virtual-time-budget=10000
 check "drill-down container" "$power_id" "$(attr drill "$work/drill.html")"
 shaded=$(attr shaded "$work/drill.html")
 check "power_off episode shaded in the drill-down" yes "$([[ ${shaded:-0} -ge 1 ]] && echo yes || echo "no ($shaded)")"
@@ -88,12 +90,49 @@ rise=$(attr rise "$work/drill.html")
 check "return air warms during the power cut (> 1 °C)" yes "$(awk -v r="${rise:-0}" 'BEGIN { print (r > 1) ? "yes" : "no (" r ")" }')"
 check "console errors (drill-down)" "" "$(console_errors "$work/drill.html.log")"
 
-browse "file://$work/empty.html" "$work/empty-dom.html" --dump-dom
+browse "file://$work/empty.html" "$work/empty-dom.html" --dump-dom --virtual-time-budget=10000
 check "empty input says no data" 1 "$(attr nodata "$work/empty-dom.html")"
 grep -q '<section id="nodata">' "$work/empty-dom.html" && check "no-data section shown" yes yes || check "no-data section shown" yes no
 
-browse "$url" /dev/null --window-size=1400,2400 --screenshot="$art/report-overview.png"
-browse "$url#c=$power_id" /dev/null --window-size=1400,1300 --screenshot="$art/report-drilldown.png"
+# Live mode: reefer-report --serve reads a FIFO fed in batches while the page is
+# open; the page's counts must follow without a reload (server-sent events).
+mkfifo "$work/feed"
+"$bin/reefer-report" -q --serve 127.0.0.1:0 <"$work/feed" 2>"$work/serve.log" &
+serve_pid=$!
+exec 7>"$work/feed"
+head -1000 "$work/readings.jsonl" >&7
+for _ in $(seq 1 50); do grep -q 'live at' "$work/serve.log" && break; sleep 0.1; done
+addr=$(grep -o '127.0.0.1:[0-9]*' "$work/serve.log" | head -1)
+total=$(head -9000 "$work/readings.jsonl" | wc -l)
+( for from in 1001 3001 5001 7001; do sleep 1.5; sed -n "${from},$((from + 1999))p" "$work/readings.jsonl" >&7; done ) &
+feeder=$!
+# --dump-dom dumps at the load event, and virtual time stops while an event
+# stream is open: the page is watched over the DevTools protocol instead.
+devtools=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+profile=$(mktemp -d -t reefer-chromium.XXXXXX)
+"$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$profile" \
+  --proxy-server=socks5://127.0.0.1:9 --proxy-bypass-list=127.0.0.1 --host-resolver-rules='MAP * ~NOTFOUND, EXCLUDE 127.0.0.1' \
+  --remote-debugging-port="$devtools" about:blank >/dev/null 2>&1 &
+chromium_pid=$!
+timeout 60 python3 scripts/cdp-watch.py "$devtools" "http://$addr/" 12 \
+  'var d = document.getElementById("drawn"); d ? [d.dataset.readings, d.dataset.updates || 0, d.dataset.errors].join(" ") : ""' \
+  >"$work/live.txt" || true
+kill "$chromium_pid" 2>/dev/null || true
+wait "$chromium_pid" 2>/dev/null || true
+rm -rf "$profile"
+wait "$feeder" || true
+exec 7>&-
+kill -INT "$serve_pid" 2>/dev/null || true
+wait "$serve_pid" 2>/dev/null || true
+echo "     live page (readings, updates, errors) as it changed: $(tr '\n' ',' <"$work/live.txt")"
+read -r live_readings live_updates live_errors < <(tail -1 "$work/live.txt")
+check "live page updated without reload (several updates)" yes "$([[ ${live_updates:-0} -ge 2 ]] && echo yes || echo "no (${live_updates:-0})")"
+check "live page shows every reading fed" "$total" "${live_readings:-none}"
+check "live page script errors" 0 "${live_errors:-none}"
+
+browse "$url" /dev/null --virtual-time-budget=10000 --window-size=1400,2400 --screenshot="$art/report-overview.png"
+browse "$url#c=$power_id" /dev/null --virtual-time-budget=10000 --window-size=1400,1300 --screenshot="$art/report-drilldown.png"
 cp "$work/report.html" "$art/report.html"
 echo "screenshots: $art/report-overview.png $art/report-drilldown.png"
 [[ -s $art/report-overview.png && -s $art/report-drilldown.png ]] || { echo "FAIL screenshots missing"; fail=1; }

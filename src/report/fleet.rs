@@ -267,6 +267,50 @@ impl Fleet {
         self.alerts.push(a);
     }
 
+    /// Forgets what ended before `before_ms` (`--horizon`): containers last
+    /// heard of earlier (unless an episode of theirs is still open), closed
+    /// episodes and resolved alerts, and older buckets of every series.
+    pub fn prune(&mut self, before_ms: i64) {
+        let mut keep: Vec<bool> = self
+            .containers
+            .iter()
+            .map(|c| c.last_ms >= before_ms)
+            .collect();
+        for e in self.episodes.iter().filter(|e| e.end_ms.is_none()) {
+            keep[e.container as usize] = true;
+        }
+        let mut new_index = vec![u32::MAX; self.containers.len()];
+        let old = std::mem::take(&mut self.containers);
+        self.index.clear();
+        for (i, mut c) in old.into_iter().enumerate() {
+            if !keep[i] {
+                continue;
+            }
+            c.series.drop_before(before_ms);
+            new_index[i] = self.containers.len() as u32;
+            self.index.insert(c.id.clone(), new_index[i]);
+            self.containers.push(c);
+        }
+        let live = |e: &Episode| e.end_ms.is_none_or(|end| end >= before_ms);
+        let remap = |list: &mut Vec<Episode>| {
+            list.retain(|e| live(e) && new_index[e.container as usize] != u32::MAX);
+            for e in list.iter_mut() {
+                e.container = new_index[e.container as usize];
+            }
+        };
+        remap(&mut self.episodes);
+        remap(&mut self.truth);
+        self.open.clear();
+        for (i, e) in self.episodes.iter().enumerate() {
+            if e.end_ms.is_none() {
+                self.open.insert((e.container, e.fault), i);
+            }
+        }
+        self.alerts
+            .retain(|a| a.open || a.resolved_at_ms.is_none_or(|r| r >= before_ms));
+        self.first_ms = self.first_ms.map(|f| f.max(before_ms));
+    }
+
     pub fn container_index(&self, id: &str) -> Option<u32> {
         self.index.get(id).copied()
     }
@@ -395,6 +439,49 @@ mod tests {
         assert_eq!(f.episodes[0].severity, Severity::Critical);
         assert!(f.episodes[0].end_ms.is_some());
         assert_eq!(f.states(600_000), vec![State::Ok]);
+    }
+
+    #[test]
+    fn pruning_forgets_silent_containers_and_closed_episodes_but_keeps_open_ones() {
+        let mut f = Fleet::default();
+        for (id, hour) in [("OLD", "00"), ("NEW", "05")] {
+            feed(
+                &mut f,
+                &format!(
+                    r#"{{"container_id":"{id}","measurement_time":"2026-11-27T{hour}:00:00Z","temperature":1.0}}"#
+                ),
+            );
+        }
+        feed(
+            &mut f,
+            r#"{"container_id":"OLD","fault":"door_open","detected_at":"2026-11-27T00:10:00Z"}"#,
+        );
+        feed(
+            &mut f,
+            r#"{"container_id":"NEW","fault":"power_off","detected_at":"2026-11-27T04:10:00Z"}"#,
+        );
+        feed(
+            &mut f,
+            r#"{"status":"resolved","container_id":"NEW","fault":"power_off","detected_at":"2026-11-27T04:20:00Z"}"#,
+        );
+        let cut = f.last_ms.unwrap() - 3 * 3_600_000;
+        f.prune(cut);
+        let ids: Vec<&str> = f.containers.iter().map(|c| &*c.id).collect();
+        assert_eq!(ids, ["OLD", "NEW"], "OLD's door is still open");
+        assert_eq!(f.episodes.len(), 2);
+        feed(
+            &mut f,
+            r#"{"status":"resolved","container_id":"OLD","fault":"door_open","detected_at":"2026-11-27T05:00:00Z"}"#,
+        );
+        f.prune(f.last_ms.unwrap() - 30 * 60_000);
+        let ids: Vec<&str> = f.containers.iter().map(|c| &*c.id).collect();
+        assert_eq!(ids, ["NEW"]);
+        assert_eq!(
+            f.episodes.len(),
+            0,
+            "both episodes ended before the horizon"
+        );
+        assert_eq!(f.container_index("NEW"), Some(0));
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct Page<'a> {
     pub budget_bytes: usize,
     pub silent_ms: i64,
     pub catalog: &'a [Product],
+    /// Served by `--serve`: the page asks its server for updates.
+    pub live: bool,
 }
 
 /// Counts bytes written, for the summary and `--stats-json`.
@@ -53,13 +55,17 @@ impl Page<'_> {
     /// Writes the page; returns its size in bytes.
     pub fn write(&self, fleet: &Fleet, out: &mut impl Write) -> io::Result<usize> {
         let mut out = Counted { inner: out, n: 0 };
-        let data = self.data(fleet);
-        // `</` inside a script element would end it: JSON may spell it `<\/`.
-        let data = serde_json::to_string(&data)?.replace("</", "<\\/");
+        let data = self.data_json(fleet)?;
+        // Only a live page may talk to its own server, and only for updates.
+        let connect = if self.live {
+            "; connect-src 'self'"
+        } else {
+            ""
+        };
         write!(
             out,
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n\
+             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:{connect}\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <title>{}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n",
             escape(self.title)
@@ -72,6 +78,12 @@ impl Page<'_> {
         out.write_all(b"</script>\n</body>\n</html>\n")?;
         out.flush()?;
         Ok(out.n)
+    }
+
+    /// The page's data as JSON, safe inside a script element (`</` inside one
+    /// would end it: JSON may spell it `<\/`).
+    pub fn data_json(&self, fleet: &Fleet) -> io::Result<String> {
+        Ok(serde_json::to_string(&self.data(fleet))?.replace("</", "<\\/"))
     }
 
     /// Points per series: quiet containers share what the budget leaves after
@@ -159,6 +171,7 @@ impl Page<'_> {
         let alerts: Vec<Value> = fleet.alerts.iter().map(|a| alert_json(fleet, a)).collect();
         json!({
             "title": self.title,
+            "live": self.live,
             "from": fleet.first_ms,
             "to": fleet.last_ms,
             "counts": {

@@ -13,6 +13,7 @@
 pub mod fleet;
 pub mod html;
 pub mod input;
+pub mod live;
 pub mod series;
 pub mod svg;
 
@@ -35,6 +36,7 @@ Examples:
   reefer-report --alerts ~/.local/state/reefer/act.db rows.jsonl -o fleet.html
   reefer-ship --from file:///data/lake | reefer-report -o lake.html
   reefer-report --svg charts/ -o report.html r.jsonl ev.jsonl
+  reefer-sim --speed 60 --forever | reefer-detect --tee - | reefer-report --serve 8080 --horizon 6h
   reefer-report --completions bash > /etc/bash_completion.d/reefer-report
 
 The page: fleet overview (containers, readings, share in band per product, alerts by
@@ -83,6 +85,19 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub svg: Option<String>,
 
+    /// Live mode: serve the page on ADDR (`PORT` alone is 127.0.0.1:PORT) and
+    /// push every change of the input (a pipeline on stdin) to open pages with
+    /// server-sent events, until Ctrl-C (exit 130). Paths: `/` the page,
+    /// `/data` its data as JSON, `/events` the event stream.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["svg", "output"])]
+    pub serve: Option<String>,
+
+    /// With --serve: keep only this much event time before the latest record
+    /// (containers last heard of earlier, closed episodes, resolved alerts and
+    /// older series buckets are dropped), so memory stays bounded on an endless stream.
+    #[arg(long, value_name = "DURATION", requires = "serve")]
+    pub horizon: Option<Span>,
+
     /// `-o FILE`: where the page goes (default stdout).
     #[command(flatten)]
     pub out: OutputArgs,
@@ -95,6 +110,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
     }
     if args.size_budget.is_nan() || args.size_budget <= 0.0 {
         return Err(usage("--size-budget must be more than 0"));
+    }
+    if let Some(addr) = &args.serve {
+        return live::serve(&args, addr);
     }
     let started = std::time::Instant::now();
     let mut input = args.input.open()?;
@@ -134,6 +152,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
         budget_bytes: (args.size_budget * 1e6) as usize,
         silent_ms: args.silent_after.millis,
         catalog: &catalog,
+        live: false,
     };
     let written = page.write(&fleet, &mut out).context("writing the page")?;
     out.flush().context("writing the page")?;

@@ -9,8 +9,8 @@
   var consoleError = console.error;
   console.error = function () { errors.push(Array.prototype.join.call(arguments, " ")); note(); return consoleError.apply(console, arguments); };
   var started = performance.now();
-  var D = JSON.parse(document.getElementById("data").textContent);
-  var drawn = { containers: 0, markers: 0, episodes: 0, alerts: 0, rows: 0, truth: 0 };
+  // The data drawn: the page's own, or the latest a live server sent (--serve).
+  var D, drawn = {}, C = [], PRODUCTS = {}, byContainer = {}, land = null;
   var SVGNS = "http://www.w3.org/2000/svg";
   var STATE = { ok: "#2e9d5b", warning: "#e3a008", critical: "#d64541", no_data: "#8a94a6" };
   var STATE_NAME = { ok: "ok", warning: "warning", critical: "critical", no_data: "no data" };
@@ -53,13 +53,21 @@
   }
 
   // Containers as objects; series decoded on demand.
-  var C = D.containers.map(function (a, i) {
+  function load(data) {
+  D = data;
+  drawn = { containers: 0, markers: 0, episodes: 0, alerts: 0, rows: 0, truth: 0, live: D.live ? 1 : 0, readings: D.counts.readings };
+  C = D.containers.map(function (a, i) {
     return { i: i, id: a[0], product: a[1], lat: a[2], lon: a[3], state: a[4], readings: a[5], inBand: a[6],
       last: a[7], setpoint: a[8], lastTemp: a[9], start: a[10], width: a[11], n: a[12], mask: a[13], b64: a[14] };
   });
-  var PRODUCTS = {};
+  PRODUCTS = {};
   D.products.forEach(function (p) { PRODUCTS[p[0]] = { id: p[0], name: p[1], readings: p[2], inBand: p[3], setpoint: p[4], lo: p[5], hi: p[6] }; });
-  var byContainer = {};
+  byContainer = {};
+  group(D.episodes, "episodes"); group(D.truth, "truth"); group(D.alerts, "alerts");
+  if (!land) land = D.land.split("\n").filter(function (l) { return l && l[0] !== "#"; }).map(function (l) {
+    return l.split(" ").map(function (p) { var xy = p.split(","); return [xy[0] / 10, xy[1] / 10]; });
+  });
+  }
   function group(list, kind) {
     list.forEach(function (e) {
       var ci = kind === "alerts" ? e[1] : e[0];
@@ -68,7 +76,6 @@
       g[kind].push(e);
     });
   }
-  group(D.episodes, "episodes"); group(D.truth, "truth"); group(D.alerts, "alerts");
 
   function decode(c) {
     var bin = atob(c.b64), bytes = new Uint8Array(bin.length);
@@ -83,17 +90,8 @@
     return out;
   }
 
-  $("title").textContent = D.title;
-  document.title = D.title;
-  $("range").textContent = D.from != null ? time(D.from) + " – " + time(D.to) : "";
-
-  if (!C.length) {
-    $("nodata").hidden = false;
-    ["overview", "mappanel", "timelinepanel", "drill", "alertspanel"].forEach(function (id) { $(id).hidden = true; });
-    drawn.nodata = 1;
-    finish();
-    return;
-  }
+  var SECTIONS = ["overview", "mappanel", "timelinepanel", "drill", "alertspanel"];
+  var FILLED = ["cards", "bands", "alertkinds", "delays", "maplegend", "timeline", "faultlegend", "matches", "drillinfo", "charts", "alerttable"];
 
   // ---- overview ----
   function cards() {
@@ -169,9 +167,6 @@
   }
 
   // ---- map ----
-  var land = D.land.split("\n").filter(function (l) { return l && l[0] !== "#"; }).map(function (l) {
-    return l.split(" ").map(function (p) { var xy = p.split(","); return [xy[0] / 10, xy[1] / 10]; });
-  });
   var markers = [];
   function drawMap() {
     var cv = $("map"), W = cv.clientWidth || 1000, H = Math.round(W * 0.45), dpr = window.devicePixelRatio || 1;
@@ -214,16 +209,16 @@
   }
   function mapEvents() {
     var cv = $("map"), tip = $("maptip");
-    cv.addEventListener("click", function (ev) { var m = nearest(ev); if (m) openDrill(m[2], true); });
-    cv.addEventListener("mousemove", function (ev) {
+    cv.onclick = function (ev) { var m = nearest(ev); if (m) openDrill(m[2], true); };
+    cv.onmousemove = function (ev) {
       var m = nearest(ev);
       if (!m) { tip.hidden = true; cv.style.cursor = "crosshair"; return; }
       var c = C[m[2]];
       tip.hidden = false; cv.style.cursor = "pointer";
       tip.textContent = c.id + " · " + (c.product || "?") + " · " + STATE_NAME[c.state] + (c.lastTemp != null ? " · " + c.lastTemp + " °C" : "");
       tip.style.left = (m[0] + 10) + "px"; tip.style.top = (m[1] - 10) + "px";
-    });
-    cv.addEventListener("mouseleave", function () { tip.hidden = true; });
+    };
+    cv.onmouseleave = function () { tip.hidden = true; };
     var lg = $("maplegend"), counts = { ok: 0, warning: 0, critical: 0, no_data: 0 };
     C.forEach(function (c) { if (c.lat != null) counts[c.state]++; });
     ["ok", "warning", "critical", "no_data"].forEach(function (s) {
@@ -301,8 +296,8 @@
   // ---- drill-down ----
   var current = null, clipCount = 0;
   function openDrill(ci, scroll) {
-    current = ci;
     var c = C[ci];
+    current = c.id;
     $("search").value = c.id;
     $("matches").textContent = "";
     if (location.hash !== "#c=" + encodeURIComponent(c.id)) history.replaceState(null, "", "#c=" + encodeURIComponent(c.id));
@@ -463,16 +458,16 @@
       for (var i = 0; i < C.length && out.length < 12; i++) if (C[i].id.toUpperCase().indexOf(t) >= 0) out.push(i);
       return out;
     }
-    q.addEventListener("input", function () {
+    q.oninput = function () {
       m.textContent = "";
       var t = q.value.trim().toUpperCase();
       if (ids[t] != null) { openDrill(ids[t]); return; }
       var found = find(q.value);
       found.forEach(function (i) { var b = h("button", { type: "button" }, C[i].id, m); b.addEventListener("click", function () { openDrill(i); }); });
       if (q.value.trim() && !found.length) h("span", { "class": "note" }, "no container matches", m);
-    });
-    q.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { var f = find(q.value); if (f.length) openDrill(f[0]); } });
-    window.addEventListener("hashchange", fromHash);
+    };
+    q.onkeydown = function (ev) { if (ev.key === "Enter") { var f = find(q.value); if (f.length) openDrill(f[0]); } };
+    window.onhashchange = fromHash;
   }
   function fromHash(ev) {
     var m = /^#c=(.+)$/.exec(location.hash);
@@ -481,7 +476,7 @@
     for (var i = 0; i < C.length; i++) if (C[i].id === id) {
       // Opened on a container's address (a link in a ticket): its drill-down comes first.
       if (!ev) { var main = document.querySelector("main"); main.insertBefore($("drill"), main.firstChild); }
-      if (current !== i) openDrill(i, !!ev);
+      if (current !== C[i].id) openDrill(i, !!ev);
       return true;
     }
     return false;
@@ -546,21 +541,48 @@
   }
 
   function step(name, f) { try { f(); } catch (e) { errors.push(name + ": " + e); consoleError.call(console, e); note(); } }
-  step("cards", cards); step("bands", bands); step("alert kinds", alertKinds); step("delays", delays);
-  step("map", function () { drawMap(); mapEvents(); });
-  step("timeline", timeline);
-  step("search", search);
-  step("drill-down", function () {
-    if (fromHash()) return;
-    var pick = 0, worst = -1, rank = { ok: 0, no_data: 1, warning: 2, critical: 3 };
-    C.forEach(function (c) { var r = rank[c.state] + (byContainer[c.i] ? 0.5 : 0); if (r > worst) { worst = r; pick = c.i; } });
-    openDrill(pick, false);
-  });
-  step("table", table);
+  function indexOf(id) { for (var i = 0; i < C.length; i++) if (C[i].id === id) return i; return -1; }
+  function draw(data) {
+    started = performance.now();
+    step("data", function () { load(data); });
+    FILLED.forEach(function (id) { $(id).textContent = ""; });
+    $("title").textContent = D.title;
+    document.title = D.title;
+    $("range").textContent = (D.from != null ? time(D.from) + " – " + time(D.to) : "") + (D.live ? " · live" : "");
+    $("nodata").hidden = C.length > 0;
+    SECTIONS.forEach(function (id) { $(id).hidden = !C.length; });
+    if (!C.length) { drawn.nodata = 1; finish(); return; }
+    step("cards", cards); step("bands", bands); step("alert kinds", alertKinds); step("delays", delays);
+    step("map", function () { drawMap(); mapEvents(); });
+    step("timeline", timeline);
+    step("search", search);
+    step("drill-down", function () {
+      // A live update keeps the container on screen; a first load takes the
+      // address's, else the worst one.
+      var keep = current != null ? indexOf(current) : -1;
+      if (keep >= 0) { openDrill(keep, false); return; }
+      if (fromHash()) return;
+      var pick = 0, worst = -1, rank = { ok: 0, no_data: 1, warning: 2, critical: 3 };
+      C.forEach(function (c) { var r = rank[c.state] + (byContainer[c.i] ? 0.5 : 0); if (r > worst) { worst = r; pick = c.i; } });
+      openDrill(pick, false);
+    });
+    step("table", table);
+    finish();
+  }
   var resizeTimer = null;
   window.addEventListener("resize", function () {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(function () { step("map", drawMap); if (current != null) step("drill-down", function () { charts(C[current], PRODUCTS[C[current].product] || {}); }); }, 150);
+    resizeTimer = setTimeout(function () {
+      var i = current != null ? indexOf(current) : -1;
+      step("map", drawMap);
+      if (i >= 0) step("drill-down", function () { charts(C[i], PRODUCTS[C[i].product] || {}); });
+    }, 150);
   });
-  finish();
+  var first = JSON.parse(document.getElementById("data").textContent);
+  draw(first);
+  if (first.live && window.EventSource) {
+    // --serve: the server sends the page's data again whenever something new came in.
+    var updates = 0, source = new EventSource("events");
+    source.onmessage = function (m) { updates++; $("drawn").setAttribute("data-updates", String(updates)); draw(JSON.parse(m.data)); };
+  }
 })();

@@ -182,6 +182,16 @@ impl Series {
         self.buckets = out;
     }
 
+    /// Forgets the buckets that end before `t` (`--horizon`).
+    pub fn drop_before(&mut self, t: i64) {
+        if self.buckets.is_empty() || t <= self.start_ms {
+            return;
+        }
+        let k = (((t - self.start_ms) / self.width_ms) as usize).min(self.buckets.len());
+        self.buckets.drain(..k);
+        self.start_ms += k as i64 * self.width_ms;
+    }
+
     /// A copy with at most `points` buckets (neighbours merged), for output.
     pub fn reduced(&self, points: usize) -> Series {
         let points = points.max(1);

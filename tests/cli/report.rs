@@ -257,16 +257,18 @@ fn the_page_loads_nothing_from_the_network() {
         .clone();
     let html = String::from_utf8(out).unwrap();
     assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none'"));
-    for needle in [
-        " src=",
-        "<link",
-        "url(",
-        "@import",
-        "fetch(",
-        "XMLHttpRequest",
-    ] {
+    for needle in [" src=", "<link", "@import", "fetch(", "XMLHttpRequest"] {
         assert!(!html.contains(needle), "the page holds {needle}");
     }
+    assert_eq!(
+        html.matches("url(").count(),
+        html.matches("url(#").count(),
+        "url() only for the page's own clip paths"
+    );
+    assert!(
+        !html.contains("connect-src"),
+        "a static page connects nowhere"
+    );
 }
 
 #[test]
@@ -302,4 +304,90 @@ fn a_smaller_size_budget_gives_a_smaller_page() {
             .len()
     };
     assert!(size("0.05") < size("8"));
+}
+
+/// Reads server-sent events from `/events` of a live reefer-report until
+/// one carries a page whose readings count satisfies `want`.
+fn wait_for_readings(events: &mut impl std::io::BufRead, want: impl Fn(u64) -> bool) -> u64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut line = String::new();
+    while std::time::Instant::now() < deadline {
+        line.clear();
+        if events.read_line(&mut line).unwrap() == 0 {
+            panic!("the event stream ended");
+        }
+        if let Some(json) = line.strip_prefix("data: ") {
+            let d: Value = serde_json::from_str(json).unwrap();
+            assert_eq!(d["live"], true);
+            let n = d["counts"]["readings"].as_u64().unwrap();
+            if want(n) {
+                return n;
+            }
+        }
+    }
+    panic!("no update with the readings awaited within 30 s");
+}
+
+#[test]
+fn a_live_page_gets_new_counts_as_records_come_in_and_ctrl_c_exits_130() {
+    use std::io::{BufRead, BufReader, Write};
+    let f = Fleet::new();
+    let readings = std::fs::read_to_string(f.path("readings.jsonl")).unwrap();
+    let lines: Vec<&str> = readings.lines().collect();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reefer-report"))
+        .args(["--serve", "127.0.0.1:0", "--horizon", "6h"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string();
+    let mut stdin = child.stdin.take().unwrap();
+    for l in &lines[..100] {
+        writeln!(stdin, "{l}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    write!(conn, "GET /events HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut events = BufReader::new(conn);
+    assert_eq!(wait_for_readings(&mut events, |n| n == 100), 100);
+    for l in &lines[100..250] {
+        writeln!(stdin, "{l}").unwrap();
+    }
+    stdin.flush().unwrap();
+    assert_eq!(wait_for_readings(&mut events, |n| n > 100), 250);
+    // The page itself asks for updates and may talk to its own server only.
+    let mut page = std::net::TcpStream::connect(&addr).unwrap();
+    write!(page, "GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut html = String::new();
+    std::io::Read::read_to_string(&mut page, &mut html).unwrap();
+    assert!(html.starts_with("HTTP/1.1 200 OK"));
+    assert!(html.contains("connect-src 'self'") && html.contains("new EventSource(\"events\")"));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+}
+
+#[test]
+fn serve_binds_loopback_for_a_port_alone_and_a_bad_address_is_a_usage_error() {
+    tool("reefer-report")
+        .args(["--serve", "not an address"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--serve not an address"));
+    tool("reefer-report")
+        .args(["--horizon", "1h"])
+        .write_stdin("")
+        .assert()
+        .code(2);
 }
