@@ -304,7 +304,7 @@
     var info = $("drillinfo"), p = PRODUCTS[c.product] || {};
     info.textContent = "";
     var parts = [["product", (c.product || "?") + (p.name ? " " + p.name : "")], ["state", STATE_NAME[c.state]],
-      ["band", p.hi != null ? (p.lo != null ? p.lo : "…") + " … " + p.hi + " °C" : "–"], ["set point", c.setpoint != null ? c.setpoint + " °C" : (p.setpoint != null ? p.setpoint + " °C" : "–")],
+      ["band", p.hi != null ? (p.lo != null ? p.lo + " … " + p.hi : "≤ " + p.hi) + " °C" : "–"], ["set point", c.setpoint != null ? c.setpoint + " °C" : (p.setpoint != null ? p.setpoint + " °C" : "–")],
       ["readings", num(c.readings) + " (" + pct(c.inBand, c.readings) + " in band)"], ["last record", time(c.last)],
       ["position", c.lat != null ? c.lat.toFixed(2) + ", " + c.lon.toFixed(2) : "–"]];
     parts.forEach(function (x, i) { if (i) info.appendChild(document.createTextNode(" · ")); info.appendChild(document.createTextNode(x[0] + " ")); h("b", {}, x[1], info); });
