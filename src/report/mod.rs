@@ -36,7 +36,7 @@ Examples:
   reefer-report --alerts ~/.local/state/reefer/act.db rows.jsonl -o fleet.html
   reefer-ship --from file:///data/lake | reefer-report -o lake.html
   reefer-report --svg charts/ -o report.html r.jsonl ev.jsonl
-  reefer-sim --speed 60 --forever | reefer-detect --tee - | reefer-report --serve 8080 --horizon 6h
+  reefer-sim --speed 60 --forever | reefer-report --serve 8080 --horizon 6h   (live, on loopback)
   reefer-report --completions bash > /etc/bash_completion.d/reefer-report
 
 The page: fleet overview (containers, readings, share in band per product, alerts by
