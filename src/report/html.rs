@@ -80,10 +80,11 @@ impl Page<'_> {
         Ok(out.n)
     }
 
-    /// The page's data as JSON, safe inside a script element (`</` inside one
-    /// would end it: JSON may spell it `<\/`).
+    /// The page's data as JSON, safe inside a script element: every `<` is
+    /// written `\u003c`, so no `</script>` ends it and no `<!--` changes how
+    /// the HTML parser reads it, whatever a record's values hold.
     pub fn data_json(&self, fleet: &Fleet) -> io::Result<String> {
-        Ok(serde_json::to_string(&self.data(fleet))?.replace("</", "<\\/"))
+        Ok(serde_json::to_string(&self.data(fleet))?.replace('<', "\\u003c"))
     }
 
     /// Points per series: quiet containers share what the budget leaves after

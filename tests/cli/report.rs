@@ -391,3 +391,27 @@ fn serve_binds_loopback_for_a_port_alone_and_a_bad_address_is_a_usage_error() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn markup_in_record_values_stays_data_and_never_ends_the_script() {
+    let hostile = r#"</script><script>alert(1)</script>"#;
+    let input = format!(
+        "{}\n{}\n",
+        serde_json::json!({"container_id": hostile, "measurement_time": START, "temperature": 1.0}),
+        serde_json::json!({"container_id": hostile, "fault": "door_open", "detected_at": START, "message": hostile}),
+    );
+    let out = tool("reefer-report")
+        .args(["-q", "--title", "<b>fleet</b>"])
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let html = String::from_utf8(out).unwrap();
+    assert!(!html.contains("<script>alert(1)"));
+    assert!(html.contains("<title>&lt;b&gt;fleet&lt;/b&gt;</title>"));
+    let d = page_data(&html);
+    assert_eq!(d["containers"][0][0], hostile);
+    assert_eq!(d["episodes"][0][6], hostile);
+}
