@@ -68,7 +68,7 @@ fn bands(fleet: &Fleet, catalog: &[Product]) -> String {
         let y = 36 + i as u32 * rh;
         let name = crate::catalog::find(catalog, id).map_or("", |p| p.name.as_str());
         let share = st.in_band / st.readings;
-        let bar = 420.0 * share;
+        let bar = 400.0 * share;
         let color = if share > 0.95 {
             "#2e9d5b"
         } else if share > 0.8 {
@@ -78,8 +78,8 @@ fn bands(fleet: &Fleet, catalog: &[Product]) -> String {
         };
         let _ = writeln!(
             s,
-            "<text x=\"12\" y=\"{}\">{} {}</text><rect x=\"190\" y=\"{}\" width=\"420\" height=\"16\" rx=\"3\" fill=\"#eef0f3\"/>\
-             <rect x=\"190\" y=\"{}\" width=\"{bar:.1}\" height=\"16\" rx=\"3\" fill=\"{color}\"/><text x=\"618\" y=\"{}\">{:.1} %</text>",
+            "<text x=\"12\" y=\"{}\">{} {}</text><rect x=\"215\" y=\"{}\" width=\"400\" height=\"16\" rx=\"3\" fill=\"#eef0f3\"/>\
+             <rect x=\"215\" y=\"{}\" width=\"{bar:.1}\" height=\"16\" rx=\"3\" fill=\"{color}\"/><text x=\"623\" y=\"{}\">{:.1} %</text>",
             y + 13,
             esc(id),
             esc(name),
