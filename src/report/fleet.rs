@@ -116,27 +116,7 @@ impl Fleet {
         let weight = t.weight();
         let temp = t.temp();
         let product = t.product_id.as_deref();
-        let in_band = match (product.and_then(|p| crate::catalog::find(catalog, p)), temp) {
-            (Some(p), Some(v)) if p.in_band(v) => weight,
-            _ => 0.0,
-        };
-        if let Some(p) = product {
-            match self.products.get_mut(p) {
-                Some(s) => {
-                    s.readings += weight;
-                    s.in_band += in_band;
-                }
-                None => {
-                    self.products.insert(
-                        p.into(),
-                        ProductStats {
-                            readings: weight,
-                            in_band,
-                        },
-                    );
-                }
-            }
-        }
+        let in_band = self.count_product(product, temp, weight, catalog);
         let label = (!row).then(|| t.fault.as_deref().filter(|f| !f.is_empty()));
         let label = label.map(|l| l.map(|f| self.fault(f)));
         let c = &mut self.containers[ci as usize];
@@ -180,6 +160,30 @@ impl Fleet {
         if let Some(label) = label {
             self.relabel(ci, label, at_ms);
         }
+    }
+
+    /// Counts `weight` readings of `product`; returns how many of them were in
+    /// its band (a row counts in band when its mean is).
+    fn count_product(
+        &mut self,
+        product: Option<&str>,
+        temp: Option<f64>,
+        weight: f64,
+        catalog: &[Product],
+    ) -> f64 {
+        let in_band = match (product.and_then(|p| crate::catalog::find(catalog, p)), temp) {
+            (Some(p), Some(v)) if p.in_band(v) => weight,
+            _ => 0.0,
+        };
+        if let Some(p) = product {
+            let stats = match self.products.get_mut(p) {
+                Some(s) => s,
+                None => self.products.entry(p.into()).or_default(),
+            };
+            stats.readings += weight;
+            stats.in_band += in_band;
+        }
+        in_band
     }
 
     /// Follows the simulator's `fault` label: a change opens or closes a truth episode.

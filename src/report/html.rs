@@ -107,48 +107,7 @@ impl Page<'_> {
     }
 
     fn data(&self, fleet: &Fleet) -> Value {
-        let mut faulty = vec![false; fleet.containers.len()];
-        for e in fleet.episodes.iter().chain(&fleet.truth) {
-            faulty[e.container as usize] = true;
-        }
-        for a in &fleet.alerts {
-            if let Some(ci) = fleet.container_index(&a.container_id) {
-                faulty[ci as usize] = true;
-            }
-        }
-        let (quiet_points, faulty_points) = self.points(fleet, &faulty);
-        let states = fleet.states(self.silent_ms);
-        let containers: Vec<Value> = fleet
-            .containers
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let points = if faulty[i] {
-                    faulty_points
-                } else {
-                    quiet_points
-                };
-                let s = c.series.reduced(points);
-                let (mask, b64) = encode(&s);
-                json!([
-                    c.id,
-                    c.product,
-                    c.position.map(|p| round2(p.0)),
-                    c.position.map(|p| round2(p.1)),
-                    states[i].name(),
-                    c.readings.round(),
-                    c.in_band.round(),
-                    (c.last_ms != i64::MIN).then_some(c.last_ms),
-                    c.setpoint.map(|v| f64::from((v * 10.0).round()) / 10.0),
-                    c.last_temp.map(|v| f64::from((v * 10.0).round()) / 10.0),
-                    s.start_ms,
-                    s.width_ms,
-                    s.buckets.len(),
-                    mask,
-                    b64,
-                ])
-            })
-            .collect();
+        let containers = self.containers(fleet);
         let episodes: Vec<Value> = fleet
             .episodes
             .iter()
@@ -194,6 +153,52 @@ impl Page<'_> {
             "delays": delays(fleet),
             "land": LAND,
         })
+    }
+
+    /// Every container as one array (see docs/report.md), its series reduced to its share of the budget.
+    fn containers(&self, fleet: &Fleet) -> Vec<Value> {
+        let mut faulty = vec![false; fleet.containers.len()];
+        for e in fleet.episodes.iter().chain(&fleet.truth) {
+            faulty[e.container as usize] = true;
+        }
+        for a in &fleet.alerts {
+            if let Some(ci) = fleet.container_index(&a.container_id) {
+                faulty[ci as usize] = true;
+            }
+        }
+        let (quiet_points, faulty_points) = self.points(fleet, &faulty);
+        let states = fleet.states(self.silent_ms);
+        fleet
+            .containers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let points = if faulty[i] {
+                    faulty_points
+                } else {
+                    quiet_points
+                };
+                let s = c.series.reduced(points);
+                let (mask, b64) = encode(&s);
+                json!([
+                    c.id,
+                    c.product,
+                    c.position.map(|p| round2(p.0)),
+                    c.position.map(|p| round2(p.1)),
+                    states[i].name(),
+                    c.readings.round(),
+                    c.in_band.round(),
+                    (c.last_ms != i64::MIN).then_some(c.last_ms),
+                    c.setpoint.map(|v| f64::from((v * 10.0).round()) / 10.0),
+                    c.last_temp.map(|v| f64::from((v * 10.0).round()) / 10.0),
+                    s.start_ms,
+                    s.width_ms,
+                    s.buckets.len(),
+                    mask,
+                    b64,
+                ])
+            })
+            .collect()
     }
 
     fn products(&self, fleet: &Fleet) -> Value {
