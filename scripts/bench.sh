@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): throughput and peak memory of each tool on this machine.
 #   scripts/bench.sh            every section
-#   scripts/bench.sh sim        one section (sim, window, detect, pipeline, ship, mqtt)
+#   scripts/bench.sh sim        one section (sim, window, detect, pipeline, ship, mqtt, report)
 # Data files go to $REEFER_BENCH_DIR (default: bench-out/), which is not committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ else
   bin=${CARGO_TARGET_DIR:-$PWD/target}/release
 fi
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(sim window detect pipeline ship)
+[[ ${#sections[@]} -gt 0 ]] || sections=(sim window detect pipeline ship mqtt report)
 
 # measure LABEL ITEMS BYTES -- COMMAND...: runs COMMAND under /usr/bin/time and prints
 # items/s, MB/s and peak RSS on one line.
@@ -87,8 +87,45 @@ for section in "${sections[@]}"; do
       echo "== $section: no benchmark yet =="
     fi
     ;;
+  report)
+    # 10,000 containers x 1 day of 1-minute window rows (14.4 M rows, with positions,
+    # supply and ambient air; --agg mean, as 1-minute readings in 1-minute windows
+    # have min = max = mean, and the file is ~6 GB instead of ~13) plus the fault
+    # events of the same readings, to one HTML page; then the page in headless Chromium: the script's own
+    # time from start to drawn, and the browser's wall time to a DOM dump (start-up
+    # included). The rows file is deleted afterwards unless REEFER_BENCH_KEEP=1.
+    echo "== reefer-report: 10,000 containers x 1 day of 1-minute window rows + events =="
+    rows=$REEFER_BENCH_DIR/report-rows.jsonl events=$REEFER_BENCH_DIR/report-events.jsonl
+    page=$REEFER_BENCH_DIR/report.html
+    day=(--containers 10000 --duration 1d --interval 1m --seed 1 --start 2026-11-27T00:00:00Z)
+    if [[ ! -s $rows ]]; then
+      "$bin/reefer-sim" "${day[@]}" | "$bin/reefer-window" -q --size 1m --agg mean \
+        --fields latitude,longitude,supply_air_temperature,ambient_temperature -o "$rows"
+    fi
+    # The events of the same day, detected on its readings (every detector works there).
+    [[ -s $events ]] || { "$bin/reefer-sim" "${day[@]}" | "$bin/reefer-detect" -q >"$events" || true; }
+    n=$(wc -l <"$rows")
+    bytes=$(($(stat -c %s "$rows") + $(stat -c %s "$events")))
+    echo "input: $n rows, $(wc -l <"$events") events, $((bytes / 1000000)) MB"
+    measure "reefer-report (rows + events to HTML)" "$n" "$bytes" -- "$bin/reefer-report" -q "$rows" "$events" -o "$page"
+    echo "page: $(stat -c %s "$page") bytes"
+    chromium=$(scripts/setup-chromium.sh)
+    profile=$(mktemp -d)
+    t0=$(date +%s.%N)
+    timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+      --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$profile" \
+      --virtual-time-budget=60000 --dump-dom "file://$page" 2>/dev/null >"$REEFER_BENCH_DIR/report-dom.html" || true
+    t1=$(date +%s.%N)
+    rm -rf "$profile"
+    drawn=$(grep -o 'id="drawn"[^>]*' "$REEFER_BENCH_DIR/report-dom.html" || true)
+    ms=$(grep -o 'data-ms="[0-9]*"' <<<"$drawn" | grep -o '[0-9]*' || echo "?")
+    awk -v a="$t0" -v b="$t1" -v ms="$ms" 'BEGIN { printf "browser: page script drawn in %s ms; chromium start to DOM dump %.2f s\n", ms, b - a }'
+    grep -o 'data-\(containers\|markers\|episodes\|alerts\|errors\)="[^"]*"' <<<"$drawn" | tr '\n' ' '
+    echo
+    [[ ${REEFER_BENCH_KEEP:-} == 1 ]] || rm -f "$rows" "$events"
+    ;;
   *)
-    echo "unknown section $section (sim, window, detect, pipeline, ship, mqtt)" >&2
+    echo "unknown section $section (sim, window, detect, pipeline, ship, mqtt, report)" >&2
     exit 2
     ;;
   esac

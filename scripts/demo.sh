@@ -80,3 +80,10 @@ echo "$(find "$out/lake" -type f | wc -l) objects after shipping twice"
   && echo "read back from the lake: the same $(wc -l <"$out/fleet.jsonl") readings"
 echo "One hour of it, straight from the lake into the pipeline:"
 "$bin/reefer-ship" -q --from "file://$out/lake" --since 2026-11-27T04:00:00Z --until 2026-11-27T05:00:00Z | wc -l
+
+echo
+echo "== reefer-report: the fleet as one page (overview, map, timeline, drill-down, alerts) =="
+"$bin/reefer-report" --alerts "$out/act.db" --svg "$out/charts" \
+  "$out/fleet.jsonl" "$out/events.jsonl" -o "$out/report.html"
+echo "Open $(cd "$out" && pwd)/report.html in a browser (it makes no network request);"
+echo "the headline charts as SVG are in $out/charts/."

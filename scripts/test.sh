@@ -29,3 +29,5 @@ cargo test --all-targets "$@"
 cargo test --test aws "$@"
 # The Flink SQL that reefer-window prints, run in real Flink mini-clusters (PyFlink).
 scripts/test-flink.sh "$@"
+# reefer-report in headless Chromium (installs Debian chromium when missing).
+scripts/test-report.sh

@@ -5,12 +5,13 @@
 use crate::cli::{render_man, ManPage};
 
 /// Every tool's name, in pipeline order.
-pub const NAMES: [&str; 5] = [
+pub const NAMES: [&str; 6] = [
     "reefer-sim",
     "reefer-window",
     "reefer-detect",
     "reefer-act",
     "reefer-ship",
+    "reefer-report",
 ];
 
 const AWS_ENV: &[(&str, &str)] = &[
@@ -109,6 +110,10 @@ pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
         (
             "reefer-ship.1".into(),
             render_man::<crate::ship::ShipArgs>(&ship)?,
+        ),
+        (
+            "reefer-report.1".into(),
+            render_man::<crate::report::ReportArgs>(&plain)?,
         ),
     ])
 }

@@ -7,6 +7,7 @@ mod detect;
 mod flink;
 mod malformed;
 mod man;
+mod report;
 mod roles;
 mod ship;
 mod sim;
