@@ -2,24 +2,66 @@
 
 use super::objects::{decoder, ObjectLines, ObjectMerge, Range};
 use super::Msg;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::mpsc::Sender;
 
-/// Writes one object atomically (temporary file, then rename), replacing any
-/// object of the same name.
+/// Writes one object atomically and durably: a temporary file beside it,
+/// synced, renamed over any object of the same name, then the directory
+/// synced, so that an object reported written survives a power loss. On any
+/// failure (a full disk) the temporary file is removed and the error names
+/// the object's path.
 pub fn write_object(dir: &Path, name: &str, body: &[u8]) -> std::io::Result<()> {
+    write_object_with(dir, name, body, |file, body| file.write_all(body))
+}
+
+/// [`write_object`] with the body written by `write` (a test simulates a full disk).
+fn write_object_with(
+    dir: &Path,
+    name: &str,
+    body: &[u8],
+    write: impl FnOnce(&mut std::fs::File, &[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let path = dir.join(name);
+    let named = |e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
+    };
     let (Some(parent), Some(file_name)) = (path.parent(), path.file_name()) else {
         return Err(std::io::Error::other(format!("{name}: not an object name")));
     };
-    std::fs::create_dir_all(parent)?;
+    std::fs::create_dir_all(parent).map_err(named)?;
     let file_name = file_name.to_string_lossy();
     let tmp = parent.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, body)?;
-    std::fs::rename(&tmp, &path)
+    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+        write(&mut file, body)?;
+        file.sync_all()
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = renamed {
+        // Nothing half-written is left behind (it would also fill the disk).
+        let _ = std::fs::remove_file(&tmp);
+        return Err(named(e));
+    }
+    // The rename is durable only once the directory is.
+    std::fs::File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(named)
+}
+
+/// A lake to read must exist: a missing one is a usage error (exit 2), said
+/// before anything is read or summed up.
+pub fn check_readable(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(crate::app::usage(format!(
+            "file://{}: not a directory",
+            dir.display()
+        ))),
+        Err(e) => Err(crate::app::usage(format!("file://{}: {e}", dir.display()))),
+    }
 }
 
 /// Every object under `dir`, as keys relative to it with `/`, in key order
@@ -97,5 +139,62 @@ fn read_lake(
         if stop.load(Ordering::Relaxed) || tx.blocking_send(msg).is_err() {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enospc() -> std::io::Error {
+        std::io::Error::from_raw_os_error(28)
+    }
+
+    fn files_in(dir: &Path) -> Vec<String> {
+        let mut all = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            all.push(e.unwrap().file_name().to_string_lossy().into_owned());
+        }
+        all
+    }
+
+    #[test]
+    fn a_full_disk_leaves_no_temporary_file_and_names_the_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = "2026/11/27/03/20261127T030000Z-0123abcd.jsonl.gz";
+        let err = write_object_with(dir.path(), name, b"0123456789", |f, body| {
+            // Half the body goes in, then the disk is full.
+            f.write_all(&body[..5])?;
+            Err(enospc())
+        })
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&dir.path().join(name).display().to_string()),
+            "{msg}"
+        );
+        assert!(msg.contains("No space left on device"), "{msg}");
+        let hour = dir.path().join("2026/11/27/03");
+        assert!(files_in(&hour).is_empty(), "{:?}", files_in(&hour));
+    }
+
+    #[test]
+    fn an_object_is_renamed_into_place_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        write_object(dir.path(), "2026/11/27/03/a.jsonl", b"{}\n").unwrap();
+        write_object(dir.path(), "2026/11/27/03/a.jsonl", b"{\"a\":1}\n").unwrap();
+        let hour = dir.path().join("2026/11/27/03");
+        assert_eq!(files_in(&hour), vec!["a.jsonl".to_string()]);
+        assert_eq!(std::fs::read(hour.join("a.jsonl")).unwrap(), b"{\"a\":1}\n");
+        assert_eq!(list(dir.path()).unwrap(), vec!["2026/11/27/03/a.jsonl"]);
+    }
+
+    #[test]
+    fn a_missing_lake_to_read_is_a_usage_error() {
+        let err = check_readable(Path::new("/nonexistent/lake")).unwrap_err();
+        assert_eq!(crate::app::exit_of(&err), Some(crate::app::Exit::Usage));
+        let file = tempfile::NamedTempFile::new().unwrap();
+        assert!(check_readable(file.path()).is_err());
+        assert!(check_readable(tempfile::tempdir().unwrap().path()).is_ok());
     }
 }

@@ -778,9 +778,9 @@ async fn open_source(
         Location::Std => SourceHandle::Thread(
             stdio::spawn_stdin(args.input_format, tx, stop.clone()).map_err(thread_failed)?,
         ),
-        Location::Lake(dir) => SourceHandle::Thread(
-            lake::spawn_reader(dir.clone(), range(), tx, stop.clone()).map_err(thread_failed)?,
-        ),
+        Location::Lake(dir) => SourceHandle::Thread(lake::check_readable(dir).and_then(|()| {
+            lake::spawn_reader(dir.clone(), range(), tx, stop.clone()).map_err(thread_failed)
+        })?),
         Location::S3 { bucket, prefix } => {
             let reader = s3::S3Reader::open(need_aws(aws)?, bucket, prefix, range(), acct).await?;
             SourceHandle::Task(tokio::spawn(reader.run(tx)))
@@ -1081,16 +1081,7 @@ impl Run<'_> {
         if crate::app::exit_of(&e).is_some() || crate::app::is_broken_pipe(&e) {
             return e;
         }
-        e.context(format!(
-            "stopped after reading {} records and shipping {}{}",
-            self.acct.read,
-            self.acct.shipped,
-            if self.acct.has_undelivered_file() {
-                " (undelivered records are in the undelivered file)"
-            } else {
-                ""
-            }
-        ))
+        e.context(self.acct.how_far())
     }
 }
 

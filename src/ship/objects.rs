@@ -572,13 +572,10 @@ impl ObjectSink {
             buf.lines.clone()
         };
         let result = match &mut self.store {
-            Store::Lake(dir) => super::lake::write_object(dir, &name, &body).map_err(|e| {
-                (
-                    "IOError".to_string(),
-                    format!("cannot write {}: {e}", dir.join(&name).display()),
-                    true,
-                )
-            }),
+            // A local write that fails (a full disk) would fail again for the
+            // next object: fatal, said once, with the object's path.
+            Store::Lake(dir) => super::lake::write_object(dir, &name, &body)
+                .map_err(|e| ("IOError".to_string(), e.to_string(), true)),
             Store::S3(s3) => s3.put(&name, body, acct).await,
         };
         match result {
@@ -592,16 +589,21 @@ impl ObjectSink {
                     Store::Lake(dir) => dir.join(&name).display().to_string(),
                     Store::S3(s3) => s3.url(&name),
                 };
-                undeliverable_lines(acct, &origin, &buf.lines, &code, &message)?;
                 if fatal {
+                    // One message (the error), not one per record; a failing
+                    // undelivered file is counted and shown in the summary.
+                    acct.quiet_undelivered();
+                    let _ = undeliverable_lines(acct, &origin, &buf.lines, &code, &message);
                     return Err(super::SinkFailed(message).into());
                 }
+                undeliverable_lines(acct, &origin, &buf.lines, &code, &message)?;
                 Ok(())
             }
         }
     }
 
     pub fn abandon(&mut self, acct: &mut Account, why: &str) {
+        acct.quiet_undelivered();
         for (_, buf) in std::mem::take(&mut self.hours) {
             let _ = undeliverable_lines(acct, "buffer", &buf.lines, "NotDelivered", why);
         }
@@ -616,10 +618,15 @@ fn undeliverable_lines(
     code: &str,
     message: &str,
 ) -> std::io::Result<()> {
+    // Every record is counted even when the undelivered file fails part way.
+    let mut first_error = Ok(());
     for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        acct.undeliverable(origin, &String::from_utf8_lossy(line), code, message)?;
+        let kept = acct.undeliverable(origin, &String::from_utf8_lossy(line), code, message);
+        if first_error.is_ok() {
+            first_error = kept;
+        }
     }
-    Ok(())
+    first_error
 }
 
 #[cfg(test)]

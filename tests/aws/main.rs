@@ -8,5 +8,6 @@ mod act;
 #[path = "../cli/common.rs"]
 mod common;
 mod examples;
+mod lake;
 mod replay;
 mod ship;
