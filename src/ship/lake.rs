@@ -1,4 +1,6 @@
-//! `file://DIR`: the local data lake, laid out exactly like the S3 one.
+//! `file://DIR`: the local data lake, laid out exactly like the S3 one; and
+//! the options of lake writes (`file://` and `s3://`): object format and S3
+//! server-side encryption.
 
 use super::objects::{decoder, ObjectLines, ObjectMerge, Range};
 use super::Msg;
@@ -8,6 +10,50 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::mpsc::Sender;
+
+/// Options of lake writes, one argument group of reefer-ship.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Lake writes (file:// and s3://)")]
+pub struct LakeArgs {
+    /// Server-side encryption of the objects written to s3:// (single PUT and
+    /// multipart): aws:kms (SSE-KMS; needs kms:GenerateDataKey, and kms:Decrypt
+    /// for multipart uploads and for reading back) or AES256 (SSE-S3).
+    #[arg(long, value_enum, value_name = "ALGORITHM")]
+    pub sse: Option<Sse>,
+
+    /// The KMS key for --sse aws:kms: key id, key ARN, alias name (alias/NAME)
+    /// or alias ARN. Without it S3 uses the AWS managed key aws/s3.
+    #[arg(long, value_name = "KEY")]
+    pub sse_kms_key_id: Option<String>,
+}
+
+/// `--sse`: the S3 server-side encryption algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Sse {
+    /// SSE-KMS: keys in AWS KMS.
+    #[value(name = "aws:kms")]
+    Kms,
+    /// SSE-S3: keys managed by S3.
+    #[value(name = "AES256")]
+    Aes256,
+}
+
+impl LakeArgs {
+    /// Flags that do not fit the destination are usage errors.
+    pub fn check(&self, to: &super::Location) -> anyhow::Result<()> {
+        use crate::app::usage;
+        let s3 = matches!(to, super::Location::S3 { .. });
+        if self.sse.is_some() && !s3 {
+            return Err(usage(
+                "--sse applies to --to s3://BUCKET/PREFIX (encryption at rest of a local lake is the file system's)",
+            ));
+        }
+        if self.sse_kms_key_id.is_some() && self.sse != Some(Sse::Kms) {
+            return Err(usage("--sse-kms-key-id needs --sse aws:kms"));
+        }
+        Ok(())
+    }
+}
 
 /// Writes one object atomically and durably: a temporary file beside it,
 /// synced, renamed over any object of the same name, then the directory

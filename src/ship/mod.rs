@@ -207,6 +207,9 @@ pub struct ShipArgs {
     #[arg(long, value_name = "TABLE")]
     pub athena_ddl: Option<String>,
 
+    #[command(flatten)]
+    pub lake: lake::LakeArgs,
+
     /// Output options; `-o FILE` is where `--to -` writes (stdout by default),
     /// `--threads` the async runtime's worker threads (default 2).
     #[command(flatten)]
@@ -402,6 +405,7 @@ pub struct Settings {
     pub pack: bool,
     pub max_attempts: u32,
     pub seed: u64,
+    pub lake: lake::LakeArgs,
 }
 
 enum Sink {
@@ -552,6 +556,7 @@ fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
             ));
         }
     }
+    args.lake.check(&args.to)?;
     if args.max_attempts == 0 {
         return Err(usage("--max-attempts must be at least 1"));
     }
@@ -699,6 +704,7 @@ impl Settings {
             gzip: !args.no_gzip,
             pack: !args.no_pack,
             max_attempts: args.max_attempts,
+            lake: args.lake.clone(),
             seed: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos() as u64)

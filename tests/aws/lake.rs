@@ -209,3 +209,121 @@ fn a_firehose_stream_described_without_compression_format_takes_records() {
         .code(2)
         .stderr(contains("does not exist"));
 }
+
+/// The encryption S3 reports for each object under the prefix (HeadObject).
+fn encryption_of(bucket: &str, prefix: &str) -> Vec<serde_json::Value> {
+    let out = lake_admin(&["head-objects", bucket, prefix]);
+    let heads = json_lines(out.as_bytes());
+    assert!(!heads.is_empty(), "no object under s3://{bucket}/{prefix}");
+    heads
+}
+
+#[test]
+fn sse_kms_with_a_named_key_is_on_every_object_single_put_and_multipart() {
+    let bucket = unique("sse").to_lowercase();
+    admin(&["create-bucket", &bucket]);
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    // Small objects: one PutObject each.
+    let small = sim(20, "40m");
+    ship()
+        .args([
+            "--to",
+            &format!("s3://{bucket}/small"),
+            "--buffer-size",
+            "64KiB",
+        ])
+        .args(["--sse", "aws:kms", "--sse-kms-key-id", key])
+        .write_stdin(small.clone())
+        .assert()
+        .success()
+        .stderr(contains("PutObject"));
+    // One object over the part size: a multipart upload.
+    let big: Vec<u8> = tool("reefer-sim")
+        .args(["--containers", "250", "--duration", "59m", "--seed", "10"])
+        .args(["--start", "2026-11-27T03:00:00Z", "--interval", "30s"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    ship()
+        .args(["--to", &format!("s3://{bucket}/big"), "--no-gzip"])
+        .args(["--buffer-size", "64MiB", "--buffer-interval", "2h"])
+        .args(["--sse", "aws:kms", "--sse-kms-key-id", key])
+        .write_stdin(big)
+        .assert()
+        .success()
+        .stderr(contains("CreateMultipartUpload 1"));
+    for prefix in ["small/", "big/"] {
+        for head in encryption_of(&bucket, prefix) {
+            assert_eq!(head["sse"], "aws:kms", "{head}");
+            assert_eq!(head["kms_key"], key, "{head}");
+        }
+    }
+    // Encrypted objects read back as they were sent.
+    let out = ship()
+        .args(["--from", &format!("s3://{bucket}/small")])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(sorted_lines(&small), sorted_lines(&out));
+}
+
+#[test]
+fn sse_aes256_is_on_every_object() {
+    let bucket = unique("sses3").to_lowercase();
+    admin(&["create-bucket", &bucket]);
+    ship()
+        .args([
+            "--to",
+            &format!("s3://{bucket}/t"),
+            "--buffer-size",
+            "64KiB",
+        ])
+        .args(["--sse", "AES256"])
+        .write_stdin(sim(10, "20m"))
+        .assert()
+        .success();
+    for head in encryption_of(&bucket, "t/") {
+        assert_eq!(head["sse"], "AES256", "{head}");
+        assert!(head["kms_key"].is_null(), "{head}");
+    }
+}
+
+#[test]
+fn sse_flags_that_do_not_fit_are_usage_errors() {
+    for (args, says) in [
+        (
+            &["--to", "file:///tmp/x", "--sse", "AES256"][..],
+            "--sse applies to --to s3://",
+        ),
+        (
+            &["--to", "s3://my-bucket/p", "--sse-kms-key-id", "k"][..],
+            "needs --sse aws:kms",
+        ),
+        (
+            &[
+                "--to",
+                "s3://my-bucket/p",
+                "--sse",
+                "AES256",
+                "--sse-kms-key-id",
+                "k",
+            ][..],
+            "needs --sse aws:kms",
+        ),
+        (
+            &["--to", "s3://my-bucket/p", "--sse", "aes"][..],
+            "invalid value",
+        ),
+    ] {
+        tool("reefer-ship")
+            .args(args)
+            .write_stdin("")
+            .assert()
+            .code(2)
+            .stderr(contains(says));
+    }
+}
