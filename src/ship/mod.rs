@@ -15,6 +15,7 @@ pub mod kinesis_in;
 mod kinesis_out;
 pub mod kpl;
 mod lake;
+mod lake_parquet;
 pub mod location;
 mod merge;
 mod objects;
@@ -506,7 +507,10 @@ pub fn run(args: ShipArgs) -> anyhow::Result<Exit> {
                 "--athena-ddl describes what --to s3://BUCKET/PREFIX writes: give that --to",
             ));
         };
-        print!("{}", athena::create_table(table, bucket, prefix));
+        print!(
+            "{}",
+            athena::create_table(table, bucket, prefix, args.lake.format)
+        );
         return Ok(Exit::Ok);
     }
     check_args(&args)?;
@@ -556,7 +560,7 @@ fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
             ));
         }
     }
-    args.lake.check(&args.to)?;
+    args.lake.check(&args.to, args.no_gzip)?;
     if args.max_attempts == 0 {
         return Err(usage("--max-attempts must be at least 1"));
     }

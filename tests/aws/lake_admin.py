@@ -3,6 +3,9 @@ Usage: lake_admin.py ENDPOINT COMMAND ARGS...
 
   create-bare-firehose NAME BUCKET PREFIX   a DirectPut stream created without CompressionFormat
   head-objects BUCKET PREFIX                per object: key, ServerSideEncryption, SSEKMSKeyId (JSON lines)
+  duckdb-rows DIR                           every row of the Parquet files under DIR, read by DuckDB
+                                            (the independent reader), as JSON lines; measurement_time
+                                            as epoch milliseconds (ENDPOINT is not used)
 """
 import json
 import sys
@@ -27,5 +30,12 @@ elif cmd == "head-objects":
             h = s3.head_object(Bucket=args[0], Key=o["Key"])
             print(json.dumps({"key": o["Key"], "sse": h.get("ServerSideEncryption"),
                               "kms_key": h.get("SSEKMSKeyId")}))
+elif cmd == "duckdb-rows":
+    import duckdb
+    rel = duckdb.sql(
+        "SELECT * EXCLUDE (measurement_time), epoch_ms(measurement_time) AS measurement_time "
+        f"FROM read_parquet('{args[0]}/**/*.parquet')")
+    for row in rel.fetchall():
+        print(json.dumps(dict(zip(rel.columns, row))))
 else:
     sys.exit("unknown command " + cmd)
