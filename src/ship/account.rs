@@ -58,6 +58,8 @@ pub struct Account {
     tool: &'static str,
     rejects: Rejects,
     dead_letter: Option<String>,
+    /// Why the dead-letter file could not be written, once it failed.
+    dead_letter_failed: Option<String>,
     undelivered_file: Option<UndeliveredFile>,
     reports: u64,
     /// Undelivered records are kept without a message each (after a fatal error:
@@ -100,6 +102,7 @@ impl Account {
             tool,
             rejects: Rejects::new(tool, policy, dead_letter)?,
             dead_letter: dead_letter.map(str::to_string),
+            dead_letter_failed: None,
             undelivered_file,
             reports: 0,
             quiet_undelivered: false,
@@ -120,10 +123,14 @@ impl Account {
     /// as `input:line: why`, counted, dead-lettered; an error when the policy is to stop.
     pub fn reject(&mut self, input: &str, line: u64, raw: &[u8], why: &str) -> anyhow::Result<()> {
         let path = self.dead_letter.as_deref().unwrap_or("");
+        let failed = &mut self.dead_letter_failed;
         self.rejects.reject(input, line, raw, why).map_err(|e| {
             // A failed write to the dead letter says which file (a full disk).
             match e.downcast::<io::Error>() {
-                Ok(io) => anyhow::anyhow!("cannot write dead-letter file {path}: {io}"),
+                Ok(io) => {
+                    *failed = Some(io.to_string());
+                    anyhow::anyhow!("cannot write dead-letter file {path}: {io}")
+                }
                 Err(other) => other,
             }
         })
@@ -204,7 +211,7 @@ impl Account {
                 None => s += ", in no file (--undelivered FILE keeps them)",
             }
         }
-        s += "); the rest of the input was not processed";
+        s += "); nothing after them was read";
         s
     }
 
@@ -216,17 +223,21 @@ impl Account {
     /// Writes out and syncs both files. A failing undelivered file is reported
     /// in the summary, not here, so the summary is always printed.
     pub fn flush(&mut self) -> io::Result<()> {
+        if let Some(f) = &mut self.undelivered_file {
+            f.sync();
+        }
+        if self.dead_letter_failed.is_some() {
+            // Said already (the run's error) and in the summary.
+            return Ok(());
+        }
         let path = self.dead_letter.as_deref().unwrap_or("");
         self.rejects.flush().map_err(|e| {
+            self.dead_letter_failed = Some(e.to_string());
             io::Error::new(
                 e.kind(),
                 format!("cannot write dead-letter file {path}: {e}"),
             )
-        })?;
-        if let Some(f) = &mut self.undelivered_file {
-            f.sync();
-        }
-        Ok(())
+        })
     }
 
     /// The summary lines for stderr.
@@ -272,6 +283,13 @@ impl Account {
         }
         if self.objects > 0 {
             lines.push(format!("{} objects written", self.objects));
+        }
+        if let (Some(why), Some(path)) = (&self.dead_letter_failed, &self.dead_letter) {
+            lines.push(format!(
+                "the dead-letter file {path} could not be written ({why}): of the {} rejected \
+                 lines, the last ones before the failure are missing from it",
+                self.rejected()
+            ));
         }
         if let Some(f) = &self.undelivered_file {
             if let Some(why) = &f.failed {

@@ -1055,7 +1055,10 @@ impl Run<'_> {
                 }
             }
         }
-        self.acct.flush()?;
+        // A file that cannot be written (a full disk) is fatal, said after the summary.
+        if let Err(e) = self.acct.flush() {
+            fatal.get_or_insert(e.into());
+        }
         let broken_pipe = fatal.as_ref().is_some_and(crate::app::is_broken_pipe);
         if !self.args.out.quiet && !broken_pipe {
             for line in self.acct.summary() {

@@ -150,7 +150,7 @@ fn a_lake_write_that_fails_is_fatal_once_with_the_path_and_exact_counts() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("the rest of the input was not processed"),
+        stderr.contains("nothing after them was read"),
         "{stderr}"
     );
     // No temporary file is left anywhere.
@@ -594,4 +594,23 @@ fn parquet_is_for_lake_writes_only() {
             .code(2)
             .stderr(contains(says));
     }
+}
+
+#[test]
+fn a_dead_letter_file_on_a_full_disk_is_named_and_the_summary_still_printed() {
+    tool("reefer-ship")
+        .args(["--dead-letter", "/dev/full"])
+        .write_stdin("{\"a\":1}\ngarbage\n{\"a\":2}\n")
+        .assert()
+        .code(3)
+        .stdout("{\"a\":1}\n{\"a\":2}\n")
+        .stderr(contains(
+            "read 3 records, shipped 2, retried 0, undelivered 0, rejected 1",
+        ))
+        .stderr(contains(
+            "the dead-letter file /dev/full could not be written",
+        ))
+        .stderr(contains(
+            "cannot write dead-letter file /dev/full: No space left on device",
+        ));
 }
