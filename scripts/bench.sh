@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): throughput and peak memory of each tool on this machine.
 #   scripts/bench.sh            every section
-#   scripts/bench.sh sim        one section (sim, window, detect, pipeline, ship, mqtt, report)
+#   scripts/bench.sh sim        one section (sim, window, detect, pipeline, ship, mqtt, lake, report)
 # Data files go to $REEFER_BENCH_DIR (default: bench-out/), which is not committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ else
   bin=${CARGO_TARGET_DIR:-$PWD/target}/release
 fi
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(sim window detect pipeline ship mqtt report)
+[[ ${#sections[@]} -gt 0 ]] || sections=(sim window detect pipeline ship mqtt lake report)
 
 # measure LABEL ITEMS BYTES -- COMMAND...: runs COMMAND under /usr/bin/time and prints
 # items/s, MB/s and peak RSS on one line.
@@ -124,8 +124,12 @@ for section in "${sections[@]}"; do
     echo
     [[ ${REEFER_BENCH_KEEP:-} == 1 ]] || rm -f "$rows" "$events"
     ;;
+  lake)
+    # gzip JSON vs Parquet lakes of the fleet hour: bytes on disk and one DuckDB query (issue 12).
+    BIN=$bin scripts/bench-lake.sh
+    ;;
   *)
-    echo "unknown section $section (sim, window, detect, pipeline, ship, mqtt, report)" >&2
+    echo "unknown section $section (sim, window, detect, pipeline, ship, mqtt, lake, report)" >&2
     exit 2
     ;;
   esac

@@ -7,12 +7,18 @@
 //! that was read fine but could not be *delivered* after retries goes to the
 //! `--undelivered` file as one JSON object per line with the AWS error:
 //! `{"error_code", "error", "origin", "record"}`.
+//!
+//! Both files may sit on a disk that is full. Each undelivered record is
+//! written with one unbuffered write, so that when a write fails the file is
+//! cut back to its last whole record and the counts stay exact: how many
+//! undelivered records the file holds, and how many are in no file. A failing
+//! file never hides the summary.
 
 use crate::codec::{BadInput, Rejects};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Requests made, per API, shared by the sink and the source.
@@ -37,11 +43,28 @@ impl Requests {
 /// How many undelivered records are reported one by one before only counting.
 const MAX_REPORTS: u64 = 100;
 
+/// The `--undelivered` file: unbuffered, with the length of its whole records.
+struct UndeliveredFile {
+    path: String,
+    file: Option<File>,
+    len: u64,
+    /// Records it holds.
+    kept: u64,
+    /// Why writing it stopped (the file is then left as it was, whole records only).
+    failed: Option<String>,
+}
+
 pub struct Account {
     tool: &'static str,
     rejects: Rejects,
-    undelivered_file: Option<BufWriter<File>>,
+    dead_letter: Option<String>,
+    /// Why the dead-letter file could not be written, once it failed.
+    dead_letter_failed: Option<String>,
+    undelivered_file: Option<UndeliveredFile>,
     reports: u64,
+    /// Undelivered records are kept without a message each (after a fatal error:
+    /// one message says why, the summary how many).
+    quiet_undelivered: bool,
     pub read: u64,
     pub shipped: u64,
     pub retried: u64,
@@ -64,16 +87,25 @@ impl Account {
         undelivered: Option<&str>,
     ) -> io::Result<Self> {
         let undelivered_file = match undelivered {
-            Some(p) => Some(BufWriter::new(File::create(p).map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot create undelivered file {p}: {e}"))
-            })?)),
+            Some(p) => Some(UndeliveredFile {
+                path: p.to_string(),
+                file: Some(File::create(p).map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot create undelivered file {p}: {e}"))
+                })?),
+                len: 0,
+                kept: 0,
+                failed: None,
+            }),
             None => None,
         };
         Ok(Account {
             tool,
             rejects: Rejects::new(tool, policy, dead_letter)?,
+            dead_letter: dead_letter.map(str::to_string),
+            dead_letter_failed: None,
             undelivered_file,
             reports: 0,
+            quiet_undelivered: false,
             read: 0,
             shipped: 0,
             retried: 0,
@@ -90,7 +122,24 @@ impl Account {
     /// A bad input line (`raw`: its bytes as read, ending included): reported
     /// as `input:line: why`, counted, dead-lettered; an error when the policy is to stop.
     pub fn reject(&mut self, input: &str, line: u64, raw: &[u8], why: &str) -> anyhow::Result<()> {
-        self.rejects.reject(input, line, raw, why)
+        let path = self.dead_letter.as_deref().unwrap_or("");
+        let failed = &mut self.dead_letter_failed;
+        self.rejects.reject(input, line, raw, why).map_err(|e| {
+            // A failed write to the dead letter says which file (a full disk).
+            match e.downcast::<io::Error>() {
+                Ok(io) => {
+                    *failed = Some(io.to_string());
+                    anyhow::anyhow!("cannot write dead-letter file {path}: {io}")
+                }
+                Err(other) => other,
+            }
+        })
+    }
+
+    /// From here on undelivered records get no message each: after a fatal
+    /// error one message says why, and the summary says how many.
+    pub fn quiet_undelivered(&mut self) {
+        self.quiet_undelivered = true;
     }
 
     pub fn rejected(&self) -> u64 {
@@ -106,6 +155,20 @@ impl Account {
         message: &str,
     ) -> io::Result<()> {
         self.undelivered += 1;
+        if !self.quiet_undelivered {
+            self.report_undelivered(origin, code, message);
+        }
+        let Some(f) = &mut self.undelivered_file else {
+            return Ok(());
+        };
+        let mut line = serde_json::to_vec(
+            &json!({"error_code": code, "error": message, "origin": origin, "record": record}),
+        )?;
+        line.push(b'\n');
+        f.append(&line)
+    }
+
+    fn report_undelivered(&mut self, origin: &str, code: &str, message: &str) {
         self.reports += 1;
         if self.reports <= MAX_REPORTS {
             crate::warn!("{}: {origin}: not delivered: {message} ({code})", self.tool);
@@ -115,13 +178,6 @@ impl Account {
                 self.tool
             );
         }
-        if let Some(f) = &mut self.undelivered_file {
-            let line =
-                json!({"error_code": code, "error": message, "origin": origin, "record": record});
-            serde_json::to_writer(&mut *f, &line)?;
-            f.write_all(b"\n")?;
-        }
-        Ok(())
     }
 
     pub fn total_requests(&self) -> u64 {
@@ -132,12 +188,56 @@ impl Account {
         self.undelivered_file.is_some()
     }
 
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.rejects.flush()?;
-        if let Some(f) = &mut self.undelivered_file {
-            f.flush()?;
+    /// How far a run that stopped on a fatal error got, every record read
+    /// accounted for: shipped (durably written), rejected, undelivered (kept
+    /// in the undelivered file or in no file); input after that was not read.
+    pub fn how_far(&self) -> String {
+        let mut s = format!(
+            "stopped after reading {} records and shipping {} ({} rejected, {} undelivered",
+            self.read,
+            self.shipped,
+            self.rejected(),
+            self.undelivered
+        );
+        if self.undelivered > 0 {
+            match &self.undelivered_file {
+                Some(f) if f.kept == self.undelivered => {
+                    s += &format!(", kept in {}", f.path);
+                }
+                Some(f) => {
+                    let lost = self.undelivered - f.kept;
+                    s += &format!(": {} kept in {}, {lost} in no file", f.kept, f.path);
+                }
+                None => s += ", in no file (--undelivered FILE keeps them)",
+            }
         }
-        Ok(())
+        s += "); nothing after them was read";
+        s
+    }
+
+    /// Undelivered records that are in no file (none kept, or its disk was full).
+    pub fn undelivered_unkept(&self) -> u64 {
+        self.undelivered - self.undelivered_file.as_ref().map_or(0, |f| f.kept)
+    }
+
+    /// Writes out and syncs both files. A failing undelivered file is reported
+    /// in the summary, not here, so the summary is always printed.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if let Some(f) = &mut self.undelivered_file {
+            f.sync();
+        }
+        if self.dead_letter_failed.is_some() {
+            // Said already (the run's error) and in the summary.
+            return Ok(());
+        }
+        let path = self.dead_letter.as_deref().unwrap_or("");
+        self.rejects.flush().map_err(|e| {
+            self.dead_letter_failed = Some(e.to_string());
+            io::Error::new(
+                e.kind(),
+                format!("cannot write dead-letter file {path}: {e}"),
+            )
+        })
     }
 
     /// The summary lines for stderr.
@@ -184,6 +284,64 @@ impl Account {
         if self.objects > 0 {
             lines.push(format!("{} objects written", self.objects));
         }
+        if let (Some(why), Some(path)) = (&self.dead_letter_failed, &self.dead_letter) {
+            lines.push(format!(
+                "the dead-letter file {path} could not be written ({why}): of the {} rejected \
+                 lines, the last ones before the failure are missing from it",
+                self.rejected()
+            ));
+        }
+        if let Some(f) = &self.undelivered_file {
+            if let Some(why) = &f.failed {
+                lines.push(format!(
+                    "the undelivered file {} could not be written ({why}): it holds {} of the {} \
+                     undelivered records, {} are in no file",
+                    f.path,
+                    f.kept,
+                    self.undelivered,
+                    self.undelivered - f.kept
+                ));
+            } else if f.kept > 0 {
+                lines.push(format!("{} undelivered records kept in {}", f.kept, f.path));
+            }
+        }
         lines
+    }
+}
+
+impl UndeliveredFile {
+    /// Appends one whole record; on failure cuts the file back to its last
+    /// whole record, stops writing it, and returns the error naming the file
+    /// (once: later records are only counted as kept in no file).
+    fn append(&mut self, line: &[u8]) -> io::Result<()> {
+        let Some(file) = &mut self.file else {
+            return Ok(());
+        };
+        match file.write_all(line) {
+            Ok(()) => {
+                self.len += line.len() as u64;
+                self.kept += 1;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = file.set_len(self.len);
+                self.file = None;
+                self.failed = Some(e.to_string());
+                Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot write undelivered file {}: {e}", self.path),
+                ))
+            }
+        }
+    }
+
+    /// Makes what was written durable; a failure is kept for the summary.
+    fn sync(&mut self) {
+        if let Some(file) = &mut self.file {
+            if let Err(e) = file.sync_all() {
+                self.failed = Some(format!("sync: {e}"));
+                self.file = None;
+            }
+        }
     }
 }

@@ -11,6 +11,9 @@ use super::retry::{self, Backoff};
 use super::{aws_error, object_checker, Item, Settings};
 use crate::aws::{classify, Aws, Failure};
 use crate::codec::scan::Scanner;
+use aws_sdk_firehose::config::http::HttpResponse;
+use aws_sdk_firehose::error::SdkError;
+use aws_sdk_firehose::operation::describe_delivery_stream::DescribeDeliveryStreamError;
 use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;
 use std::time::{Duration, Instant};
@@ -97,6 +100,30 @@ impl PutService for PutRecordBatch {
     }
 }
 
+/// DescribeDeliveryStream, asked only whether the stream is there. Real
+/// Firehose always returns the S3 destination's `CompressionFormat`,
+/// `BufferingHints` and `EncryptionConfiguration` (required members of
+/// `S3DestinationDescription`, `UNCOMPRESSED` when none was set), so the SDK's
+/// deserializer requires them; an emulator (moto) leaves out what the stream
+/// was not created with, and the SDK then fails with "compression_format was
+/// missing". A 2xx answer the SDK cannot read still says the stream exists:
+/// nothing in the description is used, so it is never a reason to fail.
+async fn stream_exists(
+    client: &aws_sdk_firehose::Client,
+    stream: &str,
+) -> Result<(), SdkError<DescribeDeliveryStreamError, HttpResponse>> {
+    match client
+        .describe_delivery_stream()
+        .delivery_stream_name(stream)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(SdkError::ResponseError(r)) if r.raw().status().is_success() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 pub struct FirehoseSink {
     sender: BatchSender<PutRecordBatch>,
     checker: Scanner,
@@ -123,12 +150,7 @@ impl FirehoseSink {
             "DescribeDeliveryStream",
             &mut backoff,
             3,
-            || {
-                client
-                    .describe_delivery_stream()
-                    .delivery_stream_name(stream)
-                    .send()
-            },
+            || stream_exists(&client, stream),
         )
         .await
         .map_err(|f| aws_error(&label, &f, &aws.endpoint_label()))?;

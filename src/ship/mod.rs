@@ -15,6 +15,7 @@ pub mod kinesis_in;
 mod kinesis_out;
 pub mod kpl;
 mod lake;
+mod lake_parquet;
 pub mod location;
 mod merge;
 pub mod mqtt;
@@ -216,6 +217,9 @@ pub struct ShipArgs {
     #[arg(long, value_name = "TABLE")]
     pub athena_ddl: Option<String>,
 
+    #[command(flatten)]
+    pub lake: lake::LakeArgs,
+
     /// Output options; `-o FILE` is where `--to -` writes (stdout by default),
     /// `--threads` the async runtime's worker threads (default 2).
     #[command(flatten)]
@@ -414,6 +418,7 @@ pub struct Settings {
     pub pack: bool,
     pub max_attempts: u32,
     pub seed: u64,
+    pub lake: lake::LakeArgs,
 }
 
 enum Sink {
@@ -520,7 +525,10 @@ pub fn run(args: ShipArgs) -> anyhow::Result<Exit> {
                 "--athena-ddl describes what --to s3://BUCKET/PREFIX writes: give that --to",
             ));
         };
-        print!("{}", athena::create_table(table, bucket, prefix));
+        print!(
+            "{}",
+            athena::create_table(table, bucket, prefix, args.lake.format)
+        );
         return Ok(Exit::Ok);
     }
     check_args(&args)?;
@@ -570,6 +578,7 @@ fn check_args(args: &ShipArgs) -> anyhow::Result<()> {
             ));
         }
     }
+    args.lake.check(&args.to, args.no_gzip)?;
     if args.max_attempts == 0 {
         return Err(usage("--max-attempts must be at least 1"));
     }
@@ -761,6 +770,7 @@ impl Settings {
             gzip: !args.no_gzip,
             pack: !args.no_pack,
             max_attempts: args.max_attempts,
+            lake: args.lake.clone(),
             seed: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos() as u64)
@@ -848,9 +858,9 @@ async fn open_source(
         Location::Std => SourceHandle::Thread(
             stdio::spawn_stdin(args.input_format, tx, stop.clone()).map_err(thread_failed)?,
         ),
-        Location::Lake(dir) => SourceHandle::Thread(
-            lake::spawn_reader(dir.clone(), range(), tx, stop.clone()).map_err(thread_failed)?,
-        ),
+        Location::Lake(dir) => SourceHandle::Thread(lake::check_readable(dir).and_then(|()| {
+            lake::spawn_reader(dir.clone(), range(), tx, stop.clone()).map_err(thread_failed)
+        })?),
         Location::S3 { bucket, prefix } => {
             let reader = s3::S3Reader::open(need_aws(aws)?, bucket, prefix, range(), acct).await?;
             SourceHandle::Task(tokio::spawn(reader.run(tx)))
@@ -1173,7 +1183,10 @@ impl Run<'_> {
                 }
             }
         }
-        self.acct.flush()?;
+        // A file that cannot be written (a full disk) is fatal, said after the summary.
+        if let Err(e) = self.acct.flush() {
+            fatal.get_or_insert(e.into());
+        }
         let broken_pipe = fatal.as_ref().is_some_and(crate::app::is_broken_pipe);
         if !self.args.out.quiet && !broken_pipe {
             for line in self.acct.summary() {
@@ -1209,16 +1222,7 @@ impl Run<'_> {
         if crate::app::exit_of(&e).is_some() || crate::app::is_broken_pipe(&e) {
             return e;
         }
-        e.context(format!(
-            "stopped after reading {} records and shipping {}{}",
-            self.acct.read,
-            self.acct.shipped,
-            if self.acct.has_undelivered_file() {
-                " (undelivered records are in the undelivered file)"
-            } else {
-                ""
-            }
-        ))
+        e.context(self.acct.how_far())
     }
 }
 

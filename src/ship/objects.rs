@@ -11,6 +11,8 @@
 //! newlines between records (Firehose concatenates them).
 
 use super::account::Account;
+use super::lake::LakeFormat;
+use super::lake_parquet::{self, Columns};
 use super::{object_checker, s3::S3Store, EventTime, Item, Msg, Origin, Settings};
 use crate::codec::scan::Scanner;
 use crate::codec::{Chunk, Format, Source};
@@ -59,13 +61,18 @@ pub fn hour_of_key(rel: &str) -> Option<i64> {
 
 /// The object key (relative to the prefix) for one buffer of lines.
 pub fn object_name(hour: i64, first: DateTime<Utc>, body: &[u8], gzip: bool) -> String {
+    object_name_ext(hour, first, body, if gzip { "jsonl.gz" } else { "jsonl" })
+}
+
+/// The object key for one buffer of lines (`body`, whatever the object's
+/// format: the name comes from the records), with extension `ext`.
+pub fn object_name_ext(hour: i64, first: DateTime<Utc>, body: &[u8], ext: &str) -> String {
     let digest = Md5::digest(body);
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!(
-        "{}/{}-{hex}.jsonl{}",
+        "{}/{}-{hex}.{ext}",
         hour_path(hour),
         first.format("%Y%m%dT%H%M%SZ"),
-        if gzip { ".gz" } else { "" }
     )
 }
 
@@ -79,14 +86,34 @@ pub fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 /// An object's content as a reader: gunzipped on the fly when it starts with
-/// the gzip magic, so only the compressed bytes are held.
+/// the gzip magic, so only the compressed bytes are held; a Parquet object
+/// (`PAR1`) as the JSON Lines of its records, then the error that stopped
+/// reading it, if any.
 pub fn decoder(bytes: Vec<u8>) -> Box<dyn Read + Send> {
+    if lake_parquet::is_parquet(&bytes) {
+        let (lines, err) = lake_parquet::to_json_lines(bytes);
+        return Box::new(std::io::Cursor::new(lines).chain(FailAtEnd(err)));
+    }
     if bytes.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::MultiGzDecoder::new(std::io::Cursor::new(
             bytes,
         )))
     } else {
         Box::new(std::io::Cursor::new(bytes))
+    }
+}
+
+/// Nothing, or an error: what follows a Parquet object's lines.
+struct FailAtEnd(Option<String>);
+
+impl Read for FailAtEnd {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        match &self.0 {
+            None => Ok(0),
+            Some(e) => Err(std::io::Error::other(format!(
+                "not a readable Parquet file: {e}"
+            ))),
+        }
     }
 }
 
@@ -419,6 +446,8 @@ impl Range {
 
 struct HourBuffer {
     lines: Vec<u8>,
+    /// The same records as Parquet columns (`--format parquet`).
+    columns: Option<Columns>,
     count: u64,
     first: DateTime<Utc>,
     /// Latest event time in the buffer.
@@ -443,6 +472,7 @@ pub struct ObjectSink {
     store: Store,
     time: EventTime,
     gzip: bool,
+    format: LakeFormat,
     buffer_size: usize,
     buffer_interval: Duration,
     hours: BTreeMap<i64, HourBuffer>,
@@ -457,6 +487,7 @@ impl ObjectSink {
             store,
             time: EventTime::new(&s.time_field),
             gzip: s.gzip,
+            format: s.lake.format,
             buffer_size: s.buffer_size,
             buffer_interval: s.buffer_interval,
             hours: BTreeMap::new(),
@@ -478,13 +509,24 @@ impl ObjectSink {
             Err(why) => return item.reject(acct, &why),
         };
         let hour = t.timestamp().div_euclid(3600) * 3600;
+        let parquet = self.format == LakeFormat::Parquet;
         let buf = self.hours.entry(hour).or_insert_with(|| HourBuffer {
             lines: Vec::new(),
+            columns: parquet.then(Columns::default),
             count: 0,
             first: t,
             last: t,
             clock: t,
         });
+        if let Some(columns) = &mut buf.columns {
+            // A record Parquet cannot hold is a bad line, never half stored.
+            if let Err(why) = columns.push(&item.line) {
+                if buf.count == 0 {
+                    self.hours.remove(&hour);
+                }
+                return item.reject(acct, &why);
+            }
+        }
         buf.lines.extend_from_slice(item.line.as_bytes());
         buf.lines.push(b'\n');
         buf.count += 1;
@@ -565,20 +607,39 @@ impl ObjectSink {
             return Ok(());
         };
         self.buffered -= buf.lines.len();
-        let name = object_name(hour, buf.first, &buf.lines, self.gzip);
-        let body = if self.gzip {
-            gzip(&buf.lines)?
-        } else {
-            buf.lines.clone()
+        let (name, body) = match buf.columns {
+            Some(columns) => {
+                let name = object_name_ext(hour, buf.first, &buf.lines, "parquet");
+                match columns.write() {
+                    Ok(body) => (name, body),
+                    Err(e) => {
+                        let message = format!("cannot encode {name} as Parquet: {e}");
+                        acct.quiet_undelivered();
+                        let _ = undeliverable_lines(
+                            acct,
+                            "buffer",
+                            &buf.lines,
+                            "ParquetError",
+                            &message,
+                        );
+                        return Err(super::SinkFailed(message).into());
+                    }
+                }
+            }
+            None if self.gzip => (
+                object_name(hour, buf.first, &buf.lines, true),
+                gzip(&buf.lines)?,
+            ),
+            None => (
+                object_name(hour, buf.first, &buf.lines, false),
+                buf.lines.clone(),
+            ),
         };
         let result = match &mut self.store {
-            Store::Lake(dir) => super::lake::write_object(dir, &name, &body).map_err(|e| {
-                (
-                    "IOError".to_string(),
-                    format!("cannot write {}: {e}", dir.join(&name).display()),
-                    true,
-                )
-            }),
+            // A local write that fails (a full disk) would fail again for the
+            // next object: fatal, said once, with the object's path.
+            Store::Lake(dir) => super::lake::write_object(dir, &name, &body)
+                .map_err(|e| ("IOError".to_string(), e.to_string(), true)),
             Store::S3(s3) => s3.put(&name, body, acct).await,
         };
         match result {
@@ -592,16 +653,21 @@ impl ObjectSink {
                     Store::Lake(dir) => dir.join(&name).display().to_string(),
                     Store::S3(s3) => s3.url(&name),
                 };
-                undeliverable_lines(acct, &origin, &buf.lines, &code, &message)?;
                 if fatal {
+                    // One message (the error), not one per record; a failing
+                    // undelivered file is counted and shown in the summary.
+                    acct.quiet_undelivered();
+                    let _ = undeliverable_lines(acct, &origin, &buf.lines, &code, &message);
                     return Err(super::SinkFailed(message).into());
                 }
+                undeliverable_lines(acct, &origin, &buf.lines, &code, &message)?;
                 Ok(())
             }
         }
     }
 
     pub fn abandon(&mut self, acct: &mut Account, why: &str) {
+        acct.quiet_undelivered();
         for (_, buf) in std::mem::take(&mut self.hours) {
             let _ = undeliverable_lines(acct, "buffer", &buf.lines, "NotDelivered", why);
         }
@@ -616,10 +682,15 @@ fn undeliverable_lines(
     code: &str,
     message: &str,
 ) -> std::io::Result<()> {
+    // Every record is counted even when the undelivered file fails part way.
+    let mut first_error = Ok(());
     for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        acct.undeliverable(origin, &String::from_utf8_lossy(line), code, message)?;
+        let kept = acct.undeliverable(origin, &String::from_utf8_lossy(line), code, message);
+        if first_error.is_ok() {
+            first_error = kept;
+        }
     }
-    Ok(())
+    first_error
 }
 
 #[cfg(test)]

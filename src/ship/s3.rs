@@ -2,12 +2,13 @@
 //! read back under a prefix in key order.
 
 use super::account::Account;
+use super::lake::Sse;
 use super::objects::{decoder, ObjectLines, ObjectMerge, Range};
 use super::retry::{self, Backoff};
 use super::{aws_error, Msg, Settings};
 use crate::aws::{Aws, Failure};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
 use tokio::sync::mpsc::Sender;
 
 /// Part size of multipart uploads; bodies above it are uploaded in parts.
@@ -18,8 +19,20 @@ pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
+    /// Server-side encryption asked for (`--sse`, `--sse-kms-key-id`).
+    sse: Option<ServerSideEncryption>,
+    sse_kms_key_id: Option<String>,
     backoff: Backoff,
     max_attempts: u32,
+}
+
+/// The Content-Type of an object, by its name.
+fn content_type(key: &str) -> &'static str {
+    if key.ends_with(".parquet") {
+        "application/vnd.apache.parquet"
+    } else {
+        "application/x-ndjson"
+    }
 }
 
 /// Checks that the bucket is there (and reachable) before anything is read.
@@ -63,6 +76,11 @@ impl S3Store {
             client,
             bucket: bucket.to_string(),
             prefix: prefix.to_string(),
+            sse: s.lake.sse.map(|a| match a {
+                Sse::Kms => ServerSideEncryption::AwsKms,
+                Sse::Aes256 => ServerSideEncryption::Aes256,
+            }),
+            sse_kms_key_id: s.lake.sse_kms_key_id.clone(),
             backoff,
             max_attempts: s.max_attempts,
         })
@@ -92,6 +110,7 @@ impl S3Store {
             self.put_multipart(&key, body, acct).await
         } else {
             let (client, bucket) = (&self.client, &self.bucket);
+            let (sse, kms_key) = (&self.sse, &self.sse_kms_key_id);
             retry::call(
                 &acct.requests,
                 "PutObject",
@@ -102,7 +121,9 @@ impl S3Store {
                         .put_object()
                         .bucket(bucket)
                         .key(&key)
-                        .content_type("application/x-ndjson")
+                        .content_type(content_type(&key))
+                        .set_server_side_encryption(sse.clone())
+                        .set_ssekms_key_id(kms_key.clone())
                         .body(ByteStream::from(body.clone()))
                         .send()
                 },
@@ -130,6 +151,8 @@ impl S3Store {
         acct: &mut Account,
     ) -> Result<(), Failure> {
         let (client, bucket) = (&self.client, &self.bucket);
+        let (sse, kms_key) = (&self.sse, &self.sse_kms_key_id);
+        // Encryption is set when the upload is created; the parts inherit it.
         let created = retry::call(
             &acct.requests,
             "CreateMultipartUpload",
@@ -140,7 +163,9 @@ impl S3Store {
                     .create_multipart_upload()
                     .bucket(bucket)
                     .key(key)
-                    .content_type("application/x-ndjson")
+                    .content_type(content_type(key))
+                    .set_server_side_encryption(sse.clone())
+                    .set_ssekms_key_id(kms_key.clone())
                     .send()
             },
         )

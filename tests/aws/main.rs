@@ -8,6 +8,7 @@ mod act;
 #[path = "../cli/common.rs"]
 mod common;
 mod examples;
+mod lake;
 mod mqtt;
 mod replay;
 mod ship;

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The data lake analysts query: the same fleet hour shipped to a file:// lake as
+# gzipped JSON Lines and as Parquet, then bytes on disk and the same DuckDB query
+# (average temperature by product and hour) over each lake, alternating, in the
+# same run; the query results are checked equal. Also the write and read-back
+# (reefer-ship --from) times.
+#
+# Input: 10,000 containers over one hour at 10 s (3.6 million readings, ~1.7 GB),
+# REEFER_BENCH_CONTAINERS / REEFER_BENCH_INTERVAL to change it. Lakes go to
+# $REEFER_BENCH_DIR/lake (bench-out/lake) and are removed at the end unless
+# REEFER_BENCH_KEEP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+containers=${REEFER_BENCH_CONTAINERS:-10000}
+interval=${REEFER_BENCH_INTERVAL:-10s}
+runs=${REEFER_BENCH_RUNS:-5}
+out=${REEFER_BENCH_DIR:-$PWD/bench-out}/lake
+mkdir -p "$out"
+venv=$(scripts/setup-python.sh)
+if [[ -n ${BIN:-} ]]; then
+  bin=$BIN
+else
+  cargo build --release --quiet --bin reefer-ship --bin reefer-sim
+  bin=${CARGO_TARGET_DIR:-$PWD/target}/release
+fi
+
+input=$out/hour.jsonl
+"$bin/reefer-sim" --containers "$containers" --duration 1h --interval "$interval" --seed 1 \
+  --start 2026-11-27T03:00:00Z -o "$input" 2>/dev/null
+records=$(wc -l <"$input")
+echo "== lake: $containers containers, 1 h at $interval: $records records, $(($(stat -c %s "$input") / 1024 / 1024)) MiB of JSON Lines ($(nproc) cores) =="
+
+# ship LABEL DIR ARGS...: writes the lake and prints the time, objects and bytes.
+ship() {
+  local label=$1 dir=$2
+  shift 2
+  rm -rf "$dir"
+  local t
+  t=$(mktemp)
+  /usr/bin/time -f '%e %U %M' -o "$t" "$bin/reefer-ship" -q --to "file://$dir" "$@" <"$input"
+  read -r secs user rss <"$t"
+  rm -f "$t"
+  local objects bytes
+  objects=$(find "$dir" -type f | wc -l)
+  bytes=$(find "$dir" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+  printf '%-34s write %6.1f s (%5.1f s CPU, %4.0f MB RSS)  %4d objects  %12d bytes\n' \
+    "$label" "$secs" "$user" "$((rss / 1024))" "$objects" "$bytes"
+  echo "$bytes" >"$dir.bytes"
+}
+ship "gzip JSON Lines (default)" "$out/json"
+ship "Parquet (--format parquet)" "$out/parquet" --format parquet
+ship "Parquet --buffer-size 64MiB" "$out/parquet64" --format parquet --buffer-size 64MiB
+
+for lake in json parquet; do
+  t=$(mktemp)
+  /usr/bin/time -f '%e %U' -o "$t" "$bin/reefer-ship" -q --from "file://$out/$lake" >/dev/null
+  read -r secs user <"$t"
+  rm -f "$t"
+  printf '%-34s read back (reefer-ship --from) %6.1f s (%5.1f s CPU)\n' "$lake" "$secs" "$user"
+done
+
+# The same query over each lake, alternating, $runs times each; medians.
+"$venv/bin/python" - "$out" "$runs" <<'PY'
+import duckdb, statistics, sys, time
+out, runs = sys.argv[1], int(sys.argv[2])
+# Explicit columns for JSON: what a table definition gives Athena; no sampling.
+json_cols = "{'product_id': 'VARCHAR', 'measurement_time': 'TIMESTAMPTZ', 'temperature': 'DOUBLE'}"
+sources = {
+    "gzip JSON": f"read_json('{out}/json/**/*.jsonl.gz', format='newline_delimited', columns={json_cols})",
+    "Parquet": f"read_parquet('{out}/parquet/**/*.parquet')",
+    "Parquet 64MiB": f"read_parquet('{out}/parquet64/**/*.parquet')",
+}
+query = ("SELECT product_id, date_trunc('hour', measurement_time AT TIME ZONE 'UTC') AS hour, "
+         "avg(temperature) AS avg_temperature, count(*) AS n FROM {src} GROUP BY ALL ORDER BY ALL")
+con = duckdb.connect()
+con.sql("SET TimeZone = 'UTC'")
+times = {k: [] for k in sources}
+results = {}
+for _ in range(runs):
+    for name, src in sources.items():
+        t0 = time.perf_counter()
+        rows = con.sql(query.format(src=src)).fetchall()
+        times[name].append(time.perf_counter() - t0)
+        results[name] = rows
+base = results["gzip JSON"]
+for name, rows in results.items():
+    same = len(rows) == len(base) and all(
+        a[0] == b[0] and a[1] == b[1] and a[3] == b[3] and abs(a[2] - b[2]) < 1e-9
+        for a, b in zip(rows, base))
+    if not same:
+        sys.exit(f"{name}: the query's result differs from gzip JSON's")
+print(f"DuckDB {duckdb.__version__}, {len(base)} groups (product x hour), {sum(r[3] for r in base)} readings; "
+      f"median of {runs} runs, alternating:")
+med = {k: statistics.median(v) for k, v in times.items()}
+for name in sources:
+    size = int(open(f"{out}/{ {'gzip JSON': 'json', 'Parquet': 'parquet', 'Parquet 64MiB': 'parquet64'}[name] }.bytes").read())
+    print(f"  {name:<14} {med[name]:8.3f} s  ({med['gzip JSON'] / med[name]:5.1f}x gzip JSON)  "
+          f"{size / 1e6:8.1f} MB on disk ({size / int(open(out + '/json.bytes').read()):.3f} of gzip JSON)")
+PY
+if [[ -z ${REEFER_BENCH_KEEP:-} ]]; then
+  rm -rf "$out/json" "$out/parquet" "$out/parquet64" "$input"
+fi
