@@ -149,10 +149,7 @@ fn a_lake_write_that_fails_is_fatal_once_with_the_path_and_exact_counts() {
         )),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("nothing after them was read"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("nothing after them was read"), "{stderr}");
     // No temporary file is left anywhere.
     assert!(
         files(&lake).iter().all(|f| !f.contains(".tmp-")),
