@@ -242,21 +242,23 @@ impl Account {
 
     /// The summary lines for stderr.
     pub fn summary(&self) -> Vec<String> {
+        // AWS requests are counted per API; a run that made none (stdin,
+        // the local lake, MQTT) says nothing about them.
+        let requests = self.requests.snapshot();
         let mut lines = vec![format!(
-            "read {} records, shipped {}, retried {}, undelivered {}, rejected {}; {} requests{}",
+            "read {} records, shipped {}, retried {}, undelivered {}, rejected {}{}",
             self.read,
             self.shipped,
             self.retried,
             self.undelivered,
             self.rejected(),
-            self.total_requests(),
-            if self.requests.snapshot().is_empty() {
+            if requests.is_empty() {
                 String::new()
             } else {
                 format!(
-                    " ({})",
-                    self.requests
-                        .snapshot()
+                    "; {} requests ({})",
+                    self.total_requests(),
+                    requests
                         .iter()
                         .map(|(k, v)| format!("{k} {v}"))
                         .collect::<Vec<_>>()
