@@ -126,6 +126,17 @@ fn settle() {
     std::thread::sleep(Duration::from_millis(600));
 }
 
+/// The same records, in any order (a multiset; shown briefly when not).
+fn assert_same_records(got: &[u8], sent: &[u8]) {
+    let (got, sent) = (sorted_lines(got), sorted_lines(sent));
+    assert!(
+        got == sent,
+        "records differ: {} read back, {} sent",
+        got.len(),
+        sent.len()
+    );
+}
+
 fn lines(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&c| c == b'\n').count()
 }
@@ -180,7 +191,7 @@ fn records_go_round_a_broker_per_container_topic_and_come_back_the_same() {
         back.extend_from_slice(serde_json::to_string(&v).unwrap().as_bytes());
         back.push(b'\n');
     }
-    assert!(sorted_lines(&back) == sorted_lines(&sent), "records differ");
+    assert_same_records(&back, &sent);
 }
 
 #[test]
@@ -216,10 +227,7 @@ fn a_persistent_session_receives_what_was_published_while_the_reader_was_stopped
         .success();
     let mut second = spawn_reader(dir.path(), "second", &from(&["--max-records", "300"]));
     assert_eq!(second.wait(20), 0, "{}", second.stderr());
-    assert!(
-        sorted_lines(&second.stdout()) == sorted_lines(&sent),
-        "records differ"
-    );
+    assert_same_records(&second.stdout(), &sent);
 }
 
 #[test]
@@ -389,10 +397,7 @@ fn mutual_tls_round_trip_with_the_test_ca_and_client_certificate() {
         .assert()
         .success();
     assert_eq!(reader.wait(20), 0, "{}", reader.stderr());
-    assert!(
-        sorted_lines(&reader.stdout()) == sorted_lines(&sent),
-        "records differ"
-    );
+    assert_same_records(&reader.stdout(), &sent);
 }
 
 #[test]
@@ -469,10 +474,7 @@ fn ctrl_c_flushes_what_was_read_and_exits_130() {
     std::thread::sleep(Duration::from_millis(500));
     reader.interrupt();
     assert_eq!(reader.wait(10), 130, "{}", reader.stderr());
-    assert!(
-        sorted_lines(&reader.stdout()) == sorted_lines(&sent),
-        "records differ"
-    );
+    assert_same_records(&reader.stdout(), &sent);
 }
 
 #[test]
@@ -663,8 +665,5 @@ fn qos0_round_trip_and_until_stops_the_reader_on_the_wall_clock() {
         .success();
     // No --max-records: --until ends it, exit 0, everything read written out.
     assert_eq!(reader.wait(20), 0, "{}", reader.stderr());
-    assert!(
-        sorted_lines(&reader.stdout()) == sorted_lines(&sent),
-        "records differ"
-    );
+    assert_same_records(&reader.stdout(), &sent);
 }
