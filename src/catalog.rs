@@ -34,7 +34,29 @@ impl Product {
     pub fn in_band(&self, temperature: f64) -> bool {
         temperature <= self.band_high && self.band_low.is_none_or(|low| temperature >= low)
     }
+
+    /// Whether the cargo is in its band, judged on the air the unit controls:
+    /// a chilled unit controls its supply air (its return air runs about 2 K
+    /// above: Container Handbook §7.2.7.2), so supply air is judged when it is
+    /// known and plausible, else return air with the band's top raised by
+    /// [`RETURN_ALLOWANCE`]; a frozen unit controls, and is judged on, its
+    /// return air. reefer-detect's temperature_band rule judges the same air.
+    pub fn controlled_in_band(&self, return_air: f64, supply_air: Option<f64>) -> bool {
+        if self.is_frozen() {
+            return self.in_band(return_air);
+        }
+        match supply_air.filter(|s| (-40.0..=60.0).contains(s)) {
+            Some(s) => self.in_band(s),
+            None => {
+                return_air <= self.band_high + RETURN_ALLOWANCE
+                    && self.band_low.is_none_or(|low| return_air >= low)
+            }
+        }
+    }
 }
+
+/// How far a chilled unit's return air may run above its supply air, °C.
+pub const RETURN_ALLOWANCE: f64 = 3.0;
 
 /// The default catalog of contract §2.
 pub fn default_catalog() -> Vec<Product> {
@@ -141,6 +163,11 @@ mod tests {
         assert_eq!(c.len(), 8);
         let bananas = find(&c, "P02").unwrap();
         assert!(bananas.in_band(13.3) && !bananas.in_band(12.0));
+        // Chilled: supply air is judged; return air 2.3 K above it is normal.
+        assert!(bananas.controlled_in_band(15.6, Some(13.3)));
+        assert!(!bananas.controlled_in_band(15.6, Some(15.0)));
+        assert!(bananas.controlled_in_band(15.6, None));
+        assert!(!bananas.controlled_in_band(17.6, None));
         let fish = find(&c, "P06").unwrap();
         assert!(fish.is_frozen() && fish.in_band(-25.0) && !fish.in_band(-17.0));
         assert!(find(&c, "P99").is_none());

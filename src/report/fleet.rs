@@ -116,7 +116,9 @@ impl Fleet {
         let weight = t.weight();
         let temp = t.temp();
         let product = t.product_id.as_deref();
-        let in_band = self.count_product(product, temp, weight, catalog);
+        // During a defrost the heaters warm the supply air: judged on return air then.
+        let supply = t.supply().filter(|_| !t.defrost.unwrap_or(false));
+        let in_band = self.count_product(product, temp, supply, weight, catalog);
         let label = (!row).then(|| t.fault.as_deref().filter(|f| !f.is_empty()));
         let label = label.map(|l| l.map(|f| self.fault(f)));
         let c = &mut self.containers[ci as usize];
@@ -163,16 +165,18 @@ impl Fleet {
     }
 
     /// Counts `weight` readings of `product`; returns how many of them were in
-    /// its band (a row counts in band when its mean is).
+    /// its band, judged on the air the unit controls as reefer-detect does
+    /// (a row counts in band when its means are).
     fn count_product(
         &mut self,
         product: Option<&str>,
         temp: Option<f64>,
+        supply: Option<f64>,
         weight: f64,
         catalog: &[Product],
     ) -> f64 {
         let in_band = match (product.and_then(|p| crate::catalog::find(catalog, p)), temp) {
-            (Some(p), Some(v)) if p.in_band(v) => weight,
+            (Some(p), Some(v)) if p.controlled_in_band(v, supply) => weight,
             _ => 0.0,
         };
         if let Some(p) = product {

@@ -22,7 +22,7 @@ use crate::detect::events::{evidence, Severity};
 use serde_json::{Map, Value};
 
 /// How far a chilled unit's return air may run above its supply air, °C.
-pub const RETURN_ALLOWANCE: f64 = 3.0;
+pub use crate::catalog::RETURN_ALLOWANCE;
 
 /// The temperature the band is judged on, and the band's upper limit for it:
 /// supply air for a chilled product when present (not during a defrost, when
