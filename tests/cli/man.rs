@@ -61,6 +61,7 @@ fn help_examples_fit_on_one_line() {
         reefer::detect::DetectArgs::command(),
         reefer::act::ActArgs::command(),
         reefer::ship::ShipArgs::command(),
+        reefer::report::ReportArgs::command(),
     ];
     for cmd in commands {
         let help = cmd.get_after_help().unwrap().to_string();
