@@ -327,6 +327,7 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
         },
         clock: cfg.processing_time.then(WallClock::default),
         records: 0,
+        absent: vec![0; cfg.needs.numbers.len() + cfg.needs.bools.len()],
         cfg,
     };
     let paths: Vec<String> = if args.input.files.is_empty() {
@@ -361,6 +362,18 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
             Span::from_millis(driver.cfg.lateness),
         );
     }
+    let absent = driver.absent_fields();
+    if !absent.is_empty() && !args.out.quiet {
+        let list: Vec<String> = absent
+            .iter()
+            .map(|(f, n)| format!("{f} in {n} of {}", driver.records))
+            .collect();
+        crate::warn!(
+            "{TOOL}: note: fields without a value (absent or null) in some records: {}; \
+             aggregates count only the records that had one",
+            list.join(", ")
+        );
+    }
     let rejected = driver.rejects.count();
     if let Some(line) = driver.rejects.summary().filter(|_| !args.out.quiet) {
         crate::warn!("{line}");
@@ -371,6 +384,7 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
             "written": driver.sink.written,
             "rejected": rejected,
             "late": late,
+            "without_value": absent.iter().cloned().collect::<serde_json::Map<_, _>>(),
             "open_windows_kept": if state.is_some() && !args.final_ { driver.windows.open_count() } else { 0 },
         });
         crate::app::write_stats_json(path, TOOL, started, counts)?;
@@ -508,9 +522,25 @@ struct Driver {
     clock: Option<WallClock>,
     /// Records windowed so far (for the message when input fails midway).
     records: u64,
+    /// Per aggregated field (numbers, then booleans): records that had no
+    /// value for it (absent or null), so a field that disappears is reported.
+    absent: Vec<u64>,
 }
 
 impl Driver {
+    /// The aggregated fields some records had no value for, with their counts.
+    fn absent_fields(&self) -> Vec<(String, serde_json::Value)> {
+        let needs = &self.cfg.needs;
+        needs
+            .numbers
+            .iter()
+            .chain(&needs.bools)
+            .zip(&self.absent)
+            .filter(|(_, &n)| n > 0)
+            .map(|(f, &n)| (f.clone(), serde_json::Value::from(n)))
+            .collect()
+    }
+
     /// Reads one input to its end: JSON Lines on the parser pool, CSV here.
     fn input(&mut self, path: &str, choice: FormatChoice) -> anyhow::Result<Flow> {
         // Missing files were a usage error before anything was read
@@ -662,6 +692,12 @@ impl Driver {
                 bools: &batch.bools[i * nb..(i + 1) * nb],
                 product: batch.product(p),
             };
+            for (j, v) in values.numbers.iter().enumerate() {
+                self.absent[j] += u64::from(v.is_nan());
+            }
+            for (j, &b) in values.bools.iter().enumerate() {
+                self.absent[nn + j] += u64::from(b == 0);
+            }
             let sink = &mut self.sink;
             let late = self
                 .windows

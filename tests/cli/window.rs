@@ -384,14 +384,36 @@ fn a_utf8_bom_before_the_first_record_is_skipped() {
         reading("C1", "2026-11-27T03:00:10Z", 1.0),
         reading("C1", "2026-11-27T03:00:20Z", 2.0)
     );
+    // Nothing rejected (exit 0); the only note is about the fields these
+    // short readings lack.
     let a = tool("reefer-window")
         .write_stdin(input)
         .assert()
         .success()
-        .stderr("");
+        .stderr(predicates::str::contains("rejected").not())
+        .stderr(predicates::str::contains("fields without a value"));
     let rows = json_lines(&stdout(&a));
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["count"], 2);
+}
+
+#[test]
+fn a_field_that_disappears_later_is_counted_and_reported() {
+    let full = reading("C1", "2026-11-27T03:00:10Z", 1.0);
+    let later = full.replace("\"temperature\":1,", "");
+    assert_ne!(full, later, "the reading helper's temperature field moved");
+    let dir = tempfile::tempdir().unwrap();
+    let stats = dir.path().join("stats.json");
+    tool("reefer-window")
+        .args(["--fields", "temperature", "--stats-json"])
+        .arg(&stats)
+        .write_stdin(format!("{full}\n{later}\n{later}\n"))
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("temperature in 2 of 3"));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(s["without_value"]["temperature"], 2);
 }
 
 #[test]
