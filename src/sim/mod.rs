@@ -425,9 +425,17 @@ fn simulate(
             let bar = ProgressBar::new(n);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} {human_pos}/{human_len} readings [{bar:30}] {per_sec} eta {eta}",
+                    "{spinner} {human_pos}/{human_len} readings [{bar:30}] {rate} eta {eta}",
                 )
                 .expect("valid template")
+                // indicatif's {per_sec} prints `1468307.9269/s`; a whole count with
+                // thousands separators reads like the rest of the line.
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{}/s", indicatif::HumanCount(state.per_sec() as u64));
+                    },
+                )
                 .progress_chars("=> "),
             );
             bar
