@@ -717,9 +717,16 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     let ended = run.pump(rx, &interrupt).await;
     stop.store(true, Ordering::Relaxed);
     // The channel closed: the source ended, or died (a panic is not the end of input).
+    let mut acking = acking;
     let outcome = match (ended, source) {
         (Ok(true), Some(source)) => source.ended().await,
-        (Ok(_), None) => Ok(()),
+        // The MQTT reader closed its channel: it stopped reading (--until)
+        // and now waits to acknowledge, or it ended; a panic is no end of input.
+        (Ok(true), None) => match acking.take_if(|t| t.is_finished()) {
+            Some(task) => SourceHandle::Task(task).ended().await,
+            None => Ok(()),
+        },
+        (Ok(false), None) => Ok(()),
         (Ok(false), Some(source)) => {
             source.abandon();
             Ok(())
@@ -734,11 +741,16 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     let exit = run.finish(outcome.err()).await;
     // The MQTT reader sends its last acknowledgements and disconnects.
     if let Some(task) = acking {
-        if tokio::time::timeout(Duration::from_secs(5), task)
-            .await
-            .is_err()
-        {
-            crate::warn!("{TOOL}: the MQTT reader did not disconnect in time");
+        match tokio::time::timeout(Duration::from_secs(5), task).await {
+            Err(_) => crate::warn!("{TOOL}: the MQTT reader did not disconnect in time"),
+            Ok(Err(e)) if e.is_panic() => {
+                let p = e.into_panic();
+                return Err(anyhow::anyhow!(
+                    "the MQTT reader failed while acknowledging: {}",
+                    panic_message(p.as_ref())
+                ));
+            }
+            Ok(_) => {}
         }
     }
     exit
