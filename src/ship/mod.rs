@@ -684,7 +684,7 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
     let sink = open_sink(&args, aws.as_ref(), &settings, &mut acct).await?;
     let (tx, rx) = mpsc::channel::<Msg>(CHANNEL);
     let stop = Arc::new(AtomicBool::new(false));
-    let source = open_source(
+    let (source, acking) = open_source(
         &args,
         aws.as_ref(),
         &settings,
@@ -694,7 +694,6 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
         &mut acct,
     )
     .await?;
-    let (source, acking) = source.split_acking();
     let (acking, done) = match acking {
         Some((task, done)) => (Some(task), Some(done)),
         None => (None, None),
@@ -854,7 +853,9 @@ async fn open_sink(
     })
 }
 
-/// Starts the source, which sends its records down `tx`.
+/// Starts the source, which sends its records down `tx`: a reader to join
+/// when its channel closes, or (MQTT) one that acknowledges what the main
+/// loop reports delivered and is joined only after its last report.
 async fn open_source(
     args: &ShipArgs,
     aws: Option<&Aws>,
@@ -863,10 +864,10 @@ async fn open_source(
     tx: mpsc::Sender<Msg>,
     stop: &Arc<AtomicBool>,
     acct: &mut Account,
-) -> anyhow::Result<SourceHandle> {
+) -> anyhow::Result<(Option<SourceHandle>, Option<Acking>)> {
     let thread_failed = |e: std::io::Error| anyhow::anyhow!("cannot start the reader thread: {e}");
     let range = || objects::Range::new(args.since, args.until, settings);
-    Ok(match &args.from {
+    let handle = match &args.from {
         Location::Std => SourceHandle::Thread(
             stdio::spawn_stdin(args.input_format, tx, stop.clone()).map_err(thread_failed)?,
         ),
@@ -898,15 +899,15 @@ async fn open_source(
             let reader =
                 mqtt::MqttReader::open(broker, &mqtt_connect(args, settings), args.until).await?;
             let (done, done_rx) = tokio::sync::watch::channel(0);
-            SourceHandle::Acking {
-                task: tokio::spawn(reader.run(tx, done_rx)),
-                done,
-            }
+            return Ok((None, Some((tokio::spawn(reader.run(tx, done_rx)), done))));
         }
-    })
+    };
+    Ok((Some(handle), None))
 }
 
-/// The acknowledging reader's task and the channel that tells it what is delivered.
+/// The acknowledging reader's task and the channel that tells it how many
+/// messages are delivered; it ends once that channel is dropped, after its
+/// last acknowledgements.
 type Acking = (tokio::task::JoinHandle<()>, tokio::sync::watch::Sender<u64>);
 
 /// What an MQTT connection needs, from the flags.
@@ -919,17 +920,11 @@ fn mqtt_connect<'a>(args: &'a ShipArgs, settings: &Settings) -> mqtt::Connect<'a
     }
 }
 
-/// The running source: a reader thread (stdin, the lake), an async task (S3,
-/// Kinesis), or one that acknowledges what was delivered (MQTT).
+/// The running source: a reader thread (stdin, the lake) or an async task (S3,
+/// Kinesis).
 enum SourceHandle {
     Thread(std::thread::JoinHandle<()>),
     Task(tokio::task::JoinHandle<()>),
-    /// Told how many messages are delivered through `done`; it ends once
-    /// `done` is dropped, after its last acknowledgements.
-    Acking {
-        task: tokio::task::JoinHandle<()>,
-        done: tokio::sync::watch::Sender<u64>,
-    },
 }
 
 impl SourceHandle {
@@ -943,7 +938,7 @@ impl SourceHandle {
                 Ok(Err(p)) => Some(p),
                 Err(e) => return Err(anyhow::anyhow!("the reader could not be joined: {e}")),
             },
-            SourceHandle::Task(h) | SourceHandle::Acking { task: h, .. } => match h.await {
+            SourceHandle::Task(h) => match h.await {
                 Ok(()) => None,
                 Err(e) if e.is_panic() => Some(e.into_panic()),
                 Err(e) => return Err(anyhow::anyhow!("the reader was cancelled: {e}")),
@@ -961,17 +956,8 @@ impl SourceHandle {
     /// Stops waiting for it: the task is aborted, the thread (maybe blocked in
     /// a read) sees the stop flag or its closed channel and ends on its own.
     fn abandon(self) {
-        if let SourceHandle::Task(h) | SourceHandle::Acking { task: h, .. } = self {
+        if let SourceHandle::Task(h) = self {
             h.abort();
-        }
-    }
-
-    /// Splits off the acknowledging reader: the main loop keeps `done` and
-    /// waits for the task only after its last report.
-    fn split_acking(self) -> (Option<SourceHandle>, Option<Acking>) {
-        match self {
-            SourceHandle::Acking { task, done } => (None, Some((task, done))),
-            other => (Some(other), None),
         }
     }
 }

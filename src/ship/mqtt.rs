@@ -17,7 +17,7 @@
 
 use super::account::Account;
 use super::retry::Backoff;
-use super::{object_checker, Item, Msg, Origin, SinkFailed};
+use super::{Item, Msg, Origin, SinkFailed};
 use crate::app::usage;
 use crate::codec::scan::{Fields, Kind, Scanner, Slot, Value};
 use crate::time::TimeParser;
@@ -267,6 +267,19 @@ impl Connect<'_> {
         Ok(o)
     }
 
+    fn reconnect(&self, broker: &Broker) -> Reconnect {
+        Reconnect {
+            server: broker.server(),
+            failures: 0,
+            max_attempts: self.max_attempts,
+            backoff: Backoff::new(
+                Duration::from_millis(100),
+                Duration::from_secs(5),
+                self.seed,
+            ),
+        }
+    }
+
     fn new_client(&self, broker: &Broker, role: &str, cap: usize) -> anyhow::Result<Client> {
         let (client, mut events) = AsyncClient::new(self.options(broker, role)?, cap);
         events
@@ -279,6 +292,45 @@ impl Connect<'_> {
 struct Client {
     client: AsyncClient,
     events: EventLoop,
+}
+
+/// Riding out a lost connection, the same way in both directions: say it
+/// once, wait with backoff before rumqttc's next poll reconnects, give up
+/// after `--max-attempts` failures in a row.
+struct Reconnect {
+    server: String,
+    failures: u32,
+    max_attempts: u32,
+    backoff: Backoff,
+}
+
+impl Reconnect {
+    /// A CONNACK: the connection is (back) up.
+    fn connected(&mut self) {
+        if self.failures > 0 {
+            crate::warn!("{TOOL}: {}: reconnected", self.server);
+        }
+        self.failures = 0;
+    }
+
+    /// A connection error: waits before the next attempt, or says why it gives up.
+    async fn lost(&mut self, e: &ConnectionError) -> Result<(), String> {
+        self.failures += 1;
+        if self.failures >= self.max_attempts {
+            return Err(format!(
+                "{}: connection lost and {} reconnects failed: {e}",
+                self.server, self.failures
+            ));
+        }
+        if self.failures == 1 {
+            crate::warn!(
+                "{TOOL}: {}: connection lost ({e}); reconnecting",
+                self.server
+            );
+        }
+        tokio::time::sleep(self.backoff.delay(self.failures)).await;
+        Ok(())
+    }
 }
 
 /// rustls settings from the TLS flags: the CA (or the system's roots), the
@@ -408,10 +460,8 @@ pub struct MqttReader {
     events: EventLoop,
     qos: QoS,
     topic_field: Option<String>,
-    checker: Scanner,
     until: Option<DateTime<Utc>>,
-    max_attempts: u32,
-    backoff: Backoff,
+    reconnect: Reconnect,
     /// Messages that came while the subscription was being confirmed.
     early: VecDeque<Publish>,
 }
@@ -432,14 +482,8 @@ impl MqttReader {
             events: c.events,
             qos: qos(connect.args.qos),
             topic_field: connect.args.topic_field.clone(),
-            checker: object_checker(),
             until,
-            max_attempts: connect.max_attempts,
-            backoff: Backoff::new(
-                Duration::from_millis(100),
-                Duration::from_secs(5),
-                connect.seed,
-            ),
+            reconnect: connect.reconnect(broker),
             early: VecDeque::new(),
         };
         let wait = connect.connect_timeout.max(Duration::from_secs(1)) * 2;
@@ -544,10 +588,7 @@ impl MqttReader {
     ) -> anyhow::Result<()> {
         match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                if state.failures > 0 {
-                    crate::warn!("{TOOL}: {}: reconnected", self.broker.server());
-                }
-                state.failures = 0;
+                self.reconnect.connected();
                 // A resumed session keeps its subscription; a new one needs it.
                 if !ack.session_present {
                     self.client
@@ -571,23 +612,7 @@ impl MqttReader {
                 }
             }
             Ok(_) => {}
-            Err(e) => {
-                state.failures += 1;
-                if state.failures >= self.max_attempts {
-                    return Err(anyhow::anyhow!(
-                        "{}: connection lost and {} reconnects failed: {e}",
-                        self.broker.server(),
-                        state.failures
-                    ));
-                }
-                if state.failures == 1 {
-                    crate::warn!(
-                        "{TOOL}: {}: connection lost ({e}); reconnecting",
-                        self.broker.server()
-                    );
-                }
-                tokio::time::sleep(self.backoff.delay(state.failures)).await;
-            }
+            Err(e) => self.reconnect.lost(&e).await.map_err(anyhow::Error::msg)?,
         }
         Ok(())
     }
@@ -615,10 +640,8 @@ impl MqttReader {
             return bad(origin, "the payload is not UTF-8 text".into());
         };
         let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
-        if let Err(why) = self.checker.scan(text.as_bytes()) {
-            return bad(origin, format!("the payload is not a JSON object: {why}"));
-        }
-        // One record per line: a pretty-printed payload is written compact.
+        // Whether it is one JSON object is the sink's check, as for every
+        // line (the shared scanner, rejected with this origin). One record per line: a pretty-printed payload is written compact.
         let mut line = if text.contains(['\n', '\r']) {
             match serde_json::from_str::<serde_json::Value>(text) {
                 Ok(v) => v.to_string(),
@@ -666,7 +689,6 @@ struct ReadState {
     received: u64,
     upto: u64,
     unacked: VecDeque<(u64, Publish)>,
-    failures: u32,
     finishing: bool,
 }
 
@@ -845,13 +867,7 @@ impl MqttSink {
             events: c.events,
             confirmed: confirmed.clone(),
             acked: qos == QoS::AtLeastOnce,
-            max_attempts: connect.max_attempts,
-            backoff: Backoff::new(
-                Duration::from_millis(100),
-                Duration::from_secs(5),
-                connect.seed,
-            ),
-            server: broker.server(),
+            reconnect: connect.reconnect(broker),
         };
         let task = tokio::spawn(driver.run(first_tx));
         match first_rx.await {
@@ -968,24 +984,19 @@ struct Driver {
     confirmed: Arc<Confirmed>,
     /// QoS 1: a PUBACK confirms; QoS 0: writing the message does.
     acked: bool,
-    max_attempts: u32,
-    backoff: Backoff,
-    server: String,
+    reconnect: Reconnect,
 }
 
 impl Driver {
     async fn run(mut self, first: oneshot::Sender<Result<(), ConnectionError>>) {
         let mut first = Some(first);
-        let mut failures = 0u32;
         loop {
             match self.events.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     if let Some(first) = first.take() {
                         let _ = first.send(Ok(()));
-                    } else {
-                        crate::warn!("{TOOL}: {}: reconnected", self.server);
                     }
-                    failures = 0;
+                    self.reconnect.connected();
                 }
                 Ok(Event::Incoming(Packet::PubAck(_))) if self.acked => self.confirm(),
                 Ok(Event::Outgoing(Outgoing::Publish(_))) if !self.acked => self.confirm(),
@@ -999,24 +1010,13 @@ impl Driver {
                     if matches!(e, ConnectionError::RequestsDone) {
                         return;
                     }
-                    failures += 1;
-                    if failures >= self.max_attempts {
+                    if let Err(why) = self.reconnect.lost(&e).await {
                         if let Ok(mut f) = self.confirmed.fatal.lock() {
-                            *f = Some(format!(
-                                "{}: connection lost and {failures} reconnects failed: {e}",
-                                self.server
-                            ));
+                            *f = Some(why);
                         }
                         self.confirmed.changed.notify_waiters();
                         return;
                     }
-                    if failures == 1 {
-                        crate::warn!(
-                            "{TOOL}: {}: connection lost ({e}); reconnecting",
-                            self.server
-                        );
-                    }
-                    tokio::time::sleep(self.backoff.delay(failures)).await;
                 }
             }
         }
