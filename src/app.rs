@@ -114,28 +114,6 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// `--stats-json FILE`: one run's counts as one JSON object, the same shape
-/// for every tool: `tool`, `seconds`, then the tool's counts (`read`,
-/// `written`, `rejected`, ... as the tool has them).
-pub fn write_stats_json(
-    path: &str,
-    tool: &str,
-    started: std::time::Instant,
-    counts: serde_json::Value,
-) -> anyhow::Result<()> {
-    let mut obj = serde_json::Map::new();
-    obj.insert("tool".into(), tool.into());
-    obj.insert(
-        "seconds".into(),
-        serde_json::json!((started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0),
-    );
-    if let serde_json::Value::Object(m) = counts {
-        obj.extend(m);
-    }
-    let text = format!("{:#}\n", serde_json::Value::Object(obj));
-    std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write --stats-json {path}: {e}"))
-}
-
 /// Maps the outcome of a tool's `run` to its exit status, printing errors on stderr.
 pub fn finish(tool: &str, result: anyhow::Result<Exit>) -> ExitCode {
     match result {

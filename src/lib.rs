@@ -22,6 +22,7 @@ pub mod report;
 pub mod ship;
 pub mod sim;
 pub mod statefile;
+pub mod summary;
 pub mod time;
 pub mod tools;
 pub mod window;

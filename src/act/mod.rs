@@ -11,6 +11,7 @@ pub mod store;
 use crate::app::{interrupted, usage, Exit};
 use crate::backoff::Backoff;
 use crate::event::{FaultEvent, Status};
+use crate::summary::{Deliveries, Summary};
 use anyhow::Context;
 pub use args::ActArgs;
 use args::{Command, SendArgs, StateArgs};
@@ -205,11 +206,12 @@ fn pipe(args: &ActArgs) -> anyhow::Result<Exit> {
     let exit = run.consume(&mut input, &mut rejects, &times, &policy)?;
     run.sender.finish()?;
     rejects.flush()?;
+    let summary = run.summary(&rejects);
     if !args.send.out.quiet {
-        run.summary(rejects.count());
+        crate::warn!("{}", summary.line("reefer-act"));
     }
     if let Some(path) = &args.send.out.stats_json {
-        run.write_stats(path, rejects.count(), started)?;
+        run.write_stats(&summary, path, started)?;
     }
     if run.sender.deadline_hit {
         return Err(anyhow::anyhow!(
@@ -265,7 +267,7 @@ impl Run {
         Ok(Exit::Ok)
     }
 
-    fn write_stats(&self, path: &str, bad_lines: u64, started: Instant) -> anyhow::Result<()> {
+    fn write_stats(&self, summary: &Summary, path: &str, started: Instant) -> anyhow::Result<()> {
         let per_dest: serde_json::Map<String, Value> = self
             .sender
             .keys
@@ -273,40 +275,55 @@ impl Run {
             .zip(&self.sender.counts)
             .map(|(k, c)| (k.clone(), serde_json::to_value(c).unwrap_or(Value::Null)))
             .collect();
-        let dead: u64 = self.sender.counts.iter().map(|d| d.dead).sum();
         let deferred: u64 = self.sender.counts.iter().map(|d| d.deferred).sum();
-        let stats = serde_json::json!({
+        let extra = serde_json::json!({
             "dry_run": self.dry_run,
-            "rejected": bad_lines,
             "events": &self.counts,
-            "notifications": {
-                "delivered": self.sender.delivered(),
-                "dead": dead,
-                "pending": deferred,
-            },
+            "pending": deferred,
             "destinations": per_dest,
         });
-        crate::app::write_stats_json(path, "reefer-act", started, stats)
+        summary.write_json(path, "reefer-act", started, extra)
     }
 
-    fn summary(&self, bad_lines: u64) {
+    /// The run's account: events read, notifications written (delivered, or
+    /// that would be in a dry run), those that failed (dead-lettered or left
+    /// pending) and those dead-lettered; then the alerts.
+    fn summary(&self, rejects: &crate::codec::Rejects) -> Summary {
         let c = &self.counts;
         let dead: u64 = self.sender.counts.iter().map(|d| d.dead).sum();
         let deferred: u64 = self.sender.counts.iter().map(|d| d.deferred).sum();
-        crate::warn!(
-            "reefer-act: {} events ({} already seen), alerts: {} opened, {} escalated, {} resolved; notifications: {} {}, {} failed{}{}{}",
-            c.events,
-            c.duplicates,
-            c.opened,
-            c.escalated,
-            c.resolved,
-            self.sender.delivered(),
-            if self.dry_run { "would be delivered" } else { "delivered" },
-            dead,
-            if deferred > 0 { format!(", {deferred} left pending") } else { String::new() },
-            if c.stray_resolves > 0 { format!("; {} resolve events without an open alert", c.stray_resolves) } else { String::new() },
-            if bad_lines > 0 { format!("; {bad_lines} bad input lines") } else { String::new() },
-        );
+        let delivered = self.sender.delivered();
+        let mut notes = vec![format!(
+            "{} events ({} already seen), alerts: {} opened, {} escalated, {} resolved",
+            c.events, c.duplicates, c.opened, c.escalated, c.resolved
+        )];
+        if self.dry_run {
+            notes.push("dry run: nothing was sent".into());
+        }
+        if deferred > 0 {
+            notes.push(format!(
+                "{deferred} notifications left pending for the next run"
+            ));
+        }
+        if c.stray_resolves > 0 {
+            notes.push(format!(
+                "{} resolve events without an open alert",
+                c.stray_resolves
+            ));
+        }
+        Summary {
+            read: c.events + rejects.count(),
+            written: delivered,
+            rejected: rejects.count(),
+            rejected_kept_in: rejects.kept_in().map(str::to_string),
+            deliveries: Some(Deliveries {
+                delivered: if self.dry_run { 0 } else { delivered },
+                failed: dead + deferred,
+                dead,
+            }),
+            notes,
+            ..Summary::new("notification")
+        }
     }
 
     fn apply(&mut self, ev: &FaultEvent, policy: &Policy) -> anyhow::Result<()> {

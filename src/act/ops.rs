@@ -158,10 +158,23 @@ pub fn resend(send: &SendArgs, store: Store, mut sender: Sender) -> anyhow::Resu
     if !send.out.quiet {
         let deferred: u64 = sender.counts.iter().map(|c| c.deferred).sum();
         let dead: u64 = sender.counts.iter().map(|c| c.dead).sum();
-        crate::warn!(
-            "reefer-act: resend: {requeued} dead notifications requeued; {} delivered, {dead} failed, {deferred} left pending",
-            sender.delivered()
-        );
+        let mut notes = vec![format!("resend: {requeued} dead notifications requeued")];
+        if deferred > 0 {
+            notes.push(format!(
+                "{deferred} notifications left pending for the next run"
+            ));
+        }
+        let summary = crate::summary::Summary {
+            written: sender.delivered(),
+            deliveries: Some(crate::summary::Deliveries {
+                delivered: sender.delivered(),
+                failed: dead + deferred,
+                dead,
+            }),
+            notes,
+            ..crate::summary::Summary::new("notification")
+        };
+        crate::warn!("{}", summary.line("reefer-act"));
     }
     if sender.deadline_hit {
         return Err(anyhow::anyhow!(

@@ -79,26 +79,13 @@ impl Rejects {
         Ok(())
     }
 
-    /// Appends one line to the dead-letter file, when there is one (for records
-    /// that were read but could not be delivered).
-    /// The one wording of the end-of-run count of bad lines, for every tool:
-    /// `reefer-window: 3 bad lines rejected (kept in bad.jsonl)`.
-    pub fn summary(&self) -> Option<String> {
-        if self.count == 0 {
-            return None;
-        }
-        let kept = match &self.dead_letter_path {
-            Some(p) => format!("kept in {p}"),
-            None => "--dead-letter FILE keeps them".to_string(),
-        };
-        Some(format!(
-            "{}: {} bad line{} rejected ({kept})",
-            self.tool,
-            self.count,
-            if self.count == 1 { "" } else { "s" }
-        ))
+    /// The `--dead-letter` file, when there is one (the summary line names it).
+    pub fn kept_in(&self) -> Option<&str> {
+        self.dead_letter_path.as_deref()
     }
 
+    /// Appends one line to the dead-letter file, when there is one (for records
+    /// that were read but could not be delivered).
     pub fn keep(&mut self, line: &str) -> io::Result<()> {
         if let Some(dl) = &mut self.dead_letter {
             dl.write_all(line.as_bytes())?;

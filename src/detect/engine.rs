@@ -101,6 +101,8 @@ pub struct Engine {
     /// Per rule: it judged at least one observation (did not only hold).
     judged: Vec<bool>,
     observed: u64,
+    /// This run's observations per optional field, with and without it.
+    presence: super::obs::Presence,
 }
 
 impl Engine {
@@ -116,6 +118,7 @@ impl Engine {
             duplicates: 0,
             judged: vec![false; n_slots],
             observed: 0,
+            presence: Default::default(),
         }
     }
 
@@ -132,6 +135,12 @@ impl Engine {
 
     pub fn containers(&self) -> usize {
         self.states.len()
+    }
+
+    /// The note on optional fields that some of this run's observations
+    /// carried and others lacked (see [`super::obs::Presence`]).
+    pub fn fields_without_value(&self) -> Option<String> {
+        self.presence.note()
     }
 
     /// Rules that never judged any of at least 200 observations, with the
@@ -288,6 +297,7 @@ impl Engine {
         }
         st.hist.update(o, &st.band);
         self.observed += 1;
+        self.presence.count(o);
         for ((slot, track), judged) in self
             .slots
             .iter()

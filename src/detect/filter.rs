@@ -266,6 +266,59 @@ impl Expr {
     }
 }
 
+/// The fields an expression names, each once, and for each condition the
+/// index of its field: a record that lacks a field is counted once per field,
+/// however many conditions name it. Only an absent key counts: `null` is a
+/// value (`fault == null` is how a healthy reading says it).
+pub struct Named {
+    pub names: Vec<String>,
+    of_cond: Vec<usize>,
+}
+
+impl Named {
+    pub fn new(expr: &Expr) -> Named {
+        let mut names: Vec<String> = Vec::new();
+        let of_cond = expr
+            .fields()
+            .map(|c| match names.iter().position(|n| *n == c.field) {
+                Some(i) => i,
+                None => {
+                    names.push(c.field.clone());
+                    names.len() - 1
+                }
+            })
+            .collect();
+        Named { names, of_cond }
+    }
+
+    /// Bit i set: the record lacks `names[i]` (only the first 64 fields are
+    /// tracked).
+    pub fn absent(&self, r: &Record, slots: &[(Slot, Option<Slot>)]) -> u64 {
+        let mut mask = 0u64;
+        for (k, &(slot, alt)) in slots.iter().enumerate() {
+            let mut v = r.get(slot);
+            if let (scan::Value::Missing, Some(alt)) = (v, alt) {
+                v = r.get(alt);
+            }
+            if matches!(v, scan::Value::Missing) && self.of_cond[k] < 64 {
+                mask |= 1 << self.of_cond[k];
+            }
+        }
+        mask
+    }
+
+    /// The same for a CSV row or a line read in full.
+    pub fn absent_in_map(&self, m: &Map<String, Value>) -> u64 {
+        let mut mask = 0u64;
+        for (i, f) in self.names.iter().enumerate().take(64) {
+            if field_of(m, f).is_none() {
+                mask |= 1 << i;
+            }
+        }
+        mask
+    }
+}
+
 /// A field, with IBM's `ambiant_temperature` standing in for `ambient_temperature`.
 fn field_of<'m>(m: &'m Map<String, Value>, f: &str) -> Option<&'m Value> {
     m.get(f).or_else(|| match f {

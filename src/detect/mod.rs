@@ -34,6 +34,7 @@ use crate::app::{usage, Exit};
 use crate::cli::{InputArgs, OutputArgs, StateArgs};
 use crate::codec::scan::{Fields, Scanner, Slot};
 use crate::codec::{Output, Rejects};
+use crate::summary::Summary;
 use crate::time::Span;
 use anyhow::Context;
 use clap::Parser;
@@ -54,7 +55,7 @@ Examples:
   reefer-detect --state detect.state /data/latest.jsonl       (cron: one run per new file)
   reefer-detect --rules my-rules.toml --catalog products.toml fleet.jsonl
   reefer-window --size 5m fleet.jsonl | reefer-detect                 (window rows)
-  reefer-sim -n 1000 --duration 2d --interval 1m --seed 1 | reefer-detect --evaluate
+  reefer-sim --containers 1000 --duration 2d --interval 1m --seed 1 | reefer-detect --evaluate
   reefer-detect --list-rules
   reefer-detect --completions bash > /etc/bash_completion.d/reefer-detect
 
@@ -234,11 +235,19 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         .lock(TOOL, engine::STATE_VERSION, String::new())?;
     let mut rejects = args.input.rejects(TOOL)?;
     crate::app::catch_interrupt();
-    let exit = if let Some(expr) = expr {
-        run_where(&args, expr, &mut rejects, &mut out)?
+    // `read` counts records that reached a parser: the bad lines are added below.
+    let (exit, mut summary, extra) = if let Some(expr) = expr {
+        let (exit, summary) = run_where(&args, expr, &mut rejects, &mut out)?;
+        (exit, summary, serde_json::json!({}))
     } else if args.evaluate {
         let mut engine = Engine::new(slots, catalog);
-        run_evaluate(&args, &mut engine, &mut rejects, &mut out)?
+        let exit = run_evaluate(&args, &mut engine, &mut rejects, &mut out)?;
+        let summary = Summary {
+            read: engine.observed(),
+            written: 1,
+            ..Summary::new("score table")
+        };
+        (exit, summary, serde_json::json!({}))
     } else {
         let mut engine = Engine::new(slots, catalog);
         if let Some(state) = &state {
@@ -258,16 +267,9 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
                     "{TOOL}: note: {rule} never had what it needs in this input ({needs})"
                 );
             }
-        }
-        if let Some(path) = &args.out.stats_json {
-            let counts = serde_json::json!({
-                "read": engine.observed() - before + rejects.count(),
-                "written": events,
-                "rejected": rejects.count(),
-                "containers": engine.containers(),
-                "duplicates": engine.duplicates,
-            });
-            crate::app::write_stats_json(path, TOOL, started, counts)?;
+            if let Some(note) = engine.fields_without_value() {
+                crate::warn!("{TOOL}: note: {note}");
+            }
         }
         if engine.duplicates > 0 && !args.out.quiet {
             crate::warn!(
@@ -281,12 +283,27 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
                 engine.unknown_products
             );
         }
-        exit
+        let summary = Summary {
+            read: engine.observed() - before,
+            written: events,
+            ..Summary::new("event")
+        };
+        let extra = serde_json::json!({
+            "containers": engine.containers(),
+            "duplicates": engine.duplicates,
+        });
+        (exit, summary, extra)
     };
     out.flush().context("writing output")?;
     rejects.flush()?;
-    if let Some(line) = rejects.summary().filter(|_| !args.out.quiet) {
-        crate::warn!("{line}");
+    summary.read += rejects.count();
+    summary.rejected = rejects.count();
+    summary.rejected_kept_in = rejects.kept_in().map(str::to_string);
+    if summary.has_losses() && !args.out.quiet {
+        crate::warn!("{}", summary.line(TOOL));
+    }
+    if let Some(path) = &args.out.stats_json {
+        summary.write_json(path, TOOL, started, extra)?;
     }
     Ok(exit.max(Exit::from_rejected(rejects.count())))
 }
@@ -543,8 +560,12 @@ fn run_evaluate(
 }
 
 /// `--where` on a worker: the condition's fields through the shared scanner.
+/// Each record gives whether it matches, and which of the named fields it
+/// lacks (a field that disappears matches nothing: it is counted and
+/// reported, never silently false).
 struct WhereParser {
     expr: filter::Expr,
+    named: filter::Named,
     fields: Arc<Fields>,
     slots: Vec<(Slot, Option<Slot>)>,
 }
@@ -554,6 +575,7 @@ impl WhereParser {
         let mut fields = Fields::new(times);
         let slots = expr.declare(&mut fields);
         WhereParser {
+            named: filter::Named::new(&expr),
             expr,
             fields: fields.into(),
             slots,
@@ -562,18 +584,23 @@ impl WhereParser {
 }
 
 impl LineParser for WhereParser {
-    type Out = bool;
+    /// (matches, the named fields it lacks as a bit set)
+    type Out = (bool, u64);
 
     fn scanner(&self) -> Scanner {
         Scanner::new(Arc::clone(&self.fields))
     }
 
-    fn parse(&self, text: &[u8], sc: &mut Scanner) -> Result<bool, String> {
-        Ok(self.expr.test_record(sc.scan(text)?, &self.slots))
+    fn parse(&self, text: &[u8], sc: &mut Scanner) -> Result<(bool, u64), String> {
+        let r = sc.scan(text)?;
+        Ok((
+            self.expr.test_record(r, &self.slots),
+            self.named.absent(r, &self.slots),
+        ))
     }
 
-    fn parse_map(&self, map: &Map<String, Value>, _: &mut Scanner) -> Result<bool, String> {
-        Ok(self.expr.test_map(map))
+    fn parse_map(&self, map: &Map<String, Value>, _: &mut Scanner) -> Result<(bool, u64), String> {
+        Ok((self.expr.test_map(map), self.named.absent_in_map(map)))
     }
 }
 
@@ -582,7 +609,10 @@ fn run_where(
     expr: filter::Expr,
     rejects: &mut Rejects,
     out: &mut Output,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<(Exit, Summary)> {
+    let names = filter::Named::new(&expr).names;
+    let mut without = vec![0u64; names.len().min(64)];
+    let mut summary = Summary::new("record");
     let mut header_written = false;
     let out = std::cell::RefCell::new(out);
     let ended = input::for_each(
@@ -591,36 +621,53 @@ fn run_where(
         args.out.threads(),
         WhereParser::new(expr, args.input.time_parser()),
         rejects,
-        &mut |step: Step<bool>, text: &[u8]| {
+        &mut |step: Step<(bool, u64)>, text: &[u8]| {
             let mut out = out.borrow_mut();
-            match step {
-                Step::Parsed(&keep) => {
-                    if keep {
-                        out.write_all(text)?;
-                        out.write_all(b"\n")?;
-                        out.end_record()?;
-                    }
+            let (keep, mask) = match step {
+                Step::Parsed(&v) | Step::Row(_, &v) => v,
+                Step::NextInput => return Ok(Ok(())),
+            };
+            summary.read += 1;
+            if mask != 0 {
+                for (i, n) in without.iter_mut().enumerate() {
+                    *n += mask >> i & 1;
                 }
-                Step::Row(map, &keep) => {
-                    if keep {
-                        if !header_written {
-                            let header: Vec<String> = map.keys().map(|k| csv_field(k)).collect();
-                            out.write_all(header.join(",").as_bytes())?;
-                            out.write_all(b"\n")?;
-                            header_written = true;
-                        }
-                        out.write_all(crate::codec::trim_ending(text))?;
-                        out.write_all(b"\n")?;
-                        out.end_record()?;
-                    }
-                }
-                Step::NextInput => {}
             }
+            if !keep {
+                return Ok(Ok(()));
+            }
+            summary.written += 1;
+            if let Step::Row(map, _) = step {
+                if !header_written {
+                    let header: Vec<String> = map.keys().map(|k| csv_field(k)).collect();
+                    out.write_all(header.join(",").as_bytes())?;
+                    out.write_all(b"\n")?;
+                    header_written = true;
+                }
+                out.write_all(crate::codec::trim_ending(text))?;
+            } else {
+                out.write_all(text)?;
+            }
+            out.write_all(b"\n")?;
+            out.end_record()?;
             Ok(Ok(()))
         },
         &mut || Ok(out.borrow_mut().flush()?),
     )?;
-    Ok(exit_of(ended))
+    let missing: Vec<String> = names
+        .iter()
+        .zip(&without)
+        .filter(|(_, &n)| n > 0)
+        .map(|(f, n)| format!("{f} in {n} of {}", summary.read))
+        .collect();
+    if !missing.is_empty() && !args.out.quiet {
+        crate::warn!(
+            "{TOOL}: note: --where fields absent from some records: {}; \
+             a condition on an absent field is false",
+            missing.join(", ")
+        );
+    }
+    Ok((exit_of(ended), summary))
 }
 
 fn csv_field(s: &str) -> String {

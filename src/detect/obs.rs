@@ -113,7 +113,90 @@ pub const IGNORABLE: [&str; 12] = [
     "kilowatts",
 ];
 
+/// The optional fields whose presence is counted, in [`Obs::carries`] order:
+/// one that some observations have and others lack is reported at the end
+/// (a field that disappears mid-stream leaves the rules that need it blind
+/// for those readings; the user should know).
+pub const COUNTED: [&str; 14] = [
+    "kilowatts",
+    "oxygen_level",
+    "carbon_dioxide_level",
+    "target_temperature",
+    "supply_air_temperature",
+    "ambient_temperature",
+    "humidity_level",
+    "nitrogen_level",
+    "fan_1",
+    "fan_2",
+    "fan_3",
+    "defrost",
+    "door_open",
+    "operating_mode",
+];
+
+/// Per field of [`COUNTED`]: observations that carried it, and that did not.
+#[derive(Debug, Clone, Default)]
+pub struct Presence {
+    with: [u64; 14],
+    without: [u64; 14],
+}
+
+impl Presence {
+    pub fn count(&mut self, o: &Obs) {
+        for (i, has) in o.carries().into_iter().enumerate() {
+            if has {
+                self.with[i] += 1;
+            } else {
+                self.without[i] += 1;
+            }
+        }
+    }
+
+    /// `kilowatts in 120 of 3600 observations, ...` for the fields some
+    /// observations had and others lacked; `None` when there is none.
+    pub fn note(&self) -> Option<String> {
+        let list: Vec<String> = (0..COUNTED.len())
+            .filter(|&i| self.with[i] > 0 && self.without[i] > 0)
+            .map(|i| {
+                format!(
+                    "{} in {} of {}",
+                    COUNTED[i],
+                    self.without[i],
+                    self.with[i] + self.without[i]
+                )
+            })
+            .collect();
+        (!list.is_empty()).then(|| {
+            format!(
+                "fields without a value (absent or null) in some observations: {}; \
+                 the rules judged those observations without them",
+                list.join(", ")
+            )
+        })
+    }
+}
+
 impl<'a> Obs<'a> {
+    /// Which of the [`COUNTED`] fields this observation carries.
+    pub fn carries(&self) -> [bool; 14] {
+        [
+            self.kilowatts.is_some(),
+            self.oxygen.is_some(),
+            self.co2.is_some(),
+            self.target.is_some(),
+            self.supply.is_some(),
+            self.ambient.is_some(),
+            self.humidity.is_some(),
+            self.nitrogen.is_some(),
+            self.fan_1.is_some(),
+            self.fan_2.is_some(),
+            self.fan_3.is_some(),
+            self.defrost.is_some(),
+            self.door_open.is_some(),
+            self.mode.is_some(),
+        ]
+    }
+
     /// Forgets a field, as if the reading did not carry it (see [`IGNORABLE`]).
     pub fn forget(&mut self, field: &str) {
         match field {

@@ -49,7 +49,7 @@ pub struct ProductStats {
     pub in_band: f64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
     pub readings: u64,
     pub rows: u64,

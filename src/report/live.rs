@@ -110,10 +110,18 @@ pub fn serve(args: &ReportArgs, addr: &str) -> anyhow::Result<Exit> {
                     Err(_) => anyhow::bail!("an input reader panicked"),
                 }
             }
-            shared.lock().ended = true;
+            let counts = {
+                let mut state = shared.lock();
+                state.ended = true;
+                state.fleet.counts
+            };
             let rejects = rejects.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(s) = rejects.summary() {
-                crate::warn!("{s}");
+            if !args.out.quiet {
+                let mut summary = super::summary(&counts, &rejects);
+                summary
+                    .notes
+                    .push("input ended; the live page is served until Ctrl-C".into());
+                crate::warn!("{}", summary.line("reefer-report"));
             }
         }
         match listener.accept() {

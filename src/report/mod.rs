@@ -19,6 +19,7 @@ pub mod svg;
 
 use crate::app::{usage, Exit};
 use crate::cli::{InputArgs, OutputArgs};
+use crate::summary::Summary;
 use crate::time::Span;
 use anyhow::Context;
 use clap::Parser;
@@ -30,7 +31,7 @@ const TOOL: &str = "reefer-report";
 
 const EXAMPLES: &str = "\
 Examples:
-  reefer-sim -n 50 --duration 6h --seed 1 > r.jsonl; reefer-detect r.jsonl > ev.jsonl
+  reefer-sim --containers 50 --duration 6h --seed 1 > r.jsonl; reefer-detect r.jsonl > ev.jsonl
   reefer-report r.jsonl ev.jsonl -o report.html
   reefer-window --size 1m day.jsonl | reefer-report - events.jsonl -o day.html
   reefer-report --alerts ~/.local/state/reefer/act.db rows.jsonl -o fleet.html
@@ -159,23 +160,23 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
     if let Some(dir) = &args.svg {
         svg::write_all(&fleet, &catalog, dir, args.silent_after.millis)?;
     }
-    if let Some(s) = rejects.summary() {
-        crate::warn!("{s}");
-    }
+    let mut summary = summary(&fleet.counts, &rejects);
+    summary.written = 1;
+    summary.notes.push(format!(
+        "{} containers, {} readings, {} window rows, {} events, {} episodes, {} alerts; page {:.1} MB",
+        fleet.containers.len(),
+        fleet.counts.readings,
+        fleet.counts.rows,
+        fleet.counts.events,
+        fleet.episodes.len(),
+        fleet.alerts.len(),
+        written as f64 / 1e6
+    ));
     if !args.out.quiet {
-        crate::warn!(
-            "{TOOL}: {} containers, {} readings, {} window rows, {} events, {} episodes, {} alerts; page {:.1} MB",
-            fleet.containers.len(),
-            fleet.counts.readings,
-            fleet.counts.rows,
-            fleet.counts.events,
-            fleet.episodes.len(),
-            fleet.alerts.len(),
-            written as f64 / 1e6
-        );
+        crate::warn!("{}", summary.line(TOOL));
     }
     if let Some(path) = &args.out.stats_json {
-        crate::app::write_stats_json(
+        summary.write_json(
             path,
             TOOL,
             started,
@@ -186,7 +187,6 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
                 "events": fleet.counts.events,
                 "episodes": fleet.episodes.len(),
                 "alerts": fleet.alerts.len(),
-                "rejected": rejects.count(),
                 "bytes": written,
             }),
         )?;
@@ -195,4 +195,14 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Interrupted);
     }
     Ok(Exit::from_rejected(rejects.count()))
+}
+
+/// The summary of what was read (the page itself is counted by the caller).
+fn summary(counts: &fleet::Counts, rejects: &crate::codec::Rejects) -> Summary {
+    Summary {
+        read: counts.readings + counts.rows + counts.events + rejects.count(),
+        rejected: rejects.count(),
+        rejected_kept_in: rejects.kept_in().map(str::to_string),
+        ..Summary::new("page")
+    }
 }

@@ -15,6 +15,7 @@
 //! file never hides the summary.
 
 use crate::codec::{BadInput, Rejects};
+use crate::summary::{Deliveries, Summary};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -240,32 +241,48 @@ impl Account {
         })
     }
 
-    /// The summary lines for stderr.
-    pub fn summary(&self) -> Vec<String> {
+    /// The run's account, in the words every tool uses ([`Summary`]), and the
+    /// lines that follow it on stderr (batching, objects, files that failed).
+    pub fn summary(&self) -> (Summary, Vec<String>) {
         // AWS requests are counted per API; a run that made none (stdin,
         // the local lake, MQTT) says nothing about them.
         let requests = self.requests.snapshot();
-        let mut lines = vec![format!(
-            "read {} records, shipped {}, retried {}, undelivered {}, rejected {}{}",
-            self.read,
-            self.shipped,
-            self.retried,
-            self.undelivered,
-            self.rejected(),
-            if requests.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; {} requests ({})",
-                    self.total_requests(),
-                    requests
-                        .iter()
-                        .map(|(k, v)| format!("{k} {v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
-        )];
+        let mut notes = vec![format!("retried {}", self.retried)];
+        if !requests.is_empty() {
+            notes.push(format!(
+                "{} requests ({})",
+                self.total_requests(),
+                requests
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if self.objects > 0 {
+            notes.push(format!("{} objects written", self.objects));
+        }
+        let kept = self.undelivered_file.as_ref().map_or(0, |f| f.kept);
+        let summary = Summary {
+            read: self.read,
+            written: self.shipped,
+            rejected: self.rejected(),
+            rejected_kept_in: self
+                .dead_letter
+                .as_ref()
+                .map(|p| match &self.dead_letter_failed {
+                    Some(_) => format!("{p} only up to its failure"),
+                    None => p.clone(),
+                }),
+            deliveries: Some(Deliveries {
+                delivered: self.shipped,
+                failed: self.undelivered,
+                dead: kept,
+            }),
+            notes,
+            ..Summary::new("record")
+        };
+        let mut lines = Vec::new();
         if self.batches > 0 {
             lines.push(format!(
                 "{} batched calls, {} full ({:.1} %), {:.1} records per call",
@@ -282,9 +299,6 @@ impl Account {
                 self.shipped,
                 self.shipped as f64 / self.stream_records as f64
             ));
-        }
-        if self.objects > 0 {
-            lines.push(format!("{} objects written", self.objects));
         }
         if let (Some(why), Some(path)) = (&self.dead_letter_failed, &self.dead_letter) {
             lines.push(format!(
@@ -307,7 +321,7 @@ impl Account {
                 lines.push(format!("{} undelivered records kept in {}", f.kept, f.path));
             }
         }
-        lines
+        (summary, lines)
     }
 }
 

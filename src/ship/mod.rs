@@ -49,11 +49,11 @@ const TOOL: &str = "reefer-ship";
 
 const EXAMPLES: &str = "\
 Examples:
-  reefer-sim -n 100 --seed 1 | reefer-ship --to kinesis://reefer-telemetry
+  reefer-sim --containers 100 --seed 1 | reefer-ship --to kinesis://reefer-telemetry
   reefer-ship --from kinesis://reefer-telemetry --checkpoint cp.json | reefer-window
   reefer-ship --from kinesis://reefer-telemetry --shard shardId-000000000001 --follow \\
       | reefer-window | reefer-detect          (one pipeline per shard)
-  reefer-sim -n 20 --seed 1 --start 2026-11-27 --duration 6h | reefer-ship --to file://lake
+  reefer-sim --containers 20 --start 2026-11-27 --duration 6h | reefer-ship --to file://lake
   reefer-ship --from file://lake --since 2026-11-27T03:00:00Z --until 2026-11-27T05:00:00Z
   reefer-ship --from file://lake --to s3://my-lake/telemetry
   reefer-ship --from s3://my-lake/telemetry --pace 60x --to kinesis://reefer-telemetry
@@ -61,7 +61,7 @@ Examples:
       --undelivered failed.jsonl      (bad lines raw; undelivered records with the AWS error)
   reefer-ship --to s3://my-lake/telemetry --athena-ddl reefer_telemetry
   reefer-ship --endpoint-url http://127.0.0.1:5000 --from kinesis://t --max-records 10
-  reefer-sim -n 100 --realtime --speed 60 \\
+  reefer-sim --containers 100 --realtime --speed 60 \\
       | reefer-ship --to 'mqtt://127.0.0.1/reefer/{container_id}/telemetry'   (a fleet of devices)
   reefer-ship --from 'mqtt://127.0.0.1/reefer/+/telemetry' --client-id ingest-1 | reefer-window
   reefer-ship --from \"mqtts://$IOT_ENDPOINT/reefer/+/telemetry\" --client-id reefer-ingest \\
@@ -1186,23 +1186,23 @@ impl Run<'_> {
             fatal.get_or_insert(e.into());
         }
         let broken_pipe = fatal.as_ref().is_some_and(crate::app::is_broken_pipe);
+        let (summary, more) = self.acct.summary();
         if !self.args.out.quiet && !broken_pipe {
-            for line in self.acct.summary() {
+            crate::warn!("{}", summary.line(TOOL));
+            for line in more {
                 crate::warn!("{TOOL}: {line}");
             }
         }
         if let Some(path) = &self.args.out.stats_json {
             let a = &self.acct;
-            let counts = serde_json::json!({
-                "read": a.read,
-                "written": a.shipped,
-                "rejected": a.rejected(),
+            let extra = serde_json::json!({
+                "destination": crate::redact::text(&self.args.to.to_string()),
                 "undelivered": a.undelivered,
                 "retried": a.retried,
                 "objects": a.objects,
                 "fatal": fatal.as_ref().map(|e| crate::redact::text(&e.to_string())),
             });
-            crate::app::write_stats_json(path, TOOL, self.started, counts)?;
+            summary.write_json(path, TOOL, self.started, extra)?;
         }
         if let Some(e) = fatal {
             return Err(self.how_far(e));

@@ -58,7 +58,7 @@ Examples:
 #[command(name = "reefer-sim", version, after_help = EXAMPLES)]
 pub struct SimArgs {
     /// Number of containers in the fleet.
-    #[arg(short = 'n', long, default_value_t = 100, value_name = "N")]
+    #[arg(long, default_value_t = 100, value_name = "N")]
     pub containers: usize,
 
     /// Only carry these products (catalog ids, comma-separated), e.g. `P02,P04`.
@@ -384,8 +384,11 @@ pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let (exit, written) = simulate(&plan, fleet, &mut out)?;
     if let Some(path) = &args.out.stats_json {
-        let counts = serde_json::json!({ "read": 0, "written": written, "rejected": 0 });
-        crate::app::write_stats_json(path, "reefer-sim", started, counts)?;
+        let summary = crate::summary::Summary {
+            written,
+            ..crate::summary::Summary::new("reading")
+        };
+        summary.write_json(path, "reefer-sim", started, serde_json::json!({}))?;
     }
     // Said at the end, so that `| head` stays quiet (a closed pipe never gets here).
     if !args.out.quiet && (args.seed.is_none() || args.start.is_none()) {

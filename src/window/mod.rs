@@ -17,6 +17,7 @@ use crate::app::{interrupted, usage, Exit};
 use crate::cli::{InputArgs, OutputArgs, StateArgs};
 use crate::codec::ordered::{parse_in_order, Next};
 use crate::codec::{Format, FormatChoice, Input, Output, Rejects, Source};
+use crate::summary::Summary;
 use crate::time::{format_millis, Span};
 use agg::{Agg, AggPlan, RowWriter, Values, DEFAULT_BOOLS, DEFAULT_NUMBERS};
 use anyhow::Context;
@@ -350,18 +351,6 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
         state.save(&driver.windows.save())?;
     }
     let late = driver.late.count;
-    if late > 0 && !args.out.quiet {
-        let (input, line) = driver.late.first.clone().unwrap_or_default();
-        let kept = match &driver.late.path {
-            Some(p) => format!("written to {p}"),
-            None => "use --late FILE to keep them".to_string(),
-        };
-        crate::warn!(
-            "{TOOL}: {late} late record{} (a window of theirs was already emitted; --lateness {}), first at {input}:{line}; {kept}",
-            if late == 1 { "" } else { "s" },
-            Span::from_millis(driver.cfg.lateness),
-        );
-    }
     let absent = driver.absent_fields();
     if !absent.is_empty() && !args.out.quiet {
         let list: Vec<String> = absent
@@ -375,19 +364,33 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
         );
     }
     let rejected = driver.rejects.count();
-    if let Some(line) = driver.rejects.summary().filter(|_| !args.out.quiet) {
-        crate::warn!("{line}");
+    let summary = Summary {
+        read: driver.records + rejected,
+        written: driver.sink.written,
+        rejected,
+        rejected_kept_in: driver.rejects.kept_in().map(str::to_string),
+        late,
+        late_detail: driver.late.first.as_ref().map(|(input, line)| {
+            let kept = match &driver.late.path {
+                Some(p) => format!("kept in {p}"),
+                None => "--late FILE keeps them".to_string(),
+            };
+            format!(
+                "their windows were already emitted; first at {input}:{line}, --lateness {}; {kept}",
+                Span::from_millis(driver.cfg.lateness)
+            )
+        }),
+        ..Summary::new("row")
+    };
+    if summary.has_losses() && !args.out.quiet {
+        crate::warn!("{}", summary.line(TOOL));
     }
     if let Some(path) = &args.out.stats_json {
-        let counts = serde_json::json!({
-            "read": driver.records + rejected,
-            "written": driver.sink.written,
-            "rejected": rejected,
-            "late": late,
+        let extra = serde_json::json!({
             "without_value": absent.iter().cloned().collect::<serde_json::Map<_, _>>(),
             "open_windows_kept": if state.is_some() && !args.final_ { driver.windows.open_count() } else { 0 },
         });
-        crate::app::write_stats_json(path, TOOL, started, counts)?;
+        summary.write_json(path, TOOL, started, extra)?;
     }
     Ok(exit.max(Exit::from_rejected(rejected + late)))
 }

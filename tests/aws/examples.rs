@@ -428,7 +428,7 @@ fn emulator_resources(sandbox: &str) {
     admin(&["create-table", &r("reefer-alerts"), "alert_key"]);
     admin(&["create-topic-queue", &r("reefer-oncall")]);
     let few = tool("reefer-sim")
-        .args(["-n", "2", "--duration", "5m", "--seed", "1"])
+        .args(["--containers", "2", "--duration", "5m", "--seed", "1"])
         .assert()
         .success()
         .get_output()
@@ -575,7 +575,7 @@ fn run_block(dir: &Path, examples: &[Example], bin: &Path) -> Vec<String> {
     problems
 }
 
-/// A summary on stderr that counts something (`shipped 100`, `14400 readings`).
+/// A summary on stderr that counts something (`wrote 100 records`, `14400 readings`).
 fn reports_work(stderr: &str) -> bool {
     let words: Vec<&str> = stderr.split_whitespace().collect();
     words.windows(2).any(|w| {

@@ -170,7 +170,7 @@ fn an_undelivered_file_on_a_full_disk_is_said_and_the_summary_still_printed() {
         .write_stdin(sim(3, "5m"))
         .assert()
         .code(3)
-        .stderr(contains("read 30 records, shipped 0"))
+        .stderr(contains("read 30 records, wrote 0 records"))
         .stderr(contains(
             "the undelivered file /dev/full could not be written (No space left on device",
         ))
@@ -602,7 +602,7 @@ fn a_dead_letter_file_on_a_full_disk_is_named_and_the_summary_still_printed() {
         .code(3)
         .stdout("{\"a\":1}\n{\"a\":2}\n")
         .stderr(contains(
-            "read 3 records, shipped 2, retried 0, undelivered 0, rejected 1",
+            "read 3 records, wrote 2 records, rejected 1 (kept in /dev/full only up to its failure), failed 0, dead 0",
         ))
         .stderr(contains(
             "the dead-letter file /dev/full could not be written",

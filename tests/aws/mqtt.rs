@@ -178,7 +178,7 @@ fn records_go_round_a_broker_per_container_topic_and_come_back_the_same() {
     publish(&b.url(&format!("{t}/{{container_id}}/telemetry")), &sent)
         .assert()
         .success()
-        .stderr(contains(format!("shipped {n}")));
+        .stderr(contains(format!("wrote {n} records")));
     assert_eq!(reader.wait(30), 0, "{}", reader.stderr());
     // Each record came on its container's topic; without that field, the records are the ones sent.
     let mut back = Vec::new();
@@ -373,7 +373,7 @@ fn a_record_without_the_templated_field_is_bad_input() {
     .assert()
     .code(1)
     .stderr(contains("stdin:2: no container_id for the topic"))
-    .stderr(contains("shipped 1"));
+    .stderr(contains("wrote 1 record,"));
     assert_eq!(std::fs::read(&dead).unwrap(), b"{\"x\":1}\n");
 }
 
@@ -604,7 +604,7 @@ fn a_broker_restart_mid_stream_is_ridden_out_by_publisher_and_reader_without_los
     let out = publisher.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains(&format!("shipped {n}")), "{err}");
+    assert!(err.contains(&format!("wrote {n} records")), "{err}");
     assert!(
         err.contains("reconnected"),
         "the publisher saw no restart: {err}"

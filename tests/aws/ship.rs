@@ -133,7 +133,7 @@ fn kinesis_round_trip_over_two_shards() {
         .get_output()
         .clone();
     assert!(
-        stderr(&out).contains("shipped 800, retried 0, undelivered 0"),
+        stderr(&out).contains("wrote 800 records, rejected 0, failed 0, dead 0; retried 0"),
         "{}",
         stderr(&out)
     );
@@ -228,7 +228,7 @@ fn kinesis_partial_failures_throttling_and_500s_still_deliver_exactly_once() {
         .clone();
     let err = stderr(&out);
     assert!(
-        err.contains("shipped 600,") && err.contains("undelivered 0"),
+        err.contains("wrote 600 records,") && err.contains("failed 0"),
         "{err}"
     );
     assert!(!err.contains("retried 0,"), "{err}");
@@ -272,7 +272,7 @@ fn kinesis_records_that_keep_failing_are_kept_as_undelivered_and_counted() {
         sorted_lines(&input),
         "every record is delivered or undelivered, once"
     );
-    assert!(stderr(&out).contains(&format!("undelivered {}", dead.len())));
+    assert!(stderr(&out).contains(&format!("failed {}", dead.len())));
 }
 
 #[test]

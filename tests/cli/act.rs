@@ -269,7 +269,9 @@ fn a_webhook_that_fails_twice_gets_the_alert_once() {
     assert_eq!(got.len(), 3, "two failures and one success");
     let delivered: serde_json::Value = serde_json::from_str(&got[2]).unwrap();
     assert_eq!(delivered["container_id"], "C1");
-    out.stderr(contains("1 delivered, 0 failed"));
+    out.stderr(contains(
+        "wrote 1 notification, rejected 0, failed 0, dead 0",
+    ));
     // Nothing left to send on the next run.
     let out = s.act(&[], &["--to", &url]);
     out.success();
@@ -310,7 +312,7 @@ fn a_webhook_that_always_fails_is_dead_lettered_and_exit_is_1() {
     assert_eq!(line["destination"], url.as_str());
     assert!(line["error"].as_str().unwrap().contains("500"));
     assert_eq!(line["notification"]["container_id"], "C1");
-    out.stderr(contains("1 failed"));
+    out.stderr(contains("rejected 0, failed 1, dead 1"));
 }
 
 #[test]
@@ -490,7 +492,9 @@ fn two_overlapping_runs_on_one_state_never_deliver_a_notification_twice() {
     assert_eq!(ids.len(), 1_200, "a notification was delivered twice");
     // One run sent everything; the one that waited found every event seen.
     assert!(
-        delivered.iter().any(|e| e.contains("1200 delivered"))
+        delivered
+            .iter()
+            .any(|e| e.contains("wrote 1200 notifications"))
             && delivered.iter().any(|e| e.contains("(1200 already seen)")),
         "{delivered:?}"
     );
@@ -584,7 +588,8 @@ fn a_dead_endpoint_ends_the_run_in_seconds_and_the_next_run_delivers_everything_
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("3 connection failures in a row"), "{err}");
     assert!(
-        err.contains("0 delivered, 0 failed, 100 left pending"),
+        err.contains("wrote 0 notifications, rejected 0, failed 100, dead 0")
+            && err.contains("100 notifications left pending for the next run"),
         "{err}"
     );
     let letters = json_lines(&std::fs::read(&dead).unwrap());
@@ -597,7 +602,9 @@ fn a_dead_endpoint_ends_the_run_in_seconds_and_the_next_run_delivers_everything_
     // The endpoint comes back: the next run (no new input) sends the 100, once each.
     let (_, bodies) = server_on(TcpListener::bind(addr).unwrap(), vec![200]);
     let out = s.act(&[], &["--to", &url]).success();
-    out.stderr(contains("100 delivered, 0 failed"));
+    out.stderr(contains(
+        "wrote 100 notifications, rejected 0, failed 0, dead 0",
+    ));
     let mut ids: Vec<String> = bodies
         .lock()
         .unwrap()
@@ -707,7 +714,7 @@ fn a_state_file_from_before_masking_has_its_secrets_masked_and_keeps_its_pending
     drop(conn);
     // And the masked key still finds the row for the same destination.
     let out = s.act(&[], &["--to", &secret_url]).success();
-    out.stderr(contains("1 delivered"));
+    out.stderr(contains("wrote 1 notification,"));
     assert_eq!(bodies.lock().unwrap().len(), 1);
 }
 
@@ -893,14 +900,18 @@ fn resend_delivers_dead_notifications_once_the_endpoint_is_back() {
             &["--to", &url, "--retries", "0", "--break-after", "1000"],
         )
         .code(1);
-    out.stderr(contains("0 delivered, 100 failed"));
+    out.stderr(contains(
+        "wrote 0 notifications, rejected 0, failed 100, dead 100",
+    ));
     // A plain run does not retry dead notifications...
     s.act(
         &[],
         &["--to", &url, "--retries", "0", "--break-after", "1000"],
     )
     .success()
-    .stderr(contains("0 delivered, 0 failed"));
+    .stderr(contains(
+        "wrote 0 notifications, rejected 0, failed 0, dead 0",
+    ));
     // ...resend does, once the endpoint is back.
     let (_, bodies) = server_on(TcpListener::bind(addr).unwrap(), vec![200]);
     tool("reefer-act")
@@ -908,7 +919,8 @@ fn resend_delivers_dead_notifications_once_the_endpoint_is_back() {
         .assert()
         .success()
         .stderr(contains(
-            "100 dead notifications requeued; 100 delivered, 0 failed",
+            "reefer-act: read 0 records, wrote 100 notifications, rejected 0, failed 0, dead 0; \
+             resend: 100 dead notifications requeued",
         ));
     let got = bodies.lock().unwrap().clone();
     let mut ids: Vec<String> = got
@@ -927,7 +939,7 @@ fn resend_delivers_dead_notifications_once_the_endpoint_is_back() {
         .args(["resend", "--state", &s.path("state.db"), "--to", &url])
         .assert()
         .success()
-        .stderr(contains("0 dead notifications requeued; 0 delivered"));
+        .stderr(contains("wrote 0 notifications, rejected 0, failed 0, dead 0; resend: 0 dead notifications requeued"));
 }
 
 #[test]
@@ -1044,7 +1056,14 @@ fn stats_json_counts_events_alerts_and_notifications_per_destination() {
     assert_eq!(v["events"]["escalated"], 1);
     assert_eq!(v["events"]["resolved"], 1);
     assert_eq!(v["rejected"], 1);
-    assert_eq!(v["notifications"]["delivered"], 6);
+    assert_eq!(
+        (v["read"].as_u64(), v["written"].as_u64()),
+        (Some(4), Some(6))
+    );
+    assert_eq!(
+        (v["delivered"].as_u64(), v["failed"].as_u64()),
+        (Some(6), Some(0))
+    );
     assert_eq!(v["destinations"][url.as_str()]["delivered"], 3);
     assert_eq!(v["destinations"]["-"]["dead"], 0);
 }
@@ -1255,12 +1274,15 @@ fn resend_without_to_reaches_every_stored_destination_it_can_name_after_the_prog
     s.act(&evs, &["--to", &exec, "--to", secret, "--retries", "0"])
         .code(1)
         // The program's 17 die; the webhook's die until its breaker opens (3rd), then wait.
-        .stderr(contains("0 delivered, 19 failed, 15 left pending"));
+        .stderr(
+            contains("wrote 0 notifications, rejected 0, failed 34, dead 19")
+                .and(contains("15 notifications left pending")),
+        );
     write_script(&format!("cat >> {log}; echo >> {log}"));
     let out = sub(&s, &["resend"]).success();
     out.stderr(
         contains("skipping http://127.0.0.1:1/hook?token=***: its credentials are not stored").and(
-            contains("17 dead notifications requeued; 17 delivered, 0 failed"),
+            contains("wrote 17 notifications, rejected 0, failed 0, dead 0; resend: 17 dead notifications requeued"),
         ),
     );
     let paged = std::fs::read_to_string(&log).unwrap();
@@ -1268,5 +1290,5 @@ fn resend_without_to_reaches_every_stored_destination_it_can_name_after_the_prog
     // Nothing is left for the program; the webhook's stay pending.
     sub(&s, &["resend"])
         .success()
-        .stderr(contains("0 dead notifications requeued; 0 delivered"));
+        .stderr(contains("wrote 0 notifications, rejected 0, failed 0, dead 0; resend: 0 dead notifications requeued"));
 }

@@ -749,7 +749,10 @@ fn crlf_and_invalid_utf8_lines_go_to_the_dead_letter_byte_for_byte() {
         .write_stdin(input)
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("3 bad lines rejected"));
+        .stderr(predicates::str::contains(format!(
+            "rejected 3 (kept in {})",
+            dead.display()
+        )));
     assert_eq!(std::fs::read(&dead).unwrap(), want);
 }
 
@@ -962,4 +965,80 @@ fn rows_whose_supply_air_is_no_colder_than_return_air_in_a_warm_box_are_a_failed
         !faults.iter().any(|(_, f)| f == "compressor_failure"),
         "{faults:?}"
     );
+}
+
+/// Readings of a scripted fleet, the later half without `ambient_temperature`
+/// and with `door_open` null: a field that disappears mid-stream.
+fn fleet_losing_fields() -> Vec<u8> {
+    let readings = sim(&[]);
+    let lines: Vec<&[u8]> = readings
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let half = lines.len() / 2;
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let mut v: Value = serde_json::from_slice(l).unwrap();
+        if i >= half {
+            v.as_object_mut().unwrap().remove("ambient_temperature");
+            v["door_open"] = Value::Null;
+        }
+        out.extend_from_slice(v.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+#[test]
+fn a_field_that_disappears_mid_stream_is_counted_and_reported_by_the_detectors() {
+    let input = fleet_losing_fields();
+    let n = input.iter().filter(|&&b| b == b'\n').count();
+    let gone = n - n / 2;
+    tool("reefer-detect")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(format!(
+            "fields without a value (absent or null) in some observations: \
+             ambient_temperature in {gone} of {n}, door_open in {gone} of {n}"
+        )));
+}
+
+#[test]
+fn a_where_field_that_disappears_mid_stream_is_counted_and_reported() {
+    let input = fleet_losing_fields();
+    let n = input.iter().filter(|&&b| b == b'\n').count();
+    let gone = n - n / 2;
+    let out = tool("reefer-detect")
+        .args(["--where", "ambient_temperature > -100 or door_open == true"])
+        .write_stdin(input)
+        .assert()
+        .success()
+        // `null` is a value (door_open == null is how a reading says "unknown"):
+        // only the absent key is counted.
+        .stderr(predicates::str::contains(format!(
+            "--where fields absent from some records: ambient_temperature in {gone} of {n};"
+        )));
+    assert_eq!(json_lines(&out.get_output().stdout).len(), n / 2);
+}
+
+#[test]
+fn a_clean_run_says_nothing_and_a_run_with_bad_lines_gives_the_summary_line() {
+    let input = sim(&[]);
+    let n = input.iter().filter(|&&b| b == b'\n').count();
+    tool("reefer-detect")
+        .write_stdin(input.clone())
+        .assert()
+        .success()
+        .stderr("");
+    let mut bad = b"garbage\n".to_vec();
+    bad.extend_from_slice(&input);
+    tool("reefer-detect")
+        .write_stdin(bad)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(format!(
+            "reefer-detect: read {} records, wrote 0 events, rejected 1 (--dead-letter FILE keeps them)\n",
+            n + 1
+        )));
 }

@@ -186,7 +186,7 @@ fn bad_lines_are_reported_with_line_numbers_kept_and_exit_1() {
         .stderr(predicates::str::contains(
             "reefer-report: stdin:5: invalid field",
         ))
-        .stderr(predicates::str::contains("3 bad lines rejected"))
+        .stderr(predicates::str::contains("rejected 3 (kept in "))
         .get_output()
         .stdout
         .clone();

@@ -553,9 +553,18 @@ fn every_tool_writes_the_same_counts_to_stats_json_for_the_same_bad_input() {
     let mut input = b"garbage\n".to_vec();
     input.extend_from_slice(&good);
     input.extend_from_slice(b"{\"container_id\":\"A\"}\n");
-    for name in ["reefer-window", "reefer-detect", "reefer-ship"] {
+    for name in [
+        "reefer-window",
+        "reefer-detect",
+        "reefer-ship",
+        "reefer-report",
+    ] {
         let stats = dir.path().join(format!("{name}.json"));
-        let run = tool(name)
+        let mut cmd = tool(name);
+        if name == "reefer-report" {
+            cmd.arg("-o").arg(dir.path().join("page.html"));
+        }
+        let run = cmd
             .arg("--stats-json")
             .arg(&stats)
             .write_stdin(input.clone())
@@ -563,23 +572,32 @@ fn every_tool_writes_the_same_counts_to_stats_json_for_the_same_bad_input() {
             .code(1);
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
         assert_eq!(v["tool"], name);
-        assert_eq!(v["read"], reads + 2, "{name}: {v}");
         // reefer-ship moves any JSON object: only `garbage` is bad to it.
         let bad = if name == "reefer-ship" { 1 } else { 2 };
-        assert_eq!(v["rejected"], bad, "{name}: {v}");
-        assert!(
-            v["seconds"].as_f64().is_some() && v["written"].as_u64().is_some(),
-            "{v}"
+        assert_eq!(
+            (
+                v["read"].as_u64(),
+                v["rejected"].as_u64(),
+                v["late"].as_u64()
+            ),
+            (Some(reads + 2), Some(bad), Some(0)),
+            "{name}: {v}"
         );
-        if name != "reefer-ship" {
-            let err = String::from_utf8_lossy(&run.get_output().stderr).to_string();
-            assert!(
-                err.contains(&format!(
-                    "{name}: 2 bad lines rejected (--dead-letter FILE keeps them)"
-                )),
-                "{err}"
-            );
-        }
+        let written = v["written"].as_u64().unwrap();
+        assert_eq!(v["delivered"].as_u64(), Some(written), "{name}: {v}");
+        assert_eq!(
+            (v["failed"].as_u64(), v["dead"].as_u64()),
+            (Some(0), Some(0))
+        );
+        assert!(v["seconds"].as_f64().is_some(), "{v}");
+        // The summary line says the same, in the same words.
+        let err = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+        let line = format!("{name}: read {} records, wrote {written} ", reads + 2);
+        assert!(
+            err.contains(&line)
+                && err.contains(&format!(", rejected {bad} (--dead-letter FILE keeps them)")),
+            "{name}: {err}"
+        );
     }
 }
 

@@ -810,3 +810,13 @@ fn resolution_rounds_the_air_temperatures() {
         .code(2)
         .stderr(predicates::str::contains("--modem-battery"));
 }
+
+/// `-n` read like `head -n` (a count of lines); the fleet size is spelled out.
+#[test]
+fn the_fleet_size_has_no_short_flag() {
+    tool("reefer-sim")
+        .args(["-n", "5", "--duration", "1m"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unexpected argument '-n'"));
+}

@@ -162,7 +162,7 @@ fn input_shuffled_within_the_lateness_gives_the_same_windows() {
         .write_stdin(shuffled)
         .assert()
         .code(1)
-        .stderr(contains("late records"));
+        .stderr(contains(", late "));
 }
 
 /// One container's readings at 10 s from 03:00:00, as JSON Lines.
@@ -261,7 +261,9 @@ fn late_records_are_counted_reported_and_kept() {
         .write_stdin(input.clone())
         .assert()
         .code(1)
-        .stderr(contains("reefer-window: 1 late record").and(contains("first at stdin:3")));
+        .stderr(contains(
+            "rejected 0, late 1 (their windows were already emitted; first at stdin:3",
+        ));
     let rows = json_lines(&stdout(&a));
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0]["count"], 1);
@@ -275,7 +277,7 @@ fn late_records_are_counted_reported_and_kept() {
         .write_stdin(input.clone())
         .assert()
         .code(1)
-        .stderr(contains("written to"));
+        .stderr(contains("; kept in "));
     assert_eq!(
         std::fs::read_to_string(&late).unwrap(),
         format!("{}\n", reading("C1", "2026-11-27T03:00:50Z", 3.0))
@@ -338,7 +340,7 @@ fn bad_lines_are_reported_with_line_numbers_and_skipped() {
                 .and(contains(
                     "reefer-window: stdin:5: temperature: expected a number",
                 ))
-                .and(contains("4 bad lines")),
+                .and(contains("rejected 4 (kept in ")),
         );
     let rows = json_lines(&stdout(&a));
     assert_eq!(rows.len(), 1);
@@ -370,7 +372,7 @@ fn a_bad_first_line_on_stdin_is_reported_and_the_rest_windowed() {
             .write_stdin(input)
             .assert()
             .code(1)
-            .stderr(contains("reefer-window: stdin:1: ").and(contains("1 bad line rejected")));
+            .stderr(contains("reefer-window: stdin:1: ").and(contains("rejected 1 (")));
         let rows = json_lines(&stdout(&a));
         assert_eq!(rows.len(), 1, "{first}");
         assert_eq!(rows[0]["count"], 2, "{first}");
