@@ -199,7 +199,7 @@ fn read_lake(
     let keys =
         list(dir).map_err(|e| anyhow::anyhow!("cannot list file://{}: {e}", dir.display()))?;
     let keys: Vec<String> = keys.into_iter().filter(|k| range.wants_object(k)).collect();
-    let mut merge = ObjectMerge::new(keys, range.time_field());
+    let mut merge = ObjectMerge::new(keys, range.event_time());
     loop {
         while let Some(key) = merge.next_to_open() {
             let path = dir.join(&key);

@@ -307,7 +307,11 @@ mod tests {
         Merge::new(
             Duration::from_secs(lateness_s),
             Duration::from_secs(10),
-            TimeAndKey::new("measurement_time", "container_id"),
+            TimeAndKey::new(
+                "measurement_time",
+                "container_id",
+                crate::time::TimeParser::default(),
+            ),
         )
     }
 

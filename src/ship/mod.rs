@@ -107,6 +107,11 @@ pub struct ShipArgs {
     #[arg(long, default_value = "measurement_time", value_name = "FIELD")]
     pub time_field: String,
 
+    /// strftime layout of zone-less event times (taken as UTC), e.g. '%d/%m/%Y %H:%M',
+    /// besides RFC 3339, as in every tool.
+    #[arg(long, value_name = "LAYOUT")]
+    pub time_format: Option<String>,
+
     /// Read only this Kinesis shard and its children (repeatable): one process per shard.
     #[arg(long = "shard", value_name = "ID")]
     pub shards: Vec<String>,
@@ -227,6 +232,13 @@ pub struct ShipArgs {
 
     #[command(flatten)]
     pub mqtt: mqtt::MqttArgs,
+}
+
+impl ShipArgs {
+    /// How event times are read (`--time-format` beside RFC 3339).
+    pub fn times(&self) -> TimeParser {
+        TimeParser::new(self.time_format.clone())
+    }
 }
 
 fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
@@ -354,8 +366,8 @@ pub struct EventTime {
 }
 
 impl EventTime {
-    pub fn new(field: &str) -> Self {
-        let mut fields = Fields::new(TimeParser::default());
+    pub fn new(field: &str, times: TimeParser) -> Self {
+        let mut fields = Fields::new(times);
         let slot = fields.add(field, Kind::Time);
         EventTime {
             scanner: Scanner::new(Arc::new(fields)),
@@ -385,8 +397,8 @@ pub struct TimeAndKey {
 }
 
 impl TimeAndKey {
-    pub fn new(time_field: &str, key_field: &str) -> Self {
-        let mut fields = Fields::new(TimeParser::default());
+    pub fn new(time_field: &str, key_field: &str, times: TimeParser) -> Self {
+        let mut fields = Fields::new(times);
         let time = fields.add(time_field, Kind::Time);
         let key = fields.add(key_field, Kind::Json);
         TimeAndKey {
@@ -411,6 +423,8 @@ const CHANNEL: usize = 4096;
 pub struct Settings {
     pub partition_key: String,
     pub time_field: String,
+    /// `--time-format`: how event times are read.
+    pub times: TimeParser,
     pub buffer_size: usize,
     pub buffer_interval: Duration,
     pub linger: Duration,
@@ -708,9 +722,7 @@ async fn run_async(args: ShipArgs) -> anyhow::Result<Exit> {
         checkpoint_written: Instant::now(),
         started: Instant::now(),
         interrupted: false,
-        pace: args
-            .pace
-            .map(|speed| Pacer::new(speed, &settings.time_field)),
+        pace: args.pace.map(|speed| Pacer::new(speed, &settings)),
         merge: open_merge(&args),
     };
     let ended = run.pump(rx, &interrupt).await;
@@ -761,7 +773,7 @@ fn open_merge(args: &ShipArgs) -> merge::Merge {
     let mut m = merge::Merge::new(
         args.lateness.to_std(),
         args.idle_timeout.to_std(),
-        TimeAndKey::new(&args.time_field, &args.partition_key),
+        TimeAndKey::new(&args.time_field, &args.partition_key, args.times()),
     );
     if matches!(args.from, Location::Lake(_) | Location::S3 { .. }) {
         m.set_default_lane("lake");
@@ -775,6 +787,7 @@ impl Settings {
         Settings {
             partition_key: args.partition_key.clone(),
             time_field: args.time_field.clone(),
+            times: args.times(),
             buffer_size: args.buffer_size,
             buffer_interval: args.buffer_interval.to_std(),
             linger: args.linger.to_std(),
@@ -1279,10 +1292,10 @@ struct Pacer {
 }
 
 impl Pacer {
-    fn new(speed: f64, field: &str) -> Self {
+    fn new(speed: f64, s: &Settings) -> Self {
         Pacer {
             speed,
-            time: EventTime::new(field),
+            time: EventTime::new(&s.time_field, s.times.clone()),
             origin: None,
         }
     }

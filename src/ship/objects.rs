@@ -16,6 +16,7 @@ use super::lake_parquet::{self, Columns};
 use super::{object_checker, s3::S3Store, EventTime, Item, Msg, Origin, Settings};
 use crate::codec::scan::Scanner;
 use crate::codec::{Chunk, Format, Source};
+use crate::time::TimeParser;
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -253,7 +254,7 @@ pub struct ObjectMerge {
 
 impl ObjectMerge {
     /// Over these keys (relative to the lake's root or the S3 prefix).
-    pub fn new(keys: Vec<String>, time_field: &str) -> Self {
+    pub fn new(keys: Vec<String>, time: EventTime) -> Self {
         let mut pending: Vec<(i64, String)> =
             keys.into_iter().map(|k| (start_of_key(&k), k)).collect();
         pending.sort();
@@ -264,7 +265,7 @@ impl ObjectMerge {
             held: Vec::new(),
             ready: Default::default(),
             order: 0,
-            time: EventTime::new(time_field),
+            time,
         }
     }
 
@@ -385,30 +386,33 @@ pub struct Range {
     time: EventTime,
     checker: Scanner,
     field: String,
+    times: TimeParser,
 }
 
 impl Range {
-    /// The event-time field records are ordered and filtered by.
-    pub fn time_field(&self) -> &str {
-        &self.field
-    }
-
     pub fn new(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>, s: &Settings) -> Self {
-        Range::of_field(since, until, &s.time_field)
+        Range::of_field(since, until, &s.time_field, s.times.clone())
     }
 
     pub fn of_field(
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
         field: &str,
+        times: TimeParser,
     ) -> Self {
         Range {
             since,
             until,
-            time: EventTime::new(field),
+            time: EventTime::new(field, times.clone()),
             checker: object_checker(),
             field: field.to_string(),
+            times,
         }
+    }
+
+    /// A reader of the event time this range is judged on.
+    pub fn event_time(&self) -> EventTime {
+        EventTime::new(&self.field, self.times.clone())
     }
 
     pub fn is_all(&self) -> bool {
@@ -485,7 +489,7 @@ impl ObjectSink {
     pub fn new(store: Store, s: &Settings) -> Self {
         ObjectSink {
             store,
-            time: EventTime::new(&s.time_field),
+            time: EventTime::new(&s.time_field, s.times.clone()),
             gzip: s.gzip,
             format: s.lake.format,
             buffer_size: s.buffer_size,
@@ -717,7 +721,7 @@ mod tests {
     }
 
     fn read_all(body: &[u8]) -> Vec<Msg> {
-        let mut range = Range::of_field(None, None, "measurement_time");
+        let mut range = Range::of_field(None, None, "measurement_time", TimeParser::default());
         let mut got = Vec::new();
         read_object("o", decoder(body.to_vec()), &mut range, &mut |m| {
             got.push(m);
@@ -818,10 +822,10 @@ mod tests {
             ),
             ("2026/11/27/03/20261127T034000Z-c.jsonl", rec("40:00")),
         ];
-        let mut range = Range::of_field(None, None, "measurement_time");
+        let mut range = Range::of_field(None, None, "measurement_time", TimeParser::default());
         let mut merge = ObjectMerge::new(
             objects.iter().map(|(k, _)| k.to_string()).collect(),
-            "measurement_time",
+            EventTime::new("measurement_time", TimeParser::default()),
         );
         let (mut got, mut opened) = (Vec::new(), Vec::new());
         loop {
@@ -850,6 +854,7 @@ mod tests {
             Some(parse_time("2026-11-27T03:30:00Z").unwrap()),
             Some(parse_time("2026-11-27T05:00:00Z").unwrap()),
             "measurement_time",
+            TimeParser::default(),
         );
         assert!(!r.wants_object("2026/11/27/02/x"));
         assert!(r.wants_object("2026/11/27/03/x"));

@@ -316,7 +316,7 @@ impl S3Reader {
             format!("{}/", self.prefix)
         };
         let keys = self.list(&list_prefix).await?;
-        let mut merge = ObjectMerge::new(keys, self.range.time_field());
+        let mut merge = ObjectMerge::new(keys, self.range.event_time());
         loop {
             while let Some(rel) = merge.next_to_open() {
                 let key = format!("{list_prefix}{rel}");

@@ -553,16 +553,24 @@ fn every_tool_writes_the_same_counts_to_stats_json_for_the_same_bad_input() {
     let mut input = b"garbage\n".to_vec();
     input.extend_from_slice(&good);
     input.extend_from_slice(b"{\"container_id\":\"A\"}\n");
-    for name in [
+    let tools = [
         "reefer-window",
         "reefer-detect",
         "reefer-ship",
         "reefer-report",
-    ] {
+        "reefer-act",
+    ];
+    for name in tools {
         let stats = dir.path().join(format!("{name}.json"));
         let mut cmd = tool(name);
-        if name == "reefer-report" {
-            cmd.arg("-o").arg(dir.path().join("page.html"));
+        match name {
+            "reefer-report" => {
+                cmd.arg("-o").arg(dir.path().join("page.html"));
+            }
+            "reefer-act" => {
+                cmd.arg("--dry-run");
+            }
+            _ => {}
         }
         let run = cmd
             .arg("--stats-json")
@@ -572,8 +580,13 @@ fn every_tool_writes_the_same_counts_to_stats_json_for_the_same_bad_input() {
             .code(1);
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
         assert_eq!(v["tool"], name);
-        // reefer-ship moves any JSON object: only `garbage` is bad to it.
-        let bad = if name == "reefer-ship" { 1 } else { 2 };
+        // reefer-ship moves any JSON object: only `garbage` is bad to it;
+        // to reefer-act every line is bad (readings are no fault events).
+        let bad = match name {
+            "reefer-ship" => 1,
+            "reefer-act" => reads + 2,
+            _ => 2,
+        };
         assert_eq!(
             (
                 v["read"].as_u64(),

@@ -555,3 +555,32 @@ fn credentials_in_the_endpoint_url_are_never_printed() {
             .and(contains("QTOKEN").not()),
     );
 }
+
+/// `--time-format` reads zone-less event times, as in every tool: the lake's
+/// hours and `--since` follow them.
+#[test]
+fn zone_less_event_times_with_time_format_land_in_their_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = format!("file://{}", dir.path().join("lake").display());
+    let input = "{\"container_id\":\"A\",\"measurement_time\":\"27/11/2026 03:10\"}\n\
+                 {\"container_id\":\"A\",\"measurement_time\":\"27/11/2026 05:40\"}\n";
+    ship()
+        .args(["--to", &lake, "--time-format", "%d/%m/%Y %H:%M"])
+        .write_stdin(input)
+        .assert()
+        .success();
+    assert!(dir.path().join("lake/2026/11/27/03").is_dir());
+    assert!(dir.path().join("lake/2026/11/27/05").is_dir());
+    ship()
+        .args(["--from", &lake, "--time-format", "%d/%m/%Y %H:%M"])
+        .args(["--since", "2026-11-27T05:00:00Z"])
+        .assert()
+        .success()
+        .stdout("{\"container_id\":\"A\",\"measurement_time\":\"27/11/2026 05:40\"}\n");
+    // Without the layout the same lines have no event time: bad lines.
+    ship()
+        .args(["--to", &lake])
+        .write_stdin(input)
+        .assert()
+        .code(1);
+}
