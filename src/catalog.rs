@@ -149,6 +149,34 @@ pub fn default_catalog() -> Vec<Product> {
 }
 
 /// Looks a product up by id in a catalog.
+/// The catalog as a table (`reefer-detect --list-products`, its `--help`
+/// and man page): temperatures in °C, CA limits in % O2 min-max / CO2 max.
+pub fn table(catalog: &[Product]) -> String {
+    let c = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v}"));
+    let mut out = format!(
+        "{:<5} {:<23} {:>8} {:>8} {:>9} {:>10} {:>11} {:>9}\n",
+        "id", "name", "setpoint", "band_low", "band_high", "brief_high", "chill_below", "CA O2/CO2"
+    );
+    for p in catalog {
+        let ca = match &p.atmosphere {
+            Some(a) => format!("{}-{}/{}", a.o2_min, a.o2_max, a.co2_max),
+            None => "-".into(),
+        };
+        out.push_str(&format!(
+            "{:<5} {:<23} {:>8} {:>8} {:>9} {:>10} {:>11} {:>9}\n",
+            p.id,
+            p.name,
+            p.setpoint,
+            c(p.band_low),
+            p.band_high,
+            c(p.brief_high),
+            c(p.chill_injury_below),
+            ca
+        ));
+    }
+    out
+}
+
 pub fn find<'a>(catalog: &'a [Product], id: &str) -> Option<&'a Product> {
     catalog.iter().find(|p| p.id == id)
 }

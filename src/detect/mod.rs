@@ -69,6 +69,15 @@ clear_readings, severity and the detector's own settings (see --list-rules);
 Catalog file (TOML): [[product]] with id, name, setpoint, band_low, band_high,
 brief_high, chill_injury_below, o2_min, o2_max, co2_max.";
 
+/// The `--help` epilogue: the examples and notes, then the built-in catalog
+/// (the product ids readings carry, and the bands the rules judge them by).
+fn epilogue() -> String {
+    format!(
+        "{EXAMPLES}\n\nProducts (the built-in catalog; --catalog FILE adds or replaces them):\n{}",
+        crate::catalog::table(&crate::catalog::default_catalog()).trim_end()
+    )
+}
+
 /// Detect reefer faults in telemetry: one event per fault episode.
 ///
 /// Reads telemetry readings (contract §1) or reefer-window rows (recognised by
@@ -84,7 +93,7 @@ brief_high, chill_injury_below, o2_min, o2_max, co2_max.";
 /// oxygen_level, carbon_dioxide_level, and fan_1_true, door_open_true, defrost_true;
 /// other <field>_mean/<field>_true columns when present); door_open only by its switch.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "reefer-detect", version, after_help = EXAMPLES)]
+#[command(name = "reefer-detect", version, after_help = epilogue())]
 #[command(group(clap::ArgGroup::new("sql_input").args(["where_", "rules"]).multiple(true)))]
 pub struct DetectArgs {
     #[command(flatten)]
@@ -195,7 +204,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     if args.list_products {
-        list_products(&catalog, &mut out)?;
+        out.write_all(crate::catalog::table(&catalog).as_bytes())?;
         out.flush()?;
         return Ok(Exit::Ok);
     }
@@ -317,34 +326,6 @@ fn restore(state: &crate::statefile::StateFile, engine: &mut Engine) -> anyhow::
             "{TOOL}: --state {}: rule {rule} had open episodes but is not in this run's rules: they will never resolve",
             state.path().display()
         );
-    }
-    Ok(())
-}
-
-fn list_products(catalog: &[crate::catalog::Product], out: &mut impl Write) -> std::io::Result<()> {
-    let c = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v}"));
-    writeln!(
-        out,
-        "{:<5} {:<22} {:>8} {:>9} {:>9} {:>10} {:>11} {:>9}",
-        "id", "name", "setpoint", "band_low", "band_high", "brief_high", "chill_below", "CA O2/CO2"
-    )?;
-    for p in catalog {
-        let ca = match &p.atmosphere {
-            Some(a) => format!("{}-{}/{}", a.o2_min, a.o2_max, a.co2_max),
-            None => "-".into(),
-        };
-        writeln!(
-            out,
-            "{:<5} {:<22} {:>8} {:>9} {:>9} {:>10} {:>11} {:>9}",
-            p.id,
-            p.name,
-            p.setpoint,
-            c(p.band_low),
-            p.band_high,
-            c(p.brief_high),
-            c(p.chill_injury_below),
-            ca
-        )?;
     }
     Ok(())
 }

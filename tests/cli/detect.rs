@@ -1042,3 +1042,24 @@ fn a_clean_run_says_nothing_and_a_run_with_bad_lines_gives_the_summary_line() {
             n + 1
         )));
 }
+
+/// The product ids are explained where a user looks: `--list-products`, and
+/// the same table at the end of `--help` (and so in the man page).
+#[test]
+fn the_catalog_is_listed_and_printed_in_the_help() {
+    let list = tool("reefer-detect")
+        .arg("--list-products")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let list = String::from_utf8(list).unwrap();
+    assert!(
+        list.contains("P02   bananas") && list.lines().count() == 9,
+        "{list}"
+    );
+    let help = tool("reefer-detect").arg("--help").assert().success();
+    let help = String::from_utf8(help.get_output().stdout.clone()).unwrap();
+    assert!(help.contains(list.trim_end()), "{help}");
+}
