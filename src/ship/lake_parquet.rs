@@ -469,13 +469,21 @@ fn read_into(bytes: Bytes, out: &mut Vec<u8>) -> parquet::errors::Result<()> {
     let mut text = Vec::new();
     let mut lines: Vec<(Option<i64>, usize, usize)> = Vec::new();
     let mut read = || -> parquet::errors::Result<()> {
-        for row in reader.get_row_iter(None)? {
-            let row = row?;
-            let (rec, time) = record_of(row.get_column_iter());
-            let start = text.len();
-            serde_json::to_writer(&mut text, &rec).map_err(json_err)?;
-            text.push(b'\n');
-            lines.push((time, start, text.len()));
+        for g in 0..reader.num_row_groups() {
+            let group = reader.get_row_group(g)?;
+            let rows = usize::try_from(group.metadata().num_rows()).unwrap_or(0);
+            // Column by column: parquet's row reader builds a named Field per cell.
+            if let Some(mut cols) = read_group(&*group)? {
+                group_lines(&mut cols, rows, &mut text, &mut lines)?;
+                continue;
+            }
+            for row in group.get_row_iter(None)? {
+                let (rec, time) = record_of(row?.get_column_iter());
+                let start = text.len();
+                serde_json::to_writer(&mut text, &rec).map_err(json_err)?;
+                text.push(b'\n');
+                lines.push((time, start, text.len()));
+            }
         }
         Ok(())
     };
@@ -492,22 +500,16 @@ fn read_into(bytes: Bytes, out: &mut Vec<u8>) -> parquet::errors::Result<()> {
 /// in its `measurement_time` column.
 fn record_of<'a>(cells: impl Iterator<Item = (&'a String, &'a Field)>) -> (Value, Option<i64>) {
     let mut typed: Vec<Option<Value>> = vec![None; COLUMNS.len()];
-    let mut extra = Map::new();
-    let mut order: Option<Vec<String>> = None;
-    let mut time = None;
+    let (mut extra, mut order, mut time) = (None, None, None);
     for (name, field) in cells {
         let text = match field {
             Field::Str(s) => Some(s.as_str()),
             _ => None,
         };
         if name == EXTRA_FIELDS {
-            if let Some(Ok(Value::Object(m))) = text.map(serde_json::from_str) {
-                extra = m;
-            }
+            extra = text;
         } else if name == FIELD_ORDER {
-            if let Some(Ok(keys)) = text.map(serde_json::from_str::<Vec<String>>) {
-                order = Some(keys);
-            }
+            order = text;
         } else if let Some(i) = column_of(name) {
             if let Field::TimestampMillis(ms) = field {
                 time = Some(*ms);
@@ -515,9 +517,19 @@ fn record_of<'a>(cells: impl Iterator<Item = (&'a String, &'a Field)>) -> (Value
             typed[i] = Some(value_of(field));
         }
     }
-    let keys: Vec<String> = match order {
-        Some(keys) => keys,
-        None => default_order(&extra).map(str::to_string).collect(),
+    (assemble(typed, extra, order), time)
+}
+
+/// A record from its typed columns' values (None: no such column) and the
+/// texts of `extra_fields` and `field_order`.
+fn assemble(mut typed: Vec<Option<Value>>, extra: Option<&str>, order: Option<&str>) -> Value {
+    let extra = match extra.map(serde_json::from_str) {
+        Some(Ok(Value::Object(m))) => m,
+        _ => Map::new(),
+    };
+    let keys: Vec<String> = match order.map(serde_json::from_str::<Vec<String>>) {
+        Some(Ok(keys)) => keys,
+        _ => default_order(&extra).map(str::to_string).collect(),
     };
     let mut rec = Map::new();
     for k in keys {
@@ -530,11 +542,166 @@ fn record_of<'a>(cells: impl Iterator<Item = (&'a String, &'a Field)>) -> (Value
         };
         rec.insert(k, v);
     }
-    (Value::Object(rec), time)
+    Value::Object(rec)
+}
+
+/// One column of a row group, read whole: definition levels and values.
+enum Cells {
+    Str(Vec<ByteArray>),
+    Time(Vec<i64>),
+    Dec(Vec<i32>, u32),
+    F64(Vec<f64>),
+    Bool(Vec<bool>),
+}
+
+struct ReadColumn {
+    /// Index in [`COLUMNS`]; None for `extra_fields` and `field_order`.
+    typed: Option<usize>,
+    name: String,
+    defs: Vec<i16>,
+    cells: Cells,
+    /// The next value to take.
+    next: usize,
+}
+
+impl ReadColumn {
+    /// The next row's value (None: null).
+    fn take(&mut self, row: usize) -> Option<usize> {
+        (self.defs.get(row) == Some(&1)).then(|| {
+            self.next += 1;
+            self.next - 1
+        })
+    }
+}
+
+fn read_whole<T: parquet::data_type::DataType>(
+    mut reader: parquet::column::reader::ColumnReaderImpl<T>,
+    rows: usize,
+) -> parquet::errors::Result<(Vec<i16>, Vec<T::T>)> {
+    let (mut defs, mut values) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let mut got = 0;
+    while got < rows {
+        let (records, _, _) =
+            reader.read_records(rows - got, Some(&mut defs), None, &mut values)?;
+        if records == 0 {
+            return Err(parquet::errors::ParquetError::General(
+                "a column ended before its row group".into(),
+            ));
+        }
+        got += records;
+    }
+    Ok((defs, values))
+}
+
+/// A row group of one of our objects, column by column; None when a column
+/// is not what this layout writes (then the row reader takes the file).
+fn read_group(
+    group: &dyn parquet::file::reader::RowGroupReader,
+) -> parquet::errors::Result<Option<Vec<ReadColumn>>> {
+    use parquet::column::reader::ColumnReader as R;
+    let rows = usize::try_from(group.metadata().num_rows()).unwrap_or(0);
+    let mut out = Vec::new();
+    for j in 0..group.num_columns() {
+        let descr = group.metadata().column(j).column_descr();
+        let name = descr.name().to_string();
+        let typed = column_of(&name);
+        let kind = typed.map(|i| COLUMNS[i].1);
+        let text = name == EXTRA_FIELDS || name == FIELD_ORDER;
+        let (defs, cells) = match (kind, group.get_column_reader(j)?) {
+            (Some(Kind::Str), R::ByteArrayColumnReader(r))
+            | (None, R::ByteArrayColumnReader(r))
+                if typed.is_some() || text =>
+            {
+                let (d, v) = read_whole(r, rows)?;
+                (d, Cells::Str(v))
+            }
+            (Some(Kind::Time), R::Int64ColumnReader(r)) => {
+                let (d, v) = read_whole(r, rows)?;
+                (d, Cells::Time(v))
+            }
+            (Some(Kind::Dec(_)), R::Int32ColumnReader(r)) => {
+                let scale = u32::try_from(descr.type_scale()).unwrap_or(0);
+                let (d, v) = read_whole(r, rows)?;
+                (d, Cells::Dec(v, scale))
+            }
+            // Layout 1: doubles.
+            (Some(Kind::Dec(_)), R::DoubleColumnReader(r)) => {
+                let (d, v) = read_whole(r, rows)?;
+                (d, Cells::F64(v))
+            }
+            (Some(Kind::Bool), R::BoolColumnReader(r)) => {
+                let (d, v) = read_whole(r, rows)?;
+                (d, Cells::Bool(v))
+            }
+            _ => return Ok(None),
+        };
+        if defs.len() != rows {
+            return Err(parquet::errors::ParquetError::General(format!(
+                "column {name}: {} levels for {rows} rows",
+                defs.len()
+            )));
+        }
+        out.push(ReadColumn {
+            typed,
+            name,
+            defs,
+            cells,
+            next: 0,
+        });
+    }
+    Ok(Some(out))
+}
+
+/// Our row group's records, each as a line in `text` with its
+/// `measurement_time` (see [`record_of`]).
+fn group_lines(
+    cols: &mut [ReadColumn],
+    rows: usize,
+    text: &mut Vec<u8>,
+    lines: &mut Vec<(Option<i64>, usize, usize)>,
+) -> parquet::errors::Result<()> {
+    let utf8 = |b: &ByteArray| {
+        std::str::from_utf8(b.data())
+            .map(str::to_string)
+            .map_err(|e| parquet::errors::ParquetError::General(e.to_string()))
+    };
+    for row in 0..rows {
+        let mut typed: Vec<Option<Value>> = vec![None; COLUMNS.len()];
+        let (mut extra, mut order, mut time) = (None, None, None);
+        for col in cols.iter_mut() {
+            let slot = col.take(row);
+            let v = match (slot, &col.cells) {
+                (None, _) => Value::Null,
+                (Some(i), Cells::Str(v)) => Value::String(utf8(&v[i])?),
+                (Some(i), Cells::Time(v)) => {
+                    time = Some(v[i]);
+                    Value::String(format_millis(v[i]))
+                }
+                (Some(i), Cells::Dec(v, s)) => number(from_decimal(i64::from(v[i]), *s)),
+                (Some(i), Cells::F64(v)) => number(v[i]),
+                (Some(i), Cells::Bool(v)) => Value::Bool(v[i]),
+            };
+            match col.typed {
+                Some(i) => typed[i] = Some(v),
+                None if col.name == EXTRA_FIELDS => extra = v.as_str().map(str::to_string),
+                None => order = v.as_str().map(str::to_string),
+            }
+        }
+        let rec = assemble(typed, extra.as_deref(), order.as_deref());
+        let start = text.len();
+        serde_json::to_writer(&mut *text, &rec)
+            .map_err(|e| parquet::errors::ParquetError::General(e.to_string()))?;
+        text.push(b'\n');
+        lines.push((time, start, text.len()));
+    }
+    Ok(())
+}
+
+fn number(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
 }
 
 fn value_of(field: &Field) -> Value {
-    let number = |x: f64| serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number);
     match field {
         Field::Null => Value::Null,
         Field::Bool(b) => Value::Bool(*b),
@@ -784,6 +951,19 @@ mod tests {
         assert_eq!(times, in_order, "read back in event-time order");
         let want: Vec<&str> = lines.iter().map(String::as_str).collect();
         assert_same_records(&want, &got);
+    }
+
+    #[test]
+    fn our_objects_are_read_column_by_column_not_by_the_row_reader() {
+        let mut cols = Columns::default();
+        for l in fleet() {
+            cols.push(&l).unwrap();
+        }
+        let reader = SerializedFileReader::new(Bytes::from(cols.write().unwrap())).unwrap();
+        let group = reader.get_row_group(0).unwrap();
+        let read = read_group(&*group).unwrap().expect("our layout");
+        assert_eq!(read.len(), COLUMNS.len() + 2);
+        assert!(read.iter().all(|c| c.defs.len() == 15));
     }
 
     #[test]
