@@ -28,6 +28,7 @@ input=$out/hour.jsonl
 "$bin/reefer-sim" --containers "$containers" --duration 1h --interval "$interval" --seed 1 \
   --start 2026-11-27T03:00:00Z -o "$input" 2>/dev/null
 records=$(wc -l <"$input")
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== lake: $containers containers, 1 h at $interval: $records records, $(($(stat -c %s "$input") / 1024 / 1024)) MiB of JSON Lines ($(nproc) cores) =="
 
 # ship LABEL DIR ARGS...: writes the lake and prints the time, objects and bytes.
@@ -49,7 +50,8 @@ ship() {
 }
 ship "gzip JSON Lines (default)" "$out/json"
 ship "Parquet (--format parquet)" "$out/parquet" --format parquet
-ship "Parquet --buffer-size 64MiB" "$out/parquet64" --format parquet --buffer-size 64MiB
+# Parquet objects as small as the JSON default (one 10-second step of the fleet each).
+ship "Parquet --buffer-size 5MiB" "$out/parquet5" --format parquet --buffer-size 5MiB
 
 for lake in json parquet; do
   t=$(mktemp)
@@ -68,7 +70,7 @@ json_cols = "{'product_id': 'VARCHAR', 'measurement_time': 'TIMESTAMPTZ', 'tempe
 sources = {
     "gzip JSON": f"read_json('{out}/json/**/*.jsonl.gz', format='newline_delimited', columns={json_cols})",
     "Parquet": f"read_parquet('{out}/parquet/**/*.parquet')",
-    "Parquet 64MiB": f"read_parquet('{out}/parquet64/**/*.parquet')",
+    "Parquet 5MiB": f"read_parquet('{out}/parquet5/**/*.parquet')",
 }
 query = ("SELECT product_id, date_trunc('hour', measurement_time AT TIME ZONE 'UTC') AS hour, "
          "avg(temperature) AS avg_temperature, count(*) AS n FROM {src} GROUP BY ALL ORDER BY ALL")
@@ -93,10 +95,11 @@ print(f"DuckDB {duckdb.__version__}, {len(base)} groups (product x hour), {sum(r
       f"median of {runs} runs, alternating:")
 med = {k: statistics.median(v) for k, v in times.items()}
 for name in sources:
-    size = int(open(f"{out}/{ {'gzip JSON': 'json', 'Parquet': 'parquet', 'Parquet 64MiB': 'parquet64'}[name] }.bytes").read())
+    size = int(open(f"{out}/{ {'gzip JSON': 'json', 'Parquet': 'parquet', 'Parquet 5MiB': 'parquet5'}[name] }.bytes").read())
     print(f"  {name:<14} {med[name]:8.3f} s  ({med['gzip JSON'] / med[name]:5.1f}x gzip JSON)  "
           f"{size / 1e6:8.1f} MB on disk ({size / int(open(out + '/json.bytes').read()):.3f} of gzip JSON)")
 PY
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ -z ${REEFER_BENCH_KEEP:-} ]]; then
-  rm -rf "$out/json" "$out/parquet" "$out/parquet64" "$input"
+  rm -rf "$out/json" "$out/parquet" "$out/parquet5" "$out"/*.bytes "$input"
 fi

@@ -164,8 +164,10 @@ pub struct ShipArgs {
     pub pace: Option<f64>,
 
     /// Flush an object when its buffer reaches SIZE (uncompressed), e.g. 5MiB, 512KiB.
-    #[arg(long, default_value = "5MiB", value_parser = parse_size, value_name = "SIZE")]
-    pub buffer_size: usize,
+    /// Default 5MiB; 128MiB with --format parquet (Firehose's default for Parquet:
+    /// bigger objects hold more readings per container, which compress better).
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub buffer_size: Option<usize>,
 
     /// Write an object once the input's event time is this far past its first record
     /// (a live stream's wall clock, like Firehose; a stalled stream is flushed after it too).
@@ -788,7 +790,10 @@ impl Settings {
             partition_key: args.partition_key.clone(),
             time_field: args.time_field.clone(),
             times: args.times(),
-            buffer_size: args.buffer_size,
+            buffer_size: args.buffer_size.unwrap_or(match args.lake.format {
+                lake::LakeFormat::Jsonl => 5 * batch::MIB,
+                lake::LakeFormat::Parquet => 128 * batch::MIB,
+            }),
             buffer_interval: args.buffer_interval.to_std(),
             linger: args.linger.to_std(),
             gzip: !args.no_gzip,

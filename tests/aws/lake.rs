@@ -353,8 +353,9 @@ const TYPED: &[(&str, char)] = &[
 
 /// A fleet with everything a lake must keep: 10,000 containers over 10 minutes
 /// (every 2 minutes), nulls (fault, and positions of some), unknown fields
-/// (nested), integers in double columns, a time with an offset, absent
-/// optional fields and another key order.
+/// (nested), integers in decimal columns, a time with an offset, absent
+/// optional fields and another key order; numbers with more decimals than
+/// their column's scale, at its edge, too large for it, and negative zero.
 fn awkward_fleet() -> Vec<u8> {
     let input = tool("reefer-sim")
         .args(["--containers", "10000", "--duration", "10m", "--seed", "5"])
@@ -396,6 +397,17 @@ fn awkward_fleet() -> Vec<u8> {
                 rec.insert(first, v);
                 rec.insert("modem".into(), "x\u{e9}\"\\".into());
             }
+            6 => {
+                let t = rec["temperature"].as_f64().unwrap();
+                rec.insert("temperature".into(), serde_json::json!(t + 0.004));
+                rec.insert("latitude".into(), serde_json::json!(51.92250061035156));
+                rec.insert("kilowatts".into(), serde_json::json!(999_999.999));
+            }
+            7 => {
+                rec.insert("kilowatts".into(), serde_json::json!(1e12));
+                rec.insert("humidity_level".into(), serde_json::json!(-0.0));
+                rec.insert("longitude".into(), serde_json::json!(-179.999999));
+            }
             _ => {}
         }
         serde_json::to_writer(&mut out, &rec).unwrap();
@@ -416,7 +428,7 @@ fn expected_row(line: &str) -> String {
                 let t = chrono::DateTime::parse_from_rfc3339(s).unwrap();
                 serde_json::json!(t.timestamp_millis())
             }
-            ('f', serde_json::Value::Number(n)) => serde_json::json!(n.as_f64().unwrap()),
+            ('f', serde_json::Value::Number(n)) => in_decimal(n.as_f64().unwrap(), scale_of(name)),
             ('s', serde_json::Value::String(_)) | ('b', serde_json::Value::Bool(_)) => v,
             _ => serde_json::Value::Null,
         };
@@ -428,6 +440,25 @@ fn expected_row(line: &str) -> String {
         .collect();
     row.insert("unknown".into(), serde_json::Value::Object(unknown));
     serde_json::Value::Object(row).to_string()
+}
+
+/// The decimal scale of a number column (`DECIMAL(9, scale)`).
+fn scale_of(name: &str) -> i32 {
+    match name {
+        "kilowatts" => 3,
+        "latitude" | "longitude" => 6,
+        _ => 2,
+    }
+}
+
+/// What a `DECIMAL(9, scale)` column holds for `x`: the nearest value of that
+/// scale, or null when it has more than 9 digits.
+fn in_decimal(x: f64, scale: i32) -> serde_json::Value {
+    let v = (x * 10f64.powi(scale)).round();
+    if v.abs() >= 1e9 {
+        return serde_json::Value::Null;
+    }
+    serde_json::json!(v as i64 as f64 / 10f64.powi(scale))
 }
 
 /// A row as DuckDB read it, in the same shape.
@@ -511,6 +542,16 @@ fn a_parquet_lake_reads_back_every_record_and_duckdb_reads_the_same_rows() {
     for (w, g) in want.iter().zip(&got) {
         assert_eq!(w, g);
     }
+    // ... with the numbers as the decimals the Athena table declares.
+    let types = lake_admin(&["duckdb-types", lake.to_str().unwrap()]);
+    for want in [
+        "temperature DECIMAL(9,2)",
+        "kilowatts DECIMAL(9,3)",
+        "longitude DECIMAL(9,6)",
+        "measurement_time TIMESTAMP WITH TIME ZONE",
+    ] {
+        assert!(types.lines().any(|l| l == want), "{want}: {types}");
+    }
 }
 
 #[test]
@@ -567,6 +608,8 @@ fn parquet_to_s3_with_sse_reads_back_and_the_athena_table_is_parquet() {
         .success()
         .stdout(contains("STORED AS PARQUET"))
         .stdout(contains("`measurement_time` timestamp"))
+        .stdout(contains("`temperature` decimal(9,2)"))
+        .stdout(contains("`latitude` decimal(9,6)"))
         .stdout(contains(format!(
             "'storage.location.template' = 's3://{bucket}/telemetry/${{hour}}/'"
         )));

@@ -5,8 +5,11 @@ Usage: lake_admin.py ENDPOINT COMMAND ARGS...
   head-objects BUCKET PREFIX                per object: key, ServerSideEncryption, SSEKMSKeyId (JSON lines)
   duckdb-rows DIR                           every row of the Parquet files under DIR, read by DuckDB
                                             (the independent reader), as JSON lines; measurement_time
-                                            as epoch milliseconds (ENDPOINT is not used)
+                                            as epoch milliseconds, decimals as numbers (ENDPOINT is
+                                            not used)
+  duckdb-types DIR                          each column's name and type as DuckDB reads them
 """
+import decimal
 import json
 import sys
 
@@ -35,7 +38,14 @@ elif cmd == "duckdb-rows":
     rel = duckdb.sql(
         "SELECT * EXCLUDE (measurement_time), epoch_ms(measurement_time) AS measurement_time "
         f"FROM read_parquet('{args[0]}/**/*.parquet')")
+    # A DECIMAL is a Python Decimal: its exact value as the nearest double.
+    number = lambda d: float(d) if isinstance(d, decimal.Decimal) else str(d)
     for row in rel.fetchall():
-        print(json.dumps(dict(zip(rel.columns, row))))
+        print(json.dumps(dict(zip(rel.columns, row)), default=number))
+elif cmd == "duckdb-types":
+    import duckdb
+    rel = duckdb.sql(f"FROM read_parquet('{args[0]}/**/*.parquet')")
+    for name, ty in zip(rel.columns, rel.types):
+        print(name, ty)
 else:
     sys.exit("unknown command " + cmd)
