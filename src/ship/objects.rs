@@ -477,6 +477,7 @@ pub struct ObjectSink {
     time: EventTime,
     gzip: bool,
     format: LakeFormat,
+    numbers: super::lake::ParquetNumbers,
     buffer_size: usize,
     buffer_interval: Duration,
     hours: BTreeMap<i64, HourBuffer>,
@@ -492,6 +493,7 @@ impl ObjectSink {
             time: EventTime::new(&s.time_field, s.times.clone()),
             gzip: s.gzip,
             format: s.lake.format,
+            numbers: s.lake.parquet_numbers,
             buffer_size: s.buffer_size,
             buffer_interval: s.buffer_interval,
             hours: BTreeMap::new(),
@@ -514,9 +516,10 @@ impl ObjectSink {
         };
         let hour = t.timestamp().div_euclid(3600) * 3600;
         let parquet = self.format == LakeFormat::Parquet;
+        let numbers = self.numbers;
         let buf = self.hours.entry(hour).or_insert_with(|| HourBuffer {
             lines: Vec::new(),
-            columns: parquet.then(Columns::default),
+            columns: parquet.then(|| Columns::with_numbers(numbers)),
             count: 0,
             first: t,
             last: t,
