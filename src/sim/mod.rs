@@ -20,7 +20,7 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use clap::Parser;
 use fleet::{Track, ROUTES};
-use format::{csv_header, write_row, RowContext};
+use format::{csv_header, Resolution, Row, RowContext, RowHead};
 use indicatif::{ProgressBar, ProgressStyle};
 use model::{
     Clock, Container, ContainerSetup, ProductModel, Scripted, PRODUCT_MODELS, PRODUCT_WEIGHTS,
@@ -287,14 +287,14 @@ fn clock_at(start_ms: i64, interval_ms: i64, step: u64) -> (Clock, String) {
     let t_ms = start_ms + step as i64 * interval_ms;
     let t = crate::time::from_millis(t_ms);
     let secs = t.num_seconds_from_midnight() as f64 + t.timestamp_subsec_millis() as f64 / 1000.0;
-    let clock = Clock {
-        t_ms,
-        day_of_year: t.ordinal0() as f64 + secs / 86_400.0,
-        utc_hour: secs / 3600.0,
-    };
+    let clock = Clock::new(t_ms, t.ordinal0() as f64 + secs / 86_400.0, secs / 3600.0);
     (clock, format_time(t))
 }
 
+/// Builds the fleet, its members in parallel on the worker threads (each one
+/// has its own seed, so who builds it changes nothing): settling a container's
+/// load costs as much as 60 readings, and a large fleet was otherwise built on
+/// one core before the simulation could start.
 fn build_fleet(plan: &Plan) -> Vec<Container> {
     let start_ms = plan.start.timestamp_millis();
     let (start_clock, _) = clock_at(start_ms, plan.interval_ms, 0);
@@ -306,57 +306,97 @@ fn build_fleet(plan: &Plan) -> Vec<Container> {
         .filter(|(_, p)| plan.products.is_empty() || plan.products.iter().any(|q| q.id == p.id))
         .map(|(i, _)| (i, PRODUCT_WEIGHTS[i]))
         .collect();
-    let total_weight: f64 = candidates.iter().map(|c| c.1).sum();
-    (0..plan.containers)
-        .map(|index| {
-            let mut rng = SmallRng::seed_from_u64(container_seed(plan.seed, index));
-            let mut pick = rng.gen::<f64>() * total_weight;
-            let mut product = &PRODUCT_MODELS[candidates[0].0];
-            for (i, w) in &candidates {
-                if pick < *w {
-                    product = &PRODUCT_MODELS[*i];
-                    break;
-                }
-                pick -= w;
+    let recipe = FleetRecipe {
+        plan,
+        start_ms,
+        start_clock: &start_clock,
+        serial_base,
+        total_weight: candidates.iter().map(|c| c.1).sum(),
+        candidates: &candidates,
+    };
+    let recipe = &recipe;
+    let per_thread = plan.containers.div_ceil(plan.threads.max(1));
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = (0..plan.containers)
+            .step_by(per_thread)
+            .map(|from| {
+                let to = (from + per_thread).min(plan.containers);
+                scope.spawn(move || (from..to).map(|i| recipe.container(i)).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut fleet = Vec::with_capacity(plan.containers);
+        for part in parts {
+            match part.join() {
+                Ok(containers) => fleet.extend(containers),
+                Err(panic) => std::panic::resume_unwind(panic),
             }
-            let routes: Vec<usize> = ROUTES
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.products.contains(&product.id))
-                .map(|(i, _)| i)
-                .collect();
-            let track = &tracks()[routes[rng.gen_range(0..routes.len())]];
-            let owner = rng.gen_range(0..64);
-            let scripted = plan
-                .injections
-                .iter()
-                .filter(|inj| inj.container == index + 1)
-                .map(|inj| Scripted {
-                    kind: inj.kind,
-                    start_ms: start_ms + inj.after.millis,
-                    end_ms: start_ms + inj.after.millis + inj.duration.millis,
-                })
-                .collect();
-            let mut c = Container::new(ContainerSetup {
-                id: fleet::container_id(owner, index, serial_base),
-                product,
-                track,
-                rng,
-                start: &start_clock,
-                interval_s: plan.interval_ms as f64 / 1000.0,
-                rates: plan.rates,
-                scripted,
-                modem_battery_share: plan.modem_battery,
-            });
-            if plan.delivery == DeliveryMode::Realistic {
-                c.delivery = Some(delivery::Delivery::new(
-                    container_seed(plan.seed, index),
-                    plan.interval_ms,
-                ));
+        }
+        fleet
+    })
+}
+
+/// What every fleet member is drawn from.
+struct FleetRecipe<'a> {
+    plan: &'a Plan,
+    start_ms: i64,
+    start_clock: &'a Clock,
+    serial_base: u32,
+    /// Products to pick from, as (catalog index, weight).
+    candidates: &'a [(usize, f64)],
+    total_weight: f64,
+}
+
+impl FleetRecipe<'_> {
+    /// Fleet member `index` (counted from 0), from its own seed.
+    fn container(&self, index: usize) -> Container {
+        let plan = self.plan;
+        let mut rng = SmallRng::seed_from_u64(container_seed(plan.seed, index));
+        let mut pick = rng.gen::<f64>() * self.total_weight;
+        let mut product = &PRODUCT_MODELS[self.candidates[0].0];
+        for (i, w) in self.candidates {
+            if pick < *w {
+                product = &PRODUCT_MODELS[*i];
+                break;
             }
-            c
-        })
-        .collect()
+            pick -= w;
+        }
+        let routes: Vec<usize> = ROUTES
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.products.contains(&product.id))
+            .map(|(i, _)| i)
+            .collect();
+        let track = &tracks()[routes[rng.gen_range(0..routes.len())]];
+        let owner = rng.gen_range(0..64);
+        let scripted = plan
+            .injections
+            .iter()
+            .filter(|inj| inj.container == index + 1)
+            .map(|inj| Scripted {
+                kind: inj.kind,
+                start_ms: self.start_ms + inj.after.millis,
+                end_ms: self.start_ms + inj.after.millis + inj.duration.millis,
+            })
+            .collect();
+        let mut c = Container::new(ContainerSetup {
+            id: fleet::container_id(owner, index, self.serial_base),
+            product,
+            track,
+            rng,
+            start: self.start_clock,
+            interval_s: plan.interval_ms as f64 / 1000.0,
+            rates: plan.rates,
+            scripted,
+            modem_battery_share: plan.modem_battery,
+        });
+        if plan.delivery == DeliveryMode::Realistic {
+            c.delivery = Some(delivery::Delivery::new(
+                container_seed(plan.seed, index),
+                plan.interval_ms,
+            ));
+        }
+        c
+    }
 }
 
 /// One worker's output for a block of time steps: the bytes, where each step
@@ -444,7 +484,7 @@ fn simulate(
     };
     let format = plan.format;
     let labels = plan.labels;
-    let resolution = plan.resolution;
+    let resolution = Resolution::new(plan.resolution);
     let steps = plan.steps;
     let mut written: u64 = 0;
     let wall_start = Instant::now();
@@ -458,6 +498,11 @@ fn simulate(
             receivers.push(rx);
             recyclers.push(recycle_tx);
             scope.spawn(move || {
+                let heads: Vec<RowHead> = part
+                    .iter()
+                    .map(|c| RowHead::new(format, &c.id, c.product.id))
+                    .collect();
+                let mut row = Row::default();
                 let mut step = 0u64;
                 loop {
                     let end = match steps {
@@ -476,7 +521,7 @@ fn simulate(
                     for s in step..end {
                         let (clock, time) = clock_at(start_ms, interval_ms, s);
                         let mut lines = 0u64;
-                        for c in part.iter_mut() {
+                        for (c, head) in part.iter_mut().zip(&heads) {
                             let sample = c.step(&clock);
                             let bytes = &mut block.bytes;
                             if let Some(d) = c.delivery.as_mut() {
@@ -486,14 +531,13 @@ fn simulate(
                                 continue;
                             }
                             let ctx = RowContext {
-                                container_id: &c.id,
-                                product_id: c.product.id,
-                                time: &time,
+                                head,
+                                time: time.as_bytes(),
                                 labels,
                                 resolution,
                             };
                             let start = bytes.len();
-                            write_row(bytes, format, &ctx, &sample);
+                            bytes.extend_from_slice(row.write(format, &ctx, &sample));
                             lines += match c.delivery.as_mut() {
                                 Some(d) => d.route(s, bytes, start),
                                 None => 1,
