@@ -209,8 +209,8 @@ impl Resolution {
 /// and between it and the first number (`","product_id":"P02","temperature":`
 /// or `,P02,`), built once instead of piece by piece for every reading.
 pub struct RowHead {
-    before_time: Vec<u8>,
-    after_time: Vec<u8>,
+    before_time: Piece,
+    after_time: Piece,
 }
 
 impl RowHead {
@@ -224,8 +224,40 @@ impl RowHead {
             (format!("{container_id},"), format!(",{product_id},"))
         };
         RowHead {
-            before_time: before_time.into_bytes(),
-            after_time: after_time.into_bytes(),
+            before_time: Piece::new(before_time.as_bytes()),
+            after_time: Piece::new(after_time.as_bytes()),
+        }
+    }
+}
+
+/// Size of a [`Piece`]'s array.
+const PIECE: usize = 64;
+
+/// Bytes that go into many rows (a container's head, a step's time). Up to
+/// 64 bytes (an ISO 6346 id with its keys is 50, a time 20 to 30) they are
+/// kept in an array and copied whole, a few moves instead of a `memcpy`
+/// call; the row is then cut at their length.
+pub struct Piece {
+    fixed: [u8; PIECE],
+    len: usize,
+    /// Longer bytes (no id, product or time is), copied as they are.
+    long: Vec<u8>,
+}
+
+impl Piece {
+    pub fn new(bytes: &[u8]) -> Piece {
+        let mut fixed = [0u8; PIECE];
+        let long = match fixed.get_mut(..bytes.len()) {
+            Some(head) => {
+                head.copy_from_slice(bytes);
+                Vec::new()
+            }
+            None => bytes.to_vec(),
+        };
+        Piece {
+            fixed,
+            len: bytes.len(),
+            long,
         }
     }
 }
@@ -234,14 +266,15 @@ impl RowHead {
 pub struct RowContext<'a> {
     pub head: &'a RowHead,
     /// The measurement time, already formatted (shared by a whole time step).
-    pub time: &'a [u8],
+    pub time: &'a Piece,
     pub labels: bool,
     /// Reporting resolution of the air temperatures (`--resolution`).
     pub resolution: Resolution,
 }
 
 /// Room for the longest row: the head and time (under 200 bytes: an
-/// 11-character id, a catalog product id, an RFC 3339 time), 13 numbers of at
+/// 11-character id, a catalog product id, an RFC 3339 time, each copied as 64
+/// bytes before the row is cut at their length), 13 numbers of at
 /// most 22 bytes, the keys (under 400 bytes) and the longest mode and fault
 /// names. A test writes the worst case.
 const ROW_CAPACITY: usize = 1024;
@@ -252,35 +285,68 @@ const ROW_CAPACITY: usize = 1024;
 /// output block in one copy.
 pub struct Row {
     bytes: [u8; ROW_CAPACITY],
-    len: usize,
 }
 
 impl Default for Row {
     fn default() -> Self {
         Row {
             bytes: [0; ROW_CAPACITY],
-            len: 0,
         }
     }
 }
 
 impl Row {
+    /// One reading with its line ending, in `format`.
+    pub fn write(&mut self, format: Format, ctx: &RowContext<'_>, s: &Sample) -> &[u8] {
+        // The cursor is a local, so its position stays in a register rather
+        // than being stored and reloaded around every byte written.
+        let mut cursor = Cursor {
+            out: &mut self.bytes,
+            len: 0,
+        };
+        if format == Format::Jsonl {
+            cursor.write_as::<true>(ctx, s);
+        } else {
+            cursor.write_as::<false>(ctx, s);
+        }
+        let len = cursor.len;
+        &self.bytes[..len]
+    }
+}
+
+/// Where the next byte of a row goes.
+struct Cursor<'a> {
+    out: &'a mut [u8; ROW_CAPACITY],
+    len: usize,
+}
+
+impl Cursor<'_> {
     #[inline(always)]
     fn lit<const N: usize>(&mut self, s: &[u8; N]) {
-        self.bytes[self.len..self.len + N].copy_from_slice(s);
+        self.out[self.len..self.len + N].copy_from_slice(s);
         self.len += N;
     }
 
     #[inline(always)]
+    fn piece(&mut self, p: &Piece) {
+        if p.len <= PIECE {
+            self.out[self.len..self.len + PIECE].copy_from_slice(&p.fixed);
+            self.len += p.len;
+        } else {
+            self.slice(&p.long);
+        }
+    }
+
+    #[inline(always)]
     fn slice(&mut self, s: &[u8]) {
-        self.bytes[self.len..self.len + s.len()].copy_from_slice(s);
+        self.out[self.len..self.len + s.len()].copy_from_slice(s);
         self.len += s.len();
     }
 
     #[inline(always)]
     fn fixed<const DECIMALS: u32>(&mut self, x: f64) {
         let scale = 10i64.pow(DECIMALS) as f64;
-        self.len = put_fixed(&mut self.bytes, self.len, x, DECIMALS, scale);
+        self.len = put_fixed(self.out, self.len, x, DECIMALS, scale);
     }
 
     #[inline(always)]
@@ -302,17 +368,6 @@ impl Row {
         } else {
             self.lit(b"false");
         }
-    }
-
-    /// One reading with its line ending, in `format`.
-    pub fn write(&mut self, format: Format, ctx: &RowContext<'_>, s: &Sample) -> &[u8] {
-        self.len = 0;
-        if format == Format::Jsonl {
-            self.write_as::<true>(ctx, s);
-        } else {
-            self.write_as::<false>(ctx, s);
-        }
-        &self.bytes[..self.len]
     }
 
     /// The row in FIELDS order; `JSON` picks keys and quotes, or CSV's bare
@@ -345,9 +400,9 @@ impl Row {
                 }
             };
         }
-        self.slice(&ctx.head.before_time);
-        self.slice(ctx.time);
-        self.slice(&ctx.head.after_time);
+        self.piece(&ctx.head.before_time);
+        self.piece(ctx.time);
+        self.piece(&ctx.head.after_time);
         self.resolved(s.temperature, &ctx.resolution);
         key!(b",\"target_temperature\":");
         self.fixed::<1>(s.target);
@@ -579,10 +634,83 @@ mod tests {
         }
     }
 
+    fn sample() -> Sample {
+        Sample {
+            reported: true,
+            temperature: 13.26,
+            target: 13.3,
+            supply: 11.04,
+            ambient: 27.55,
+            kilowatts: 4.321,
+            o2: 20.85,
+            co2: 0.1,
+            n2: 78.12,
+            humidity: 90.04,
+            fans: [true, false, true],
+            defrost: false,
+            door_open: true,
+            mode: Mode::FansOnly,
+            position: None,
+            fault: Some(FaultKind::DoorOpen),
+        }
+    }
+
+    #[test]
+    fn a_row_reads_as_json_and_as_csv() {
+        let time = Piece::new(b"2026-11-27T00:00:10Z");
+        let mut row = Row::default();
+        for (format, expected) in [
+            (
+                Format::Jsonl,
+                "{\"container_id\":\"MSKU1234565\",\"measurement_time\":\"2026-11-27T00:00:10Z\",\
+                 \"product_id\":\"P01\",\"temperature\":13.3,\"target_temperature\":13.3,\
+                 \"supply_air_temperature\":11.0,\"ambient_temperature\":27.6,\"kilowatts\":4.32,\
+                 \"oxygen_level\":20.85,\"carbon_dioxide_level\":0.1,\"nitrogen_level\":78.12,\
+                 \"humidity_level\":90.0,\"fan_1\":true,\"fan_2\":false,\"fan_3\":true,\
+                 \"defrost\":false,\"door_open\":true,\"operating_mode\":\"fans_only\",\
+                 \"latitude\":null,\"longitude\":null,\"fault\":\"door_open\",\
+                 \"maintenance_required\":false}\n",
+            ),
+            (
+                Format::Csv,
+                "MSKU1234565,2026-11-27T00:00:10Z,P01,13.3,13.3,11.0,27.6,4.32,20.85,0.1,78.12,\
+                 90.0,true,false,true,false,true,fans_only,,,door_open,false\n",
+            ),
+        ] {
+            let head = RowHead::new(format, "MSKU1234565", "P01");
+            let ctx = RowContext {
+                head: &head,
+                time: &time,
+                labels: true,
+                resolution: Resolution::new(0.1),
+            };
+            let written = String::from_utf8(row.write(format, &ctx, &sample()).to_vec()).unwrap();
+            assert_eq!(written, expected);
+        }
+    }
+
+    #[test]
+    fn pieces_longer_than_their_array_are_written_whole() {
+        let product = "P".repeat(100);
+        let head = RowHead::new(Format::Csv, "MSKU1234565", &product);
+        let time = Piece::new(&[b'9'; 70]);
+        let ctx = RowContext {
+            head: &head,
+            time: &time,
+            labels: false,
+            resolution: Resolution::new(0.1),
+        };
+        let mut row = Row::default();
+        let written = String::from_utf8(row.write(Format::Csv, &ctx, &sample()).to_vec()).unwrap();
+        let expected_start = format!("MSKU1234565,{},{product},13.3,", "9".repeat(70));
+        assert!(written.starts_with(&expected_start), "{written}");
+        assert!(written.ends_with(",fans_only,,\n"), "{written}");
+    }
+
     #[test]
     fn the_longest_possible_row_fits_the_row_buffer() {
         let head = RowHead::new(Format::Jsonl, "MSKU1234565", "P08");
-        let time = "+262143-12-31T23:59:59.999Z".as_bytes();
+        let time = &Piece::new("+262143-12-31T23:59:59.999Z".as_bytes());
         let s = Sample {
             reported: true,
             temperature: f64::MIN,

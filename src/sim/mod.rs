@@ -20,7 +20,7 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use clap::Parser;
 use fleet::{Track, ROUTES};
-use format::{csv_header, Resolution, Row, RowContext, RowHead};
+use format::{csv_header, Piece, Resolution, Row, RowContext, RowHead};
 use indicatif::{ProgressBar, ProgressStyle};
 use model::{
     Clock, Container, ContainerSetup, ProductModel, Scripted, PRODUCT_MODELS, PRODUCT_WEIGHTS,
@@ -520,6 +520,7 @@ fn simulate(
                     block.step_lines.clear();
                     for s in step..end {
                         let (clock, time) = clock_at(start_ms, interval_ms, s);
+                        let time = Piece::new(time.as_bytes());
                         let mut lines = 0u64;
                         for (c, head) in part.iter_mut().zip(&heads) {
                             let sample = c.step(&clock);
@@ -532,7 +533,7 @@ fn simulate(
                             }
                             let ctx = RowContext {
                                 head,
-                                time: time.as_bytes(),
+                                time: &time,
                                 labels,
                                 resolution,
                             };
