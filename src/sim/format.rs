@@ -1,66 +1,478 @@
 //! The simulator's hot path: readings straight into a byte buffer, in the
 //! field order of [`crate::record::FIELDS`], without going through serde.
 
-use super::model::Sample;
+use super::model::{Mode, Sample};
 use crate::codec::Format;
 use crate::record::FIELDS;
+
+/// `f64::round` (half away from zero) straight to an integer, saturating like
+/// `as i64`. On baseline x86-64 (no SSE4.1 `roundsd`) `f64::round` is a libm
+/// call, and the simulator rounds a dozen numbers per reading; truncation is
+/// one instruction, and `v - trunc(v)` is exact, so this gives the same
+/// integer for every input (NaN 0, ±∞ saturated, as `round() as i64` does).
+#[inline]
+pub fn round_to_i64(v: f64) -> i64 {
+    const EXACT: f64 = 4_503_599_627_370_496.0; // 2^52: from here on every f64 is whole
+    if v.abs() < EXACT {
+        let t = v as i64;
+        let frac = v - t as f64;
+        if frac >= 0.5 {
+            t + 1
+        } else if frac <= -0.5 {
+            t - 1
+        } else {
+            t
+        }
+    } else {
+        v as i64
+    }
+}
+
+/// `f64::round`, bit for bit (the sign of a zero included), without the libm call.
+#[inline]
+pub fn round_f64(v: f64) -> f64 {
+    if v.abs() < 4_503_599_627_370_496.0 {
+        (round_to_i64(v) as f64).copysign(v)
+    } else {
+        v
+    }
+}
+
+/// The last decimal digit of `n` as ASCII.
+const fn digit(n: usize) -> u8 {
+    b'0' + (n % 10) as u8
+}
+
+/// Digits of 0..=999, their count in the last byte.
+static INTS: [[u8; 4]; 1000] = {
+    let mut t = [[0u8; 4]; 1000];
+    let mut i = 0;
+    while i < 1000 {
+        t[i] = if i >= 100 {
+            [digit(i / 100), digit(i / 10), digit(i), 3]
+        } else if i >= 10 {
+            [digit(i / 10), digit(i), 0, 2]
+        } else {
+            [digit(i), 0, 0, 1]
+        };
+        i += 1;
+    }
+    t
+};
+
+/// Where the fractions of `decimals` places start in [`FRACTIONS`].
+const FRACTION_AT: [usize; 5] = [0, 1, 11, 111, 1111];
+
+/// Every fraction of 0 to 4 places as written: the point, the digits without
+/// trailing zeros (at least one), their length with the point in the last byte.
+static FRACTIONS: [[u8; 8]; 11111] = {
+    let mut t = [[0u8; 8]; 11111];
+    let mut decimals = 0;
+    while decimals <= 4 {
+        let count = 10usize.pow(decimals);
+        let mut f = 0;
+        while f < count {
+            let e = &mut t[FRACTION_AT[decimals as usize] + f];
+            e[0] = b'.';
+            // f's digits, zero-padded to `decimals`, then the trailing zeros dropped.
+            let mut width = decimals as usize;
+            let mut v = f;
+            while width > 0 && v % 10 == 0 {
+                v /= 10;
+                width -= 1;
+            }
+            if width == 0 {
+                e[1] = b'0';
+                e[7] = 2;
+            } else {
+                let mut i = width;
+                while i > 0 {
+                    e[i] = b'0' + (v % 10) as u8;
+                    v /= 10;
+                    i -= 1;
+                }
+                e[7] = 1 + width as u8;
+            }
+            f += 1;
+        }
+        decimals += 1;
+    }
+    t
+};
+
+/// Writes `x` rounded to `decimals` places (`scale` = 10^decimals) into
+/// `out` at `pos`, without trailing zeros (`3.2`, `-0.05`, `12.0`); returns
+/// the end. Readings have at most 4 places and under 1000 before the point:
+/// two table look-ups and two fixed-size copies. `out` needs 12 bytes of room
+/// from `pos` (the copies write past the number's end), and at most 22 bytes
+/// are the number (sign, 19 digits of an `i64`, point, one more).
+#[inline(always)]
+fn put_fixed(out: &mut [u8], pos: usize, x: f64, decimals: u32, scale: f64) -> usize {
+    let scaled = round_to_i64(x * scale);
+    let v = scaled.unsigned_abs();
+    if decimals <= 4 {
+        let pow = 10u64.pow(decimals);
+        let (int, frac) = (v / pow, v % pow);
+        if int < 1000 {
+            out[pos] = b'-';
+            let mut p = pos + usize::from(scaled < 0);
+            let digits = &INTS[int as usize];
+            out[p..p + 4].copy_from_slice(digits);
+            p += usize::from(digits[3]);
+            let fraction = &FRACTIONS[FRACTION_AT[decimals as usize] + frac as usize];
+            out[p..p + 8].copy_from_slice(fraction);
+            return p + usize::from(fraction[7]);
+        }
+    }
+    put_fixed_any(out, pos, scaled, decimals)
+}
+
+/// [`put_fixed`] for any number of places and any size, digit by digit.
+#[cold]
+#[inline(never)]
+fn put_fixed_any(out: &mut [u8], pos: usize, scaled: i64, decimals: u32) -> usize {
+    let mut v = scaled.unsigned_abs();
+    // The fraction's trailing zeros go; `width` digits of it remain.
+    let mut width = decimals;
+    while width > 0 && v.is_multiple_of(10) {
+        v /= 10;
+        width -= 1;
+    }
+    let digits = if v == 0 { 1 } else { v.ilog10() + 1 };
+    let int_digits = digits.saturating_sub(width).max(1);
+    let len = usize::from(scaled < 0) + int_digits as usize + 1 + width.max(1) as usize;
+    let out = &mut out[pos..pos + len];
+    // Right to left: fraction, point, integer part.
+    let mut i = len;
+    if width == 0 {
+        i -= 1;
+        out[i] = b'0';
+    }
+    for _ in 0..width {
+        i -= 1;
+        out[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    i -= 1;
+    out[i] = b'.';
+    for _ in 0..int_digits {
+        i -= 1;
+        out[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    if scaled < 0 {
+        out[0] = b'-';
+    }
+    pos + len
+}
 
 /// Appends `x` rounded to `decimals` places, without trailing zeros (`3.2`, `-0.05`, `12.0`).
 #[inline]
 pub fn push_fixed(buf: &mut Vec<u8>, x: f64, decimals: u32) {
-    let scale = 10i64.pow(decimals);
-    let scaled = (x * scale as f64).round() as i64;
-    let negative = scaled < 0;
-    let abs = scaled.unsigned_abs();
-    let (int, mut frac) = (abs / scale as u64, abs % scale as u64);
-    if negative {
-        buf.push(b'-');
+    let mut tmp = [0u8; 24];
+    let end = put_fixed(&mut tmp, 0, x, decimals, 10i64.pow(decimals) as f64);
+    buf.extend_from_slice(&tmp[..end]);
+}
+
+/// A reporting resolution (`--resolution`) with its decimals worked out once.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolution {
+    step: f64,
+    decimals: u32,
+}
+
+impl Resolution {
+    /// As many decimals as `step` needs (0.1 → 1, 0.25 → 2, 0.005 → 4 at most).
+    pub fn new(step: f64) -> Resolution {
+        let decimals = if step >= 1.0 {
+            1
+        } else if step >= 0.1 {
+            1 + u32::from((step * 10.0).fract() > 1e-9)
+        } else if step >= 0.01 {
+            2 + u32::from((step * 100.0).fract() > 1e-9)
+        } else {
+            4
+        }
+        .min(4);
+        Resolution { step, decimals }
     }
-    let mut ib = itoa::Buffer::new();
-    buf.extend_from_slice(ib.format(int).as_bytes());
-    buf.push(b'.');
-    if frac == 0 {
-        buf.push(b'0');
-        return;
+
+    /// `x` as a unit reports it: the nearest multiple of the step.
+    #[inline]
+    fn resolve(&self, x: f64) -> f64 {
+        round_f64(x / self.step) * self.step
     }
-    let mut width = decimals;
-    while frac % 10 == 0 {
-        frac /= 10;
-        width -= 1;
+}
+
+/// The parts of a container's rows that never change: what comes before the
+/// measurement time (`{"container_id":"ID","measurement_time":"` or `ID,`)
+/// and between it and the first number (`","product_id":"P02","temperature":`
+/// or `,P02,`), built once instead of piece by piece for every reading.
+pub struct RowHead {
+    before_time: Piece,
+    after_time: Piece,
+}
+
+impl RowHead {
+    pub fn new(format: Format, container_id: &str, product_id: &str) -> RowHead {
+        let (before_time, after_time) = if format == Format::Jsonl {
+            (
+                format!("{{\"container_id\":\"{container_id}\",\"measurement_time\":\""),
+                format!("\",\"product_id\":\"{product_id}\",\"temperature\":"),
+            )
+        } else {
+            (format!("{container_id},"), format!(",{product_id},"))
+        };
+        RowHead {
+            before_time: Piece::new(before_time.as_bytes()),
+            after_time: Piece::new(after_time.as_bytes()),
+        }
     }
-    let digits = ib.format(frac);
-    for _ in digits.len() as u32..width {
-        buf.push(b'0');
+}
+
+/// Size of a [`Piece`]'s array.
+const PIECE: usize = 64;
+
+/// Bytes that go into many rows (a container's head, a step's time). Up to
+/// 64 bytes (an ISO 6346 id with its keys is 50, a time 20 to 30) they are
+/// kept in an array and copied whole, a few moves instead of a `memcpy`
+/// call; the row is then cut at their length.
+pub struct Piece {
+    fixed: [u8; PIECE],
+    len: usize,
+    /// Longer bytes (no id, product or time is), copied as they are.
+    long: Vec<u8>,
+}
+
+impl Piece {
+    pub fn new(bytes: &[u8]) -> Piece {
+        let mut fixed = [0u8; PIECE];
+        let long = match fixed.get_mut(..bytes.len()) {
+            Some(head) => {
+                head.copy_from_slice(bytes);
+                Vec::new()
+            }
+            None => bytes.to_vec(),
+        };
+        Piece {
+            fixed,
+            len: bytes.len(),
+            long,
+        }
     }
-    buf.extend_from_slice(digits.as_bytes());
 }
 
 /// What the formatter needs besides the sample.
 pub struct RowContext<'a> {
-    pub container_id: &'a str,
-    pub product_id: &'a str,
-    /// The measurement time, already formatted.
-    pub time: &'a str,
+    pub head: &'a RowHead,
+    /// The measurement time, already formatted (shared by a whole time step).
+    pub time: &'a Piece,
     pub labels: bool,
-    /// Reporting resolution of the air temperatures, °C (`--resolution`).
-    pub resolution: f64,
+    /// Reporting resolution of the air temperatures (`--resolution`).
+    pub resolution: Resolution,
 }
 
-/// Appends `x` as a unit reports it: rounded to a multiple of `resolution`
-/// (0.1 °C, say), with as many decimals as the resolution needs.
-#[inline]
-pub fn push_resolved(buf: &mut Vec<u8>, x: f64, resolution: f64) {
-    let steps = (x / resolution).round();
-    let decimals = if resolution >= 1.0 {
-        1
-    } else if resolution >= 0.1 {
-        1 + u32::from((resolution * 10.0).fract() > 1e-9)
-    } else if resolution >= 0.01 {
-        2 + u32::from((resolution * 100.0).fract() > 1e-9)
-    } else {
-        4
-    };
-    push_fixed(buf, steps * resolution, decimals.min(4));
+/// Room for the longest row: the head and time (under 200 bytes: an
+/// 11-character id, a catalog product id, an RFC 3339 time, each copied as 64
+/// bytes before the row is cut at their length), 13 numbers of at
+/// most 22 bytes, the keys (under 400 bytes) and the longest mode and fault
+/// names. A test writes the worst case.
+const ROW_CAPACITY: usize = 1024;
+
+/// A row being written: a reused stack buffer with a cursor. The keys are
+/// fixed-size copies, which compile to a few moves where a `Vec` would check
+/// its capacity and call `memcpy` for each piece; the row then goes into the
+/// output block in one copy.
+pub struct Row {
+    bytes: [u8; ROW_CAPACITY],
+}
+
+impl Default for Row {
+    fn default() -> Self {
+        Row {
+            bytes: [0; ROW_CAPACITY],
+        }
+    }
+}
+
+impl Row {
+    /// One reading with its line ending, in `format`.
+    pub fn write(&mut self, format: Format, ctx: &RowContext<'_>, s: &Sample) -> &[u8] {
+        // The cursor is a local, so its position stays in a register rather
+        // than being stored and reloaded around every byte written.
+        let mut cursor = Cursor {
+            out: &mut self.bytes,
+            len: 0,
+        };
+        if format == Format::Jsonl {
+            cursor.write_as::<true>(ctx, s);
+        } else {
+            cursor.write_as::<false>(ctx, s);
+        }
+        let len = cursor.len;
+        &self.bytes[..len]
+    }
+}
+
+/// Where the next byte of a row goes.
+struct Cursor<'a> {
+    out: &'a mut [u8; ROW_CAPACITY],
+    len: usize,
+}
+
+impl Cursor<'_> {
+    #[inline(always)]
+    fn lit<const N: usize>(&mut self, s: &[u8; N]) {
+        self.out[self.len..self.len + N].copy_from_slice(s);
+        self.len += N;
+    }
+
+    #[inline(always)]
+    fn piece(&mut self, p: &Piece) {
+        if p.len <= PIECE {
+            self.out[self.len..self.len + PIECE].copy_from_slice(&p.fixed);
+            self.len += p.len;
+        } else {
+            self.slice(&p.long);
+        }
+    }
+
+    #[inline(always)]
+    fn slice(&mut self, s: &[u8]) {
+        self.out[self.len..self.len + s.len()].copy_from_slice(s);
+        self.len += s.len();
+    }
+
+    #[inline(always)]
+    fn fixed<const DECIMALS: u32>(&mut self, x: f64) {
+        let scale = 10i64.pow(DECIMALS) as f64;
+        self.len = put_fixed(self.out, self.len, x, DECIMALS, scale);
+    }
+
+    #[inline(always)]
+    fn resolved(&mut self, x: f64, r: &Resolution) {
+        // A constant number of places divides by a constant.
+        let x = r.resolve(x);
+        match r.decimals {
+            1 => self.fixed::<1>(x),
+            2 => self.fixed::<2>(x),
+            3 => self.fixed::<3>(x),
+            _ => self.fixed::<4>(x),
+        }
+    }
+
+    #[inline(always)]
+    fn boolean(&mut self, b: bool) {
+        if b {
+            self.lit(b"true");
+        } else {
+            self.lit(b"false");
+        }
+    }
+
+    /// The row in FIELDS order; `JSON` picks keys and quotes, or CSV's bare
+    /// separators (a null is empty in CSV).
+    #[inline(always)]
+    fn write_as<const JSON: bool>(&mut self, ctx: &RowContext<'_>, s: &Sample) {
+        // The separator before a field: `,"name":` in JSON, `,` in CSV.
+        macro_rules! key {
+            ($json:literal) => {
+                if JSON {
+                    self.lit($json)
+                } else {
+                    self.lit(b",")
+                }
+            };
+        }
+        macro_rules! null {
+            () => {
+                if JSON {
+                    self.lit(b"null")
+                }
+            };
+        }
+        macro_rules! quoted {
+            ($json:literal, $csv:literal) => {
+                if JSON {
+                    self.lit($json)
+                } else {
+                    self.lit($csv)
+                }
+            };
+        }
+        self.piece(&ctx.head.before_time);
+        self.piece(ctx.time);
+        self.piece(&ctx.head.after_time);
+        self.resolved(s.temperature, &ctx.resolution);
+        key!(b",\"target_temperature\":");
+        self.fixed::<1>(s.target);
+        key!(b",\"supply_air_temperature\":");
+        self.resolved(s.supply, &ctx.resolution);
+        key!(b",\"ambient_temperature\":");
+        self.fixed::<1>(s.ambient);
+        key!(b",\"kilowatts\":");
+        self.fixed::<2>(s.kilowatts);
+        key!(b",\"oxygen_level\":");
+        self.fixed::<2>(s.o2);
+        key!(b",\"carbon_dioxide_level\":");
+        self.fixed::<2>(s.co2);
+        key!(b",\"nitrogen_level\":");
+        self.fixed::<2>(s.n2);
+        key!(b",\"humidity_level\":");
+        self.fixed::<1>(s.humidity);
+        key!(b",\"fan_1\":");
+        self.boolean(s.fans[0]);
+        key!(b",\"fan_2\":");
+        self.boolean(s.fans[1]);
+        key!(b",\"fan_3\":");
+        self.boolean(s.fans[2]);
+        key!(b",\"defrost\":");
+        self.boolean(s.defrost);
+        key!(b",\"door_open\":");
+        self.boolean(s.door_open);
+        key!(b",\"operating_mode\":");
+        match s.mode {
+            Mode::FullCool => quoted!(b"\"full_cool\"", b"full_cool"),
+            Mode::ModulatedCool => quoted!(b"\"modulated_cool\"", b"modulated_cool"),
+            Mode::FansOnly => quoted!(b"\"fans_only\"", b"fans_only"),
+            Mode::Defrost => quoted!(b"\"defrost\"", b"defrost"),
+            Mode::Heat => quoted!(b"\"heat\"", b"heat"),
+            Mode::Off => quoted!(b"\"off\"", b"off"),
+            Mode::Other => quoted!(b"\"other\"", b"other"),
+        }
+        key!(b",\"latitude\":");
+        match s.position {
+            Some((lat, _)) => self.fixed::<4>(lat),
+            None => null!(),
+        }
+        key!(b",\"longitude\":");
+        match s.position {
+            Some((_, lon)) => self.fixed::<4>(lon),
+            None => null!(),
+        }
+        if ctx.labels {
+            key!(b",\"fault\":");
+            match s.fault {
+                Some(f) => {
+                    if JSON {
+                        self.lit(b"\"");
+                    }
+                    self.slice(f.name().as_bytes());
+                    if JSON {
+                        self.lit(b"\"");
+                    }
+                }
+                None => null!(),
+            }
+            key!(b",\"maintenance_required\":");
+            self.boolean(s.fault.is_some_and(|f| f.needs_maintenance()));
+        }
+        if JSON {
+            self.lit(b"}\n");
+        } else {
+            self.lit(b"\n");
+        }
+    }
 }
 
 /// The CSV header row (with or without the ground-truth columns).
@@ -75,138 +487,258 @@ pub fn csv_header(labels: bool) -> String {
     s
 }
 
-#[inline]
-fn push_bool(buf: &mut Vec<u8>, b: bool) {
-    buf.extend_from_slice(if b { b"true" } else { b"false" });
-}
-
-/// Appends one reading and its line ending.
-pub fn write_row(buf: &mut Vec<u8>, format: Format, ctx: &RowContext<'_>, s: &Sample) {
-    let json = format == Format::Jsonl;
-    // Keys in FIELDS order; for CSV only the separators.
-    macro_rules! key {
-        ($first:expr, $name:literal) => {
-            if json {
-                if !$first {
-                    buf.push(b',');
-                }
-                buf.extend_from_slice(concat!("\"", $name, "\":").as_bytes());
-            } else if !$first {
-                buf.push(b',');
-            }
-        };
-    }
-    if json {
-        buf.push(b'{');
-    }
-    key!(true, "container_id");
-    if json {
-        buf.push(b'"');
-    }
-    buf.extend_from_slice(ctx.container_id.as_bytes());
-    if json {
-        buf.push(b'"');
-    }
-    key!(false, "measurement_time");
-    if json {
-        buf.push(b'"');
-    }
-    buf.extend_from_slice(ctx.time.as_bytes());
-    if json {
-        buf.push(b'"');
-    }
-    key!(false, "product_id");
-    if json {
-        buf.push(b'"');
-    }
-    buf.extend_from_slice(ctx.product_id.as_bytes());
-    if json {
-        buf.push(b'"');
-    }
-    key!(false, "temperature");
-    push_resolved(buf, s.temperature, ctx.resolution);
-    key!(false, "target_temperature");
-    push_fixed(buf, s.target, 1);
-    key!(false, "supply_air_temperature");
-    push_resolved(buf, s.supply, ctx.resolution);
-    key!(false, "ambient_temperature");
-    push_fixed(buf, s.ambient, 1);
-    key!(false, "kilowatts");
-    push_fixed(buf, s.kilowatts, 2);
-    key!(false, "oxygen_level");
-    push_fixed(buf, s.o2, 2);
-    key!(false, "carbon_dioxide_level");
-    push_fixed(buf, s.co2, 2);
-    key!(false, "nitrogen_level");
-    push_fixed(buf, s.n2, 2);
-    key!(false, "humidity_level");
-    push_fixed(buf, s.humidity, 1);
-    key!(false, "fan_1");
-    push_bool(buf, s.fans[0]);
-    key!(false, "fan_2");
-    push_bool(buf, s.fans[1]);
-    key!(false, "fan_3");
-    push_bool(buf, s.fans[2]);
-    key!(false, "defrost");
-    push_bool(buf, s.defrost);
-    key!(false, "door_open");
-    push_bool(buf, s.door_open);
-    key!(false, "operating_mode");
-    if json {
-        buf.push(b'"');
-    }
-    buf.extend_from_slice(s.mode.name().as_bytes());
-    if json {
-        buf.push(b'"');
-    }
-    match s.position {
-        Some((lat, lon)) => {
-            key!(false, "latitude");
-            push_fixed(buf, lat, 4);
-            key!(false, "longitude");
-            push_fixed(buf, lon, 4);
-        }
-        None => {
-            key!(false, "latitude");
-            if json {
-                buf.extend_from_slice(b"null");
-            }
-            key!(false, "longitude");
-            if json {
-                buf.extend_from_slice(b"null");
-            }
-        }
-    }
-    if ctx.labels {
-        key!(false, "fault");
-        match s.fault {
-            Some(f) => {
-                if json {
-                    buf.push(b'"');
-                }
-                buf.extend_from_slice(f.name().as_bytes());
-                if json {
-                    buf.push(b'"');
-                }
-            }
-            None => {
-                if json {
-                    buf.extend_from_slice(b"null");
-                }
-            }
-        }
-        key!(false, "maintenance_required");
-        push_bool(buf, s.fault.is_some_and(|f| f.needs_maintenance()));
-    }
-    if json {
-        buf.push(b'}');
-    }
-    buf.push(b'\n');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::faults::FaultKind;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    /// Appends `x` as a unit reports it at `resolution`.
+    fn push_resolved(buf: &mut Vec<u8>, x: f64, resolution: f64) {
+        let r = Resolution::new(resolution);
+        let mut tmp = [0u8; 24];
+        let scale = 10i64.pow(r.decimals) as f64;
+        let end = put_fixed(&mut tmp, 0, r.resolve(x), r.decimals, scale);
+        buf.extend_from_slice(&tmp[..end]);
+    }
+
+    /// The formatter before the speed-up (libm `round`, itoa), kept as the
+    /// reference the output must match byte for byte.
+    fn reference_fixed(buf: &mut Vec<u8>, x: f64, decimals: u32) {
+        let scale = 10i64.pow(decimals);
+        let scaled = (x * scale as f64).round() as i64;
+        let abs = scaled.unsigned_abs();
+        let (int, mut frac) = (abs / scale as u64, abs % scale as u64);
+        if scaled < 0 {
+            buf.push(b'-');
+        }
+        let mut ib = itoa::Buffer::new();
+        buf.extend_from_slice(ib.format(int).as_bytes());
+        buf.push(b'.');
+        if frac == 0 {
+            buf.push(b'0');
+            return;
+        }
+        let mut width = decimals;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        let digits = ib.format(frac);
+        for _ in digits.len() as u32..width {
+            buf.push(b'0');
+        }
+        buf.extend_from_slice(digits.as_bytes());
+    }
+
+    fn reference_resolved(buf: &mut Vec<u8>, x: f64, resolution: f64) {
+        let steps = (x / resolution).round();
+        let decimals = if resolution >= 1.0 {
+            1
+        } else if resolution >= 0.1 {
+            1 + u32::from((resolution * 10.0).fract() > 1e-9)
+        } else if resolution >= 0.01 {
+            2 + u32::from((resolution * 100.0).fract() > 1e-9)
+        } else {
+            4
+        };
+        reference_fixed(buf, steps * resolution, decimals.min(4));
+    }
+
+    /// Values the simulator writes, half-way cases, and the extremes.
+    fn awkward_values() -> Vec<f64> {
+        let mut rng = SmallRng::seed_from_u64(18);
+        let mut v = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.05,
+            -0.05,
+            0.049999999999999996,
+            0.49999999999999994,
+            -0.49999999999999994,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            -4_503_599_627_370_497.0,
+            9.3e18,
+            -9.3e18,
+            1e300,
+            -1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+            -99.9,
+            127.0,
+            20.9,
+            99.07,
+        ];
+        for _ in 0..200_000 {
+            let x: f64 = rng.gen_range(-130.0..130.0);
+            v.push(x);
+            // Exact multiples of a step and its half-way points.
+            let k = rng.gen_range(-200_000i64..200_000) as f64;
+            v.push(k / 100.0);
+            v.push((k + 0.5) / 1000.0);
+            v.push(f64::from_bits(rng.gen()));
+        }
+        v
+    }
+
+    #[test]
+    fn fast_rounding_equals_f64_round_bit_for_bit() {
+        for x in awkward_values() {
+            let r = round_f64(x);
+            assert!(
+                r.to_bits() == x.round().to_bits() || (r.is_nan() && x.is_nan()),
+                "round({x:e}) = {r:e}, not {:e}",
+                x.round()
+            );
+            assert_eq!(round_to_i64(x), x.round() as i64, "round_to_i64({x:e})");
+        }
+    }
+
+    #[test]
+    fn fixed_point_output_equals_the_reference_formatter() {
+        for x in awkward_values() {
+            for d in 0..=4 {
+                let (mut fast, mut reference) = (Vec::new(), Vec::new());
+                push_fixed(&mut fast, x, d);
+                reference_fixed(&mut reference, x, d);
+                assert_eq!(
+                    String::from_utf8(fast).unwrap(),
+                    String::from_utf8(reference).unwrap(),
+                    "{x:e} to {d} places"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn resolved_output_equals_the_reference_formatter() {
+        let resolutions = [0.1, 0.01, 0.25, 0.5, 1.0, 2.0, 0.005, 0.3, 0.05, 10.0];
+        for x in awkward_values().into_iter().step_by(7) {
+            for &r in &resolutions {
+                let (mut fast, mut reference) = (Vec::new(), Vec::new());
+                push_resolved(&mut fast, x, r);
+                reference_resolved(&mut reference, x, r);
+                assert_eq!(fast, reference, "{x:e} at {r}");
+            }
+        }
+    }
+
+    fn sample() -> Sample {
+        Sample {
+            reported: true,
+            temperature: 13.26,
+            target: 13.3,
+            supply: 11.04,
+            ambient: 27.55,
+            kilowatts: 4.321,
+            o2: 20.85,
+            co2: 0.1,
+            n2: 78.12,
+            humidity: 90.04,
+            fans: [true, false, true],
+            defrost: false,
+            door_open: true,
+            mode: Mode::FansOnly,
+            position: None,
+            fault: Some(FaultKind::DoorOpen),
+        }
+    }
+
+    #[test]
+    fn a_row_reads_as_json_and_as_csv() {
+        let time = Piece::new(b"2026-11-27T00:00:10Z");
+        let mut row = Row::default();
+        for (format, expected) in [
+            (
+                Format::Jsonl,
+                "{\"container_id\":\"MSKU1234565\",\"measurement_time\":\"2026-11-27T00:00:10Z\",\
+                 \"product_id\":\"P01\",\"temperature\":13.3,\"target_temperature\":13.3,\
+                 \"supply_air_temperature\":11.0,\"ambient_temperature\":27.6,\"kilowatts\":4.32,\
+                 \"oxygen_level\":20.85,\"carbon_dioxide_level\":0.1,\"nitrogen_level\":78.12,\
+                 \"humidity_level\":90.0,\"fan_1\":true,\"fan_2\":false,\"fan_3\":true,\
+                 \"defrost\":false,\"door_open\":true,\"operating_mode\":\"fans_only\",\
+                 \"latitude\":null,\"longitude\":null,\"fault\":\"door_open\",\
+                 \"maintenance_required\":false}\n",
+            ),
+            (
+                Format::Csv,
+                "MSKU1234565,2026-11-27T00:00:10Z,P01,13.3,13.3,11.0,27.6,4.32,20.85,0.1,78.12,\
+                 90.0,true,false,true,false,true,fans_only,,,door_open,false\n",
+            ),
+        ] {
+            let head = RowHead::new(format, "MSKU1234565", "P01");
+            let ctx = RowContext {
+                head: &head,
+                time: &time,
+                labels: true,
+                resolution: Resolution::new(0.1),
+            };
+            let written = String::from_utf8(row.write(format, &ctx, &sample()).to_vec()).unwrap();
+            assert_eq!(written, expected);
+        }
+    }
+
+    #[test]
+    fn pieces_longer_than_their_array_are_written_whole() {
+        let product = "P".repeat(100);
+        let head = RowHead::new(Format::Csv, "MSKU1234565", &product);
+        let time = Piece::new(&[b'9'; 70]);
+        let ctx = RowContext {
+            head: &head,
+            time: &time,
+            labels: false,
+            resolution: Resolution::new(0.1),
+        };
+        let mut row = Row::default();
+        let written = String::from_utf8(row.write(Format::Csv, &ctx, &sample()).to_vec()).unwrap();
+        let expected_start = format!("MSKU1234565,{},{product},13.3,", "9".repeat(70));
+        assert!(written.starts_with(&expected_start), "{written}");
+        assert!(written.ends_with(",fans_only,,\n"), "{written}");
+    }
+
+    #[test]
+    fn the_longest_possible_row_fits_the_row_buffer() {
+        let head = RowHead::new(Format::Jsonl, "MSKU1234565", "P08");
+        let time = &Piece::new("+262143-12-31T23:59:59.999Z".as_bytes());
+        let s = Sample {
+            reported: true,
+            temperature: f64::MIN,
+            target: f64::MIN,
+            supply: f64::MIN,
+            ambient: f64::MIN,
+            kilowatts: f64::MIN,
+            o2: f64::MIN,
+            co2: f64::MIN,
+            n2: f64::MIN,
+            humidity: f64::MIN,
+            fans: [false; 3],
+            defrost: false,
+            door_open: false,
+            mode: Mode::ModulatedCool,
+            position: Some((f64::MIN, f64::MIN)),
+            fault: Some(FaultKind::CompressorFailure),
+        };
+        let ctx = RowContext {
+            head: &head,
+            time,
+            labels: true,
+            resolution: Resolution::new(0.005),
+        };
+        let mut row = Row::default();
+        let len = row.write(Format::Jsonl, &ctx, &s).len();
+        assert!(len < ROW_CAPACITY / 2 + 200, "{len} bytes");
+    }
 
     fn fixed(x: f64, d: u32) -> String {
         let mut b = Vec::new();

@@ -20,7 +20,7 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use clap::Parser;
 use fleet::{Track, ROUTES};
-use format::{csv_header, write_row, RowContext};
+use format::{csv_header, Piece, Resolution, Row, RowContext, RowHead};
 use indicatif::{ProgressBar, ProgressStyle};
 use model::{
     Clock, Container, ContainerSetup, ProductModel, Scripted, PRODUCT_MODELS, PRODUCT_WEIGHTS,
@@ -28,7 +28,7 @@ use model::{
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::io::{IsTerminal, Write};
-use std::sync::mpsc::{channel, sync_channel};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -287,14 +287,14 @@ fn clock_at(start_ms: i64, interval_ms: i64, step: u64) -> (Clock, String) {
     let t_ms = start_ms + step as i64 * interval_ms;
     let t = crate::time::from_millis(t_ms);
     let secs = t.num_seconds_from_midnight() as f64 + t.timestamp_subsec_millis() as f64 / 1000.0;
-    let clock = Clock {
-        t_ms,
-        day_of_year: t.ordinal0() as f64 + secs / 86_400.0,
-        utc_hour: secs / 3600.0,
-    };
+    let clock = Clock::new(t_ms, t.ordinal0() as f64 + secs / 86_400.0, secs / 3600.0);
     (clock, format_time(t))
 }
 
+/// Builds the fleet, its members in parallel on the worker threads (each one
+/// has its own seed, so who builds it changes nothing): settling a container's
+/// load costs as much as 60 readings, and a large fleet was otherwise built on
+/// one core before the simulation could start.
 fn build_fleet(plan: &Plan) -> Vec<Container> {
     let start_ms = plan.start.timestamp_millis();
     let (start_clock, _) = clock_at(start_ms, plan.interval_ms, 0);
@@ -306,57 +306,97 @@ fn build_fleet(plan: &Plan) -> Vec<Container> {
         .filter(|(_, p)| plan.products.is_empty() || plan.products.iter().any(|q| q.id == p.id))
         .map(|(i, _)| (i, PRODUCT_WEIGHTS[i]))
         .collect();
-    let total_weight: f64 = candidates.iter().map(|c| c.1).sum();
-    (0..plan.containers)
-        .map(|index| {
-            let mut rng = SmallRng::seed_from_u64(container_seed(plan.seed, index));
-            let mut pick = rng.gen::<f64>() * total_weight;
-            let mut product = &PRODUCT_MODELS[candidates[0].0];
-            for (i, w) in &candidates {
-                if pick < *w {
-                    product = &PRODUCT_MODELS[*i];
-                    break;
-                }
-                pick -= w;
+    let recipe = FleetRecipe {
+        plan,
+        start_ms,
+        start_clock: &start_clock,
+        serial_base,
+        total_weight: candidates.iter().map(|c| c.1).sum(),
+        candidates: &candidates,
+    };
+    let recipe = &recipe;
+    let per_thread = plan.containers.div_ceil(plan.threads.max(1));
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = (0..plan.containers)
+            .step_by(per_thread)
+            .map(|from| {
+                let to = (from + per_thread).min(plan.containers);
+                scope.spawn(move || (from..to).map(|i| recipe.container(i)).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut fleet = Vec::with_capacity(plan.containers);
+        for part in parts {
+            match part.join() {
+                Ok(containers) => fleet.extend(containers),
+                Err(panic) => std::panic::resume_unwind(panic),
             }
-            let routes: Vec<usize> = ROUTES
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.products.contains(&product.id))
-                .map(|(i, _)| i)
-                .collect();
-            let track = &tracks()[routes[rng.gen_range(0..routes.len())]];
-            let owner = rng.gen_range(0..64);
-            let scripted = plan
-                .injections
-                .iter()
-                .filter(|inj| inj.container == index + 1)
-                .map(|inj| Scripted {
-                    kind: inj.kind,
-                    start_ms: start_ms + inj.after.millis,
-                    end_ms: start_ms + inj.after.millis + inj.duration.millis,
-                })
-                .collect();
-            let mut c = Container::new(ContainerSetup {
-                id: fleet::container_id(owner, index, serial_base),
-                product,
-                track,
-                rng,
-                start: &start_clock,
-                interval_s: plan.interval_ms as f64 / 1000.0,
-                rates: plan.rates,
-                scripted,
-                modem_battery_share: plan.modem_battery,
-            });
-            if plan.delivery == DeliveryMode::Realistic {
-                c.delivery = Some(delivery::Delivery::new(
-                    container_seed(plan.seed, index),
-                    plan.interval_ms,
-                ));
+        }
+        fleet
+    })
+}
+
+/// What every fleet member is drawn from.
+struct FleetRecipe<'a> {
+    plan: &'a Plan,
+    start_ms: i64,
+    start_clock: &'a Clock,
+    serial_base: u32,
+    /// Products to pick from, as (catalog index, weight).
+    candidates: &'a [(usize, f64)],
+    total_weight: f64,
+}
+
+impl FleetRecipe<'_> {
+    /// Fleet member `index` (counted from 0), from its own seed.
+    fn container(&self, index: usize) -> Container {
+        let plan = self.plan;
+        let mut rng = SmallRng::seed_from_u64(container_seed(plan.seed, index));
+        let mut pick = rng.gen::<f64>() * self.total_weight;
+        let mut product = &PRODUCT_MODELS[self.candidates[0].0];
+        for (i, w) in self.candidates {
+            if pick < *w {
+                product = &PRODUCT_MODELS[*i];
+                break;
             }
-            c
-        })
-        .collect()
+            pick -= w;
+        }
+        let routes: Vec<usize> = ROUTES
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.products.contains(&product.id))
+            .map(|(i, _)| i)
+            .collect();
+        let track = &tracks()[routes[rng.gen_range(0..routes.len())]];
+        let owner = rng.gen_range(0..64);
+        let scripted = plan
+            .injections
+            .iter()
+            .filter(|inj| inj.container == index + 1)
+            .map(|inj| Scripted {
+                kind: inj.kind,
+                start_ms: self.start_ms + inj.after.millis,
+                end_ms: self.start_ms + inj.after.millis + inj.duration.millis,
+            })
+            .collect();
+        let mut c = Container::new(ContainerSetup {
+            id: fleet::container_id(owner, index, self.serial_base),
+            product,
+            track,
+            rng,
+            start: self.start_clock,
+            interval_s: plan.interval_ms as f64 / 1000.0,
+            rates: plan.rates,
+            scripted,
+            modem_battery_share: plan.modem_battery,
+        });
+        if plan.delivery == DeliveryMode::Realistic {
+            c.delivery = Some(delivery::Delivery::new(
+                container_seed(plan.seed, index),
+                plan.interval_ms,
+            ));
+        }
+        c
+    }
 }
 
 /// One worker's output for a block of time steps: the bytes, where each step
@@ -365,6 +405,109 @@ struct Block {
     bytes: Vec<u8>,
     step_ends: Vec<usize>,
     step_lines: Vec<u64>,
+}
+
+/// Rows per block: about a quarter of a megabyte, so that the blocks a
+/// worker has in flight (filling, queued, being written) stay in its core's
+/// L2 cache, where blocks of a whole step (2.4 MB per worker for 10,000
+/// boxes) streamed every byte of output through main memory.
+const BLOCK_ROWS: usize = 512;
+
+/// What a worker thread needs to simulate and format its share of the fleet.
+struct Work {
+    format: Format,
+    labels: bool,
+    resolution: Resolution,
+    /// Number of time steps (None: forever).
+    steps: Option<u64>,
+    block_steps: u64,
+    start_ms: i64,
+    interval_ms: i64,
+}
+
+impl Work {
+    /// Simulates `share` (sub-blocks of the fleet, in fleet order) group of
+    /// steps by group of steps, one block per sub-block, until the last step
+    /// or until the writer hangs up.
+    fn run(
+        &self,
+        mut share: Vec<&mut [Container]>,
+        tx: &SyncSender<Block>,
+        recycle: &Receiver<Block>,
+    ) {
+        let heads: Vec<Vec<RowHead>> = share
+            .iter()
+            .map(|sub| {
+                sub.iter()
+                    .map(|c| RowHead::new(self.format, &c.id, c.product.id))
+                    .collect()
+            })
+            .collect();
+        let mut row = Row::default();
+        let mut step = 0u64;
+        loop {
+            let end = match self.steps {
+                Some(s) if step >= s => break,
+                Some(s) => (step + self.block_steps).min(s),
+                None => step + self.block_steps,
+            };
+            for (sub, heads) in share.iter_mut().zip(&heads) {
+                let mut block = recycle.try_recv().unwrap_or_else(|_| Block {
+                    bytes: Vec::with_capacity(sub.len() * (end - step) as usize * 512),
+                    step_ends: Vec::with_capacity((end - step) as usize),
+                    step_lines: Vec::with_capacity((end - step) as usize),
+                });
+                block.bytes.clear();
+                block.step_ends.clear();
+                block.step_lines.clear();
+                for s in step..end {
+                    let lines = self.fill(s, sub, heads, &mut row, &mut block.bytes);
+                    block.step_ends.push(block.bytes.len());
+                    block.step_lines.push(lines);
+                }
+                if tx.send(block).is_err() {
+                    return;
+                }
+            }
+            step = end;
+        }
+    }
+
+    /// Step `s` of the containers of `sub` into `bytes`; returns the lines written.
+    fn fill(
+        &self,
+        s: u64,
+        sub: &mut [Container],
+        heads: &[RowHead],
+        row: &mut Row,
+        bytes: &mut Vec<u8>,
+    ) -> u64 {
+        let (clock, time) = clock_at(self.start_ms, self.interval_ms, s);
+        let time = Piece::new(time.as_bytes());
+        let mut lines = 0u64;
+        for (c, head) in sub.iter_mut().zip(heads) {
+            let sample = c.step(&clock);
+            if let Some(d) = c.delivery.as_mut() {
+                lines += d.release(s, bytes);
+            }
+            if !sample.reported {
+                continue;
+            }
+            let ctx = RowContext {
+                head,
+                time: &time,
+                labels: self.labels,
+                resolution: self.resolution,
+            };
+            let start = bytes.len();
+            bytes.extend_from_slice(row.write(self.format, &ctx, &sample));
+            lines += match c.delivery.as_mut() {
+                Some(d) => d.route(s, bytes, start),
+                None => 1,
+            };
+        }
+        lines
+    }
 }
 
 /// Runs reefer-sim with parsed arguments.
@@ -411,12 +554,17 @@ fn simulate(
     }
     let start_ms = plan.start.timestamp_millis();
     let interval_ms = plan.interval_ms;
+    // Blocks of at most BLOCK_ROWS containers: a small fleet's worker takes
+    // its whole share for several steps per block, a large fleet is cut
+    // into sub-blocks of one step, dealt round-robin to the workers so that
+    // each step's sub-blocks arrive in container order one after the other.
     let chunk = fleet.len().div_ceil(plan.threads);
+    let sub_len = chunk.clamp(1, BLOCK_ROWS);
     // Enough steps per block to amortise hand-offs, one step when pacing live.
     let block_steps: u64 = if plan.pace.is_some() {
         1
     } else {
-        (16_384 / chunk.max(1)).clamp(1, 4096) as u64
+        (BLOCK_ROWS / sub_len).clamp(1, 4096) as u64
     };
     let total_readings = match (plan.steps, plan.count) {
         (Some(s), Some(c)) => Some((s * fleet.len() as u64).min(c)),
@@ -445,84 +593,45 @@ fn simulate(
         }
         _ => ProgressBar::hidden(),
     };
-    let format = plan.format;
-    let labels = plan.labels;
-    let resolution = plan.resolution;
-    let steps = plan.steps;
+    let work = Work {
+        format: plan.format,
+        labels: plan.labels,
+        resolution: Resolution::new(plan.resolution),
+        steps: plan.steps,
+        block_steps,
+        start_ms,
+        interval_ms,
+    };
     let mut written: u64 = 0;
     let wall_start = Instant::now();
     let result: anyhow::Result<Exit> = std::thread::scope(|scope| {
+        let subs: Vec<&mut [Container]> = fleet.chunks_mut(sub_len).collect();
+        let n_subs = subs.len();
+        let workers = plan.threads.min(n_subs).max(1);
+        let mut shares: Vec<Vec<&mut [Container]>> = (0..workers).map(|_| Vec::new()).collect();
+        for (i, sub) in subs.into_iter().enumerate() {
+            shares[i % workers].push(sub);
+        }
         let mut receivers = Vec::new();
         let mut recyclers = Vec::new();
-        for part in fleet.chunks_mut(chunk) {
+        for share in shares {
             let (tx, rx) = sync_channel::<Block>(2);
             // Written blocks come back for reuse, so memory stays flat however long the run.
             let (recycle_tx, recycle_rx) = channel::<Block>();
             receivers.push(rx);
             recyclers.push(recycle_tx);
-            scope.spawn(move || {
-                let mut step = 0u64;
-                loop {
-                    let end = match steps {
-                        Some(s) if step >= s => break,
-                        Some(s) => (step + block_steps).min(s),
-                        None => step + block_steps,
-                    };
-                    let mut block = recycle_rx.try_recv().unwrap_or_else(|_| Block {
-                        bytes: Vec::with_capacity(part.len() * (end - step) as usize * 512),
-                        step_ends: Vec::with_capacity((end - step) as usize),
-                        step_lines: Vec::with_capacity((end - step) as usize),
-                    });
-                    block.bytes.clear();
-                    block.step_ends.clear();
-                    block.step_lines.clear();
-                    for s in step..end {
-                        let (clock, time) = clock_at(start_ms, interval_ms, s);
-                        let mut lines = 0u64;
-                        for c in part.iter_mut() {
-                            let sample = c.step(&clock);
-                            let bytes = &mut block.bytes;
-                            if let Some(d) = c.delivery.as_mut() {
-                                lines += d.release(s, bytes);
-                            }
-                            if !sample.reported {
-                                continue;
-                            }
-                            let ctx = RowContext {
-                                container_id: &c.id,
-                                product_id: c.product.id,
-                                time: &time,
-                                labels,
-                                resolution,
-                            };
-                            let start = bytes.len();
-                            write_row(bytes, format, &ctx, &sample);
-                            lines += match c.delivery.as_mut() {
-                                Some(d) => d.route(s, bytes, start),
-                                None => 1,
-                            };
-                        }
-                        block.step_ends.push(block.bytes.len());
-                        block.step_lines.push(lines);
-                    }
-                    step = end;
-                    if tx.send(block).is_err() {
-                        break;
-                    }
-                }
-            });
+            let work = &work;
+            scope.spawn(move || work.run(share, &tx, &recycle_rx));
         }
         let mut step: u64 = 0;
+        let mut blocks: Vec<Option<Block>> = (0..n_subs).map(|_| None).collect();
         loop {
-            let mut blocks = Vec::with_capacity(receivers.len());
-            for rx in &receivers {
-                match rx.recv() {
-                    Ok(b) => blocks.push(b),
-                    Err(_) => return Ok(Exit::Ok),
-                }
-            }
-            let n_steps = blocks[0].step_ends.len();
-            for s in 0..n_steps {
+            // A group of steps: every sub-block holds the same steps. Each is
+            // received when its first step is due, and goes back to its
+            // worker as soon as its last step is written.
+            let mut n_steps = 1;
+            let mut s = 0;
+            while s < n_steps {
                 if let Some(speed) = plan.pace {
                     let due = Duration::from_secs_f64(
                         (step + s as u64) as f64 * interval_ms as f64 / 1000.0 / speed,
@@ -533,7 +642,19 @@ fn simulate(
                         std::thread::sleep(due - now);
                     }
                 }
-                for b in &blocks {
+                for (i, slot) in blocks.iter_mut().enumerate() {
+                    if s == 0 {
+                        match receivers[i % workers].recv() {
+                            Ok(b) => {
+                                n_steps = b.step_ends.len();
+                                *slot = Some(b);
+                            }
+                            Err(_) => return Ok(Exit::Ok),
+                        }
+                    }
+                    let Some(b) = slot.as_ref() else {
+                        continue;
+                    };
                     let from = if s == 0 { 0 } else { b.step_ends[s - 1] };
                     let bytes = &b.bytes[from..b.step_ends[s]];
                     let lines = b.step_lines[s];
@@ -549,15 +670,18 @@ fn simulate(
                     }
                     out.write_all(bytes)?;
                     written += lines;
+                    if s + 1 == n_steps {
+                        if let Some(b) = slot.take() {
+                            let _ = recyclers[i % workers].send(b);
+                        }
+                    }
                 }
                 out.end_record()?;
                 if interrupted() {
                     out.flush()?;
                     return Ok(Exit::Interrupted);
                 }
-            }
-            for (b, recycle) in blocks.into_iter().zip(&recyclers) {
-                let _ = recycle.send(b);
+                s += 1;
             }
             step += n_steps as u64;
             progress.set_position(written);

@@ -9,6 +9,7 @@
 use super::atmosphere::{Atmosphere, Regime};
 use super::faults::FaultKind;
 use super::fleet::Track;
+use super::format::round_f64;
 pub use super::products::{ProductModel, PRODUCT_MODELS, PRODUCT_WEIGHTS};
 use rand::rngs::SmallRng;
 use rand::Rng;
@@ -105,6 +106,21 @@ pub struct Clock {
     pub day_of_year: f64,
     /// Hour of the day in UTC, fractional.
     pub utc_hour: f64,
+    /// Cosine of the season's phase: the same for every container at this
+    /// step, so it is worked out once per step, not once per reading.
+    season_cos: f64,
+}
+
+impl Clock {
+    pub fn new(t_ms: i64, day_of_year: f64, utc_hour: f64) -> Clock {
+        let phase = std::f64::consts::TAU * (day_of_year - 20.0) / 365.25;
+        Clock {
+            t_ms,
+            day_of_year,
+            utc_hour,
+            season_cos: phase.cos(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -228,6 +244,16 @@ fn exp_wait_ms(rng: &mut SmallRng, rate_per_ms: f64) -> i64 {
     (-u.ln() / rate_per_ms).min((i64::MAX / 4) as f64) as i64
 }
 
+/// Substeps of the thermal integration over `dt` seconds: `ceil(dt / 20 s)`,
+/// at least one, in integer arithmetic (`f64::ceil` is a libm call on
+/// baseline x86-64, and this runs for every reading).
+fn substeps(dt: f64) -> usize {
+    let x = dt / MAX_SUBSTEP_S;
+    let whole = x as usize;
+    let ceil = if (whole as f64) < x { whole + 1 } else { whole };
+    ceil.max(1)
+}
+
 /// Saturation vapour pressure over water, hPa (Magnus formula).
 fn vapour_pressure(t: f64) -> f64 {
     6.112 * (17.62 * t / (243.12 + t)).exp()
@@ -239,8 +265,7 @@ pub fn ambient_temperature(lat: f64, lon: f64, clock: &Clock, weather: f64) -> f
     let abs_lat = lat.abs();
     let annual_mean = 28.0 - 0.45 * (abs_lat - 12.0).max(0.0);
     let amplitude = 0.12 * abs_lat;
-    let phase = std::f64::consts::TAU * (clock.day_of_year - 20.0) / 365.25;
-    let seasonal = if lat >= 0.0 { -amplitude } else { amplitude } * phase.cos();
+    let seasonal = if lat >= 0.0 { -amplitude } else { amplitude } * clock.season_cos;
     let solar_hour = clock.utc_hour + lon / 15.0;
     let daily = 2.5 * (std::f64::consts::TAU * (solar_hour - 9.0) / 24.0).sin();
     annual_mean + seasonal + daily + weather
@@ -477,7 +502,7 @@ impl Container {
     /// capacity, warmed by respiration). The unit cools the air it blows
     /// (supply = return − q / airflow); the load exchanges heat with that air.
     fn integrate(&mut self, dt: f64, t_ms: i64, ambient: f64, d: &Drive) -> Effort {
-        let substeps = (dt / MAX_SUBSTEP_S).ceil().max(1.0) as usize;
+        let substeps = substeps(dt);
         let h = dt / substeps as f64;
         let fans = d.powered && !d.defrost;
         let airflow = self.airflow(fans, d.fan_failed);
@@ -878,7 +903,7 @@ impl Container {
             },
             _ => co2_true,
         };
-        let hundredths = |x: f64| (x * 100.0).round() / 100.0;
+        let hundredths = |x: f64| round_f64(x * 100.0) / 100.0;
         (hundredths(o2), hundredths(co2))
     }
 
@@ -896,6 +921,30 @@ impl Container {
                 lat + 0.000_3 * normal(&mut self.rng),
                 lon + 0.000_3 * normal(&mut self.rng),
             ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substeps_are_the_ceiling_of_the_interval_over_20_seconds() {
+        for dt in [
+            0.001, 1.0, 10.0, 19.999, 20.0, 20.001, 60.0, 300.0, 86_400.0, 1e9,
+        ] {
+            let expected = (dt / MAX_SUBSTEP_S).ceil().max(1.0) as usize;
+            assert_eq!(substeps(dt), expected, "{dt} s");
+        }
+    }
+
+    #[test]
+    fn the_season_is_worked_out_once_per_step_as_before() {
+        for day in [0.0, 19.5, 20.0, 100.25, 364.99] {
+            let clock = Clock::new(0, day, 12.0);
+            let phase = std::f64::consts::TAU * (day - 20.0) / 365.25;
+            assert_eq!(clock.season_cos.to_bits(), phase.cos().to_bits());
         }
     }
 }
