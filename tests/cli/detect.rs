@@ -134,6 +134,39 @@ fn power_off_ignores_a_single_zero_reading() {
     stays_quiet((lines.join("\n") + "\n").as_bytes(), "power_off");
 }
 
+/// Three readings of one container a minute apart drawing 0.04, 0.12 and 0.04 kW:
+/// a frozen unit between compressor runs turns its fans at low speed and its
+/// meter can read that low, but it has power.
+fn small_draw_between_compressor_runs() -> Vec<u8> {
+    let readings = String::from_utf8(sim(&["--products", "P01"])).unwrap();
+    let mut lines: Vec<String> = readings.lines().map(String::from).collect();
+    for (i, kw) in [(100, 0.04), (103, 0.12), (106, 0.04)] {
+        let mut v: Value = serde_json::from_str(&lines[i]).unwrap();
+        v["kilowatts"] = kw.into();
+        lines[i] = v.to_string();
+    }
+    (lines.join("\n") + "\n").into_bytes()
+}
+
+#[test]
+fn power_off_ignores_a_small_draw_while_the_fans_run() {
+    stays_quiet(&small_draw_between_compressor_runs(), "power_off");
+}
+
+#[test]
+fn power_off_needs_a_low_draw_held_for_a_minute_when_only_kilowatts_tell() {
+    let readings = small_draw_between_compressor_runs();
+    let events = detect(
+        &readings,
+        &["--ignore-field", "fan_1,fan_2,fan_3,operating_mode"],
+    );
+    let opens = opened(&events);
+    assert!(
+        !opens.iter().any(|(_, f)| f == "power_off"),
+        "power_off fired: {opens:?}"
+    );
+}
+
 #[test]
 fn compressor_failure_fires() {
     fires("compressor_failure", "P05");
