@@ -168,6 +168,49 @@ fn power_off_needs_a_low_draw_held_for_a_minute_when_only_kilowatts_tell() {
 }
 
 #[test]
+fn door_open_reports_a_second_opening_one_closed_reading_after_the_first() {
+    // Doors at 30-34 min and 36-40 min: the switch read closed at 35 min.
+    let readings = sim(&[
+        "--products",
+        "P01",
+        "--inject",
+        "2:door_open@30m+5m",
+        "--inject",
+        "2:door_open@36m+5m",
+    ]);
+    let doors = opened(&detect(&readings, &[]))
+        .into_iter()
+        .filter(|(_, f)| f == "door_open")
+        .count();
+    assert_eq!(doors, 2);
+}
+
+#[test]
+fn door_open_without_a_switch_is_seen_toward_a_colder_ambient_at_10_seconds() {
+    // Container #3's ambient is 6 °C, its bananas' box 13 °C: the return air
+    // falls 5 °C in 5 min, 0.1-1.2 °C per 10-second reading.
+    let out = tool("reefer-sim")
+        .args(["--containers", "3", "--duration", "2h", "--interval", "10s"])
+        .args([
+            "--seed",
+            "5",
+            "--start",
+            START,
+            "--no-faults",
+            "--products",
+            "P05",
+        ])
+        .args(["--inject", "3:door_open@30m+10m"])
+        .assert()
+        .success();
+    let readings = out.get_output().stdout.clone();
+    let id = container(&readings, 3);
+    let ignore = "door_open,defrost,operating_mode,supply_air_temperature";
+    let opens = opened(&detect(&readings, &["--ignore-field", ignore]));
+    assert_eq!(opens, [(id, "door_open".to_string())]);
+}
+
+#[test]
 fn compressor_failure_fires() {
     fires("compressor_failure", "P05");
 }
