@@ -248,6 +248,12 @@ impl GasHistory {
         self.back(0).1
     }
 
+    /// Mean of the last complete 10-minute bin (None until one is complete,
+    /// and again after a gap in the data).
+    pub fn last_mean(&self) -> Option<f64> {
+        self.nbins.checked_sub(1).map(|i| self.bins[i])
+    }
+
     /// The trend over the last `GAS_BINS` complete 10-minute bins (None until there are that many).
     pub fn trend(&self) -> Option<GasTrend> {
         if self.nbins < GAS_BINS {
@@ -455,12 +461,26 @@ impl History {
 
     /// Lowest plausible temperature sampled within `window_ms` before `now`, and its time.
     pub fn low_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
+        self.extreme_since(now, window_ms, |v, b| v < b)
+    }
+
+    /// Highest plausible temperature sampled within `window_ms` before `now`, and its time.
+    pub fn high_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
+        self.extreme_since(now, window_ms, |v, b| v > b)
+    }
+
+    fn extreme_since(
+        &self,
+        now: i64,
+        window_ms: i64,
+        better: impl Fn(f64, f64) -> bool,
+    ) -> Option<(i64, f64)> {
         let mut best: Option<(i64, f64)> = None;
         for &(t, v) in &self.recent {
             if t >= now || now - t > window_ms || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v) {
                 continue;
             }
-            if best.is_none_or(|(_, b)| v < b) {
+            if best.is_none_or(|(_, b)| better(v, b)) {
                 best = Some((t, v));
             }
         }

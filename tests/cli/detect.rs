@@ -134,6 +134,82 @@ fn power_off_ignores_a_single_zero_reading() {
     stays_quiet((lines.join("\n") + "\n").as_bytes(), "power_off");
 }
 
+/// Three readings of one container a minute apart drawing 0.04, 0.12 and 0.04 kW:
+/// a frozen unit between compressor runs turns its fans at low speed and its
+/// meter can read that low, but it has power.
+fn small_draw_between_compressor_runs() -> Vec<u8> {
+    let readings = String::from_utf8(sim(&["--products", "P01"])).unwrap();
+    let mut lines: Vec<String> = readings.lines().map(String::from).collect();
+    for (i, kw) in [(100, 0.04), (103, 0.12), (106, 0.04)] {
+        let mut v: Value = serde_json::from_str(&lines[i]).unwrap();
+        v["kilowatts"] = kw.into();
+        lines[i] = v.to_string();
+    }
+    (lines.join("\n") + "\n").into_bytes()
+}
+
+#[test]
+fn power_off_ignores_a_small_draw_while_the_fans_run() {
+    stays_quiet(&small_draw_between_compressor_runs(), "power_off");
+}
+
+#[test]
+fn power_off_needs_a_low_draw_held_for_a_minute_when_only_kilowatts_tell() {
+    let readings = small_draw_between_compressor_runs();
+    let events = detect(
+        &readings,
+        &["--ignore-field", "fan_1,fan_2,fan_3,operating_mode"],
+    );
+    let opens = opened(&events);
+    assert!(
+        !opens.iter().any(|(_, f)| f == "power_off"),
+        "power_off fired: {opens:?}"
+    );
+}
+
+#[test]
+fn door_open_reports_a_second_opening_one_closed_reading_after_the_first() {
+    // Doors at 30-34 min and 36-40 min: the switch read closed at 35 min.
+    let readings = sim(&[
+        "--products",
+        "P01",
+        "--inject",
+        "2:door_open@30m+5m",
+        "--inject",
+        "2:door_open@36m+5m",
+    ]);
+    let doors = opened(&detect(&readings, &[]))
+        .into_iter()
+        .filter(|(_, f)| f == "door_open")
+        .count();
+    assert_eq!(doors, 2);
+}
+
+#[test]
+fn door_open_without_a_switch_is_seen_toward_a_colder_ambient_at_10_seconds() {
+    // Container #3's ambient is 6 °C, its bananas' box 13 °C: the return air
+    // falls 5 °C in 5 min, 0.1-1.2 °C per 10-second reading.
+    let out = tool("reefer-sim")
+        .args(["--containers", "3", "--duration", "2h", "--interval", "10s"])
+        .args([
+            "--seed",
+            "5",
+            "--start",
+            START,
+            "--no-faults",
+            "--products",
+            "P05",
+        ])
+        .args(["--inject", "3:door_open@30m+10m"])
+        .assert()
+        .success();
+    let readings = out.get_output().stdout.clone();
+    let id = container(&readings, 3);
+    let ignore = "door_open,defrost,operating_mode,supply_air_temperature";
+    let opens = opened(&detect(&readings, &["--ignore-field", ignore]));
+    assert_eq!(opens, [(id, "door_open".to_string())]);
+}
+
 #[test]
 fn compressor_failure_fires() {
     fires("compressor_failure", "P05");

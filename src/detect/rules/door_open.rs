@@ -25,11 +25,15 @@ impl Rule for DoorOpen {
         "door_open"
     }
     fn timing(&self) -> Timing {
+        // One reading of a closed door ends the episode: the switch does not
+        // bounce, and a door opened again a reading later (a second pallet, an
+        // inspection after stuffing) is a new opening. The fallback clears
+        // only once the air has stopped moving, which is slow enough.
         Timing {
             for_ms: 0,
             min_readings: 1,
             clear_ms: 0,
-            clear_readings: 2,
+            clear_readings: 1,
         }
     }
     fn needs(&self) -> &'static str {
@@ -93,18 +97,24 @@ fn fallback(ctx: &Ctx) -> Verdict {
     {
         return Verdict::Hold;
     }
-    let Some((_, before)) = ctx.hist.low_since(o.t_ms, WINDOW_MS) else {
+    let (Some((_, low)), Some((_, high))) = (
+        ctx.hist.low_since(o.t_ms, WINDOW_MS),
+        ctx.hist.high_since(o.t_ms, WINDOW_MS),
+    ) else {
         return Verdict::Hold;
     };
-    let rise = o.temperature - before;
-    // Outside air warmer or colder than the box: the air jumps toward it. Not
-    // right after a defrost, when the air heated by the heaters cools back.
+    // Outside air warmer or colder than the box: the air jumps toward it,
+    // measured from the coldest (warmer air) or warmest (colder air) reading
+    // of the window, the box before the door. Not toward colder air right
+    // after a defrost, when the air heated by the heaters cools back.
     let after_defrost = o.t_ms - ctx.hist.last_defrost < 15 * MINUTE;
     let warm_air = o.ambient.is_some_and(|a| {
-        let gap = a - before;
-        (gap > 0.0 || !after_defrost)
-            && gap.abs() >= 5.0
-            && rise * gap.signum() >= (0.25 * gap.abs()).max(2.0)
+        let jump = |before: f64| {
+            let gap = a - before;
+            gap.abs() >= 5.0
+                && (o.temperature - before) * gap.signum() >= (0.25 * gap.abs()).max(2.0)
+        };
+        (a > low && jump(low)) || (a < high && !after_defrost && jump(high))
     });
     // Outside air in a CA box: O2 climbs (three rises in a row, 3 % in all)
     // while CO2 falls by 1 % or more; a faulty sensor moves one gas, a door both.
@@ -121,7 +131,8 @@ fn fallback(ctx: &Ctx) -> Verdict {
     };
     if warm_air || outside_air {
         Verdict::fault(super::super::events::Severity::Warning)
-    } else if rise.abs() < 0.5 {
+    } else if (o.temperature - low).abs() < 0.5 && (o.temperature - high).abs() < 0.5 {
+        // The air has stood still for the window: the door is shut.
         Verdict::Clear
     } else {
         Verdict::Hold

@@ -17,6 +17,10 @@
 //!   how fast a held atmosphere moves; a drift slower than threshold plus
 //!   respiration (O2 0.75, CO2 0.6 %/h) can hide behind the saw-tooth for hours.
 //! - *Noisy*: jumps between readings far larger than the box can change.
+//! - *Above air* (O2): a 10-minute mean and latest reading above 21.5 %. Air
+//!   holds 20.95 % and nothing in a box adds oxygen, so a channel reading
+//!   more is off; this finds a drift upward in a vented box in 20–50 min,
+//!   before its trend is long enough for the drift test.
 //!
 //! Doors and power cuts move the gases for real, and a CA box takes a few
 //! hours to pull them back: the rules hold while and shortly after (stuck,
@@ -55,6 +59,11 @@ pub struct GasRule {
     /// the atmosphere is recovering, not holding, so hold.
     pub other_air_above: Option<f64>,
     pub other_air_below: Option<f64>,
+    /// A channel whose 10-minute mean and latest reading lie above this
+    /// reads more of the gas than any box can hold (O2: air has 20.95 %, and
+    /// nothing in a reefer adds oxygen): the sensor is off, however slowly it
+    /// got there. Infinite: no such limit.
+    pub above: f64,
 }
 
 /// On window rows, a noisy channel spreads (max − min) wider than this many
@@ -64,6 +73,7 @@ pub const ROW_SPREAD: f64 = 2.0;
 pub const ROW_NOISY: u64 = 3;
 
 pub enum Finding {
+    Above { mean: f64 },
     Stuck { run: u32, since: i64, needed: u32 },
     Drift { slope_per_h: f64, since: i64 },
     Noisy { large: u32, flips: u32 },
@@ -83,6 +93,7 @@ impl GasRule {
             other_drift_per_h,
             other_air_above: None,
             other_air_below: None,
+            above: f64::INFINITY,
         }
     }
 
@@ -96,6 +107,11 @@ impl GasRule {
         t: i64,
         drift_from: i64,
     ) -> Option<Finding> {
+        if let Some(mean) = g.last_mean() {
+            if mean > self.above && g.latest() > self.above {
+                return Some(Finding::Above { mean });
+            }
+        }
         let min_run = self.stuck_readings as u32 - 1;
         if g.rows {
             // Rows: the run of still rows must be one this channel's rows would
@@ -193,7 +209,7 @@ impl GasRule {
                 since: Some(since),
                 immediate: false,
             },
-            Some(Finding::Noisy { .. }) => Verdict::Fault {
+            Some(Finding::Noisy { .. } | Finding::Above { .. }) => Verdict::Fault {
                 severity: Severity::Warning,
                 since: None,
                 immediate: true,
@@ -226,6 +242,17 @@ impl GasRule {
     ) -> (Map<String, Value>, String) {
         let o = ctx.obs;
         match self.finding(g, other, o.t_ms, self.drift_from(ctx)) {
+            Some(Finding::Above { mean }) => (
+                evidence(&[
+                    (field, n(value)),
+                    ("mean_10_min", n(Some((mean * 100.0).round() / 100.0))),
+                    ("highest_possible", n(Some(self.above))),
+                ]),
+                format!(
+                    "{}: {label} sensor reads {mean:.2} %, more than air holds (above {} %): it is off",
+                    o.container_id, self.above
+                ),
+            ),
             Some(Finding::Noisy { large, .. }) if g.rows => (
                 evidence(&[
                     (field, n(value)),
@@ -293,7 +320,12 @@ impl GasRule {
     }
 
     pub fn params(&self) -> Vec<Param> {
-        vec![
+        let above = self.above.is_finite().then_some(Param {
+            key: "above",
+            value: self.above,
+            help: "a 10-minute mean and latest reading above this (%) is more than air holds: the sensor is off",
+        });
+        let mut params = vec![
             Param { key: "stuck_for_s", value: self.stuck_for_ms as f64 / 1000.0, help: "a stuck value must last this many seconds (and be a run a healthy channel would not make)" },
             Param { key: "stuck_readings", value: self.stuck_readings, help: "... and at least this many equal readings" },
             Param { key: "drift_per_h", value: self.drift_per_h, help: "a steady trend of the 10-minute means over 70 min at least this steep (%/h) is a drift" },
@@ -302,7 +334,9 @@ impl GasRule {
             Param { key: "flips", value: self.flips, help: "... with at least this many sign changes" },
             Param { key: "settle_s", value: self.settle_ms as f64 / 1000.0, help: "hold this long after a door opening or power cut" },
             Param { key: "drift_settle_s", value: self.drift_settle_ms as f64 / 1000.0, help: "the drift test looks only at trends that began this long after a door opening or power cut" },
-        ]
+        ];
+        params.extend(above);
+        params
     }
 
     pub fn set(&mut self, key: &str, v: f64) -> Result<(), String> {
@@ -316,6 +350,7 @@ impl GasRule {
             "flips" => self.flips = v,
             "settle_s" => self.settle_ms = (v * 1000.0) as i64,
             "drift_settle_s" => self.drift_settle_ms = (v * 1000.0) as i64,
+            "above" if self.above.is_finite() => self.above = v,
             _ => return Err(super::unknown_param(key, &self.params())),
         }
         Ok(())
@@ -371,5 +406,24 @@ mod tests {
         // ... and the trend must begin well after the door.
         let (g, _) = feed(|i| 3.0 + 17.0 * back(i), |_| 5.0, 160);
         assert!(rule.finding(&g, None, 160 * MINUTE, 180 * MINUTE).is_none());
+    }
+
+    #[test]
+    fn an_o2_reading_above_air_is_found_before_a_drift_could_be() {
+        let rule = GasRule {
+            above: 21.5,
+            ..GasRule::new(0.6, 0.5, 0.7)
+        };
+        // A vented box at air, then the sensor drifts up at 2 %/h for 40 min:
+        // too short for the 70-minute drift test, but above air.
+        let up = |i: i64| 20.9 + wobble(i, 0.03) + 2.0 * (i - 60).max(0) as f64 / 60.0;
+        let (g, c) = feed(up, |i| 0.04 + wobble(i, 0.01), 100);
+        assert!(matches!(
+            rule.finding(&g, Some(&c), 100 * MINUTE, 0),
+            Some(Finding::Above { mean }) if mean > 21.5
+        ));
+        // Near miss: the same box at air all along.
+        let (g, c) = feed(|i| 20.9 + wobble(i, 0.03), |i| 0.04 + wobble(i, 0.01), 100);
+        assert!(rule.finding(&g, Some(&c), 100 * MINUTE, 0).is_none());
     }
 }

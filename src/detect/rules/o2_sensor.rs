@@ -13,6 +13,9 @@ impl Default for O2Sensor {
         // CO2 under 2.5 % in a CA box (setpoints 5-6 %): outside air got in.
         O2Sensor(GasRule {
             other_air_below: Some(2.5),
+            // Air holds 20.95 % O2 and nothing in a box adds oxygen; 0.55 %
+            // above it is far outside a sound sensor's noise (SD ≈ 0.03 %).
+            above: 21.5,
             ..GasRule::new(0.6, 0.5, 0.7)
         })
     }

@@ -4,7 +4,8 @@
 //!   than 15 min (longer than a loss of the link, shorter than any real power
 //!   cut) says the power was off, and since when;
 //! - a unit whose modem has a battery keeps reporting during the cut: kW = 0,
-//!   fans off, mode `off` (contract §3), held for a minute.
+//!   fans off, mode `off` (contract §3), held for a minute. A running fan or a
+//!   mode other than `off` says the unit has power, whatever its draw.
 //!
 //! Needs `measurement_time` (the gap) or `kilowatts` (window rows:
 //! `kilowatts_max`); uses `operating_mode` when present.
@@ -54,12 +55,22 @@ impl Rule for PowerOff {
                 immediate: true,
             };
         }
+        // A fan that runs, or a controller that reports a mode other than
+        // `off`, has power, whatever the meter says: a frozen unit between
+        // compressor runs turns its fans at low speed and can read 0.0x kW.
+        let fan_runs = [o.fan_1, o.fan_2, o.fan_3].contains(&Some(true));
+        if fan_runs || o.mode.is_some_and(|m| m != Mode::Off) {
+            return Verdict::Clear;
+        }
         let Some(kw) = o.kilowatts else {
             return Verdict::Hold;
         };
         if kw <= self.kw_max || (o.mode == Some(Mode::Off) && kw < 0.5) {
             Verdict::fault(self.severity())
-        } else if kw > 0.5 {
+        } else if kw > 0.5 || !ctx.open {
+            // The low draw must hold for a minute, not recur across readings
+            // of a small draw; an open episode's reading between the two
+            // limits (a modem on battery) neither ends nor confirms it.
             Verdict::Clear
         } else {
             Verdict::Hold
