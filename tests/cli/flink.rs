@@ -422,7 +422,7 @@ fn window_checks(cases: &[&Case], files: &BTreeMap<&str, PathBuf>) -> Vec<Check>
             .arg(input)
             .output()
             .expect("reefer-window");
-        let late = String::from_utf8_lossy(&run.stderr).contains("late record");
+        let late = String::from_utf8_lossy(&run.stderr).contains(", late ");
         assert_eq!(
             late,
             case.expect_late,
