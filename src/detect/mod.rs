@@ -293,7 +293,8 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
             );
         }
         let summary = Summary {
-            read: engine.observed() - before,
+            // Duplicates were read too (and dropped, and said so).
+            read: engine.observed() - before + engine.duplicates,
             written: events,
             ..Summary::new("event")
         };

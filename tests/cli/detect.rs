@@ -1139,3 +1139,34 @@ fn the_catalog_is_listed_and_printed_in_the_help() {
     let help = String::from_utf8(help.get_output().stdout.clone()).unwrap();
     assert!(help.contains(list.trim_end()), "{help}");
 }
+
+/// `read` in `--stats-json` counts every line: a duplicate reading is read,
+/// then dropped (and said so), never missing from the account.
+#[test]
+fn stats_json_counts_duplicate_readings_as_read() {
+    let input = sim(&[]);
+    let n = input.iter().filter(|&&b| b == b'\n').count() as u64;
+    // The last reading again: a resend of its container's latest reading.
+    let last = input
+        .split(|&b| b == b'\n')
+        .rfind(|l| !l.is_empty())
+        .unwrap()
+        .to_vec();
+    let mut doubled = input.clone();
+    doubled.extend_from_slice(&last);
+    doubled.push(b'\n');
+    let dir = tempfile::tempdir().unwrap();
+    let stats = dir.path().join("stats.json");
+    tool("reefer-detect")
+        .arg("--stats-json")
+        .arg(&stats)
+        .write_stdin(doubled)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("1 duplicate readings dropped"));
+    let v: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(
+        (v["read"].as_u64(), v["duplicates"].as_u64()),
+        (Some(n + 1), Some(1))
+    );
+}
