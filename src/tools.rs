@@ -30,6 +30,22 @@ const AWS_ENV: &[(&str, &str)] = &[
     ),
 ];
 
+/// reefer-ship's: AWS's, then the MQTT credentials.
+const SHIP_ENV: &[(&str, &str)] = &[
+    AWS_ENV[0],
+    AWS_ENV[1],
+    AWS_ENV[2],
+    AWS_ENV[3],
+    (
+        crate::ship::mqtt::USERNAME_ENV,
+        "the MQTT user name when the mqtt:// or mqtts:// URL has none",
+    ),
+    (
+        crate::ship::mqtt::PASSWORD_ENV,
+        "the MQTT password when the URL has none (never printed)",
+    ),
+];
+
 const NONE: &[(&str, &str)] = &[];
 
 /// Every tool's man page as (file name, roff text), for `man/`.
@@ -70,6 +86,10 @@ pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
                 "AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL",
                 "for dynamodb:// and sns:// destinations, as for reefer-ship",
             ),
+            (
+                crate::act::dest::PAGERDUTY_KEY_VAR,
+                "the PagerDuty integration's routing key, for --template pagerduty",
+            ),
         ],
         files: &[
             (
@@ -84,7 +104,7 @@ pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
     };
     let ship = ManPage {
         state: false,
-        environment: AWS_ENV,
+        environment: SHIP_ENV,
         files: &[(
             "--checkpoint FILE",
             "Kinesis read positions, written atomically",

@@ -46,6 +46,9 @@ fn every_man_page_has_the_usual_sections_and_unjustified_examples() {
     };
     assert!(page("reefer-ship.1").contains(".SH \"ENVIRONMENT\""));
     assert!(page("reefer-act.1").contains("XDG_STATE_HOME"));
+    // Every variable a tool reads is named: the MQTT credentials, PagerDuty's key.
+    assert!(page("reefer-ship.1").contains("REEFER_MQTT_PASSWORD"));
+    assert!(page("reefer-act.1").contains("\\fBREEFER_PAGERDUTY_ROUTING_KEY\\fR"));
     assert!(page("reefer-detect.1").contains(".SH \"FILES\""));
     assert!(page("reefer-detect.1").contains("\n75\n"));
 }
