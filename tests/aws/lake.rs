@@ -26,26 +26,15 @@ fn lake_admin(args: &[&str]) -> String {
 }
 
 fn sim(containers: u32, duration: &str) -> Vec<u8> {
-    tool("reefer-sim")
-        .args([
-            "--containers",
-            &containers.to_string(),
-            "--duration",
-            duration,
-        ])
-        .args([
-            "--seed",
-            "12",
-            "--start",
-            "2026-11-27T03:40:00Z",
-            "--interval",
-            "30s",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone()
+    let at = [
+        "--seed",
+        "12",
+        "--start",
+        "2026-11-27T03:40:00Z",
+        "--interval",
+        "30s",
+    ];
+    sim_fleet(containers, duration, &at)
 }
 
 fn lake_url(dir: &Path) -> String {

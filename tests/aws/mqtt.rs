@@ -55,19 +55,11 @@ impl Broker {
 }
 
 fn sim(containers: u32, duration: &str) -> Vec<u8> {
-    tool("reefer-sim")
-        .args([
-            "--containers",
-            &containers.to_string(),
-            "--duration",
-            duration,
-        ])
-        .args(["--seed", "5", "--start", "2026-11-27T03:00:00Z"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone()
+    sim_fleet(
+        containers,
+        duration,
+        &["--seed", "5", "--start", "2026-11-27T03:00:00Z"],
+    )
 }
 
 /// A reader in the background, its stdout and stderr in files.

@@ -27,21 +27,16 @@ pub(crate) fn ship() -> Command {
 }
 
 fn sim(containers: u32, duration: &str, seed: u32) -> Vec<u8> {
-    let out = tool("reefer-sim")
-        .args([
-            "--containers",
-            &containers.to_string(),
-            "--duration",
-            duration,
-            "--seed",
-            &seed.to_string(),
-        ])
-        .args(["--start", "2026-11-27T03:40:00Z", "--interval", "30s"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    out.stdout
+    let seed = seed.to_string();
+    let at = [
+        "--seed",
+        &seed,
+        "--start",
+        "2026-11-27T03:40:00Z",
+        "--interval",
+        "30s",
+    ];
+    sim_fleet(containers, duration, &at)
 }
 
 fn assert_same_records(sent: &[u8], got: &[u8]) {

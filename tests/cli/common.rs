@@ -9,6 +9,24 @@ pub fn tool(name: &str) -> Command {
     Command::cargo_bin(name).unwrap_or_else(|e| panic!("binary {name}: {e}"))
 }
 
+/// A simulated fleet's readings: `reefer-sim --containers N --duration D`
+/// and `extra` (seed, start, interval), which must succeed.
+pub fn sim_fleet(containers: u32, duration: &str, extra: &[&str]) -> Vec<u8> {
+    tool("reefer-sim")
+        .args([
+            "--containers",
+            &containers.to_string(),
+            "--duration",
+            duration,
+        ])
+        .args(extra)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+}
+
 pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
