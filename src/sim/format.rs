@@ -277,7 +277,7 @@ pub struct RowContext<'a> {
 /// bytes before the row is cut at their length), 13 numbers of at
 /// most 22 bytes, the keys (under 400 bytes) and the longest mode and fault
 /// names. A test writes the worst case.
-const ROW_CAPACITY: usize = 1024;
+pub const ROW_CAPACITY: usize = 1024;
 
 /// A row being written: a reused stack buffer with a cursor. The keys are
 /// fixed-size copies, which compile to a few moves where a `Vec` would check
@@ -298,20 +298,30 @@ impl Default for Row {
 impl Row {
     /// One reading with its line ending, in `format`.
     pub fn write(&mut self, format: Format, ctx: &RowContext<'_>, s: &Sample) -> &[u8] {
-        // The cursor is a local, so its position stays in a register rather
-        // than being stored and reloaded around every byte written.
-        let mut cursor = Cursor {
-            out: &mut self.bytes,
-            len: 0,
-        };
-        if format == Format::Jsonl {
-            cursor.write_as::<true>(ctx, s);
-        } else {
-            cursor.write_as::<false>(ctx, s);
-        }
-        let len = cursor.len;
+        let len = write_row(&mut self.bytes, format, ctx, s);
         &self.bytes[..len]
     }
+}
+
+/// One reading with its line ending, in `format`, at the start of `out`
+/// (room in an output block, so that the row is not written once and then
+/// copied); returns its length.
+#[inline]
+pub fn write_row(
+    out: &mut [u8; ROW_CAPACITY],
+    format: Format,
+    ctx: &RowContext<'_>,
+    s: &Sample,
+) -> usize {
+    // The cursor is a local, so its position stays in a register rather
+    // than being stored and reloaded around every byte written.
+    let mut cursor = Cursor { out, len: 0 };
+    if format == Format::Jsonl {
+        cursor.write_as::<true>(ctx, s);
+    } else {
+        cursor.write_as::<false>(ctx, s);
+    }
+    cursor.len
 }
 
 /// Where the next byte of a row goes.

@@ -7,6 +7,7 @@ mod faults;
 pub mod fleet;
 mod format;
 pub mod model;
+mod normal;
 mod products;
 
 pub use delivery::DeliveryMode;
@@ -20,7 +21,7 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use clap::Parser;
 use fleet::{Track, ROUTES};
-use format::{csv_header, Piece, Resolution, Row, RowContext, RowHead};
+use format::{csv_header, write_row, Piece, Resolution, Row, RowContext, RowHead, ROW_CAPACITY};
 use indicatif::{ProgressBar, ProgressStyle};
 use model::{
     Clock, Container, ContainerSetup, ProductModel, Scripted, PRODUCT_MODELS, PRODUCT_WEIGHTS,
@@ -401,10 +402,27 @@ impl FleetRecipe<'_> {
 
 /// One worker's output for a block of time steps: the bytes, where each step
 /// ends, and how many lines each step holds (a silent modem writes none).
+/// `bytes` is kept longer than what was written (`used`): rows are written
+/// straight into it, with room for the longest row past `used`.
 struct Block {
     bytes: Vec<u8>,
+    used: usize,
     step_ends: Vec<usize>,
     step_lines: Vec<u64>,
+}
+
+impl Block {
+    /// Room for one more row at `used`, made (zeroed, once per block's life) when short.
+    fn room(&mut self) -> &mut [u8; ROW_CAPACITY] {
+        let want = self.used + ROW_CAPACITY;
+        if self.bytes.len() < want {
+            self.bytes.resize(want.max(2 * self.bytes.len()), 0);
+        }
+        match self.bytes[self.used..].first_chunk_mut::<ROW_CAPACITY>() {
+            Some(room) => room,
+            None => unreachable!("the block was just made long enough"),
+        }
+    }
 }
 
 /// Rows per block: about a quarter of a megabyte, so that the blocks a
@@ -454,15 +472,16 @@ impl Work {
             for (sub, heads) in share.iter_mut().zip(&heads) {
                 let mut block = recycle.try_recv().unwrap_or_else(|_| Block {
                     bytes: Vec::with_capacity(sub.len() * (end - step) as usize * 512),
+                    used: 0,
                     step_ends: Vec::with_capacity((end - step) as usize),
                     step_lines: Vec::with_capacity((end - step) as usize),
                 });
-                block.bytes.clear();
+                block.used = 0;
                 block.step_ends.clear();
                 block.step_lines.clear();
                 for s in step..end {
-                    let lines = self.fill(s, sub, heads, &mut row, &mut block.bytes);
-                    block.step_ends.push(block.bytes.len());
+                    let lines = self.fill(s, sub, heads, &mut row, &mut block);
+                    block.step_ends.push(block.used);
                     block.step_lines.push(lines);
                 }
                 if tx.send(block).is_err() {
@@ -473,38 +492,48 @@ impl Work {
         }
     }
 
-    /// Step `s` of the containers of `sub` into `bytes`; returns the lines written.
+    /// Step `s` of the containers of `sub` into `block`; returns the lines written.
     fn fill(
         &self,
         s: u64,
         sub: &mut [Container],
         heads: &[RowHead],
         row: &mut Row,
-        bytes: &mut Vec<u8>,
+        block: &mut Block,
     ) -> u64 {
         let (clock, time) = clock_at(self.start_ms, self.interval_ms, s);
         let time = Piece::new(time.as_bytes());
         let mut lines = 0u64;
         for (c, head) in sub.iter_mut().zip(heads) {
             let sample = c.step(&clock);
-            if let Some(d) = c.delivery.as_mut() {
-                lines += d.release(s, bytes);
-            }
-            if !sample.reported {
-                continue;
-            }
             let ctx = RowContext {
                 head,
                 time: &time,
                 labels: self.labels,
                 resolution: self.resolution,
             };
-            let start = bytes.len();
-            bytes.extend_from_slice(row.write(self.format, &ctx, &sample));
-            lines += match c.delivery.as_mut() {
-                Some(d) => d.route(s, bytes, start),
-                None => 1,
-            };
+            match c.delivery.as_mut() {
+                None => {
+                    if sample.reported {
+                        block.used += write_row(block.room(), self.format, &ctx, &sample);
+                        lines += 1;
+                    }
+                }
+                Some(d) => {
+                    // Late, doubled and lost lines: the delivery edits the
+                    // block's bytes as a growing Vec.
+                    block.bytes.truncate(block.used);
+                    lines += d.release(s, &mut block.bytes);
+                    if sample.reported {
+                        let start = block.bytes.len();
+                        block
+                            .bytes
+                            .extend_from_slice(row.write(self.format, &ctx, &sample));
+                        lines += d.route(s, &mut block.bytes, start);
+                    }
+                    block.used = block.bytes.len();
+                }
+            }
         }
         lines
     }

@@ -13,7 +13,6 @@ use super::format::round_f64;
 pub use super::products::{ProductModel, PRODUCT_MODELS, PRODUCT_WEIGHTS};
 use rand::rngs::SmallRng;
 use rand::Rng;
-use rand_distr::StandardNormal;
 
 pub use super::atmosphere::{AIR_CO2, AIR_O2};
 
@@ -249,12 +248,16 @@ pub struct Container {
     // Faults.
     rates_per_ms: [f64; 7],
     next_onset_ms: [i64; 7],
+    /// The earliest of `next_onset_ms`: most steps have no onset due and
+    /// skip the loop over the kinds.
+    next_onset_any_ms: i64,
     episode: Option<Episode>,
     scripted: Vec<Scripted>,
 }
 
+#[inline(always)]
 fn normal(rng: &mut SmallRng) -> f64 {
-    rng.sample::<f64, _>(StandardNormal)
+    super::normal::standard_normal(rng)
 }
 
 fn exp_wait_ms(rng: &mut SmallRng, rate_per_ms: f64) -> i64 {
@@ -393,6 +396,7 @@ impl Container {
             alpha_humidity_door: alpha(300.0),
             rates_per_ms,
             next_onset_ms,
+            next_onset_any_ms: next_onset_ms.iter().copied().min().unwrap_or(i64::MAX),
             episode: None,
             scripted,
             rng,
@@ -630,6 +634,9 @@ impl Container {
             // the door shut): nothing heals by itself in between.
             self.episode = None;
         }
+        if t_ms < self.next_onset_any_ms {
+            return self.episode;
+        }
         let in_port = self.in_port();
         for k in FaultKind::ALL {
             let i = k as usize;
@@ -647,6 +654,7 @@ impl Container {
                 }
             }
         }
+        self.next_onset_any_ms = self.next_onset_ms.iter().copied().min().unwrap_or(i64::MAX);
         self.episode
     }
 
