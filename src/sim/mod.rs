@@ -9,10 +9,12 @@ mod format;
 pub mod model;
 mod normal;
 mod products;
+mod sensors;
 
 pub use delivery::DeliveryMode;
 pub use faults::{FaultKind, FaultRates, Injection};
 pub use format::push_fixed;
+pub use sensors::SensorProfile;
 
 use crate::app::{interrupted, usage, Exit};
 use crate::codec::{Format, Output};
@@ -41,6 +43,7 @@ Examples:
   reefer-sim --realtime --speed 60 | reefer-window --size 1m     (an hour a minute)
   reefer-sim --format csv --products P02,P04 --duration 1h > bananas.csv
   reefer-sim --delivery realistic --modem-battery 0.3 | reefer-window --lateness 2m
+  reefer-sim --sensors basic --duration 1d | reefer-detect --evaluate   (a cheaper fleet, 5 min)
   reefer-sim --completions bash > /etc/bash_completion.d/reefer-sim";
 
 /// Simulate a fleet of refrigerated containers as telemetry on stdout.
@@ -75,9 +78,21 @@ pub struct SimArgs {
     #[arg(long, value_parser = parse_start, value_name = "TIME")]
     pub start: Option<DateTime<Utc>>,
 
-    /// Time between two readings of one container.
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub interval: Span,
+    /// Time between two readings of one container [default: 10s, or 5m with
+    /// --sensors basic].
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<Span>,
+
+    /// Sensor profile: `precise` (every field, fine, low-noise instruments) or
+    /// `basic` (cheaper instruments, each unit with its own calibration error:
+    /// return air biased up to ±0.5 °C with 0.2 °C noise, O2 biased up to ±0.5 %
+    /// and CO2 up to ±0.2 % with gas readings to 0.1 %, a kW meter with a gain
+    /// error up to ±5 % and 0.1 kW noise; no supply_air_temperature,
+    /// ambient_temperature, humidity_level or nitrogen_level; a 5 min interval
+    /// unless --interval is given). Boxes, voyages and faults are the same in
+    /// both at the same seed and interval, and labelled alike.
+    #[arg(long, value_enum, default_value = "precise", value_name = "PROFILE")]
+    pub sensors: SensorProfile,
 
     /// Simulated time to cover (e.g. 2h, 1d); default 1h.
     #[arg(long, value_name = "DURATION", conflicts_with_all = ["count", "forever"])]
@@ -172,6 +187,7 @@ struct Plan {
     resolution: f64,
     delivery: DeliveryMode,
     modem_battery: f64,
+    sensors: SensorProfile,
     products: Vec<&'static ProductModel>,
     rates: [f64; 7],
     injections: Vec<Injection>,
@@ -183,7 +199,10 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
     if args.containers == 0 || args.containers > 1_000_000 {
         return Err(usage("--containers must be between 1 and 1000000"));
     }
-    if args.interval.millis <= 0 {
+    let interval_ms = args
+        .interval
+        .map_or(args.sensors.default_interval_ms(), |i| i.millis);
+    if interval_ms <= 0 {
         return Err(usage("--interval must be positive"));
     }
     if !(args.resolution.is_finite() && args.resolution > 0.0 && args.resolution <= 10.0) {
@@ -223,7 +242,6 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
             )));
         }
     }
-    let interval_ms = args.interval.millis;
     let steps = if args.forever || (args.count.is_some() && args.duration.is_none()) {
         None
     } else {
@@ -276,6 +294,7 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
         resolution: args.resolution,
         delivery: args.delivery,
         modem_battery: args.modem_battery,
+        sensors: args.sensors,
         products,
         rates: rates.0,
         injections: args.inject.clone(),
@@ -390,6 +409,9 @@ impl FleetRecipe<'_> {
             scripted,
             modem_battery_share: plan.modem_battery,
         });
+        if plan.sensors == SensorProfile::Basic {
+            c.sensors = Some(sensors::BasicSensors::new(container_seed(plan.seed, index)));
+        }
         if plan.delivery == DeliveryMode::Realistic {
             c.delivery = Some(delivery::Delivery::new(
                 container_seed(plan.seed, index),
@@ -435,6 +457,8 @@ const BLOCK_ROWS: usize = 512;
 struct Work {
     format: Format,
     labels: bool,
+    /// Every optional field (precise sensors) or a basic unit's.
+    full: bool,
     resolution: Resolution,
     /// Number of time steps (None: forever).
     steps: Option<u64>,
@@ -511,6 +535,7 @@ impl Work {
                 time: &time,
                 labels: self.labels,
                 resolution: self.resolution,
+                full: self.full,
             };
             match c.delivery.as_mut() {
                 None => {
@@ -579,7 +604,7 @@ fn simulate(
     out: &mut Output,
 ) -> anyhow::Result<(Exit, u64)> {
     if plan.format == Format::Csv {
-        out.write_all(csv_header(plan.labels).as_bytes())?;
+        out.write_all(csv_header(plan.labels, plan.sensors.full_record()).as_bytes())?;
     }
     let start_ms = plan.start.timestamp_millis();
     let interval_ms = plan.interval_ms;
@@ -625,6 +650,7 @@ fn simulate(
     let work = Work {
         format: plan.format,
         labels: plan.labels,
+        full: plan.sensors.full_record(),
         resolution: Resolution::new(plan.resolution),
         steps: plan.steps,
         block_steps,

@@ -209,6 +209,8 @@ pub struct Container {
     pub product: &'static ProductModel,
     /// How its readings reach the monitoring system (`--delivery realistic`).
     pub delivery: Option<super::delivery::Delivery>,
+    /// Its instruments under `--sensors basic` (None: the precise profile).
+    pub sensors: Option<super::sensors::BasicSensors>,
     rng: SmallRng,
     dt_s: f64,
     // Voyage.
@@ -364,6 +366,7 @@ impl Container {
             id,
             product,
             delivery: None,
+            sensors: None,
             dt_s: interval_s,
             track,
             km,
@@ -837,8 +840,12 @@ impl Container {
             } else {
                 (-effort.q).max(0.0) / 1000.0
             };
-            (CONTROLLER_KW + fan_kw + compressor + heater + 0.03 * normal(&mut self.rng))
-                .clamp(0.0, 15.0)
+            let kw = (CONTROLLER_KW + fan_kw + compressor + heater + 0.03 * normal(&mut self.rng))
+                .clamp(0.0, 15.0);
+            match self.sensors.as_mut() {
+                Some(b) => b.kilowatts(kw),
+                None => kw,
+            }
         };
 
         let supply = if d.defrost {
@@ -853,7 +860,10 @@ impl Container {
         } else {
             0.0
         };
-        let true_temp = self.t_air + defrost_bias + 0.05 * normal(&mut self.rng);
+        let mut true_temp = self.t_air + defrost_bias + 0.05 * normal(&mut self.rng);
+        if let Some(b) = self.sensors.as_mut() {
+            true_temp = b.temperature(true_temp);
+        }
         let temperature = match episode {
             Some(e) if e.kind == FaultKind::TemperatureSensor => match e.variant {
                 0 => e.stuck,
@@ -936,11 +946,15 @@ impl Container {
 
     /// The gas sensors: a stuck one repeats one value; a drifting one still
     /// sees the gas, with a growing offset and its usual noise; a noisy one
-    /// scatters around it. Values are rounded to the 0.01 % the unit reports,
+    /// scatters around it. Values are rounded to the 0.01 % the unit reports
+    /// (0.1 % for a basic unit),
     /// so that nitrogen by difference adds up for every reading alike.
     fn gas_readings(&mut self, clock: &Clock, episode: Option<Episode>) -> (f64, f64) {
         let hours_in = |e: &Episode| (clock.t_ms - e.start_ms) as f64 / 3_600_000.0;
-        let o2_true = self.atmos.o2 + 0.02 * normal(&mut self.rng);
+        let mut o2_true = self.atmos.o2 + 0.02 * normal(&mut self.rng);
+        if let Some(b) = self.sensors.as_mut() {
+            o2_true = b.o2(o2_true);
+        }
         let o2 = match episode {
             Some(e) if e.kind == FaultKind::O2Sensor => match e.variant {
                 0 => e.stuck,
@@ -949,8 +963,11 @@ impl Container {
             },
             _ => o2_true,
         };
-        let co2_true =
+        let mut co2_true =
             (self.atmos.co2 + (0.004 + 0.004 * self.atmos.co2) * normal(&mut self.rng)).max(0.0);
+        if let Some(b) = self.sensors.as_mut() {
+            co2_true = b.co2(co2_true);
+        }
         let co2 = match episode {
             Some(e) if e.kind == FaultKind::Co2Sensor => match e.variant {
                 0 => e.stuck,
@@ -959,8 +976,11 @@ impl Container {
             },
             _ => co2_true,
         };
-        let hundredths = |x: f64| round_f64(x * 100.0) / 100.0;
-        (hundredths(o2), hundredths(co2))
+        // A basic unit reports tenths (the fault forms included: a drift in
+        // hundredths would give the faulty channel away).
+        let scale = if self.sensors.is_some() { 10.0 } else { 100.0 };
+        let round = |x: f64| round_f64(x * scale) / scale;
+        (round(o2), round(co2))
     }
 
     /// GPS: an occasional lost fix below deck.
