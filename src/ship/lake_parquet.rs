@@ -694,48 +694,117 @@ fn read_group(
 }
 
 /// Our row group's records, each as a line in `text` with its
-/// `measurement_time` (see [`record_of`]).
+/// `measurement_time` (see [`record_of`]). A record as reefer-sim writes it
+/// (no `extra_fields`, no `field_order`: nearly every row) is written
+/// straight from the columns, the bytes serde_json would print for the same
+/// record; the others are assembled as a JSON value first.
 fn group_lines(
     cols: &mut [ReadColumn],
     rows: usize,
     text: &mut Vec<u8>,
     lines: &mut Vec<(Option<i64>, usize, usize)>,
 ) -> parquet::errors::Result<()> {
-    let utf8 = |b: &ByteArray| {
-        std::str::from_utf8(b.data())
-            .map(str::to_string)
-            .map_err(|e| parquet::errors::ParquetError::General(e.to_string()))
-    };
+    let n = COLUMNS.len();
+    let ours = cols.len() == n + 2
+        && cols
+            .iter()
+            .take(n)
+            .enumerate()
+            .all(|(i, c)| c.typed == Some(i))
+        && cols[n].name == EXTRA_FIELDS
+        && cols[n + 1].name == FIELD_ORDER;
+    let mut slots = vec![None; cols.len()];
     for row in 0..rows {
-        let mut typed: Vec<Option<Value>> = vec![None; COLUMNS.len()];
-        let (mut extra, mut order, mut time) = (None, None, None);
-        for col in cols.iter_mut() {
-            let slot = col.take(row);
-            let v = match (slot, &col.cells) {
-                (None, _) => Value::Null,
-                (Some(i), Cells::Str(v)) => Value::String(utf8(&v[i])?),
-                (Some(i), Cells::Time(v)) => {
-                    time = Some(v[i]);
-                    Value::String(format_millis(v[i]))
-                }
-                (Some(i), Cells::Dec(v, s)) => number(from_decimal(i64::from(v[i]), *s)),
-                (Some(i), Cells::F64(v)) => number(v[i]),
-                (Some(i), Cells::Bool(v)) => Value::Bool(v[i]),
-            };
-            match col.typed {
-                Some(i) => typed[i] = Some(v),
-                None if col.name == EXTRA_FIELDS => extra = v.as_str().map(str::to_string),
-                None => order = v.as_str().map(str::to_string),
-            }
+        for (slot, col) in slots.iter_mut().zip(cols.iter_mut()) {
+            *slot = col.take(row);
         }
-        let rec = assemble(typed, extra.as_deref(), order.as_deref());
         let start = text.len();
-        serde_json::to_writer(&mut *text, &rec)
-            .map_err(|e| parquet::errors::ParquetError::General(e.to_string()))?;
+        let time = if ours && slots[n].is_none() && slots[n + 1].is_none() {
+            write_canonical(cols, &slots, text)?
+        } else {
+            let (rec, time) = assembled(cols, &slots)?;
+            serde_json::to_writer(&mut *text, &rec).map_err(json_error)?;
+            time
+        };
         text.push(b'\n');
         lines.push((time, start, text.len()));
     }
     Ok(())
+}
+
+fn json_error(e: serde_json::Error) -> parquet::errors::ParquetError {
+    parquet::errors::ParquetError::General(e.to_string())
+}
+
+fn utf8(b: &ByteArray) -> parquet::errors::Result<&str> {
+    std::str::from_utf8(b.data()).map_err(|e| parquet::errors::ParquetError::General(e.to_string()))
+}
+
+/// A record whose fields are the contract's in column order, from its
+/// cells (`slots`: each column's value index, None for null), written as
+/// serde_json writes the same object (its escaping, its shortest
+/// round-trip numbers); and the instant of its `measurement_time`.
+fn write_canonical(
+    cols: &[ReadColumn],
+    slots: &[Option<usize>],
+    out: &mut Vec<u8>,
+) -> parquet::errors::Result<Option<i64>> {
+    let mut time = None;
+    for (i, ((name, _), col)) in COLUMNS.iter().zip(cols).enumerate() {
+        out.extend_from_slice(if i == 0 { b"{\"" } else { b",\"" });
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        let written = match (slots[i], &col.cells) {
+            (None, _) => {
+                out.extend_from_slice(b"null");
+                Ok(())
+            }
+            (Some(j), Cells::Str(v)) => serde_json::to_writer(&mut *out, utf8(&v[j])?),
+            (Some(j), Cells::Time(v)) => {
+                time = Some(v[j]);
+                serde_json::to_writer(&mut *out, &format_millis(v[j]))
+            }
+            (Some(j), Cells::Dec(v, s)) => {
+                serde_json::to_writer(&mut *out, &from_decimal(i64::from(v[j]), *s))
+            }
+            (Some(j), Cells::F64(v)) => serde_json::to_writer(&mut *out, &v[j]),
+            (Some(j), Cells::Bool(v)) => {
+                out.extend_from_slice(if v[j] { b"true" } else { b"false" });
+                Ok(())
+            }
+        };
+        written.map_err(json_error)?;
+    }
+    out.push(b'}');
+    Ok(time)
+}
+
+/// A record from its cells (see [`write_canonical`]) through [`assemble`].
+fn assembled(
+    cols: &[ReadColumn],
+    slots: &[Option<usize>],
+) -> parquet::errors::Result<(Value, Option<i64>)> {
+    let mut typed: Vec<Option<Value>> = vec![None; COLUMNS.len()];
+    let (mut extra, mut order, mut time) = (None, None, None);
+    for (col, slot) in cols.iter().zip(slots) {
+        let v = match (*slot, &col.cells) {
+            (None, _) => Value::Null,
+            (Some(i), Cells::Str(v)) => Value::String(utf8(&v[i])?.to_string()),
+            (Some(i), Cells::Time(v)) => {
+                time = Some(v[i]);
+                Value::String(format_millis(v[i]))
+            }
+            (Some(i), Cells::Dec(v, s)) => number(from_decimal(i64::from(v[i]), *s)),
+            (Some(i), Cells::F64(v)) => number(v[i]),
+            (Some(i), Cells::Bool(v)) => Value::Bool(v[i]),
+        };
+        match col.typed {
+            Some(i) => typed[i] = Some(v),
+            None if col.name == EXTRA_FIELDS => extra = v.as_str().map(str::to_string),
+            None => order = v.as_str().map(str::to_string),
+        }
+    }
+    Ok((assemble(typed, extra.as_deref(), order.as_deref()), time))
 }
 
 fn number(x: f64) -> Value {
@@ -1013,6 +1082,45 @@ mod tests {
         let read = read_group(&*group).unwrap().expect("our layout");
         assert_eq!(read.len(), COLUMNS.len() + 2);
         assert!(read.iter().all(|c| c.defs.len() == 20));
+    }
+
+    /// The direct writer gives the bytes the JSON value path gives, row for
+    /// row: escapes, non-ASCII text, nulls in every column, negative and
+    /// whole numbers, both booleans.
+    #[test]
+    fn canonical_rows_are_written_straight_as_serde_json_would_write_them() {
+        let mut lines = fleet();
+        lines.push(sim_with("container_id", r#""Q\"uote\\ \u0001 Zoë 🚢""#));
+        lines.push(sim_with("operating_mode", r#""line\nbreak""#));
+        lines.push(sim_with("temperature", "-0.01"));
+        lines.push(sim_with("longitude", "-179.5"));
+        lines.push(sim_with("fan_2", "false"));
+        for (name, _) in COLUMNS {
+            lines.push(sim_with(name, "null"));
+        }
+        let mut cols = Columns::default();
+        for l in &lines {
+            cols.push(l).unwrap();
+        }
+        let reader = SerializedFileReader::new(Bytes::from(cols.write().unwrap())).unwrap();
+        let group = reader.get_row_group(0).unwrap();
+        let mut read = read_group(&*group).unwrap().expect("our layout");
+        let mut direct = 0;
+        for row in 0..lines.len() {
+            let slots: Vec<Option<usize>> = read.iter_mut().map(|c| c.take(row)).collect();
+            let (rec, time) = assembled(&read, &slots).unwrap();
+            if slots[COLUMNS.len()].is_some() || slots[COLUMNS.len() + 1].is_some() {
+                continue;
+            }
+            let mut out = Vec::new();
+            let t = write_canonical(&read, &slots, &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), rec.to_string());
+            assert_eq!(t, time);
+            direct += 1;
+        }
+        assert_eq!(direct, lines.len(), "every row is canonical");
+        let want: Vec<&str> = lines.iter().map(String::as_str).collect();
+        assert_same_records(&want, &round_trip(&want));
     }
 
     #[test]
