@@ -36,7 +36,7 @@ pub struct LakeArgs {
     /// How --format parquet encodes its decimal columns: portable (PLAIN, and
     /// DELTA_BINARY_PACKED for the oxygen and nitrogen levels: read by every
     /// engine, Athena and Trino included) or compact (BYTE_STREAM_SPLIT, about
-    /// 0.8 of the bytes, but Athena/Trino cannot read it on integer columns;
+    /// 0.85 of the bytes, but Athena/Trino cannot read it on integer columns;
     /// DuckDB, pyarrow and recent Spark can).
     #[arg(long, value_enum, default_value_t = ParquetNumbers::Portable, value_name = "HOW")]
     pub parquet_numbers: ParquetNumbers,
