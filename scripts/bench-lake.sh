@@ -5,14 +5,18 @@
 # same run; the query results are checked equal. Also the write and read-back
 # (reefer-ship --from) times.
 #
-# Input: 10,000 containers over one hour at 10 s (3.6 million readings, ~1.7 GB),
-# REEFER_BENCH_CONTAINERS / REEFER_BENCH_INTERVAL to change it. Lakes go to
+# Input: 10,000 containers over one hour at 10 s (3.6 million readings, ~1.7 GB;
+# issue 12's hour: --seed 1 --start 2026-11-27T00:00:00Z),
+# REEFER_BENCH_CONTAINERS / REEFER_BENCH_INTERVAL / REEFER_BENCH_START to change
+# it. Also each Parquet lake's bytes per column (DuckDB's parquet_metadata),
+# to see where the bytes are. Lakes go to
 # $REEFER_BENCH_DIR/lake (bench-out/lake) and are removed at the end unless
 # REEFER_BENCH_KEEP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 containers=${REEFER_BENCH_CONTAINERS:-10000}
 interval=${REEFER_BENCH_INTERVAL:-10s}
+start=${REEFER_BENCH_START:-2026-11-27T00:00:00Z}
 runs=${REEFER_BENCH_RUNS:-5}
 out=${REEFER_BENCH_DIR:-$PWD/bench-out}/lake
 mkdir -p "$out"
@@ -26,10 +30,10 @@ fi
 
 input=$out/hour.jsonl
 "$bin/reefer-sim" --containers "$containers" --duration 1h --interval "$interval" --seed 1 \
-  --start 2026-11-27T03:00:00Z -o "$input" 2>/dev/null
+  --start "$start" -o "$input" 2>/dev/null
 records=$(wc -l <"$input")
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== lake: $containers containers, 1 h at $interval: $records records, $(($(stat -c %s "$input") / 1024 / 1024)) MiB of JSON Lines ($(nproc) cores) =="
+echo "== lake: $containers containers, 1 h at $interval from $start: $records records, $(($(stat -c %s "$input") / 1024 / 1024)) MiB of JSON Lines ($(nproc) cores) =="
 
 # ship LABEL DIR ARGS...: writes the lake and prints the time, objects and bytes.
 ship() {
@@ -101,6 +105,24 @@ for name in sources:
     size = int(open(f"{out}/{ {'gzip JSON': 'json', 'Parquet': 'parquet', 'Parquet compact': 'compact', 'Parquet 5MiB': 'parquet5'}[name] }.bytes").read())
     print(f"  {name:<16} {med[name]:8.3f} s  ({med['gzip JSON'] / med[name]:5.1f}x gzip JSON)  "
           f"{size / 1e6:8.1f} MB on disk ({size / int(open(out + '/json.bytes').read()):.3f} of gzip JSON)")
+print("bytes per column (sum of total_compressed_size over the objects), bytes per reading:")
+lakes = {"Parquet": "parquet", "Parquet compact": "compact"}
+per = {}
+for name, d in lakes.items():
+    per[name] = dict(con.sql(
+        f"SELECT path_in_schema, sum(total_compressed_size) FROM parquet_metadata('{out}/{d}/**/*.parquet') "
+        "GROUP BY 1").fetchall())
+    encs = dict(con.sql(
+        f"SELECT path_in_schema, string_agg(DISTINCT encodings, ' / ') FROM parquet_metadata('{out}/{d}/**/*.parquet') "
+        "GROUP BY 1").fetchall())
+    per[name + " encodings"] = encs
+n = sum(r[3] for r in base)
+print(f"  {'column':<24} {'Parquet':>12} {'B/reading':>9} {'compact':>12} {'B/reading':>9}  Parquet encodings")
+for col in sorted(per["Parquet"], key=lambda c: -per["Parquet"][c]):
+    a, b = per["Parquet"][col], per["Parquet compact"].get(col, 0)
+    print(f"  {col:<24} {a:12d} {a / n:9.3f} {b:12d} {b / n:9.3f}  {per['Parquet encodings'][col]}")
+a, b = sum(per["Parquet"].values()), sum(per["Parquet compact"].values())
+print(f"  {'all columns':<24} {a:12d} {a / n:9.3f} {b:12d} {b / n:9.3f}")
 PY
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ -z ${REEFER_BENCH_KEEP:-} ]]; then

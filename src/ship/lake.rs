@@ -33,10 +33,11 @@ pub struct LakeArgs {
     #[arg(long = "format", value_enum, default_value_t = LakeFormat::Jsonl, value_name = "FORMAT")]
     pub format: LakeFormat,
 
-    /// How --format parquet encodes its decimal columns: portable (PLAIN, read
-    /// by every engine, Athena and Trino included) or compact (BYTE_STREAM_SPLIT,
-    /// about 0.8 of the bytes, but Athena/Trino cannot read it on integer
-    /// columns; DuckDB, pyarrow and recent Spark can).
+    /// How --format parquet encodes its decimal columns: portable (PLAIN, and
+    /// DELTA_BINARY_PACKED for the oxygen and nitrogen levels: read by every
+    /// engine, Athena and Trino included) or compact (BYTE_STREAM_SPLIT, about
+    /// 0.85 of the bytes, but Athena/Trino cannot read it on integer columns;
+    /// DuckDB, pyarrow and recent Spark can).
     #[arg(long, value_enum, default_value_t = ParquetNumbers::Portable, value_name = "HOW")]
     pub parquet_numbers: ParquetNumbers,
 }
@@ -44,7 +45,8 @@ pub struct LakeArgs {
 /// `--parquet-numbers`: the encoding of the decimal columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ParquetNumbers {
-    /// PLAIN: every Parquet reader, Athena and Trino included.
+    /// PLAIN (DELTA_BINARY_PACKED for the gas levels that delta-encode
+    /// smaller): every Parquet reader, Athena and Trino included.
     #[default]
     Portable,
     /// BYTE_STREAM_SPLIT on the INT32 decimals (Parquet format 2.11, 2024):

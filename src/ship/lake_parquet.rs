@@ -29,20 +29,27 @@
 //! whose numbers and times print one way).
 //!
 //! Size (the lake's bytes are what Athena bills): rows are sorted by
-//! (`container_id`, `measurement_time`) before writing, a stable sort, so the
-//! same records give the same file. A column then holds runs of one
-//! container's slowly changing readings: `container_id` and the other strings
-//! are dictionary pages with long RLE runs, `measurement_time` is
+//! (`product_id`, `container_id`, `measurement_time`) before writing, a
+//! stable sort, so the same records give the same file. A column then holds
+//! runs of one container's slowly changing readings, next to containers of
+//! the same product (same setpoint and atmosphere, often the same trade):
+//! the strings are dictionary pages with long RLE runs, `measurement_time` is
 //! DELTA_BINARY_PACKED (constant steps cost almost nothing), and the decimals
-//! are PLAIN by default (`--parquet-numbers portable`), which every engine
-//! reads: Trino, and so Athena, decodes INT32 columns only as PLAIN or
-//! DELTA_BINARY_PACKED, and delta pays nothing here since a container's run in
-//! an object is shorter than delta's 32-value miniblocks. `--parquet-numbers
-//! compact` writes them BYTE_STREAM_SPLIT (each byte of the integers in its own
-//! stream, so the high bytes, which barely change, compress to nearly
-//! nothing): about 0.8 of the bytes, for DuckDB, pyarrow or Spark. Reading sorts
-//! an object's records back by event time (stable), so `--from` gives them in
-//! time order as the lake merge expects; the round trip is by multiset.
+//! are PLAIN by default (`--parquet-numbers portable`). Trino, and so Athena
+//! engine v3, decodes INT32 and INT64 columns as PLAIN or DELTA_BINARY_PACKED
+//! (and dictionary pages), BOOLEAN as PLAIN or RLE, BYTE_ARRAY as PLAIN,
+//! dictionary or the DELTA byte-array encodings (`ValueDecoders.java` in
+//! trinodb/trino); the default writer uses only those (a unit test checks).
+//! DELTA_BINARY_PACKED decimals were measured larger than PLAIN + zstd on
+//! every decimal column: a container's run in an object (about 27 readings)
+//! is shorter than a 128-value delta block, whose one minimum delta, set by
+//! the jump between two containers, widens all its miniblocks.
+//! `--parquet-numbers compact` writes the decimals BYTE_STREAM_SPLIT (each
+//! byte of the integers in its own stream, so the high bytes, which barely
+//! change, compress to nearly nothing): smaller, for DuckDB, pyarrow or
+//! Spark, but not Athena. Reading sorts an object's records back by event
+//! time (stable), so `--from` gives them in time order as the lake merge
+//! expects; the round trip is by multiset.
 
 use super::lake::ParquetNumbers;
 use crate::time::{format_millis, parse_time};
@@ -75,8 +82,13 @@ const PRECISION: u32 = 9;
 /// The contract's fields (§1), in the order reefer-sim writes them. Scales:
 /// temperatures, gas levels and humidity to 0.01 (°C, %), twice as fine as
 /// reefer controllers and data loggers report them (0.1 °C, 0.1 %);
-/// kilowatts to 0.001 kW (1 W); positions to 0.000001° (about 0.1 m, finer
-/// than GPS). A reading with more decimals keeps them in `extra_fields`.
+/// kilowatts to 0.001 kW (1 W); positions to 0.00001° (about 1.1 m, the
+/// accuracy of a GPS fix at sea; reefer-sim writes 4 decimals). A reading
+/// with more decimals keeps them in `extra_fields`. The scale of positions
+/// is what costs most: at 0.000001° the two position columns took 5.3 bytes
+/// per reading of the fleet hour, at 0.00001° 3.3 (each step's few metres
+/// then change one low byte of the integer, not two, and zstd matches the
+/// rest).
 const COLUMNS: &[(&str, Kind)] = &[
     ("container_id", Kind::Str),
     ("measurement_time", Kind::Time),
@@ -96,8 +108,8 @@ const COLUMNS: &[(&str, Kind)] = &[
     ("defrost", Kind::Bool),
     ("door_open", Kind::Bool),
     ("operating_mode", Kind::Str),
-    ("latitude", Kind::Dec(6)),
-    ("longitude", Kind::Dec(6)),
+    ("latitude", Kind::Dec(5)),
+    ("longitude", Kind::Dec(5)),
     ("fault", Kind::Str),
     ("maintenance_required", Kind::Bool),
 ];
@@ -107,9 +119,19 @@ pub const EXTRA_FIELDS: &str = "extra_fields";
 pub const FIELD_ORDER: &str = "field_order";
 
 /// File metadata key that marks a reefer lake object, and its layout version
-/// (1: double columns, rows in input order; 2: decimals, rows sorted).
+/// (1: double columns, rows in input order; 2: decimals, rows sorted by
+/// container; 3: positions at 5 decimals, rows sorted by product first). The
+/// reader takes each column's scale from the file, so it reads all three.
 const MARK: &str = "reefer.lake.schema";
-const LAYOUT: &str = "2";
+const LAYOUT: &str = "3";
+
+/// The decimal columns written DELTA_BINARY_PACKED by default (the others
+/// PLAIN): the gas levels whose delta + zstd is smaller than PLAIN + zstd
+/// once rows are sorted by product (0.66 against 0.68 bytes per reading for
+/// oxygen, 0.69 against 0.76 for nitrogen on an object of the fleet hour;
+/// delta is larger on every other decimal column, 1.4 times PLAIN on the
+/// positions). Trino reads DELTA_BINARY_PACKED on INT32 (`getInt32Decoder`).
+const DELTA_DECIMALS: &[&str] = &["oxygen_level", "nitrogen_level"];
 
 /// zstd level: 15 takes 0.91 of the bytes of level 9 and 0.82 of level 3 on
 /// the fleet hour (measured; BYTE_STREAM_SPLIT streams gain most), for about
@@ -126,7 +148,7 @@ pub fn athena_columns() -> Vec<(&'static str, &'static str)> {
                 Kind::Time => "timestamp",
                 Kind::Dec(2) => "decimal(9,2)",
                 Kind::Dec(3) => "decimal(9,3)",
-                Kind::Dec(6) => "decimal(9,6)",
+                Kind::Dec(5) => "decimal(9,5)",
                 // Every scale in COLUMNS is listed above (a test checks).
                 Kind::Dec(_) => "decimal",
                 Kind::Bool => "boolean",
@@ -347,27 +369,39 @@ impl Columns {
         Ok(())
     }
 
-    /// The row order of the file: by (`container_id`, `measurement_time`),
-    /// nulls first, ties in the order pushed.
+    /// The row order of the file: by (`product_id`, `container_id`,
+    /// `measurement_time`), nulls first, ties in the order pushed. Product
+    /// first: containers of one product hold the same setpoint, the same
+    /// atmosphere and often the same trade, so the jump from one container's
+    /// run to the next is small in every column (0.86 bytes per reading less
+    /// than by container alone on the fleet hour).
     fn sorted_rows(&self) -> Vec<u32> {
-        let (Some(ids), Some(times)) = (
+        let (Some(products), Some(ids), Some(times)) = (
+            column_of("product_id").map(|i| &self.typed[i]),
             column_of("container_id").map(|i| &self.typed[i]),
             column_of("measurement_time").map(|i| &self.typed[i]),
         ) else {
             return (0..self.rows as u32).collect();
         };
-        let (id_slots, time_slots) = (ids.slots(), times.slots());
-        let id = |r: u32| match (&ids.values, id_slots[r as usize]) {
-            (Values::Str(v), Some(i)) => Some(v[i as usize].data()),
-            _ => None,
-        };
+        let (product_slots, id_slots, time_slots) = (products.slots(), ids.slots(), times.slots());
+        fn text<'a>(col: &'a Column, slots: &[Option<u32>], r: u32) -> Option<&'a [u8]> {
+            match (&col.values, slots[r as usize]) {
+                (Values::Str(v), Some(i)) => Some(v[i as usize].data()),
+                _ => None,
+            }
+        }
         let time = |r: u32| match (&times.values, time_slots[r as usize]) {
             (Values::Time(v), Some(i)) => Some(v[i as usize]),
             _ => None,
         };
         let mut perm: Vec<u32> = (0..self.rows as u32).collect();
         // Stable: the same records in the same order give the same file.
-        perm.sort_by(|&a, &b| id(a).cmp(&id(b)).then_with(|| time(a).cmp(&time(b))));
+        perm.sort_by(|&a, &b| {
+            text(products, &product_slots, a)
+                .cmp(&text(products, &product_slots, b))
+                .then_with(|| text(ids, &id_slots, a).cmp(&text(ids, &id_slots, b)))
+                .then_with(|| time(a).cmp(&time(b)))
+        });
         perm
     }
 
@@ -385,6 +419,9 @@ impl Columns {
             let encoding = match kind {
                 Kind::Time => Encoding::DELTA_BINARY_PACKED,
                 Kind::Dec(_) => match self.numbers {
+                    ParquetNumbers::Portable if DELTA_DECIMALS.contains(name) => {
+                        Encoding::DELTA_BINARY_PACKED
+                    }
                     ParquetNumbers::Portable => Encoding::PLAIN,
                     ParquetNumbers::Compact => Encoding::BYTE_STREAM_SPLIT,
                 },
@@ -675,48 +712,117 @@ fn read_group(
 }
 
 /// Our row group's records, each as a line in `text` with its
-/// `measurement_time` (see [`record_of`]).
+/// `measurement_time` (see [`record_of`]). A record as reefer-sim writes it
+/// (no `extra_fields`, no `field_order`: nearly every row) is written
+/// straight from the columns, the bytes serde_json would print for the same
+/// record; the others are assembled as a JSON value first.
 fn group_lines(
     cols: &mut [ReadColumn],
     rows: usize,
     text: &mut Vec<u8>,
     lines: &mut Vec<(Option<i64>, usize, usize)>,
 ) -> parquet::errors::Result<()> {
-    let utf8 = |b: &ByteArray| {
-        std::str::from_utf8(b.data())
-            .map(str::to_string)
-            .map_err(|e| parquet::errors::ParquetError::General(e.to_string()))
-    };
+    let n = COLUMNS.len();
+    let ours = cols.len() == n + 2
+        && cols
+            .iter()
+            .take(n)
+            .enumerate()
+            .all(|(i, c)| c.typed == Some(i))
+        && cols[n].name == EXTRA_FIELDS
+        && cols[n + 1].name == FIELD_ORDER;
+    let mut slots = vec![None; cols.len()];
     for row in 0..rows {
-        let mut typed: Vec<Option<Value>> = vec![None; COLUMNS.len()];
-        let (mut extra, mut order, mut time) = (None, None, None);
-        for col in cols.iter_mut() {
-            let slot = col.take(row);
-            let v = match (slot, &col.cells) {
-                (None, _) => Value::Null,
-                (Some(i), Cells::Str(v)) => Value::String(utf8(&v[i])?),
-                (Some(i), Cells::Time(v)) => {
-                    time = Some(v[i]);
-                    Value::String(format_millis(v[i]))
-                }
-                (Some(i), Cells::Dec(v, s)) => number(from_decimal(i64::from(v[i]), *s)),
-                (Some(i), Cells::F64(v)) => number(v[i]),
-                (Some(i), Cells::Bool(v)) => Value::Bool(v[i]),
-            };
-            match col.typed {
-                Some(i) => typed[i] = Some(v),
-                None if col.name == EXTRA_FIELDS => extra = v.as_str().map(str::to_string),
-                None => order = v.as_str().map(str::to_string),
-            }
+        for (slot, col) in slots.iter_mut().zip(cols.iter_mut()) {
+            *slot = col.take(row);
         }
-        let rec = assemble(typed, extra.as_deref(), order.as_deref());
         let start = text.len();
-        serde_json::to_writer(&mut *text, &rec)
-            .map_err(|e| parquet::errors::ParquetError::General(e.to_string()))?;
+        let time = if ours && slots[n].is_none() && slots[n + 1].is_none() {
+            write_canonical(cols, &slots, text)?
+        } else {
+            let (rec, time) = assembled(cols, &slots)?;
+            serde_json::to_writer(&mut *text, &rec).map_err(json_error)?;
+            time
+        };
         text.push(b'\n');
         lines.push((time, start, text.len()));
     }
     Ok(())
+}
+
+fn json_error(e: serde_json::Error) -> parquet::errors::ParquetError {
+    parquet::errors::ParquetError::General(e.to_string())
+}
+
+fn utf8(b: &ByteArray) -> parquet::errors::Result<&str> {
+    std::str::from_utf8(b.data()).map_err(|e| parquet::errors::ParquetError::General(e.to_string()))
+}
+
+/// A record whose fields are the contract's in column order, from its
+/// cells (`slots`: each column's value index, None for null), written as
+/// serde_json writes the same object (its escaping, its shortest
+/// round-trip numbers); and the instant of its `measurement_time`.
+fn write_canonical(
+    cols: &[ReadColumn],
+    slots: &[Option<usize>],
+    out: &mut Vec<u8>,
+) -> parquet::errors::Result<Option<i64>> {
+    let mut time = None;
+    for (i, ((name, _), col)) in COLUMNS.iter().zip(cols).enumerate() {
+        out.extend_from_slice(if i == 0 { b"{\"" } else { b",\"" });
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        let written = match (slots[i], &col.cells) {
+            (None, _) => {
+                out.extend_from_slice(b"null");
+                Ok(())
+            }
+            (Some(j), Cells::Str(v)) => serde_json::to_writer(&mut *out, utf8(&v[j])?),
+            (Some(j), Cells::Time(v)) => {
+                time = Some(v[j]);
+                serde_json::to_writer(&mut *out, &format_millis(v[j]))
+            }
+            (Some(j), Cells::Dec(v, s)) => {
+                serde_json::to_writer(&mut *out, &from_decimal(i64::from(v[j]), *s))
+            }
+            (Some(j), Cells::F64(v)) => serde_json::to_writer(&mut *out, &v[j]),
+            (Some(j), Cells::Bool(v)) => {
+                out.extend_from_slice(if v[j] { b"true" } else { b"false" });
+                Ok(())
+            }
+        };
+        written.map_err(json_error)?;
+    }
+    out.push(b'}');
+    Ok(time)
+}
+
+/// A record from its cells (see [`write_canonical`]) through [`assemble`].
+fn assembled(
+    cols: &[ReadColumn],
+    slots: &[Option<usize>],
+) -> parquet::errors::Result<(Value, Option<i64>)> {
+    let mut typed: Vec<Option<Value>> = vec![None; COLUMNS.len()];
+    let (mut extra, mut order, mut time) = (None, None, None);
+    for (col, slot) in cols.iter().zip(slots) {
+        let v = match (*slot, &col.cells) {
+            (None, _) => Value::Null,
+            (Some(i), Cells::Str(v)) => Value::String(utf8(&v[i])?.to_string()),
+            (Some(i), Cells::Time(v)) => {
+                time = Some(v[i]);
+                Value::String(format_millis(v[i]))
+            }
+            (Some(i), Cells::Dec(v, s)) => number(from_decimal(i64::from(v[i]), *s)),
+            (Some(i), Cells::F64(v)) => number(v[i]),
+            (Some(i), Cells::Bool(v)) => Value::Bool(v[i]),
+        };
+        match col.typed {
+            Some(i) => typed[i] = Some(v),
+            None if col.name == EXTRA_FIELDS => extra = v.as_str().map(str::to_string),
+            None => order = v.as_str().map(str::to_string),
+        }
+    }
+    Ok((assemble(typed, extra.as_deref(), order.as_deref()), time))
 }
 
 fn number(x: f64) -> Value {
@@ -801,7 +907,7 @@ mod tests {
         cols.push(SIM).unwrap();
         assert_eq!(cols.extra.defs, vec![0], "no extra_fields");
         assert_eq!(cols.order.defs, vec![0], "no field_order");
-        assert_eq!(dec_column(&cols, "latitude").0, vec![7_199_100]);
+        assert_eq!(dec_column(&cols, "latitude").0, vec![719_910]);
         assert_eq!(dec_column(&cols, "kilowatts").0, vec![4_230]);
     }
 
@@ -832,10 +938,10 @@ mod tests {
             ("temperature", "null"),
             ("kilowatts", "0.001"),
             ("kilowatts", "999999.999"),
-            ("latitude", "-89.999999"),
-            ("longitude", "179.999999"),
+            ("latitude", "-89.99999"),
+            ("longitude", "179.99999"),
             ("longitude", "-180.0"),
-            ("latitude", "0.000001"),
+            ("latitude", "0.00001"),
         ]
         .iter()
         .map(|(f, v)| sim_with(f, v))
@@ -862,7 +968,10 @@ mod tests {
         let cases = [
             ("temperature", "8.345", Some(835)),
             ("temperature", "-0.005", Some(-1)),
-            ("latitude", "51.92250061035156", Some(51_922_501)),
+            ("latitude", "51.92250061035156", Some(5_192_250)),
+            // A position from a GPS that writes 6 decimals.
+            ("longitude", "4.479012", Some(447_901)),
+            ("latitude", "-0.000006", Some(-1)),
             ("kilowatts", "1e-9", Some(0)),
             ("temperature", "10000000.0", None),
             ("longitude", "1e300", None),
@@ -904,17 +1013,20 @@ mod tests {
         assert!(matches!(&cols.typed[m].values, Values::Time(v) if v == &[want]));
     }
 
-    /// Records of three containers, interleaved in time as a fleet sends them.
+    /// Records of four containers, interleaved in time as a fleet sends
+    /// them; product order is not container order.
     fn fleet() -> Vec<String> {
         let mut lines = Vec::new();
         for minute in 0..5 {
-            for (id, temp) in [
-                ("CCCU0000003", 1.5),
-                ("AAAU0000001", -20.1),
-                ("BBBU0000002", 13.3),
+            for (id, product, temp) in [
+                ("CCCU0000003", "P01", 1.5),
+                ("AAAU0000001", "P06", -20.1),
+                ("BBBU0000002", "P02", 13.3),
+                ("DDDU0000004", "P01", 0.7),
             ] {
                 let rec = SIM
                     .replace("MSKU9690622", id)
+                    .replace("P04", product)
                     .replace("08:41:57Z", &format!("08:4{minute}:00Z"))
                     .replace("8.3", &format!("{:.1}", temp + f64::from(minute) / 10.0));
                 lines.push(rec);
@@ -923,29 +1035,30 @@ mod tests {
         lines
     }
 
-    fn file_rows(bytes: Vec<u8>) -> Vec<(String, i64)> {
+    fn file_rows(bytes: Vec<u8>) -> Vec<(String, String, i64)> {
         let reader = SerializedFileReader::new(Bytes::from(bytes)).unwrap();
         reader
             .get_row_iter(None)
             .unwrap()
             .map(|r| {
                 let r = r.unwrap();
-                let mut id = String::new();
+                let (mut product, mut id) = (String::new(), String::new());
                 let mut t = 0;
                 for (name, f) in r.get_column_iter() {
                     match (name.as_str(), f) {
+                        ("product_id", Field::Str(s)) => product = s.clone(),
                         ("container_id", Field::Str(s)) => id = s.clone(),
                         ("measurement_time", Field::TimestampMillis(ms)) => t = *ms,
                         _ => {}
                     }
                 }
-                (id, t)
+                (product, id, t)
             })
             .collect()
     }
 
     #[test]
-    fn rows_are_stored_by_container_and_time_and_read_back_in_time_order() {
+    fn rows_are_stored_by_product_container_and_time_and_read_back_in_time_order() {
         let lines = fleet();
         let mut cols = Columns::default();
         for l in &lines {
@@ -955,8 +1068,9 @@ mod tests {
         let rows = file_rows(bytes.clone());
         let mut sorted = rows.clone();
         sorted.sort();
-        assert_eq!(rows, sorted, "stored by (container_id, measurement_time)");
-        assert_eq!(rows[0].0, "AAAU0000001");
+        assert_eq!(rows, sorted, "stored by (product, container, time)");
+        assert_eq!((&rows[0].0[..], &rows[0].1[..]), ("P01", "CCCU0000003"));
+        assert_eq!(rows[19].1, "AAAU0000001", "P06 last");
         let (out, err) = to_json_lines(bytes);
         assert_eq!(err, None);
         let got: Vec<String> = String::from_utf8(out)
@@ -985,7 +1099,46 @@ mod tests {
         let group = reader.get_row_group(0).unwrap();
         let read = read_group(&*group).unwrap().expect("our layout");
         assert_eq!(read.len(), COLUMNS.len() + 2);
-        assert!(read.iter().all(|c| c.defs.len() == 15));
+        assert!(read.iter().all(|c| c.defs.len() == 20));
+    }
+
+    /// The direct writer gives the bytes the JSON value path gives, row for
+    /// row: escapes, non-ASCII text, nulls in every column, negative and
+    /// whole numbers, both booleans.
+    #[test]
+    fn canonical_rows_are_written_straight_as_serde_json_would_write_them() {
+        let mut lines = fleet();
+        lines.push(sim_with("container_id", r#""Q\"uote\\ \u0001 Zoë 🚢""#));
+        lines.push(sim_with("operating_mode", r#""line\nbreak""#));
+        lines.push(sim_with("temperature", "-0.01"));
+        lines.push(sim_with("longitude", "-179.5"));
+        lines.push(sim_with("fan_2", "false"));
+        for (name, _) in COLUMNS {
+            lines.push(sim_with(name, "null"));
+        }
+        let mut cols = Columns::default();
+        for l in &lines {
+            cols.push(l).unwrap();
+        }
+        let reader = SerializedFileReader::new(Bytes::from(cols.write().unwrap())).unwrap();
+        let group = reader.get_row_group(0).unwrap();
+        let mut read = read_group(&*group).unwrap().expect("our layout");
+        let mut direct = 0;
+        for row in 0..lines.len() {
+            let slots: Vec<Option<usize>> = read.iter_mut().map(|c| c.take(row)).collect();
+            let (rec, time) = assembled(&read, &slots).unwrap();
+            if slots[COLUMNS.len()].is_some() || slots[COLUMNS.len() + 1].is_some() {
+                continue;
+            }
+            let mut out = Vec::new();
+            let t = write_canonical(&read, &slots, &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), rec.to_string());
+            assert_eq!(t, time);
+            direct += 1;
+        }
+        assert_eq!(direct, lines.len(), "every row is canonical");
+        let want: Vec<&str> = lines.iter().map(String::as_str).collect();
+        assert_same_records(&want, &round_trip(&want));
     }
 
     #[test]
@@ -1000,11 +1153,12 @@ mod tests {
         assert_eq!(write(), write());
     }
 
-    /// Portable decimals are PLAIN (Trino, and so Athena, reads INT32 only as
-    /// PLAIN or DELTA_BINARY_PACKED), compact ones BYTE_STREAM_SPLIT; times are
-    /// delta encoded and strings dictionary encoded either way.
+    /// Portable decimals are PLAIN, or DELTA_BINARY_PACKED for the gas levels
+    /// in [`DELTA_DECIMALS`] (Trino, and so Athena, reads INT32 only as PLAIN
+    /// or DELTA_BINARY_PACKED), compact ones BYTE_STREAM_SPLIT; times are delta
+    /// encoded and strings dictionary encoded either way.
     #[test]
-    fn decimals_are_plain_or_byte_stream_split_and_times_delta_encoded() {
+    fn decimals_are_plain_delta_or_byte_stream_split_and_times_delta_encoded() {
         for (numbers, dec) in [
             (ParquetNumbers::Portable, Encoding::PLAIN),
             (ParquetNumbers::Compact, Encoding::BYTE_STREAM_SPLIT),
@@ -1019,6 +1173,12 @@ mod tests {
                 let name = c.column_path().string();
                 let encodings = c.encodings().collect::<Vec<_>>();
                 let want = match column_of(&name).map(|i| COLUMNS[i].1) {
+                    Some(Kind::Dec(_))
+                        if numbers == ParquetNumbers::Portable
+                            && DELTA_DECIMALS.contains(&name.as_str()) =>
+                    {
+                        Some(Encoding::DELTA_BINARY_PACKED)
+                    }
                     Some(Kind::Dec(_)) => Some(dec),
                     Some(Kind::Time) => Some(Encoding::DELTA_BINARY_PACKED),
                     Some(Kind::Str) => Some(Encoding::RLE_DICTIONARY),
@@ -1033,6 +1193,66 @@ mod tests {
                 assert!(matches!(c.compression(), Compression::ZSTD(_)), "{name}");
             }
         }
+    }
+
+    /// The encodings Trino (Athena engine v3) decodes, per physical type
+    /// (trinodb/trino, lib/trino-parquet, `reader/decoders/ValueDecoders.java`:
+    /// `getInt32Decoder` and `getLongDecoder` take PLAIN and
+    /// DELTA_BINARY_PACKED, `getBooleanDecoder` PLAIN and RLE, `getBinaryDecoder`
+    /// PLAIN and the two DELTA byte-array encodings; dictionary pages of any
+    /// type go through its dictionary reader; RLE is also the levels').
+    fn trino_reads(physical: parquet::basic::Type, encoding: Encoding) -> bool {
+        use parquet::basic::Type as T;
+        use Encoding as E;
+        match encoding {
+            E::RLE | E::PLAIN | E::PLAIN_DICTIONARY | E::RLE_DICTIONARY => true,
+            E::DELTA_BINARY_PACKED => matches!(physical, T::INT32 | T::INT64),
+            E::DELTA_LENGTH_BYTE_ARRAY | E::DELTA_BYTE_ARRAY => physical == T::BYTE_ARRAY,
+            _ => false,
+        }
+    }
+
+    /// Every column chunk's encodings, for the fleet plus records with nulls,
+    /// unknown fields and values that go to `extra_fields`.
+    fn chunk_encodings(numbers: ParquetNumbers) -> Vec<(String, parquet::basic::Type, Encoding)> {
+        let mut cols = Columns::with_numbers(numbers);
+        let mut lines = fleet();
+        lines.push(SIM.replace("}", r#","site":{"port":"RTM"}}"#));
+        lines.push(sim_with("latitude", "null"));
+        lines.push(sim_with("temperature", "8.345"));
+        for l in &lines {
+            cols.push(l).unwrap();
+        }
+        let reader = SerializedFileReader::new(Bytes::from(cols.write().unwrap())).unwrap();
+        let mut out = Vec::new();
+        for c in reader.metadata().row_group(0).columns() {
+            for e in c.encodings() {
+                out.push((c.column_path().string(), c.column_type(), e));
+            }
+            assert!(matches!(c.compression(), Compression::ZSTD(_)));
+        }
+        out
+    }
+
+    #[test]
+    fn the_default_writer_uses_only_encodings_athena_reads() {
+        let all = chunk_encodings(ParquetNumbers::default());
+        assert_eq!(
+            all.iter()
+                .map(|c| &c.0)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            COLUMNS.len() + 2
+        );
+        for (name, physical, encoding) in &all {
+            assert!(
+                trino_reads(*physical, *encoding),
+                "{name}: {physical} {encoding}"
+            );
+        }
+        // The check can fail: compact decimals are what Trino refuses.
+        let compact = chunk_encodings(ParquetNumbers::Compact);
+        assert!(compact.iter().any(|(_, p, e)| !trino_reads(*p, *e)));
     }
 
     #[test]

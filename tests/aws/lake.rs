@@ -344,7 +344,8 @@ const TYPED: &[(&str, char)] = &[
 /// (every 2 minutes), nulls (fault, and positions of some), unknown fields
 /// (nested), integers in decimal columns, a time with an offset, absent
 /// optional fields and another key order; numbers with more decimals than
-/// their column's scale, at its edge, too large for it, and negative zero.
+/// their column's scale (a 6-decimal position too), at its edge, too large for
+/// it, and negative zero.
 fn awkward_fleet() -> Vec<u8> {
     let input = tool("reefer-sim")
         .args(["--containers", "10000", "--duration", "10m", "--seed", "5"])
@@ -397,6 +398,11 @@ fn awkward_fleet() -> Vec<u8> {
                 rec.insert("humidity_level".into(), serde_json::json!(-0.0));
                 rec.insert("longitude".into(), serde_json::json!(-179.999999));
             }
+            8 => {
+                // A GPS that writes 6 decimals; the column has 5.
+                rec.insert("latitude".into(), serde_json::json!(-33.593216));
+                rec.insert("longitude".into(), serde_json::json!(-71.62));
+            }
             _ => {}
         }
         serde_json::to_writer(&mut out, &rec).unwrap();
@@ -435,7 +441,7 @@ fn expected_row(line: &str) -> String {
 fn scale_of(name: &str) -> i32 {
     match name {
         "kilowatts" => 3,
-        "latitude" | "longitude" => 6,
+        "latitude" | "longitude" => 5,
         _ => 2,
     }
 }
@@ -536,7 +542,7 @@ fn a_parquet_lake_reads_back_every_record_and_duckdb_reads_the_same_rows() {
     for want in [
         "temperature DECIMAL(9,2)",
         "kilowatts DECIMAL(9,3)",
-        "longitude DECIMAL(9,6)",
+        "longitude DECIMAL(9,5)",
         "measurement_time TIMESTAMP WITH TIME ZONE",
     ] {
         assert!(types.lines().any(|l| l == want), "{want}: {types}");
@@ -598,7 +604,7 @@ fn parquet_to_s3_with_sse_reads_back_and_the_athena_table_is_parquet() {
         .stdout(contains("STORED AS PARQUET"))
         .stdout(contains("`measurement_time` timestamp"))
         .stdout(contains("`temperature` decimal(9,2)"))
-        .stdout(contains("`latitude` decimal(9,6)"))
+        .stdout(contains("`latitude` decimal(9,5)"))
         .stdout(contains(format!(
             "'storage.location.template' = 's3://{bucket}/telemetry/${{hour}}/'"
         )));
