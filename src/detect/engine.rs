@@ -98,11 +98,15 @@ pub struct Engine {
     pub unknown_products: u64,
     /// Observations dropped because their container had one at that time.
     pub duplicates: u64,
+    /// New sessions started because a container's time went back.
+    pub sessions: u64,
     /// Per rule: it judged at least one observation (did not only hold).
     judged: Vec<bool>,
     observed: u64,
     /// This run's observations per optional field, with and without it.
     presence: super::obs::Presence,
+    /// Implausible values per channel (kept as data, see [`super::obs::IMPLAUSIBLE`]).
+    pub implausible: super::obs::Implausible,
 }
 
 impl Engine {
@@ -116,9 +120,11 @@ impl Engine {
             last: NONE,
             unknown_products: 0,
             duplicates: 0,
+            sessions: 0,
             judged: vec![false; n_slots],
             observed: 0,
             presence: Default::default(),
+            implausible: Default::default(),
         }
     }
 
@@ -156,6 +162,20 @@ impl Engine {
             .filter(|(_, j)| !**j)
             .map(|(s, _)| (s.rule.name().to_string(), s.rule.needs()))
             .collect()
+    }
+
+    /// Starts a new session for a container whose time went back (a replay of
+    /// captured data): its history and episode tracks start over; an episode
+    /// the old session had open is left without a resolved event (its data
+    /// ended). Returns the time of the old session's last reading.
+    pub fn new_session(&mut self, container: &str) -> Option<i64> {
+        let i = *self.index.get(container)?;
+        let st = self.states.get_mut(i as usize)?;
+        let last = st.hist.last_t;
+        st.hist = History::default();
+        st.tracks.iter_mut().for_each(|t| *t = Track::default());
+        self.sessions += 1;
+        Some(last)
     }
 
     /// Forgets every container (between independent inputs in `--evaluate`).
@@ -298,6 +318,7 @@ impl Engine {
         st.hist.update(o, &st.band);
         self.observed += 1;
         self.presence.count(o);
+        self.implausible.count(o);
         for ((slot, track), judged) in self
             .slots
             .iter()
