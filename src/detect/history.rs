@@ -256,38 +256,47 @@ impl GasHistory {
 
     /// The trend over the last `GAS_BINS` complete 10-minute bins (None until there are that many).
     pub fn trend(&self) -> Option<GasTrend> {
-        if self.nbins < GAS_BINS {
+        self.trend_over(GAS_BINS)
+    }
+
+    /// The trend over the last `n` (2..=`GAS_BINS`) complete 10-minute bins
+    /// (None until there are that many).
+    pub fn trend_over(&self, n: usize) -> Option<GasTrend> {
+        let n = n.clamp(2, GAS_BINS);
+        if self.nbins < n {
             return None;
         }
-        let b = &self.bins;
-        let net = b[GAS_BINS - 1] - b[0];
+        let b = &self.bins[self.nbins - n..self.nbins];
+        let net = b[n - 1] - b[0];
         let steps_with = b.windows(2).filter(|w| (w[1] - w[0]) * net > 0.0).count() as u32;
         let largest = b
             .windows(2)
             .map(|w| (w[1] - w[0]).abs())
             .fold(0.0, f64::max);
-        let span_h = (GAS_BINS - 1) as f64 * GAS_BIN_MS as f64 / 3_600_000.0;
+        let span_h = (n - 1) as f64 * GAS_BIN_MS as f64 / 3_600_000.0;
+        let jumps = &self.bins_jump[self.nbins - n..self.nbins];
         Some(GasTrend {
             slope_per_h: net / span_h,
             steps_with,
-            largest_jump: self.bins_jump.iter().skip(1).fold(0.0, |a, &b| a.max(b)),
+            largest_jump: jumps.iter().skip(1).fold(0.0, |a, &b| a.max(b)),
             largest_step: if net == 0.0 { 1.0 } else { largest / net.abs() },
-            since: (self.bin.0 - GAS_BINS as i64) * GAS_BIN_MS,
+            since: (self.bin.0 - n as i64) * GAS_BIN_MS,
         })
     }
 
-    /// (jumps larger than `threshold` among the last 10 changes,
+    /// (jumps larger than `threshold` among the last `k` (≤ 10) changes,
     /// sign changes between consecutive large jumps).
-    pub fn jumps(&self, threshold: f64) -> (u32, u32) {
-        if self.seen < 11 {
+    pub fn jumps(&self, threshold: f64, k: u64) -> (u32, u32) {
+        let k = k.clamp(1, 10);
+        if self.seen < k + 1 {
             return (0, 0);
         }
         let mut large = 0;
         let mut flips = 0;
         let mut last_sign = 0i8;
         let newest = self.seen - 2;
-        for k in (0..10u64).rev() {
-            let d = self.diffs[((newest - k) & 15) as usize];
+        for back in (0..k).rev() {
+            let d = self.diffs[((newest - back) & 15) as usize];
             if d.abs() > threshold {
                 large += 1;
                 let s = if d > 0.0 { 1 } else { -1 };
@@ -301,6 +310,9 @@ impl GasHistory {
     }
 }
 
+/// A draw under this, kW, is the fans alone (a chilled unit's three fans draw
+/// about 1 kW; its compressor at work, 3 kW and more).
+pub const FANS_ONLY_KW: f64 = 1.5;
 /// A gap in a container's data longer than this is taken for a power cut, ms.
 pub const POWER_GAP_MS: i64 = 15 * 60_000;
 /// Odds that a healthy channel repeats its value for a whole stuck-length run.
@@ -309,6 +321,9 @@ const STUCK_ODDS: f64 = 1e-10;
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct History {
     pub readings: u64,
+    /// Time of the container's first observation (of this session).
+    #[serde(default)]
+    pub first_t: i64,
     pub last_t: i64,
     /// Time of the observation before this one (`i64::MIN`: none): the
     /// length of a gap in the data.
@@ -340,6 +355,10 @@ pub struct History {
     slow_next: usize,
     /// Draw averaged over about 10 min (exponentially), kW.
     pub kw_avg: Option<f64>,
+    /// Share of readings at a fans-only draw (under [`FANS_ONLY_KW`]),
+    /// averaged the same way: a tripping compressor runs one reading in three.
+    #[serde(default)]
+    pub low_kw_share: f64,
     /// Last time the return air jumped by 2 °C or more within 3 min (a door, most likely).
     pub last_jump: i64,
 }
@@ -348,6 +367,7 @@ impl Default for History {
     fn default() -> Self {
         History {
             readings: 0,
+            first_t: 0,
             last_t: i64::MIN,
             prev_t: i64::MIN,
             temp_same: 0,
@@ -368,6 +388,7 @@ impl Default for History {
             slow_rh: [f64::NAN; 8],
             slow_next: 0,
             kw_avg: None,
+            low_kw_share: 0.0,
             last_jump: i64::MIN / 2,
         }
     }
@@ -395,6 +416,8 @@ impl History {
                 kw_weight(dt)
             };
             self.kw_avg = Some(self.kw_avg.map_or(kw, |m| m + a * (kw - m)));
+            let low = if kw < FANS_ONLY_KW { 1.0 } else { 0.0 };
+            self.low_kw_share += a * (low - self.low_kw_share);
         }
         if (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature)
             && self
@@ -588,6 +611,9 @@ impl History {
                 self.recent_next = (self.recent_next + 1) & 7;
             }
         }
+        if self.readings == 0 {
+            self.first_t = t;
+        }
         self.readings += 1;
         self.prev_t = if self.readings > 1 {
             self.last_t
@@ -661,6 +687,7 @@ mod tests {
             g.update(if i % 2 == 0 { 3.0 } else { 5.0 }, i * 60_000);
         }
         assert!(g.trend().is_none());
-        assert_eq!(g.jumps(0.5), (10, 9));
+        assert_eq!(g.jumps(0.5, 10), (10, 9));
+        assert_eq!(g.jumps(0.5, 6), (6, 5));
     }
 }

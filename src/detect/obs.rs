@@ -67,7 +67,9 @@ pub struct Obs<'a> {
 ///   above-air test and the stuck/noisy/drift tests judge the sensor; the door
 ///   fallback, which reads the gases as the box's atmosphere, holds on them;
 /// - `humidity_level` below 0 or above 100 %, `supply_air_temperature` and
-///   `ambient_temperature` outside −80…+80 °C: dropped for that reading;
+///   `ambient_temperature` outside −100…+100 °C (no reefer's coil nor any
+///   climate gets there; an open or shorted probe does; a deep-frozen unit's
+///   supply air reaches −83 °C): dropped for that reading;
 /// - `temperature` outside −80…+80 °C: kept (it is required), judged by
 ///   temperature_sensor as an open or shorted probe; every other rule already
 ///   ignores such a temperature.
@@ -87,6 +89,8 @@ pub const BAD_HUMIDITY: u8 = 1 << 3;
 pub const BAD_TEMPERATURE: u8 = 1 << 4;
 pub const BAD_SUPPLY: u8 = 1 << 5;
 pub const BAD_AMBIENT: u8 = 1 << 6;
+/// Supply and ambient air beyond ± this, °C, is a probe open or shorted.
+pub const AIR_LIMIT: f64 = 100.0;
 /// Highest plausible O2 reading, %: air holds 20.95 %, and a sound sensor's
 /// error is a few hundredths.
 pub const O2_HIGHEST: f64 = 21.5;
@@ -119,8 +123,8 @@ impl Implausible {
             "below 0 or above 100 %",
             "below 0 or above 100 %",
             "outside -80..80 °C",
-            "outside -80..80 °C",
-            "outside -80..80 °C",
+            "outside -100..100 °C",
+            "outside -100..100 °C",
         ];
         let list: Vec<String> = (0..IMPLAUSIBLE.len())
             .filter(|&i| self.counts[i] > 0)
@@ -328,6 +332,7 @@ impl<'a> Obs<'a> {
     pub fn mark_implausible(&mut self) {
         let mut bad = 0;
         let temp_ok = |v: f64| (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v);
+        let air_ok = |v: f64| (-AIR_LIMIT..=AIR_LIMIT).contains(&v);
         if self.kilowatts.is_some_and(|k| k < 0.0) {
             bad |= BAD_KW;
             self.kilowatts = None;
@@ -354,14 +359,14 @@ impl<'a> Obs<'a> {
         if !temp_ok(self.temperature) {
             bad |= BAD_TEMPERATURE;
         }
-        if self.supply.is_some_and(|v| !temp_ok(v)) {
+        if self.supply.is_some_and(|v| !air_ok(v)) {
             bad |= BAD_SUPPLY;
             self.supply = None;
             if let Some(r) = &mut self.row {
                 r.supply_span = None;
             }
         }
-        if self.ambient.is_some_and(|v| !temp_ok(v)) {
+        if self.ambient.is_some_and(|v| !air_ok(v)) {
             bad |= BAD_AMBIENT;
             self.ambient = None;
         }
