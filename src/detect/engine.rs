@@ -30,6 +30,8 @@ struct ContainerState {
     band: Band,
     hist: History,
     tracks: Vec<Track>,
+    /// Index of the container's segment (its product) in [`Engine::peers`].
+    segment: u32,
 }
 
 /// What `--state` keeps of one container between runs. The band is not kept:
@@ -107,6 +109,9 @@ pub struct Engine {
     presence: super::obs::Presence,
     /// Implausible values per channel (kept as data, see [`super::obs::IMPLAUSIBLE`]).
     pub implausible: super::obs::Implausible,
+    /// The gas channels' noise per fleet segment (product), and the segments by product id.
+    peers: Vec<super::history::PeerNoise>,
+    segments: FxMap<Box<str>, u32>,
 }
 
 impl Engine {
@@ -125,6 +130,8 @@ impl Engine {
             observed: 0,
             presence: Default::default(),
             implausible: Default::default(),
+            peers: Vec::new(),
+            segments: FxMap::default(),
         }
     }
 
@@ -244,6 +251,7 @@ impl Engine {
                 target: c.target,
                 hist: c.hist,
                 tracks,
+                segment: NONE,
             });
         }
         self.observed = saved.observed;
@@ -272,6 +280,7 @@ impl Engine {
                         band: Band::resolve(&self.catalog, o.product_id, o.target),
                         hist: History::default(),
                         tracks: vec![Track::default(); self.slots.len()],
+                        segment: NONE,
                     });
                     self.index.insert(o.container_id.into(), i);
                     i
@@ -307,15 +316,28 @@ impl Engine {
                 previous: crate::time::format_millis(st.hist.last_t),
             });
         }
-        if &*st.product_id != o.product_id || st.target != o.target {
+        if &*st.product_id != o.product_id || st.target != o.target || st.segment == NONE {
             st.band = Band::resolve(&self.catalog, o.product_id, o.target);
             st.product_id = o.product_id.into();
             st.target = o.target;
+            let next = self.peers.len() as u32;
+            st.segment = *self.segments.entry(o.product_id.into()).or_insert(next);
+            if st.segment == next {
+                self.peers.push(Default::default());
+            }
         }
         if !st.band.known {
             self.unknown_products += 1;
         }
         st.hist.update(o, &st.band);
+        let peers = &mut self.peers[st.segment as usize];
+        if !o.window {
+            peers.learn(
+                o.oxygen.and(st.hist.o2.last_diff()),
+                o.co2.and(st.hist.co2.last_diff()),
+            );
+        }
+        let peer_noise = peers.sigma();
         self.observed += 1;
         self.presence.count(o);
         self.implausible.count(o);
@@ -331,6 +353,7 @@ impl Engine {
                 band: &st.band,
                 cond_since: track.cond_since,
                 open: track.open.is_some(),
+                peer_noise,
             };
             let verdict = slot.rule.check(&ctx);
             *judged |= verdict != Verdict::Hold;

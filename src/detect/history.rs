@@ -94,6 +94,11 @@ pub struct GasTrend {
     pub largest_jump: f64,
     /// Start of the first bin.
     pub since: i64,
+    /// The least-squares slope of the means, % per hour, and its standard
+    /// error from the residuals: how far the channel's own noise and the CA
+    /// saw-tooth could have made the trend.
+    pub fit_per_h: f64,
+    pub fit_se: f64,
 }
 
 impl GasHistory {
@@ -238,6 +243,11 @@ impl GasHistory {
         (STUCK_ODDS.ln() / self.p_same().ln()).ceil() as u32
     }
 
+    /// The change from the reading before to the latest (None before two readings).
+    pub fn last_diff(&self) -> Option<f64> {
+        (self.seen >= 2 && !self.rows).then(|| self.diffs[((self.seen - 2) & 15) as usize])
+    }
+
     /// The `k`-th most recent reading (0 = the latest).
     pub fn back(&self, k: usize) -> (i64, f64) {
         let i = (self.next + GAS_RING - 1 - k) & GAS_MASK;
@@ -275,7 +285,10 @@ impl GasHistory {
             .fold(0.0, f64::max);
         let span_h = (n - 1) as f64 * GAS_BIN_MS as f64 / 3_600_000.0;
         let jumps = &self.bins_jump[self.nbins - n..self.nbins];
+        let (fit_per_h, fit_se) = fit(b, GAS_BIN_MS as f64 / 3_600_000.0);
         Some(GasTrend {
+            fit_per_h,
+            fit_se,
             slope_per_h: net / span_h,
             steps_with,
             largest_jump: jumps.iter().skip(1).fold(0.0, |a, &b| a.max(b)),
@@ -307,6 +320,86 @@ impl GasHistory {
             }
         }
         (large, flips)
+    }
+}
+
+/// Least-squares slope of `y` sampled every `dx`, and its standard error.
+fn fit(y: &[f64], dx: f64) -> (f64, f64) {
+    let n = y.len() as f64;
+    let xm = (n - 1.0) / 2.0 * dx;
+    let ym = y.iter().sum::<f64>() / n;
+    let (mut sxx, mut sxy) = (0.0, 0.0);
+    for (i, v) in y.iter().enumerate() {
+        let dxi = i as f64 * dx - xm;
+        sxx += dxi * dxi;
+        sxy += dxi * (v - ym);
+    }
+    let slope = sxy / sxx;
+    let sse: f64 = y
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let r = v - (ym + slope * (i as f64 * dx - xm));
+            r * r
+        })
+        .sum();
+    let se = if n > 2.0 {
+        (sse / (n - 2.0) / sxx).sqrt()
+    } else {
+        0.0
+    };
+    (slope, se)
+}
+
+/// The fleet's baseline of a gas channel's noise, per segment (a product in
+/// this input): a running median of the change between two readings (a
+/// sign-driven quantile estimate, moved 2 % up or down per reading, so a
+/// minority of noisy sensors or doors does not move it). A channel is noisy
+/// when it jumps far beyond its peers, not beyond a fixed size: a fleet of
+/// cheap sensors is as noisy as its peers, and normal.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerNoise {
+    median: [f64; 2],
+    seen: u64,
+}
+
+/// The median change kept never falls below this, %: readings to 0.01 %
+/// repeat often, and a median of 0 would say nothing.
+const PEER_FLOOR: f64 = 0.005;
+
+impl Default for PeerNoise {
+    fn default() -> Self {
+        PeerNoise {
+            median: [PEER_FLOOR; 2],
+            seen: 0,
+        }
+    }
+}
+
+impl PeerNoise {
+    /// Learns the latest change of each gas channel of one container (readings only).
+    pub fn learn(&mut self, o2: Option<f64>, co2: Option<f64>) {
+        for (m, d) in self.median.iter_mut().zip([o2, co2]) {
+            if let Some(d) = d {
+                let d = d.abs();
+                *m = if d > *m {
+                    *m * 1.02
+                } else {
+                    (*m / 1.02).max(PEER_FLOOR)
+                };
+            }
+        }
+        self.seen += 1;
+    }
+
+    /// The standard deviation of a peer's change between two readings, from
+    /// the median change (|N(0, σ)| has median 0.674 σ); 0 until the
+    /// segment has shown a few hundred changes.
+    pub fn sigma(&self) -> (f64, f64) {
+        if self.seen < 300 {
+            return (0.0, 0.0);
+        }
+        (self.median[0] / 0.674, self.median[1] / 0.674)
     }
 }
 

@@ -61,8 +61,8 @@ pub struct Obs<'a> {
 /// channel, for which it is evidence:
 /// - `kilowatts` below 0: a meter drawing nothing reads a little either side of 0;
 ///   the rules that read the draw see none for that reading;
-/// - `oxygen_level` below 0 or above 21.5 % (air holds 20.95 %, nothing in a box adds
-///   oxygen, and 0.55 % is far outside a sound sensor's error), `carbon_dioxide_level`
+/// - `oxygen_level` below 0 or above 22 % (air holds 20.95 %, nothing in a box adds
+///   oxygen, and a cell within its class reads at most 0.5 % high, with 0.15 % noise), `carbon_dioxide_level`
 ///   below 0 or above 100 %: kept in the gas channel's history, where o2_sensor's
 ///   above-air test and the stuck/noisy/drift tests judge the sensor; the door
 ///   fallback, which reads the gases as the box's atmosphere, holds on them;
@@ -91,9 +91,9 @@ pub const BAD_SUPPLY: u8 = 1 << 5;
 pub const BAD_AMBIENT: u8 = 1 << 6;
 /// Supply and ambient air beyond ± this, °C, is a probe open or shorted.
 pub const AIR_LIMIT: f64 = 100.0;
-/// Highest plausible O2 reading, %: air holds 20.95 %, and a sound sensor's
-/// error is a few hundredths.
-pub const O2_HIGHEST: f64 = 21.5;
+/// Highest plausible O2 reading, %: air holds 20.95 %; an electrochemical
+/// cell within its class may read up to 0.5 % high, with noise of 0.15 %.
+pub const O2_HIGHEST: f64 = 22.0;
 
 /// Per channel of [`IMPLAUSIBLE`]: how many records had an implausible value.
 #[derive(Debug, Clone, Default)]
@@ -119,7 +119,7 @@ impl Implausible {
     pub fn note(&self) -> Option<String> {
         const WHY: [&str; 7] = [
             "below 0",
-            "below 0 or above 21.5 %",
+            "below 0 or above 22 %",
             "below 0 or above 100 %",
             "below 0 or above 100 %",
             "outside -80..80 °C",

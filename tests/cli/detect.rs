@@ -653,7 +653,7 @@ fn implausible_values_are_kept_as_data_marked_and_counted_once_at_the_end() {
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            "rejected 0; implausible values kept as data and marked for their reading: kilowatts 2 (below 0), oxygen_level 1 (below 0 or above 21.5 %), humidity_level 1 (below 0 or above 100 %)",
+            "rejected 0; implausible values kept as data and marked for their reading: kilowatts 2 (below 0), oxygen_level 1 (below 0 or above 22 %), humidity_level 1 (below 0 or above 100 %)",
         ));
     // Neither a power cut (a negative draw is no draw reading) nor a sensor fault from one reading.
     assert!(opened(&json_lines(&out.get_output().stdout)).is_empty());

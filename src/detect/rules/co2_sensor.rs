@@ -48,6 +48,7 @@ impl Rule for Co2Sensor {
             &ctx.hist.co2,
             ctx.obs.oxygen.map(|_| &ctx.hist.o2),
             ctx.obs.co2,
+            ctx.peer_noise.1,
         )
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {

@@ -49,6 +49,7 @@ impl Rule for O2Sensor {
             &ctx.hist.o2,
             ctx.obs.co2.map(|_| &ctx.hist.co2),
             ctx.obs.oxygen,
+            ctx.peer_noise.0,
         )
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
