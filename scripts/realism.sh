@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The realism table of reefer-sim, re-measured from a simulated fleet: runs the
 # simulator (a default-mix fleet plus scripted power cuts and compressor
-# failures) and prints the table of the README (quantity / simulator /
+# failures, in chilled and in frozen boxes) and prints the table of the README (quantity / simulator /
 # published reference with its source) on stdout. Needs python3 (standard
 # library only).
 # Usage: scripts/realism.sh [CONTAINERS] [DURATION]   (default 200 2d)
@@ -29,4 +29,8 @@ inject=()
 for i in 1 2 3 4 5 6 7 8 9; do inject+=(--inject "$i:compressor_failure@2h+6h"); done
 "$sim" --containers 9 --duration 10h --interval 5m --seed 14 --start $start --no-faults "${inject[@]}" \
   -o "$dir/compressor.jsonl"
+# The same failures in frozen-fish boxes: each form (will not start, does not
+# pump, trips) must let the box warm at the rate its walls leak heat.
+"$sim" --containers 9 --products P06 --duration 10h --interval 5m --seed 15 --start $start --no-faults \
+  "${inject[@]}" -o "$dir/compressor-frozen.jsonl"
 python3 scripts/realism.py "$dir"

@@ -5,7 +5,6 @@
 use super::products::ProductModel;
 use rand::rngs::SmallRng;
 use rand::Rng;
-use rand_distr::StandardNormal;
 
 pub const AIR_O2: f64 = 20.9;
 pub const AIR_CO2: f64 = 0.04;
@@ -53,8 +52,9 @@ pub struct Atmosphere {
     dt_h: f64,
 }
 
+#[inline(always)]
 fn normal(rng: &mut SmallRng) -> f64 {
-    rng.sample::<f64, _>(StandardNormal)
+    super::normal::standard_normal(rng)
 }
 
 /// O2/CO2 a vented box settles at: air shifted by the load's respiration.

@@ -270,6 +270,9 @@ pub struct RowContext<'a> {
     pub labels: bool,
     /// Reporting resolution of the air temperatures (`--resolution`).
     pub resolution: Resolution,
+    /// Every optional field (`--sensors precise`), or only what a basic unit
+    /// reports (no supply air, ambient, nitrogen or humidity).
+    pub full: bool,
 }
 
 /// Room for the longest row: the head and time (under 200 bytes: an
@@ -277,7 +280,7 @@ pub struct RowContext<'a> {
 /// bytes before the row is cut at their length), 13 numbers of at
 /// most 22 bytes, the keys (under 400 bytes) and the longest mode and fault
 /// names. A test writes the worst case.
-const ROW_CAPACITY: usize = 1024;
+pub const ROW_CAPACITY: usize = 1024;
 
 /// A row being written: a reused stack buffer with a cursor. The keys are
 /// fixed-size copies, which compile to a few moves where a `Vec` would check
@@ -298,20 +301,30 @@ impl Default for Row {
 impl Row {
     /// One reading with its line ending, in `format`.
     pub fn write(&mut self, format: Format, ctx: &RowContext<'_>, s: &Sample) -> &[u8] {
-        // The cursor is a local, so its position stays in a register rather
-        // than being stored and reloaded around every byte written.
-        let mut cursor = Cursor {
-            out: &mut self.bytes,
-            len: 0,
-        };
-        if format == Format::Jsonl {
-            cursor.write_as::<true>(ctx, s);
-        } else {
-            cursor.write_as::<false>(ctx, s);
-        }
-        let len = cursor.len;
+        let len = write_row(&mut self.bytes, format, ctx, s);
         &self.bytes[..len]
     }
+}
+
+/// One reading with its line ending, in `format`, at the start of `out`
+/// (room in an output block, so that the row is not written once and then
+/// copied); returns its length.
+#[inline]
+pub fn write_row(
+    out: &mut [u8; ROW_CAPACITY],
+    format: Format,
+    ctx: &RowContext<'_>,
+    s: &Sample,
+) -> usize {
+    // The cursor is a local, so its position stays in a register rather
+    // than being stored and reloaded around every byte written.
+    let mut cursor = Cursor { out, len: 0 };
+    if format == Format::Jsonl {
+        cursor.write_as::<true>(ctx, s);
+    } else {
+        cursor.write_as::<false>(ctx, s);
+    }
+    cursor.len
 }
 
 /// Where the next byte of a row goes.
@@ -406,20 +419,24 @@ impl Cursor<'_> {
         self.resolved(s.temperature, &ctx.resolution);
         key!(b",\"target_temperature\":");
         self.fixed::<1>(s.target);
-        key!(b",\"supply_air_temperature\":");
-        self.resolved(s.supply, &ctx.resolution);
-        key!(b",\"ambient_temperature\":");
-        self.fixed::<1>(s.ambient);
+        if ctx.full {
+            key!(b",\"supply_air_temperature\":");
+            self.resolved(s.supply, &ctx.resolution);
+            key!(b",\"ambient_temperature\":");
+            self.fixed::<1>(s.ambient);
+        }
         key!(b",\"kilowatts\":");
         self.fixed::<2>(s.kilowatts);
         key!(b",\"oxygen_level\":");
         self.fixed::<2>(s.o2);
         key!(b",\"carbon_dioxide_level\":");
         self.fixed::<2>(s.co2);
-        key!(b",\"nitrogen_level\":");
-        self.fixed::<2>(s.n2);
-        key!(b",\"humidity_level\":");
-        self.fixed::<1>(s.humidity);
+        if ctx.full {
+            key!(b",\"nitrogen_level\":");
+            self.fixed::<2>(s.n2);
+            key!(b",\"humidity_level\":");
+            self.fixed::<1>(s.humidity);
+        }
         key!(b",\"fan_1\":");
         self.boolean(s.fans[0]);
         key!(b",\"fan_2\":");
@@ -475,14 +492,28 @@ impl Cursor<'_> {
     }
 }
 
-/// The CSV header row (with or without the ground-truth columns).
-pub fn csv_header(labels: bool) -> String {
+/// Fields a basic unit (`--sensors basic`) does not report.
+pub const BASIC_ABSENT: [&str; 4] = [
+    "supply_air_temperature",
+    "ambient_temperature",
+    "nitrogen_level",
+    "humidity_level",
+];
+
+/// The CSV header row (with or without the ground-truth columns, with every
+/// optional field or only a basic unit's).
+pub fn csv_header(labels: bool, full: bool) -> String {
     let n = if labels {
         FIELDS.len()
     } else {
         FIELDS.len() - 2
     };
-    let mut s = FIELDS[..n].join(",");
+    let names: Vec<&str> = FIELDS[..n]
+        .iter()
+        .copied()
+        .filter(|f| full || !BASIC_ABSENT.contains(f))
+        .collect();
+    let mut s = names.join(",");
     s.push('\n');
     s
 }
@@ -683,6 +714,7 @@ mod tests {
                 time: &time,
                 labels: true,
                 resolution: Resolution::new(0.1),
+                full: true,
             };
             let written = String::from_utf8(row.write(format, &ctx, &sample()).to_vec()).unwrap();
             assert_eq!(written, expected);
@@ -699,6 +731,7 @@ mod tests {
             time: &time,
             labels: false,
             resolution: Resolution::new(0.1),
+            full: true,
         };
         let mut row = Row::default();
         let written = String::from_utf8(row.write(Format::Csv, &ctx, &sample()).to_vec()).unwrap();
@@ -734,6 +767,7 @@ mod tests {
             time,
             labels: true,
             resolution: Resolution::new(0.005),
+            full: true,
         };
         let mut row = Row::default();
         let len = row.write(Format::Jsonl, &ctx, &s).len();

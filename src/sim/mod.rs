@@ -7,11 +7,14 @@ mod faults;
 pub mod fleet;
 mod format;
 pub mod model;
+mod normal;
 mod products;
+mod sensors;
 
 pub use delivery::DeliveryMode;
 pub use faults::{FaultKind, FaultRates, Injection};
 pub use format::push_fixed;
+pub use sensors::SensorProfile;
 
 use crate::app::{interrupted, usage, Exit};
 use crate::codec::{Format, Output};
@@ -20,7 +23,7 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use clap::Parser;
 use fleet::{Track, ROUTES};
-use format::{csv_header, Piece, Resolution, Row, RowContext, RowHead};
+use format::{csv_header, write_row, Piece, Resolution, Row, RowContext, RowHead, ROW_CAPACITY};
 use indicatif::{ProgressBar, ProgressStyle};
 use model::{
     Clock, Container, ContainerSetup, ProductModel, Scripted, PRODUCT_MODELS, PRODUCT_WEIGHTS,
@@ -40,6 +43,7 @@ Examples:
   reefer-sim --realtime --speed 60 | reefer-window --size 1m     (an hour a minute)
   reefer-sim --format csv --products P02,P04 --duration 1h > bananas.csv
   reefer-sim --delivery realistic --modem-battery 0.3 | reefer-window --lateness 2m
+  reefer-sim --sensors basic --duration 1d | reefer-detect --evaluate   (a cheaper fleet, 5 min)
   reefer-sim --completions bash > /etc/bash_completion.d/reefer-sim";
 
 /// Simulate a fleet of refrigerated containers as telemetry on stdout.
@@ -74,9 +78,21 @@ pub struct SimArgs {
     #[arg(long, value_parser = parse_start, value_name = "TIME")]
     pub start: Option<DateTime<Utc>>,
 
-    /// Time between two readings of one container.
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub interval: Span,
+    /// Time between two readings of one container [default: 10s, or 5m with
+    /// --sensors basic].
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<Span>,
+
+    /// Sensor profile: `precise` (every field, fine, low-noise instruments) or
+    /// `basic` (cheaper instruments, each unit with its own calibration error:
+    /// return air biased up to ±0.5 °C with 0.2 °C noise, O2 biased up to ±0.5 %
+    /// and CO2 up to ±0.2 % with gas readings to 0.1 %, a kW meter with a gain
+    /// error up to ±5 % and 0.1 kW noise; no supply_air_temperature,
+    /// ambient_temperature, humidity_level or nitrogen_level; a 5 min interval
+    /// unless --interval is given). Boxes, voyages and faults are the same in
+    /// both at the same seed and interval, and labelled alike.
+    #[arg(long, value_enum, default_value = "precise", value_name = "PROFILE")]
+    pub sensors: SensorProfile,
 
     /// Simulated time to cover (e.g. 2h, 1d); default 1h.
     #[arg(long, value_name = "DURATION", conflicts_with_all = ["count", "forever"])]
@@ -171,6 +187,7 @@ struct Plan {
     resolution: f64,
     delivery: DeliveryMode,
     modem_battery: f64,
+    sensors: SensorProfile,
     products: Vec<&'static ProductModel>,
     rates: [f64; 7],
     injections: Vec<Injection>,
@@ -182,7 +199,10 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
     if args.containers == 0 || args.containers > 1_000_000 {
         return Err(usage("--containers must be between 1 and 1000000"));
     }
-    if args.interval.millis <= 0 {
+    let interval_ms = args
+        .interval
+        .map_or(args.sensors.default_interval_ms(), |i| i.millis);
+    if interval_ms <= 0 {
         return Err(usage("--interval must be positive"));
     }
     if !(args.resolution.is_finite() && args.resolution > 0.0 && args.resolution <= 10.0) {
@@ -222,7 +242,6 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
             )));
         }
     }
-    let interval_ms = args.interval.millis;
     let steps = if args.forever || (args.count.is_some() && args.duration.is_none()) {
         None
     } else {
@@ -275,6 +294,7 @@ fn plan(args: &SimArgs) -> anyhow::Result<Plan> {
         resolution: args.resolution,
         delivery: args.delivery,
         modem_battery: args.modem_battery,
+        sensors: args.sensors,
         products,
         rates: rates.0,
         injections: args.inject.clone(),
@@ -389,6 +409,9 @@ impl FleetRecipe<'_> {
             scripted,
             modem_battery_share: plan.modem_battery,
         });
+        if plan.sensors == SensorProfile::Basic {
+            c.sensors = Some(sensors::BasicSensors::new(container_seed(plan.seed, index)));
+        }
         if plan.delivery == DeliveryMode::Realistic {
             c.delivery = Some(delivery::Delivery::new(
                 container_seed(plan.seed, index),
@@ -401,10 +424,27 @@ impl FleetRecipe<'_> {
 
 /// One worker's output for a block of time steps: the bytes, where each step
 /// ends, and how many lines each step holds (a silent modem writes none).
+/// `bytes` is kept longer than what was written (`used`): rows are written
+/// straight into it, with room for the longest row past `used`.
 struct Block {
     bytes: Vec<u8>,
+    used: usize,
     step_ends: Vec<usize>,
     step_lines: Vec<u64>,
+}
+
+impl Block {
+    /// Room for one more row at `used`, made (zeroed, once per block's life) when short.
+    fn room(&mut self) -> &mut [u8; ROW_CAPACITY] {
+        let want = self.used + ROW_CAPACITY;
+        if self.bytes.len() < want {
+            self.bytes.resize(want.max(2 * self.bytes.len()), 0);
+        }
+        match self.bytes[self.used..].first_chunk_mut::<ROW_CAPACITY>() {
+            Some(room) => room,
+            None => unreachable!("the block was just made long enough"),
+        }
+    }
 }
 
 /// Rows per block: about a quarter of a megabyte, so that the blocks a
@@ -417,6 +457,8 @@ const BLOCK_ROWS: usize = 512;
 struct Work {
     format: Format,
     labels: bool,
+    /// Every optional field (precise sensors) or a basic unit's.
+    full: bool,
     resolution: Resolution,
     /// Number of time steps (None: forever).
     steps: Option<u64>,
@@ -454,15 +496,16 @@ impl Work {
             for (sub, heads) in share.iter_mut().zip(&heads) {
                 let mut block = recycle.try_recv().unwrap_or_else(|_| Block {
                     bytes: Vec::with_capacity(sub.len() * (end - step) as usize * 512),
+                    used: 0,
                     step_ends: Vec::with_capacity((end - step) as usize),
                     step_lines: Vec::with_capacity((end - step) as usize),
                 });
-                block.bytes.clear();
+                block.used = 0;
                 block.step_ends.clear();
                 block.step_lines.clear();
                 for s in step..end {
-                    let lines = self.fill(s, sub, heads, &mut row, &mut block.bytes);
-                    block.step_ends.push(block.bytes.len());
+                    let lines = self.fill(s, sub, heads, &mut row, &mut block);
+                    block.step_ends.push(block.used);
                     block.step_lines.push(lines);
                 }
                 if tx.send(block).is_err() {
@@ -473,38 +516,49 @@ impl Work {
         }
     }
 
-    /// Step `s` of the containers of `sub` into `bytes`; returns the lines written.
+    /// Step `s` of the containers of `sub` into `block`; returns the lines written.
     fn fill(
         &self,
         s: u64,
         sub: &mut [Container],
         heads: &[RowHead],
         row: &mut Row,
-        bytes: &mut Vec<u8>,
+        block: &mut Block,
     ) -> u64 {
         let (clock, time) = clock_at(self.start_ms, self.interval_ms, s);
         let time = Piece::new(time.as_bytes());
         let mut lines = 0u64;
         for (c, head) in sub.iter_mut().zip(heads) {
             let sample = c.step(&clock);
-            if let Some(d) = c.delivery.as_mut() {
-                lines += d.release(s, bytes);
-            }
-            if !sample.reported {
-                continue;
-            }
             let ctx = RowContext {
                 head,
                 time: &time,
                 labels: self.labels,
                 resolution: self.resolution,
+                full: self.full,
             };
-            let start = bytes.len();
-            bytes.extend_from_slice(row.write(self.format, &ctx, &sample));
-            lines += match c.delivery.as_mut() {
-                Some(d) => d.route(s, bytes, start),
-                None => 1,
-            };
+            match c.delivery.as_mut() {
+                None => {
+                    if sample.reported {
+                        block.used += write_row(block.room(), self.format, &ctx, &sample);
+                        lines += 1;
+                    }
+                }
+                Some(d) => {
+                    // Late, doubled and lost lines: the delivery edits the
+                    // block's bytes as a growing Vec.
+                    block.bytes.truncate(block.used);
+                    lines += d.release(s, &mut block.bytes);
+                    if sample.reported {
+                        let start = block.bytes.len();
+                        block
+                            .bytes
+                            .extend_from_slice(row.write(self.format, &ctx, &sample));
+                        lines += d.route(s, &mut block.bytes, start);
+                    }
+                    block.used = block.bytes.len();
+                }
+            }
         }
         lines
     }
@@ -550,7 +604,7 @@ fn simulate(
     out: &mut Output,
 ) -> anyhow::Result<(Exit, u64)> {
     if plan.format == Format::Csv {
-        out.write_all(csv_header(plan.labels).as_bytes())?;
+        out.write_all(csv_header(plan.labels, plan.sensors.full_record()).as_bytes())?;
     }
     let start_ms = plan.start.timestamp_millis();
     let interval_ms = plan.interval_ms;
@@ -596,6 +650,7 @@ fn simulate(
     let work = Work {
         format: plan.format,
         labels: plan.labels,
+        full: plan.sensors.full_record(),
         resolution: Resolution::new(plan.resolution),
         steps: plan.steps,
         block_steps,

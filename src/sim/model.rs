@@ -13,7 +13,6 @@ use super::format::round_f64;
 pub use super::products::{ProductModel, PRODUCT_MODELS, PRODUCT_WEIGHTS};
 use rand::rngs::SmallRng;
 use rand::Rng;
-use rand_distr::StandardNormal;
 
 pub use super::atmosphere::{AIR_CO2, AIR_O2};
 
@@ -67,6 +66,23 @@ const DEFROST_HEAT_TO_AIR: f64 = 300.0;
 /// (coil) temperature, °C (Container Handbook §7.2.7.3 "approximately +10 °C";
 /// Carrier PrimeLINE manual §4.3.21: defrost sensor below 10 °C).
 const DEFROST_COIL_BELOW: f64 = 10.0;
+/// A tripping compressor (a unit's high-pressure cutout switch opens when the
+/// discharge pressure becomes excessive and stops the unit, Thermo King
+/// operator's manuals, "Unit Protection Devices", alarm code 10; a motor
+/// overload relay does the same) restarts only after a delay:
+/// it runs about a minute, trips, and stays locked out for the rest of a
+/// quarter of an hour (model values).
+const TRIP_RUN_MS: i64 = 60_000;
+const TRIP_CYCLE_MS: i64 = 15 * 60_000;
+/// Share of its capacity a short run delivers (model value): each start
+/// first pulls the warm coil and the refrigerant down, and the cut-out opens
+/// at full head pressure before the circuit reaches a steady state. With it a
+/// tripping unit removes ≈ 2 % of its capacity on average (≈ 110 W for a
+/// frozen box's 5.5 kW unit), far below the ≈ 2 kW that leak through a 40'
+/// box's walls at −20 °C in a 25 °C ambient (44 W/K, CINS Tech test, see
+/// `products.rs`): the box warms at about the rate of a dead unit. At 1 run
+/// in 15 at full capacity (before this) a frozen box stayed cold.
+const TRIP_RUN_EFFECTIVENESS: f64 = 0.3;
 /// Process noise of the box air, °C per √s.
 const PROCESS_NOISE: f64 = 0.004;
 /// Substep of the thermal integration, seconds.
@@ -165,7 +181,8 @@ struct Drive {
     defrost: bool,
     fan_failed: bool,
     compressor: Compressor,
-    /// Time since the fault began (for a tripping compressor), ms.
+    /// Time since the fault began at the end of the interval (for a
+    /// tripping compressor), ms.
     fault_age_ms: i64,
 }
 
@@ -180,6 +197,9 @@ struct Effort {
     capacity: f64,
     /// The compressor is drawing power.
     compressor_on: bool,
+    /// Share of the interval a tripping compressor ran (1 otherwise): what
+    /// the kW meter, averaging over the interval, sees of it.
+    run_share: f64,
     /// Supply air as the unit blew it (fans running), °C.
     supply: f64,
 }
@@ -189,6 +209,8 @@ pub struct Container {
     pub product: &'static ProductModel,
     /// How its readings reach the monitoring system (`--delivery realistic`).
     pub delivery: Option<super::delivery::Delivery>,
+    /// Its instruments under `--sensors basic` (None: the precise profile).
+    pub sensors: Option<super::sensors::BasicSensors>,
     rng: SmallRng,
     dt_s: f64,
     // Voyage.
@@ -228,12 +250,16 @@ pub struct Container {
     // Faults.
     rates_per_ms: [f64; 7],
     next_onset_ms: [i64; 7],
+    /// The earliest of `next_onset_ms`: most steps have no onset due and
+    /// skip the loop over the kinds.
+    next_onset_any_ms: i64,
     episode: Option<Episode>,
     scripted: Vec<Scripted>,
 }
 
+#[inline(always)]
 fn normal(rng: &mut SmallRng) -> f64 {
-    rng.sample::<f64, _>(StandardNormal)
+    super::normal::standard_normal(rng)
 }
 
 fn exp_wait_ms(rng: &mut SmallRng, rate_per_ms: f64) -> i64 {
@@ -252,6 +278,16 @@ fn substeps(dt: f64) -> usize {
     let whole = x as usize;
     let ceil = if (whole as f64) < x { whole + 1 } else { whole };
     ceil.max(1)
+}
+
+/// Time a tripping compressor has run between `from_ms` and `to_ms` of its
+/// fault's age, ms: it runs the first `TRIP_RUN_MS` of every `TRIP_CYCLE_MS`.
+fn trip_run_ms(from_ms: i64, to_ms: i64) -> i64 {
+    let ran = |age: i64| {
+        let age = age.max(0);
+        age / TRIP_CYCLE_MS * TRIP_RUN_MS + (age % TRIP_CYCLE_MS).min(TRIP_RUN_MS)
+    };
+    ran(to_ms) - ran(from_ms)
 }
 
 /// Saturation vapour pressure over water, hPa (Magnus formula).
@@ -330,6 +366,7 @@ impl Container {
             id,
             product,
             delivery: None,
+            sensors: None,
             dt_s: interval_s,
             track,
             km,
@@ -362,6 +399,7 @@ impl Container {
             alpha_humidity_door: alpha(300.0),
             rates_per_ms,
             next_onset_ms,
+            next_onset_any_ms: next_onset_ms.iter().copied().min().unwrap_or(i64::MAX),
             episode: None,
             scripted,
             rng,
@@ -519,6 +557,7 @@ impl Container {
             capacity,
             ..Effort::default()
         };
+        let mut ran = 0.0;
         for i in 0..substeps {
             let now = t_ms - ((substeps - 1 - i) as f64 * h * 1000.0) as i64;
             let asked = if fans {
@@ -526,14 +565,24 @@ impl Container {
             } else {
                 0.0
             };
-            // Trips within a minute of each start, then a quarter of an hour locked out.
-            let tripping_on = (d.fault_age_ms / 60_000) % 15 < 1;
+            // A tripping compressor runs part of the substep, and a short
+            // run cools at a fraction of the capacity (TRIP_RUN_EFFECTIVENESS).
+            let run_share = if d.compressor == Compressor::Tripping && fans && asked > 0.0 {
+                let h_ms = ((h * 1000.0) as i64).max(1);
+                let age = d.fault_age_ms - (t_ms - now);
+                trip_run_ms(age - h_ms, age) as f64 / h_ms as f64
+            } else {
+                0.0
+            };
+            ran += run_share * h;
             let q = match d.compressor {
                 _ if !fans => 0.0,
                 Compressor::Healthy => asked.clamp(-HEATER_W, capacity),
                 Compressor::Dead | Compressor::NoPump => asked.clamp(-HEATER_W, 0.0),
-                Compressor::Tripping if tripping_on => asked.clamp(0.0, capacity),
-                Compressor::Tripping => asked.clamp(-HEATER_W, 0.0),
+                Compressor::Tripping if asked > 0.0 => {
+                    asked.min(capacity) * run_share * TRIP_RUN_EFFECTIVENESS
+                }
+                Compressor::Tripping => asked.max(-HEATER_W),
             };
             let supply = if fans {
                 self.t_air - (q - fan_heat) / airflow
@@ -561,9 +610,13 @@ impl Container {
                 Compressor::Healthy => q > 0.0,
                 Compressor::Dead => false,
                 Compressor::NoPump => asked > 0.0,
-                Compressor::Tripping => tripping_on && asked > 0.0,
+                Compressor::Tripping => ran > 0.0 && asked > 0.0,
             };
         }
+        effort.run_share = match d.compressor {
+            Compressor::Tripping => ran / dt,
+            _ => 1.0,
+        };
         effort
     }
 
@@ -584,6 +637,9 @@ impl Container {
             // the door shut): nothing heals by itself in between.
             self.episode = None;
         }
+        if t_ms < self.next_onset_any_ms {
+            return self.episode;
+        }
         let in_port = self.in_port();
         for k in FaultKind::ALL {
             let i = k as usize;
@@ -601,6 +657,7 @@ impl Container {
                 }
             }
         }
+        self.next_onset_any_ms = self.next_onset_ms.iter().copied().min().unwrap_or(i64::MAX);
         self.episode
     }
 
@@ -765,7 +822,9 @@ impl Container {
                 _ if !effort.compressor_on => 0.0,
                 // A compressor spinning without compressing draws little.
                 Compressor::NoPump => 0.15 * self.compressor_kw * lift,
-                Compressor::Tripping => 1.1 * self.compressor_kw * lift,
+                // Drawing more than a healthy one while it runs against a
+                // rising head pressure; the meter sees the share it ran.
+                Compressor::Tripping => 1.1 * self.compressor_kw * lift * effort.run_share,
                 // Frozen: on/off at full load. Chilled: runs continuously,
                 // throttled by the suction modulation valve, so its draw
                 // falls far less than its duty.
@@ -781,8 +840,12 @@ impl Container {
             } else {
                 (-effort.q).max(0.0) / 1000.0
             };
-            (CONTROLLER_KW + fan_kw + compressor + heater + 0.03 * normal(&mut self.rng))
-                .clamp(0.0, 15.0)
+            let kw = (CONTROLLER_KW + fan_kw + compressor + heater + 0.03 * normal(&mut self.rng))
+                .clamp(0.0, 15.0);
+            match self.sensors.as_mut() {
+                Some(b) => b.kilowatts(kw),
+                None => kw,
+            }
         };
 
         let supply = if d.defrost {
@@ -797,7 +860,10 @@ impl Container {
         } else {
             0.0
         };
-        let true_temp = self.t_air + defrost_bias + 0.05 * normal(&mut self.rng);
+        let mut true_temp = self.t_air + defrost_bias + 0.05 * normal(&mut self.rng);
+        if let Some(b) = self.sensors.as_mut() {
+            true_temp = b.temperature(true_temp);
+        }
         let temperature = match episode {
             Some(e) if e.kind == FaultKind::TemperatureSensor => match e.variant {
                 0 => e.stuck,
@@ -880,11 +946,15 @@ impl Container {
 
     /// The gas sensors: a stuck one repeats one value; a drifting one still
     /// sees the gas, with a growing offset and its usual noise; a noisy one
-    /// scatters around it. Values are rounded to the 0.01 % the unit reports,
+    /// scatters around it. Values are rounded to the 0.01 % the unit reports
+    /// (0.1 % for a basic unit),
     /// so that nitrogen by difference adds up for every reading alike.
     fn gas_readings(&mut self, clock: &Clock, episode: Option<Episode>) -> (f64, f64) {
         let hours_in = |e: &Episode| (clock.t_ms - e.start_ms) as f64 / 3_600_000.0;
-        let o2_true = self.atmos.o2 + 0.02 * normal(&mut self.rng);
+        let mut o2_true = self.atmos.o2 + 0.02 * normal(&mut self.rng);
+        if let Some(b) = self.sensors.as_mut() {
+            o2_true = b.o2(o2_true);
+        }
         let o2 = match episode {
             Some(e) if e.kind == FaultKind::O2Sensor => match e.variant {
                 0 => e.stuck,
@@ -893,8 +963,11 @@ impl Container {
             },
             _ => o2_true,
         };
-        let co2_true =
+        let mut co2_true =
             (self.atmos.co2 + (0.004 + 0.004 * self.atmos.co2) * normal(&mut self.rng)).max(0.0);
+        if let Some(b) = self.sensors.as_mut() {
+            co2_true = b.co2(co2_true);
+        }
         let co2 = match episode {
             Some(e) if e.kind == FaultKind::Co2Sensor => match e.variant {
                 0 => e.stuck,
@@ -903,8 +976,11 @@ impl Container {
             },
             _ => co2_true,
         };
-        let hundredths = |x: f64| round_f64(x * 100.0) / 100.0;
-        (hundredths(o2), hundredths(co2))
+        // A basic unit reports tenths (the fault forms included: a drift in
+        // hundredths would give the faulty channel away).
+        let scale = if self.sensors.is_some() { 10.0 } else { 100.0 };
+        let round = |x: f64| round_f64(x * scale) / scale;
+        (round(o2), round(co2))
     }
 
     /// GPS: an occasional lost fix below deck.
@@ -937,6 +1013,88 @@ mod tests {
             let expected = (dt / MAX_SUBSTEP_S).ceil().max(1.0) as usize;
             assert_eq!(substeps(dt), expected, "{dt} s");
         }
+    }
+
+    /// A frozen-fish box (P06) on an Asia–Europe track, settled at its setpoint.
+    fn frozen_box(interval_s: f64, seed: u64) -> Container {
+        use rand::SeedableRng;
+        let track: &'static Track =
+            Box::leak(Box::new(Track::new(&super::super::fleet::ROUTES[3])));
+        let product = PRODUCT_MODELS.iter().find(|p| p.id == "P06").unwrap();
+        Container::new(ContainerSetup {
+            id: "MSKU1234565".into(),
+            product,
+            track,
+            rng: SmallRng::seed_from_u64(seed),
+            start: &Clock::new(0, 330.0, 0.0),
+            interval_s,
+            rates: [0.0; 7],
+            scripted: Vec::new(),
+            modem_battery_share: 0.0,
+        })
+    }
+
+    /// Runs `hours` of a compressor failure in form `variant` (None: healthy)
+    /// from t = 0; returns (heat the box gained, heat that leaked in through
+    /// its walls), J.
+    fn run_compressor_fault(variant: Option<u8>, interval_s: f64, hours: f64) -> (f64, f64) {
+        let mut c = frozen_box(interval_s, 11);
+        let end_ms = (hours * 3_600_000.0) as i64;
+        if let Some(v) = variant {
+            c.scripted = vec![Scripted {
+                kind: FaultKind::CompressorFailure,
+                start_ms: 0,
+                end_ms,
+            }];
+            let mut e = c.begin(FaultKind::CompressorFailure, 0, end_ms);
+            e.variant = v;
+            c.episode = Some(e);
+        }
+        let (air0, load0) = (c.t_air, c.t_load);
+        let mut leaked = 0.0;
+        let step_ms = (interval_s * 1000.0) as i64;
+        let mut t_ms = 0;
+        while t_ms < end_ms {
+            let clock = Clock::new(t_ms, 330.0 + t_ms as f64 / 86_400_000.0, 0.0);
+            let before = c.t_air;
+            let sample = c.step(&clock);
+            leaked += c.heat_leak * (sample.ambient - before) * interval_s;
+            t_ms += step_ms;
+        }
+        let gained = (c.t_air - air0) * AIR_HEAT_CAPACITY + (c.t_load - load0) * c.load_capacity;
+        (gained, leaked)
+    }
+
+    #[test]
+    fn a_frozen_box_warms_with_every_form_of_compressor_failure_at_the_rate_of_its_heat_leak() {
+        // Dead, not pumping, tripping; at 10 s and at 5 min (a 5-minute step
+        // once sampled a tripping compressor always in its running minute).
+        for interval_s in [10.0, 300.0] {
+            let (healthy, _) = run_compressor_fault(None, interval_s, 4.0);
+            for variant in 0..3 {
+                let (gained, leaked) = run_compressor_fault(Some(variant), interval_s, 4.0);
+                assert!(leaked > 0.0);
+                assert!(
+                    gained > 0.8 * leaked,
+                    "form {variant} at {interval_s} s: gained {gained:.3e} J of {leaked:.3e} J leaked in"
+                );
+                assert!(
+                    gained - healthy > 0.8 * leaked,
+                    "form {variant} at {interval_s} s: no warmer than a healthy box"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_tripping_compressor_runs_the_first_minute_of_every_quarter_hour() {
+        assert_eq!(trip_run_ms(0, 10_000), 10_000);
+        assert_eq!(trip_run_ms(50_000, 70_000), 10_000);
+        assert_eq!(trip_run_ms(60_000, 900_000), 0);
+        assert_eq!(trip_run_ms(0, 300_000), 60_000);
+        assert_eq!(trip_run_ms(600_000, 900_000), 0);
+        assert_eq!(trip_run_ms(0, 3_600_000), 4 * 60_000);
+        assert_eq!(trip_run_ms(-20_000, 0), 0);
     }
 
     #[test]

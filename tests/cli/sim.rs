@@ -820,3 +820,159 @@ fn the_fleet_size_has_no_short_flag() {
         .code(2)
         .stderr(predicates::str::contains("unexpected argument '-n'"));
 }
+
+#[test]
+fn basic_sensors_are_reproducible_from_the_seed() {
+    let args = [
+        "--sensors",
+        "basic",
+        "--containers",
+        "8",
+        "--duration",
+        "6h",
+        "--seed",
+        "5",
+    ];
+    let a = sim(&args);
+    assert!(!a.is_empty());
+    assert_eq!(a, sim(&args));
+    let mut other_seed = args;
+    other_seed[7] = "6";
+    assert_ne!(a, sim(&other_seed));
+}
+
+#[test]
+fn basic_sensors_leave_out_supply_ambient_humidity_and_nitrogen_in_json_and_csv() {
+    let rs = readings(&sim(&[
+        "--sensors",
+        "basic",
+        "--containers",
+        "10",
+        "--duration",
+        "2h",
+        "--seed",
+        "3",
+    ]));
+    assert!(!rs.is_empty());
+    for r in &rs {
+        assert_eq!(r.supply_air_temperature, None);
+        assert_eq!(r.ambient_temperature, None);
+        assert_eq!(r.humidity_level, None);
+        assert_eq!(r.nitrogen_level, None);
+        // Gas readings in tenths.
+        for gas in [r.oxygen_level, r.carbon_dioxide_level] {
+            assert!(((gas * 10.0).round() - gas * 10.0).abs() < 1e-9, "{gas}");
+        }
+    }
+    let csv = String::from_utf8(sim(&[
+        "--sensors",
+        "basic",
+        "--containers",
+        "2",
+        "--duration",
+        "10m",
+        "--seed",
+        "3",
+        "--format",
+        "csv",
+    ]))
+    .unwrap();
+    let header = csv.lines().next().unwrap();
+    let columns = header.split(',').count();
+    assert!(header.starts_with("container_id,measurement_time,product_id,temperature,"));
+    for absent in [
+        "supply_air_temperature",
+        "ambient_temperature",
+        "humidity_level",
+        "nitrogen_level",
+    ] {
+        assert!(!header.contains(absent), "{absent} in {header}");
+    }
+    assert!(csv.lines().all(|l| l.split(',').count() == columns));
+}
+
+#[test]
+fn basic_sensors_report_every_five_minutes_unless_the_interval_is_given() {
+    let times = |bytes: &[u8]| {
+        let rs = readings(bytes);
+        let first = &rs[0].container_id;
+        rs.iter()
+            .filter(|r| &r.container_id == first)
+            .map(|r| r.measurement_time.timestamp())
+            .collect::<Vec<_>>()
+    };
+    let base = [
+        "--containers",
+        "1",
+        "--duration",
+        "1h",
+        "--seed",
+        "2",
+        "--no-faults",
+    ];
+    let default = times(&sim(&[&base[..], &["--sensors", "basic"]].concat()));
+    assert_eq!(default.len(), 12);
+    assert!(default.windows(2).all(|w| w[1] - w[0] == 300));
+    let given = times(&sim(&[
+        &base[..],
+        &["--sensors", "basic", "--interval", "1m"],
+    ]
+    .concat()));
+    assert_eq!(given.len(), 60);
+    assert!(given.windows(2).all(|w| w[1] - w[0] == 60));
+    let precise = times(&sim(&base));
+    assert_eq!(precise.len(), 360);
+}
+
+#[test]
+fn basic_sensors_are_noisier_and_biased_per_unit_but_faults_are_labelled_alike() {
+    let run = |profile: &str| {
+        readings(&sim(&[
+            "--sensors",
+            profile,
+            "--containers",
+            "12",
+            "--duration",
+            "4h",
+            "--interval",
+            "1m",
+            "--seed",
+            "9",
+            "--products",
+            "P01,P03,P05",
+            "--inject",
+            "4:compressor_failure@1h+2h",
+        ]))
+    };
+    let (precise, basic) = (run("precise"), run("basic"));
+    // The same boxes, the same labels, reading for reading.
+    assert_eq!(precise.len(), basic.len());
+    for (p, b) in precise.iter().zip(&basic) {
+        assert_eq!(p.container_id, b.container_id);
+        assert_eq!(p.measurement_time, b.measurement_time);
+        assert_eq!(p.fault, b.fault);
+    }
+    assert!(basic
+        .iter()
+        .any(|r| r.fault.as_deref() == Some("compressor_failure")));
+    // Per container, basic readings differ from precise ones by a steady
+    // bias plus noise: the differences' spread is larger than the precise
+    // unit's own step-to-step scatter, and the bias differs between units.
+    let per = |rs: &[Reading]| by_container(rs);
+    let mut biases = Vec::new();
+    for (p, b) in per(&precise).iter().zip(per(&basic)) {
+        let diffs: Vec<f64> = p
+            .iter()
+            .zip(&b)
+            .filter(|(p, _)| p.fault.is_none())
+            .map(|(p, b)| b.temperature - p.temperature)
+            .collect();
+        let bias = mean(diffs.iter().copied());
+        let sd = (mean(diffs.iter().map(|d| (d - bias).powi(2)))).sqrt();
+        assert!(sd > 0.1 && sd < 0.4, "temperature noise {sd}");
+        biases.push(bias);
+    }
+    let spread = biases.iter().fold(f64::MIN, |m, b| m.max(*b))
+        - biases.iter().fold(f64::MAX, |m, b| m.min(*b));
+    assert!(spread > 0.2, "per-unit biases {biases:?}");
+}
