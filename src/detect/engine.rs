@@ -53,6 +53,9 @@ pub struct Saved {
     containers: Vec<SavedContainer>,
     observed: u64,
     judged: Vec<String>,
+    /// The fleet segments' gas noise, by product id (so that N runs judge as one).
+    #[serde(default)]
+    peers: Vec<(String, super::history::PeerNoise)>,
 }
 
 /// Format of [`Saved`] in a state file: bump it when these structures change.
@@ -190,6 +193,8 @@ impl Engine {
         self.states.clear();
         self.index.clear();
         self.last = NONE;
+        self.peers.clear();
+        self.segments.clear();
     }
 
     /// What this engine knows, for the next run (`--state`).
@@ -212,6 +217,11 @@ impl Engine {
                 })
                 .collect(),
             observed: self.observed,
+            peers: self
+                .segments
+                .iter()
+                .map(|(id, &i)| (id.to_string(), self.peers[i as usize]))
+                .collect(),
             judged: names
                 .iter()
                 .zip(&self.judged)
@@ -255,6 +265,12 @@ impl Engine {
             });
         }
         self.observed = saved.observed;
+        self.peers.clear();
+        self.segments.clear();
+        for (id, noise) in saved.peers {
+            self.segments.insert(id.into(), self.peers.len() as u32);
+            self.peers.push(noise);
+        }
         for (name, judged) in names.iter().zip(self.judged.iter_mut()) {
             *judged = saved.judged.iter().any(|n| n == name);
         }

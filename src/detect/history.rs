@@ -357,7 +357,7 @@ fn fit(y: &[f64], dx: f64) -> (f64, f64) {
 /// minority of noisy sensors or doors does not move it). A channel is noisy
 /// when it jumps far beyond its peers, not beyond a fixed size: a fleet of
 /// cheap sensors is as noisy as its peers, and normal.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct PeerNoise {
     median: [f64; 2],
     seen: u64,
