@@ -559,6 +559,8 @@ fn run_evaluate(
             // The next input: judge what the last one still holds, score it.
             if let Some(r) = &mut reorder {
                 r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
+                // The next input is scored on its own: its time starts afresh.
+                r.reset();
             }
             ev.finish(&mut scores);
             engine.reset();

@@ -84,6 +84,12 @@ impl Reorder {
         Ok(Admit::Held)
     }
 
+    /// Forgets the watermark (nothing may be held: release everything first),
+    /// for an independent input (`--evaluate` scores each input on its own).
+    pub fn reset(&mut self) {
+        self.max_t = i64::MIN;
+    }
+
     /// After a new session began at `t` (everything held judged): the
     /// watermark starts again from there.
     pub fn restart_at(&mut self, t: i64) {

@@ -634,6 +634,22 @@ fn a_replayed_run_starts_a_new_session_per_container_and_gives_the_same_events_a
 }
 
 #[test]
+fn evaluate_scores_each_input_on_its_own_clock() {
+    let run = sim(&["--inject", "2:power_off@30m+1h"]);
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.jsonl");
+    std::fs::write(&one, &run).unwrap();
+    let one = one.to_str().unwrap();
+    // The same file twice: its readings are not late for the second score.
+    tool("reefer-detect")
+        .args(["--evaluate", one, one])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 input(s)"))
+        .stderr(predicate::str::contains("arrived after").not());
+}
+
+#[test]
 fn implausible_values_are_kept_as_data_marked_and_counted_once_at_the_end() {
     let readings = String::from_utf8(sim_sized("1", "30m", &[])).unwrap();
     let mut lines: Vec<String> = readings.lines().map(str::to_string).collect();
