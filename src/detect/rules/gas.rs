@@ -158,9 +158,10 @@ impl GasRule {
             }
         } else {
             let needed = g.stuck_run().max(min_run);
-            // A channel at 0 % reads the bottom of its range (a cell biased
-            // low near air), not a stuck value.
-            let floor = g.latest() <= 0.0;
+            // A channel that lives at 0 % (most of its readings repeat there:
+            // a cell biased low near air) reads the bottom of its range, not a
+            // stuck value; one that came down to 0 % and stays is judged.
+            let floor = g.latest() <= 0.0 && g.p_same() >= 0.6;
             if !floor && g.run >= needed && t - g.run_since >= self.stuck_for_ms {
                 return Some(Finding::Stuck {
                     run: g.run + 1,
