@@ -30,6 +30,8 @@ struct ContainerState {
     band: Band,
     hist: History,
     tracks: Vec<Track>,
+    /// Index of the container's segment (its product) in [`Engine::peers`].
+    segment: u32,
 }
 
 /// What `--state` keeps of one container between runs. The band is not kept:
@@ -51,6 +53,9 @@ pub struct Saved {
     containers: Vec<SavedContainer>,
     observed: u64,
     judged: Vec<String>,
+    /// The fleet segments' gas noise, by product id (so that N runs judge as one).
+    #[serde(default)]
+    peers: Vec<(String, super::history::PeerNoise)>,
 }
 
 /// Format of [`Saved`] in a state file: bump it when these structures change.
@@ -98,11 +103,18 @@ pub struct Engine {
     pub unknown_products: u64,
     /// Observations dropped because their container had one at that time.
     pub duplicates: u64,
+    /// New sessions started because a container's time went back.
+    pub sessions: u64,
     /// Per rule: it judged at least one observation (did not only hold).
     judged: Vec<bool>,
     observed: u64,
     /// This run's observations per optional field, with and without it.
     presence: super::obs::Presence,
+    /// Implausible values per channel (kept as data, see [`super::obs::IMPLAUSIBLE`]).
+    pub implausible: super::obs::Implausible,
+    /// The gas channels' noise per fleet segment (product), and the segments by product id.
+    peers: Vec<super::history::PeerNoise>,
+    segments: FxMap<Box<str>, u32>,
 }
 
 impl Engine {
@@ -116,9 +128,13 @@ impl Engine {
             last: NONE,
             unknown_products: 0,
             duplicates: 0,
+            sessions: 0,
             judged: vec![false; n_slots],
             observed: 0,
             presence: Default::default(),
+            implausible: Default::default(),
+            peers: Vec::new(),
+            segments: FxMap::default(),
         }
     }
 
@@ -158,11 +174,27 @@ impl Engine {
             .collect()
     }
 
+    /// Starts a new session for a container whose time went back (a replay of
+    /// captured data): its history and episode tracks start over; an episode
+    /// the old session had open is left without a resolved event (its data
+    /// ended). Returns the time of the old session's last reading.
+    pub fn new_session(&mut self, container: &str) -> Option<i64> {
+        let i = *self.index.get(container)?;
+        let st = self.states.get_mut(i as usize)?;
+        let last = st.hist.last_t;
+        st.hist = History::default();
+        st.tracks.iter_mut().for_each(|t| *t = Track::default());
+        self.sessions += 1;
+        Some(last)
+    }
+
     /// Forgets every container (between independent inputs in `--evaluate`).
     pub fn reset(&mut self) {
         self.states.clear();
         self.index.clear();
         self.last = NONE;
+        self.peers.clear();
+        self.segments.clear();
     }
 
     /// What this engine knows, for the next run (`--state`).
@@ -185,6 +217,11 @@ impl Engine {
                 })
                 .collect(),
             observed: self.observed,
+            peers: self
+                .segments
+                .iter()
+                .map(|(id, &i)| (id.to_string(), self.peers[i as usize]))
+                .collect(),
             judged: names
                 .iter()
                 .zip(&self.judged)
@@ -224,9 +261,16 @@ impl Engine {
                 target: c.target,
                 hist: c.hist,
                 tracks,
+                segment: NONE,
             });
         }
         self.observed = saved.observed;
+        self.peers.clear();
+        self.segments.clear();
+        for (id, noise) in saved.peers {
+            self.segments.insert(id.into(), self.peers.len() as u32);
+            self.peers.push(noise);
+        }
         for (name, judged) in names.iter().zip(self.judged.iter_mut()) {
             *judged = saved.judged.iter().any(|n| n == name);
         }
@@ -252,6 +296,7 @@ impl Engine {
                         band: Band::resolve(&self.catalog, o.product_id, o.target),
                         hist: History::default(),
                         tracks: vec![Track::default(); self.slots.len()],
+                        segment: NONE,
                     });
                     self.index.insert(o.container_id.into(), i);
                     i
@@ -287,17 +332,31 @@ impl Engine {
                 previous: crate::time::format_millis(st.hist.last_t),
             });
         }
-        if &*st.product_id != o.product_id || st.target != o.target {
+        if &*st.product_id != o.product_id || st.target != o.target || st.segment == NONE {
             st.band = Band::resolve(&self.catalog, o.product_id, o.target);
             st.product_id = o.product_id.into();
             st.target = o.target;
+            let next = self.peers.len() as u32;
+            st.segment = *self.segments.entry(o.product_id.into()).or_insert(next);
+            if st.segment == next {
+                self.peers.push(Default::default());
+            }
         }
         if !st.band.known {
             self.unknown_products += 1;
         }
         st.hist.update(o, &st.band);
+        let peers = &mut self.peers[st.segment as usize];
+        if !o.window {
+            peers.learn(
+                o.oxygen.and(st.hist.o2.last_diff()),
+                o.co2.and(st.hist.co2.last_diff()),
+            );
+        }
+        let peer_noise = peers.sigma();
         self.observed += 1;
         self.presence.count(o);
+        self.implausible.count(o);
         for ((slot, track), judged) in self
             .slots
             .iter()
@@ -310,6 +369,7 @@ impl Engine {
                 band: &st.band,
                 cond_since: track.cond_since,
                 open: track.open.is_some(),
+                peer_noise,
             };
             let verdict = slot.rule.check(&ctx);
             *judged |= verdict != Verdict::Hold;

@@ -94,6 +94,11 @@ pub struct GasTrend {
     pub largest_jump: f64,
     /// Start of the first bin.
     pub since: i64,
+    /// The least-squares slope of the means, % per hour, and its standard
+    /// error from the residuals: how far the channel's own noise and the CA
+    /// saw-tooth could have made the trend.
+    pub fit_per_h: f64,
+    pub fit_se: f64,
 }
 
 impl GasHistory {
@@ -238,6 +243,11 @@ impl GasHistory {
         (STUCK_ODDS.ln() / self.p_same().ln()).ceil() as u32
     }
 
+    /// The change from the reading before to the latest (None before two readings).
+    pub fn last_diff(&self) -> Option<f64> {
+        (self.seen >= 2 && !self.rows).then(|| self.diffs[((self.seen - 2) & 15) as usize])
+    }
+
     /// The `k`-th most recent reading (0 = the latest).
     pub fn back(&self, k: usize) -> (i64, f64) {
         let i = (self.next + GAS_RING - 1 - k) & GAS_MASK;
@@ -256,38 +266,50 @@ impl GasHistory {
 
     /// The trend over the last `GAS_BINS` complete 10-minute bins (None until there are that many).
     pub fn trend(&self) -> Option<GasTrend> {
-        if self.nbins < GAS_BINS {
+        self.trend_over(GAS_BINS)
+    }
+
+    /// The trend over the last `n` (2..=`GAS_BINS`) complete 10-minute bins
+    /// (None until there are that many).
+    pub fn trend_over(&self, n: usize) -> Option<GasTrend> {
+        let n = n.clamp(2, GAS_BINS);
+        if self.nbins < n {
             return None;
         }
-        let b = &self.bins;
-        let net = b[GAS_BINS - 1] - b[0];
+        let b = &self.bins[self.nbins - n..self.nbins];
+        let net = b[n - 1] - b[0];
         let steps_with = b.windows(2).filter(|w| (w[1] - w[0]) * net > 0.0).count() as u32;
         let largest = b
             .windows(2)
             .map(|w| (w[1] - w[0]).abs())
             .fold(0.0, f64::max);
-        let span_h = (GAS_BINS - 1) as f64 * GAS_BIN_MS as f64 / 3_600_000.0;
+        let span_h = (n - 1) as f64 * GAS_BIN_MS as f64 / 3_600_000.0;
+        let jumps = &self.bins_jump[self.nbins - n..self.nbins];
+        let (fit_per_h, fit_se) = fit(b, GAS_BIN_MS as f64 / 3_600_000.0);
         Some(GasTrend {
+            fit_per_h,
+            fit_se,
             slope_per_h: net / span_h,
             steps_with,
-            largest_jump: self.bins_jump.iter().skip(1).fold(0.0, |a, &b| a.max(b)),
+            largest_jump: jumps.iter().skip(1).fold(0.0, |a, &b| a.max(b)),
             largest_step: if net == 0.0 { 1.0 } else { largest / net.abs() },
-            since: (self.bin.0 - GAS_BINS as i64) * GAS_BIN_MS,
+            since: (self.bin.0 - n as i64) * GAS_BIN_MS,
         })
     }
 
-    /// (jumps larger than `threshold` among the last 10 changes,
+    /// (jumps larger than `threshold` among the last `k` (≤ 10) changes,
     /// sign changes between consecutive large jumps).
-    pub fn jumps(&self, threshold: f64) -> (u32, u32) {
-        if self.seen < 11 {
+    pub fn jumps(&self, threshold: f64, k: u64) -> (u32, u32) {
+        let k = k.clamp(1, 10);
+        if self.seen < k + 1 {
             return (0, 0);
         }
         let mut large = 0;
         let mut flips = 0;
         let mut last_sign = 0i8;
         let newest = self.seen - 2;
-        for k in (0..10u64).rev() {
-            let d = self.diffs[((newest - k) & 15) as usize];
+        for back in (0..k).rev() {
+            let d = self.diffs[((newest - back) & 15) as usize];
             if d.abs() > threshold {
                 large += 1;
                 let s = if d > 0.0 { 1 } else { -1 };
@@ -301,6 +323,89 @@ impl GasHistory {
     }
 }
 
+/// Least-squares slope of `y` sampled every `dx`, and its standard error.
+fn fit(y: &[f64], dx: f64) -> (f64, f64) {
+    let n = y.len() as f64;
+    let xm = (n - 1.0) / 2.0 * dx;
+    let ym = y.iter().sum::<f64>() / n;
+    let (mut sxx, mut sxy) = (0.0, 0.0);
+    for (i, v) in y.iter().enumerate() {
+        let dxi = i as f64 * dx - xm;
+        sxx += dxi * dxi;
+        sxy += dxi * (v - ym);
+    }
+    let slope = sxy / sxx;
+    let sse: f64 = y
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let r = v - (ym + slope * (i as f64 * dx - xm));
+            r * r
+        })
+        .sum();
+    let se = if n > 2.0 {
+        (sse / (n - 2.0) / sxx).sqrt()
+    } else {
+        0.0
+    };
+    (slope, se)
+}
+
+/// The fleet's baseline of a gas channel's noise, per segment (a product in
+/// this input): a running median of the change between two readings (a
+/// sign-driven quantile estimate, moved 2 % up or down per reading, so a
+/// minority of noisy sensors or doors does not move it). A channel is noisy
+/// when it jumps far beyond its peers, not beyond a fixed size: a fleet of
+/// cheap sensors is as noisy as its peers, and normal.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct PeerNoise {
+    median: [f64; 2],
+    seen: u64,
+}
+
+/// The median change kept never falls below this, %: readings to 0.01 %
+/// repeat often, and a median of 0 would say nothing.
+const PEER_FLOOR: f64 = 0.005;
+
+impl Default for PeerNoise {
+    fn default() -> Self {
+        PeerNoise {
+            median: [PEER_FLOOR; 2],
+            seen: 0,
+        }
+    }
+}
+
+impl PeerNoise {
+    /// Learns the latest change of each gas channel of one container (readings only).
+    pub fn learn(&mut self, o2: Option<f64>, co2: Option<f64>) {
+        for (m, d) in self.median.iter_mut().zip([o2, co2]) {
+            if let Some(d) = d {
+                let d = d.abs();
+                *m = if d > *m {
+                    *m * 1.02
+                } else {
+                    (*m / 1.02).max(PEER_FLOOR)
+                };
+            }
+        }
+        self.seen += 1;
+    }
+
+    /// The standard deviation of a peer's change between two readings, from
+    /// the median change (|N(0, σ)| has median 0.674 σ); 0 until the
+    /// segment has shown a few hundred changes.
+    pub fn sigma(&self) -> (f64, f64) {
+        if self.seen < 300 {
+            return (0.0, 0.0);
+        }
+        (self.median[0] / 0.674, self.median[1] / 0.674)
+    }
+}
+
+/// A draw under this, kW, is the fans alone (a chilled unit's three fans draw
+/// about 1 kW; its compressor at work, 3 kW and more).
+pub const FANS_ONLY_KW: f64 = 1.5;
 /// A gap in a container's data longer than this is taken for a power cut, ms.
 pub const POWER_GAP_MS: i64 = 15 * 60_000;
 /// Odds that a healthy channel repeats its value for a whole stuck-length run.
@@ -309,6 +414,9 @@ const STUCK_ODDS: f64 = 1e-10;
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct History {
     pub readings: u64,
+    /// Time of the container's first observation (of this session).
+    #[serde(default)]
+    pub first_t: i64,
     pub last_t: i64,
     /// Time of the observation before this one (`i64::MIN`: none): the
     /// length of a gap in the data.
@@ -340,6 +448,10 @@ pub struct History {
     slow_next: usize,
     /// Draw averaged over about 10 min (exponentially), kW.
     pub kw_avg: Option<f64>,
+    /// Share of readings at a fans-only draw (under [`FANS_ONLY_KW`]),
+    /// averaged the same way: a tripping compressor runs one reading in three.
+    #[serde(default)]
+    pub low_kw_share: f64,
     /// Last time the return air jumped by 2 °C or more within 3 min (a door, most likely).
     pub last_jump: i64,
 }
@@ -348,6 +460,7 @@ impl Default for History {
     fn default() -> Self {
         History {
             readings: 0,
+            first_t: 0,
             last_t: i64::MIN,
             prev_t: i64::MIN,
             temp_same: 0,
@@ -368,6 +481,7 @@ impl Default for History {
             slow_rh: [f64::NAN; 8],
             slow_next: 0,
             kw_avg: None,
+            low_kw_share: 0.0,
             last_jump: i64::MIN / 2,
         }
     }
@@ -395,6 +509,8 @@ impl History {
                 kw_weight(dt)
             };
             self.kw_avg = Some(self.kw_avg.map_or(kw, |m| m + a * (kw - m)));
+            let low = if kw < FANS_ONLY_KW { 1.0 } else { 0.0 };
+            self.low_kw_share += a * (low - self.low_kw_share);
         }
         if (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature)
             && self
@@ -588,6 +704,9 @@ impl History {
                 self.recent_next = (self.recent_next + 1) & 7;
             }
         }
+        if self.readings == 0 {
+            self.first_t = t;
+        }
         self.readings += 1;
         self.prev_t = if self.readings > 1 {
             self.last_t
@@ -661,6 +780,7 @@ mod tests {
             g.update(if i % 2 == 0 { 3.0 } else { 5.0 }, i * 60_000);
         }
         assert!(g.trend().is_none());
-        assert_eq!(g.jumps(0.5), (10, 9));
+        assert_eq!(g.jumps(0.5, 10), (10, 9));
+        assert_eq!(g.jumps(0.5, 6), (6, 5));
     }
 }

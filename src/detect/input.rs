@@ -70,6 +70,7 @@ pub struct Owned {
     door_open: Option<bool>,
     mode: Option<Mode>,
     row: Option<RowAggs>,
+    implausible: u8,
 }
 
 impl Owned {
@@ -99,6 +100,7 @@ impl Owned {
             door_open: o.door_open,
             mode: o.mode,
             row: o.row,
+            implausible: o.implausible,
         }
     }
 
@@ -128,6 +130,7 @@ impl Owned {
             mode: self.mode,
             row: self.row,
             label: self.label.as_ref().map(Text::as_str),
+            implausible: self.implausible,
         }
     }
 }

@@ -138,13 +138,16 @@ pub struct DetectArgs {
     pub ignore_field: Vec<String>,
 
     /// Hold readings up to DURATION out of event-time order and judge them in
-    /// order (a modem that sends late, `reefer-sim --delivery realistic`:
-    /// `--lateness 1m`); a reading later than that is a bad line, with its own
-    /// line number. Default 0s: input must be in order per container. Works
-    /// with --evaluate too (each input's held readings are judged at its end).
+    /// order (a modem that sends late, `reefer-sim --delivery realistic`); a
+    /// reading later than that is a bad line, with its own line number. A
+    /// container whose time goes back by more than DURATION (a captured run
+    /// replayed after another) starts a new session: its history restarts,
+    /// with a note on stderr. `0s`: no holding (input in order per container;
+    /// any step back is a new session). Works with --evaluate too (each
+    /// input's held readings are judged at its end).
     #[arg(
         long,
-        default_value = "0s",
+        default_value = "1m",
         value_name = "DURATION",
         conflicts_with = "where_"
     )]
@@ -254,9 +257,11 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
         let summary = Summary {
             read: engine.observed(),
             written: 1,
+            notes: engine.implausible.note().into_iter().collect(),
             ..Summary::new("score table")
         };
-        (exit, summary, serde_json::json!({}))
+        let extra = serde_json::json!({ "implausible": engine.implausible.to_json() });
+        (exit, summary, extra)
     } else {
         let mut engine = Engine::new(slots, catalog);
         if let Some(state) = &state {
@@ -296,11 +301,27 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
             // Duplicates were read too (and dropped, and said so).
             read: engine.observed() - before + engine.duplicates,
             written: events,
+            // Implausible values were used as data, new sessions begun: said once, at the end.
+            notes: engine
+                .implausible
+                .note()
+                .into_iter()
+                .chain((engine.sessions > 0).then(|| {
+                    format!(
+                        "{} new session{} (a container's time went back by more than --lateness {})",
+                        engine.sessions,
+                        if engine.sessions == 1 { "" } else { "s" },
+                        args.lateness
+                    )
+                }))
+                .collect(),
             ..Summary::new("event")
         };
         let extra = serde_json::json!({
             "containers": engine.containers(),
             "duplicates": engine.duplicates,
+            "sessions": engine.sessions,
+            "implausible": engine.implausible.to_json(),
         });
         (exit, summary, extra)
     };
@@ -309,7 +330,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
     summary.read += rejects.count();
     summary.rejected = rejects.count();
     summary.rejected_kept_in = rejects.kept_in().map(str::to_string);
-    if summary.has_losses() && !args.out.quiet {
+    if (summary.has_losses() || !summary.notes.is_empty()) && !args.out.quiet {
         crate::warn!("{}", summary.line(TOOL));
     }
     if let Some(path) = &args.out.stats_json {
@@ -397,6 +418,26 @@ fn for_each_obs(
     Ok(exit_of(ended))
 }
 
+/// Notes said one by one before the end-of-run count takes over.
+const SESSION_NOTES: u64 = 5;
+
+/// `o`'s container went back in time by more than `--lateness`: a new session.
+fn new_session(engine: &mut Engine, o: &Obs, args: &DetectArgs) {
+    let Some(last) = engine.new_session(o.container_id) else {
+        return;
+    };
+    if engine.sessions <= SESSION_NOTES && !args.out.quiet {
+        crate::warn!(
+            "{TOOL}: note: {} went back from {} to {} (more than --lateness {}): a new session for it, its history restarted (a replay of captured data?){}",
+            o.container_id,
+            crate::time::format_millis(last),
+            crate::time::format_millis(o.t_ms),
+            args.lateness,
+            if engine.sessions == SESSION_NOTES { "; further ones are counted at the end" } else { "" }
+        );
+    }
+}
+
 fn run_detect(
     args: &DetectArgs,
     engine: &mut Engine,
@@ -430,10 +471,23 @@ fn run_detect(
     let exit = for_each_obs(args, false, rejects, out, &mut |o, out| {
         let Some(o) = o else { return Ok(Ok(())) };
         let Some(r) = &mut reorder else {
+            if engine.last_time(o.container_id).is_some_and(|l| o.t_ms < l) {
+                new_session(engine, o, args);
+            }
             return judge(engine, o, out);
         };
-        if let Err(why) = r.admit(o, engine.last_time(o.container_id)) {
-            return Ok(Err(why));
+        match r.admit(o, engine.last_time(o.container_id)) {
+            Err(why) => return Ok(Err(why)),
+            Ok(reorder::Admit::Held) => {}
+            Ok(reorder::Admit::NewSession) => {
+                // What is held belongs to the old session: judged first.
+                r.release(true, &mut |o| released(judge(engine, o, out)))?;
+                new_session(engine, o, args);
+                r.restart_at(o.t_ms);
+                if let Err(why) = r.admit(o, None) {
+                    return Ok(Err(why));
+                }
+            }
         }
         r.release(false, &mut |o| released(judge(engine, o, out)))?;
         Ok(Ok(()))
@@ -505,16 +559,30 @@ fn run_evaluate(
             // The next input: judge what the last one still holds, score it.
             if let Some(r) = &mut reorder {
                 r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
+                // The next input is scored on its own: its time starts afresh.
+                r.reset();
             }
             ev.finish(&mut scores);
             engine.reset();
             return Ok(Ok(()));
         };
         let Some(r) = &mut reorder else {
+            if engine.last_time(o.container_id).is_some_and(|l| o.t_ms < l) {
+                new_session(engine, o, args);
+            }
             return Ok(judge(engine, &mut ev, o));
         };
-        if let Err(why) = r.admit(o, engine.last_time(o.container_id)) {
-            return Ok(Err(why));
+        match r.admit(o, engine.last_time(o.container_id)) {
+            Err(why) => return Ok(Err(why)),
+            Ok(reorder::Admit::Held) => {}
+            Ok(reorder::Admit::NewSession) => {
+                r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
+                new_session(engine, o, args);
+                r.restart_at(o.t_ms);
+                if let Err(why) = r.admit(o, None) {
+                    return Ok(Err(why));
+                }
+            }
         }
         r.release(false, &mut |o| released(judge(engine, &mut ev, o)))?;
         Ok(Ok(()))

@@ -7,6 +7,7 @@
 //! missing or mistyped) goes to [`Reading::from_map`], which says what is
 //! wrong with it in the words every tool uses.
 
+use super::band::{PLAUSIBLE_HIGH, PLAUSIBLE_LOW};
 use crate::codec::scan::{Fields, Kind, Record, Scanner, Slot};
 use crate::record::Reading;
 use crate::time::TimeParser;
@@ -47,6 +48,106 @@ pub struct Obs<'a> {
     pub row: Option<RowAggs>,
     /// Simulator ground truth, filled only for `--evaluate`; rules never see it.
     pub label: Option<&'a str>,
+    /// Channels whose value in this record was implausible (bits of
+    /// [`IMPLAUSIBLE`]), see [`Obs::mark_implausible`].
+    pub implausible: u8,
+}
+
+/// The channels a well-formed record can carry an implausible value in, the
+/// bits of [`Obs::implausible`] in this order, and what makes the value
+/// implausible. Such a value is data, not a bad line: the record is kept,
+/// the channel is marked for that record and counted (the end-of-run note),
+/// and the rules judge the record without it, except the sensor rule of that
+/// channel, for which it is evidence:
+/// - `kilowatts` below 0: a meter drawing nothing reads a little either side of 0;
+///   the rules that read the draw see none for that reading;
+/// - `oxygen_level` below 0 or above 22 % (air holds 20.95 %, nothing in a box adds
+///   oxygen, and a cell within its class reads at most 0.5 % high, with 0.15 % noise), `carbon_dioxide_level`
+///   below 0 or above 100 %: kept in the gas channel's history, where o2_sensor's
+///   above-air test and the stuck/noisy/drift tests judge the sensor; the door
+///   fallback, which reads the gases as the box's atmosphere, holds on them;
+/// - `humidity_level` below 0 or above 100 %, `supply_air_temperature` and
+///   `ambient_temperature` outside −100…+100 °C (no reefer's coil nor any
+///   climate gets there; an open or shorted probe does; a deep-frozen unit's
+///   supply air reaches −83 °C): dropped for that reading;
+/// - `temperature` outside −80…+80 °C: kept (it is required), judged by
+///   temperature_sensor as an open or shorted probe; every other rule already
+///   ignores such a temperature.
+pub const IMPLAUSIBLE: [&str; 7] = [
+    "kilowatts",
+    "oxygen_level",
+    "carbon_dioxide_level",
+    "humidity_level",
+    "temperature",
+    "supply_air_temperature",
+    "ambient_temperature",
+];
+pub const BAD_KW: u8 = 1;
+pub const BAD_O2: u8 = 1 << 1;
+pub const BAD_CO2: u8 = 1 << 2;
+pub const BAD_HUMIDITY: u8 = 1 << 3;
+pub const BAD_TEMPERATURE: u8 = 1 << 4;
+pub const BAD_SUPPLY: u8 = 1 << 5;
+pub const BAD_AMBIENT: u8 = 1 << 6;
+/// Supply and ambient air beyond ± this, °C, is a probe open or shorted.
+pub const AIR_LIMIT: f64 = 100.0;
+/// Highest plausible O2 reading, %: air holds 20.95 %; an electrochemical
+/// cell within its class may read up to 0.5 % high, with noise of 0.15 %.
+pub const O2_HIGHEST: f64 = 22.0;
+
+/// Per channel of [`IMPLAUSIBLE`]: how many records had an implausible value.
+#[derive(Debug, Clone, Default)]
+pub struct Implausible {
+    counts: [u64; 7],
+}
+
+impl Implausible {
+    pub fn count(&mut self, o: &Obs) {
+        if o.implausible != 0 {
+            for (i, n) in self.counts.iter_mut().enumerate() {
+                *n += u64::from(o.implausible >> i & 1);
+            }
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// `implausible values kept as data: kilowatts 3 (below 0), ...`, or
+    /// `None` when there was none.
+    pub fn note(&self) -> Option<String> {
+        const WHY: [&str; 7] = [
+            "below 0",
+            "below 0 or above 22 %",
+            "below 0 or above 100 %",
+            "below 0 or above 100 %",
+            "outside -80..80 °C",
+            "outside -100..100 °C",
+            "outside -100..100 °C",
+        ];
+        let list: Vec<String> = (0..IMPLAUSIBLE.len())
+            .filter(|&i| self.counts[i] > 0)
+            .map(|i| format!("{} {} ({})", IMPLAUSIBLE[i], self.counts[i], WHY[i]))
+            .collect();
+        (!list.is_empty()).then(|| {
+            format!(
+                "implausible values kept as data and marked for their reading: {}",
+                list.join(", ")
+            )
+        })
+    }
+
+    /// For `--stats-json`: channel name → count, the channels that had any.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut m = Map::new();
+        for (name, n) in IMPLAUSIBLE.iter().zip(self.counts) {
+            if n > 0 {
+                m.insert((*name).into(), n.into());
+            }
+        }
+        Value::Object(m)
+    }
 }
 
 /// The aggregates of a reefer-window row that the rules read beyond the
@@ -179,14 +280,16 @@ impl Presence {
 impl<'a> Obs<'a> {
     /// Which of the [`COUNTED`] fields this observation carries.
     pub fn carries(&self) -> [bool; 14] {
+        // A channel dropped as implausible was there all the same.
+        let bad = |bit: u8| self.implausible & bit != 0;
         [
-            self.kilowatts.is_some(),
+            self.kilowatts.is_some() || bad(BAD_KW),
             self.oxygen.is_some(),
             self.co2.is_some(),
             self.target.is_some(),
-            self.supply.is_some(),
-            self.ambient.is_some(),
-            self.humidity.is_some(),
+            self.supply.is_some() || bad(BAD_SUPPLY),
+            self.ambient.is_some() || bad(BAD_AMBIENT),
+            self.humidity.is_some() || bad(BAD_HUMIDITY),
             self.nitrogen.is_some(),
             self.fan_1.is_some(),
             self.fan_2.is_some(),
@@ -222,6 +325,52 @@ impl<'a> Obs<'a> {
                 _ => {}
             }
         }
+    }
+
+    /// Marks the channels whose value is implausible (see [`IMPLAUSIBLE`]) and
+    /// drops from the observation those no rule may read.
+    pub fn mark_implausible(&mut self) {
+        let mut bad = 0;
+        let temp_ok = |v: f64| (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v);
+        let air_ok = |v: f64| (-AIR_LIMIT..=AIR_LIMIT).contains(&v);
+        if self.kilowatts.is_some_and(|k| k < 0.0) {
+            bad |= BAD_KW;
+            self.kilowatts = None;
+        }
+        if let Some(r) = &mut self.row {
+            if r.kw_mean.is_some_and(|k| k < 0.0) {
+                bad |= BAD_KW;
+                r.kw_mean = None;
+            }
+        }
+        if self
+            .oxygen
+            .is_some_and(|v| !(0.0..=O2_HIGHEST).contains(&v))
+        {
+            bad |= BAD_O2;
+        }
+        if self.co2.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
+            bad |= BAD_CO2;
+        }
+        if self.humidity.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
+            bad |= BAD_HUMIDITY;
+            self.humidity = None;
+        }
+        if !temp_ok(self.temperature) {
+            bad |= BAD_TEMPERATURE;
+        }
+        if self.supply.is_some_and(|v| !air_ok(v)) {
+            bad |= BAD_SUPPLY;
+            self.supply = None;
+            if let Some(r) = &mut self.row {
+                r.supply_span = None;
+            }
+        }
+        if self.ambient.is_some_and(|v| !air_ok(v)) {
+            bad |= BAD_AMBIENT;
+            self.ambient = None;
+        }
+        self.implausible = bad;
     }
 
     /// A numeric field by its schema name (docs/contract.md §1), for threshold rules and `--where`.
@@ -265,7 +414,7 @@ impl<'a> Obs<'a> {
     /// Builds an observation from a parsed reading (the general path).
     pub fn from_reading(r: &'a Reading, label: bool) -> Obs<'a> {
         let t = r.measurement_time.timestamp_millis();
-        Obs {
+        let mut o = Obs {
             container_id: &r.container_id,
             product_id: &r.product_id,
             t_ms: t,
@@ -293,7 +442,10 @@ impl<'a> Obs<'a> {
                 .map(|m| Mode::parse(m.as_bytes())),
             row: None,
             label: if label { r.fault.as_deref() } else { None },
-        }
+            implausible: 0,
+        };
+        o.mark_implausible();
+        o
     }
 }
 
@@ -453,9 +605,9 @@ impl ObsFields {
         let product = r.str(self.product).filter(|s| !s.trim().is_empty())?;
         let t = r.time(self.time)?;
         let temperature = r.num(self.temperature)?;
-        let kilowatts = r.num(self.kilowatts).filter(|k| *k >= 0.0)?;
+        let kilowatts = r.num(self.kilowatts)?;
         let fan_1 = r.bool(self.fans[0])?;
-        Some(Ok(Obs {
+        let mut o = Obs {
             container_id: id,
             product_id: product,
             t_ms: t,
@@ -487,7 +639,10 @@ impl ObsFields {
             } else {
                 None
             },
-        }))
+            implausible: 0,
+        };
+        o.mark_implausible();
+        Some(Ok(o))
     }
 
     /// A reefer-window row, or what it lacks.
@@ -504,7 +659,7 @@ impl ObsFields {
         let mean = r.num(w.mean).ok_or(
             "window row: missing temperature_mean (aggregate temperature with reefer-window)",
         )?;
-        Ok(Obs {
+        let mut o = Obs {
             container_id: text(self.id, "container_id")?,
             product_id: text(self.product, "product_id")?,
             t_ms: time(w.end, "window_end")?,
@@ -537,7 +692,10 @@ impl ObsFields {
                 supply_span: span(w.supply_span),
             }),
             label: None,
-        })
+            implausible: 0,
+        };
+        o.mark_implausible();
+        Ok(o)
     }
 }
 

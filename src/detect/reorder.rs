@@ -5,41 +5,36 @@
 //! too late is decided when it arrives, so a late line is reported with its
 //! own line number: it is older than the watermark, or than its container's
 //! last judged reading.
+//!
+//! A container whose time goes back by more than the lateness (before its
+//! last judged reading) is not late: its data starts over (a captured run
+//! replayed after another, `cat run1.jsonl run2.jsonl`), and the caller
+//! starts a new session for it ([`Admit::NewSession`]); everything held is
+//! judged first, and the watermark starts again from that reading.
+//!
+//! Readings mostly arrive in time order, so they are kept in a deque sorted
+//! by time: appending is the common case, an insertion in the middle the
+//! exception (found by binary search; equal times keep their arrival order).
 
 use super::input::Owned;
 use super::obs::Obs;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 
 pub struct Reorder {
     lateness_ms: i64,
     max_t: i64,
-    seq: u64,
-    held: BinaryHeap<Held>,
+    held: VecDeque<(i64, Owned)>,
 }
 
-/// A held observation; the heap gives the earliest (then the first read) first.
-struct Held {
-    t: i64,
-    seq: u64,
-    obs: Owned,
-}
-
-impl PartialEq for Held {
-    fn eq(&self, other: &Self) -> bool {
-        (self.t, self.seq) == (other.t, other.seq)
-    }
-}
-impl Eq for Held {}
-impl PartialOrd for Held {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Held {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.t, other.seq).cmp(&(self.t, self.seq))
-    }
+/// What [`Reorder::admit`] made of a reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    /// Held, to be judged in event time.
+    Held,
+    /// The container's time went back by more than the lateness: the caller
+    /// judges what is held ([`Reorder::release`] with `all`), starts a new
+    /// session for the container, then admits the reading again.
+    NewSession,
 }
 
 impl Reorder {
@@ -47,8 +42,7 @@ impl Reorder {
         Reorder {
             lateness_ms,
             max_t: i64::MIN,
-            seq: 0,
-            held: BinaryHeap::new(),
+            held: VecDeque::new(),
         }
     }
 
@@ -56,10 +50,19 @@ impl Reorder {
         self.max_t.saturating_sub(self.lateness_ms)
     }
 
+    /// Whether `t` goes back by more than the lateness before the
+    /// container's last judged reading (a replay, not a late reading).
+    pub fn goes_back(&self, t: i64, last_judged: Option<i64>) -> bool {
+        last_judged.is_some_and(|l| t < l.saturating_sub(self.lateness_ms))
+    }
+
     /// Holds `o`, or says why it is too late: its container's readings up to
     /// `last_judged` were judged already, or it is older than the watermark.
-    pub fn admit(&mut self, o: &Obs, last_judged: Option<i64>) -> Result<(), String> {
+    pub fn admit(&mut self, o: &Obs, last_judged: Option<i64>) -> Result<Admit, String> {
         let t = o.t_ms;
+        if self.goes_back(t, last_judged) {
+            return Ok(Admit::NewSession);
+        }
         if t < self.watermark() || last_judged.is_some_and(|l| t < l) {
             return Err(format!(
                 "reading of {} at {} arrived after readings up to {} were judged (--lateness {})",
@@ -70,28 +73,97 @@ impl Reorder {
             ));
         }
         self.max_t = self.max_t.max(t);
-        self.seq += 1;
-        self.held.push(Held {
-            t,
-            seq: self.seq,
-            obs: Owned::pack(o),
-        });
-        Ok(())
+        let item = (t, Owned::pack(o));
+        if self.held.back().is_none_or(|(last, _)| *last <= t) {
+            self.held.push_back(item);
+        } else {
+            // After every held reading at or before t: equal times keep arrival order.
+            let at = self.held.partition_point(|(h, _)| *h <= t);
+            self.held.insert(at, item);
+        }
+        Ok(Admit::Held)
+    }
+
+    /// Forgets the watermark (nothing may be held: release everything first),
+    /// for an independent input (`--evaluate` scores each input on its own).
+    pub fn reset(&mut self) {
+        self.max_t = i64::MIN;
+    }
+
+    /// After a new session began at `t` (everything held judged): the
+    /// watermark starts again from there.
+    pub fn restart_at(&mut self, t: i64) {
+        self.max_t = t;
     }
 
     /// Releases, in event time, what the watermark has passed (everything
-    /// when `all`: the end of an input).
+    /// when `all`: the end of an input, or a new session).
     pub fn release(
         &mut self,
         all: bool,
         f: &mut dyn FnMut(&Obs) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let upto = if all { i64::MAX } else { self.watermark() };
-        while self.held.peek().is_some_and(|h| h.t <= upto) {
-            if let Some(h) = self.held.pop() {
-                f(&h.obs.obs())?;
+        while self.held.front().is_some_and(|(t, _)| *t <= upto) {
+            if let Some((_, o)) = self.held.pop_front() {
+                f(&o.obs())?;
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(id: &str, t: i64) -> Obs<'_> {
+        Obs {
+            container_id: id,
+            product_id: "P01",
+            t_ms: t,
+            from_ms: t,
+            ..Obs::default()
+        }
+    }
+
+    fn released(r: &mut Reorder, all: bool) -> Vec<(String, i64)> {
+        let mut out = Vec::new();
+        r.release(all, &mut |o| {
+            out.push((o.container_id.to_string(), o.t_ms));
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn readings_within_the_lateness_come_out_in_event_time_and_equal_times_in_arrival_order() {
+        let mut r = Reorder::new(60_000);
+        for (id, t) in [("A", 0), ("B", 30_000), ("A", 10_000), ("B", 10_000)] {
+            assert_eq!(r.admit(&obs(id, t), None), Ok(Admit::Held));
+        }
+        assert!(released(&mut r, false).is_empty());
+        r.admit(&obs("A", 75_000), None).unwrap();
+        assert_eq!(
+            released(&mut r, false),
+            [("A".into(), 0), ("A".into(), 10_000), ("B".into(), 10_000)]
+        );
+        assert_eq!(released(&mut r, true).len(), 2);
+    }
+
+    #[test]
+    fn time_going_back_by_more_than_the_lateness_is_a_new_session_and_less_is_late() {
+        let mut r = Reorder::new(60_000);
+        r.admit(&obs("A", 600_000), Some(590_000)).unwrap();
+        // 5 min before the last judged reading: a replay.
+        assert_eq!(
+            r.admit(&obs("A", 290_000), Some(590_000)),
+            Ok(Admit::NewSession)
+        );
+        // 30 s before it: late.
+        assert!(r.admit(&obs("A", 560_000), Some(590_000)).is_err());
+        r.restart_at(290_000);
+        assert_eq!(r.admit(&obs("A", 290_000), None), Ok(Admit::Held));
     }
 }

@@ -188,8 +188,10 @@ const ROWTIME: &str = "`reefer_rowtime`";
 const RULES_LATENESS_MS: i64 = 30_000;
 
 /// The fields a reading must have for reefer-detect to judge it
-/// (`Reading::from_map` rejects it otherwise; kilowatts must also be >= 0),
-/// besides its time: the job drops the readings reefer-detect rejects.
+/// (`Reading::from_map` rejects it otherwise), besides its time: the job
+/// drops the readings reefer-detect rejects, and also those with a negative
+/// draw (reefer-detect keeps them as implausible, judged without their draw;
+/// the job would need every condition rewritten to say the same).
 const REQUIRED: [&str; 7] = [
     "container_id",
     "product_id",

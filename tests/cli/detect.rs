@@ -372,9 +372,11 @@ fn reads_ibm_style_csv_without_preparation() {
         .assert()
         .success();
     let err = String::from_utf8_lossy(&out.get_output().stderr);
-    // Nothing rejected, and every detector can work on it (door and compressor by their fallbacks).
+    // Nothing rejected, and every detector can work on it (door and compressor by their fallbacks);
+    // the shorted probe's readings are data, counted as implausible.
     assert!(
-        !err.contains("rejected") && !err.contains("never had what it needs"),
+        err.contains("rejected 0; implausible values kept as data and marked for their reading: temperature 60 (outside -80..80 °C)")
+            && !err.contains("never had what it needs"),
         "{err}"
     );
     let faults: Vec<String> = opened(&json_lines(&out.get_output().stdout))
@@ -578,15 +580,124 @@ fn bad_lines_are_reported_skipped_and_counted() {
 }
 
 #[test]
-fn out_of_order_readings_are_rejected() {
-    let readings = String::from_utf8(sim_sized("1", "10m", &[])).unwrap();
+fn readings_out_of_order_within_the_default_lateness_are_judged_in_event_time() {
+    let readings = String::from_utf8(sim(&["--inject", "2:power_off@30m+1h"])).unwrap();
+    let in_order = detect(readings.as_bytes(), &[]);
     let mut lines: Vec<&str> = readings.lines().collect();
-    lines.swap(3, 4);
+    // A reading sent after the same container's next one (1 min later).
+    let id = |l: &str| serde_json::from_str::<Value>(l).unwrap()["container_id"].clone();
+    let next = (10..).find(|&i| id(lines[i]) == id(lines[9])).unwrap();
+    lines.swap(9, next);
+    let input = lines.join("\n") + "\n";
+    assert_eq!(detect(input.as_bytes(), &[]), in_order);
+    // Without holding (--lateness 0s) any step back is a new session: noted, not rejected.
+    tool("reefer-detect")
+        .args(["--lateness", "0s"])
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("a new session for it"));
+}
+
+#[test]
+fn a_replayed_run_starts_a_new_session_per_container_and_gives_the_same_events_again() {
+    let run = sim(&[
+        "--inject",
+        "2:power_off@30m+1h",
+        "--inject",
+        "3:fan_failure@1h+2h",
+    ]);
+    let once = detect(&run, &[]);
+    assert!(opened(&once).iter().any(|(_, f)| f == "power_off"));
+    let twice = [run.clone(), run].concat();
+    let stats = tempfile::NamedTempFile::new().unwrap();
     let out = tool("reefer-detect")
+        .args(["--stats-json", stats.path().to_str().unwrap()])
+        .write_stdin(twice)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("went back from 2026-11-27T06:59:00Z to 2026-11-27T03:00:00Z (more than --lateness 1m): a new session for it"))
+        .stderr(predicate::str::contains("3 new sessions"))
+        .stderr(predicate::str::contains("rejected 0"));
+    let events = json_lines(&out.get_output().stdout);
+    let mut first = opened(&once);
+    let mut again = opened(&events);
+    first.extend(first.clone());
+    first.sort();
+    again.sort();
+    assert_eq!(again, first);
+    let v: Value = serde_json::from_slice(&std::fs::read(stats.path()).unwrap()).unwrap();
+    assert_eq!(
+        (v["sessions"].as_u64(), v["rejected"].as_u64()),
+        (Some(3), Some(0))
+    );
+}
+
+#[test]
+fn evaluate_scores_each_input_on_its_own_clock() {
+    let run = sim(&["--inject", "2:power_off@30m+1h"]);
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.jsonl");
+    std::fs::write(&one, &run).unwrap();
+    let one = one.to_str().unwrap();
+    // The same file twice: its readings are not late for the second score.
+    tool("reefer-detect")
+        .args(["--evaluate", one, one])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 input(s)"))
+        .stderr(predicate::str::contains("arrived after").not());
+}
+
+#[test]
+fn implausible_values_are_kept_as_data_marked_and_counted_once_at_the_end() {
+    let readings = String::from_utf8(sim_sized("1", "30m", &[])).unwrap();
+    let mut lines: Vec<String> = readings.lines().map(str::to_string).collect();
+    let set = |line: &str, field: &str, v: f64| {
+        let mut r: Value = serde_json::from_str(line).unwrap();
+        r[field] = v.into();
+        r.to_string()
+    };
+    lines[3] = set(&lines[3], "kilowatts", -0.02);
+    lines[4] = set(&lines[4], "kilowatts", -0.01);
+    lines[5] = set(&lines[5], "oxygen_level", 23.4);
+    lines[6] = set(&lines[6], "humidity_level", 104.0);
+    let stats = tempfile::NamedTempFile::new().unwrap();
+    let out = tool("reefer-detect")
+        .args(["--stats-json", stats.path().to_str().unwrap()])
         .write_stdin(lines.join("\n") + "\n")
-        .assert();
-    let out = out.code(1);
-    out.stderr(predicates::str::contains("stdin:5: reading of"));
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "rejected 0; implausible values kept as data and marked for their reading: kilowatts 2 (below 0), oxygen_level 1 (below 0 or above 22 %), humidity_level 1 (below 0 or above 100 %)",
+        ));
+    // Neither a power cut (a negative draw is no draw reading) nor a sensor fault from one reading.
+    assert!(opened(&json_lines(&out.get_output().stdout)).is_empty());
+    let v: Value = serde_json::from_slice(&std::fs::read(stats.path()).unwrap()).unwrap();
+    assert_eq!(v["read"].as_u64(), Some(lines.len() as u64));
+    assert_eq!(v["implausible"]["kilowatts"].as_u64(), Some(2));
+    assert_eq!(v["implausible"]["oxygen_level"].as_u64(), Some(1));
+}
+
+#[test]
+fn an_o2_sensor_reading_implausibly_high_is_a_sensor_fault() {
+    let readings = String::from_utf8(sim_sized("1", "1h", &["--products", "P01"])).unwrap();
+    let lines: Vec<String> = readings
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut r: Value = serde_json::from_str(l).unwrap();
+            if i >= 20 {
+                r["oxygen_level"] = 22.4.into();
+            }
+            r.to_string()
+        })
+        .collect();
+    let events = detect((lines.join("\n") + "\n").as_bytes(), &[]);
+    assert!(
+        opened(&events).iter().any(|(_, f)| f == "o2_sensor"),
+        "{events:?}"
+    );
 }
 
 #[test]

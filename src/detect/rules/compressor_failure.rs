@@ -51,6 +51,12 @@ impl Default for CompressorFailure {
     }
 }
 
+/// Fallback, frozen: return air this far above the setpoint (°C) with a
+/// low mean draw. A healthy unit cuts its compressor in at setpoint + 0.2 °C
+/// and runs it until the box is back, so its mean draw climbs above 3 kW well
+/// before the box gets here.
+const FROZEN_WARM: f64 = 0.8;
+
 impl CompressorFailure {
     /// The cause-based test for data without mode and supply air.
     fn fallback(&self, ctx: &Ctx) -> Verdict {
@@ -73,14 +79,17 @@ impl CompressorFailure {
         let sp = band.setpoint;
         let frozen = sp <= -10.0;
         let (warm, limit) = if frozen {
-            (o.temperature > sp + 1.5, self.fallback_frozen_kw)
+            (o.temperature > sp + FROZEN_WARM, self.fallback_frozen_kw)
         } else {
             // The fans' own heat (about 0.9 kW) needs cooling unless the
             // ambient is some 20 °C below the setpoint: 5 °C is a safe margin.
             let needs_cooling = o.ambient.is_some_and(|a| a > sp - 5.0);
-            (needs_cooling && o.temperature > sp + 0.5, self.fallback_kw)
+            (needs_cooling && o.temperature > sp + 0.2, self.fallback_kw)
         };
-        if warm && kw < limit {
+        // A chilled compressor that trips runs a reading now and then at full
+        // draw, which lifts the mean: most readings at the fans' draw say the same.
+        let tripping = !frozen && h.low_kw_share >= 0.5;
+        if warm && (kw < limit || tripping) {
             Verdict::fault(self.severity())
         } else if o.temperature <= sp + 0.3 {
             // A tripping compressor runs now and then: only a box back near

@@ -13,6 +13,7 @@
 use super::{n, Ctx, Rule, Timing, Verdict, MINUTE};
 use crate::detect::engine::{PLAUSIBLE_HIGH, PLAUSIBLE_LOW};
 use crate::detect::events::evidence;
+use crate::detect::obs::{BAD_CO2, BAD_O2};
 use serde_json::{Map, Value};
 
 pub struct DoorOpen;
@@ -118,7 +119,9 @@ fn fallback(ctx: &Ctx) -> Verdict {
     });
     // Outside air in a CA box: O2 climbs (three rises in a row, 3 % in all)
     // while CO2 falls by 1 % or more; a faulty sensor moves one gas, a door both.
-    let outside_air = ctx.band.ca && {
+    // (Not on an implausible gas reading: that is the sensor, not the air.)
+    let gases_plausible = o.implausible & (BAD_O2 | BAD_CO2) == 0;
+    let outside_air = ctx.band.ca && gases_plausible && {
         let (g, c) = (&ctx.hist.o2, &ctx.hist.co2);
         g.seen > 3 && c.seen > 3 && {
             let (t0, v0) = g.back(3);

@@ -33,6 +33,9 @@ pub struct Ctx<'a, 'o> {
     pub cond_since: Option<i64>,
     /// An episode of this rule is open for the container.
     pub open: bool,
+    /// The typical change between two readings of O2 and CO2 among the
+    /// container's peers (its product in this input), see [`crate::detect::history::PeerNoise`].
+    pub peer_noise: (f64, f64),
 }
 
 /// A rule's judgement of one observation.

@@ -15,7 +15,7 @@ impl Default for O2Sensor {
             other_air_below: Some(2.5),
             // Air holds 20.95 % O2 and nothing in a box adds oxygen; 0.55 %
             // above it is far outside a sound sensor's noise (SD ≈ 0.03 %).
-            above: 21.5,
+            above: crate::detect::obs::O2_HIGHEST,
             ..GasRule::new(0.6, 0.5, 0.7)
         })
     }
@@ -49,6 +49,7 @@ impl Rule for O2Sensor {
             &ctx.hist.o2,
             ctx.obs.co2.map(|_| &ctx.hist.co2),
             ctx.obs.oxygen,
+            ctx.peer_noise.0,
         )
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
