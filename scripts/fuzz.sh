@@ -18,6 +18,8 @@ for t in "${targets[@]}"; do
   if [ -z "$(ls -A "fuzz/corpus/$t")" ]; then
     head -c 4096 samples/small.csv >"fuzz/corpus/$t/small.csv"
     head -n 3 samples/fleet.jsonl | tail -n 1 >"fuzz/corpus/$t/reading.jsonl"
+    # Two readings: the scanner reads the second with the keys it learnt from the first.
+    head -n 3 samples/fleet.jsonl | tail -n 2 >"fuzz/corpus/$t/readings.jsonl"
     head -n 1 tests/fixtures/detect/fleet.events.jsonl >"fuzz/corpus/$t/event.jsonl"
     printf '2026-11-27T03:00:00.250+05:30' >"fuzz/corpus/$t/time.txt"
   fi

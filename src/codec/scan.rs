@@ -356,6 +356,11 @@ impl Schema {
         t.bytes.clear();
         t.steps.clear();
         t.usable = false;
+        // A template is its keys: `{}` has none to check the `{` with (the
+        // fuzzer's `{}` then `}`), so an empty object takes the general path.
+        if self.scratch.is_empty() {
+            return;
+        }
         for (n, &(a, l, entry)) in self.scratch.iter().enumerate() {
             // `a` is just past the key's opening quote; `l` the name's length.
             let (a, l) = (a as usize, l as usize);
@@ -1113,6 +1118,9 @@ mod tests {
             // Each after the learnt line, and the learnt line after each.
             assert_agree(&[LINE.to_string(), v.clone(), LINE.to_string(), v.clone()]);
         }
+        // Learnt from an empty object (found by the fuzzer: `}` was accepted).
+        let lines = ["{}", "}", "{}", "{} ", "{\"a\":1}", "}", ""];
+        assert_agree(&lines.map(String::from));
     }
 
     #[test]
