@@ -61,7 +61,16 @@ browse() { # browse URL OUT [chromium args...]: the DOM after the script ran; st
     --user-data-dir="$profile" --proxy-server=socks5://127.0.0.1:9 --proxy-bypass-list=127.0.0.1 \
     --host-resolver-rules='MAP * ~NOTFOUND, EXCLUDE 127.0.0.1' \
     --enable-logging=stderr --v=0 --hide-scrollbars "$@" "$url" >"$out" 2>"$out.log" || true
-  rm -rf "$profile"
+  drop_profile "$profile"
+}
+drop_profile() { # drop_profile DIR: Chromium's helper processes may still write there when it exits
+  pkill -f -- "--user-data-dir=$1" 2>/dev/null || true
+  local try
+  for try in 1 2 3 4 5; do
+    rm -rf "$1" 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "     note: could not remove the browser profile $1" >&2
 }
 attr() { # attr NAME DOMFILE
   { grep -o "id=\"drawn\"[^>]*" "$2" || true; } | { grep -o "data-$1=\"[^\"]*\"" || true; } | head -1 | sed 's/.*="\(.*\)"/\1/'
@@ -120,7 +129,7 @@ timeout 60 python3 scripts/cdp-watch.py "$devtools" "http://$addr/" 12 \
   >"$work/live.txt" || true
 kill "$chromium_pid" 2>/dev/null || true
 wait "$chromium_pid" 2>/dev/null || true
-rm -rf "$profile"
+drop_profile "$profile"
 wait "$feeder" || true
 exec 7>&-
 kill -INT "$serve_pid" 2>/dev/null || true
