@@ -108,7 +108,12 @@ static FRACTIONS: [[u8; 8]; 11111] = {
 /// are the number (sign, 19 digits of an `i64`, point, one more).
 #[inline(always)]
 fn put_fixed(out: &mut [u8], pos: usize, x: f64, decimals: u32, scale: f64) -> usize {
-    let scaled = round_to_i64(x * scale);
+    put_scaled(out, pos, round_to_i64(x * scale), decimals)
+}
+
+/// [`put_fixed`] of `scaled` / 10^`decimals`, already rounded.
+#[inline(always)]
+fn put_scaled(out: &mut [u8], pos: usize, scaled: i64, decimals: u32) -> usize {
     let v = scaled.unsigned_abs();
     if decimals <= 4 {
         let pow = 10u64.pow(decimals);
@@ -179,6 +184,9 @@ pub fn push_fixed(buf: &mut Vec<u8>, x: f64, decimals: u32) {
 pub struct Resolution {
     step: f64,
     decimals: u32,
+    /// The step is one unit of the last place (0.1 with one decimal, 0.01
+    /// with two): the multiple of the step is then the written digits.
+    unit: bool,
 }
 
 impl Resolution {
@@ -194,7 +202,12 @@ impl Resolution {
             4
         }
         .min(4);
-        Resolution { step, decimals }
+        let unit = (step * 10f64.powi(decimals as i32) - 1.0).abs() < 1e-12;
+        Resolution {
+            step,
+            decimals,
+            unit,
+        }
     }
 
     /// `x` as a unit reports it: the nearest multiple of the step.
@@ -364,6 +377,14 @@ impl Cursor<'_> {
 
     #[inline(always)]
     fn resolved(&mut self, x: f64, r: &Resolution) {
+        let units = x / r.step;
+        if r.unit && units.abs() < 1e15 {
+            // round(x / step) is the number in units of the last place; the
+            // general path below would multiply it back by the step and
+            // round it again to the same integer (exact below 10^15).
+            self.len = put_scaled(self.out, self.len, round_to_i64(units), r.decimals);
+            return;
+        }
         // A constant number of places divides by a constant.
         let x = r.resolve(x);
         match r.decimals {
@@ -528,10 +549,14 @@ mod tests {
     /// Appends `x` as a unit reports it at `resolution`.
     fn push_resolved(buf: &mut Vec<u8>, x: f64, resolution: f64) {
         let r = Resolution::new(resolution);
-        let mut tmp = [0u8; 24];
-        let scale = 10i64.pow(r.decimals) as f64;
-        let end = put_fixed(&mut tmp, 0, r.resolve(x), r.decimals, scale);
-        buf.extend_from_slice(&tmp[..end]);
+        let mut out = [0u8; ROW_CAPACITY];
+        let mut cursor = Cursor {
+            out: &mut out,
+            len: 0,
+        };
+        cursor.resolved(x, &r);
+        let end = cursor.len;
+        buf.extend_from_slice(&out[..end]);
     }
 
     /// The formatter before the speed-up (libm `round`, itoa), kept as the
