@@ -213,6 +213,8 @@ pub struct Container {
     pub sensors: Option<super::sensors::BasicSensors>,
     rng: SmallRng,
     dt_s: f64,
+    /// Integration substeps of one interval ([`substeps`] of `dt_s`).
+    substeps: usize,
     // Voyage.
     track: &'static Track,
     km: f64,
@@ -411,6 +413,7 @@ impl Container {
             delivery: None,
             sensors: None,
             dt_s: interval_s,
+            substeps: substeps(interval_s),
             track,
             km,
             speed_kmh,
@@ -583,7 +586,12 @@ impl Container {
     /// capacity, warmed by respiration). The unit cools the air it blows
     /// (supply = return − q / airflow); the load exchanges heat with that air.
     fn integrate(&mut self, dt: f64, t_ms: i64, ambient: f64, d: &Drive) -> Effort {
-        let substeps = substeps(dt);
+        // A reading's interval always gives the same count, worked out once.
+        let substeps = if dt == self.dt_s {
+            self.substeps
+        } else {
+            substeps(dt)
+        };
         let h = dt / substeps as f64;
         let fans = d.powered && !d.defrost;
         let airflow = self.airflow(fans, d.fan_failed);
