@@ -146,6 +146,7 @@ impl Rule for TemperatureBand {
                 && ctx
                     .cond_since
                     .is_some_and(|s| o.t_ms - s >= self.risk_grace_ms),
+            form: 0,
         }
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
