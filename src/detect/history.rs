@@ -96,6 +96,12 @@ pub struct Level {
     pub inside_t: i64,
     pub outside_t: i64,
     pub left_t: i64,
+    /// How far the first outside mean lay from the inside one before it, %:
+    /// a step, or a slow climb (a CA box rebuilding its CO2 after a door
+    /// nobody saw) that crossed the edge.
+    pub left_step: f64,
+    /// The last mean seen, %.
+    last_mean: f64,
 }
 
 /// Means learnt before the level bounds a drift (2 h) ...
@@ -123,6 +129,8 @@ impl Default for Level {
             inside_t: i64::MIN / 2,
             outside_t: i64::MIN / 2,
             left_t: i64::MIN / 2,
+            left_step: 0.0,
+            last_mean: f64::NAN,
         }
     }
 }
@@ -130,6 +138,7 @@ impl Default for Level {
 impl Level {
     /// Notes whether the mean of the bin starting at `t` lies inside the envelope.
     fn see(&mut self, m: f64, t: i64) {
+        let last = std::mem::replace(&mut self.last_mean, m);
         if self.learnt == 0 {
             return;
         }
@@ -139,6 +148,7 @@ impl Level {
         } else {
             if self.inside_t == t - GAS_BIN_MS {
                 self.left_t = t;
+                self.left_step = m - last;
             }
             self.outside_t = t;
         }
@@ -168,6 +178,8 @@ impl Level {
                     inside_t: self.inside_t,
                     outside_t: self.outside_t,
                     left_t: self.left_t,
+                    left_step: self.left_step,
+                    last_mean: self.last_mean,
                     ..Level::default()
                 };
             }
@@ -619,6 +631,9 @@ pub struct History {
     pub reached_band: bool,
     /// Lowest (for a box above its band) temperature seen while pulling down.
     pub pull_down_best: f64,
+    /// Since when the box has been well inside its band while pulling down
+    /// (`i64::MIN`: it is not): it must stay there 10 minutes to have arrived.
+    inside_band_since: i64,
     /// Temperatures sampled at least 20 s apart, the last 8 (a few minutes at any interval).
     recent: [(i64, f64); 8],
     recent_next: usize,
@@ -656,6 +671,7 @@ impl Default for History {
             last_power_off: i64::MIN / 2,
             reached_band: false,
             pull_down_best: f64::INFINITY,
+            inside_band_since: i64::MIN,
             recent: [(i64::MIN / 2, f64::NAN); 8],
             recent_next: 0,
             slow: [(i64::MIN / 2, f64::NAN); 8],
@@ -874,9 +890,16 @@ impl History {
             let (t, high) = crate::detect::rules::controlled(o, band);
             // Well inside (by 0.5 °C): a warm load pulling down for days
             // hovers at the edge of the band, in and out with the noise.
+            // For 10 minutes and two readings: a noisy probe (0.2 °C) on a
+            // load hovering near its band reads 0.5 °C inside now and then.
             if t <= high - 0.5 && band.low.is_none_or(|l| t >= l) {
-                self.reached_band = true;
+                if self.inside_band_since == i64::MIN {
+                    self.inside_band_since = o.t_ms;
+                } else if o.t_ms - self.inside_band_since >= 10 * 60_000 {
+                    self.reached_band = true;
+                }
             } else {
+                self.inside_band_since = i64::MIN;
                 self.pull_down_best = self.pull_down_best.min(t);
             }
         }

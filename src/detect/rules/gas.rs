@@ -274,9 +274,12 @@ impl GasRule {
         let since = g.bins_since(SHIFT_BINS);
         // The channel stepped out of its level (from a 10-minute mean inside
         // it) once the last door or power cut had settled, and has stayed out.
+        // It stepped: its first mean outside lay half `shift` or more from the
+        // one before (a slow climb across the edge is the drift test's).
         let left = g.level.left_t;
         let disturbed = drift_from - self.drift_settle_ms;
-        if !one_side || left < disturbed + self.settle_ms || left > since {
+        let stepped = g.level.left_step.abs() >= 0.5 * self.shift;
+        if !one_side || !stepped || left < disturbed + self.settle_ms || left > since {
             return None;
         }
         let per_bin = if g.rows || interval_ms <= 0 {
