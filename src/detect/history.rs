@@ -959,6 +959,38 @@ mod tests {
     }
 
     #[test]
+    fn a_channel_s_level_learns_its_settled_means_keeps_a_step_out_and_notes_when_it_left() {
+        let mut g = GasHistory::default();
+        let min = 60_000;
+        // 8 h of a CA box's CO2 saw-tooth between 5.0 and 6.5 %, every minute, settled.
+        let tooth = |i: i64| 5.0 + 1.5 * ((i % 180) as f64 / 180.0);
+        for i in 0..480 {
+            g.update(tooth(i), i * min);
+            g.learn_level(true);
+        }
+        let (base, spread) = g.level.known(LEVEL_SHIFT_WARM).unwrap();
+        assert!((base - 5.75).abs() < 0.3 && spread > 0.1, "{:?}", g.level);
+        assert!(g.level.low < 5.15 && g.level.high > 6.3, "{:?}", g.level);
+        // Near miss: a scrub to the bottom of the tooth stays inside.
+        assert!(g.level.left_t < 0, "{:?}", g.level);
+        // A step to 2 % leaves it, is not learnt, and is noted as a step.
+        for i in 480..520 {
+            g.update(2.0, i * min);
+            g.learn_level(true);
+        }
+        assert_eq!(g.level.left_t, 480 * min, "{:?}", g.level);
+        assert!(
+            g.level.left_step < -3.0 && g.level.outside > 0,
+            "{:?}",
+            g.level
+        );
+        // (the last tooth mean is learnt at the first reading after it; a step mean would move it 0.1)
+        assert!((g.level.base - base).abs() < 0.03, "{:?}", g.level);
+        let (mean, one_side) = g.recent_level(3, base).unwrap();
+        assert!((mean - 2.0).abs() < 1e-9 && one_side);
+    }
+
+    #[test]
     fn gas_history_learns_repeats_trends_and_jumps() {
         // A channel that changes at every other reading learns p_same ≈ 0.5.
         let mut g = GasHistory::default();

@@ -574,6 +574,8 @@ impl GasRule {
                     (field, n(value)),
                     ("slope_per_h", n(Some((slope_per_h * 1000.0).round() / 1000.0))),
                     ("drift_threshold_per_h", n(Some(self.drift_per_h))),
+                    ("own_level", g.level.known(LEVEL_WARM).map(|(b, _)| r2(b)).and_then(|b| n(Some(b)))),
+                    ("level_spread", g.level.known(LEVEL_WARM).and_then(|(_, s)| n(Some((s * 1000.0).round() / 1000.0)))),
                     ("trend_for_s", Some(Value::from((o.t_ms - since) / 1000))),
                 ]),
                 format!(
@@ -683,6 +685,44 @@ mod tests {
         assert!(rule
             .finding(&g, None, 160 * MINUTE, 180 * MINUTE, MINUTE, 0.0)
             .is_none());
+    }
+
+    /// 8 h of a settled CA box (O2 3 %, CO2 5 %), then `o2` and `co2` (minute → %) for 1 h.
+    fn settled_then(o2: impl Fn(i64) -> f64, co2: impl Fn(i64) -> f64) -> (GasHistory, GasHistory) {
+        let (mut g, mut c) = (GasHistory::default(), GasHistory::default());
+        for i in 0..540 {
+            let r = |x: f64| (x * 100.0).round() / 100.0;
+            let (a, b) = if i < 480 {
+                (3.0 + wobble(i, 0.1), 5.0 + wobble(i + 3, 0.05))
+            } else {
+                (o2(i - 480), co2(i - 480))
+            };
+            g.update(r(a), i * MINUTE);
+            c.update(r(b), i * MINUTE);
+            g.learn_level(true);
+            c.learn_level(true);
+        }
+        (g, c)
+    }
+
+    #[test]
+    fn a_step_out_of_the_channel_s_own_level_is_a_shift_and_a_door_or_slow_climb_is_not() {
+        let rule = GasRule::new(0.6, 0.5, 0.7);
+        let t = 540 * MINUTE;
+        let (g, c) = settled_then(|i| 5.0 + wobble(i, 0.1), |i| 5.0 + wobble(i, 0.05));
+        assert!(matches!(
+            rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0),
+            Some(Finding::Shift { base, mean, .. }) if (base - 3.0).abs() < 0.1 && (mean - 5.0).abs() < 0.1
+        ));
+        // Near miss: both gases step at once (a door, the CA system).
+        let (g, c) = settled_then(|i| 5.0 + wobble(i, 0.1), |i| 3.0 + wobble(i, 0.05));
+        assert!(rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0).is_none());
+        // Near miss: a slow climb (0.3 %/h) is no step, and under the drift threshold.
+        let (g, c) = settled_then(|i| 3.0 + 0.005 * i as f64, |i| 5.0 + wobble(i, 0.05));
+        assert!(!matches!(
+            rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0),
+            Some(Finding::Shift { .. })
+        ));
     }
 
     #[test]
