@@ -42,6 +42,9 @@ pub struct GasHistory {
     bins: [f64; GAS_BINS],
     /// Largest change between two readings in each of those bins.
     bins_jump: [f64; GAS_BINS],
+    /// The envelope of the channel's level (low, high) when each of those bins
+    /// completed: a trend is judged against the level as it was before it began.
+    bins_env: [(f64, f64); GAS_BINS],
     nbins: usize,
     /// Fed by window rows ([`GasHistory::update_row`]): `run` counts the
     /// readings of consecutive rows that stood still at one value, and the
@@ -68,9 +71,9 @@ pub struct GasHistory {
 /// (the spread, a mean absolute deviation), and the envelope the means keep
 /// (lowest and highest, relaxing toward the level over a day): a CA box's
 /// CO2 builds up with respiration and is scrubbed in a step, a saw-tooth
-/// whose whole range is normal for that box. A mean further than 4 spreads
-/// outside the envelope is not learnt (a sensor fault or a passing
-/// disturbance must not teach the level) unless the channel stays away for
+/// whose whole range is normal for that box. After the first 6 hours of
+/// means, a mean further than 4 spreads outside the envelope is not learnt
+/// (a sensor fault or a passing disturbance must not teach the level) unless the channel stays away for
 /// 12 hours (a new CA set point), when the level is learnt anew. Medians
 /// would need a window of means per channel; with this outlier rejection
 /// the EWMA is as robust and costs six numbers.
@@ -170,8 +173,11 @@ impl Level {
             self.learnt += 1;
             return;
         }
+        // The first 6 hours learn every settled mean (a CA box's saw-tooth
+        // takes hours to show its whole range, and a scrub is not an outlier).
         let margin = 4.0 * self.spread;
-        if m < self.low - margin || m > self.high + margin {
+        let warm = self.learnt >= LEVEL_SHIFT_WARM;
+        if warm && (m < self.low - margin || m > self.high + margin) {
             self.outside += 1;
             if self.outside >= LEVEL_RELEARN {
                 *self = Level {
@@ -219,6 +225,7 @@ impl Default for GasHistory {
             bin: (i64::MIN, 0.0, 0, 0.0),
             bins: [0.0; GAS_BINS],
             bins_jump: [0.0; GAS_BINS],
+            bins_env: [(f64::INFINITY, f64::NEG_INFINITY); GAS_BINS],
             nbins: 0,
             rows: false,
             row_run: 0,
@@ -289,10 +296,12 @@ impl GasHistory {
                     if self.nbins == GAS_BINS {
                         self.bins.copy_within(1.., 0);
                         self.bins_jump.copy_within(1.., 0);
+                        self.bins_env.copy_within(1.., 0);
                         self.nbins -= 1;
                     }
                     self.bins[self.nbins] = self.bin.1 / self.bin.2 as f64;
                     self.bins_jump[self.nbins] = self.bin.3;
+                    self.bins_env[self.nbins] = (self.level.low, self.level.high);
                     self.nbins += 1;
                 } else {
                     // A gap in the data: the trend starts over.
@@ -391,6 +400,12 @@ impl GasHistory {
         let mean = b.iter().sum::<f64>() / n as f64;
         let side = (mean - base).signum();
         Some((mean, b.iter().all(|m| (m - base).signum() == side)))
+    }
+
+    /// The envelope of the level (low, high) when the oldest of the last `n`
+    /// complete 10-minute bins completed (None until there are that many).
+    pub fn envelope_before(&self, n: usize) -> Option<(f64, f64)> {
+        (n > 0 && self.nbins >= n).then(|| self.bins_env[self.nbins - n])
     }
 
     /// Start of the oldest of the last `n` complete 10-minute bins.

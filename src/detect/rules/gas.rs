@@ -341,10 +341,21 @@ impl GasRule {
         // outside that level's band (3 spreads, the way it trends): a CA box
         // moves its gases up and down inside its band all day, and a cheap
         // cell's noise makes those swings look like 70-minute trends.
+        // ... and beyond the envelope the level had when the trend began (a
+        // CO2 scrub, blurred by a noisy cell over an hour, ends at the bottom
+        // of the box's saw-tooth, not below it).
         let left_level = match (g.level.known(LEVEL_WARM), g.last_mean()) {
             (Some((base, spread)), Some(last)) => {
+                let beyond = g.envelope_before(bins).is_none_or(|(low, high)| {
+                    if tr.slope_per_h > 0.0 {
+                        last > high
+                    } else {
+                        last < low
+                    }
+                });
                 (last - base) * tr.slope_per_h > 0.0
                     && (last - base).abs() > DRIFT_LEVEL_SPREADS * spread
+                    && beyond
             }
             _ => true,
         };
