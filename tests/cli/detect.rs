@@ -784,6 +784,31 @@ fn a_noisy_gas_sensor_that_then_shifts_level_escalates_with_the_new_evidence() {
 }
 
 #[test]
+fn a_state_file_keeps_each_channel_s_level_so_two_runs_escalate_as_one_would() {
+    let (readings, two, _) = noisy_o2_then_a_step_in_box_2();
+    let whole = detect(&readings, &[]);
+    // Split after 8 h 20 min (3 readings a minute): the noise has begun, the step not.
+    let text = String::from_utf8(readings).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(1500);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("detect.state");
+    let state = state.to_str().unwrap();
+    let mut split = detect((first.join("\n") + "\n").as_bytes(), &["--state", state]);
+    split.extend(detect(
+        (second.join("\n") + "\n").as_bytes(),
+        &["--state", state],
+    ));
+    assert_eq!(split, whole);
+    assert!(
+        split
+            .iter()
+            .any(|e| e["container_id"] == two && e["status"] == "escalated"),
+        "{split:?}"
+    );
+}
+
+#[test]
 fn lists_rules_and_writes_completions() {
     let out = tool("reefer-detect").arg("--list-rules").assert();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
