@@ -3,6 +3,16 @@
 //! observations before one `open` event; a critical turn gives one
 //! `escalated` event; the condition must be clear for `clear_for` before one
 //! `resolved` event. Memory is one fixed-size record per container.
+//!
+//! A fault open for one reason does not hide a different anomaly of the same
+//! kind: a rule names the form it found (a gas sensor stuck, drifting, noisy,
+//! above air or shifted from its own level), and a form new to an open
+//! episode escalates it to critical, once, with the new evidence (the event's
+//! evidence lists every form seen). One episode stays one alert downstream
+//! (reefer-act keys alerts by container and fault) and people hear of the
+//! second anomaly: an escalation is always announced. A channel that fails in
+//! two ways at once is not a passing glitch, and a CA controller steers the
+//! atmosphere by it.
 
 pub use super::band::{Band, DEFAULT_HALF_BAND, PLAUSIBLE_HIGH, PLAUSIBLE_LOW};
 use super::events::{FaultEvent, Severity, Status};
@@ -18,6 +28,8 @@ struct Track {
     open: Option<(i64, Severity)>,
     clear_since: Option<i64>,
     clear_count: u32,
+    /// The forms of the fault the open episode has shown (bits of [`Verdict::Fault::form`]).
+    forms: u8,
 }
 
 struct ContainerState {
@@ -59,7 +71,7 @@ pub struct Saved {
 }
 
 /// Format of [`Saved`] in a state file: bump it when these structures change.
-pub const STATE_VERSION: u32 = 2;
+pub const STATE_VERSION: u32 = 3;
 
 /// What became of an observation the engine accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,6 +381,7 @@ impl Engine {
                 band: &st.band,
                 cond_since: track.cond_since,
                 open: track.open.is_some(),
+                forms: track.forms,
                 peer_noise,
             };
             let verdict = slot.rule.check(&ctx);
@@ -393,6 +406,7 @@ fn step(
             severity,
             since,
             immediate,
+            form,
         } => {
             tr.clear_since = None;
             tr.clear_count = 0;
@@ -406,14 +420,32 @@ fn step(
                     let urgent = immediate && tr.count >= timing.min_readings.min(2);
                     if held || urgent {
                         tr.open = Some((cond_since, severity));
-                        emit(event(slot, ctx, Status::Open, severity, cond_since));
+                        tr.forms = form;
+                        let ctx = Ctx {
+                            forms: form,
+                            ..*ctx
+                        };
+                        emit(event(slot, &ctx, Status::Open, severity, cond_since));
                     }
                 }
-                Some((since, old)) if severity > old => {
-                    tr.open = Some((since, severity));
-                    emit(event(slot, ctx, Status::Escalated, severity, since));
+                Some((since, old)) => {
+                    // A second form of the fault: critical, whatever the rule said.
+                    let new_form = form & !tr.forms != 0 && tr.forms != 0;
+                    tr.forms |= form;
+                    let severity = if new_form {
+                        Severity::Critical
+                    } else {
+                        severity
+                    };
+                    if severity > old {
+                        tr.open = Some((since, severity));
+                        let ctx = Ctx {
+                            forms: tr.forms,
+                            ..*ctx
+                        };
+                        emit(event(slot, &ctx, Status::Escalated, severity, since));
+                    }
                 }
-                Some(_) => {}
             }
         }
         Verdict::Clear => {
@@ -424,6 +456,7 @@ fn step(
                 tr.clear_count += 1;
                 if t - cs >= timing.clear_ms && tr.clear_count >= timing.clear_readings {
                     tr.open = None;
+                    tr.forms = 0;
                     tr.clear_since = None;
                     tr.clear_count = 0;
                     emit(event(slot, ctx, Status::Resolved, severity, since));

@@ -42,6 +42,9 @@ pub struct GasHistory {
     bins: [f64; GAS_BINS],
     /// Largest change between two readings in each of those bins.
     bins_jump: [f64; GAS_BINS],
+    /// The envelope of the channel's level (low, high) when each of those bins
+    /// completed: a trend is judged against the level as it was before it began.
+    bins_env: [(f64, f64); GAS_BINS],
     nbins: usize,
     /// Fed by window rows ([`GasHistory::update_row`]): `run` counts the
     /// readings of consecutive rows that stood still at one value, and the
@@ -53,6 +56,157 @@ pub struct GasHistory {
     flat_value: f64,
     /// The spread (max − min) of the last 4 rows, newest at `spreads[(seen - 1) & 3]`.
     spreads: [f64; 4],
+    /// The start and mean of the 10-minute bin that just completed, until the level learns it.
+    pending: Option<(i64, f64)>,
+    /// The channel's own level, learnt from its settled 10-minute means.
+    pub level: Level,
+}
+
+/// A gas channel's own level: a robust running estimate of where this
+/// container's channel reads when nothing happens (a biased but steady cell
+/// is normal for its container), learnt from its 10-minute means while the
+/// box is settled (3 h after a door, power cut or jump of the air, 1 h after
+/// the first reading): an EWMA of the means (6-hour time constant: a slow
+/// drift must not drag the level along), of their absolute deviation from it
+/// (the spread, a mean absolute deviation), and the envelope the means keep
+/// (lowest and highest, relaxing toward the level over a day): a CA box's
+/// CO2 builds up with respiration and is scrubbed in a step, a saw-tooth
+/// whose whole range is normal for that box. After the first 6 hours of
+/// means, a mean further than 4 spreads outside the envelope is not learnt
+/// (a sensor fault or a passing disturbance must not teach the level) unless the channel stays away for
+/// 12 hours (a new CA set point), when the level is learnt anew. Medians
+/// would need a window of means per channel; with this outlier rejection
+/// the EWMA is as robust and costs six numbers.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Level {
+    /// The level, % (meaningless while `learnt` is 0).
+    pub base: f64,
+    /// Mean absolute deviation of a settled 10-minute mean from it, %.
+    pub spread: f64,
+    /// The envelope of the settled means, %.
+    pub low: f64,
+    pub high: f64,
+    /// Settled means learnt since the level (re)started.
+    pub learnt: u32,
+    /// Consecutive settled means too far from the level to be learnt.
+    pub outside: u32,
+    /// Start of the last 10-minute bin whose mean lay inside the envelope
+    /// (3 spreads around it), of the last that lay outside, and of the
+    /// first outside bin after an inside one (the channel left its level
+    /// then): a shift is a channel leaving its level, not one still coming
+    /// back to it (a CA box's CO2 takes most of a day to build up again
+    /// after a door), and a door moves both gases in the same bin.
+    pub inside_t: i64,
+    pub outside_t: i64,
+    pub left_t: i64,
+    /// How far the first outside mean lay from the inside one before it, %:
+    /// a step, or a slow climb (a CA box rebuilding its CO2 after a door
+    /// nobody saw) that crossed the edge.
+    pub left_step: f64,
+    /// The last mean seen, %.
+    last_mean: f64,
+}
+
+/// Means learnt before the level bounds a drift (2 h) ...
+pub const LEVEL_WARM: u32 = 12;
+/// ... and before a step away from it is judged (6 h: a CA box's CO2
+/// saw-tooth, built up by respiration and scrubbed in a step, takes 2–3 h).
+pub const LEVEL_SHIFT_WARM: u32 = 36;
+/// The spread never falls below this, %: a channel reported to 0.1 % (or
+/// 0.01 % and near air) would otherwise look perfectly steady.
+pub const LEVEL_SPREAD_FLOOR: f64 = 0.05;
+/// The box is settled this long after a door, a power cut or a jump of the air, ms.
+pub const LEVEL_SETTLE_MS: i64 = 180 * 60_000;
+/// Means outside the level for this long (12 h of 10-minute means) start it over.
+const LEVEL_RELEARN: u32 = 72;
+
+impl Default for Level {
+    fn default() -> Self {
+        Level {
+            base: 0.0,
+            spread: LEVEL_SPREAD_FLOOR,
+            low: f64::INFINITY,
+            high: f64::NEG_INFINITY,
+            learnt: 0,
+            outside: 0,
+            inside_t: i64::MIN / 2,
+            outside_t: i64::MIN / 2,
+            left_t: i64::MIN / 2,
+            left_step: 0.0,
+            last_mean: f64::NAN,
+        }
+    }
+}
+
+impl Level {
+    /// Notes whether the mean of the bin starting at `t` lies inside the envelope.
+    fn see(&mut self, m: f64, t: i64) {
+        let last = std::mem::replace(&mut self.last_mean, m);
+        if self.learnt == 0 {
+            return;
+        }
+        let margin = 3.0 * self.spread;
+        if m >= self.low - margin && m <= self.high + margin {
+            self.inside_t = t;
+        } else {
+            if self.inside_t == t - GAS_BIN_MS {
+                self.left_t = t;
+                self.left_step = m - last;
+            }
+            self.outside_t = t;
+        }
+    }
+
+    fn learn(&mut self, m: f64) {
+        if self.learnt < LEVEL_WARM / 2 {
+            // Warm-up: the plain mean and mean absolute deviation of the first hour.
+            let k = f64::from(self.learnt + 1);
+            if self.learnt == 0 {
+                self.base = m;
+            } else {
+                self.base += (m - self.base) / k;
+                self.spread += ((m - self.base).abs() - self.spread) / k;
+            }
+            self.spread = self.spread.max(LEVEL_SPREAD_FLOOR);
+            self.low = self.low.min(m);
+            self.high = self.high.max(m);
+            self.learnt += 1;
+            return;
+        }
+        // The first 6 hours learn every settled mean (a CA box's saw-tooth
+        // takes hours to show its whole range, and a scrub is not an outlier).
+        let margin = 4.0 * self.spread;
+        let warm = self.learnt >= LEVEL_SHIFT_WARM;
+        if warm && (m < self.low - margin || m > self.high + margin) {
+            self.outside += 1;
+            if self.outside >= LEVEL_RELEARN {
+                *self = Level {
+                    inside_t: self.inside_t,
+                    outside_t: self.outside_t,
+                    left_t: self.left_t,
+                    left_step: self.left_step,
+                    last_mean: self.last_mean,
+                    ..Level::default()
+                };
+            }
+            return;
+        }
+        self.outside = 0;
+        let dev = m - self.base;
+        self.base += dev / 36.0;
+        self.spread = (self.spread + (dev.abs() - self.spread) / 36.0).max(LEVEL_SPREAD_FLOOR);
+        // The envelope takes in every learnt mean and forgets over about a day.
+        self.low = self.low.min(m);
+        self.high = self.high.max(m);
+        self.low += (self.base.min(m) - self.low) / 144.0;
+        self.high += (self.base.max(m) - self.high) / 144.0;
+        self.learnt = self.learnt.saturating_add(1);
+    }
+
+    /// The level and its spread once `warm` settled means were learnt.
+    pub fn known(&self, warm: u32) -> Option<(f64, f64)> {
+        (self.learnt >= warm).then_some((self.base, self.spread))
+    }
 }
 
 impl Default for GasHistory {
@@ -71,11 +225,14 @@ impl Default for GasHistory {
             bin: (i64::MIN, 0.0, 0, 0.0),
             bins: [0.0; GAS_BINS],
             bins_jump: [0.0; GAS_BINS],
+            bins_env: [(f64::INFINITY, f64::NEG_INFINITY); GAS_BINS],
             nbins: 0,
             rows: false,
             row_run: 0,
             flat_value: f64::NAN,
             spreads: [0.0; 4],
+            pending: None,
+            level: Level::default(),
         }
     }
 }
@@ -139,15 +296,18 @@ impl GasHistory {
                     if self.nbins == GAS_BINS {
                         self.bins.copy_within(1.., 0);
                         self.bins_jump.copy_within(1.., 0);
+                        self.bins_env.copy_within(1.., 0);
                         self.nbins -= 1;
                     }
                     self.bins[self.nbins] = self.bin.1 / self.bin.2 as f64;
                     self.bins_jump[self.nbins] = self.bin.3;
+                    self.bins_env[self.nbins] = (self.level.low, self.level.high);
                     self.nbins += 1;
                 } else {
                     // A gap in the data: the trend starts over.
                     self.nbins = 0;
                 }
+                self.pending = Some((self.bin.0 * GAS_BIN_MS, self.bin.1 / self.bin.2 as f64));
             }
             self.bin = (idx, 0.0, 0, 0.0);
         }
@@ -216,6 +376,54 @@ impl GasHistory {
         (0..k.min(4).min(self.seen))
             .filter(|i| self.spreads[((self.seen - 1 - i) & 3) as usize] > threshold)
             .count() as u32
+    }
+
+    /// Teaches the level the 10-minute mean that just completed, if the box
+    /// was settled through it.
+    pub(crate) fn learn_level(&mut self, settled: bool) {
+        if let Some((t, m)) = self.pending.take() {
+            self.level.see(m, t);
+            if settled {
+                self.level.learn(m);
+            }
+        }
+    }
+
+    /// The mean of the last `n` complete, consecutive 10-minute means, and
+    /// whether every one of them lies on the same side of `base` (None until
+    /// there are that many).
+    pub fn recent_level(&self, n: usize, base: f64) -> Option<(f64, bool)> {
+        if n == 0 || self.nbins < n {
+            return None;
+        }
+        let b = &self.bins[self.nbins - n..self.nbins];
+        let mean = b.iter().sum::<f64>() / n as f64;
+        let side = (mean - base).signum();
+        Some((mean, b.iter().all(|m| (m - base).signum() == side)))
+    }
+
+    /// The envelope of the level (low, high) when the oldest of the last `n`
+    /// complete 10-minute bins completed (None until there are that many).
+    pub fn envelope_before(&self, n: usize) -> Option<(f64, f64)> {
+        (n > 0 && self.nbins >= n).then(|| self.bins_env[self.nbins - n])
+    }
+
+    /// Start of the oldest of the last `n` complete 10-minute bins.
+    pub fn bins_since(&self, n: usize) -> i64 {
+        (self.bin.0 - n as i64) * GAS_BIN_MS
+    }
+
+    /// The standard deviation of a reading about its neighbours, from the
+    /// last 10 changes (a change of white noise has √2 its SD); 0 before that.
+    pub fn reading_sd(&self) -> f64 {
+        if self.rows || self.seen < 11 {
+            return 0.0;
+        }
+        let newest = self.seen - 2;
+        let ss: f64 = (0..10)
+            .map(|k| self.diffs[((newest - k) & 15) as usize].powi(2))
+            .sum();
+        (ss / 10.0 / 2.0).sqrt()
     }
 
     fn learn(&mut self, sames: f64, changes: f64) {
@@ -438,6 +646,9 @@ pub struct History {
     pub reached_band: bool,
     /// Lowest (for a box above its band) temperature seen while pulling down.
     pub pull_down_best: f64,
+    /// Since when the box has been well inside its band while pulling down
+    /// (`i64::MIN`: it is not): it must stay there 10 minutes to have arrived.
+    inside_band_since: i64,
     /// Temperatures sampled at least 20 s apart, the last 8 (a few minutes at any interval).
     recent: [(i64, f64); 8],
     recent_next: usize,
@@ -475,6 +686,7 @@ impl Default for History {
             last_power_off: i64::MIN / 2,
             reached_band: false,
             pull_down_best: f64::INFINITY,
+            inside_band_since: i64::MIN,
             recent: [(i64::MIN / 2, f64::NAN); 8],
             recent_next: 0,
             slow: [(i64::MIN / 2, f64::NAN); 8],
@@ -679,15 +891,30 @@ impl History {
         if gap || o.kilowatts.is_some_and(|k| k <= 0.05) || o.mode == Some(Mode::Off) {
             self.last_power_off = t;
         }
+        // The gas levels learn only from a settled box (after the fallbacks
+        // below have seen this reading's jump of the air: learnt next reading).
+        let disturbed = self.last_door.max(self.last_power_off).max(self.last_jump);
+        let settled = t - disturbed >= LEVEL_SETTLE_MS
+            && self.readings > 0
+            && t - self.first_t >= 60 * 60_000;
+        self.o2.learn_level(settled);
+        self.co2.learn_level(settled);
         let plausible = (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature);
         if !self.reached_band && band.known && plausible && !o.defrosting() {
             // Judged on the sensor the unit controls (supply air for chilled cargo).
             let (t, high) = crate::detect::rules::controlled(o, band);
             // Well inside (by 0.5 °C): a warm load pulling down for days
             // hovers at the edge of the band, in and out with the noise.
+            // For 10 minutes and two readings: a noisy probe (0.2 °C) on a
+            // load hovering near its band reads 0.5 °C inside now and then.
             if t <= high - 0.5 && band.low.is_none_or(|l| t >= l) {
-                self.reached_band = true;
+                if self.inside_band_since == i64::MIN {
+                    self.inside_band_since = o.t_ms;
+                } else if o.t_ms - self.inside_band_since >= 10 * 60_000 {
+                    self.reached_band = true;
+                }
             } else {
+                self.inside_band_since = i64::MIN;
                 self.pull_down_best = self.pull_down_best.min(t);
             }
         }
@@ -744,6 +971,38 @@ mod tests {
             g.update_row(4.0, Some((2.5, 5.5)), from, t, 6);
         }
         assert_eq!((g.wide_rows(3, 1.2), g.run), (3, 0));
+    }
+
+    #[test]
+    fn a_channel_s_level_learns_its_settled_means_keeps_a_step_out_and_notes_when_it_left() {
+        let mut g = GasHistory::default();
+        let min = 60_000;
+        // 8 h of a CA box's CO2 saw-tooth between 5.0 and 6.5 %, every minute, settled.
+        let tooth = |i: i64| 5.0 + 1.5 * ((i % 180) as f64 / 180.0);
+        for i in 0..480 {
+            g.update(tooth(i), i * min);
+            g.learn_level(true);
+        }
+        let (base, spread) = g.level.known(LEVEL_SHIFT_WARM).unwrap();
+        assert!((base - 5.75).abs() < 0.3 && spread > 0.1, "{:?}", g.level);
+        assert!(g.level.low < 5.15 && g.level.high > 6.3, "{:?}", g.level);
+        // Near miss: a scrub to the bottom of the tooth stays inside.
+        assert!(g.level.left_t < 0, "{:?}", g.level);
+        // A step to 2 % leaves it, is not learnt, and is noted as a step.
+        for i in 480..520 {
+            g.update(2.0, i * min);
+            g.learn_level(true);
+        }
+        assert_eq!(g.level.left_t, 480 * min, "{:?}", g.level);
+        assert!(
+            g.level.left_step < -3.0 && g.level.outside > 0,
+            "{:?}",
+            g.level
+        );
+        // (the last tooth mean is learnt at the first reading after it; a step mean would move it 0.1)
+        assert!((g.level.base - base).abs() < 0.03, "{:?}", g.level);
+        let (mean, one_side) = g.recent_level(3, base).unwrap();
+        assert!((mean - 2.0).abs() < 1e-9 && one_side);
     }
 
     #[test]

@@ -700,6 +700,114 @@ fn an_o2_sensor_reading_implausibly_high_is_a_sensor_fault() {
     );
 }
 
+/// Three vented boxes for 14 h at 1 min: from 8 h the O2 cells of boxes 2
+/// and 3 turn noisy (jumps of 0.8-1.6 % either way); from 10 h box 2's cell
+/// also reads a level 4.4 % lower, box 3's stays noisy around the truth.
+fn noisy_o2_then_a_step_in_box_2() -> (Vec<u8>, String, String) {
+    let readings = String::from_utf8(sim_sized("3", "14h", &["--products", "P01"])).unwrap();
+    let (two, three) = (
+        container(readings.as_bytes(), 2),
+        container(readings.as_bytes(), 3),
+    );
+    let start = reefer::time::parse_time_ms(START.as_bytes()).unwrap();
+    let lines: Vec<String> = readings
+        .lines()
+        .map(|l| {
+            let mut r: Value = serde_json::from_str(l).unwrap();
+            let t = reefer::time::parse_time_ms(r["measurement_time"].as_str().unwrap().as_bytes())
+                .unwrap();
+            let minute = (t - start) / 60_000;
+            let id = r["container_id"].as_str().unwrap().to_string();
+            if minute >= 480 && (id == two || id == three) {
+                let sign = if (minute * 7919) % 13 < 6 { -1.0 } else { 1.0 };
+                let size = 0.8 + 0.8 * ((minute * 104_729) % 11) as f64 / 10.0;
+                let level = if minute >= 600 && id == two {
+                    16.5
+                } else {
+                    20.9
+                };
+                r["oxygen_level"] = (((level + sign * size) * 100.0_f64).round() / 100.0).into();
+            }
+            r.to_string()
+        })
+        .collect();
+    ((lines.join("\n") + "\n").into_bytes(), two, three)
+}
+
+#[test]
+fn a_noisy_gas_sensor_that_then_shifts_level_escalates_with_the_new_evidence() {
+    let (readings, two, three) = noisy_o2_then_a_step_in_box_2();
+    let events = detect(&readings, &[]);
+    let o2 = |id: &str, status: &str| -> Vec<&Value> {
+        events
+            .iter()
+            .filter(|e| {
+                e["container_id"] == id && e["fault"] == "o2_sensor" && e["status"] == status
+            })
+            .collect()
+    };
+    // One episode per box, opened by the noise.
+    for id in [&two, &three] {
+        let open = o2(id, "open");
+        assert_eq!(open.len(), 1, "{id}: {events:?}");
+        assert!(
+            open[0]["evidence"]["jumps_of_last_10"].is_number(),
+            "{}",
+            open[0]
+        );
+    }
+    // Box 2's step is reported: the episode escalates with the level evidence.
+    let up = o2(&two, "escalated");
+    assert_eq!(up.len(), 1, "{events:?}");
+    let e = up[0];
+    assert_eq!(e["severity"], "critical", "{e}");
+    assert!(
+        e["detected_at"].as_str().unwrap() >= "2026-11-27T13:00:00Z",
+        "{e}"
+    );
+    assert!(
+        e["detected_at"].as_str().unwrap() <= "2026-11-27T14:00:00Z",
+        "{e}"
+    );
+    assert!(e["evidence"]["shift"].as_f64().unwrap() < -3.0, "{e}");
+    assert_eq!(
+        e["evidence"]["findings"],
+        serde_json::json!(["level", "noisy"]),
+        "{e}"
+    );
+    // Near miss: box 3 stays noisy around the truth and is not escalated.
+    assert!(o2(&three, "escalated").is_empty(), "{events:?}");
+    assert!(
+        opened(&events).iter().all(|(_, f)| f == "o2_sensor"),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_state_file_keeps_each_channel_s_level_so_two_runs_escalate_as_one_would() {
+    let (readings, two, _) = noisy_o2_then_a_step_in_box_2();
+    let whole = detect(&readings, &[]);
+    // Split after 8 h 20 min (3 readings a minute): the noise has begun, the step not.
+    let text = String::from_utf8(readings).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(1500);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("detect.state");
+    let state = state.to_str().unwrap();
+    let mut split = detect((first.join("\n") + "\n").as_bytes(), &["--state", state]);
+    split.extend(detect(
+        (second.join("\n") + "\n").as_bytes(),
+        &["--state", state],
+    ));
+    assert_eq!(split, whole);
+    assert!(
+        split
+            .iter()
+            .any(|e| e["container_id"] == two && e["status"] == "escalated"),
+        "{split:?}"
+    );
+}
+
 #[test]
 fn lists_rules_and_writes_completions() {
     let out = tool("reefer-detect").arg("--list-rules").assert();

@@ -27,8 +27,9 @@
 //! noisy) or for hours after (drift) they happen.
 
 use super::{n, Ctx, Param, Verdict, MINUTE};
-use crate::detect::engine::{GasHistory, GAS_BINS};
+use crate::detect::engine::{GasHistory, GAS_BINS, GAS_BIN_MS};
 use crate::detect::events::{evidence, Severity};
+use crate::detect::history::{LEVEL_SHIFT_WARM, LEVEL_WARM};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
@@ -64,6 +65,10 @@ pub struct GasRule {
     /// nothing in a reefer adds oxygen): the sensor is off, however slowly it
     /// got there. Infinite: no such limit.
     pub above: f64,
+    /// A channel whose last three 10-minute means sit further than this (%)
+    /// outside the envelope of its own learnt level (and than three of the
+    /// level's spreads, plus three standard errors of their mean) has shifted.
+    pub shift: f64,
 }
 
 /// On window rows, a noisy channel spreads (max − min) wider than this many
@@ -94,11 +99,66 @@ const PEER_SIGMAS: f64 = 4.0;
 const FIRST_SETTLE_MS: i64 = 60 * MINUTE;
 
 pub enum Finding {
-    Above { mean: f64 },
-    Stuck { run: u32, since: i64, needed: u32 },
-    Drift { slope_per_h: f64, since: i64 },
-    Noisy { large: u32, flips: u32 },
+    Above {
+        mean: f64,
+    },
+    Stuck {
+        run: u32,
+        since: i64,
+        needed: u32,
+    },
+    Drift {
+        slope_per_h: f64,
+        since: i64,
+    },
+    Noisy {
+        large: u32,
+        flips: u32,
+    },
+    Shift {
+        base: f64,
+        mean: f64,
+        needed: f64,
+        since: i64,
+    },
 }
+
+/// The forms of a gas-sensor fault (bits of [`super::Verdict::Fault::form`]):
+/// a form new to an open episode escalates it. Drifting, shifted and above
+/// air are one form, the channel reading a wrong level: a drift that has
+/// gone far is not a second anomaly.
+pub const FORM_STUCK: u8 = 1;
+pub const FORM_LEVEL: u8 = 2;
+pub const FORM_NOISY: u8 = 4;
+
+/// The names of the forms in `forms`, for evidence.
+pub fn form_names(forms: u8) -> Vec<Value> {
+    [
+        (FORM_STUCK, "stuck"),
+        (FORM_LEVEL, "level"),
+        (FORM_NOISY, "noisy"),
+    ]
+    .iter()
+    .filter(|(bit, _)| forms & bit != 0)
+    .map(|(_, name)| Value::from(*name))
+    .collect()
+}
+
+impl Finding {
+    pub fn form(&self) -> u8 {
+        match self {
+            Finding::Stuck { .. } => FORM_STUCK,
+            Finding::Noisy { .. } => FORM_NOISY,
+            Finding::Above { .. } | Finding::Drift { .. } | Finding::Shift { .. } => FORM_LEVEL,
+        }
+    }
+}
+
+/// A drift must take the channel this many spreads away from its own level.
+const DRIFT_LEVEL_SPREADS: f64 = 3.0;
+
+/// 10-minute means the shift test looks at (half an hour).
+const SHIFT_BINS: usize = 3;
 
 impl GasRule {
     pub fn new(jump: f64, drift_per_h: f64, other_drift_per_h: f64) -> GasRule {
@@ -115,6 +175,7 @@ impl GasRule {
             other_air_above: None,
             other_air_below: None,
             above: f64::INFINITY,
+            shift: 2.5 * jump,
         }
     }
 
@@ -131,11 +192,17 @@ impl GasRule {
         peer_sigma: f64,
     ) -> Option<Finding> {
         let jump = self.jump_over(peer_sigma);
+        let k = noisy_window(interval_ms);
+        let share = k as f64 / 10.0;
+        let (large, flips) = if g.rows { (0, 0) } else { g.jumps(jump, k) };
+        // A noisy channel's mean wanders above air by chance: that is noise, not a level.
+        let jumpy = large as f64 >= (0.5 * self.jumps * share).ceil();
         if let Some(mean) = g.last_mean() {
-            if mean > self.above && g.latest() > self.above {
+            if !jumpy && mean > self.above && g.latest() > self.above {
                 return Some(Finding::Above { mean });
             }
         }
+        let shift = self.shift(g, other, drift_from, interval_ms);
         let min_run = self.stuck_readings as u32 - 1;
         if g.rows {
             // Rows: the run of still rows must be one this channel's rows would
@@ -148,6 +215,9 @@ impl GasRule {
                     // In rows (see `describe`).
                     needed: needed + 1,
                 });
+            }
+            if shift.is_some() {
+                return shift;
             }
             let wide = g.wide_rows(ROW_NOISY, ROW_SPREAD * self.jump);
             if u64::from(wide) >= ROW_NOISY {
@@ -169,9 +239,9 @@ impl GasRule {
                     needed: needed + 1,
                 });
             }
-            let k = noisy_window(interval_ms);
-            let (large, flips) = g.jumps(jump, k);
-            let share = k as f64 / 10.0;
+            if shift.is_some() {
+                return shift;
+            }
             if large as f64 >= (self.jumps * share).ceil()
                 && flips as f64 >= (self.flips * share).ceil()
             {
@@ -182,6 +252,62 @@ impl GasRule {
         // took a CA box's corrections for drifts, 4-7 false alerts per 2,000
         // container-days at 5 min, for a few minutes less delay.)
         self.drift(g, other, drift_from, GAS_BINS)
+    }
+
+    /// A step away from the channel's own level ([`crate::detect::history::Level`]):
+    /// the mean of its last three 10-minute means lies further outside the
+    /// envelope of the level than `shift`, three spreads, and three standard errors of
+    /// that mean from the channel's current noise (a noisy sensor must step
+    /// further to show it), all three on the same side, beginning after
+    /// `drift_from`, while the other gas stays at its own level (a real
+    /// change of the atmosphere, a leak or the CA system, moves both).
+    fn shift(
+        &self,
+        g: &GasHistory,
+        other: Option<&GasHistory>,
+        drift_from: i64,
+        interval_ms: i64,
+    ) -> Option<Finding> {
+        let (base, spread) = g.level.known(LEVEL_SHIFT_WARM)?;
+        let (low, high) = (g.level.low, g.level.high);
+        let (mean, one_side) = g.recent_level(SHIFT_BINS, base)?;
+        let since = g.bins_since(SHIFT_BINS);
+        // The channel stepped out of its level (from a 10-minute mean inside
+        // it) once the last door or power cut had settled, and has stayed out.
+        // It stepped: its first mean outside lay half `shift` or more from the
+        // one before (a slow climb across the edge is the drift test's).
+        let left = g.level.left_t;
+        let disturbed = drift_from - self.drift_settle_ms;
+        let stepped = g.level.left_step.abs() >= 0.5 * self.shift;
+        if !one_side || !stepped || left < disturbed + self.settle_ms || left > since {
+            return None;
+        }
+        let per_bin = if g.rows || interval_ms <= 0 {
+            1.0
+        } else {
+            (GAS_BIN_MS / interval_ms).max(1) as f64
+        };
+        let se = g.reading_sd() / (per_bin * SHIFT_BINS as f64).sqrt();
+        let needed = self.shift.max(3.0 * spread) + 3.0 * se;
+        let outside = if mean > base { mean - high } else { low - mean };
+        if outside <= needed {
+            return None;
+        }
+        // The other gas, when the readings have it, must be known to have
+        // stayed inside its own level from before the step until now (a door
+        // or the CA system moves both gases).
+        let last_bin = g.bins_since(1);
+        let other_holds = other.is_none_or(|o| {
+            o.level.known(LEVEL_SHIFT_WARM).is_some()
+                && o.level.outside_t < left - GAS_BIN_MS
+                && o.level.inside_t >= last_bin
+        });
+        other_holds.then_some(Finding::Shift {
+            base,
+            mean,
+            needed,
+            since,
+        })
     }
 
     /// A drift over the last `bins` 10-minute means, every step but one going its way.
@@ -211,7 +337,29 @@ impl GasRule {
         let other_holds = other
             .and_then(|o| o.trend_over(bins))
             .is_none_or(|o| o.slope_per_h.abs() < 0.5 * self.other_drift_per_h);
-        other_holds.then_some(Finding::Drift {
+        // Once the channel's own level is known, the trend must have taken it
+        // outside that level's band (3 spreads, the way it trends): a CA box
+        // moves its gases up and down inside its band all day, and a cheap
+        // cell's noise makes those swings look like 70-minute trends.
+        // ... and beyond the envelope the level had when the trend began (a
+        // CO2 scrub, blurred by a noisy cell over an hour, ends at the bottom
+        // of the box's saw-tooth, not below it).
+        let left_level = match (g.level.known(LEVEL_WARM), g.last_mean()) {
+            (Some((base, spread)), Some(last)) => {
+                let beyond = g.envelope_before(bins).is_none_or(|(low, high)| {
+                    if tr.slope_per_h > 0.0 {
+                        last > high
+                    } else {
+                        last < low
+                    }
+                });
+                (last - base) * tr.slope_per_h > 0.0
+                    && (last - base).abs() > DRIFT_LEVEL_SPREADS * spread
+                    && beyond
+            }
+            _ => true,
+        };
+        (other_holds && left_level).then_some(Finding::Drift {
             slope_per_h: tr.slope_per_h,
             since: tr.since,
         })
@@ -279,15 +427,21 @@ impl GasRule {
             return Verdict::Hold;
         }
         match self.finding(g, other, o.t_ms, self.drift_from(ctx), interval, peer_sigma) {
-            Some(Finding::Stuck { since, .. } | Finding::Drift { since, .. }) => Verdict::Fault {
+            Some(
+                f @ (Finding::Stuck { since, .. }
+                | Finding::Drift { since, .. }
+                | Finding::Shift { since, .. }),
+            ) => Verdict::Fault {
                 severity: Severity::Warning,
                 since: Some(since),
                 immediate: false,
+                form: f.form(),
             },
-            Some(Finding::Noisy { .. } | Finding::Above { .. }) => Verdict::Fault {
+            Some(f @ (Finding::Noisy { .. } | Finding::Above { .. })) => Verdict::Fault {
                 severity: Severity::Warning,
                 since: None,
                 immediate: true,
+                form: f.form(),
             },
             None => {
                 // Clearly healthy again: moving, and no run of jumps.
@@ -322,8 +476,51 @@ impl GasRule {
             ctx.peer_noise.1
         };
         let interval = o.t_ms.saturating_sub(ctx.hist.prev_t);
+        let finding = self.finding(g, other, o.t_ms, self.drift_from(ctx), interval, peer_sigma);
+        let forms = ctx.forms | finding.as_ref().map_or(0, Finding::form);
+        let (mut ev, msg) = self.explain(ctx, g, finding, field, label, value, peer_sigma);
+        // An episode that has shown more than one form lists them all (an
+        // escalation's evidence is the new form's, and what came before).
+        if forms.count_ones() > 1 {
+            ev.insert("findings".into(), Value::Array(form_names(forms)));
+        }
+        (ev, msg)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn explain(
+        &self,
+        ctx: &Ctx,
+        g: &GasHistory,
+        finding: Option<Finding>,
+        field: &str,
+        label: &str,
+        value: Option<f64>,
+        peer_sigma: f64,
+    ) -> (Map<String, Value>, String) {
+        let o = ctx.obs;
         let jump = self.jump_over(peer_sigma);
-        match self.finding(g, other, o.t_ms, self.drift_from(ctx), interval, peer_sigma) {
+        let r2 = |x: f64| (x * 100.0).round() / 100.0;
+        match finding {
+            Some(Finding::Shift {
+                base,
+                mean,
+                needed,
+                since,
+            }) => (
+                evidence(&[
+                    (field, n(value)),
+                    ("mean_30_min", n(Some(r2(mean)))),
+                    ("own_level", n(Some(r2(base)))),
+                    ("shift", n(Some(r2(mean - base)))),
+                    ("shift_needed", n(Some(r2(needed)))),
+                    ("shifted_for_s", Some(Value::from((o.t_ms - since) / 1000))),
+                ]),
+                format!(
+                    "{}: {label} sensor reads {mean:.2} %, away from its own level of {base:.2} % for half an hour (beyond {needed:.2} %), with no door, power cut or change of the other gas",
+                    o.container_id
+                ),
+            ),
             Some(Finding::Above { mean }) => (
                 evidence(&[
                     (field, n(value)),
@@ -388,6 +585,8 @@ impl GasRule {
                     (field, n(value)),
                     ("slope_per_h", n(Some((slope_per_h * 1000.0).round() / 1000.0))),
                     ("drift_threshold_per_h", n(Some(self.drift_per_h))),
+                    ("own_level", g.level.known(LEVEL_WARM).map(|(b, _)| r2(b)).and_then(|b| n(Some(b)))),
+                    ("level_spread", g.level.known(LEVEL_WARM).and_then(|(_, s)| n(Some((s * 1000.0).round() / 1000.0)))),
                     ("trend_for_s", Some(Value::from((o.t_ms - since) / 1000))),
                 ]),
                 format!(
@@ -417,6 +616,7 @@ impl GasRule {
             Param { key: "flips", value: self.flips, help: "... with at least this many sign changes" },
             Param { key: "settle_s", value: self.settle_ms as f64 / 1000.0, help: "hold this long after a door opening or power cut" },
             Param { key: "drift_settle_s", value: self.drift_settle_ms as f64 / 1000.0, help: "the drift test looks only at trends that began this long after a door opening or power cut" },
+            Param { key: "shift", value: self.shift, help: "the last 30 min of 10-minute means this far (%) outside the envelope of the channel's own learnt level (and 3 of its spreads, plus 3 standard errors of their mean) is a shifted sensor" },
         ];
         params.extend(above);
         params
@@ -433,6 +633,7 @@ impl GasRule {
             "flips" => self.flips = v,
             "settle_s" => self.settle_ms = (v * 1000.0) as i64,
             "drift_settle_s" => self.drift_settle_ms = (v * 1000.0) as i64,
+            "shift" => self.shift = v,
             "above" if self.above.is_finite() => self.above = v,
             _ => return Err(super::unknown_param(key, &self.params())),
         }
@@ -495,6 +696,44 @@ mod tests {
         assert!(rule
             .finding(&g, None, 160 * MINUTE, 180 * MINUTE, MINUTE, 0.0)
             .is_none());
+    }
+
+    /// 8 h of a settled CA box (O2 3 %, CO2 5 %), then `o2` and `co2` (minute → %) for 1 h.
+    fn settled_then(o2: impl Fn(i64) -> f64, co2: impl Fn(i64) -> f64) -> (GasHistory, GasHistory) {
+        let (mut g, mut c) = (GasHistory::default(), GasHistory::default());
+        for i in 0..540 {
+            let r = |x: f64| (x * 100.0).round() / 100.0;
+            let (a, b) = if i < 480 {
+                (3.0 + wobble(i, 0.1), 5.0 + wobble(i + 3, 0.05))
+            } else {
+                (o2(i - 480), co2(i - 480))
+            };
+            g.update(r(a), i * MINUTE);
+            c.update(r(b), i * MINUTE);
+            g.learn_level(true);
+            c.learn_level(true);
+        }
+        (g, c)
+    }
+
+    #[test]
+    fn a_step_out_of_the_channel_s_own_level_is_a_shift_and_a_door_or_slow_climb_is_not() {
+        let rule = GasRule::new(0.6, 0.5, 0.7);
+        let t = 540 * MINUTE;
+        let (g, c) = settled_then(|i| 5.0 + wobble(i, 0.1), |i| 5.0 + wobble(i, 0.05));
+        assert!(matches!(
+            rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0),
+            Some(Finding::Shift { base, mean, .. }) if (base - 3.0).abs() < 0.1 && (mean - 5.0).abs() < 0.1
+        ));
+        // Near miss: both gases step at once (a door, the CA system).
+        let (g, c) = settled_then(|i| 5.0 + wobble(i, 0.1), |i| 3.0 + wobble(i, 0.05));
+        assert!(rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0).is_none());
+        // Near miss: a slow climb (0.3 %/h) is no step, and under the drift threshold.
+        let (g, c) = settled_then(|i| 3.0 + 0.005 * i as f64, |i| 5.0 + wobble(i, 0.05));
+        assert!(!matches!(
+            rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0),
+            Some(Finding::Shift { .. })
+        ));
     }
 
     #[test]

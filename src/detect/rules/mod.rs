@@ -25,6 +25,7 @@ use super::obs::Obs;
 use serde_json::{Map, Value};
 
 /// What a rule needs to judge one observation.
+#[derive(Clone, Copy)]
 pub struct Ctx<'a, 'o> {
     pub obs: &'a Obs<'o>,
     pub hist: &'a History,
@@ -33,6 +34,9 @@ pub struct Ctx<'a, 'o> {
     pub cond_since: Option<i64>,
     /// An episode of this rule is open for the container.
     pub open: bool,
+    /// The forms of the fault this episode has reported so far (bits, see
+    /// [`Verdict::Fault::form`]; 0 when none is open or the rule has one form).
+    pub forms: u8,
     /// The typical change between two readings of O2 and CO2 among the
     /// container's peers (its product in this input), see [`crate::detect::history::PeerNoise`].
     pub peer_noise: (f64, f64),
@@ -49,6 +53,10 @@ pub enum Verdict {
         since: Option<i64>,
         /// Open now, without waiting for the rule's `for` duration.
         immediate: bool,
+        /// Which form of the fault this is (a bit: a gas sensor is stuck,
+        /// drifting, noisy, above air or shifted; 0: the rule has one form).
+        /// A form new to an open episode escalates it (see the engine).
+        form: u8,
     },
     /// The condition has clearly ended.
     Clear,
@@ -62,6 +70,7 @@ impl Verdict {
             severity,
             since: None,
             immediate: false,
+            form: 0,
         }
     }
 }

@@ -53,6 +53,7 @@ impl Rule for PowerOff {
                 severity: self.severity(),
                 since: Some(h.prev_t),
                 immediate: true,
+                form: 0,
             };
         }
         // A fan that runs, or a controller that reports a mode other than

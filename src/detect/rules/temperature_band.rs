@@ -128,7 +128,10 @@ impl Rule for TemperatureBand {
             return Verdict::Hold;
         }
         if !h.reached_band && dev > 0.0 && t <= h.pull_down_best + self.pull_down_slack {
-            return Verdict::Hold;
+            // Still pulling down: not an excursion, and the condition starts
+            // over (a noisy probe's readings a little above the best so far,
+            // now and then, must not add up to one).
+            return Verdict::Clear;
         }
         let at_risk = Self::product_at_risk(ctx);
         let long = ctx
@@ -146,6 +149,7 @@ impl Rule for TemperatureBand {
                 && ctx
                     .cond_since
                     .is_some_and(|s| o.t_ms - s >= self.risk_grace_ms),
+            form: 0,
         }
     }
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {

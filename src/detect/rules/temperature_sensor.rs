@@ -72,6 +72,7 @@ impl Rule for TemperatureSensor {
                 severity: self.severity(),
                 since: Some(ctx.hist.temp_same_since),
                 immediate: false,
+                form: 0,
             };
         }
         // A row moves when its readings differ; a reading when it differs from the last.
