@@ -61,7 +61,9 @@ Examples:
 
 Events (JSON Lines): status (open, escalated, resolved), container_id, product_id,
 fault, severity (warning, critical), rule, detected_at, since, evidence, message.
-One open event per fault episode; resolved once the condition has cleared.
+One open event per fault episode, escalated once when it turns critical or shows a
+second form of its fault (a noisy gas cell that then also leaves its level); resolved
+once the condition has cleared.
 
 Rules file (TOML): [detectors.NAME] with enabled, for, min_readings, clear_for,
 clear_readings, severity and the detector's own settings (see --list-rules);
