@@ -1389,3 +1389,34 @@ fn stats_json_counts_duplicate_readings_as_read() {
         (Some(n + 1), Some(1))
     );
 }
+
+#[test]
+fn a_small_fleet_of_cheap_gas_cells_is_not_called_noisy_while_its_noise_is_learnt() {
+    // Five basic units (0.1 % gas cells, CO2 noise 0.05 % + 2 %), no faults,
+    // a day at their 5-minute interval: every sensor event would be false.
+    // Judged by the rule's fixed jump before the fleet's noise was known, the
+    // CA boxes' CO2 was called noisy within hours.
+    let readings = sim_fleet(
+        5,
+        "1d",
+        &[
+            "--sensors",
+            "basic",
+            "--seed",
+            "1",
+            "--start",
+            START,
+            "--no-faults",
+        ],
+    );
+    let out = tool("reefer-detect")
+        .write_stdin(readings)
+        .assert()
+        .success();
+    let events = json_lines(&out.get_output().stdout);
+    let sensor: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e["fault"].as_str(), Some("co2_sensor" | "o2_sensor")))
+        .collect();
+    assert!(sensor.is_empty(), "false sensor events: {sensor:?}");
+}
