@@ -1420,3 +1420,38 @@ fn a_small_fleet_of_cheap_gas_cells_is_not_called_noisy_while_its_noise_is_learn
         .collect();
     assert!(sensor.is_empty(), "false sensor events: {sensor:?}");
 }
+
+#[test]
+fn a_basic_unit_without_supply_air_or_ambient_shows_its_failed_compressor_by_mode_and_draw() {
+    // Two chilled boxes (bananas at 13.3 °C, another at 6 °C) of basic units,
+    // whose compressors fail two hours in: the unit reports full_cool, its
+    // meter the fans' draw. Without supply air the rule once needed the
+    // ambient to know that the box needs cooling; the mode says so.
+    let readings = sim_fleet(
+        5,
+        "12h",
+        &[
+            "--sensors",
+            "basic",
+            "--seed",
+            "1",
+            "--start",
+            START,
+            "--no-faults",
+            "--inject",
+            "1:compressor_failure@2h+6h",
+            "--inject",
+            "2:compressor_failure@2h+6h",
+        ],
+    );
+    let out = tool("reefer-detect")
+        .write_stdin(readings)
+        .assert()
+        .success();
+    let opened: Vec<String> = json_lines(&out.get_output().stdout)
+        .iter()
+        .filter(|e| e["status"] == "open" && e["fault"] == "compressor_failure")
+        .map(|e| e["container_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(opened, ["HLXU7133692", "HLXU7212889"]);
+}

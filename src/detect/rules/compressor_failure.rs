@@ -16,8 +16,11 @@
 //! return air 0.5 °C above it, it is not compressing. A frozen unit cycles
 //! its compressor on at setpoint + 0.2 °C; return air 1.5 °C above the
 //! setpoint with a mean draw under 3 kW means it is not running when called.
-//! Needs `temperature`, `kilowatts`, the fans, a band (and `ambient_temperature`
-//! for chilled cargo).
+//! A unit that reports its mode but not its supply air (a basic unit) says
+//! itself whether it calls for cooling: `full_cool` takes the ambient's place
+//! for chilled cargo, and a frozen unit in another mode is not judged.
+//! Needs `temperature`, `kilowatts`, the fans, a band (and the mode or
+//! `ambient_temperature` for chilled cargo).
 //!
 //! Window rows carry no mode: with `supply_air_temperature_mean` the air the
 //! unit controls (supply for chilled, return for frozen) standing 1 °C above
@@ -79,11 +82,24 @@ impl CompressorFailure {
         let sp = band.setpoint;
         let frozen = sp <= -10.0;
         let (warm, limit) = if frozen {
-            (o.temperature > sp + FROZEN_WARM, self.fallback_frozen_kw)
+            // A reported mode other than full_cool: the controller does not
+            // call for the compressor (a healthy one waiting out its
+            // minimum off time at the start of a run looked failed).
+            let calls = o.mode.is_none_or(|mode| mode == Mode::FullCool);
+            (
+                calls && o.temperature > sp + FROZEN_WARM,
+                self.fallback_frozen_kw,
+            )
         } else {
-            // The fans' own heat (about 0.9 kW) needs cooling unless the
+            // A unit that reports its mode says whether it calls for full
+            // cooling (a basic unit has a mode but no supply air: the draw
+            // then tells whether the compressor answers). Without the mode:
+            // the fans' own heat (about 0.9 kW) needs cooling unless the
             // ambient is some 20 °C below the setpoint: 5 °C is a safe margin.
-            let needs_cooling = o.ambient.is_some_and(|a| a > sp - 5.0);
+            let needs_cooling = match o.mode {
+                Some(mode) => mode == Mode::FullCool,
+                None => o.ambient.is_some_and(|a| a > sp - 5.0),
+            };
             (needs_cooling && o.temperature > sp + 0.2, self.fallback_kw)
         };
         // A chilled compressor that trips runs a reading now and then at full
@@ -169,7 +185,7 @@ impl Rule for CompressorFailure {
         }
     }
     fn needs(&self) -> &'static str {
-        "operating_mode, supply_air_temperature, temperature (fallback: temperature, kilowatts, fans, a band, ambient_temperature; window: supply_air_temperature_mean, temperature_mean, fallback kilowatts_mean)"
+        "operating_mode, supply_air_temperature, temperature (fallback: temperature, kilowatts, fans, a band, operating_mode or ambient_temperature; window: supply_air_temperature_mean, temperature_mean, fallback kilowatts_mean)"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
         let o = ctx.obs;
