@@ -43,7 +43,7 @@ Examples:
   reefer-sim --realtime --speed 60 | reefer-window --size 1m     (an hour a minute)
   reefer-sim --format csv --products P02,P04 --duration 1h > bananas.csv
   reefer-sim --delivery realistic --modem-battery 0.3 | reefer-window --lateness 2m
-  reefer-sim --sensors basic --duration 1d | reefer-detect --evaluate   (a cheaper fleet, 5 min)
+  reefer-sim --sensors basic --containers 1000 --duration 1d --seed 1 | reefer-detect --evaluate
   reefer-sim --completions bash > /etc/bash_completion.d/reefer-sim";
 
 /// Simulate a fleet of refrigerated containers as telemetry on stdout.
