@@ -73,10 +73,11 @@ pub struct GasHistory {
 /// CO2 builds up with respiration and is scrubbed in a step, a saw-tooth
 /// whose whole range is normal for that box. After the first 6 hours of
 /// means, a mean further than 4 spreads outside the envelope is not learnt
-/// (a sensor fault or a passing disturbance must not teach the level) unless the channel stays away for
-/// 12 hours (a new CA set point), when the level is learnt anew. Medians
+/// (a sensor fault or a passing disturbance must not teach the level)
+/// unless the channel stays away for 12 hours (a new CA set point), when
+/// the level is learnt anew. Medians
 /// would need a window of means per channel; with this outlier rejection
-/// the EWMA is as robust and costs six numbers.
+/// the EWMA is as robust and costs a dozen numbers per channel.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Level {
     /// The level, % (meaningless while `learnt` is 0).
