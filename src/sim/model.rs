@@ -297,6 +297,28 @@ fn vapour_pressure(t: f64) -> f64 {
     6.112 * (17.62 * t / (243.12 + t)).exp()
 }
 
+/// 1/15!, 1/13!, …, 1/3!: the sine's Taylor coefficients after its first term.
+const SIN_TAYLOR: [f64; 7] = [
+    1.0 / 1_307_674_368_000.0,
+    1.0 / 6_227_020_800.0,
+    1.0 / 39_916_800.0,
+    1.0 / 362_880.0,
+    1.0 / 5_040.0,
+    1.0 / 120.0,
+    1.0 / 6.0,
+];
+/// 1/16!, 1/14!, …, 1/2!: the cosine's after its first term.
+const COS_TAYLOR: [f64; 8] = [
+    1.0 / 20_922_789_888_000.0,
+    1.0 / 87_178_291_200.0,
+    1.0 / 479_001_600.0,
+    1.0 / 3_628_800.0,
+    1.0 / 40_320.0,
+    1.0 / 720.0,
+    1.0 / 24.0,
+    0.5,
+];
+
 /// `sin(2π·turns)` without libm's call (a reading's ambient needs one, and
 /// libm's `sin` was 4 % of the simulator's instructions): the turn is cut to
 /// an eighth around a quarter turn, then Taylor series to the 15th/16th power,
@@ -311,27 +333,16 @@ fn sin_turns(turns: f64) -> f64 {
     let y = std::f64::consts::TAU * (turns - quarters / 4.0);
     let q = quarters as i64;
     let y2 = y * y;
-    let sin = || {
-        let p = 1.0 / 1_307_674_368_000.0;
-        let p = p * -y2 + 1.0 / 6_227_020_800.0;
-        let p = p * -y2 + 1.0 / 39_916_800.0;
-        let p = p * -y2 + 1.0 / 362_880.0;
-        let p = p * -y2 + 1.0 / 5_040.0;
-        let p = p * -y2 + 1.0 / 120.0;
-        let p = p * -y2 + 1.0 / 6.0;
-        y - y * y2 * p
+    // Horner in -y², highest power first: sin y = y·(1 − y²/3! + …),
+    // cos y = 1 − y²·(1/2! − y²/4! + …).
+    let series = |coefficients: &[f64]| {
+        coefficients
+            .iter()
+            .skip(1)
+            .fold(coefficients[0], |p, &c| p * -y2 + c)
     };
-    let cos = || {
-        let p = 1.0 / 20_922_789_888_000.0;
-        let p = p * -y2 + 1.0 / 87_178_291_200.0;
-        let p = p * -y2 + 1.0 / 479_001_600.0;
-        let p = p * -y2 + 1.0 / 3_628_800.0;
-        let p = p * -y2 + 1.0 / 40_320.0;
-        let p = p * -y2 + 1.0 / 720.0;
-        let p = p * -y2 + 1.0 / 24.0;
-        let p = p * -y2 + 0.5;
-        1.0 - y2 * p
-    };
+    let sin = || y - y * y2 * series(&SIN_TAYLOR);
+    let cos = || 1.0 - y2 * series(&COS_TAYLOR);
     match q & 3 {
         0 => sin(),
         1 => cos(),

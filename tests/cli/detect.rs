@@ -1409,11 +1409,7 @@ fn a_small_fleet_of_cheap_gas_cells_is_not_called_noisy_while_its_noise_is_learn
             "--no-faults",
         ],
     );
-    let out = tool("reefer-detect")
-        .write_stdin(readings)
-        .assert()
-        .success();
-    let events = json_lines(&out.get_output().stdout);
+    let events = detect(&readings, &[]);
     let sensor: Vec<_> = events
         .iter()
         .filter(|e| matches!(e["fault"].as_str(), Some("co2_sensor" | "o2_sensor")))
@@ -1444,14 +1440,10 @@ fn a_basic_unit_without_supply_air_or_ambient_shows_its_failed_compressor_by_mod
             "2:compressor_failure@2h+6h",
         ],
     );
-    let out = tool("reefer-detect")
-        .write_stdin(readings)
-        .assert()
-        .success();
-    let opened: Vec<String> = json_lines(&out.get_output().stdout)
-        .iter()
-        .filter(|e| e["status"] == "open" && e["fault"] == "compressor_failure")
-        .map(|e| e["container_id"].as_str().unwrap_or_default().to_string())
+    let compressors: Vec<String> = opened(&detect(&readings, &[]))
+        .into_iter()
+        .filter(|(_, fault)| fault == "compressor_failure")
+        .map(|(container, _)| container)
         .collect();
-    assert_eq!(opened, ["HLXU7133692", "HLXU7212889"]);
+    assert_eq!(compressors, ["HLXU7133692", "HLXU7212889"]);
 }
