@@ -36,8 +36,10 @@ impl Text {
 
     fn as_str(&self) -> &str {
         match self {
-            // Copied from a &str, cut at its own length: always valid UTF-8.
-            Text::Inline(n, buf) => std::str::from_utf8(&buf[..*n as usize]).unwrap_or_default(),
+            // SAFETY: `new` copied these bytes from a &str and cut them at its
+            // length, so they are valid UTF-8 (read twice per reading, which a
+            // `from_utf8` check made 4 % of reefer-detect's instructions).
+            Text::Inline(n, buf) => unsafe { std::str::from_utf8_unchecked(&buf[..*n as usize]) },
             Text::Heap(s) => s,
         }
     }
@@ -102,6 +104,11 @@ impl Owned {
             row: o.row,
             implausible: o.implausible,
         }
+    }
+
+    /// The observation's event time (epoch ms).
+    pub fn t_ms(&self) -> i64 {
+        self.t_ms
     }
 
     pub fn obs(&self) -> Obs<'_> {

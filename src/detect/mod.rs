@@ -401,7 +401,7 @@ fn for_each_obs(
     label: bool,
     rejects: &mut Rejects,
     out: &mut Output,
-    f: &mut dyn FnMut(Option<&Obs>, &mut Output) -> input::Outcome,
+    f: &mut dyn FnMut(Option<&Owned>, &mut Output) -> input::Outcome,
 ) -> anyhow::Result<Exit> {
     let parser = ObsParser::new(args.input.time_parser(), label);
     let out = std::cell::RefCell::new(out);
@@ -412,7 +412,7 @@ fn for_each_obs(
         parser,
         rejects,
         &mut |step: Step<Owned>, _text: &[u8]| match step {
-            Step::Parsed(o) | Step::Row(_, o) => f(Some(&o.obs()), &mut out.borrow_mut()),
+            Step::Parsed(o) | Step::Row(_, o) => f(Some(o), &mut out.borrow_mut()),
             Step::NextInput => f(None, &mut out.borrow_mut()),
         },
         &mut || Ok(out.borrow_mut().flush()?),
@@ -471,14 +471,15 @@ fn run_detect(
         Ok(())
     };
     let exit = for_each_obs(args, false, rejects, out, &mut |o, out| {
-        let Some(o) = o else { return Ok(Ok(())) };
+        let Some(owned) = o else { return Ok(Ok(())) };
+        let o = &owned.obs();
         let Some(r) = &mut reorder else {
             if engine.last_time(o.container_id).is_some_and(|l| o.t_ms < l) {
                 new_session(engine, o, args);
             }
             return judge(engine, o, out);
         };
-        match r.admit(o, engine.last_time(o.container_id)) {
+        match r.admit(owned, engine.last_time(o.container_id)) {
             Err(why) => return Ok(Err(why)),
             Ok(reorder::Admit::Held) => {}
             Ok(reorder::Admit::NewSession) => {
@@ -486,7 +487,7 @@ fn run_detect(
                 r.release(true, &mut |o| released(judge(engine, o, out)))?;
                 new_session(engine, o, args);
                 r.restart_at(o.t_ms);
-                if let Err(why) = r.admit(o, None) {
+                if let Err(why) = r.admit(owned, None) {
                     return Ok(Err(why));
                 }
             }
@@ -557,7 +558,7 @@ fn run_evaluate(
         Ok(())
     };
     let exit = for_each_obs(args, true, rejects, out, &mut |o, _| {
-        let Some(o) = o else {
+        let Some(owned) = o else {
             // The next input: judge what the last one still holds, score it.
             if let Some(r) = &mut reorder {
                 r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
@@ -568,20 +569,21 @@ fn run_evaluate(
             engine.reset();
             return Ok(Ok(()));
         };
+        let o = &owned.obs();
         let Some(r) = &mut reorder else {
             if engine.last_time(o.container_id).is_some_and(|l| o.t_ms < l) {
                 new_session(engine, o, args);
             }
             return Ok(judge(engine, &mut ev, o));
         };
-        match r.admit(o, engine.last_time(o.container_id)) {
+        match r.admit(owned, engine.last_time(o.container_id)) {
             Err(why) => return Ok(Err(why)),
             Ok(reorder::Admit::Held) => {}
             Ok(reorder::Admit::NewSession) => {
                 r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
                 new_session(engine, o, args);
                 r.restart_at(o.t_ms);
-                if let Err(why) = r.admit(o, None) {
+                if let Err(why) = r.admit(owned, None) {
                     return Ok(Err(why));
                 }
             }

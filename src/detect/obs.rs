@@ -179,6 +179,13 @@ impl RowAggs {
     }
 }
 
+/// Whether an id is empty or white space only (ids start with a letter or
+/// digit, which settles it without `trim`'s Unicode walk).
+#[inline]
+fn blank(s: &str) -> bool {
+    !s.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric) && s.trim().is_empty()
+}
+
 /// Fields a threshold rule can compare (numbers, and booleans as 0/1).
 pub const RULE_FIELDS: [&str; 14] = [
     "temperature",
@@ -601,8 +608,8 @@ impl ObsFields {
         if !matches!(r.get(self.row.start), crate::codec::scan::Value::Missing) {
             return Some(self.row(r));
         }
-        let id = r.str(self.id).filter(|s| !s.trim().is_empty())?;
-        let product = r.str(self.product).filter(|s| !s.trim().is_empty())?;
+        let id = r.str(self.id).filter(|s| !blank(s))?;
+        let product = r.str(self.product).filter(|s| !blank(s))?;
         let t = r.time(self.time)?;
         let temperature = r.num(self.temperature)?;
         let kilowatts = r.num(self.kilowatts)?;
@@ -650,7 +657,7 @@ impl ObsFields {
         let w = &self.row;
         let text = |s: Slot, k: &str| {
             r.str(s)
-                .filter(|s| !s.trim().is_empty())
+                .filter(|s| !blank(s))
                 .ok_or_else(|| format!("window row: missing {k}"))
         };
         let time = |s: Slot, k: &str| r.time(s).ok_or_else(|| format!("window row: missing {k}"));

@@ -58,22 +58,22 @@ impl Reorder {
 
     /// Holds `o`, or says why it is too late: its container's readings up to
     /// `last_judged` were judged already, or it is older than the watermark.
-    pub fn admit(&mut self, o: &Obs, last_judged: Option<i64>) -> Result<Admit, String> {
-        let t = o.t_ms;
+    pub fn admit(&mut self, o: &Owned, last_judged: Option<i64>) -> Result<Admit, String> {
+        let t = o.t_ms();
         if self.goes_back(t, last_judged) {
             return Ok(Admit::NewSession);
         }
         if t < self.watermark() || last_judged.is_some_and(|l| t < l) {
             return Err(format!(
                 "reading of {} at {} arrived after readings up to {} were judged (--lateness {})",
-                o.container_id,
+                o.obs().container_id,
                 crate::time::format_millis(t),
                 crate::time::format_millis(self.watermark().max(last_judged.unwrap_or(i64::MIN))),
                 crate::time::Span::from_millis(self.lateness_ms),
             ));
         }
         self.max_t = self.max_t.max(t);
-        let item = (t, Owned::pack(o));
+        let item = (t, o.clone());
         if self.held.back().is_none_or(|(last, _)| *last <= t) {
             self.held.push_back(item);
         } else {
@@ -117,14 +117,14 @@ impl Reorder {
 mod tests {
     use super::*;
 
-    fn obs(id: &str, t: i64) -> Obs<'_> {
-        Obs {
+    fn obs(id: &str, t: i64) -> Owned {
+        Owned::pack(&Obs {
             container_id: id,
             product_id: "P01",
             t_ms: t,
             from_ms: t,
             ..Obs::default()
-        }
+        })
     }
 
     fn released(r: &mut Reorder, all: bool) -> Vec<(String, i64)> {
