@@ -902,8 +902,13 @@ impl History {
         // A unit without power mostly falls silent (its modem talks over the
         // power cable): a long gap is as much a power cut as a reading of 0 kW.
         // (A row's gap runs from the last row's end to its start.)
+        // A low draw is a cut only when nothing shows power, as for the
+        // power_off rule: a basic meter reads a frozen unit's fans-only draw
+        // as 0.0 kW now and then, and took every such reading for a cut
+        // (its gas channels were then never settled).
         let gap = self.readings > 0 && o.from_ms - self.last_t > POWER_GAP_MS;
-        if gap || o.kilowatts.is_some_and(|k| k <= 0.05) || o.mode == Some(Mode::Off) {
+        let dead = o.kilowatts.is_some_and(|k| k <= 0.05) || o.mode == Some(Mode::Off);
+        if gap || (dead && !o.shows_power()) {
             self.last_power_off = t;
         }
         // The gas levels learn only from a settled box (after the fallbacks
@@ -962,6 +967,33 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zero_kw_reading_is_a_power_cut_only_when_nothing_shows_power() {
+        let band = Band::default();
+        let reading = |t: i64, kw: f64, fan: bool, mode: Option<Mode>| Obs {
+            container_id: "C1",
+            product_id: "P08",
+            t_ms: t,
+            from_ms: t,
+            temperature: -70.0,
+            kilowatts: Some(kw),
+            fan_1: Some(fan),
+            mode,
+            ..Obs::default()
+        };
+        let mut h = History::default();
+        h.update(&reading(0, 7.1, true, Some(Mode::FullCool)), &band);
+        // A frozen unit between compressor runs: its fans run and its
+        // controller says fans_only, while a cheap meter reads 0.01 kW.
+        h.update(&reading(300_000, 0.01, true, Some(Mode::FansOnly)), &band);
+        assert!(h.last_power_off < 0, "{}", h.last_power_off);
+        // Near misses: 0 kW with nothing running, or the controller reporting off.
+        h.update(&reading(600_000, 0.01, false, None), &band);
+        assert_eq!(h.last_power_off, 600_000);
+        h.update(&reading(900_000, 0.3, false, Some(Mode::Off)), &band);
+        assert_eq!(h.last_power_off, 900_000);
+    }
 
     #[test]
     fn rows_of_a_moving_channel_teach_that_still_rows_are_rare_and_a_stuck_run_is_counted_in_readings(

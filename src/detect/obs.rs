@@ -402,6 +402,15 @@ impl<'a> Obs<'a> {
         }
     }
 
+    /// Whether the unit shows it has power, whatever its meter reads: a fan
+    /// runs, or the controller reports a mode other than `off` (a frozen
+    /// unit between compressor runs draws a few hundred watts, which a cheap
+    /// meter may read as 0).
+    pub fn shows_power(&self) -> bool {
+        [self.fan_1, self.fan_2, self.fan_3].contains(&Some(true))
+            || self.mode.is_some_and(|m| m != Mode::Off)
+    }
+
     /// True when the unit is defrosting: by its flag or its mode, or, when
     /// the reading has neither (IBM-style data), by the signature of a
     /// defrost: every fan reported stopped while the heaters draw power.

@@ -15,6 +15,9 @@ impl Default for Co2Sensor {
             other_air_above: Some(6.5),
             // Drift: 0.4 %/h, above a CA box's respiration (0.2–0.25 %/h; one
             // measured at 0.35 %/h for over an hour, seed 2 at 5 min).
+            // A vented box's CO2 sits between air's 0.04 % and about 1 %.
+            vent_shift: 0.2,
+            vented_levels: (-1.0, 1.5),
             ..GasRule::new(0.3, 0.4, 0.6)
         })
     }

@@ -21,6 +21,11 @@
 //!   holds 20.95 % and nothing in a box adds oxygen, so a channel reading
 //!   more is off; this finds a drift upward in a vented box in 20–50 min,
 //!   before its trend is long enough for the drift test.
+//! - *Left its level in a vented box*: fresh-air exchange holds a vented
+//!   box's atmosphere near air, and what moves it (respiration, a door, a
+//!   wider vent) moves both gases; one channel leaving its own level while
+//!   the other holds is the sensor, found in 25–40 min (see
+//!   [`GasRule::vented`]).
 //!
 //! Doors and power cuts move the gases for real, and a CA box takes a few
 //! hours to pull them back: the rules hold while and shortly after (stuck,
@@ -69,6 +74,15 @@ pub struct GasRule {
     /// outside the envelope of its own learnt level (and than three of the
     /// level's spreads, plus three standard errors of their mean) has shifted.
     pub shift: f64,
+    /// In a vented box (not a CA product, and the channel's level inside
+    /// `vented_levels`), a channel whose last two 10-minute means lie outside
+    /// its level's envelope, the latter and the latest reading by this much
+    /// (%) or more (and three spreads, plus three standard errors), while the
+    /// other gas holds its own level, has left it: see [`GasRule::vented`].
+    /// Infinite: no such test.
+    pub vent_shift: f64,
+    /// The levels (%) at which the channel reads a vented box's air.
+    pub vented_levels: (f64, f64),
 }
 
 /// On window rows, a noisy channel spreads (max − min) wider than this many
@@ -121,6 +135,13 @@ pub enum Finding {
         needed: f64,
         since: i64,
     },
+    /// A vented box's channel left its level alone ([`GasRule::vented`]).
+    Vented {
+        base: f64,
+        mean: f64,
+        needed: f64,
+        since: i64,
+    },
 }
 
 /// The forms of a gas-sensor fault (bits of [`super::Verdict::Fault::form`]):
@@ -149,7 +170,10 @@ impl Finding {
         match self {
             Finding::Stuck { .. } => FORM_STUCK,
             Finding::Noisy { .. } => FORM_NOISY,
-            Finding::Above { .. } | Finding::Drift { .. } | Finding::Shift { .. } => FORM_LEVEL,
+            Finding::Above { .. }
+            | Finding::Drift { .. }
+            | Finding::Shift { .. }
+            | Finding::Vented { .. } => FORM_LEVEL,
         }
     }
 }
@@ -159,6 +183,8 @@ const DRIFT_LEVEL_SPREADS: f64 = 3.0;
 
 /// 10-minute means the shift test looks at (half an hour).
 const SHIFT_BINS: usize = 3;
+/// ... and the vented test (20 minutes).
+const VENT_BINS: usize = 2;
 
 impl GasRule {
     pub fn new(jump: f64, drift_per_h: f64, other_drift_per_h: f64) -> GasRule {
@@ -176,12 +202,16 @@ impl GasRule {
             other_air_below: None,
             above: f64::INFINITY,
             shift: 2.5 * jump,
+            vent_shift: f64::INFINITY,
+            vented_levels: (f64::INFINITY, f64::NEG_INFINITY),
         }
     }
 
     /// What is wrong with the channel `g` now, at time `t`; `other` is the
     /// other gas channel, if the readings have it; a trend must begin at
-    /// `drift_from` or later.
+    /// `drift_from` or later; `ca`: the product travels under controlled
+    /// atmosphere (else the box is vented).
+    #[allow(clippy::too_many_arguments)]
     pub fn finding(
         &self,
         g: &GasHistory,
@@ -190,6 +220,7 @@ impl GasRule {
         drift_from: i64,
         interval_ms: i64,
         peer_sigma: f64,
+        ca: bool,
     ) -> Option<Finding> {
         let jump = self.jump_over(peer_sigma);
         let k = noisy_window(interval_ms);
@@ -219,6 +250,11 @@ impl GasRule {
             if shift.is_some() {
                 return shift;
             }
+            if !ca {
+                if let Some(f) = self.vented(g, other, drift_from, interval_ms) {
+                    return Some(f);
+                }
+            }
             let wide = g.wide_rows(ROW_NOISY, ROW_SPREAD * self.jump);
             if u64::from(wide) >= ROW_NOISY {
                 return Some(Finding::Noisy {
@@ -241,6 +277,11 @@ impl GasRule {
             }
             if shift.is_some() {
                 return shift;
+            }
+            if !ca && !jumpy {
+                if let Some(f) = self.vented(g, other, drift_from, interval_ms) {
+                    return Some(f);
+                }
             }
             if large as f64 >= (self.jumps * share).ceil()
                 && flips as f64 >= (self.flips * share).ceil()
@@ -307,6 +348,76 @@ impl GasRule {
             mean,
             needed,
             since,
+        })
+    }
+
+    /// A vented box's channel that left its own level alone. Fresh-air
+    /// exchange holds a vented box's atmosphere near air, and what moves it
+    /// moves both gases together: respiration (a warmer load) takes O2 down
+    /// and CO2 up in step, a door or a wider vent brings both back toward
+    /// air, a power cut (which seals the box) shows as a gap and is settled
+    /// like a door. So a channel whose last two 10-minute means lie outside
+    /// its level's envelope (it left it then, after the last door or power
+    /// cut had settled, and has not come back), the latest mean and reading
+    /// `vent_shift` or more beyond it (and three spreads, plus three standard
+    /// errors of that mean), while the other gas stayed inside its own level
+    /// all along, is off. It needs no step: a drift is found as soon as it
+    /// has left the level, not after 70 minutes of trend (see the drift test).
+    fn vented(
+        &self,
+        g: &GasHistory,
+        other: Option<&GasHistory>,
+        drift_from: i64,
+        interval_ms: i64,
+    ) -> Option<Finding> {
+        // Until then every settled mean is learnt, a drift's too.
+        let (base, spread) = g.level.known(LEVEL_SHIFT_WARM)?;
+        let (lo, hi) = self.vented_levels;
+        if !self.vent_shift.is_finite() || base < lo || base > hi {
+            return None;
+        }
+        let (_, one_side) = g.recent_level(VENT_BINS, base)?;
+        let since = g.bins_since(VENT_BINS);
+        let left = g.level.left_t;
+        let disturbed = drift_from - self.drift_settle_ms;
+        // Outside since it left, and for the last two means at least.
+        let away = left <= since && g.level.inside_t < left;
+        if !one_side || !away || left < disturbed + self.settle_ms {
+            return None;
+        }
+        let per_bin = if g.rows || interval_ms <= 0 {
+            1.0
+        } else {
+            (GAS_BIN_MS / interval_ms).max(1) as f64
+        };
+        // (0 on rows: their means are of many readings already.)
+        let se = g.reading_sd() / per_bin.sqrt();
+        let needed = self.vent_shift.max(3.0 * spread) + 3.0 * se;
+        let mean = g.last_mean()?;
+        let (low, high) = (g.level.low, g.level.high);
+        let beyond = |v: f64| {
+            if mean > base {
+                v - high
+            } else {
+                low - v
+            }
+        };
+        if beyond(mean) <= needed || beyond(g.latest()) <= needed {
+            return None;
+        }
+        // The other gas is known, and has stayed inside its own level from
+        // before this channel left until now.
+        let last_bin = g.bins_since(1);
+        let other_holds = other.is_some_and(|o| {
+            o.level.known(LEVEL_SHIFT_WARM).is_some()
+                && o.level.outside_t < left - GAS_BIN_MS
+                && o.level.inside_t >= last_bin
+        });
+        other_holds.then_some(Finding::Vented {
+            base,
+            mean,
+            needed,
+            since: left,
         })
     }
 
@@ -426,7 +537,23 @@ impl GasRule {
         {
             return Verdict::Hold;
         }
-        match self.finding(g, other, o.t_ms, self.drift_from(ctx), interval, peer_sigma) {
+        let ca = ctx.band.ca;
+        match self.finding(
+            g,
+            other,
+            o.t_ms,
+            self.drift_from(ctx),
+            interval,
+            peer_sigma,
+            ca,
+        ) {
+            // Two 10-minute means away from the level already: no further wait.
+            Some(f @ Finding::Vented { since, .. }) => Verdict::Fault {
+                severity: Severity::Warning,
+                since: Some(since),
+                immediate: true,
+                form: f.form(),
+            },
             Some(
                 f @ (Finding::Stuck { since, .. }
                 | Finding::Drift { since, .. }
@@ -476,7 +603,16 @@ impl GasRule {
             ctx.peer_noise.1
         };
         let interval = o.t_ms.saturating_sub(ctx.hist.prev_t);
-        let finding = self.finding(g, other, o.t_ms, self.drift_from(ctx), interval, peer_sigma);
+        let drift_from = self.drift_from(ctx);
+        let finding = self.finding(
+            g,
+            other,
+            o.t_ms,
+            drift_from,
+            interval,
+            peer_sigma,
+            ctx.band.ca,
+        );
         let forms = ctx.forms | finding.as_ref().map_or(0, Finding::form);
         let (mut ev, msg) = self.explain(ctx, g, finding, field, label, value, peer_sigma);
         // An episode that has shown more than one form lists them all (an
@@ -518,6 +654,25 @@ impl GasRule {
                 ]),
                 format!(
                     "{}: {label} sensor reads {mean:.2} %, away from its own level of {base:.2} % for half an hour (beyond {needed:.2} %), with no door, power cut or change of the other gas",
+                    o.container_id
+                ),
+            ),
+            Some(Finding::Vented {
+                base,
+                mean,
+                needed,
+                since,
+            }) => (
+                evidence(&[
+                    (field, n(value)),
+                    ("mean_10_min", n(Some(r2(mean)))),
+                    ("own_level", n(Some(r2(base)))),
+                    ("shift", n(Some(r2(mean - base)))),
+                    ("beyond_envelope_needed", n(Some(r2(needed)))),
+                    ("shifted_for_s", Some(Value::from((o.t_ms - since) / 1000))),
+                ]),
+                format!(
+                    "{}: {label} sensor reads {mean:.2} %, away from its own level of {base:.2} % in a vented box while the other gas held its level (a vented box's gases move together): the sensor is off",
                     o.container_id
                 ),
             ),
@@ -619,6 +774,13 @@ impl GasRule {
             Param { key: "shift", value: self.shift, help: "the last 30 min of 10-minute means this far (%) outside the envelope of the channel's own learnt level (and 3 of its spreads, plus 3 standard errors of their mean) is a shifted sensor" },
         ];
         params.extend(above);
+        if self.vent_shift.is_finite() {
+            params.push(Param {
+                key: "vent_shift",
+                value: self.vent_shift,
+                help: "in a vented box, a channel whose last two 10-minute means left its own level, the latest this far (%) beyond its envelope, while the other gas held, is off",
+            });
+        }
         params
     }
 
@@ -635,6 +797,7 @@ impl GasRule {
             "drift_settle_s" => self.drift_settle_ms = (v * 1000.0) as i64,
             "shift" => self.shift = v,
             "above" if self.above.is_finite() => self.above = v,
+            "vent_shift" if self.vent_shift.is_finite() => self.vent_shift = v,
             _ => return Err(super::unknown_param(key, &self.params())),
         }
         Ok(())
@@ -677,24 +840,24 @@ mod tests {
             160,
         );
         assert!(matches!(
-            rule.finding(&g, Some(&c), 160 * MINUTE, 0, MINUTE, 0.0),
+            rule.finding(&g, Some(&c), 160 * MINUTE, 0, MINUTE, 0.0, true),
             Some(Finding::Drift { slope_per_h, .. }) if (slope_per_h - 0.8).abs() < 0.15
         ));
         // Near miss: a held atmosphere wanders, but does not trend.
         let (g, c) = feed(|i| 3.0 + wobble(i, 0.1), |i| 5.0 + wobble(i, 0.05), 160);
         assert!(rule
-            .finding(&g, Some(&c), 160 * MINUTE, 0, MINUTE, 0.0)
+            .finding(&g, Some(&c), 160 * MINUTE, 0, MINUTE, 0.0, true)
             .is_none());
         // Near miss: a CA box pulling both gases back after a door opening.
         let back = |i: i64| (-(i as f64) / 40.0).exp();
         let (g, c) = feed(|i| 3.0 + 17.0 * back(i), |i| 5.0 - 4.5 * back(i), 160);
         assert!(rule
-            .finding(&g, Some(&c), 160 * MINUTE, 0, MINUTE, 0.0)
+            .finding(&g, Some(&c), 160 * MINUTE, 0, MINUTE, 0.0, true)
             .is_none());
         // ... and the trend must begin well after the door.
         let (g, _) = feed(|i| 3.0 + 17.0 * back(i), |_| 5.0, 160);
         assert!(rule
-            .finding(&g, None, 160 * MINUTE, 180 * MINUTE, MINUTE, 0.0)
+            .finding(&g, None, 160 * MINUTE, 180 * MINUTE, MINUTE, 0.0, true)
             .is_none());
     }
 
@@ -722,18 +885,95 @@ mod tests {
         let t = 540 * MINUTE;
         let (g, c) = settled_then(|i| 5.0 + wobble(i, 0.1), |i| 5.0 + wobble(i, 0.05));
         assert!(matches!(
-            rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0),
+            rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0, true),
             Some(Finding::Shift { base, mean, .. }) if (base - 3.0).abs() < 0.1 && (mean - 5.0).abs() < 0.1
         ));
         // Near miss: both gases step at once (a door, the CA system).
         let (g, c) = settled_then(|i| 5.0 + wobble(i, 0.1), |i| 3.0 + wobble(i, 0.05));
-        assert!(rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0).is_none());
+        assert!(rule
+            .finding(&g, Some(&c), t, 0, MINUTE, 0.0, true)
+            .is_none());
         // Near miss: a slow climb (0.3 %/h) is no step, and under the drift threshold.
         let (g, c) = settled_then(|i| 3.0 + 0.005 * i as f64, |i| 5.0 + wobble(i, 0.05));
         assert!(!matches!(
-            rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0),
+            rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0, true),
             Some(Finding::Shift { .. })
         ));
+    }
+
+    /// Seven hours of a vented box (O2 near 20.6 %, CO2 near 0.3 %, one
+    /// reading a minute, levels learnt), then `o2(k)` and `co2(k)` for the
+    /// minutes after.
+    fn vented_then(
+        o2: impl Fn(i64) -> f64,
+        co2: impl Fn(i64) -> f64,
+        after: i64,
+    ) -> (GasHistory, GasHistory) {
+        let (mut g, mut c) = (GasHistory::default(), GasHistory::default());
+        for i in 0..420 + after {
+            let r = |x: f64| (x * 100.0).round() / 100.0;
+            let (a, b) = if i < 420 {
+                (20.6 + wobble(i, 0.05), 0.3 + wobble(i + 3, 0.02))
+            } else {
+                (o2(i - 420), co2(i - 420))
+            };
+            g.update(r(a), i * MINUTE);
+            c.update(r(b), i * MINUTE);
+            g.learn_level(true);
+            c.learn_level(true);
+        }
+        (g, c)
+    }
+
+    #[test]
+    fn a_vented_box_s_o2_leaving_its_level_alone_is_found_before_a_drift_could_be() {
+        let rule = GasRule {
+            vent_shift: 0.2,
+            vented_levels: (15.0, 23.0),
+            ..GasRule::new(0.6, 0.5, 0.7)
+        };
+        // The O2 cell drifts down 2.4 %/h while CO2 holds: found within 35
+        // minutes (the 70-minute drift test would take twice as long), in both
+        // directions, and only in a vented box.
+        for sign in [-1.0, 1.0] {
+            let drift = |k: i64| 20.6 + wobble(k, 0.05) + sign * 0.04 * k as f64;
+            let co2 = |k: i64| 0.3 + wobble(k + 3, 0.02);
+            let (g, c) = vented_then(drift, co2, 35);
+            let t = 455 * MINUTE;
+            assert!(
+                matches!(
+                    rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0, false),
+                    Some(Finding::Vented { base, mean, .. }) if (base - 20.6).abs() < 0.1 && (mean - 20.6) * sign > 0.6
+                ),
+                "sign {sign}"
+            );
+            assert!(rule
+                .finding(&g, Some(&c), t, 0, MINUTE, 0.0, true)
+                .is_none());
+            // Near miss: CO2 moves with it (respiration, a vent opened wider).
+            let (g, c) = vented_then(drift, |k| 0.3 - sign * 0.04 * k as f64, 35);
+            assert!(rule
+                .finding(&g, Some(&c), t, 0, MINUTE, 0.0, false)
+                .is_none());
+        }
+        // Near miss: twenty minutes after a door or power cut (drift_from is
+        // three hours after it) the box is still settling.
+        let drift = |k: i64| 20.6 - 0.04 * k as f64;
+        let (g, c) = vented_then(drift, |k| 0.3 + wobble(k + 3, 0.02), 35);
+        let door = 400 * MINUTE;
+        let from = door + rule.drift_settle_ms;
+        assert!(rule
+            .finding(&g, Some(&c), 455 * MINUTE, from, MINUTE, 0.0, false)
+            .is_none());
+        // Near miss: a box that keeps its level.
+        let (g, c) = vented_then(
+            |k| 20.6 + wobble(k, 0.05),
+            |k| 0.3 + wobble(k + 3, 0.02),
+            35,
+        );
+        assert!(rule
+            .finding(&g, Some(&c), 455 * MINUTE, 0, MINUTE, 0.0, false)
+            .is_none());
     }
 
     #[test]
@@ -747,13 +987,13 @@ mod tests {
         let up = |i: i64| 20.9 + wobble(i, 0.03) + 2.0 * (i - 60).max(0) as f64 / 60.0;
         let (g, c) = feed(up, |i| 0.04 + wobble(i, 0.01), 100);
         assert!(matches!(
-            rule.finding(&g, Some(&c), 100 * MINUTE, 0, MINUTE, 0.0),
+            rule.finding(&g, Some(&c), 100 * MINUTE, 0, MINUTE, 0.0, true),
             Some(Finding::Above { mean }) if mean > 21.5
         ));
         // Near miss: the same box at air all along.
         let (g, c) = feed(|i| 20.9 + wobble(i, 0.03), |i| 0.04 + wobble(i, 0.01), 100);
         assert!(rule
-            .finding(&g, Some(&c), 100 * MINUTE, 0, MINUTE, 0.0)
+            .finding(&g, Some(&c), 100 * MINUTE, 0, MINUTE, 0.0, true)
             .is_none());
     }
 }

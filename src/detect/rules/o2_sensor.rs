@@ -16,6 +16,12 @@ impl Default for O2Sensor {
             // Air holds 20.95 % O2 and nothing in a box adds oxygen; 0.55 %
             // above it is far outside a sound sensor's noise (SD ≈ 0.03 %).
             above: crate::detect::obs::O2_HIGHEST,
+            // A vented box's O2 sits within a percent or two below air; 0.2 %
+            // beyond the envelope its level keeps is more than a sound cell's
+            // noise (SD 0.03 %, 0.15 % for a basic one, whose 3 standard
+            // errors are added) without the CO2 moving with it.
+            vent_shift: 0.2,
+            vented_levels: (15.0, 23.0),
             ..GasRule::new(0.6, 0.5, 0.7)
         })
     }

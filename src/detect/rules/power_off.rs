@@ -59,8 +59,7 @@ impl Rule for PowerOff {
         // A fan that runs, or a controller that reports a mode other than
         // `off`, has power, whatever the meter says: a frozen unit between
         // compressor runs turns its fans at low speed and can read 0.0x kW.
-        let fan_runs = [o.fan_1, o.fan_2, o.fan_3].contains(&Some(true));
-        if fan_runs || o.mode.is_some_and(|m| m != Mode::Off) {
+        if o.shows_power() {
             return Verdict::Clear;
         }
         let Some(kw) = o.kilowatts else {
