@@ -359,7 +359,7 @@ impl Engine {
         }
         st.hist.update(o, &st.band);
         let peers = &mut self.peers[st.segment as usize];
-        if !o.window {
+        if st.hist.gas_as_readings(o) {
             peers.learn(
                 o.oxygen.and(st.hist.o2.last_diff()),
                 o.co2.and(st.hist.co2.last_diff()),

@@ -336,6 +336,15 @@ impl GasHistory {
         self.rows = true;
         let n = count.max(1);
         let spread = span.map_or(f64::NAN, |(lo, hi)| hi - lo);
+        // A row of one reading (5-minute readings in 1-minute windows) is a
+        // reading: its change from the row before is a change between
+        // readings, which the drift test must see (a CA box's CO2 scrub, a
+        // 0.6 % step, read as a trend otherwise).
+        let from_last = if n == 1 && self.seen > 0 {
+            (mean - self.latest()).abs()
+        } else {
+            0.0
+        };
         match span {
             Some((lo, hi)) if lo == hi => {
                 if self.seen > 0 && lo == self.flat_value {
@@ -361,7 +370,12 @@ impl GasHistory {
         self.next = (self.next + 1) & GAS_MASK;
         self.seen += 1;
         let jump = if spread.is_nan() { 0.0 } else { spread };
-        self.bin_add(from.div_euclid(GAS_BIN_MS), mean * n as f64, n, jump);
+        self.bin_add(
+            from.div_euclid(GAS_BIN_MS),
+            mean * n as f64,
+            n,
+            jump.max(from_last),
+        );
     }
 
     /// A run of still rows ended: learn it, unless it was long enough to be stuck.
@@ -856,6 +870,15 @@ impl History {
         self.prev_temp = o.temp_min;
     }
 
+    /// Whether `o`'s gases are judged as a reading: a reading, or a window
+    /// row of a single reading (readings sparser than the window: 5-minute
+    /// data in 1-minute windows) while the container's gases have not come
+    /// in rows of several. The row tests cannot see a row of one's changes,
+    /// repeats and noise between readings; a dense stream keeps them.
+    pub fn gas_as_readings(&self, o: &Obs) -> bool {
+        o.row.is_none() || (o.single_reading() && !self.o2.rows && !self.co2.rows)
+    }
+
     pub(super) fn update(&mut self, o: &Obs, band: &Band) {
         let t = o.t_ms;
         if let Some(row) = o.row {
@@ -875,7 +898,7 @@ impl History {
         }
         self.prev_supply = o.supply;
         match o.row {
-            Some(row) => {
+            Some(row) if !self.gas_as_readings(o) => {
                 if let Some(v) = o.oxygen {
                     self.o2.update_row(v, row.o2_span, o.from_ms, t, row.count);
                 }
@@ -884,7 +907,7 @@ impl History {
                         .update_row(v, row.co2_span, o.from_ms, t, row.count);
                 }
             }
-            None => {
+            _ => {
                 if let Some(v) = o.oxygen {
                     self.o2.update(v, t);
                 }
@@ -967,6 +990,30 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_of_one_reading_counts_its_change_from_the_row_before_as_a_jump() {
+        // 5-minute readings in 1-minute windows: one reading per row, and a
+        // CA scrub takes CO2 from 6.2 % to 5.4 % between two of them.
+        let mut g = GasHistory::default();
+        let min = 60_000;
+        for k in 0..20i64 {
+            let v = if k < 10 { 6.2 } else { 5.4 };
+            let t = k * 5 * min;
+            g.update_row(v, Some((v, v)), t, t + min, 1);
+        }
+        let tr = g.trend_over(8).expect("eight bins");
+        assert!((tr.largest_jump - 0.8).abs() < 1e-9, "{}", tr.largest_jump);
+        // Near miss: rows of six readings each keep their own spread (the
+        // change between two means is not a change between readings).
+        let mut g = GasHistory::default();
+        for k in 0..100i64 {
+            let v = if k < 50 { 6.2 } else { 5.4 };
+            g.update_row(v, Some((v - 0.05, v + 0.05)), k * min, (k + 1) * min, 6);
+        }
+        let tr = g.trend_over(8).expect("eight bins");
+        assert!(tr.largest_jump < 0.2, "{}", tr.largest_jump);
+    }
 
     #[test]
     fn a_zero_kw_reading_is_a_power_cut_only_when_nothing_shows_power() {

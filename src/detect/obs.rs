@@ -402,6 +402,12 @@ impl<'a> Obs<'a> {
         }
     }
 
+    /// A window row that summarises a single reading (readings sparser
+    /// than the window: 5-minute data in 1-minute windows).
+    pub fn single_reading(&self) -> bool {
+        self.row.is_some_and(|r| r.count == 1)
+    }
+
     /// Whether the unit shows it has power, whatever its meter reads: a fan
     /// runs, or the controller reports a mode other than `off` (a frozen
     /// unit between compressor runs draws a few hundred watts, which a cheap

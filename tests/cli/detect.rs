@@ -1447,3 +1447,66 @@ fn a_basic_unit_without_supply_air_or_ambient_shows_its_failed_compressor_by_mod
         .collect();
     assert_eq!(compressors, ["HLXU7133692", "HLXU7212889"]);
 }
+
+#[test]
+fn five_minute_readings_in_one_minute_rows_are_judged_as_the_readings_are() {
+    // A basic fleet reporting every 5 minutes, windowed by the minute: each
+    // row holds one reading. One CO2 cell turns noisy after 6 h (±0.8 % from
+    // one reading to the next, among peers of its product that are not): the
+    // row tests look for spread inside a row, which a row of one has not, so
+    // the rows must be judged as the readings they are.
+    let readings = tool("reefer-sim")
+        .args(["--seed", "2", "--no-faults", "--sensors", "basic"])
+        .args([
+            "--interval",
+            "5m",
+            "--duration",
+            "12h",
+            "--containers",
+            "24",
+        ])
+        .args(["--start", START])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let first: Vec<Value> = json_lines(&readings).into_iter().take(24).collect();
+    let peers = |p: &Value| first.iter().filter(|r| r["product_id"] == *p).count();
+    let noisy = first
+        .iter()
+        .find(|r| peers(&r["product_id"]) >= 4)
+        .expect("a product with peers")["container_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut k = 0;
+    let mut lines = Vec::new();
+    for line in json_lines(&readings) {
+        let mut r = line.clone();
+        if r["container_id"] == noisy.as_str() {
+            k += 1;
+            if k > 72 {
+                let co2 = r["carbon_dioxide_level"].as_f64().unwrap();
+                let jolt = if k % 2 == 0 { 0.8 } else { -0.8 };
+                r["carbon_dioxide_level"] = (((co2 + jolt).max(0.0) * 10.0).round() / 10.0).into();
+            }
+        }
+        lines.push(r.to_string());
+    }
+    let readings = (lines.join("\n") + "\n").into_bytes();
+    let on_readings = opened(&detect(&readings, &[]));
+    assert!(
+        on_readings.contains(&(noisy.clone(), "co2_sensor".to_string())),
+        "{on_readings:?}"
+    );
+    let rows = tool("reefer-window")
+        .args(["--size", "1m", "--fields", "fan_2,fan_3"])
+        .write_stdin(readings.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(opened(&detect(&rows, &[])), on_readings);
+}

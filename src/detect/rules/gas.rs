@@ -239,7 +239,14 @@ impl GasRule {
             // Rows: the run of still rows must be one this channel's rows would
             // not make (learnt per row), and long in readings and time.
             let needed = g.stuck_run();
-            if g.row_run >= needed && g.run >= min_run && t - g.run_since >= self.stuck_for_ms {
+            // As on readings: a channel whose rows mostly repeat at 0 % reads
+            // the bottom of its range (a cell biased low near air), not a stuck value.
+            let floor = g.latest() <= 0.0 && g.p_same() >= 0.6;
+            if !floor
+                && g.row_run >= needed
+                && g.run >= min_run
+                && t - g.run_since >= self.stuck_for_ms
+            {
                 return Some(Finding::Stuck {
                     run: g.run + 1,
                     since: g.run_since,
