@@ -72,11 +72,12 @@ COPY (
          min(oxygen_level) AS oxygen_level_min, max(oxygen_level) AS oxygen_level_max, avg(oxygen_level) AS oxygen_level_mean,
          min(carbon_dioxide_level) AS carbon_dioxide_level_min, max(carbon_dioxide_level) AS carbon_dioxide_level_max,
          avg(carbon_dioxide_level) AS carbon_dioxide_level_mean,
-         count_if(fan_1) AS fan_1_true, count_if(door_open) AS door_open_true, count_if(defrost) AS defrost_true
+         count_if(fan_1) AS fan_1_true, count_if(fan_2) AS fan_2_true, count_if(fan_3) AS fan_3_true,
+         count_if(door_open) AS door_open_true, count_if(defrost) AS defrost_true
   FROM read_json('{src}', format = 'newline_delimited', columns = {{
       container_id: 'VARCHAR', measurement_time: 'TIMESTAMP', product_id: 'VARCHAR',
       temperature: 'DOUBLE', kilowatts: 'DOUBLE', oxygen_level: 'DOUBLE', carbon_dioxide_level: 'DOUBLE',
-      fan_1: 'BOOLEAN', door_open: 'BOOLEAN', defrost: 'BOOLEAN'}})
+      fan_1: 'BOOLEAN', fan_2: 'BOOLEAN', fan_3: 'BOOLEAN', door_open: 'BOOLEAN', defrost: 'BOOLEAN'}})
   GROUP BY ALL
 ) TO '{out}' (FORMAT parquet)
 """)

@@ -130,7 +130,10 @@ const POW10_ROUND: [f64; 18] = [
 ];
 
 /// Boolean fields aggregated by default (count of true).
-pub const DEFAULT_BOOLS: [&str; 3] = ["fan_1", "door_open", "defrost"];
+/// All three fans: reefer-detect takes any running fan as power (a frozen
+/// unit between compressor runs draws little, and a failed fan_1 alone says
+/// nothing), so rows without fan_2 and fan_3 made false power cuts.
+pub const DEFAULT_BOOLS: [&str; 5] = ["fan_1", "fan_2", "fan_3", "door_open", "defrost"];
 
 /// What each window computes: numeric fields with the chosen aggregates, and
 /// boolean fields as counts of true.

@@ -105,7 +105,7 @@ pub struct WindowArgs {
 
     /// Aggregate only the fields named with --fields, not the defaults (temperature,
     /// supply_air_temperature, kilowatts, oxygen_level, carbon_dioxide_level, fan_1,
-    /// door_open, defrost: what reefer-detect's detectors read on rows).
+    /// fan_2, fan_3, door_open, defrost: what reefer-detect's detectors read on rows).
     #[arg(long)]
     pub no_default_fields: bool,
 
