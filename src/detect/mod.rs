@@ -92,8 +92,9 @@ fn epilogue() -> String {
 ///
 /// On reefer-window rows every detector works with reefer-window's default columns
 /// (count, <field>_min/_max/_mean of temperature, supply_air_temperature, kilowatts,
-/// oxygen_level, carbon_dioxide_level, and fan_1_true, door_open_true, defrost_true;
-/// other <field>_mean/<field>_true columns when present); door_open only by its switch.
+/// oxygen_level, carbon_dioxide_level, and fan_1_true, fan_2_true, fan_3_true,
+/// door_open_true, defrost_true; other <field>_mean/<field>_true columns when present);
+/// door_open only by its switch.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "reefer-detect", version, after_help = epilogue())]
 #[command(group(clap::ArgGroup::new("sql_input").args(["where_", "rules"]).multiple(true)))]
