@@ -1455,22 +1455,21 @@ fn five_minute_readings_in_one_minute_rows_are_judged_as_the_readings_are() {
     // one reading to the next, among peers of its product that are not): the
     // row tests look for spread inside a row, which a row of one has not, so
     // the rows must be judged as the readings they are.
-    let readings = tool("reefer-sim")
-        .args(["--seed", "2", "--no-faults", "--sensors", "basic"])
-        .args([
+    let readings = sim_fleet(
+        24,
+        "12h",
+        &[
+            "--seed",
+            "2",
+            "--no-faults",
+            "--sensors",
+            "basic",
             "--interval",
             "5m",
-            "--duration",
-            "12h",
-            "--containers",
-            "24",
-        ])
-        .args(["--start", START])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+            "--start",
+            START,
+        ],
+    );
     let first: Vec<Value> = json_lines(&readings).into_iter().take(24).collect();
     let peers = |p: &Value| first.iter().filter(|r| r["product_id"] == *p).count();
     let noisy = first

@@ -186,6 +186,23 @@ const SHIFT_BINS: usize = 3;
 /// ... and the vented test (20 minutes).
 const VENT_BINS: usize = 2;
 
+/// Readings in one 10-minute bin of `g` (1 for rows: each is a mean already).
+fn per_bin(g: &GasHistory, interval_ms: i64) -> f64 {
+    if g.rows || interval_ms <= 0 {
+        1.0
+    } else {
+        (GAS_BIN_MS / interval_ms).max(1) as f64
+    }
+}
+
+/// Whether the other gas channel `o` knows its level and stayed inside it
+/// from the bin before `g` left its own (at `left`) until `g`'s last bin.
+fn held_level(o: &GasHistory, g: &GasHistory, left: i64) -> bool {
+    o.level.known(LEVEL_SHIFT_WARM).is_some()
+        && o.level.outside_t < left - GAS_BIN_MS
+        && o.level.inside_t >= g.bins_since(1)
+}
+
 impl GasRule {
     pub fn new(jump: f64, drift_per_h: f64, other_drift_per_h: f64) -> GasRule {
         GasRule {
@@ -325,31 +342,19 @@ impl GasRule {
         // It stepped: its first mean outside lay half `shift` or more from the
         // one before (a slow climb across the edge is the drift test's).
         let left = g.level.left_t;
-        let disturbed = drift_from - self.drift_settle_ms;
         let stepped = g.level.left_step.abs() >= 0.5 * self.shift;
-        if !one_side || !stepped || left < disturbed + self.settle_ms || left > since {
+        if !one_side || !stepped || !self.left_settled(left, drift_from) || left > since {
             return None;
         }
-        let per_bin = if g.rows || interval_ms <= 0 {
-            1.0
-        } else {
-            (GAS_BIN_MS / interval_ms).max(1) as f64
-        };
-        let se = g.reading_sd() / (per_bin * SHIFT_BINS as f64).sqrt();
+        let se = g.reading_sd() / (per_bin(g, interval_ms) * SHIFT_BINS as f64).sqrt();
         let needed = self.shift.max(3.0 * spread) + 3.0 * se;
         let outside = if mean > base { mean - high } else { low - mean };
         if outside <= needed {
             return None;
         }
-        // The other gas, when the readings have it, must be known to have
-        // stayed inside its own level from before the step until now (a door
-        // or the CA system moves both gases).
-        let last_bin = g.bins_since(1);
-        let other_holds = other.is_none_or(|o| {
-            o.level.known(LEVEL_SHIFT_WARM).is_some()
-                && o.level.outside_t < left - GAS_BIN_MS
-                && o.level.inside_t >= last_bin
-        });
+        // The other gas, when the readings have it, must have held its level
+        // (a door or the CA system moves both gases).
+        let other_holds = other.is_none_or(|o| held_level(o, g, left));
         other_holds.then_some(Finding::Shift {
             base,
             mean,
@@ -386,19 +391,13 @@ impl GasRule {
         let (_, one_side) = g.recent_level(VENT_BINS, base)?;
         let since = g.bins_since(VENT_BINS);
         let left = g.level.left_t;
-        let disturbed = drift_from - self.drift_settle_ms;
         // Outside since it left, and for the last two means at least.
         let away = left <= since && g.level.inside_t < left;
-        if !one_side || !away || left < disturbed + self.settle_ms {
+        if !one_side || !away || !self.left_settled(left, drift_from) {
             return None;
         }
-        let per_bin = if g.rows || interval_ms <= 0 {
-            1.0
-        } else {
-            (GAS_BIN_MS / interval_ms).max(1) as f64
-        };
         // (0 on rows: their means are of many readings already.)
-        let se = g.reading_sd() / per_bin.sqrt();
+        let se = g.reading_sd() / per_bin(g, interval_ms).sqrt();
         let needed = self.vent_shift.max(3.0 * spread) + 3.0 * se;
         let mean = g.last_mean()?;
         let (low, high) = (g.level.low, g.level.high);
@@ -412,20 +411,21 @@ impl GasRule {
         if beyond(mean) <= needed || beyond(g.latest()) <= needed {
             return None;
         }
-        // The other gas is known, and has stayed inside its own level from
-        // before this channel left until now.
-        let last_bin = g.bins_since(1);
-        let other_holds = other.is_some_and(|o| {
-            o.level.known(LEVEL_SHIFT_WARM).is_some()
-                && o.level.outside_t < left - GAS_BIN_MS
-                && o.level.inside_t >= last_bin
-        });
+        // The other gas is in the readings and held its level.
+        let other_holds = other.is_some_and(|o| held_level(o, g, left));
         other_holds.then_some(Finding::Vented {
             base,
             mean,
             needed,
             since: left,
         })
+    }
+
+    /// Whether a channel that left its level at `left` did so once the last
+    /// door or power cut (`drift_from` less the drift settle time) had
+    /// settled (`settle_ms`).
+    fn left_settled(&self, left: i64, drift_from: i64) -> bool {
+        left >= drift_from - self.drift_settle_ms + self.settle_ms
     }
 
     /// A drift over the last `bins` 10-minute means, every step but one going its way.
@@ -644,6 +644,17 @@ impl GasRule {
         let o = ctx.obs;
         let jump = self.jump_over(peer_sigma);
         let r2 = |x: f64| (x * 100.0).round() / 100.0;
+        // A channel away from its own level (shifted, or left it in a vented box).
+        let away = |mean_key, mean: f64, base: f64, needed_key, needed: f64, since: i64| {
+            evidence(&[
+                (field, n(value)),
+                (mean_key, n(Some(r2(mean)))),
+                ("own_level", n(Some(r2(base)))),
+                ("shift", n(Some(r2(mean - base)))),
+                (needed_key, n(Some(r2(needed)))),
+                ("shifted_for_s", Some(Value::from((o.t_ms - since) / 1000))),
+            ])
+        };
         match finding {
             Some(Finding::Shift {
                 base,
@@ -651,14 +662,7 @@ impl GasRule {
                 needed,
                 since,
             }) => (
-                evidence(&[
-                    (field, n(value)),
-                    ("mean_30_min", n(Some(r2(mean)))),
-                    ("own_level", n(Some(r2(base)))),
-                    ("shift", n(Some(r2(mean - base)))),
-                    ("shift_needed", n(Some(r2(needed)))),
-                    ("shifted_for_s", Some(Value::from((o.t_ms - since) / 1000))),
-                ]),
+                away("mean_30_min", mean, base, "shift_needed", needed, since),
                 format!(
                     "{}: {label} sensor reads {mean:.2} %, away from its own level of {base:.2} % for half an hour (beyond {needed:.2} %), with no door, power cut or change of the other gas",
                     o.container_id
@@ -670,14 +674,7 @@ impl GasRule {
                 needed,
                 since,
             }) => (
-                evidence(&[
-                    (field, n(value)),
-                    ("mean_10_min", n(Some(r2(mean)))),
-                    ("own_level", n(Some(r2(base)))),
-                    ("shift", n(Some(r2(mean - base)))),
-                    ("beyond_envelope_needed", n(Some(r2(needed)))),
-                    ("shifted_for_s", Some(Value::from((o.t_ms - since) / 1000))),
-                ]),
+                away("mean_10_min", mean, base, "beyond_envelope_needed", needed, since),
                 format!(
                     "{}: {label} sensor reads {mean:.2} %, away from its own level of {base:.2} % in a vented box while the other gas held its level (a vented box's gases move together): the sensor is off",
                     o.container_id
