@@ -111,6 +111,10 @@ impl Owned {
         self.t_ms
     }
 
+    pub fn container_id(&self) -> &str {
+        self.id.as_str()
+    }
+
     pub fn obs(&self) -> Obs<'_> {
         Obs {
             container_id: self.id.as_str(),

@@ -473,21 +473,22 @@ fn run_detect(
     };
     let exit = for_each_obs(args, false, rejects, out, &mut |o, out| {
         let Some(owned) = o else { return Ok(Ok(())) };
-        let o = &owned.obs();
         let Some(r) = &mut reorder else {
+            let o = &owned.obs();
             if engine.last_time(o.container_id).is_some_and(|l| o.t_ms < l) {
                 new_session(engine, o, args);
             }
             return judge(engine, o, out);
         };
-        match r.admit(owned, engine.last_time(o.container_id)) {
+        // Held readings are judged from the reorder buffer's own copy.
+        match r.admit(owned, engine.last_time(owned.container_id())) {
             Err(why) => return Ok(Err(why)),
             Ok(reorder::Admit::Held) => {}
             Ok(reorder::Admit::NewSession) => {
                 // What is held belongs to the old session: judged first.
                 r.release(true, &mut |o| released(judge(engine, o, out)))?;
-                new_session(engine, o, args);
-                r.restart_at(o.t_ms);
+                new_session(engine, &owned.obs(), args);
+                r.restart_at(owned.t_ms());
                 if let Err(why) = r.admit(owned, None) {
                     return Ok(Err(why));
                 }
@@ -570,20 +571,20 @@ fn run_evaluate(
             engine.reset();
             return Ok(Ok(()));
         };
-        let o = &owned.obs();
         let Some(r) = &mut reorder else {
+            let o = &owned.obs();
             if engine.last_time(o.container_id).is_some_and(|l| o.t_ms < l) {
                 new_session(engine, o, args);
             }
             return Ok(judge(engine, &mut ev, o));
         };
-        match r.admit(owned, engine.last_time(o.container_id)) {
+        match r.admit(owned, engine.last_time(owned.container_id())) {
             Err(why) => return Ok(Err(why)),
             Ok(reorder::Admit::Held) => {}
             Ok(reorder::Admit::NewSession) => {
                 r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
-                new_session(engine, o, args);
-                r.restart_at(o.t_ms);
+                new_session(engine, &owned.obs(), args);
+                r.restart_at(owned.t_ms());
                 if let Err(why) = r.admit(owned, None) {
                     return Ok(Err(why));
                 }

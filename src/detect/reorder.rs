@@ -66,7 +66,7 @@ impl Reorder {
         if t < self.watermark() || last_judged.is_some_and(|l| t < l) {
             return Err(format!(
                 "reading of {} at {} arrived after readings up to {} were judged (--lateness {})",
-                o.obs().container_id,
+                o.container_id(),
                 crate::time::format_millis(t),
                 crate::time::format_millis(self.watermark().max(last_judged.unwrap_or(i64::MIN))),
                 crate::time::Span::from_millis(self.lateness_ms),
