@@ -127,11 +127,18 @@ pub struct Engine {
     /// The gas channels' noise per fleet segment (product), and the segments by product id.
     peers: Vec<super::history::PeerNoise>,
     segments: FxMap<Box<str>, u32>,
+    /// The slots of the rules that judge a gas sensor, with their channel.
+    gas_slots: Vec<(usize, super::history::Gas)>,
 }
 
 impl Engine {
     pub fn new(slots: Vec<Slot>, catalog: Vec<Product>) -> Engine {
         let n_slots = slots.len();
+        let gas_slots = slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((i, s.rule.gas()?)))
+            .collect();
         Engine {
             slots,
             catalog,
@@ -147,6 +154,7 @@ impl Engine {
             implausible: Default::default(),
             peers: Vec::new(),
             segments: FxMap::default(),
+            gas_slots,
         }
     }
 
@@ -357,6 +365,11 @@ impl Engine {
         if !st.band.known {
             self.unknown_products += 1;
         }
+        for &(i, gas) in &self.gas_slots {
+            let tr = &st.tracks[i];
+            st.hist.gas_mut(gas).level.suspect =
+                tr.open.is_some() && super::rules::gas::suspect(tr.forms);
+        }
         st.hist.update(o, &st.band);
         let peers = &mut self.peers[st.segment as usize];
         if st.hist.gas_as_readings(o) {
@@ -364,6 +377,9 @@ impl Engine {
                 o.oxygen.and(st.hist.o2.last_diff()),
                 o.co2.and(st.hist.co2.last_diff()),
             );
+        } else if let Some(row) = o.row {
+            let spread = |span: Option<(f64, f64)>| span.map(|(lo, hi)| hi - lo);
+            peers.learn_row(row.count, spread(row.o2_span), spread(row.co2_span));
         }
         let peer_noise = peers.sigma();
         self.observed += 1;

@@ -56,6 +56,9 @@ pub struct GasHistory {
     flat_value: f64,
     /// The spread (max − min) of the last 4 rows, newest at `spreads[(seen - 1) & 3]`.
     spreads: [f64; 4],
+    /// Readings in the last row.
+    #[serde(default)]
+    pub row_count: u32,
     /// The start and mean of the 10-minute bin that just completed, until the level learns it.
     pending: Option<(i64, f64)>,
     /// The channel's own level, learnt from its settled 10-minute means.
@@ -106,6 +109,14 @@ pub struct Level {
     pub left_step: f64,
     /// The last mean seen, %.
     last_mean: f64,
+    /// An episode of this channel's sensor fault is open, stuck or away from
+    /// its level (set by the engine from its track before each observation,
+    /// so not kept in a state file; see [`crate::detect::rules::gas::suspect`]):
+    /// the level learns nothing from a channel under suspicion, else a slow
+    /// drift drags the envelope along and the episode resolves while the
+    /// sensor is still off.
+    #[serde(skip)]
+    pub suspect: bool,
 }
 
 /// Means learnt before the level bounds a drift (2 h) ...
@@ -135,6 +146,7 @@ impl Default for Level {
             left_t: i64::MIN / 2,
             left_step: 0.0,
             last_mean: f64::NAN,
+            suspect: false,
         }
     }
 }
@@ -159,6 +171,9 @@ impl Level {
     }
 
     fn learn(&mut self, m: f64) {
+        if self.suspect && self.learnt < LEVEL_SHIFT_WARM {
+            return;
+        }
         if self.learnt < LEVEL_WARM / 2 {
             // Warm-up: the plain mean and mean absolute deviation of the first hour.
             let k = f64::from(self.learnt + 1);
@@ -187,9 +202,14 @@ impl Level {
                     left_t: self.left_t,
                     left_step: self.left_step,
                     last_mean: self.last_mean,
+                    suspect: self.suspect,
                     ..Level::default()
                 };
             }
+            return;
+        }
+        // Under suspicion, only a channel away for 12 hours (above) moves the level.
+        if self.suspect {
             return;
         }
         self.outside = 0;
@@ -232,6 +252,7 @@ impl Default for GasHistory {
             row_run: 0,
             flat_value: f64::NAN,
             spreads: [0.0; 4],
+            row_count: 0,
             pending: None,
             level: Level::default(),
         }
@@ -335,6 +356,7 @@ impl GasHistory {
     ) {
         self.rows = true;
         let n = count.max(1);
+        self.row_count = n;
         let spread = span.map_or(f64::NAN, |(lo, hi)| hi - lo);
         // A row of one reading (5-minute readings in 1-minute windows) is a
         // reading: its change from the row before is a change between
@@ -623,6 +645,18 @@ impl PeerNoise {
         self.seen += 1;
     }
 
+    /// Learns from one window row of `n` readings whose channels spread
+    /// (max − min) as given: the range of n readings is d2(n) standard
+    /// deviations of a reading on average ([`range_d2`]), and a change
+    /// between two readings has √2 that: the estimate of a change it stands
+    /// for is learnt like one. Rows of one reading are readings ([`Self::learn`]).
+    pub fn learn_row(&mut self, n: u32, o2: Option<f64>, co2: Option<f64>) {
+        if n >= 2 {
+            let change = |spread: f64| spread / range_d2(n) * std::f64::consts::SQRT_2 * 0.674;
+            self.learn(o2.map(change), co2.map(change));
+        }
+    }
+
     /// The standard deviation of a peer's change between two readings, from
     /// the median change (|N(0, σ)| has median 0.674 σ). 0 for a segment
     /// that learns nothing (window rows: the rule's own jump applies);
@@ -640,6 +674,44 @@ impl PeerNoise {
     }
 }
 
+/// The mean range of `n` normal readings in standard deviations (Tippett's
+/// d2: 1.128 for 2, 2.534 for 6, 3.078 for 10, 4.639 for 60), interpolated
+/// in ln n between the tabulated sizes; 0 for fewer than 2.
+pub fn range_d2(n: u32) -> f64 {
+    const D2: [(f64, f64); 20] = [
+        (2.0, 1.128),
+        (3.0, 1.693),
+        (4.0, 2.059),
+        (5.0, 2.326),
+        (6.0, 2.534),
+        (7.0, 2.704),
+        (8.0, 2.847),
+        (9.0, 2.970),
+        (10.0, 3.078),
+        (15.0, 3.472),
+        (20.0, 3.735),
+        (25.0, 3.931),
+        (30.0, 4.086),
+        (40.0, 4.322),
+        (50.0, 4.498),
+        (60.0, 4.639),
+        (100.0, 5.015),
+        (200.0, 5.492),
+        (500.0, 6.073),
+        (1000.0, 6.483),
+    ];
+    if n < 2 {
+        return 0.0;
+    }
+    let x = f64::from(n).min(1000.0);
+    let i = D2.iter().position(|&(k, _)| k >= x).unwrap_or(D2.len() - 1);
+    if i == 0 || D2[i].0 == x {
+        return D2[i].1;
+    }
+    let ((k0, d0), (k1, d1)) = (D2[i - 1], D2[i]);
+    d0 + (d1 - d0) * (x / k0).ln() / (k1 / k0).ln()
+}
+
 /// A draw under this, kW, is the fans alone (a chilled unit's three fans draw
 /// about 1 kW; its compressor at work, 3 kW and more).
 pub const FANS_ONLY_KW: f64 = 1.5;
@@ -647,6 +719,13 @@ pub const FANS_ONLY_KW: f64 = 1.5;
 pub const POWER_GAP_MS: i64 = 15 * 60_000;
 /// Odds that a healthy channel repeats its value for a whole stuck-length run.
 const STUCK_ODDS: f64 = 1e-10;
+/// A gas channel, for the rules that judge one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gas {
+    O2,
+    Co2,
+}
+
 /// What the rules may know of a container's past.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct History {
@@ -875,6 +954,13 @@ impl History {
     /// data in 1-minute windows) while the container's gases have not come
     /// in rows of several. The row tests cannot see a row of one's changes,
     /// repeats and noise between readings; a dense stream keeps them.
+    pub fn gas_mut(&mut self, gas: Gas) -> &mut GasHistory {
+        match gas {
+            Gas::O2 => &mut self.o2,
+            Gas::Co2 => &mut self.co2,
+        }
+    }
+
     pub fn gas_as_readings(&self, o: &Obs) -> bool {
         o.row.is_none() || (o.single_reading() && !self.o2.rows && !self.co2.rows)
     }
@@ -1013,6 +1099,25 @@ mod tests {
         }
         let tr = g.trend_over(8).expect("eight bins");
         assert!(tr.largest_jump < 0.2, "{}", tr.largest_jump);
+    }
+
+    #[test]
+    fn the_mean_range_of_n_readings_follows_tippett_s_table() {
+        assert_eq!(range_d2(1), 0.0);
+        assert_eq!(range_d2(2), 1.128);
+        assert_eq!(range_d2(6), 2.534);
+        assert_eq!(range_d2(60), 4.639);
+        // Between tabulated sizes, in ln n: d2(12) is 3.258.
+        assert!((range_d2(12) - 3.258).abs() < 0.01, "{}", range_d2(12));
+        assert_eq!(range_d2(5000), 6.483);
+        // A row learnt by the peers stands for changes of √2 a reading's SD.
+        let mut p = PeerNoise::default();
+        for _ in 0..2000 {
+            p.learn_row(6, Some(2.534 * 0.2), Some(0.0));
+        }
+        let (o2, co2) = p.sigma();
+        assert!((o2 - 0.2 * std::f64::consts::SQRT_2).abs() < 0.01, "{o2}");
+        assert!(co2 < 0.01, "{co2}");
     }
 
     #[test]

@@ -734,6 +734,57 @@ fn noisy_o2_then_a_step_in_box_2() -> (Vec<u8>, String, String) {
     ((lines.join("\n") + "\n").into_bytes(), two, three)
 }
 
+/// Three vented boxes for 20 h at 1 min; box 2's O2 cell drifts from 8 h,
+/// 0.8 %/h for 2 h, then stays 1.6 % low until it is mended at 16 h.
+#[test]
+fn a_gas_sensor_that_drifted_and_stopped_stays_open_until_it_reads_its_level_again() {
+    let readings = String::from_utf8(sim_sized("3", "20h", &["--products", "P01"])).unwrap();
+    let two = container(readings.as_bytes(), 2);
+    let start = reefer::time::parse_time_ms(START.as_bytes()).unwrap();
+    let at = |minute: i64| reefer::time::format_millis(start + minute * 60_000);
+    let lines: Vec<String> = readings
+        .lines()
+        .map(|l| {
+            let mut r: Value = serde_json::from_str(l).unwrap();
+            let t = reefer::time::parse_time_ms(r["measurement_time"].as_str().unwrap().as_bytes())
+                .unwrap();
+            let minute = (t - start) / 60_000;
+            if r["container_id"] == two.as_str() && (480..960).contains(&minute) {
+                let offset = 0.8 * ((minute - 480).min(120) as f64 / 60.0);
+                let o2 = r["oxygen_level"].as_f64().unwrap() - offset;
+                r["oxygen_level"] = ((o2 * 100.0).round() / 100.0).into();
+            }
+            r.to_string()
+        })
+        .collect();
+    let events = detect((lines.join("\n") + "\n").as_bytes(), &[]);
+    let o2: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["fault"] == "o2_sensor")
+        .collect();
+    assert!(
+        o2.iter().all(|e| e["container_id"] == two.as_str()),
+        "{o2:?}"
+    );
+    let status: Vec<&str> = o2.iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(status[0], "open", "{o2:?}");
+    let opened = o2[0]["detected_at"].as_str().unwrap();
+    assert!(
+        opened > at(480).as_str() && opened < at(600).as_str(),
+        "{o2:?}"
+    );
+    // Not resolved while the cell reads 1.6 % low (its level learns nothing
+    // while the episode is open), and resolved once it reads its level again.
+    let resolved: Vec<&&Value> = o2.iter().filter(|e| e["status"] == "resolved").collect();
+    assert_eq!(resolved.len(), 1, "{o2:?}");
+    let when = resolved[0]["detected_at"].as_str().unwrap();
+    assert!(
+        when > at(960).as_str() && when < at(1200).as_str(),
+        "{o2:?}"
+    );
+    assert_eq!(status.iter().filter(|s| **s == "open").count(), 1, "{o2:?}");
+}
+
 #[test]
 fn a_noisy_gas_sensor_that_then_shifts_level_escalates_with_the_new_evidence() {
     let (readings, two, three) = noisy_o2_then_a_step_in_box_2();
@@ -1508,4 +1559,68 @@ fn five_minute_readings_in_one_minute_rows_are_judged_as_the_readings_are() {
         .stdout
         .clone();
     assert_eq!(opened(&detect(&rows, &[])), on_readings);
+}
+
+#[test]
+fn cheap_cells_in_one_minute_rows_are_noisy_only_beyond_their_peers_spread() {
+    // A basic CA fleet every 10 s, windowed by the minute (six readings a
+    // row). Its CO2 cells spread past the fixed limit (0.6 %) in three rows
+    // running dozens of times a day; only a cell spreading far beyond its
+    // peers' rows is noisy: box 2's, which jumps ±(0.8–1.6) % from 3 h.
+    let readings = sim_fleet(
+        20,
+        "6h",
+        &[
+            "--seed",
+            "1",
+            "--no-faults",
+            "--sensors",
+            "basic",
+            "--interval",
+            "10s",
+            "--products",
+            "P02,P04",
+            "--start",
+            START,
+        ],
+    );
+    let rows = |readings: &[u8]| {
+        tool("reefer-window")
+            .args(["-q", "--size", "1m"])
+            .write_stdin(readings.to_vec())
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let healthy = opened(&detect(&rows(&readings), &[]));
+    assert!(healthy.is_empty(), "{healthy:?}");
+    let two = container(&readings, 2);
+    let mut k = 0i64;
+    let lines: Vec<String> = json_lines(&readings)
+        .into_iter()
+        .map(|mut r| {
+            if r["container_id"] == two.as_str() {
+                k += 1;
+                if k > 1080 {
+                    let co2 = r["carbon_dioxide_level"].as_f64().unwrap();
+                    let sign = if (k * 7919) % 13 < 6 { -1.0 } else { 1.0 };
+                    let size = 0.8 + 0.8 * ((k * 104_729) % 11) as f64 / 10.0;
+                    r["carbon_dioxide_level"] =
+                        (((co2 + sign * size).max(0.0) * 10.0).round() / 10.0).into();
+                }
+            }
+            r.to_string()
+        })
+        .collect();
+    let events = detect(&rows((lines.join("\n") + "\n").as_bytes()), &[]);
+    assert_eq!(
+        opened(&events),
+        vec![(two.clone(), "co2_sensor".to_string())],
+        "{events:?}"
+    );
+    let e = &events[0];
+    assert!(e["message"].as_str().unwrap().contains("noisy"), "{e}");
+    assert!(e["evidence"]["peer_sigma"].as_f64().unwrap() > 0.0, "{e}");
 }

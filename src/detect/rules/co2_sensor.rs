@@ -64,6 +64,9 @@ impl Rule for Co2Sensor {
             ctx.obs.co2,
         )
     }
+    fn gas(&self) -> Option<crate::detect::history::Gas> {
+        Some(crate::detect::history::Gas::Co2)
+    }
     fn params(&self) -> Vec<Param> {
         self.0.params()
     }

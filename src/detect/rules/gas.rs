@@ -34,7 +34,7 @@
 use super::{n, Ctx, Param, Verdict, MINUTE};
 use crate::detect::engine::{GasHistory, GAS_BINS, GAS_BIN_MS};
 use crate::detect::events::{evidence, Severity};
-use crate::detect::history::{LEVEL_SHIFT_WARM, LEVEL_WARM};
+use crate::detect::history::{range_d2, LEVEL_SHIFT_WARM, LEVEL_WARM};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
@@ -87,9 +87,16 @@ pub struct GasRule {
 
 /// On window rows, a noisy channel spreads (max − min) wider than this many
 /// jumps in each of the last [`ROW_NOISY`] rows: a held atmosphere changes a
-/// few tenths of a percent in minutes, a noisy sensor scatters by percents.
+/// few tenths of a percent in minutes, a noisy sensor scatters by percents ...
 pub const ROW_SPREAD: f64 = 2.0;
 pub const ROW_NOISY: u64 = 3;
+/// ... and wider than its peers' readings would spread: the mean range of
+/// that many readings ([`range_d2`]) plus this many of their standard
+/// deviations (a cheap cell's rows of six 10-second readings at CA levels
+/// spread past the fixed limit now and then). Simulated, a row of six
+/// normal readings spreads that wide 1.2 times in 1,000, of two 3.5, of
+/// sixty 0.1: three rows in a row, a few times in 10⁹.
+const ROW_PEER_SDS: f64 = 3.0;
 
 /// Changes between readings the noisy test looks at: the last 10, or at
 /// long intervals those of the last half hour (at least 5), so that a
@@ -176,6 +183,21 @@ impl Finding {
             | Finding::Vented { .. } => FORM_LEVEL,
         }
     }
+}
+
+/// Whether an open episode that has shown `forms` makes its channel's level
+/// a suspect that learns nothing ([`crate::detect::history::Level::suspect`]):
+/// a stuck channel or one away from its level reads something else than the
+/// gas, and learning it would drag the level along (a slow drift's episode
+/// would then resolve while the sensor is still off); a noisy one still
+/// scatters around the gas, and its means keep teaching the level how far
+/// they wander (a later step must clear that to escalate).
+pub fn suspect(forms: u8) -> bool {
+    forms & !FORM_NOISY != 0
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 /// A drift must take the channel this many spreads away from its own level.
@@ -279,7 +301,7 @@ impl GasRule {
                     return Some(f);
                 }
             }
-            let wide = g.wide_rows(ROW_NOISY, ROW_SPREAD * self.jump);
+            let wide = g.wide_rows(ROW_NOISY, self.row_spread(g, peer_sigma));
             if u64::from(wide) >= ROW_NOISY {
                 return Some(Finding::Noisy {
                     large: wide,
@@ -491,6 +513,15 @@ impl GasRule {
         self.jump.max(PEER_SIGMAS * peer_sigma)
     }
 
+    /// The spread of a row of `g` that counts as wide ([`ROW_SPREAD`],
+    /// [`ROW_PEER_SDS`]); `peer_sigma` is that of a change between two
+    /// readings (√2 a reading's; infinite while the segment's noise is being
+    /// learnt, when no row is wide, as no reading jumps then).
+    pub fn row_spread(&self, g: &GasHistory, peer_sigma: f64) -> f64 {
+        let sd = peer_sigma / std::f64::consts::SQRT_2;
+        (ROW_SPREAD * self.jump).max((range_d2(g.row_count) + ROW_PEER_SDS) * sd)
+    }
+
     fn drift_from(&self, ctx: &Ctx) -> i64 {
         let h = ctx.hist;
         // Without a door switch, a jump of the air (≥ 2 °C in 3 min) is the door.
@@ -578,14 +609,23 @@ impl GasRule {
                 form: f.form(),
             },
             None => {
-                // Clearly healthy again: moving, and no run of jumps.
-                let (large, _) = g.jumps(self.jump_over(peer_sigma), 10);
+                // Clearly healthy again: moving, and no run of jumps; with an
+                // episode open, of jumps half the size that opens one (a noisy
+                // cell clamped at 0 % jumps less often than one that is not).
+                let calm_jump = self.jump_over(peer_sigma) * if ctx.open { 0.5 } else { 1.0 };
+                let (large, _) = g.jumps(calm_jump, 10);
                 let calm = if g.rows {
-                    g.run == 0 && g.wide_rows(ROW_NOISY, ROW_SPREAD * self.jump) == 0
+                    g.run == 0 && g.wide_rows(ROW_NOISY, self.row_spread(g, peer_sigma)) == 0
                 } else {
                     g.run < 3 && large <= 2
                 };
-                if calm {
+                // An open episode ends only with the channel back at the level
+                // it kept before (which learns nothing while the episode is
+                // open): a drift that slowed or stopped is still off.
+                let away = ctx.open
+                    && g.level.known(LEVEL_WARM).is_some()
+                    && g.level.inside_t < g.bins_since(1);
+                if calm && !away {
                     Verdict::Clear
                 } else {
                     Verdict::Hold
@@ -695,12 +735,13 @@ impl GasRule {
                 evidence(&[
                     (field, n(value)),
                     ("wide_windows", Some(Value::from(large))),
-                    ("spread_threshold", n(Some(ROW_SPREAD * self.jump))),
+                    ("spread_threshold", n(Some(round3(self.row_spread(g, peer_sigma))))),
+                    ("peer_sigma", n(Some(round3(peer_sigma)))),
                 ]),
                 format!(
-                    "{}: {label} sensor is noisy (its readings spread over more than {} % within each of the last {large} windows)",
+                    "{}: {label} sensor is noisy (its readings spread over more than {} % within each of the last {large} windows, beyond its peers')",
                     o.container_id,
-                    ROW_SPREAD * self.jump
+                    round3(self.row_spread(g, peer_sigma))
                 ),
             ),
             Some(Finding::Noisy { large, flips }) => (

@@ -9,7 +9,7 @@ mod co2_sensor;
 mod compressor_failure;
 mod door_open;
 mod fan_failure;
-mod gas;
+pub mod gas;
 mod o2_sensor;
 mod power_off;
 mod temperature_band;
@@ -123,6 +123,12 @@ pub trait Rule: Send {
     }
     /// Lets the rule adopt a severity override (threshold rules keep theirs).
     fn set_severity(&mut self, _s: Severity) {}
+    /// The gas channel whose sensor the rule judges: while its episode is
+    /// open for a reading that is off (stuck, or away from its level), that
+    /// channel's level learns nothing (see [`gas::suspect`]).
+    fn gas(&self) -> Option<crate::detect::history::Gas> {
+        None
+    }
     /// The rule as a threshold rule from a rules file, for `--print-sql`.
     fn as_threshold(&self) -> Option<&ThresholdRule> {
         None

@@ -68,6 +68,9 @@ impl Rule for O2Sensor {
             ctx.obs.oxygen,
         )
     }
+    fn gas(&self) -> Option<crate::detect::history::Gas> {
+        Some(crate::detect::history::Gas::O2)
+    }
     fn params(&self) -> Vec<Param> {
         self.0.params()
     }
