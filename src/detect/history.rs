@@ -482,10 +482,17 @@ impl GasHistory {
         (self.sames / (self.sames + self.changes)).clamp(0.01, 0.99)
     }
 
-    /// Equal readings in a row after which a healthy channel would have
-    /// changed with probability 1 − 10⁻¹⁰.
+    /// Equal readings (or still rows) in a row that a healthy channel makes
+    /// with odds below [`STUCK_ODDS_PER_DAY`] scaled to its interval (the
+    /// last one: 1 s before there are two readings).
     pub fn stuck_run(&self) -> u32 {
-        (STUCK_ODDS.ln() / self.p_same().ln()).ceil() as u32
+        let gap = if self.seen >= 2 {
+            (self.back(0).0 - self.back(1).0).max(1_000)
+        } else {
+            1_000
+        };
+        let odds = (STUCK_ODDS_PER_DAY * gap as f64 / 86_400_000.0).min(STUCK_ODDS_MAX);
+        (odds.ln() / self.p_same().ln()).ceil() as u32
     }
 
     /// The change from the reading before to the latest (None before two readings).
@@ -717,8 +724,15 @@ pub fn range_d2(n: u32) -> f64 {
 pub const FANS_ONLY_KW: f64 = 1.5;
 /// A gap in a container's data longer than this is taken for a power cut, ms.
 pub const POWER_GAP_MS: i64 = 15 * 60_000;
-/// Odds that a healthy channel repeats its value for a whole stuck-length run.
-const STUCK_ODDS: f64 = 1e-10;
+/// Odds that a healthy channel repeats its value for a whole stuck-length
+/// run, per day of readings: a run may begin at any reading, so the odds of
+/// one run scale with the interval (10⁻⁸ for a 5-minute reading, 3.3 × 10⁻¹⁰
+/// for a 10-second one), and false alerts per container-day do not grow with
+/// the reading rate ...
+const STUCK_ODDS_PER_DAY: f64 = 2.88e-6;
+/// ... but never above this for one run (a channel's repeats are not quite
+/// independent: the true level wanders across the display step).
+const STUCK_ODDS_MAX: f64 = 1e-8;
 /// A gas channel, for the rules that judge one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gas {
