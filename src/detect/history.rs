@@ -666,7 +666,8 @@ impl PeerNoise {
 
     /// The standard deviation of a peer's change between two readings, from
     /// the median change (|N(0, σ)| has median 0.674 σ). 0 for a segment
-    /// that learns nothing (window rows: the rule's own jump applies);
+    /// that learns nothing (window rows without `_min`/`_max`: the rule's
+    /// own limits apply);
     /// infinite while a segment of readings is still young, so that no
     /// jump counts before the fleet's noise is known: with the fixed jump
     /// alone, a small fleet of cheap cells (`reefer-sim --sensors basic
@@ -963,11 +964,7 @@ impl History {
         self.prev_temp = o.temp_min;
     }
 
-    /// Whether `o`'s gases are judged as a reading: a reading, or a window
-    /// row of a single reading (readings sparser than the window: 5-minute
-    /// data in 1-minute windows) while the container's gases have not come
-    /// in rows of several. The row tests cannot see a row of one's changes,
-    /// repeats and noise between readings; a dense stream keeps them.
+    /// The history of one gas channel.
     pub fn gas_mut(&mut self, gas: Gas) -> &mut GasHistory {
         match gas {
             Gas::O2 => &mut self.o2,
@@ -975,6 +972,11 @@ impl History {
         }
     }
 
+    /// Whether `o`'s gases are judged as a reading: a reading, or a window
+    /// row of a single reading (readings sparser than the window: 5-minute
+    /// data in 1-minute windows) while the container's gases have not come
+    /// in rows of several. The row tests cannot see a row of one's changes,
+    /// repeats and noise between readings; a dense stream keeps them.
     pub fn gas_as_readings(&self, o: &Obs) -> bool {
         o.row.is_none() || (o.single_reading() && !self.o2.rows && !self.co2.rows)
     }

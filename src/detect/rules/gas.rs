@@ -4,7 +4,8 @@
 //!   displayed value only so often. The share of repeats is learnt per channel
 //!   (near air, CO2 noise is smaller than the display step and repeats are
 //!   common); a run of equal readings that a healthy channel would produce
-//!   with odds below 10⁻¹⁰, lasting at least `stuck_for`, is a stuck sensor.
+//!   with odds below 2.88 × 10⁻⁶ per day of its readings (10⁻⁸ for one
+//!   5-minute reading), lasting at least `stuck_for`, is a stuck sensor.
 //! - *Drifting*: in a closed, powered box the vent or the CA controller holds
 //!   the atmosphere, so its 10-minute means wander around a level but do not
 //!   trend for long: a CA system lets respiration move O2 down and CO2 up
