@@ -31,6 +31,14 @@ pub struct GasHistory {
     /// before they could be called stuck.
     sames: f64,
     changes: f64,
+    /// Share of the channel's readings (or rows) at 0 %, over about the last
+    /// 12 hours (a plain mean until then): a channel that mostly reads 0 %
+    /// lives at the bottom of its range (a cell biased low near air), and
+    /// its long runs there are not learnt as repeats (they could be stuck).
+    #[serde(default)]
+    pub zero_share: f64,
+    #[serde(default)]
+    zero_n: u32,
     /// The last 16 changes between readings, newest at `diffs[(seen - 2) & 15]`.
     diffs: [f64; 16],
     t: [i64; GAS_RING],
@@ -239,6 +247,8 @@ impl Default for GasHistory {
             // A cautious prior: 9 repeats in 10 until the channel shows its noise.
             sames: 9.0,
             changes: 1.0,
+            zero_share: 0.0,
+            zero_n: 0,
             diffs: [0.0; 16],
             t: [0; GAS_RING],
             v: [0.0; GAS_RING],
@@ -281,7 +291,26 @@ pub struct GasTrend {
 }
 
 impl GasHistory {
+    /// Counts a reading (or row) of `v` at `t` into [`Self::zero_share`].
+    fn see_zero(&mut self, v: f64, t: i64) {
+        const ZERO_TAU_MS: f64 = 12.0 * 3_600_000.0;
+        let gap = if self.seen > 0 { t - self.back(0).0 } else { 0 };
+        self.zero_n = self.zero_n.saturating_add(1);
+        let w = (gap as f64 / ZERO_TAU_MS)
+            .max(1.0 / f64::from(self.zero_n))
+            .min(1.0);
+        self.zero_share += (f64::from(u8::from(v <= 0.0)) - self.zero_share) * w;
+    }
+
+    /// Whether the channel reads 0 % now and lives there (most of its
+    /// readings are 0 %, or most of them repeat): the bottom of its range,
+    /// not a stuck value.
+    pub fn at_floor(&self) -> bool {
+        self.latest() <= 0.0 && (self.p_same() >= 0.6 || self.zero_share >= 0.5)
+    }
+
     pub(crate) fn update(&mut self, v: f64, t: i64) {
+        self.see_zero(v, t);
         if self.seen > 0 {
             let diff = v - self.latest();
             if diff == 0.0 {
@@ -354,6 +383,7 @@ impl GasHistory {
         t: i64,
         count: u32,
     ) {
+        self.see_zero(mean, t);
         self.rows = true;
         let n = count.max(1);
         self.row_count = n;
@@ -1115,6 +1145,29 @@ mod tests {
         }
         let tr = g.trend_over(8).expect("eight bins");
         assert!(tr.largest_jump < 0.2, "{}", tr.largest_jump);
+    }
+
+    #[test]
+    fn a_channel_that_mostly_reads_zero_lives_at_the_floor_and_one_that_came_down_does_not() {
+        // A cheap CO2 cell biased low near air: 0.0 % with a rare 0.1 %, every
+        // 10 s, long runs at 0 never learnt as repeats.
+        let mut g = GasHistory::default();
+        for i in 0..3000 {
+            let v = if i % 700 == 350 { 0.1 } else { 0.0 };
+            g.update(v, i * 10_000);
+        }
+        assert!(g.zero_share > 0.9, "{g:?}");
+        assert!(g.at_floor());
+        // A CA box's CO2 at 5 % that comes down to 0 % and stays there.
+        let mut g = GasHistory::default();
+        for i in 0..3000 {
+            g.update(if i % 2 == 0 { 5.0 } else { 5.1 }, i * 10_000);
+        }
+        for i in 3000..3060 {
+            g.update(0.0, i * 10_000);
+        }
+        assert!(g.zero_share < 0.1, "{}", g.zero_share);
+        assert!(!g.at_floor());
     }
 
     #[test]

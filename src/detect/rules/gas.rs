@@ -281,7 +281,7 @@ impl GasRule {
             let needed = g.stuck_run();
             // As on readings: a channel whose rows mostly repeat at 0 % reads
             // the bottom of its range (a cell biased low near air), not a stuck value.
-            let floor = g.latest() <= 0.0 && g.p_same() >= 0.6;
+            let floor = g.at_floor();
             if !floor
                 && g.row_run >= needed
                 && g.run >= min_run
@@ -314,7 +314,7 @@ impl GasRule {
             // A channel that lives at 0 % (most of its readings repeat there:
             // a cell biased low near air) reads the bottom of its range, not a
             // stuck value; one that came down to 0 % and stays is judged.
-            let floor = g.latest() <= 0.0 && g.p_same() >= 0.6;
+            let floor = g.at_floor();
             if !floor && g.run >= needed && t - g.run_since >= self.stuck_for_ms {
                 return Some(Finding::Stuck {
                     run: g.run + 1,
