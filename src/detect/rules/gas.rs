@@ -279,8 +279,9 @@ impl GasRule {
             // Rows: the run of still rows must be one this channel's rows would
             // not make (learnt per row), and long in readings and time.
             let needed = g.stuck_run();
-            // As on readings: a channel whose rows mostly repeat at 0 % reads
-            // the bottom of its range (a cell biased low near air), not a stuck value.
+            // As on readings: a channel whose rows mostly stand or repeat at 0 %
+            // reads the bottom of its range (a cell biased low near air), not a
+            // stuck value.
             let floor = g.at_floor();
             if !floor
                 && g.row_run >= needed
@@ -311,9 +312,10 @@ impl GasRule {
             }
         } else {
             let needed = g.stuck_run().max(min_run);
-            // A channel that lives at 0 % (most of its readings repeat there:
-            // a cell biased low near air) reads the bottom of its range, not a
-            // stuck value; one that came down to 0 % and stays is judged.
+            // A channel that lives at 0 % (half its readings of the last 12 h
+            // are 0 %, or most of them repeat: a cell biased low near air)
+            // reads the bottom of its range, not a stuck value; one that came
+            // down to 0 % and stays is judged.
             let floor = g.at_floor();
             if !floor && g.run >= needed && t - g.run_since >= self.stuck_for_ms {
                 return Some(Finding::Stuck {
