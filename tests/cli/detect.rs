@@ -700,6 +700,23 @@ fn an_o2_sensor_reading_implausibly_high_is_a_sensor_fault() {
     );
 }
 
+/// `readings` (JSON lines) with each record passed to `edit` with its minute
+/// after [`START`].
+fn edit_by_minute(readings: &str, mut edit: impl FnMut(i64, &mut Value)) -> Vec<u8> {
+    let start = reefer::time::parse_time_ms(START.as_bytes()).unwrap();
+    let lines: Vec<String> = readings
+        .lines()
+        .map(|l| {
+            let mut r: Value = serde_json::from_str(l).unwrap();
+            let t = reefer::time::parse_time_ms(r["measurement_time"].as_str().unwrap().as_bytes())
+                .unwrap();
+            edit((t - start) / 60_000, &mut r);
+            r.to_string()
+        })
+        .collect();
+    (lines.join("\n") + "\n").into_bytes()
+}
+
 /// Three vented boxes for 14 h at 1 min: from 8 h the O2 cells of boxes 2
 /// and 3 turn noisy (jumps of 0.8-1.6 % either way); from 10 h box 2's cell
 /// also reads a level 4.4 % lower, box 3's stays noisy around the truth.
@@ -709,29 +726,20 @@ fn noisy_o2_then_a_step_in_box_2() -> (Vec<u8>, String, String) {
         container(readings.as_bytes(), 2),
         container(readings.as_bytes(), 3),
     );
-    let start = reefer::time::parse_time_ms(START.as_bytes()).unwrap();
-    let lines: Vec<String> = readings
-        .lines()
-        .map(|l| {
-            let mut r: Value = serde_json::from_str(l).unwrap();
-            let t = reefer::time::parse_time_ms(r["measurement_time"].as_str().unwrap().as_bytes())
-                .unwrap();
-            let minute = (t - start) / 60_000;
-            let id = r["container_id"].as_str().unwrap().to_string();
-            if minute >= 480 && (id == two || id == three) {
-                let sign = if (minute * 7919) % 13 < 6 { -1.0 } else { 1.0 };
-                let size = 0.8 + 0.8 * ((minute * 104_729) % 11) as f64 / 10.0;
-                let level = if minute >= 600 && id == two {
-                    16.5
-                } else {
-                    20.9
-                };
-                r["oxygen_level"] = (((level + sign * size) * 100.0_f64).round() / 100.0).into();
-            }
-            r.to_string()
-        })
-        .collect();
-    ((lines.join("\n") + "\n").into_bytes(), two, three)
+    let edited = edit_by_minute(&readings, |minute, r| {
+        let id = r["container_id"].as_str().unwrap().to_string();
+        if minute >= 480 && (id == two || id == three) {
+            let sign = if (minute * 7919) % 13 < 6 { -1.0 } else { 1.0 };
+            let size = 0.8 + 0.8 * ((minute * 104_729) % 11) as f64 / 10.0;
+            let level = if minute >= 600 && id == two {
+                16.5
+            } else {
+                20.9
+            };
+            r["oxygen_level"] = (((level + sign * size) * 100.0_f64).round() / 100.0).into();
+        }
+    });
+    (edited, two, three)
 }
 
 /// Three vented boxes for 20 h at 1 min; box 2's O2 cell drifts from 8 h,
@@ -742,22 +750,14 @@ fn a_gas_sensor_that_drifted_and_stopped_stays_open_until_it_reads_its_level_aga
     let two = container(readings.as_bytes(), 2);
     let start = reefer::time::parse_time_ms(START.as_bytes()).unwrap();
     let at = |minute: i64| reefer::time::format_millis(start + minute * 60_000);
-    let lines: Vec<String> = readings
-        .lines()
-        .map(|l| {
-            let mut r: Value = serde_json::from_str(l).unwrap();
-            let t = reefer::time::parse_time_ms(r["measurement_time"].as_str().unwrap().as_bytes())
-                .unwrap();
-            let minute = (t - start) / 60_000;
-            if r["container_id"] == two.as_str() && (480..960).contains(&minute) {
-                let offset = 0.8 * ((minute - 480).min(120) as f64 / 60.0);
-                let o2 = r["oxygen_level"].as_f64().unwrap() - offset;
-                r["oxygen_level"] = ((o2 * 100.0).round() / 100.0).into();
-            }
-            r.to_string()
-        })
-        .collect();
-    let events = detect((lines.join("\n") + "\n").as_bytes(), &[]);
+    let edited = edit_by_minute(&readings, |minute, r| {
+        if r["container_id"] == two.as_str() && (480..960).contains(&minute) {
+            let offset = 0.8 * ((minute - 480).min(120) as f64 / 60.0);
+            let o2 = r["oxygen_level"].as_f64().unwrap() - offset;
+            r["oxygen_level"] = ((o2 * 100.0).round() / 100.0).into();
+        }
+    });
+    let events = detect(&edited, &[]);
     let o2: Vec<&Value> = events
         .iter()
         .filter(|e| e["fault"] == "o2_sensor")

@@ -734,19 +734,22 @@ impl GasRule {
                     o.container_id, self.above
                 ),
             ),
-            Some(Finding::Noisy { large, .. }) if g.rows => (
+            Some(Finding::Noisy { large, .. }) if g.rows => {
+                let spread = round3(self.row_spread(g, peer_sigma));
+                (
                 evidence(&[
                     (field, n(value)),
                     ("wide_windows", Some(Value::from(large))),
-                    ("spread_threshold", n(Some(round3(self.row_spread(g, peer_sigma))))),
+                    ("spread_threshold", n(Some(spread))),
                     ("peer_sigma", n(Some(round3(peer_sigma)))),
                 ]),
                 format!(
                     "{}: {label} sensor is noisy (its readings spread over more than {} % within each of the last {large} windows, beyond its peers')",
                     o.container_id,
-                    round3(self.row_spread(g, peer_sigma))
+                    spread
                 ),
-            ),
+            )
+            }
             Some(Finding::Noisy { large, flips }) => (
                 evidence(&[
                     (field, n(value)),
