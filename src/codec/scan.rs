@@ -186,6 +186,7 @@ impl Record {
         self.text.clear();
     }
 
+    #[inline]
     pub fn get(&self, slot: Slot) -> Value<'_> {
         match self.got[slot.index()] {
             Got::Missing => Value::Missing,
@@ -286,11 +287,22 @@ struct Schema {
 struct Template {
     /// Every step's bytes, one after the other.
     bytes: Vec<u8>,
-    /// Per key: where its bytes are in `bytes`, their length, and the key's
-    /// entry in `Fields::names`.
-    steps: Vec<(u32, u32, Option<u32>)>,
+    /// Per key: where its bytes are in `bytes`, their length, and what to
+    /// do with its value.
+    steps: Vec<(u32, u32, Act)>,
     /// Whether the learnt line was compact (else there is no template).
     usable: bool,
+}
+
+/// What the compact path does with a key's value, decided when the template
+/// is learnt: skip it, fill the one slot that reads it (the common case, with
+/// its kind at hand), or fill every slot of a name declared more than once.
+#[derive(Debug, Clone, Copy)]
+enum Act {
+    Skip,
+    One(u32, Kind),
+    /// The name's entry in `Fields::names`.
+    Many(u32),
 }
 
 impl Schema {
@@ -333,7 +345,7 @@ impl Schema {
 
     /// Keeps the key order collected from line `b` for the next lines: each
     /// key's name, closing quote and colon if it came right after.
-    fn learn(&mut self, b: &[u8]) {
+    fn learn(&mut self, b: &[u8], fields: &Fields) {
         self.names.clear();
         self.fields.clear();
         for &(a, l, entry) in &self.scratch {
@@ -346,12 +358,12 @@ impl Schema {
             self.fields.push((at, (z - a) as u32, entry));
         }
         self.relearn = false;
-        self.learn_template(b);
+        self.learn_template(b, fields);
     }
 
     /// The template of line `b` (whose keys are in `scratch`), if compact:
     /// each key's quote right after `{` or `,`, its colon right after it.
-    fn learn_template(&mut self, b: &[u8]) {
+    fn learn_template(&mut self, b: &[u8], fields: &Fields) {
         let t = &mut self.template;
         t.bytes.clear();
         t.steps.clear();
@@ -374,7 +386,14 @@ impl Schema {
             }
             let at = t.bytes.len() as u32;
             t.bytes.extend_from_slice(&b[a - 2..z]);
-            t.steps.push((at, (z - a + 2) as u32, entry));
+            let act = match entry {
+                None => Act::Skip,
+                Some(e) => match fields.names[e as usize].1[..] {
+                    [slot] => Act::One(slot, fields.slots[slot as usize].1),
+                    _ => Act::Many(e),
+                },
+            };
+            t.steps.push((at, (z - a + 2) as u32, act));
         }
         t.usable = true;
     }
@@ -525,15 +544,21 @@ impl Scanner {
         let t = &self.schema.template;
         let mut non_ascii = false;
         let mut i = 0usize;
-        for &(at, len, entry) in &t.steps {
+        for &(at, len, act) in &t.steps {
             let (at, len) = (at as usize, len as usize);
             if !same(b.get(i..i + len)?, &t.bytes[at..at + len]) {
                 return None;
             }
             i += len;
-            i = match entry {
-                None => skip_value(b, i, &mut non_ascii)?,
-                Some(e) => {
+            i = match act {
+                Act::Skip => skip_value(b, i, &mut non_ascii)?,
+                Act::One(slot, kind) => {
+                    let (tok, end) = token(b, i, &mut non_ascii)?;
+                    let got = fill(text, &mut self.last_time, fields, kind, b, i, end, tok)?;
+                    self.rec.got[slot as usize] = got;
+                    end
+                }
+                Act::Many(e) => {
                     let (tok, end) = token(b, i, &mut non_ascii)?;
                     for &slot in &fields.names[e as usize].1 {
                         let kind = fields.slots[slot as usize].1;
@@ -644,7 +669,7 @@ impl Scanner {
             return None;
         }
         if collect {
-            schema.learn(b);
+            schema.learn(b, fields);
         }
         Some(())
     }
@@ -690,6 +715,15 @@ fn word(b: &[u8], i: usize) -> Option<Tok> {
 /// more than 300 characters (an integer part that overflows).
 #[inline]
 fn skip_number(b: &[u8], start: usize) -> Option<usize> {
+    match short_decimal(b, start) {
+        Some((end, _)) => Some(end),
+        None => skip_number_bytewise(b, start),
+    }
+}
+
+/// [`skip_number`] a byte at a time.
+#[inline]
+fn skip_number_bytewise(b: &[u8], start: usize) -> Option<usize> {
     let mut i = start + usize::from(at(b, start) == b'-');
     match at(b, i) {
         b'0' => i += 1,
@@ -918,6 +952,16 @@ fn bytes_below(w: u64, n: u8) -> u64 {
     w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
 }
 
+/// Bit 7 of each byte of `w` that is `"`, `\\`, a control character or
+/// not ASCII; only the lowest flagged byte is exact.
+#[inline(always)]
+fn special_bytes(w: u64) -> u64 {
+    bytes_below(w ^ (ONES * u64::from(b'"')), 1)
+        | bytes_below(w ^ (ONES * u64::from(b'\\')), 1)
+        | bytes_below(w, 0x20)
+        | (w & HIGHS)
+}
+
 /// From `i`, eight bytes at a time: the index of the first `"`, `\`,
 /// control character or non-ASCII byte (or a point near the end where the
 /// caller continues byte by byte). Most of a line is key names and short strings.
@@ -926,11 +970,7 @@ fn skip_plain(b: &[u8], mut i: usize) -> usize {
     while i + 8 <= b.len() {
         let mut w = [0u8; 8];
         w.copy_from_slice(&b[i..i + 8]);
-        let w = u64::from_le_bytes(w);
-        let m = bytes_below(w ^ (ONES * u64::from(b'"')), 1)
-            | bytes_below(w ^ (ONES * u64::from(b'\\')), 1)
-            | bytes_below(w, 0x20)
-            | (w & HIGHS);
+        let m = special_bytes(u64::from_le_bytes(w));
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
@@ -986,6 +1026,15 @@ fn scan_number(b: &[u8], mut i: usize) -> Option<usize> {
 /// value means "not sure" (exponents, long mantissas).
 #[inline]
 fn scan_decimal(b: &[u8], start: usize) -> Option<(usize, Option<f64>)> {
+    match short_decimal(b, start) {
+        Some((end, x)) => Some((end, Some(x))),
+        None => scan_decimal_bytewise(b, start),
+    }
+}
+
+/// [`scan_decimal`] a byte at a time.
+#[inline]
+fn scan_decimal_bytewise(b: &[u8], start: usize) -> Option<(usize, Option<f64>)> {
     let mut i = start;
     let neg = b.get(i) == Some(&b'-');
     if neg {
@@ -1032,6 +1081,77 @@ fn scan_decimal(b: &[u8], start: usize) -> Option<(usize, Option<f64>)> {
     let x = m as f64 / POW10[frac];
     Some((i, Some(if neg { -x } else { x })))
 }
+
+/// The eight bytes at `b[i..i + 8]` as a little-endian word (the first byte lowest).
+#[inline(always)]
+fn load8(b: &[u8], i: usize) -> Option<u64> {
+    let s = b.get(i..i + 8)?;
+    let mut w = [0u8; 8];
+    w.copy_from_slice(s);
+    Some(u64::from_le_bytes(w))
+}
+
+/// Bit 7 of each byte of `w` that is not an ASCII digit; only the lowest
+/// flagged byte is exact (a carry can flag a byte above it), which is all
+/// the callers need: the number of digits the word starts with.
+#[inline(always)]
+fn non_digits(w: u64) -> u64 {
+    // Digits become 0..=9; any other byte becomes 10 or more, and adding
+    // 0x76 (128 - 10) sets its bit 7, unless bit 7 was set already.
+    let t = w ^ (ONES * u64::from(b'0'));
+    (t.wrapping_add(ONES * 0x76) | t) & HIGHS
+}
+
+/// The value of the first `k` (1..=8) bytes of `w`, all ASCII digits, the
+/// first byte the most significant: three multiplications instead of a
+/// loop (the digits are shifted to the top so that the bytes below read as
+/// leading zeros).
+#[inline(always)]
+fn eight_digits(w: u64, k: u32) -> u64 {
+    let v = (w & (ONES * 0x0F)) << (8 * (8 - k));
+    let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF
+}
+
+/// The common number of a reading (`-?d{1,7}(.d{1,7})?`, no leading zero
+/// before a digit, no exponent after it) read a word at a time: the index
+/// just past it and its exact value (Clinger's fast path, as in
+/// [`scan_decimal`]). `None` means "not this shape, or too near the end of
+/// the line to read whole words": the byte-wise scan takes it.
+#[inline(always)]
+fn short_decimal(b: &[u8], start: usize) -> Option<(usize, f64)> {
+    let neg = at(b, start) == b'-';
+    let i = start + usize::from(neg);
+    let w = load8(b, i)?;
+    let k = non_digits(w).trailing_zeros() / 8;
+    // No digit, eight or more, or a leading zero before another digit.
+    if k == 0 || k == 8 || (k > 1 && w as u8 == b'0') {
+        return None;
+    }
+    let int = eight_digits(w, k);
+    let j = i + k as usize;
+    let (end, x) = match b[j] {
+        b'.' => {
+            let f = load8(b, j + 1)?;
+            let n = non_digits(f).trailing_zeros() / 8;
+            if n == 0 || n == 8 {
+                return None;
+            }
+            // At most 7 + 7 digits: exact in f64 (Clinger), as is 10^n.
+            let m = int * POW10_U64[n as usize] + eight_digits(f, n);
+            (j + 1 + n as usize, m as f64 / POW10[n as usize])
+        }
+        _ => (j, int as f64),
+    };
+    if matches!(at(b, end), b'e' | b'E') {
+        return None;
+    }
+    Some((end, if neg { -x } else { x }))
+}
+
+/// Powers of ten as integers, for [`short_decimal`]'s mantissas.
+const POW10_U64: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
 
 /// Exact powers of ten as f64.
 const POW10: [f64; 16] = [
@@ -1365,6 +1485,18 @@ mod tests {
         })
     }
 
+    #[test]
+    fn word_at_a_time_numbers_read_a_readings_numbers() {
+        assert_eq!(short_decimal(b"25.8572,\"a\":1}", 0), Some((7, 25.8572)));
+        assert_eq!(short_decimal(b"-62.2816,\"f\":null}", 0), Some((8, -62.2816)));
+        // Too near the end for whole words: the byte-wise scan's.
+        assert_eq!(short_decimal(b"-62.2816}", 0), None);
+        assert_eq!(scan_decimal(b"-62.2816}", 0), Some((8, Some(-62.2816))));
+        assert_eq!(short_decimal(b"6,\"fan\":true", 0), Some((1, 6.0)));
+        assert_eq!(short_decimal(b"012,\"a\":0}", 0), None);
+        assert_eq!(short_decimal(b"1.5e3,\"a\":0}", 0), None);
+    }
+
     proptest! {
         #[test]
         fn scanner_agrees_with_serde_on_arbitrary_lines(lines in proptest::collection::vec(json_line(), 1..6)) {
@@ -1413,6 +1545,21 @@ mod tests {
                     prop_assert!(text.bytes().filter(u8::is_ascii_digit).count() > 15)
                 }
                 None => prop_assert!(false, "{} rejected", text),
+            }
+        }
+
+        #[test]
+        fn word_at_a_time_numbers_agree_with_the_bytewise_scan(text in "-?[0-9.eE]{0,18}[,}\\]x eE.0-9]{0,10}", pad in 0usize..12) {
+            // Some lines end right after a number, others have bytes to spare.
+            let line = format!("{text}{}", "}".repeat(pad));
+            let b = line.as_bytes();
+            if let Some((end, x)) = short_decimal(b, 0) {
+                let (e2, x2) = scan_decimal_bytewise(b, 0).expect("the byte-wise scan rejects it");
+                prop_assert_eq!(end, e2, "{}", line);
+                prop_assert_eq!(Some(x.to_bits()), x2.map(f64::to_bits), "{}", line);
+                prop_assert_eq!(Some(end), skip_number_bytewise(b, 0), "{}", line);
+                let std: f64 = line[..end].parse().unwrap();
+                prop_assert_eq!(x.to_bits(), std.to_bits(), "{}", line);
             }
         }
 
