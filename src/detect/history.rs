@@ -316,7 +316,7 @@ impl GasHistory {
             if diff == 0.0 {
                 self.run += 1;
             } else {
-                if self.run < self.stuck_run() {
+                if self.short_of_stuck(self.run) {
                     self.learn(self.run as f64, 1.0);
                 }
                 self.run = 0;
@@ -432,7 +432,7 @@ impl GasHistory {
 
     /// A run of still rows ended: learn it, unless it was long enough to be stuck.
     fn end_row_run(&mut self) {
-        if self.seen > 0 && self.row_run < self.stuck_run() {
+        if self.seen > 0 && self.short_of_stuck(self.row_run) {
             self.learn(self.row_run as f64, 1.0);
         }
         self.row_run = 0;
@@ -510,6 +510,13 @@ impl GasHistory {
     /// channel (fed by rows: share of rows repeating the previous one).
     pub fn p_same(&self) -> f64 {
         (self.sames / (self.sames + self.changes)).clamp(0.01, 0.99)
+    }
+
+    /// Whether a run of `run` equal readings is shorter than [`Self::stuck_run`]:
+    /// most runs are a reading or two, below any stuck run, and skip its logarithms.
+    #[inline]
+    fn short_of_stuck(&self, run: u32) -> bool {
+        run < SHORTEST_STUCK_RUN || run < self.stuck_run()
     }
 
     /// Equal readings (or still rows) in a row that a healthy channel makes
@@ -764,6 +771,10 @@ const STUCK_ODDS_PER_DAY: f64 = 2.88e-6;
 /// ... but never above this for one run (a channel's repeats are not quite
 /// independent: the true level wanders across the display step).
 const STUCK_ODDS_MAX: f64 = 1e-8;
+
+/// A lower bound of [`GasHistory::stuck_run`]: odds of at most 10^-8 at a
+/// repeat share of at most 0.99 take ln(10^-8) / ln(0.01) = 4 readings or more.
+const SHORTEST_STUCK_RUN: u32 = 3;
 /// A gas channel, for the rules that judge one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gas {
@@ -1122,6 +1133,27 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_stuck_run_is_as_short_as_the_bound_that_skips_it() {
+        // The shortest stuck run: the lowest repeat share (0.01) and the
+        // highest odds (any gap of a day or more hits the cap).
+        for (sames, changes) in [(0.0, 1e6), (1e6, 0.0), (1.0, 1.0)] {
+            for gap in [1_000, 10_000, 300_000, 86_400_000 * 30] {
+                let mut g = GasHistory {
+                    sames,
+                    changes,
+                    ..GasHistory::default()
+                };
+                g.update(5.0, 0);
+                g.update(5.1, gap);
+                assert!(
+                    g.stuck_run() > SHORTEST_STUCK_RUN,
+                    "{sames} {changes} {gap}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_row_of_one_reading_counts_its_change_from_the_row_before_as_a_jump() {

@@ -466,44 +466,11 @@ impl RowWriter {
     }
 }
 
-const POW10: [f64; 5] = [1.0, 10.0, 100.0, 1000.0, 10000.0];
-
 /// Appends a finite number as serde_json writes it (shortest round-trip
-/// digits, always with a `.` or an exponent). Minimums, maximums, firsts and
-/// lasts are input values with a few decimals: those are written directly,
-/// the rest (means, sums) by serde_json.
+/// digits, always with a `.` or an exponent). serde_json's own formatter
+/// (zmij) is faster than the decimal shortcut this once took for input values.
 #[inline]
 pub fn push_f64(buf: &mut Vec<u8>, x: f64) {
-    if x.abs() < 1e9 {
-        for (k, &p) in POW10.iter().enumerate() {
-            // The nearest integer, half away from zero, as `f64::round` gives
-            // (below 1e13 the sum is exact enough and the cast truncates), but
-            // inline: `round` is a libm call, tried up to five times per mean.
-            let r = (x * p + 0.5f64.copysign(x)) as i64 as f64;
-            // r / 10^k is exactly x: the k-decimal number reads back as x, and
-            // below 1e9 no other k-decimal number does.
-            if r / p == x {
-                if x.is_sign_negative() {
-                    buf.push(b'-');
-                }
-                let a = r.abs() as u64;
-                let scale = p as u64;
-                let mut ib = itoa::Buffer::new();
-                buf.extend_from_slice(ib.format(a / scale).as_bytes());
-                buf.push(b'.');
-                if k == 0 {
-                    buf.push(b'0');
-                } else {
-                    let frac = ib.format(a % scale);
-                    for _ in frac.len()..k {
-                        buf.push(b'0');
-                    }
-                    buf.extend_from_slice(frac.as_bytes());
-                }
-                return;
-            }
-        }
-    }
     serde_json::to_writer(&mut *buf, &x).expect("writing to a Vec");
 }
 
@@ -606,6 +573,15 @@ mod tests {
             0.001,
             20.95,
             1e-5,
+            1.5e-5,
+            0.000123,
+            0.00012,
+            -0.000101,
+            4.386667,
+            -62.281634,
+            0.000001,
+            123456.789012,
+            999_999_999.999_999,
             123456.7891,
             999_999_999.999_9,
             1e9,
@@ -634,6 +610,14 @@ mod tests {
             let mut b = Vec::new();
             push_f64(&mut b, x);
             proptest::prop_assert_eq!(String::from_utf8(b).unwrap(), serde_json::to_string(&x).unwrap());
+        }
+
+        #[test]
+        fn rounded_aggregates_are_written_like_serde_json(x in -1e9f64..1e9, scale in -12i32..3, d in 0u32..9) {
+            let y = round_to(x * 10f64.powi(scale), d);
+            let mut b = Vec::new();
+            push_f64(&mut b, y);
+            proptest::prop_assert_eq!(String::from_utf8(b).unwrap(), serde_json::to_string(&y).unwrap());
         }
     }
 
