@@ -715,15 +715,6 @@ fn word(b: &[u8], i: usize) -> Option<Tok> {
 /// more than 300 characters (an integer part that overflows).
 #[inline]
 fn skip_number(b: &[u8], start: usize) -> Option<usize> {
-    match short_decimal(b, start) {
-        Some((end, _)) => Some(end),
-        None => skip_number_bytewise(b, start),
-    }
-}
-
-/// [`skip_number`] a byte at a time.
-#[inline]
-fn skip_number_bytewise(b: &[u8], start: usize) -> Option<usize> {
     let mut i = start + usize::from(at(b, start) == b'-');
     match at(b, i) {
         b'0' => i += 1,
@@ -1565,7 +1556,7 @@ mod tests {
                 let (e2, x2) = scan_decimal_bytewise(b, 0).expect("the byte-wise scan rejects it");
                 prop_assert_eq!(end, e2, "{}", line);
                 prop_assert_eq!(Some(x.to_bits()), x2.map(f64::to_bits), "{}", line);
-                prop_assert_eq!(Some(end), skip_number_bytewise(b, 0), "{}", line);
+                prop_assert_eq!(Some(end), skip_number(b, 0), "{}", line);
                 let std: f64 = line[..end].parse().unwrap();
                 prop_assert_eq!(x.to_bits(), std.to_bits(), "{}", line);
             }
