@@ -948,7 +948,7 @@ fn bytes_below(w: u64, n: u8) -> u64 {
     w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
 }
 
-/// Bit 7 of each byte of `w` that is `"`, `\\`, a control character or
+/// Bit 7 of each byte of `w` that is `"`, `\`, a control character or
 /// not ASCII; only the lowest flagged byte is exact.
 #[inline(always)]
 fn special_bytes(w: u64) -> u64 {

@@ -467,8 +467,9 @@ impl RowWriter {
 }
 
 /// Appends a finite number as serde_json writes it (shortest round-trip
-/// digits, always with a `.` or an exponent). serde_json's own formatter
-/// (zmij) is faster than the decimal shortcut this once took for input values.
+/// digits, always with a `.` or an exponent), by serde_json's own formatter
+/// (zmij): a decimal shortcut for input values, tried before, ran no fewer
+/// instructions.
 #[inline]
 pub fn push_f64(buf: &mut Vec<u8>, x: f64) {
     serde_json::to_writer(&mut *buf, &x).expect("writing to a Vec");
