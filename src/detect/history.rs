@@ -512,10 +512,11 @@ impl GasHistory {
         (self.sames / (self.sames + self.changes)).clamp(0.01, 0.99)
     }
 
-    /// Whether a run of `run` equal readings is shorter than [`Self::stuck_run`]:
-    /// most runs are a reading or two, below any stuck run, and skip its logarithms.
+    /// Whether a run of `run` equal readings (or still rows) is shorter than
+    /// [`Self::stuck_run`]: most runs are a reading or two, below any stuck
+    /// run, and skip its logarithms.
     #[inline]
-    fn short_of_stuck(&self, run: u32) -> bool {
+    pub fn short_of_stuck(&self, run: u32) -> bool {
         run < SHORTEST_STUCK_RUN || run < self.stuck_run()
     }
 

@@ -278,21 +278,19 @@ impl GasRule {
         if g.rows {
             // Rows: the run of still rows must be one this channel's rows would
             // not make (learnt per row), and long in readings and time.
-            let needed = g.stuck_run();
             // As on readings: a channel whose rows mostly stand or repeat at 0 %
             // reads the bottom of its range (a cell biased low near air), not a
             // stuck value.
-            let floor = g.at_floor();
-            if !floor
-                && g.row_run >= needed
-                && g.run >= min_run
+            if g.run >= min_run
+                && !g.short_of_stuck(g.row_run)
                 && t - g.run_since >= self.stuck_for_ms
+                && !g.at_floor()
             {
                 return Some(Finding::Stuck {
                     run: g.run + 1,
                     since: g.run_since,
                     // In rows (see `describe`).
-                    needed: needed + 1,
+                    needed: g.stuck_run() + 1,
                 });
             }
             if shift.is_some() {
@@ -311,17 +309,19 @@ impl GasRule {
                 });
             }
         } else {
-            let needed = g.stuck_run().max(min_run);
             // A channel that lives at 0 % (half its readings of the last 12 h
             // are 0 %, or most of them repeat: a cell biased low near air)
             // reads the bottom of its range, not a stuck value; one that came
             // down to 0 % and stays is judged.
-            let floor = g.at_floor();
-            if !floor && g.run >= needed && t - g.run_since >= self.stuck_for_ms {
+            if g.run >= min_run
+                && !g.short_of_stuck(g.run)
+                && t - g.run_since >= self.stuck_for_ms
+                && !g.at_floor()
+            {
                 return Some(Finding::Stuck {
                     run: g.run + 1,
                     since: g.run_since,
-                    needed: needed + 1,
+                    needed: g.stuck_run().max(min_run) + 1,
                 });
             }
             if shift.is_some() {
@@ -737,18 +737,17 @@ impl GasRule {
             Some(Finding::Noisy { large, .. }) if g.rows => {
                 let spread = round3(self.row_spread(g, peer_sigma));
                 (
-                evidence(&[
-                    (field, n(value)),
-                    ("wide_windows", Some(Value::from(large))),
-                    ("spread_threshold", n(Some(spread))),
-                    ("peer_sigma", n(Some(round3(peer_sigma)))),
-                ]),
-                format!(
-                    "{}: {label} sensor is noisy (its readings spread over more than {} % within each of the last {large} windows, beyond its peers')",
-                    o.container_id,
-                    spread
-                ),
-            )
+                    evidence(&[
+                        (field, n(value)),
+                        ("wide_windows", Some(Value::from(large))),
+                        ("spread_threshold", n(Some(spread))),
+                        ("peer_sigma", n(Some(round3(peer_sigma)))),
+                    ]),
+                    format!(
+                        "{}: {label} sensor is noisy (its readings spread over more than {spread} % within each of the last {large} windows, beyond its peers')",
+                        o.container_id
+                    ),
+                )
             }
             Some(Finding::Noisy { large, flips }) => (
                 evidence(&[
