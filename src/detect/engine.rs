@@ -19,6 +19,7 @@ use super::events::{FaultEvent, Severity, Status};
 pub use super::history::{GasHistory, GasTrend, History, GAS_BINS, GAS_BIN_MS, GAS_RING};
 use super::obs::Obs;
 use super::rules::{Ctx, Rule, Timing, Verdict};
+use super::text::Text;
 use crate::catalog::Product;
 
 #[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
@@ -33,15 +34,14 @@ struct Track {
 }
 
 struct ContainerState {
-    id: Box<str>,
+    id: Text,
     /// The container whose reading followed this one's last time: fleets
     /// report in a stable order, so this usually saves the hash look-up.
     next_hint: u32,
-    product_id: Box<str>,
+    product_id: Text,
     target: Option<f64>,
     band: Band,
     hist: History,
-    tracks: Vec<Track>,
     /// Index of the container's segment (its product) in [`Engine::peers`].
     segment: u32,
 }
@@ -94,6 +94,9 @@ pub enum ObserveError {
 
 const NONE: u32 = u32::MAX;
 
+/// The slot of a container the engine has not seen yet ([`Engine::known`]).
+pub const NO_SLOT: u32 = NONE;
+
 /// Container ids are short keys: rustc's Fx hash is several times cheaper than SipHash.
 pub type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
@@ -109,7 +112,14 @@ pub struct Engine {
     slots: Vec<Slot>,
     catalog: Vec<Product>,
     states: Vec<ContainerState>,
-    index: FxMap<Box<str>, u32>,
+    /// Each state's `hist.last_t`, packed: asked for every reading as it
+    /// arrives ([`Engine::known`], the `--lateness` check), a minute before
+    /// the reading is judged, when its container's state is out of the cache.
+    last_ts: Vec<i64>,
+    index: FxMap<Text, u32>,
+    /// Every container's episode tracks, one per rule slot, container by
+    /// container (`states[i]`'s are `tracks[i * slots.len()..]`).
+    tracks: Vec<Track>,
     last: u32,
     /// Observations skipped because a product is unknown and has no setpoint.
     pub unknown_products: u64,
@@ -143,7 +153,9 @@ impl Engine {
             slots,
             catalog,
             states: Vec::new(),
+            last_ts: Vec::new(),
             index: FxMap::default(),
+            tracks: Vec::new(),
             last: NONE,
             unknown_products: 0,
             duplicates: 0,
@@ -165,8 +177,31 @@ impl Engine {
 
     /// Time of the container's last judged observation, if it has one.
     pub fn last_time(&self, container: &str) -> Option<i64> {
-        let i = *self.index.get(container)?;
-        self.states.get(i as usize).map(|s| s.hist.last_t)
+        self.known(container).1
+    }
+
+    /// The container's slot ([`NO_SLOT`]: not seen yet) and the time of its
+    /// last judged observation.
+    pub fn known(&self, container: &str) -> (u32, Option<i64>) {
+        match self.index.get(container) {
+            Some(&i) => (i, self.last_ts.get(i as usize).copied()),
+            None => (NONE, None),
+        }
+    }
+
+    /// Asks the CPU to bring slot `i`'s state and tracks into the cache
+    /// (nothing for [`NO_SLOT`]), a few readings before it is judged: a fleet's states do
+    /// not fit in the cache, and consecutive readings are of different
+    /// containers.
+    #[inline]
+    pub fn prefetch(&self, i: u32) {
+        if let Some(s) = self.states.get(i as usize) {
+            prefetch(s, std::mem::size_of::<ContainerState>());
+            let n = self.slots.len();
+            if let Some(t) = self.tracks.get(i as usize * n..(i as usize + 1) * n) {
+                prefetch(t.as_ptr(), std::mem::size_of_val(t));
+            }
+        }
     }
 
     pub fn containers(&self) -> usize {
@@ -203,7 +238,9 @@ impl Engine {
         let st = self.states.get_mut(i as usize)?;
         let last = st.hist.last_t;
         st.hist = History::default();
-        st.tracks.iter_mut().for_each(|t| *t = Track::default());
+        self.last_ts[i as usize] = st.hist.last_t;
+        let n = self.slots.len();
+        self.tracks[i as usize * n..][..n].fill(Track::default());
         self.sessions += 1;
         Some(last)
     }
@@ -211,6 +248,8 @@ impl Engine {
     /// Forgets every container (between independent inputs in `--evaluate`).
     pub fn reset(&mut self) {
         self.states.clear();
+        self.tracks.clear();
+        self.last_ts.clear();
         self.index.clear();
         self.last = NONE;
         self.peers.clear();
@@ -224,14 +263,15 @@ impl Engine {
             containers: self
                 .states
                 .iter()
-                .map(|st| SavedContainer {
-                    id: st.id.clone(),
-                    product_id: st.product_id.clone(),
+                .enumerate()
+                .map(|(i, st)| SavedContainer {
+                    id: st.id.as_str().into(),
+                    product_id: st.product_id.as_str().into(),
                     target: st.target,
                     hist: st.hist.clone(),
                     tracks: names
                         .iter()
-                        .zip(&st.tracks)
+                        .zip(&self.tracks[i * names.len()..][..names.len()])
                         .map(|(n, t)| (n.to_string(), *t))
                         .collect(),
                 })
@@ -272,15 +312,16 @@ impl Engine {
                 }
             }
             let i = self.states.len() as u32;
-            self.index.insert(c.id.clone(), i);
+            self.index.insert(Text::new(&c.id), i);
+            self.last_ts.push(c.hist.last_t);
+            self.tracks.extend(tracks);
             self.states.push(ContainerState {
                 band: Band::resolve(&self.catalog, &c.product_id, c.target),
-                id: c.id,
+                id: Text::new(&c.id),
                 next_hint: NONE,
-                product_id: c.product_id,
+                product_id: Text::new(&c.product_id),
                 target: c.target,
                 hist: c.hist,
-                tracks,
                 segment: NONE,
             });
         }
@@ -303,22 +344,24 @@ impl Engine {
             None => NONE,
         };
         let idx = match self.states.get(hint as usize) {
-            Some(s) if &*s.id == o.container_id => hint,
+            Some(s) if s.id.as_str() == o.container_id => hint,
             _ => match self.index.get(o.container_id) {
                 Some(&i) => i,
                 None => {
                     let i = self.states.len() as u32;
+                    self.last_ts.push(i64::MIN);
                     self.states.push(ContainerState {
-                        id: o.container_id.into(),
+                        id: Text::new(o.container_id),
                         next_hint: NONE,
-                        product_id: o.product_id.into(),
+                        product_id: Text::new(o.product_id),
                         target: o.target,
                         band: Band::resolve(&self.catalog, o.product_id, o.target),
                         hist: History::default(),
-                        tracks: vec![Track::default(); self.slots.len()],
                         segment: NONE,
                     });
-                    self.index.insert(o.container_id.into(), i);
+                    self.index.insert(Text::new(o.container_id), i);
+                    let n = self.slots.len();
+                    self.tracks.resize(self.tracks.len() + n, Track::default());
                     i
                 }
             },
@@ -339,6 +382,8 @@ impl Engine {
     ) -> Result<Observed, ObserveError> {
         let i = self.locate(o);
         let st = &mut self.states[i];
+        let n = self.slots.len();
+        let tracks = &mut self.tracks[i * n..][..n];
         if o.t_ms == st.hist.last_t {
             // A resend (a modem that missed its acknowledgement) or a replay
             // that overlaps: the container's reading at this time was used.
@@ -352,9 +397,9 @@ impl Engine {
                 previous: crate::time::format_millis(st.hist.last_t),
             });
         }
-        if &*st.product_id != o.product_id || st.target != o.target || st.segment == NONE {
+        if st.product_id.as_str() != o.product_id || st.target != o.target || st.segment == NONE {
             st.band = Band::resolve(&self.catalog, o.product_id, o.target);
-            st.product_id = o.product_id.into();
+            st.product_id = Text::new(o.product_id);
             st.target = o.target;
             let next = self.peers.len() as u32;
             st.segment = *self.segments.entry(o.product_id.into()).or_insert(next);
@@ -366,11 +411,12 @@ impl Engine {
             self.unknown_products += 1;
         }
         for &(i, gas) in &self.gas_slots {
-            let tr = &st.tracks[i];
+            let tr = &tracks[i];
             st.hist.gas_mut(gas).level.suspect =
                 tr.open.is_some() && super::rules::gas::suspect(tr.forms);
         }
         st.hist.update(o, &st.band);
+        self.last_ts[i] = st.hist.last_t;
         let peers = &mut self.peers[st.segment as usize];
         if st.hist.gas_as_readings(o) {
             peers.learn(
@@ -388,7 +434,7 @@ impl Engine {
         for ((slot, track), judged) in self
             .slots
             .iter()
-            .zip(st.tracks.iter_mut())
+            .zip(tracks.iter_mut())
             .zip(self.judged.iter_mut())
         {
             let ctx = Ctx {
@@ -406,6 +452,24 @@ impl Engine {
         }
         Ok(Observed::Used)
     }
+}
+
+/// Prefetches `bytes` from `p`, a cache line at a time (x86-64; elsewhere nothing).
+#[inline]
+fn prefetch<T>(p: *const T, bytes: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = p.cast::<i8>();
+        let mut off = 0;
+        while off < bytes {
+            // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off)) };
+            off += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, bytes);
 }
 
 fn step(

@@ -29,6 +29,7 @@ pub mod obs;
 pub mod reorder;
 pub mod rules;
 pub mod sql;
+pub mod text;
 
 use crate::app::{usage, Exit};
 use crate::cli::{InputArgs, OutputArgs, StateArgs};
@@ -452,16 +453,18 @@ fn run_detect(
     let mut unjudged = 0u64;
     let mut reorder =
         (args.lateness.millis > 0).then(|| reorder::Reorder::new(args.lateness.millis));
-    let mut judge = |engine: &mut Engine, o: &Obs, out: &mut Output| -> input::Outcome {
-        let m = masked(o, &args.ignore_field);
-        let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
-        for e in pending.drain(..) {
-            e.write_jsonl(out).context("writing events")?;
-            out.end_record()?;
-            written += 1;
-        }
-        Ok(res.map(drop).map_err(|e| e.to_string()))
-    };
+    let mut judge =
+        |engine: &mut Engine, o: &Obs, ahead: u32, out: &mut Output| -> input::Outcome {
+            engine.prefetch(ahead);
+            let m = masked(o, &args.ignore_field);
+            let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
+            for e in pending.drain(..) {
+                e.write_jsonl(out).context("writing events")?;
+                out.end_record()?;
+                written += 1;
+            }
+            Ok(res.map(drop).map_err(|e| e.to_string()))
+        };
     // A held reading was admitted in order, so judging it cannot fail; if it
     // ever did, it is said and counted, never dropped in silence.
     let mut released = |outcome: input::Outcome| -> anyhow::Result<()> {
@@ -478,27 +481,30 @@ fn run_detect(
             if engine.last_time(o.container_id).is_some_and(|l| o.t_ms < l) {
                 new_session(engine, o, args);
             }
-            return judge(engine, o, out);
+            return judge(engine, o, reorder::NO_SLOT, out);
         };
         // Held readings are judged from the reorder buffer's own copy.
-        match r.admit(owned, engine.last_time(owned.container_id())) {
+        let (slot, last) = engine.known(owned.container_id());
+        match r.admit(owned, slot, last) {
             Err(why) => return Ok(Err(why)),
             Ok(reorder::Admit::Held) => {}
             Ok(reorder::Admit::NewSession) => {
                 // What is held belongs to the old session: judged first.
-                r.release(true, &mut |o| released(judge(engine, o, out)))?;
+                r.release(true, &mut |o, ahead| released(judge(engine, o, ahead, out)))?;
                 new_session(engine, &owned.obs(), args);
                 r.restart_at(owned.t_ms());
-                if let Err(why) = r.admit(owned, None) {
+                if let Err(why) = r.admit(owned, slot, None) {
                     return Ok(Err(why));
                 }
             }
         }
-        r.release(false, &mut |o| released(judge(engine, o, out)))?;
+        r.release(false, &mut |o, ahead| {
+            released(judge(engine, o, ahead, out))
+        })?;
         Ok(Ok(()))
     })?;
     if let Some(r) = &mut reorder {
-        r.release(true, &mut |o| released(judge(engine, o, out)))?;
+        r.release(true, &mut |o, ahead| released(judge(engine, o, ahead, out)))?;
     }
     let exit = exit.max(Exit::from_rejected(unjudged));
     Ok((exit, written))
@@ -531,7 +537,8 @@ fn run_evaluate(
     };
     let mut ev = evaluate::Evaluator::default();
     let mut pending: Vec<FaultEvent> = Vec::new();
-    let mut judge = |engine: &mut Engine, ev: &mut evaluate::Evaluator, o: &Obs| {
+    let mut judge = |engine: &mut Engine, ev: &mut evaluate::Evaluator, o: &Obs, ahead: u32| {
+        engine.prefetch(ahead);
         let relabelled = labels.as_ref().map(|l| {
             let mut r = o.clone();
             r.label = l.during(o.container_id, o.from_ms, o.t_ms + i64::from(!o.window));
@@ -563,7 +570,9 @@ fn run_evaluate(
         let Some(owned) = o else {
             // The next input: judge what the last one still holds, score it.
             if let Some(r) = &mut reorder {
-                r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
+                r.release(true, &mut |o, ahead| {
+                    released(judge(engine, &mut ev, o, ahead))
+                })?;
                 // The next input is scored on its own: its time starts afresh.
                 r.reset();
             }
@@ -576,25 +585,32 @@ fn run_evaluate(
             if engine.last_time(o.container_id).is_some_and(|l| o.t_ms < l) {
                 new_session(engine, o, args);
             }
-            return Ok(judge(engine, &mut ev, o));
+            return Ok(judge(engine, &mut ev, o, reorder::NO_SLOT));
         };
-        match r.admit(owned, engine.last_time(owned.container_id())) {
+        let (slot, last) = engine.known(owned.container_id());
+        match r.admit(owned, slot, last) {
             Err(why) => return Ok(Err(why)),
             Ok(reorder::Admit::Held) => {}
             Ok(reorder::Admit::NewSession) => {
-                r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
+                r.release(true, &mut |o, ahead| {
+                    released(judge(engine, &mut ev, o, ahead))
+                })?;
                 new_session(engine, &owned.obs(), args);
                 r.restart_at(owned.t_ms());
-                if let Err(why) = r.admit(owned, None) {
+                if let Err(why) = r.admit(owned, slot, None) {
                     return Ok(Err(why));
                 }
             }
         }
-        r.release(false, &mut |o| released(judge(engine, &mut ev, o)))?;
+        r.release(false, &mut |o, ahead| {
+            released(judge(engine, &mut ev, o, ahead))
+        })?;
         Ok(Ok(()))
     })?;
     if let Some(r) = &mut reorder {
-        r.release(true, &mut |o| released(judge(engine, &mut ev, o)))?;
+        r.release(true, &mut |o, ahead| {
+            released(judge(engine, &mut ev, o, ahead))
+        })?;
     }
     let exit = exit.max(Exit::from_rejected(unjudged));
     ev.finish(&mut scores);

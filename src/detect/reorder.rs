@@ -23,8 +23,19 @@ use std::collections::VecDeque;
 pub struct Reorder {
     lateness_ms: i64,
     max_t: i64,
-    held: VecDeque<(i64, Owned)>,
+    /// Held readings by event time, with their container's engine slot
+    /// ([`NO_SLOT`] when it had none yet) to prefetch its state.
+    held: VecDeque<(i64, u32, Owned)>,
 }
+
+/// How many readings ahead of the one being judged the engine is told to
+/// prefetch: a fleet's per-container state does not fit in the cache, and
+/// each reading touches another container's. On 10,000 containers at 10 s
+/// the judging thread took 1.86–1.96 s with 8, 1.96–2.08 s with 16 or 32
+/// (three runs each, taking turns).
+const AHEAD: usize = 8;
+
+pub use super::engine::NO_SLOT;
 
 /// What [`Reorder::admit`] made of a reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +69,12 @@ impl Reorder {
 
     /// Holds `o`, or says why it is too late: its container's readings up to
     /// `last_judged` were judged already, or it is older than the watermark.
-    pub fn admit(&mut self, o: &Owned, last_judged: Option<i64>) -> Result<Admit, String> {
+    pub fn admit(
+        &mut self,
+        o: &Owned,
+        slot: u32,
+        last_judged: Option<i64>,
+    ) -> Result<Admit, String> {
         let t = o.t_ms();
         if self.goes_back(t, last_judged) {
             return Ok(Admit::NewSession);
@@ -73,12 +89,12 @@ impl Reorder {
             ));
         }
         self.max_t = self.max_t.max(t);
-        let item = (t, o.clone());
-        if self.held.back().is_none_or(|(last, _)| *last <= t) {
+        let item = (t, slot, o.clone());
+        if self.held.back().is_none_or(|(last, _, _)| *last <= t) {
             self.held.push_back(item);
         } else {
             // After every held reading at or before t: equal times keep arrival order.
-            let at = self.held.partition_point(|(h, _)| *h <= t);
+            let at = self.held.partition_point(|(h, _, _)| *h <= t);
             self.held.insert(at, item);
         }
         Ok(Admit::Held)
@@ -97,16 +113,19 @@ impl Reorder {
     }
 
     /// Releases, in event time, what the watermark has passed (everything
-    /// when `all`: the end of an input, or a new session).
+    /// when `all`: the end of an input, or a new session). `f` also gets the
+    /// engine slot of the reading [`AHEAD`] places later ([`NO_SLOT`]: none),
+    /// to prefetch.
     pub fn release(
         &mut self,
         all: bool,
-        f: &mut dyn FnMut(&Obs) -> anyhow::Result<()>,
+        f: &mut dyn FnMut(&Obs, u32) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let upto = if all { i64::MAX } else { self.watermark() };
-        while self.held.front().is_some_and(|(t, _)| *t <= upto) {
-            if let Some((_, o)) = self.held.pop_front() {
-                f(&o.obs())?;
+        while self.held.front().is_some_and(|(t, _, _)| *t <= upto) {
+            let ahead = self.held.get(AHEAD).map_or(NO_SLOT, |h| h.1);
+            if let Some((_, _, o)) = self.held.pop_front() {
+                f(&o.obs(), ahead)?;
             }
         }
         Ok(())
@@ -129,7 +148,7 @@ mod tests {
 
     fn released(r: &mut Reorder, all: bool) -> Vec<(String, i64)> {
         let mut out = Vec::new();
-        r.release(all, &mut |o| {
+        r.release(all, &mut |o, _| {
             out.push((o.container_id.to_string(), o.t_ms));
             Ok(())
         })
@@ -141,10 +160,10 @@ mod tests {
     fn readings_within_the_lateness_come_out_in_event_time_and_equal_times_in_arrival_order() {
         let mut r = Reorder::new(60_000);
         for (id, t) in [("A", 0), ("B", 30_000), ("A", 10_000), ("B", 10_000)] {
-            assert_eq!(r.admit(&obs(id, t), None), Ok(Admit::Held));
+            assert_eq!(r.admit(&obs(id, t), NO_SLOT, None), Ok(Admit::Held));
         }
         assert!(released(&mut r, false).is_empty());
-        r.admit(&obs("A", 75_000), None).unwrap();
+        r.admit(&obs("A", 75_000), NO_SLOT, None).unwrap();
         assert_eq!(
             released(&mut r, false),
             [("A".into(), 0), ("A".into(), 10_000), ("B".into(), 10_000)]
@@ -155,15 +174,15 @@ mod tests {
     #[test]
     fn time_going_back_by_more_than_the_lateness_is_a_new_session_and_less_is_late() {
         let mut r = Reorder::new(60_000);
-        r.admit(&obs("A", 600_000), Some(590_000)).unwrap();
+        r.admit(&obs("A", 600_000), NO_SLOT, Some(590_000)).unwrap();
         // 5 min before the last judged reading: a replay.
         assert_eq!(
-            r.admit(&obs("A", 290_000), Some(590_000)),
+            r.admit(&obs("A", 290_000), NO_SLOT, Some(590_000)),
             Ok(Admit::NewSession)
         );
         // 30 s before it: late.
-        assert!(r.admit(&obs("A", 560_000), Some(590_000)).is_err());
+        assert!(r.admit(&obs("A", 560_000), NO_SLOT, Some(590_000)).is_err());
         r.restart_at(290_000);
-        assert_eq!(r.admit(&obs("A", 290_000), None), Ok(Admit::Held));
+        assert_eq!(r.admit(&obs("A", 290_000), NO_SLOT, None), Ok(Admit::Held));
     }
 }
