@@ -247,30 +247,52 @@ pub const COUNTED: [&str; 14] = [
 pub struct Presence {
     with: [u64; 14],
     without: [u64; 14],
+    /// Observations mostly carry the same fields as the one before: a run of
+    /// equal field sets is counted as one (bit i: field i carried), and added
+    /// to `with`/`without` when the set changes or a note is asked for.
+    run_mask: u16,
+    run: u64,
 }
 
 impl Presence {
     pub fn count(&mut self, o: &Obs) {
-        for (i, has) in o.carries().into_iter().enumerate() {
-            if has {
-                self.with[i] += 1;
+        let mask = o
+            .carries()
+            .into_iter()
+            .enumerate()
+            .fold(0u16, |m, (i, has)| m | u16::from(has) << i);
+        if mask != self.run_mask {
+            self.flush();
+            self.run_mask = mask;
+        }
+        self.run += 1;
+    }
+
+    fn flush(&mut self) {
+        for i in 0..COUNTED.len() {
+            if self.run_mask >> i & 1 == 1 {
+                self.with[i] += self.run;
             } else {
-                self.without[i] += 1;
+                self.without[i] += self.run;
             }
         }
+        self.run = 0;
     }
 
     /// `kilowatts in 120 of 3600 observations, ...` for the fields some
     /// observations had and others lacked; `None` when there is none.
     pub fn note(&self) -> Option<String> {
+        let mut all = self.clone();
+        all.flush();
+        let Presence { with, without, .. } = all;
         let list: Vec<String> = (0..COUNTED.len())
-            .filter(|&i| self.with[i] > 0 && self.without[i] > 0)
+            .filter(|&i| with[i] > 0 && without[i] > 0)
             .map(|i| {
                 format!(
                     "{} in {} of {}",
                     COUNTED[i],
-                    self.without[i],
-                    self.with[i] + self.without[i]
+                    without[i],
+                    with[i] + without[i]
                 )
             })
             .collect();
@@ -791,5 +813,31 @@ mod tests {
             .unwrap()
             .unwrap_err()
             .contains("temperature_mean"));
+    }
+
+    #[test]
+    fn presence_counts_runs_of_equal_field_sets_as_each_observation() {
+        let mut p = Presence::default();
+        let with_kw = Obs {
+            kilowatts: Some(4.0),
+            fan_1: Some(true),
+            ..Obs::default()
+        };
+        let without = Obs {
+            fan_1: Some(true),
+            ..Obs::default()
+        };
+        for o in [&with_kw, &with_kw, &without, &without, &without, &with_kw] {
+            p.count(o);
+        }
+        let note = p.note().unwrap();
+        assert!(note.contains("kilowatts in 3 of 6"), "{note}");
+        assert!(
+            !note.contains("oxygen_level") && !note.contains("fan_1"),
+            "{note}"
+        );
+        // Asking does not change the count.
+        p.count(&without);
+        assert!(p.note().unwrap().contains("kilowatts in 4 of 7"));
     }
 }
