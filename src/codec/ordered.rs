@@ -4,7 +4,8 @@
 //! in order, to do the sequential part (windowing, rules).
 //!
 //! A fixed number of jobs circulate (the caller hands each back with
-//! [`Ordered::recycle`]), so memory stays a few chunks whatever the input.
+//! [`Ordered::recycle`]), so memory stays a fixed number of chunks (18 of
+//! 1 MiB with two parsers) whatever the input.
 //! The end of input is an explicit message: a reader that fails, or a parser
 //! that panics, surfaces as an error at its place in the order, never as a
 //! quiet end of input.
@@ -56,11 +57,18 @@ where
     F: Fn(&Chunk, &mut T) + Send + Sync + 'static,
 {
     let threads = threads.max(1);
+    // Jobs in circulation: enough slack that the calling thread, when it is
+    // about as busy as the parsers together (reefer-detect), rarely waits for
+    // the one chunk it needs next while the other parsers have nothing to
+    // take. With 2 parsers, 18 jobs instead of 8 cut reefer-detect's wall
+    // time on 10,000 containers x 1 h from 2.68 to 2.35 s (medians of 6,
+    // taking turns) and reefer-window's from 1.50 to 1.41 s, for 14 MB of
+    // peak RSS (1 MiB chunks and their parsed lines).
+    let max_jobs = 8 * threads + 2;
     let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Job<T>)>(threads);
-    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Msg<T>)>(threads * 2 + 2);
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Msg<T>)>(max_jobs);
     let (recycle_tx, recycle_rx) = mpsc::channel::<Job<T>>();
     let reader_done = done_tx.clone();
-    let max_jobs = 3 * threads + 2;
     std::thread::Builder::new()
         .name("reader".into())
         .spawn(move || read_chunks(source, &job_tx, &reader_done, &recycle_rx, max_jobs))?;
