@@ -4,8 +4,8 @@
 //! in order, to do the sequential part (windowing, rules).
 //!
 //! A fixed number of jobs circulate (the caller hands each back with
-//! [`Ordered::recycle`]), so memory stays a fixed number of chunks (18 of
-//! 1 MiB with two parsers) whatever the input.
+//! [`Ordered::recycle`]), so memory stays a fixed number of chunks (34 of
+//! 1 MiB with two parsers, at most 64) whatever the input.
 //! The end of input is an explicit message: a reader that fails, or a parser
 //! that panics, surfaces as an error at its place in the order, never as a
 //! quiet end of input.
@@ -60,11 +60,13 @@ where
     // Jobs in circulation: enough slack that the calling thread, when it is
     // about as busy as the parsers together (reefer-detect), rarely waits for
     // the one chunk it needs next while the other parsers have nothing to
-    // take. With 2 parsers, 18 jobs instead of 8 cut reefer-detect's wall
-    // time on 10,000 containers x 1 h from 2.68 to 2.35 s (medians of 6,
-    // taking turns) and reefer-window's from 1.50 to 1.41 s, for 14 MB of
-    // peak RSS (1 MiB chunks and their parsed lines).
-    let max_jobs = 8 * threads + 2;
+    // take. reefer-detect on 10,000 containers x 1 h with 2 parsers, the
+    // builds taking turns: 8 jobs 2.68 s wall (median of 6), 18 jobs 2.35 s;
+    // then 18 jobs 2.30 s, 34 jobs 2.14 s (medians of 6); reefer-window 1.50 s
+    // with 8, 1.41 s with 18. Each job is a 1 MiB chunk and its parsed lines
+    // (about 1.4 MB): 34 jobs are 91 MB of peak RSS for reefer-detect (68 with
+    // 18, 54 with 8), still flat with input length. Capped for many threads.
+    let max_jobs = (16 * threads + 2).min(64);
     let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Job<T>)>(threads);
     let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Msg<T>)>(max_jobs);
     let (recycle_tx, recycle_rx) = mpsc::channel::<Job<T>>();
