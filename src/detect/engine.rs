@@ -349,14 +349,15 @@ impl Engine {
                 Some(&i) => i,
                 None => {
                     let i = self.states.len() as u32;
-                    self.last_ts.push(i64::MIN);
+                    let hist = History::default();
+                    self.last_ts.push(hist.last_t);
                     self.states.push(ContainerState {
                         id: Text::new(o.container_id),
                         next_hint: NONE,
                         product_id: Text::new(o.product_id),
                         target: o.target,
                         band: Band::resolve(&self.catalog, o.product_id, o.target),
-                        hist: History::default(),
+                        hist,
                         segment: NONE,
                     });
                     self.index.insert(Text::new(o.container_id), i);
@@ -569,5 +570,58 @@ fn event(slot: &Slot, ctx: &Ctx, status: Status, severity: Severity, since: i64)
         since_ms: since,
         evidence: serde_json::Value::Object(evidence),
         message: Some(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(id: &str, t_ms: i64) -> Obs<'_> {
+        Obs {
+            container_id: id,
+            product_id: "P01",
+            t_ms,
+            from_ms: t_ms,
+            temperature: 2.0,
+            temp_min: 2.0,
+            temp_max: 2.0,
+            ..Obs::default()
+        }
+    }
+
+    /// The packed last times answer as the states do, through every change.
+    #[test]
+    fn known_last_times_follow_observations_sessions_and_state_files() {
+        let slots = || super::super::config::load_rules(None).unwrap();
+        let mut e = Engine::new(slots(), crate::catalog::default_catalog());
+        let agree = |e: &Engine| {
+            for (i, st) in e.states.iter().enumerate() {
+                assert_eq!(e.known(st.id.as_str()), (i as u32, Some(st.hist.last_t)));
+            }
+            assert_eq!(e.tracks.len(), e.states.len() * e.slots.len());
+        };
+        assert_eq!(e.known("A"), (NO_SLOT, None));
+        for t in [0, 10_000, 20_000] {
+            for id in ["A", "B", "C"] {
+                e.observe(&obs(id, t), |_| {}).unwrap();
+            }
+        }
+        agree(&e);
+        assert_eq!(e.last_time("B"), Some(20_000));
+        assert_eq!(e.new_session("B"), Some(20_000));
+        assert_eq!(e.last_time("B"), Some(i64::MIN));
+        agree(&e);
+        e.observe(&obs("B", 5_000), |_| {}).unwrap();
+        // As the state file keeps it (postcard: the state holds NaN).
+        let saved = postcard::to_stdvec(&e.save()).unwrap();
+        let mut back = Engine::new(slots(), crate::catalog::default_catalog());
+        back.restore(postcard::from_bytes(&saved).unwrap());
+        agree(&back);
+        assert_eq!(back.last_time("B"), Some(5_000));
+        assert_eq!(postcard::to_stdvec(&back.save()).unwrap(), saved);
+        back.reset();
+        assert_eq!(back.known("A"), (NO_SLOT, None));
+        agree(&back);
     }
 }
