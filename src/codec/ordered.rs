@@ -4,8 +4,9 @@
 //! in order, to do the sequential part (windowing, rules).
 //!
 //! A fixed number of jobs circulate (the caller hands each back with
-//! [`Ordered::recycle`]), so memory stays a fixed number of chunks (34 of
-//! 1 MiB with two parsers, at most 64) whatever the input.
+//! [`Ordered::recycle`]), so memory stays at most a fixed number of chunks
+//! (34 of 1 MiB with two parsers, 64 at most) whatever the input: the pool
+//! grows to that cap as the reader gets ahead of the parsers, then stays.
 //! The end of input is an explicit message: a reader that fails, or a parser
 //! that panics, surfaces as an error at its place in the order, never as a
 //! quiet end of input.
@@ -65,7 +66,8 @@ where
     // then 18 jobs 2.30 s, 34 jobs 2.14 s (medians of 6); reefer-window 1.50 s
     // with 8, 1.41 s with 18. Each job is a 1 MiB chunk and its parsed lines
     // (about 1.4 MB): 34 jobs are 91 MB of peak RSS for reefer-detect (68 with
-    // 18, 54 with 8), still flat with input length. Capped for many threads.
+    // 18, 54 with 8), bounded whatever the input's length. Capped for many
+    // threads.
     let max_jobs = (16 * threads + 2).min(64);
     let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Job<T>)>(threads);
     let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Msg<T>)>(max_jobs);
