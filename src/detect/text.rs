@@ -38,12 +38,6 @@ impl Text {
     }
 }
 
-impl std::fmt::Debug for Text {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.as_str().fmt(f)
-    }
-}
-
 /// Equal, hashed and borrowed as the `str` it holds, so that a map keyed by
 /// `Text` is looked up with a `&str`.
 impl PartialEq for Text {
