@@ -114,6 +114,19 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The outcome of a tool's reading and writing stage, with a closed stdout
+/// (`| head`: the reader went away) as a normal stop: `Ok(true)`. The tool then
+/// ends quietly (no summary line) with exit 0, keeps no state it would have
+/// saved (what it wrote last may not have been read), and still writes
+/// `--stats-json` with what it did, `output_closed` true. Other errors pass.
+pub fn output_closed(stage: anyhow::Result<()>) -> anyhow::Result<bool> {
+    match stage {
+        Ok(()) => Ok(false),
+        Err(e) if is_broken_pipe(&e) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
 /// Maps the outcome of a tool's `run` to its exit status, printing errors on stderr.
 pub fn finish(tool: &str, result: anyhow::Result<Exit>) -> ExitCode {
     match result {

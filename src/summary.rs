@@ -32,6 +32,8 @@ pub struct Summary {
     pub deliveries: Option<Deliveries>,
     /// Tool-specific clauses, after the counts (`3 objects written`).
     pub notes: Vec<String>,
+    /// Stdout closed before the end (`| head`): the run stopped there, quietly.
+    pub output_closed: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,6 +117,7 @@ impl Summary {
         ] {
             obj.insert(k.into(), v.into());
         }
+        obj.insert("output_closed".into(), self.output_closed.into());
         if let Value::Object(m) = extra {
             obj.extend(m);
         }

@@ -201,13 +201,20 @@ fn pipe(args: &ActArgs) -> anyhow::Result<Exit> {
             "reefer-act: {elsewhere} notifications in the state file wait for destinations not given this time; they stay queued"
         );
     }
-    // Whatever an earlier run could not finish goes first.
-    run.sender.deliver_pending(&run.store, &mut rejects)?;
-    let exit = run.consume(&mut input, &mut rejects, &times, &policy)?;
-    run.sender.finish()?;
+    // Whatever an earlier run could not finish goes first. A closed stdout
+    // (`--to -` into `| head`) stops the run quietly: what it could not write
+    // stays pending for the next run, and --stats-json still says what it did.
+    let mut exit = Exit::Ok;
+    let closed = crate::app::output_closed((|| {
+        run.sender.deliver_pending(&run.store, &mut rejects)?;
+        exit = run.consume(&mut input, &mut rejects, &times, &policy)?;
+        run.sender.finish()?;
+        Ok(())
+    })())?;
     rejects.flush()?;
-    let summary = run.summary(&rejects);
-    if !args.send.out.quiet {
+    let mut summary = run.summary(&rejects);
+    summary.output_closed = closed;
+    if !args.send.out.quiet && !closed {
         crate::warn!("{}", summary.line("reefer-act"));
     }
     if let Some(path) = &args.send.out.stats_json {

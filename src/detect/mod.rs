@@ -31,7 +31,7 @@ pub mod rules;
 pub mod sql;
 pub mod text;
 
-use crate::app::{usage, Exit};
+use crate::app::{output_closed, usage, Exit};
 use crate::cli::{InputArgs, OutputArgs, StateArgs};
 use crate::codec::scan::{Fields, Scanner, Slot};
 use crate::codec::{Output, Rejects};
@@ -252,12 +252,20 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
     let mut rejects = args.input.rejects(TOOL)?;
     crate::app::catch_interrupt();
     // `read` counts records that reached a parser: the bad lines are added below.
-    let (exit, mut summary, extra) = if let Some(expr) = expr {
-        let (exit, summary) = run_where(&args, expr, &mut rejects, &mut out)?;
-        (exit, summary, serde_json::json!({}))
+    // A closed stdout (`| head`) stops the run quietly; --stats-json still says what it did.
+    let mut exit = Exit::Ok;
+    let closed;
+    let (mut summary, extra) = if let Some(expr) = expr {
+        let mut summary = Summary::new("record");
+        closed = output_closed(
+            run_where(&args, expr, &mut rejects, &mut out, &mut summary).map(|e| exit = e),
+        )?;
+        (summary, serde_json::json!({}))
     } else if args.evaluate {
         let mut engine = Engine::new(slots, catalog);
-        let exit = run_evaluate(&args, &mut engine, &mut rejects, &mut out)?;
+        closed = output_closed(
+            run_evaluate(&args, &mut engine, &mut rejects, &mut out).map(|e| exit = e),
+        )?;
         let summary = Summary {
             read: engine.observed(),
             written: 1,
@@ -265,21 +273,25 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
             ..Summary::new("score table")
         };
         let extra = serde_json::json!({ "implausible": engine.implausible.to_json() });
-        (exit, summary, extra)
+        (summary, extra)
     } else {
         let mut engine = Engine::new(slots, catalog);
         if let Some(state) = &state {
             restore(state, &mut engine)?;
         }
         let before = engine.observed();
-        let (exit, events) = run_detect(&args, &mut engine, &mut rejects, &mut out)?;
-        if let Some(state) = &state {
+        let mut events = 0;
+        closed = output_closed(
+            run_detect(&args, &mut engine, &mut rejects, &mut out, &mut events).map(|e| exit = e),
+        )?;
+        // Not after a closed stdout: the last events written may never have been read.
+        if let Some(state) = state.as_ref().filter(|_| !closed) {
             // Events written before the state: a crash in between repeats
             // events (which reefer-act drops as seen), never loses one.
             out.flush().context("writing output")?;
             state.save(&engine.save())?;
         }
-        if !args.out.quiet {
+        if !args.out.quiet && !closed {
             for (rule, needs) in engine.idle_rules() {
                 crate::warn!(
                     "{TOOL}: note: {rule} never had what it needs in this input ({needs})"
@@ -289,13 +301,13 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
                 crate::warn!("{TOOL}: note: {note}");
             }
         }
-        if engine.duplicates > 0 && !args.out.quiet {
+        if engine.duplicates > 0 && !args.out.quiet && !closed {
             crate::warn!(
                 "{TOOL}: {} duplicate readings dropped (a container's second reading at one time: a resend or an overlapping replay)",
                 engine.duplicates
             );
         }
-        if engine.unknown_products > 0 {
+        if engine.unknown_products > 0 && !closed {
             crate::warn!(
                 "{TOOL}: {} readings of products missing from the catalog and without target_temperature: no temperature band for them (add them with --catalog)",
                 engine.unknown_products
@@ -327,14 +339,17 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
             "sessions": engine.sessions,
             "implausible": engine.implausible.to_json(),
         });
-        (exit, summary, extra)
+        (summary, extra)
     };
-    out.flush().context("writing output")?;
+    if !closed {
+        out.flush().context("writing output")?;
+    }
     rejects.flush()?;
     summary.read += rejects.count();
     summary.rejected = rejects.count();
     summary.rejected_kept_in = rejects.kept_in().map(str::to_string);
-    if (summary.has_losses() || !summary.notes.is_empty()) && !args.out.quiet {
+    summary.output_closed = closed;
+    if (summary.has_losses() || !summary.notes.is_empty()) && !args.out.quiet && !closed {
         crate::warn!("{}", summary.line(TOOL));
     }
     if let Some(path) = &args.out.stats_json {
@@ -442,46 +457,45 @@ fn new_session(engine: &mut Engine, o: &Obs, args: &DetectArgs) {
     }
 }
 
-fn run_detect(
-    args: &DetectArgs,
-    engine: &mut Engine,
-    rejects: &mut Rejects,
-    out: &mut Output,
-) -> anyhow::Result<(Exit, u64)> {
-    let mut pending: Vec<FaultEvent> = Vec::new();
-    let mut written = 0u64;
-    let mut unjudged = 0u64;
-    let mut reorder =
-        (args.lateness.millis > 0).then(|| reorder::Reorder::new(args.lateness.millis));
-    let mut judge =
-        |engine: &mut Engine, o: &Obs, ahead: u32, out: &mut Output| -> input::Outcome {
-            engine.prefetch(ahead);
-            let m = masked(o, &args.ignore_field);
-            let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
-            for e in pending.drain(..) {
-                e.write_jsonl(out).context("writing events")?;
-                out.end_record()?;
-                written += 1;
-            }
-            Ok(res.map(drop).map_err(|e| e.to_string()))
-        };
-    // A held reading was admitted in order, so judging it cannot fail; if it
-    // ever did, it is said and counted, never dropped in silence.
-    let mut released = |outcome: input::Outcome| -> anyhow::Result<()> {
-        if let Err(why) = outcome? {
-            unjudged += 1;
-            crate::warn!("{TOOL}: {why}");
+/// The order readings are judged in, the same for detection and
+/// `--evaluate`: without `--lateness` each reading at once (a container whose
+/// time goes back starts a new session), else held in the reorder buffer and
+/// judged in event time as the watermark passes them.
+struct Order<'a> {
+    args: &'a DetectArgs,
+    reorder: Option<reorder::Reorder>,
+    /// Held readings whose judging failed (said on stderr, never dropped in silence).
+    unjudged: u64,
+}
+
+/// Judges one reading: the engine, the reading, and the engine slot of the
+/// reading to prefetch for ([`reorder::NO_SLOT`]: none).
+type Judge<'j> = dyn FnMut(&mut Engine, &Obs, u32) -> input::Outcome + 'j;
+
+impl<'a> Order<'a> {
+    fn new(args: &'a DetectArgs) -> Order<'a> {
+        Order {
+            args,
+            reorder: (args.lateness.millis > 0)
+                .then(|| reorder::Reorder::new(args.lateness.millis)),
+            unjudged: 0,
         }
-        Ok(())
-    };
-    let exit = for_each_obs(args, false, rejects, out, &mut |o, out| {
-        let Some(owned) = o else { return Ok(Ok(())) };
-        let Some(r) = &mut reorder else {
+    }
+
+    /// Takes one reading: judged now, or held and what the watermark passed judged.
+    /// `Ok(Err(why))` rejects the reading's line (too late, or not judged).
+    fn take(&mut self, engine: &mut Engine, owned: &Owned, judge: &mut Judge) -> input::Outcome {
+        let args = self.args;
+        let Some(r) = &mut self.reorder else {
             let o = &owned.obs();
             if engine.last_time(o.container_id).is_some_and(|l| o.t_ms < l) {
                 new_session(engine, o, args);
             }
-            return judge(engine, o, reorder::NO_SLOT, out);
+            return judge(engine, o, reorder::NO_SLOT);
+        };
+        let unjudged = &mut self.unjudged;
+        let mut released = |engine: &mut Engine, o: &Obs, ahead: u32| {
+            held_judged(judge(engine, o, ahead), unjudged)
         };
         // Held readings are judged from the reorder buffer's own copy.
         let (slot, last) = engine.known(owned.container_id());
@@ -490,7 +504,7 @@ fn run_detect(
             Ok(reorder::Admit::Held) => {}
             Ok(reorder::Admit::NewSession) => {
                 // What is held belongs to the old session: judged first.
-                r.release(true, &mut |o, ahead| released(judge(engine, o, ahead, out)))?;
+                r.release(true, &mut |o, ahead| released(engine, o, ahead))?;
                 new_session(engine, &owned.obs(), args);
                 r.restart_at(owned.t_ms());
                 if let Err(why) = r.admit(owned, slot, None) {
@@ -498,16 +512,64 @@ fn run_detect(
                 }
             }
         }
-        r.release(false, &mut |o, ahead| {
-            released(judge(engine, o, ahead, out))
-        })?;
+        r.release(false, &mut |o, ahead| released(engine, o, ahead))?;
         Ok(Ok(()))
-    })?;
-    if let Some(r) = &mut reorder {
-        r.release(true, &mut |o, ahead| released(judge(engine, o, ahead, out)))?;
     }
-    let exit = exit.max(Exit::from_rejected(unjudged));
-    Ok((exit, written))
+
+    /// The end of an input: everything held is judged, and the next input's
+    /// time starts afresh.
+    fn drain(&mut self, engine: &mut Engine, judge: &mut Judge) -> anyhow::Result<()> {
+        let Some(r) = &mut self.reorder else {
+            return Ok(());
+        };
+        let unjudged = &mut self.unjudged;
+        r.release(true, &mut |o, ahead| {
+            held_judged(judge(engine, o, ahead), unjudged)
+        })?;
+        r.reset();
+        Ok(())
+    }
+}
+
+/// A held reading was admitted in order, so judging it cannot fail; if it
+/// ever did, it is said and counted, never dropped in silence.
+fn held_judged(outcome: input::Outcome, unjudged: &mut u64) -> anyhow::Result<()> {
+    if let Err(why) = outcome? {
+        *unjudged += 1;
+        crate::warn!("{TOOL}: {why}");
+    }
+    Ok(())
+}
+
+fn run_detect(
+    args: &DetectArgs,
+    engine: &mut Engine,
+    rejects: &mut Rejects,
+    out: &mut Output,
+    written: &mut u64,
+) -> anyhow::Result<Exit> {
+    let mut pending: Vec<FaultEvent> = Vec::new();
+    let mut order = Order::new(args);
+    let mut judge =
+        |engine: &mut Engine, o: &Obs, ahead: u32, out: &mut Output| -> input::Outcome {
+            engine.prefetch(ahead);
+            let m = masked(o, &args.ignore_field);
+            let res = engine.observe(m.as_ref().unwrap_or(o), |e| pending.push(e));
+            for e in pending.drain(..) {
+                e.write_jsonl(out).context("writing events")?;
+                out.end_record()?;
+                *written += 1;
+            }
+            Ok(res.map(drop).map_err(|e| e.to_string()))
+        };
+    let exit = for_each_obs(args, false, rejects, out, &mut |o, out| {
+        let Some(owned) = o else { return Ok(Ok(())) };
+        order.take(engine, owned, &mut |engine, o, ahead| {
+            judge(engine, o, ahead, out)
+        })
+    })?;
+    order.drain(engine, &mut |engine, o, ahead| judge(engine, o, ahead, out))?;
+    Ok(exit.max(Exit::from_rejected(order.unjudged)))
 }
 
 fn run_evaluate(
@@ -556,63 +618,25 @@ fn run_evaluate(
         res.map(drop).map_err(|e| e.to_string())
     };
     // --lateness: readings held and judged in event time, as without --evaluate.
-    let mut reorder =
-        (args.lateness.millis > 0).then(|| reorder::Reorder::new(args.lateness.millis));
-    let mut unjudged = 0u64;
-    let mut released = |judged: Result<(), String>| -> anyhow::Result<()> {
-        if let Err(why) = judged {
-            unjudged += 1;
-            crate::warn!("{TOOL}: {why}");
-        }
-        Ok(())
-    };
+    let mut order = Order::new(args);
     let exit = for_each_obs(args, true, rejects, out, &mut |o, _| {
         let Some(owned) = o else {
             // The next input: judge what the last one still holds, score it.
-            if let Some(r) = &mut reorder {
-                r.release(true, &mut |o, ahead| {
-                    released(judge(engine, &mut ev, o, ahead))
-                })?;
-                // The next input is scored on its own: its time starts afresh.
-                r.reset();
-            }
+            order.drain(engine, &mut |engine, o, ahead| {
+                Ok(judge(engine, &mut ev, o, ahead))
+            })?;
             ev.finish(&mut scores);
             engine.reset();
             return Ok(Ok(()));
         };
-        let Some(r) = &mut reorder else {
-            let o = &owned.obs();
-            if engine.last_time(o.container_id).is_some_and(|l| o.t_ms < l) {
-                new_session(engine, o, args);
-            }
-            return Ok(judge(engine, &mut ev, o, reorder::NO_SLOT));
-        };
-        let (slot, last) = engine.known(owned.container_id());
-        match r.admit(owned, slot, last) {
-            Err(why) => return Ok(Err(why)),
-            Ok(reorder::Admit::Held) => {}
-            Ok(reorder::Admit::NewSession) => {
-                r.release(true, &mut |o, ahead| {
-                    released(judge(engine, &mut ev, o, ahead))
-                })?;
-                new_session(engine, &owned.obs(), args);
-                r.restart_at(owned.t_ms());
-                if let Err(why) = r.admit(owned, slot, None) {
-                    return Ok(Err(why));
-                }
-            }
-        }
-        r.release(false, &mut |o, ahead| {
-            released(judge(engine, &mut ev, o, ahead))
-        })?;
-        Ok(Ok(()))
+        order.take(engine, owned, &mut |engine, o, ahead| {
+            Ok(judge(engine, &mut ev, o, ahead))
+        })
     })?;
-    if let Some(r) = &mut reorder {
-        r.release(true, &mut |o, ahead| {
-            released(judge(engine, &mut ev, o, ahead))
-        })?;
-    }
-    let exit = exit.max(Exit::from_rejected(unjudged));
+    order.drain(engine, &mut |engine, o, ahead| {
+        Ok(judge(engine, &mut ev, o, ahead))
+    })?;
+    let exit = exit.max(Exit::from_rejected(order.unjudged));
     ev.finish(&mut scores);
     let no_episodes = scores.kinds.values().all(|k| k.episodes + k.truncated == 0);
     let mut exit = exit;
@@ -681,10 +705,10 @@ fn run_where(
     expr: filter::Expr,
     rejects: &mut Rejects,
     out: &mut Output,
-) -> anyhow::Result<(Exit, Summary)> {
+    summary: &mut Summary,
+) -> anyhow::Result<Exit> {
     let names = filter::Named::new(&expr).names;
     let mut without = vec![0u64; names.len().min(64)];
-    let mut summary = Summary::new("record");
     let mut header_written = false;
     let out = std::cell::RefCell::new(out);
     let ended = input::for_each(
@@ -739,7 +763,7 @@ fn run_where(
             missing.join(", ")
         );
     }
-    Ok((exit_of(ended), summary))
+    Ok(exit_of(ended))
 }
 
 fn csv_field(s: &str) -> String {

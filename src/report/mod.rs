@@ -155,13 +155,20 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
         catalog: &catalog,
         live: false,
     };
-    let written = page.write(&fleet, &mut out).context("writing the page")?;
-    out.flush().context("writing the page")?;
+    // A closed stdout (`| head`): the page stops there, quietly; --svg and
+    // --stats-json are still written.
+    let mut written = 0;
+    let closed = crate::app::output_closed((|| {
+        written = page.write(&fleet, &mut out).context("writing the page")?;
+        out.flush().context("writing the page")?;
+        Ok(())
+    })())?;
     if let Some(dir) = &args.svg {
         svg::write_all(&fleet, &catalog, dir, args.silent_after.millis)?;
     }
     let mut summary = summary(&fleet.counts, &rejects);
-    summary.written = 1;
+    summary.written = u64::from(!closed);
+    summary.output_closed = closed;
     summary.notes.push(format!(
         "{} containers, {} readings, {} window rows, {} events, {} episodes, {} alerts; page {:.1} MB",
         fleet.containers.len(),
@@ -172,7 +179,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
         fleet.alerts.len(),
         written as f64 / 1e6
     ));
-    if !args.out.quiet {
+    if !args.out.quiet && !closed {
         crate::warn!("{}", summary.line(TOOL));
     }
     if let Some(path) = &args.out.stats_json {

@@ -1204,7 +1204,8 @@ impl Run<'_> {
             fatal.get_or_insert(e.into());
         }
         let broken_pipe = fatal.as_ref().is_some_and(crate::app::is_broken_pipe);
-        let (summary, more) = self.acct.summary();
+        let (mut summary, more) = self.acct.summary();
+        summary.output_closed = broken_pipe;
         if !self.args.out.quiet && !broken_pipe {
             crate::warn!("{}", summary.line(TOOL));
             for line in more {

@@ -579,16 +579,22 @@ pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
     crate::app::catch_interrupt();
     let fleet = build_fleet(&plan);
     let started = Instant::now();
-    let (exit, written) = simulate(&plan, fleet, &mut out)?;
+    // A closed stdout (`| head`) ends the run quietly; --stats-json still says what it wrote.
+    let mut exit = Exit::Ok;
+    let mut written = 0;
+    let closed = crate::app::output_closed(
+        simulate(&plan, fleet, &mut out, &mut written).map(|e| exit = e),
+    )?;
     if let Some(path) = &args.out.stats_json {
         let summary = crate::summary::Summary {
             written,
+            output_closed: closed,
             ..crate::summary::Summary::new("reading")
         };
         summary.write_json(path, "reefer-sim", started, serde_json::json!({}))?;
     }
     // Said at the end, so that `| head` stays quiet (a closed pipe never gets here).
-    if !args.out.quiet && (args.seed.is_none() || args.start.is_none()) {
+    if !args.out.quiet && !closed && (args.seed.is_none() || args.start.is_none()) {
         crate::warn!(
             "reefer-sim: used --seed {} --start {} (pass both to reproduce this output)",
             plan.seed,
@@ -602,7 +608,8 @@ fn simulate(
     plan: &Plan,
     mut fleet: Vec<Container>,
     out: &mut Output,
-) -> anyhow::Result<(Exit, u64)> {
+    written: &mut u64,
+) -> anyhow::Result<Exit> {
     if plan.format == Format::Csv {
         out.write_all(csv_header(plan.labels, plan.sensors.full_record()).as_bytes())?;
     }
@@ -660,7 +667,6 @@ fn simulate(
         start_ms,
         interval_ms,
     };
-    let mut written: u64 = 0;
     let wall_start = Instant::now();
     let result: anyhow::Result<Exit> = std::thread::scope(|scope| {
         let subs: Vec<&mut [Container]> = fleet.chunks_mut(sub_len).collect();
@@ -717,17 +723,17 @@ fn simulate(
                     let bytes = &b.bytes[from..b.step_ends[s]];
                     let lines = b.step_lines[s];
                     if let Some(limit) = plan.count {
-                        if written + lines > limit {
-                            let keep = nth_line_end(bytes, (limit - written) as usize);
+                        if *written + lines > limit {
+                            let keep = nth_line_end(bytes, (limit - *written) as usize);
                             out.write_all(&bytes[..keep])?;
                             out.flush()?;
                             progress.finish_and_clear();
-                            written = limit;
+                            *written = limit;
                             return Ok(Exit::Ok);
                         }
                     }
                     out.write_all(bytes)?;
-                    written += lines;
+                    *written += lines;
                     if s + 1 == n_steps {
                         if let Some(b) = slot.take() {
                             let _ = recyclers[i % workers].send(b);
@@ -742,8 +748,8 @@ fn simulate(
                 s += 1;
             }
             step += n_steps as u64;
-            progress.set_position(written);
-            if plan.count == Some(written) {
+            progress.set_position(*written);
+            if plan.count == Some(*written) {
                 break;
             }
         }
@@ -752,7 +758,7 @@ fn simulate(
     progress.finish_and_clear();
     let exit = result.context("writing readings")?;
     out.flush().context("writing readings")?;
-    Ok((exit, written))
+    Ok(exit)
 }
 
 /// Byte offset just past the `n`-th newline.

@@ -337,22 +337,27 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
         args.input.files.clone()
     };
     let mut exit = Exit::Ok;
-    for path in &paths {
-        if driver.input(path, args.input.input_format)? == Flow::Interrupted {
-            exit = Exit::Interrupted;
-            break;
-        }
-    }
     // A run without --state ends the stream: every window still open is
     // emitted. With --state they wait for the next run, unless --final.
     let flush_open = state.is_none() || args.final_;
-    driver.finish(flush_open)?;
-    if let Some(state) = &state {
+    let closed = crate::app::output_closed((|| {
+        for path in &paths {
+            if driver.input(path, args.input.input_format)? == Flow::Interrupted {
+                exit = Exit::Interrupted;
+                break;
+            }
+        }
+        driver.finish(flush_open)
+    })())?;
+    if closed {
+        driver.close_files()?;
+    }
+    if let Some(state) = state.as_ref().filter(|_| !closed) {
         state.save(&driver.windows.save())?;
     }
     let late = driver.late.count;
     let absent = driver.absent_fields();
-    if !absent.is_empty() && !args.out.quiet {
+    if !absent.is_empty() && !args.out.quiet && !closed {
         let list: Vec<String> = absent
             .iter()
             .map(|(f, n)| format!("{f} in {n} of {}", driver.records))
@@ -380,9 +385,10 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
                 Span::from_millis(driver.cfg.lateness)
             )
         }),
+        output_closed: closed,
         ..Summary::new("row")
     };
-    if summary.has_losses() && !args.out.quiet {
+    if summary.has_losses() && !args.out.quiet && !closed {
         crate::warn!("{}", summary.line(TOOL));
     }
     if let Some(path) = &args.out.stats_json {
@@ -727,6 +733,11 @@ impl Driver {
                 .context("writing windows")?;
         }
         sink.out.flush().context("writing windows")?;
+        self.close_files()
+    }
+
+    /// Flushes the late-record and dead-letter files (also when stdout closed early).
+    fn close_files(&mut self) -> anyhow::Result<()> {
         if let Some(f) = &mut self.late.file {
             f.flush().context("writing late records")?;
         }

@@ -762,3 +762,74 @@ fn with_lateness_readings_out_of_order_are_judged_in_event_time() {
         .stderr(predicates::str::contains("stdin:81: reading of"))
         .stderr(predicates::str::contains("(--lateness 1m)"));
 }
+
+/// A shell user's `… | head -1`: the tool ends quietly (exit 0, nothing on
+/// stderr), a cron job's `--stats-json` still says what the run wrote, with
+/// `output_closed` true, and reefer-window keeps no `--state` (its last rows
+/// may never have been read).
+#[test]
+fn a_closed_stdout_ends_quietly_and_still_writes_stats_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.jsonl");
+    let sim = assert_cmd::cargo::cargo_bin("reefer-sim");
+    std::fs::write(
+        &fleet,
+        tool("reefer-sim")
+            .args(["--containers", "200", "--duration", "1h", "--seed", "3"])
+            .args(["--start", START])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    let bin = |name: &str| assert_cmd::cargo::cargo_bin(name).display().to_string();
+    let f = fleet.display().to_string();
+    let d = dir.path().display();
+    for (name, command) in [
+        (
+            "sim",
+            format!("{} --containers 1000 --duration 1d --seed 1", sim.display()),
+        ),
+        (
+            "window",
+            format!(
+                "{} --size 10s --state {d}/w.state {f}",
+                bin("reefer-window")
+            ),
+        ),
+        (
+            "where",
+            format!("{} --where 'temperature > -100' {f}", bin("reefer-detect")),
+        ),
+    ] {
+        let stats = dir.path().join(format!("{name}.json"));
+        let run = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{command} --stats-json {} | head -1",
+                stats.display()
+            ))
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{name}");
+        assert_eq!(String::from_utf8_lossy(&run.stdout).lines().count(), 1);
+        assert_eq!(String::from_utf8_lossy(&run.stderr), "", "{name}");
+        let s: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&stats).expect(name)).unwrap();
+        assert_eq!(s["output_closed"], true, "{name}: {s}");
+        assert!(s["written"].as_u64().unwrap() > 0, "{name}: {s}");
+    }
+    assert!(!dir.path().join("w.state").exists());
+    // Read to the end, the same run says `output_closed` false and keeps its state.
+    let stats = dir.path().join("all.json");
+    tool("reefer-window")
+        .args(["--size", "10s", "--state", &format!("{d}/w.state"), &f])
+        .args(["--stats-json", &stats.display().to_string()])
+        .assert()
+        .success();
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(s["output_closed"], false);
+    assert!(dir.path().join("w.state").exists());
+}
