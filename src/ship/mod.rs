@@ -381,12 +381,29 @@ impl EventTime {
     /// The record's event time, or why it has none.
     pub fn of(&mut self, line: &str) -> Result<DateTime<Utc>, String> {
         let rec = self.scanner.scan(line.as_bytes())?;
-        let ms = rec
-            .time(self.slot)
-            .ok_or_else(|| format!("no event time: field {:?} is missing or null", self.field))?;
+        let Some(ms) = rec.time(self.slot) else {
+            // The other records of the toolkit carry their time under another name.
+            let hint = [
+                ("window_start", "a reefer-window row"),
+                ("detected_at", "a reefer-detect event"),
+            ]
+            .into_iter()
+            .find(|(f, _)| *f != self.field && has_key(line, f))
+            .map(|(f, what)| format!(" ({what}? --time-field {f})"))
+            .unwrap_or_default();
+            return Err(format!(
+                "no event time: field {:?} is missing or null{hint}",
+                self.field
+            ));
+        };
         DateTime::from_timestamp_millis(ms)
             .ok_or_else(|| format!("{}: time out of range", self.field))
     }
+}
+
+/// Whether `line` seems to have the key `name` (for a hint, not a parse).
+fn has_key(line: &str, name: &str) -> bool {
+    memchr::memmem::find(line.as_bytes(), format!("\"{name}\"").as_bytes()).is_some()
 }
 
 /// The event time and the key (its JSON text; `""` when absent) of records,
@@ -1331,6 +1348,29 @@ pub fn pace_offset(t0: DateTime<Utc>, t: DateTime<Utc>, speed: f64) -> Duration 
 mod tests {
     use super::*;
     use crate::time::parse_time;
+
+    #[test]
+    fn a_record_without_its_event_time_hints_at_the_toolkit_s_other_time_fields() {
+        let mut t = EventTime::new("measurement_time", TimeParser::default());
+        let row = r#"{"window_start":"2026-11-27T00:00:00Z","window_end":"2026-11-27T00:01:00Z","container_id":"C1","count":6}"#;
+        let why = t.of(row).unwrap_err();
+        assert!(
+            why.ends_with("(a reefer-window row? --time-field window_start)"),
+            "{why}"
+        );
+        let event = r#"{"container_id":"C1","detected_at":"2026-11-27T00:00:00Z","status":"open"}"#;
+        assert!(t
+            .of(event)
+            .unwrap_err()
+            .contains("--time-field detected_at"));
+        let bare = t.of(r#"{"container_id":"C1"}"#).unwrap_err();
+        assert_eq!(
+            bare,
+            r#"no event time: field "measurement_time" is missing or null"#
+        );
+        let mut rows = EventTime::new("window_start", TimeParser::default());
+        assert!(rows.of(row).is_ok());
+    }
 
     #[test]
     fn sizes_and_paces_parse() {

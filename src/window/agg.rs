@@ -456,7 +456,13 @@ impl RowWriter {
         }
         for (field, (true_name, count_name)) in acc.bools.iter().zip(&self.bool_names) {
             buf.extend_from_slice(true_name);
-            buf.extend_from_slice(itoa::Buffer::new().format(field.trues).as_bytes());
+            // No reading of the window had the field (a unit without fan_2):
+            // unknown, not "never true", as the numbers' aggregates are null.
+            if field.n == 0 {
+                buf.extend_from_slice(b"null");
+            } else {
+                buf.extend_from_slice(itoa::Buffer::new().format(field.trues).as_bytes());
+            }
             if let Some(count_name) = count_name {
                 buf.extend_from_slice(count_name);
                 buf.extend_from_slice(itoa::Buffer::new().format(field.n).as_bytes());

@@ -48,7 +48,8 @@ Examples:
 Output: one JSON line per window and key, as soon as the watermark (highest event time
 seen minus --lateness) reaches window_end: window_start, window_end, the keys, product_id
 (of the first reading), count, then <field>_<agg> for numeric fields and <field>_true
-(count of true) for booleans. Null values are left out of a field's aggregates.
+(count of true) for booleans. Null values are left out of a field's aggregates; a field
+no reading of the window had is null (fan_2_true null: unknown, not never true).
 
 Exit status: 0 all records windowed; 1 some lines rejected or some records late (counted
 on stderr, kept with --dead-letter / --late); 2 usage error; 3 I/O error; 130 interrupted.";

@@ -447,7 +447,8 @@ fn output_columns(job: &SqlJob<'_>) -> Vec<OutCol> {
         out.push(col(
             &format!("{f}_true"),
             "BIGINT",
-            format!("COUNT(CASE WHEN {c} THEN 1 END)"),
+            // NULL, as reefer-window writes, when no reading had the field.
+            format!("CASE WHEN COUNT({c}) = 0 THEN CAST(NULL AS BIGINT) ELSE COUNT(CASE WHEN {c} THEN 1 END) END"),
         ));
         if plan.aggs.contains(&Agg::Count) {
             out.push(col(&format!("{f}_count"), "BIGINT", format!("COUNT({c})")));
@@ -561,7 +562,7 @@ mod tests {
             "FIRST_VALUE(`product_id`) AS `product_id`",
             "FIRST_VALUE(`temperature`) AS `temperature_first`",
             "WHEN MIN(`temperature`) = MAX(`temperature`) THEN CAST(0 AS DOUBLE)",
-            "COUNT(CASE WHEN `door_open` THEN 1 END) AS `door_open_true`",
+            "CASE WHEN COUNT(`door_open`) = 0 THEN CAST(NULL AS BIGINT) ELSE COUNT(CASE WHEN `door_open` THEN 1 END) END AS `door_open_true`",
             "GROUP BY window_start, window_end, `container_id`;",
             ") PARTITIONED BY (`container_id`) WITH (",
             "'stream.arn' = 'arn:aws:kinesis:us-east-1:123456789012:stream/reefer-telemetry'",

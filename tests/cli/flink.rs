@@ -185,16 +185,22 @@ fn shuffled(rows: &[Map<String, Value>]) -> Vec<Map<String, Value>> {
     keyed.into_iter().map(|(_, i)| rows[i].clone()).collect()
 }
 
-/// Nulls in numbers, booleans and the carried product, and one container
-/// whose temperature never changes (a standard deviation of 0).
+/// Nulls in numbers, booleans and the carried product, one container
+/// whose temperature never changes (a standard deviation of 0), and one
+/// without `fan_2` (its `fan_2_true` is null in every window, not 0).
 fn with_nulls(rows: &[Map<String, Value>]) -> Vec<Map<String, Value>> {
     let constant = rows[0]["container_id"].clone();
+    let no_fan_2 = rows[1]["container_id"].clone();
+    assert_ne!(constant, no_fan_2);
     rows.iter()
         .enumerate()
         .map(|(i, r)| {
             let mut r = r.clone();
             if r["container_id"] == constant {
                 r.insert("temperature".into(), Value::from(4.5));
+            }
+            if r["container_id"] == no_fan_2 {
+                r.remove("fan_2");
             }
             if i % 7 == 3 {
                 r.insert("temperature".into(), Value::Null);

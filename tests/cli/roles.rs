@@ -833,3 +833,54 @@ fn a_closed_stdout_ends_quietly_and_still_writes_stats_json() {
     assert_eq!(s["output_closed"], false);
     assert!(dir.path().join("w.state").exists());
 }
+
+/// A fleet whose units report `fan_1` alone (no `fan_2`/`fan_3`, as many
+/// real units): reefer-window writes `fan_2_true`/`fan_3_true` null (unknown,
+/// not "never ran"), and reefer-detect finds on those rows the failed fan it
+/// finds on the readings (from fan 1, the draw and the defrost flag).
+#[test]
+fn rows_of_units_without_fan_2_and_3_keep_them_unknown_and_find_a_failed_fan() {
+    let readings = tool("reefer-sim")
+        .args(["--containers", "5", "--duration", "8h", "--seed", "5"])
+        .args(["--start", START, "--no-faults"])
+        .args(["--inject", "1:fan_failure@2h+3h"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut fan_1_only = Vec::new();
+    for line in String::from_utf8(readings).unwrap().lines() {
+        let mut r: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
+        r.remove("fan_2");
+        r.remove("fan_3");
+        fan_1_only.extend_from_slice(serde_json::to_string(&r).unwrap().as_bytes());
+        fan_1_only.push(b'\n');
+    }
+    let rows = tool("reefer-window")
+        .write_stdin(fan_1_only.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let parsed = crate::common::json_lines(&rows);
+    assert!(parsed.iter().all(|r| r["fan_2_true"].is_null()
+        && r["fan_3_true"].is_null()
+        && r["fan_1_true"].is_u64()));
+    let opened = |events: &[u8]| -> Vec<String> {
+        crate::common::json_lines(events)
+            .iter()
+            .filter(|e| e["status"] == "open")
+            .map(|e| format!("{} {}", e["container_id"], e["fault"]))
+            .collect()
+    };
+    let on_readings = opened(&events_of(&fan_1_only));
+    let on_rows = opened(&events_of(&rows));
+    assert_eq!(on_readings.len(), 1, "{on_readings:?}");
+    assert!(
+        on_readings[0].ends_with("\"fan_failure\""),
+        "{on_readings:?}"
+    );
+    assert_eq!(on_rows, on_readings);
+}
