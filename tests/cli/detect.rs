@@ -210,6 +210,36 @@ fn door_open_without_a_switch_is_seen_toward_a_colder_ambient_at_10_seconds() {
     assert_eq!(opens, [(id, "door_open".to_string())]);
 }
 
+/// A basic unit (no door switch once ignored, no ambient, no mode or supply
+/// air) at 5 min: the door opened to warmer outside air shows as return air
+/// climbing 0.7 → 5.4 °C in one reading, which no running box does by itself.
+/// Before session 18 basic found no door at all without its switch.
+#[test]
+fn door_open_without_a_switch_or_an_ambient_is_seen_by_the_climbing_return_air() {
+    let readings = tool("reefer-sim")
+        .args(["--containers", "6", "--duration", "6h", "--interval", "5m"])
+        .args([
+            "--seed",
+            "11",
+            "--start",
+            "2026-11-01T00:00:00Z",
+            "--no-faults",
+        ])
+        .args(["--sensors", "basic", "--inject", "1:door_open@2h+15m"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let id = container(&readings, 1);
+    let ignore = "door_open,defrost,operating_mode,supply_air_temperature";
+    let events = detect(&readings, &["--ignore-field", ignore]);
+    assert_eq!(opened(&events), [(id, "door_open".to_string())]);
+    let open = events.iter().find(|e| e["status"] == "open").unwrap();
+    assert_eq!(open["detected_at"], "2026-11-01T02:00:00Z");
+    assert_eq!(open["evidence"]["door_switch"], "absent: inferred");
+}
+
 #[test]
 fn compressor_failure_fires() {
     fires("compressor_failure", "P05");
