@@ -220,6 +220,9 @@ fn pipe(args: &ActArgs) -> anyhow::Result<Exit> {
     if let Some(path) = &args.send.out.stats_json {
         run.write_stats(&summary, path, started)?;
     }
+    if closed {
+        return Ok(Exit::Ok);
+    }
     if run.sender.deadline_hit {
         return Err(anyhow::anyhow!(
             "--max-time {} reached after {} events; the rest of the input was not read, and undelivered notifications stay pending for the next run",

@@ -355,6 +355,9 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Exit> {
     if let Some(path) = &args.out.stats_json {
         summary.write_json(path, TOOL, started, extra)?;
     }
+    if closed {
+        return Ok(Exit::Ok);
+    }
     Ok(exit.max(Exit::from_rejected(rejects.count())))
 }
 

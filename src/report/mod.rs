@@ -198,6 +198,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
             }),
         )?;
     }
+    if closed {
+        return Ok(Exit::Ok);
+    }
     if interrupted {
         return Ok(Exit::Interrupted);
     }

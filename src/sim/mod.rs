@@ -593,7 +593,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
         };
         summary.write_json(path, "reefer-sim", started, serde_json::json!({}))?;
     }
-    // Said at the end, so that `| head` stays quiet (a closed pipe never gets here).
+    // Said at the end, and not after a closed stdout, so that `| head` stays quiet.
     if !args.out.quiet && !closed && (args.seed.is_none() || args.start.is_none()) {
         crate::warn!(
             "reefer-sim: used --seed {} --start {} (pass both to reproduce this output)",

@@ -399,6 +399,9 @@ pub fn run(args: WindowArgs) -> anyhow::Result<Exit> {
         });
         summary.write_json(path, TOOL, started, extra)?;
     }
+    if closed {
+        return Ok(Exit::Ok);
+    }
     Ok(exit.max(Exit::from_rejected(rejected + late)))
 }
 
