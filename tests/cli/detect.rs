@@ -216,21 +216,23 @@ fn door_open_without_a_switch_is_seen_toward_a_colder_ambient_at_10_seconds() {
 /// Before session 18 basic found no door at all without its switch.
 #[test]
 fn door_open_without_a_switch_or_an_ambient_is_seen_by_the_climbing_return_air() {
-    let readings = tool("reefer-sim")
-        .args(["--containers", "6", "--duration", "6h", "--interval", "5m"])
-        .args([
+    let readings = sim_fleet(
+        6,
+        "6h",
+        &[
+            "--interval",
+            "5m",
             "--seed",
             "11",
             "--start",
             "2026-11-01T00:00:00Z",
             "--no-faults",
-        ])
-        .args(["--sensors", "basic", "--inject", "1:door_open@2h+15m"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+            "--sensors",
+            "basic",
+            "--inject",
+            "1:door_open@2h+15m",
+        ],
+    );
     let id = container(&readings, 1);
     let ignore = "door_open,defrost,operating_mode,supply_air_temperature";
     let events = detect(&readings, &["--ignore-field", ignore]);

@@ -2,7 +2,7 @@
 //! fault, and a cron job that runs the tools over consecutive files with
 //! `--state` (issue: "the toolkit as pipelines").
 
-use crate::common::tool;
+use crate::common::{sim_fleet, tool};
 use std::path::Path;
 
 const START: &str = "2026-11-01T00:00:00Z";
@@ -771,17 +771,9 @@ fn with_lateness_readings_out_of_order_are_judged_in_event_time() {
 fn a_closed_stdout_ends_quietly_and_still_writes_stats_json() {
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("fleet.jsonl");
-    let sim = assert_cmd::cargo::cargo_bin("reefer-sim");
     std::fs::write(
         &fleet,
-        tool("reefer-sim")
-            .args(["--containers", "200", "--duration", "1h", "--seed", "3"])
-            .args(["--start", START])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone(),
+        sim_fleet(200, "1h", &["--seed", "3", "--start", START]),
     )
     .unwrap();
     let bin = |name: &str| assert_cmd::cargo::cargo_bin(name).display().to_string();
@@ -790,7 +782,10 @@ fn a_closed_stdout_ends_quietly_and_still_writes_stats_json() {
     for (name, command) in [
         (
             "sim",
-            format!("{} --containers 1000 --duration 1d --seed 1", sim.display()),
+            format!(
+                "{} --containers 1000 --duration 1d --seed 1",
+                bin("reefer-sim")
+            ),
         ),
         (
             "window",
@@ -840,15 +835,19 @@ fn a_closed_stdout_ends_quietly_and_still_writes_stats_json() {
 /// finds on the readings (from fan 1, the draw and the defrost flag).
 #[test]
 fn rows_of_units_without_fan_2_and_3_keep_them_unknown_and_find_a_failed_fan() {
-    let readings = tool("reefer-sim")
-        .args(["--containers", "5", "--duration", "8h", "--seed", "5"])
-        .args(["--start", START, "--no-faults"])
-        .args(["--inject", "1:fan_failure@2h+3h"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let readings = sim_fleet(
+        5,
+        "8h",
+        &[
+            "--seed",
+            "5",
+            "--start",
+            START,
+            "--no-faults",
+            "--inject",
+            "1:fan_failure@2h+3h",
+        ],
+    );
     let mut fan_1_only = Vec::new();
     for line in String::from_utf8(readings).unwrap().lines() {
         let mut r: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
