@@ -139,6 +139,9 @@ pub struct Engine {
     segments: FxMap<Box<str>, u32>,
     /// The slots of the rules that judge a gas sensor, with their channel.
     gas_slots: Vec<(usize, super::history::Gas)>,
+    /// The slot of the door_open rule: a door it finds without a switch is a
+    /// door for the gas rules too (they hold and settle after one).
+    door_slot: Option<usize>,
 }
 
 impl Engine {
@@ -149,6 +152,7 @@ impl Engine {
             .enumerate()
             .filter_map(|(i, s)| Some((i, s.rule.gas()?)))
             .collect();
+        let door_slot = slots.iter().position(|s| s.rule.name() == "door_open");
         Engine {
             slots,
             catalog,
@@ -167,6 +171,7 @@ impl Engine {
             peers: Vec::new(),
             segments: FxMap::default(),
             gas_slots,
+            door_slot,
         }
     }
 
@@ -450,6 +455,9 @@ impl Engine {
             let verdict = slot.rule.check(&ctx);
             *judged |= verdict != Verdict::Hold;
             step(slot, track, &ctx, verdict, &mut emit);
+        }
+        if self.door_slot.is_some_and(|d| tracks[d].open.is_some()) {
+            st.hist.last_door = st.hist.last_door.max(o.t_ms);
         }
         Ok(Observed::Used)
     }

@@ -83,10 +83,13 @@ pub struct GasHistory {
 /// (lowest and highest, relaxing toward the level over a day): a CA box's
 /// CO2 builds up with respiration and is scrubbed in a step, a saw-tooth
 /// whose whole range is normal for that box. After the first 6 hours of
-/// means, a mean further than 4 spreads outside the envelope is not learnt
-/// (a sensor fault or a passing disturbance must not teach the level)
-/// unless the channel stays away for 12 hours (a new CA set point), when
-/// the level is learnt anew. Medians
+/// means, a mean outside the envelope is not learnt (a sensor fault or a
+/// passing disturbance must not teach the level, and a drift must not drag
+/// the envelope along mean by mean): how far the channel went joins the
+/// envelope once it comes back inside (a saw-tooth peak), and in a CA box
+/// the envelope follows a channel moving out of it at up to 0.4 %/h
+/// ([`LEVEL_CREEP`]: CO2 rebuilding by respiration after loading). A channel
+/// away for 12 hours (a new CA set point) has its level learnt anew. Medians
 /// would need a window of means per channel; with this outlier rejection
 /// the EWMA is as robust and costs a dozen numbers per channel.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
@@ -115,6 +118,13 @@ pub struct Level {
     /// a step, or a slow climb (a CA box rebuilding its CO2 after a door
     /// nobody saw) that crossed the edge.
     pub left_step: f64,
+    /// The lowest and highest settled means of the current excursion beyond
+    /// the envelope (after warm-up): they join the envelope only once the
+    /// channel comes back inside it (a CA box's saw-tooth peak that a scrub
+    /// ends is the box's own; a drift, which never comes back, must not
+    /// widen the envelope mean by mean as it creeps out).
+    #[serde(default)]
+    reach: Option<(f64, f64)>,
     /// The last mean seen, %.
     last_mean: f64,
     /// An episode of this channel's sensor fault is open, stuck or away from
@@ -137,6 +147,10 @@ pub const LEVEL_SHIFT_WARM: u32 = 36;
 pub const LEVEL_SPREAD_FLOOR: f64 = 0.05;
 /// The box is settled this long after a door, a power cut or a jump of the air, ms.
 pub const LEVEL_SETTLE_MS: i64 = 180 * 60_000;
+/// A CA box's envelope widens by at most this much per 10-minute mean once
+/// warm, %: respiration moves its gases at 0.2–0.35 %/h (CO2 rebuilding
+/// after loading), a drifting cell faster (0.6 %/h and more).
+pub const LEVEL_CREEP: f64 = 0.4 / 6.0;
 /// Means outside the level for this long (12 h of 10-minute means) start it over.
 const LEVEL_RELEARN: u32 = 72;
 
@@ -153,6 +167,7 @@ impl Default for Level {
             outside_t: i64::MIN / 2,
             left_t: i64::MIN / 2,
             left_step: 0.0,
+            reach: None,
             last_mean: f64::NAN,
             suspect: false,
         }
@@ -178,7 +193,9 @@ impl Level {
         }
     }
 
-    fn learn(&mut self, m: f64) {
+    /// Learns the settled mean `m`; once warm, the envelope widens by at
+    /// most `creep` (%) per mean (see [`LEVEL_CREEP`]).
+    fn learn(&mut self, m: f64, creep: f64) {
         if self.suspect && self.learnt < LEVEL_SHIFT_WARM {
             return;
         }
@@ -199,10 +216,36 @@ impl Level {
         }
         // The first 6 hours learn every settled mean (a CA box's saw-tooth
         // takes hours to show its whole range, and a scrub is not an outlier).
-        let margin = 4.0 * self.spread;
         let warm = self.learnt >= LEVEL_SHIFT_WARM;
-        if warm && (m < self.low - margin || m > self.high + margin) {
-            self.outside += 1;
+        if self.suspect {
+            // What a faulty channel reached is not the box's.
+            self.reach = None;
+        }
+        let beyond = (m - self.high).max(self.low - m);
+        if warm && beyond > creep {
+            // Beyond the envelope, faster than a box moves its gases by
+            // itself: held until the channel comes back, while the envelope
+            // follows at that pace (a CA box rebuilding its CO2 after loading).
+            if !self.suspect {
+                let (lo, hi) = self.reach.unwrap_or((m, m));
+                let (lo, hi) = (lo.min(m), hi.max(m));
+                self.reach = Some((lo, hi));
+                if m > self.high {
+                    self.high += creep;
+                } else {
+                    self.low -= creep;
+                }
+                // Out on both sides of the level: the channel scatters
+                // around it (a noisy cell), it has not left it. Learnt.
+                let scatters = lo < self.base && hi > self.base;
+                if scatters {
+                    return self.learn_inside(m);
+                }
+            }
+            // Away for good (a new CA set point): counted from 4 spreads out.
+            if beyond > 4.0 * self.spread {
+                self.outside += 1;
+            }
             if self.outside >= LEVEL_RELEARN {
                 *self = Level {
                     inside_t: self.inside_t,
@@ -220,7 +263,17 @@ impl Level {
         if self.suspect {
             return;
         }
+        self.learn_inside(m);
+    }
+
+    /// Learns a mean that is (or, back inside, whose excursion was) the box's own.
+    fn learn_inside(&mut self, m: f64) {
         self.outside = 0;
+        // Back inside: the excursion was the box's own.
+        if let Some((lo, hi)) = self.reach.take() {
+            self.low = self.low.min(lo);
+            self.high = self.high.max(hi);
+        }
         let dev = m - self.base;
         self.base += dev / 36.0;
         self.spread = (self.spread + (dev.abs() - self.spread) / 36.0).max(LEVEL_SPREAD_FLOOR);
@@ -447,11 +500,21 @@ impl GasHistory {
 
     /// Teaches the level the 10-minute mean that just completed, if the box
     /// was settled through it.
-    pub(crate) fn learn_level(&mut self, settled: bool) {
+    /// `creep`: how far the envelope may follow a channel moving out of it
+    /// per mean ([`LEVEL_CREEP`] in a CA box, 0 in a vented one).
+    pub(crate) fn learn_level(&mut self, settled: bool, creep: f64) {
         if let Some((t, m)) = self.pending.take() {
+            // The envelope follows only a channel moving away from it (a CA
+            // box rebuilding its CO2), not one coming back (after a door).
+            let prev = self.level.last_mean;
+            let outward = if m > self.level.high {
+                m > prev
+            } else {
+                m < prev
+            };
             self.level.see(m, t);
             if settled {
-                self.level.learn(m);
+                self.level.learn(m, if outward { creep } else { 0.0 });
             }
         }
     }
@@ -1084,8 +1147,11 @@ impl History {
         let settled = t - disturbed >= LEVEL_SETTLE_MS
             && self.readings > 0
             && t - self.first_t >= 60 * 60_000;
-        self.o2.learn_level(settled);
-        self.co2.learn_level(settled);
+        // A CA box's atmosphere moves by itself (its CO2 builds up for a
+        // day after loading); a vented box's is held near air.
+        let creep = if band.ca { LEVEL_CREEP } else { 0.0 };
+        self.o2.learn_level(settled, creep);
+        self.co2.learn_level(settled, creep);
         let plausible = (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature);
         if !self.reached_band && band.known && plausible && !o.defrosting() {
             // Judged on the sensor the unit controls (supply air for chilled cargo).
@@ -1282,7 +1348,7 @@ mod tests {
         let tooth = |i: i64| 5.0 + 1.5 * ((i % 180) as f64 / 180.0);
         for i in 0..480 {
             g.update(tooth(i), i * min);
-            g.learn_level(true);
+            g.learn_level(true, 0.0);
         }
         let (base, spread) = g.level.known(LEVEL_SHIFT_WARM).unwrap();
         assert!((base - 5.75).abs() < 0.3 && spread > 0.1, "{:?}", g.level);
@@ -1292,7 +1358,7 @@ mod tests {
         // A step to 2 % leaves it, is not learnt, and is noted as a step.
         for i in 480..520 {
             g.update(2.0, i * min);
-            g.learn_level(true);
+            g.learn_level(true, 0.0);
         }
         assert_eq!(g.level.left_t, 480 * min, "{:?}", g.level);
         assert!(
@@ -1304,6 +1370,54 @@ mod tests {
         assert!((g.level.base - base).abs() < 0.03, "{:?}", g.level);
         let (mean, one_side) = g.recent_level(3, base).unwrap();
         assert!((mean - 2.0).abs() < 1e-9 && one_side);
+    }
+
+    #[test]
+    fn a_drift_does_not_drag_the_envelope_a_ca_rebuild_and_a_saw_tooth_peak_do() {
+        let min = 60_000;
+        // 8 h of a channel steady around 5 % (±0.1), every minute, settled.
+        let settle = |g: &mut GasHistory, creep: f64| {
+            for i in 0..480 {
+                g.update(5.0 + 0.1 * ((i % 20) as f64 / 10.0 - 1.0), i * min);
+                g.learn_level(true, creep);
+            }
+            g.level.high
+        };
+        // Then 4 h climbing at `per_h` %/h.
+        let climb = |g: &mut GasHistory, creep: f64, per_h: f64| {
+            for i in 480..720 {
+                g.update(5.0 + per_h * (i - 480) as f64 / 60.0, i * min);
+                g.learn_level(true, creep);
+            }
+        };
+        // A vented box: a slow drift (0.3 %/h) does not widen the envelope,
+        // so the channel has left its level, 1.2 % above it after 4 h.
+        let mut g = GasHistory::default();
+        let high = settle(&mut g, 0.0);
+        climb(&mut g, 0.0, 0.3);
+        assert!(g.level.high <= high + 1e-9, "{high} {:?}", g.level);
+        assert!(g.level.left_t > 480 * min, "{:?}", g.level);
+        // A CA box: its CO2 rebuilding at 0.3 %/h is followed (0.4 %/h) ...
+        let mut g = GasHistory::default();
+        settle(&mut g, LEVEL_CREEP);
+        climb(&mut g, LEVEL_CREEP, 0.3);
+        assert!(g.level.high > 6.0, "{:?}", g.level);
+        assert!(g.level.left_t < 0, "{:?}", g.level);
+        // ... a drift at 1.2 %/h is not: it leaves the envelope behind.
+        let mut g = GasHistory::default();
+        settle(&mut g, LEVEL_CREEP);
+        climb(&mut g, LEVEL_CREEP, 1.2);
+        assert!(g.level.high < 7.0, "{:?}", g.level);
+        assert!(g.level.left_t > 480 * min, "{:?}", g.level);
+        // A peak that comes back joins the envelope once it is back.
+        let mut g = GasHistory::default();
+        let high = settle(&mut g, 0.0);
+        for i in 480..600 {
+            let v = if i < 540 { 5.6 } else { 5.0 };
+            g.update(v, i * min);
+            g.learn_level(true, 0.0);
+        }
+        assert!(g.level.high > high + 0.4, "{high} {:?}", g.level);
     }
 
     #[test]

@@ -923,8 +923,8 @@ mod tests {
             };
             g.update(r(a), i * MINUTE);
             c.update(r(b), i * MINUTE);
-            g.learn_level(true);
-            c.learn_level(true);
+            g.learn_level(true, 0.0);
+            c.learn_level(true, 0.0);
         }
         (g, c)
     }
@@ -969,8 +969,8 @@ mod tests {
             };
             g.update(r(a), i * MINUTE);
             c.update(r(b), i * MINUTE);
-            g.learn_level(true);
-            c.learn_level(true);
+            g.learn_level(true, 0.0);
+            c.learn_level(true, 0.0);
         }
         (g, c)
     }
