@@ -71,7 +71,7 @@ pub struct Saved {
 }
 
 /// Format of [`Saved`] in a state file: bump it when these structures change.
-pub const STATE_VERSION: u32 = 3;
+pub const STATE_VERSION: u32 = 4;
 
 /// What became of an observation the engine accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
