@@ -86,10 +86,12 @@ pub struct GasHistory {
 /// means, a mean outside the envelope is not learnt (a sensor fault or a
 /// passing disturbance must not teach the level, and a drift must not drag
 /// the envelope along mean by mean): how far the channel went joins the
-/// envelope once it comes back inside (a saw-tooth peak), and in a CA box
-/// the envelope follows a channel moving out of it at up to 0.4 %/h
-/// ([`LEVEL_CREEP`]: CO2 rebuilding by respiration after loading). A channel
-/// away for 12 hours (a new CA set point) has its level learnt anew. Medians
+/// envelope once it comes back inside (a saw-tooth peak) or has scattered to
+/// both sides of the level (a noisy cell), and in a CA box the envelope
+/// follows a channel moving out of it at up to 0.4 %/h ([`LEVEL_CREEP`]: CO2
+/// rebuilding by respiration after loading). A channel whose means stay 4
+/// spreads outside for 12 hours (a new CA set point) has its level learnt
+/// anew. Medians
 /// would need a window of means per channel; with this outlier rejection
 /// the EWMA is as robust and costs a dozen numbers per channel.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
