@@ -1523,12 +1523,24 @@ fn a_basic_unit_without_supply_air_or_ambient_shows_its_failed_compressor_by_mod
             "2:compressor_failure@2h+6h",
         ],
     );
-    let compressors: Vec<String> = opened(&detect(&readings, &[]))
-        .into_iter()
-        .filter(|(_, fault)| fault == "compressor_failure")
-        .map(|(container, _)| container)
-        .collect();
-    assert_eq!(compressors, ["HLXU7133692", "HLXU7212889"]);
+    let compressors = |args: &[&str]| -> Vec<String> {
+        opened(&detect(&readings, args))
+            .into_iter()
+            .filter(|(_, fault)| fault == "compressor_failure")
+            .map(|(container, _)| container)
+            .collect()
+    };
+    assert_eq!(compressors(&[]), ["HLXU7133692", "HLXU7212889"]);
+    // Without the mode too, the draw alone tells (the ambient, unknown, is
+    // assumed not far below the setpoint) ...
+    assert_eq!(
+        compressors(&["--ignore-field", "operating_mode"]),
+        ["HLXU7133692", "HLXU7212889"]
+    );
+    // ... unless the rules file says not to assume it.
+    let f = temp_file("[detectors.compressor_failure]\nassume_warm_ambient = 0\n");
+    let path = f.path().to_str().unwrap();
+    assert!(compressors(&["--ignore-field", "operating_mode", "--rules", path]).is_empty());
 }
 
 #[test]

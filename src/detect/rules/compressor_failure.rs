@@ -13,14 +13,18 @@
 //! compressor continuously (its fans' heat alone needs cooling unless the
 //! ambient is some 20 °C colder than the box), drawing 2.8 kW or more; below
 //! 2.5 kW with the ambient no more than 5 °C below the setpoint and the
-//! return air 0.5 °C above it, it is not compressing. A frozen unit cycles
-//! its compressor on at setpoint + 0.2 °C; return air 1.5 °C above the
+//! return air 0.2 °C above it, it is not compressing. A frozen unit cycles
+//! its compressor on at setpoint + 0.2 °C; return air 0.8 °C above the
 //! setpoint with a mean draw under 3 kW means it is not running when called.
 //! A unit that reports its mode but not its supply air (a basic unit) says
 //! itself whether it calls for cooling: `full_cool` takes the ambient's place
-//! for chilled cargo, and a frozen unit in another mode is not judged.
-//! Needs `temperature`, `kilowatts`, the fans, a band (and the mode or
-//! `ambient_temperature` for chilled cargo).
+//! for chilled cargo, and a frozen unit in another mode is not judged. With
+//! neither mode nor ambient (a basic unit's data without its mode), a chilled
+//! box is judged as if the ambient were above that margin
+//! (`assume_warm_ambient`, 0 to leave such boxes unjudged): in a port colder
+//! than setpoint − 5 °C, a healthy unit idling at its fans' draw while the
+//! return air stays warm would be reported.
+//! Needs `temperature`, `kilowatts`, the fans, a band.
 //!
 //! Window rows carry no mode: with `supply_air_temperature_mean` the air the
 //! unit controls (supply for chilled, return for frozen) standing 1 °C above
@@ -42,6 +46,10 @@ pub struct CompressorFailure {
     fallback_kw: f64,
     /// Fallback, frozen: a mean draw below this (kW) while the box is warm.
     fallback_frozen_kw: f64,
+    /// Fallback, chilled, with neither mode nor ambient in the readings: 1
+    /// assumes the ambient is not far below the setpoint (judge the draw), 0
+    /// leaves such boxes unjudged.
+    assume_warm_ambient: f64,
 }
 
 impl Default for CompressorFailure {
@@ -50,6 +58,7 @@ impl Default for CompressorFailure {
             min_pull: 1.0,
             fallback_kw: 2.5,
             fallback_frozen_kw: 3.0,
+            assume_warm_ambient: 1.0,
         }
     }
 }
@@ -59,6 +68,11 @@ impl Default for CompressorFailure {
 /// and runs it until the box is back, so its mean draw climbs above 3 kW well
 /// before the box gets here.
 const FROZEN_WARM: f64 = 0.8;
+
+/// Fallback: the draw is judged once the session has this much of it, ms
+/// (a frozen unit at 5 min, first seen in a 15-minute off period of its
+/// cycle, read as a compressor that does not start).
+const KW_WARM_MS: i64 = 30 * MINUTE;
 
 impl CompressorFailure {
     /// The cause-based test for data without mode and supply air.
@@ -76,7 +90,9 @@ impl CompressorFailure {
         {
             return Verdict::Hold;
         }
-        let Some(kw) = h.kw_avg else {
+        // The draw's mean starts at the first reading: a frozen unit's first
+        // readings may all fall in one off period of its cycle.
+        let Some(kw) = h.kw_avg.filter(|_| o.t_ms - h.first_t >= KW_WARM_MS) else {
             return Verdict::Hold;
         };
         let sp = band.setpoint;
@@ -96,9 +112,14 @@ impl CompressorFailure {
             // then tells whether the compressor answers). Without the mode:
             // the fans' own heat (about 0.9 kW) needs cooling unless the
             // ambient is some 20 °C below the setpoint: 5 °C is a safe margin.
-            let needs_cooling = match o.mode {
-                Some(mode) => mode == Mode::FullCool,
-                None => o.ambient.is_some_and(|a| a > sp - 5.0),
+            // Without the ambient either (a basic unit's data with the mode
+            // lost), the ambient is assumed to be above that margin unless
+            // `assume_warm_ambient` is 0: a box idling at the fans' draw in a
+            // cold port would be reported, a failed compressor otherwise is not.
+            let needs_cooling = match (o.mode, o.ambient) {
+                (Some(mode), _) => mode == Mode::FullCool,
+                (None, Some(a)) => a > sp - 5.0,
+                (None, None) => self.assume_warm_ambient != 0.0,
             };
             (needs_cooling && o.temperature > sp + 0.2, self.fallback_kw)
         };
@@ -185,7 +206,7 @@ impl Rule for CompressorFailure {
         }
     }
     fn needs(&self) -> &'static str {
-        "operating_mode, supply_air_temperature, temperature (fallback: temperature, kilowatts, fans, a band, operating_mode or ambient_temperature; window: supply_air_temperature_mean, temperature_mean, fallback kilowatts_mean)"
+        "operating_mode, supply_air_temperature, temperature (fallback: temperature, kilowatts, fans, a band; for chilled cargo operating_mode or ambient_temperature unless assume_warm_ambient; window: supply_air_temperature_mean, temperature_mean, fallback kilowatts_mean)"
     }
     fn check(&self, ctx: &Ctx) -> Verdict {
         let o = ctx.obs;
@@ -279,7 +300,12 @@ impl Rule for CompressorFailure {
             Param {
                 key: "fallback_frozen_kw",
                 value: self.fallback_frozen_kw,
-                help: "without mode and supply air: a frozen unit drawing less than this (kW, 10-min mean) while 1.5 °C above its setpoint",
+                help: "without mode and supply air: a frozen unit drawing less than this (kW, 10-min mean) while 0.8 °C above its setpoint",
+            },
+            Param {
+                key: "assume_warm_ambient",
+                value: self.assume_warm_ambient,
+                help: "without mode, supply air and ambient: 1 judges a chilled unit's draw as if the ambient were above setpoint - 5 °C, 0 leaves it unjudged",
             },
         ]
     }
@@ -288,6 +314,7 @@ impl Rule for CompressorFailure {
             "min_pull" => self.min_pull = v,
             "fallback_kw" => self.fallback_kw = v,
             "fallback_frozen_kw" => self.fallback_frozen_kw = v,
+            "assume_warm_ambient" => self.assume_warm_ambient = v,
             _ => return Err(super::unknown_param(key, &self.params())),
         }
         Ok(())
