@@ -204,6 +204,14 @@ fn round3(x: f64) -> f64 {
 /// A drift must take the channel this many spreads away from its own level.
 const DRIFT_LEVEL_SPREADS: f64 = 3.0;
 
+/// A channel out of its level by this many times what a step must be out
+/// needs no step: a CA box's climb too jumpy for the drift test (a basic
+/// cell's noise grows with its reading: CO2 5 → 15 % over 6 h) has left its
+/// level all the same, and nothing in a held atmosphere goes that far while
+/// the other gas holds (1, no step at all, changed nothing in the evaluation
+/// sets; twice is the margin).
+const FAR_SHIFTS: f64 = 2.0;
+
 /// 10-minute means the shift test looks at (half an hour).
 const SHIFT_BINS: usize = 3;
 /// ... and the vented test (20 minutes).
@@ -365,16 +373,18 @@ impl GasRule {
         // The channel stepped out of its level (from a 10-minute mean inside
         // it) once the last door or power cut had settled, and has stayed out.
         // It stepped: its first mean outside lay half `shift` or more from the
-        // one before (a slow climb across the edge is the drift test's).
+        // one before (a slow climb across the edge is the drift test's, until
+        // it lies FAR_SHIFTS times as far out).
         let left = g.level.left_t;
         let stepped = g.level.left_step.abs() >= 0.5 * self.shift;
-        if !one_side || !stepped || !self.left_settled(left, drift_from) || left > since {
+        if !one_side || !self.left_settled(left, drift_from) || left > since {
             return None;
         }
         let se = g.reading_sd() / (per_bin(g, interval_ms) * SHIFT_BINS as f64).sqrt();
         let needed = self.shift.max(3.0 * spread) + 3.0 * se;
         let outside = if mean > base { mean - high } else { low - mean };
-        if outside <= needed {
+        // Without a step, twice as far out (see FAR_SHIFTS).
+        if outside <= needed || (!stepped && outside <= FAR_SHIFTS * needed) {
             return None;
         }
         // The other gas, when the readings have it, must have held its level
@@ -913,8 +923,17 @@ mod tests {
 
     /// 8 h of a settled CA box (O2 3 %, CO2 5 %), then `o2` and `co2` (minute → %) for 1 h.
     fn settled_then(o2: impl Fn(i64) -> f64, co2: impl Fn(i64) -> f64) -> (GasHistory, GasHistory) {
+        settled_for(o2, co2, 60)
+    }
+
+    /// [`settled_then`] for `after` minutes.
+    fn settled_for(
+        o2: impl Fn(i64) -> f64,
+        co2: impl Fn(i64) -> f64,
+        after: i64,
+    ) -> (GasHistory, GasHistory) {
         let (mut g, mut c) = (GasHistory::default(), GasHistory::default());
-        for i in 0..540 {
+        for i in 0..480 + after {
             let r = |x: f64| (x * 100.0).round() / 100.0;
             let (a, b) = if i < 480 {
                 (3.0 + wobble(i, 0.1), 5.0 + wobble(i + 3, 0.05))
@@ -947,6 +966,21 @@ mod tests {
         let (g, c) = settled_then(|i| 3.0 + 0.005 * i as f64, |i| 5.0 + wobble(i, 0.05));
         assert!(!matches!(
             rule.finding(&g, Some(&c), t, 0, MINUTE, 0.0, true),
+            Some(Finding::Shift { .. })
+        ));
+        // A climb of 2 %/h, too jumpy for the drift test (a cell whose noise
+        // grows with its reading), is no step either, but once it lies twice
+        // as far out as a step must, it has left its level all the same.
+        let climb = |k: i64| 3.0 + 2.0 * k as f64 / 60.0 + wobble(k, 0.5);
+        let (g, c) = settled_for(climb, |i| 5.0 + wobble(i, 0.05), 180);
+        assert!(matches!(
+            rule.finding(&g, Some(&c), (480 + 180) * MINUTE, 0, MINUTE, 0.0, true),
+            Some(Finding::Shift { mean, .. }) if mean > 7.0
+        ));
+        // Near miss: the same climb an hour and a quarter in, out by less than that.
+        let (g, c) = settled_for(climb, |i| 5.0 + wobble(i, 0.05), 75);
+        assert!(!matches!(
+            rule.finding(&g, Some(&c), (480 + 75) * MINUTE, 0, MINUTE, 0.0, true),
             Some(Finding::Shift { .. })
         ));
     }
