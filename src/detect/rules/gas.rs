@@ -204,6 +204,16 @@ fn round3(x: f64) -> f64 {
 /// A drift must take the channel this many spreads away from its own level.
 const DRIFT_LEVEL_SPREADS: f64 = 3.0;
 
+/// A CA box's level is young until this many settled means (6 h) are learnt:
+/// its controller holds each gas within ± 0.5 % of the set point, a saw-tooth
+/// that respiration (0.2–0.35 %/h) takes 3–5 h to run across, so a younger
+/// level may have seen only one end of the band (a basic box's O2 held at the
+/// top after the inlet for an hour, then let down at 0.6 %/h, read as a drift).
+const CA_YOUNG: u32 = 36;
+/// ... and until then a drift must take the channel further from it than the
+/// band is wide, %.
+const CA_BAND_WIDTH: f64 = 1.0;
+
 /// A channel out of its level by this many times what a step must be out
 /// needs no step: a CA box's climb too jumpy for the drift test (a basic
 /// cell's noise grows with its reading: CO2 5 → 15 % over 6 h) has left its
@@ -349,7 +359,7 @@ impl GasRule {
         // (A shorter trend, four means at twice the threshold, was tried: it
         // took a CA box's corrections for drifts, 4-7 false alerts per 2,000
         // container-days at 5 min, for a few minutes less delay.)
-        self.drift(g, other, drift_from, GAS_BINS)
+        self.drift(g, other, drift_from, GAS_BINS, ca)
     }
 
     /// A step away from the channel's own level ([`crate::detect::history::Level`]):
@@ -470,6 +480,7 @@ impl GasRule {
         other: Option<&GasHistory>,
         drift_from: i64,
         bins: usize,
+        ca: bool,
     ) -> Option<Finding> {
         let tr = g.trend_over(bins)?;
         // The fitted trend must stand above the threshold by 2.5 standard
@@ -506,8 +517,10 @@ impl GasRule {
                         last < low
                     }
                 });
+                let young = ca && g.level.learnt < CA_YOUNG;
                 (last - base) * tr.slope_per_h > 0.0
                     && (last - base).abs() > DRIFT_LEVEL_SPREADS * spread
+                    && (!young || (last - base).abs() > CA_BAND_WIDTH)
                     && beyond
             }
             _ => true,
@@ -919,6 +932,46 @@ mod tests {
         assert!(rule
             .finding(&g, None, 160 * MINUTE, 180 * MINUTE, MINUTE, 0.0, true)
             .is_none());
+    }
+
+    #[test]
+    fn a_young_ca_level_does_not_take_the_saw_tooth_for_a_drift_until_it_leaves_the_band() {
+        let rule = GasRule::new(0.6, 0.5, 0.25);
+        // O2 held at the top of its band for 2 h (the level learns that
+        // much), then let down by respiration and the controller at 0.6 %/h
+        // for 80 min (3.0 -> 2.2 %), CO2 held.
+        let fall = |from: i64, per_h: f64| {
+            move |i: i64| 3.0 + wobble(i, 0.02) - per_h * (i - from).max(0) as f64 / 60.0
+        };
+        let co2 = |i: i64| 5.0 + wobble(i + 3, 0.02);
+        let learning = |o2: &dyn Fn(i64) -> f64| {
+            let (mut g, mut c) = (GasHistory::default(), GasHistory::default());
+            for i in 0..200 {
+                let r = |x: f64| (x * 100.0).round() / 100.0;
+                g.update(r(o2(i)), i * MINUTE);
+                c.update(r(co2(i)), i * MINUTE);
+                g.learn_level(true, 0.0);
+                c.learn_level(true, 0.0);
+            }
+            (g, c)
+        };
+        let (g, c) = learning(&fall(120, 0.6));
+        assert!(g.level.known(LEVEL_WARM).is_some() && g.level.learnt < CA_YOUNG);
+        assert!(!matches!(
+            rule.finding(&g, Some(&c), 200 * MINUTE, 0, MINUTE, 0.0, true),
+            Some(Finding::Drift { .. })
+        ));
+        // ... a vented box's level is not so easily satisfied ...
+        assert!(matches!(
+            rule.finding(&g, Some(&c), 200 * MINUTE, 0, MINUTE, 0.0, false),
+            Some(Finding::Drift { .. })
+        ));
+        // ... and a fall past the band's width (1 %) is a drift in a CA box too.
+        let (g, c) = learning(&fall(120, 1.2));
+        assert!(matches!(
+            rule.finding(&g, Some(&c), 200 * MINUTE, 0, MINUTE, 0.0, true),
+            Some(Finding::Drift { .. })
+        ));
     }
 
     /// 8 h of a settled CA box (O2 3 %, CO2 5 %), then `o2` and `co2` (minute → %) for 1 h.
