@@ -961,7 +961,7 @@ mod tests {
             rule.finding(&g, Some(&c), 200 * MINUTE, 0, MINUTE, 0.0, true),
             Some(Finding::Drift { .. })
         ));
-        // ... a vented box's level is not so easily satisfied ...
+        // ... in a vented box (no control band) the same fall is a drift ...
         assert!(matches!(
             rule.finding(&g, Some(&c), 200 * MINUTE, 0, MINUTE, 0.0, false),
             Some(Finding::Drift { .. })
