@@ -944,18 +944,7 @@ mod tests {
             move |i: i64| 3.0 + wobble(i, 0.02) - per_h * (i - from).max(0) as f64 / 60.0
         };
         let co2 = |i: i64| 5.0 + wobble(i + 3, 0.02);
-        let learning = |o2: &dyn Fn(i64) -> f64| {
-            let (mut g, mut c) = (GasHistory::default(), GasHistory::default());
-            for i in 0..200 {
-                let r = |x: f64| (x * 100.0).round() / 100.0;
-                g.update(r(o2(i)), i * MINUTE);
-                c.update(r(co2(i)), i * MINUTE);
-                g.learn_level(true, 0.0);
-                c.learn_level(true, 0.0);
-            }
-            (g, c)
-        };
-        let (g, c) = learning(&fall(120, 0.6));
+        let (g, c) = learnt(fall(120, 0.6), co2, 200);
         assert!(g.level.known(LEVEL_WARM).is_some() && g.level.learnt < CA_YOUNG);
         assert!(!matches!(
             rule.finding(&g, Some(&c), 200 * MINUTE, 0, MINUTE, 0.0, true),
@@ -967,7 +956,7 @@ mod tests {
             Some(Finding::Drift { .. })
         ));
         // ... and a fall past the band's width (1 %) is a drift in a CA box too.
-        let (g, c) = learning(&fall(120, 1.2));
+        let (g, c) = learnt(fall(120, 1.2), co2, 200);
         assert!(matches!(
             rule.finding(&g, Some(&c), 200 * MINUTE, 0, MINUTE, 0.0, true),
             Some(Finding::Drift { .. })
@@ -985,16 +974,36 @@ mod tests {
         co2: impl Fn(i64) -> f64,
         after: i64,
     ) -> (GasHistory, GasHistory) {
+        learnt(
+            |i| {
+                if i < 480 {
+                    3.0 + wobble(i, 0.1)
+                } else {
+                    o2(i - 480)
+                }
+            },
+            |i| {
+                if i < 480 {
+                    5.0 + wobble(i + 3, 0.05)
+                } else {
+                    co2(i - 480)
+                }
+            },
+            480 + after,
+        )
+    }
+
+    /// `n` minutes of readings (to 0.01 %), every mean settled and learnt by the levels.
+    fn learnt(
+        o2: impl Fn(i64) -> f64,
+        co2: impl Fn(i64) -> f64,
+        n: i64,
+    ) -> (GasHistory, GasHistory) {
         let (mut g, mut c) = (GasHistory::default(), GasHistory::default());
-        for i in 0..480 + after {
+        for i in 0..n {
             let r = |x: f64| (x * 100.0).round() / 100.0;
-            let (a, b) = if i < 480 {
-                (3.0 + wobble(i, 0.1), 5.0 + wobble(i + 3, 0.05))
-            } else {
-                (o2(i - 480), co2(i - 480))
-            };
-            g.update(r(a), i * MINUTE);
-            c.update(r(b), i * MINUTE);
+            g.update(r(o2(i)), i * MINUTE);
+            c.update(r(co2(i)), i * MINUTE);
             g.learn_level(true, 0.0);
             c.learn_level(true, 0.0);
         }
@@ -1046,20 +1055,23 @@ mod tests {
         co2: impl Fn(i64) -> f64,
         after: i64,
     ) -> (GasHistory, GasHistory) {
-        let (mut g, mut c) = (GasHistory::default(), GasHistory::default());
-        for i in 0..420 + after {
-            let r = |x: f64| (x * 100.0).round() / 100.0;
-            let (a, b) = if i < 420 {
-                (20.6 + wobble(i, 0.05), 0.3 + wobble(i + 3, 0.02))
-            } else {
-                (o2(i - 420), co2(i - 420))
-            };
-            g.update(r(a), i * MINUTE);
-            c.update(r(b), i * MINUTE);
-            g.learn_level(true, 0.0);
-            c.learn_level(true, 0.0);
-        }
-        (g, c)
+        learnt(
+            |i| {
+                if i < 420 {
+                    20.6 + wobble(i, 0.05)
+                } else {
+                    o2(i - 420)
+                }
+            },
+            |i| {
+                if i < 420 {
+                    0.3 + wobble(i + 3, 0.02)
+                } else {
+                    co2(i - 420)
+                }
+            },
+            420 + after,
+        )
     }
 
     #[test]
