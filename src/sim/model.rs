@@ -731,7 +731,22 @@ impl Container {
             FaultKind::Co2Sensor => self.last_co2,
             _ => 0.0,
         };
-        let sign = if self.rng.gen::<bool>() { 1.0 } else { -1.0 };
+        let mut sign = if self.rng.gen::<bool>() { 1.0 } else { -1.0 };
+        let mut variant = variant;
+        // A gas cell that reports 0.0 % (a basic cell biased low near air)
+        // would report what it reports healthy if it stuck there, and one
+        // within a display step of 0 % if it drifted down: readings stop at
+        // 0 %, where such a cell sits anyway. Nothing in the data could reveal
+        // those faults, so the cell drifts up instead: every labelled fault
+        // changes what the unit reports.
+        let step = if self.sensors.is_some() { 0.1 } else { 0.01 };
+        let gas = matches!(kind, FaultKind::O2Sensor | FaultKind::Co2Sensor);
+        let hidden =
+            (variant == 0 && stuck <= 0.0) || (variant == 1 && sign < 0.0 && stuck <= step + 1e-9);
+        if gas && hidden {
+            variant = 1;
+            sign = 1.0;
+        }
         let drift_per_h = sign
             * match kind {
                 // Drifts a CA box's own saw-tooth (respiration, 0.2–0.25 %/h)
@@ -1146,6 +1161,35 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_gas_cell_at_0_percent_gets_no_fault_that_would_read_like_its_healthy_self() {
+        // (last reported CO2, basic unit): the forms seen over 400 onsets.
+        let forms = |last: f64, basic: bool| {
+            let mut c = frozen_box(300.0, 5);
+            if basic {
+                c.sensors = Some(super::super::sensors::BasicSensors::new(5));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for _ in 0..400 {
+                c.last_co2 = last;
+                let e = c.begin(FaultKind::Co2Sensor, 0, 3_600_000);
+                let form = match e.variant {
+                    0 => "stuck",
+                    1 if e.drift_per_h < 0.0 => "down",
+                    1 => "up",
+                    _ => "noisy",
+                };
+                seen.insert(form);
+            }
+            seen.into_iter().collect::<Vec<_>>()
+        };
+        // Stuck at 0 % or drifting below it: readings the healthy cell gives.
+        assert_eq!(forms(0.0, true), ["noisy", "up"]);
+        assert_eq!(forms(0.1, true), ["noisy", "stuck", "up"]);
+        assert_eq!(forms(0.1, false), ["down", "noisy", "stuck", "up"]);
+        assert_eq!(forms(5.0, true), ["down", "noisy", "stuck", "up"]);
     }
 
     #[test]
