@@ -882,6 +882,10 @@ pub struct History {
     /// Temperatures sampled at least 20 s apart, the last 8 (a few minutes at any interval).
     recent: [(i64, f64); 8],
     recent_next: usize,
+    /// The return air's extremes over the last 6 minutes, at any interval
+    /// (the door fallback's window).
+    #[serde(default)]
+    span: Span,
     /// Temperatures sampled at least 5 min apart, the last 8 (about 40 min).
     slow: [(i64, f64); 8],
     /// Humidity at those samples (NaN when absent).
@@ -919,6 +923,7 @@ impl Default for History {
             inside_band_since: i64::MIN,
             recent: [(i64::MIN / 2, f64::NAN); 8],
             recent_next: 0,
+            span: Span::default(),
             slow: [(i64::MIN / 2, f64::NAN); 8],
             slow_rh: [f64::NAN; 8],
             slow_next: 0,
@@ -964,6 +969,56 @@ impl History {
     }
 }
 
+/// How far back [`Span`] keeps the return air's extremes, ms.
+pub const SPAN_MS: i64 = 6 * 60_000;
+/// A [`Span`] bucket's length: eight of them cover [`SPAN_MS`].
+const SPAN_BUCKET_MS: i64 = SPAN_MS / 8;
+
+/// The return air's lowest and highest reading per 45-second bucket, the
+/// last nine buckets (started at a reading): a window's extremes at any
+/// interval. Eight readings sampled 20 s apart span only 2 min 40 s at 10 s.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Span {
+    /// (first reading's time, lowest, highest), oldest overwritten first.
+    buckets: [(i64, f64, f64); 9],
+    next: usize,
+}
+
+impl Default for Span {
+    fn default() -> Self {
+        Span {
+            buckets: [(i64::MIN / 2, f64::NAN, f64::NAN); 9],
+            next: 0,
+        }
+    }
+}
+
+impl Span {
+    fn add(&mut self, t: i64, v: f64) {
+        let last = (self.next + 8) % 9;
+        let b = &mut self.buckets[last];
+        if (0..SPAN_BUCKET_MS).contains(&(t - b.0)) {
+            b.1 = b.1.min(v);
+            b.2 = b.2.max(v);
+        } else {
+            self.buckets[self.next] = (t, v, v);
+            self.next = (self.next + 1) % 9;
+        }
+    }
+
+    /// Extremes of the buckets begun within `window_ms` up to `now`.
+    fn since(&self, now: i64, window_ms: i64) -> Option<(f64, f64)> {
+        let mut out: Option<(f64, f64)> = None;
+        for &(t, lo, hi) in &self.buckets {
+            if t > now || now - t > window_ms {
+                continue;
+            }
+            out = Some(out.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        }
+        out
+    }
+}
+
 /// Weight of a new reading in the 10-minute mean of the draw, for a gap of
 /// `dt` ms (cached: the interval rarely changes).
 fn kw_weight(dt: i64) -> f64 {
@@ -1003,6 +1058,17 @@ impl History {
             .fold(0.0, f64::max)
     }
 
+    /// Highest plausible temperature sampled (5 min apart) within `window_ms` before `now`.
+    pub fn slow_high_since(&self, now: i64, window_ms: i64) -> Option<f64> {
+        self.slow
+            .iter()
+            .filter(|(t, v)| {
+                *t < now && now - t <= window_ms && (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(v)
+            })
+            .map(|(_, v)| *v)
+            .reduce(f64::max)
+    }
+
     /// Lowest plausible temperature sampled (5 min apart) within `window_ms` before `now`.
     pub fn slow_low_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
         let mut best: Option<(i64, f64)> = None;
@@ -1015,6 +1081,13 @@ impl History {
             }
         }
         best
+    }
+
+    /// The lowest and highest plausible return air of the readings within
+    /// `window_ms` up to `now` (the latest included), exact at any interval
+    /// for windows up to [`SPAN_MS`].
+    pub fn span_since(&self, now: i64, window_ms: i64) -> Option<(f64, f64)> {
+        self.span.since(now, window_ms)
     }
 
     /// Lowest plausible temperature sampled within `window_ms` before `now`, and its time.
@@ -1184,6 +1257,9 @@ impl History {
             if t - last >= 20_000 {
                 self.recent[self.recent_next] = (t, o.temperature);
                 self.recent_next = (self.recent_next + 1) & 7;
+            }
+            if (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&o.temperature) {
+                self.span.add(t, o.temperature);
             }
         }
         if self.readings == 0 {

@@ -210,6 +210,64 @@ fn door_open_without_a_switch_is_seen_toward_a_colder_ambient_at_10_seconds() {
     assert_eq!(opens, [(id, "door_open".to_string())]);
 }
 
+/// Without a door switch, mode or ambient at 10 s: outside air lifts the
+/// return air 3.4 °C within 4 minutes, which eight readings 20 s apart (2 min
+/// 40 s) did not span; a heater warming a box back after a door to colder
+/// air, 0.5 °C a minute, lifts it 3 °C within 6 minutes but not within 4.5.
+#[test]
+fn door_open_without_a_switch_at_10_seconds_is_a_fast_climb_not_a_heater_warming_back() {
+    // (container, set point, return air at minute m)
+    type Air = fn(f64) -> f64;
+    let boxes: [(&str, f64, Air); 2] = [
+        ("MSKU0244954", 1.0, |m| {
+            1.0 + 0.85 * (m - 30.0).clamp(0.0, 4.0) - if m >= 45.0 { 3.4 } else { 0.0 }
+        }),
+        ("MSCU4419178", 13.0, |m| {
+            13.8 - 1.08 * (m - 30.0).clamp(0.0, 5.0) + 0.5 * (m - 45.0).clamp(0.0, 7.0)
+        }),
+    ];
+    let mut input = String::new();
+    for i in 0..(70 * 6) {
+        let m = f64::from(i) / 6.0;
+        let t = chrono::DateTime::parse_from_rfc3339(START).unwrap()
+            + chrono::Duration::seconds(i64::from(i) * 10);
+        for (id, target, air) in &boxes {
+            // Probe noise of ±0.1 °C.
+            let noise = if i % 2 == 0 { 0.1 } else { -0.1 };
+            let r = serde_json::json!({
+                "container_id": id,
+                "product_id": "P01",
+                "measurement_time": t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "temperature": ((air(m) + noise) * 10.0).round() / 10.0,
+                "target_temperature": target,
+                "kilowatts": 3.4,
+                "oxygen_level": 20.9 + noise,
+                "carbon_dioxide_level": 0.2 + noise,
+                "fan_1": true,
+                "fan_2": true,
+                "fan_3": true,
+            });
+            input.push_str(&format!("{r}\n"));
+        }
+    }
+    let events = detect(input.as_bytes(), &[]);
+    let doors: Vec<_> = events
+        .iter()
+        .filter(|e| e["status"] == "open" && e["fault"] == "door_open")
+        .map(|e| {
+            (
+                e["container_id"].as_str().unwrap(),
+                e["detected_at"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        doors,
+        [("MSKU0244954", "2026-11-27T03:33:20Z")],
+        "{events:?}"
+    );
+}
+
 /// A basic unit (no door switch once ignored, no ambient, no mode or supply
 /// air) at 5 min: the door opened to warmer outside air shows as return air
 /// climbing 0.7 → 5.4 °C in one reading, which no running box does by itself.

@@ -8,7 +8,8 @@
 //! controlled-atmosphere box, O2 climbs toward air by several % in minutes
 //! while CO2 falls (a faulty gas sensor moves one channel, a door both).
 //! Whatever the ambient (basic units report none), return air climbing 3 °C
-//! within minutes is outside air too. That needs `kilowatts` with the return
+//! within 6 minutes (4.5 when readings come a minute apart or closer, which
+//! shows the pace) is outside air too. That needs `kilowatts` with the return
 //! air (and `ambient_temperature` for doors to colder air, or `oxygen_level`
 //! for a CA product); it misses doors opened when the ambient is within 5 °C
 //! of the box, and, without an ambient, doors to colder or barely warmer air.
@@ -53,10 +54,10 @@ impl Rule for DoorOpen {
     fn describe(&self, ctx: &Ctx) -> (Map<String, Value>, String) {
         let o = ctx.obs;
         if o.door_open.is_none() {
-            let low = ctx.hist.low_since(o.t_ms, WINDOW_MS);
+            let low = ctx.hist.span_since(o.t_ms, WINDOW_MS);
             let ev = evidence(&[
                 ("temperature", n(Some(o.temperature))),
-                ("temperature_before", n(low.map(|l| l.1))),
+                ("temperature_before", n(low.map(|l| l.0))),
                 ("ambient_temperature", n(o.ambient)),
                 ("oxygen_level", n(o.oxygen)),
                 ("door_switch", Some(Value::from("absent: inferred"))),
@@ -94,6 +95,15 @@ const WINDOW_MS: i64 = 6 * MINUTE;
 /// whatever the ambient (°C).
 const RISE: f64 = 3.0;
 
+/// ... and within this when readings come a minute apart or closer: outside
+/// air replaces the box's in about 2.5 min, while a heater warming a box back
+/// after a door to colder air lifts it by about 0.5 °C a minute (3 °C in 6
+/// min). The window's extremes are exact at any interval ([`Span`]); eight
+/// samples 20 s apart, before session 21, spanned 2 min 40 s at 10 s.
+///
+/// [`Span`]: crate::detect::history::Span
+const FAST_RISE_MS: i64 = 9 * MINUTE / 2;
+
 /// Door inferred without a door switch (see the module documentation).
 fn fallback(ctx: &Ctx) -> Verdict {
     let o = ctx.obs;
@@ -105,10 +115,7 @@ fn fallback(ctx: &Ctx) -> Verdict {
     {
         return Verdict::Hold;
     }
-    let (Some((_, low)), Some((_, high))) = (
-        ctx.hist.low_since(o.t_ms, WINDOW_MS),
-        ctx.hist.high_since(o.t_ms, WINDOW_MS),
-    ) else {
+    let Some((low, high)) = ctx.hist.span_since(o.t_ms, WINDOW_MS) else {
         return Verdict::Hold;
     };
     // Outside air warmer or colder than the box: the air jumps toward it,
@@ -146,7 +153,14 @@ fn fallback(ctx: &Ctx) -> Verdict {
     // flag) and probe noise stay below it. Measured on reefer-sim --sensors
     // basic at 5 min, 575,000 readings: no healthy reading rose 3 °C over
     // the coldest of the 6 minutes before it (2.9 at most).
-    let rose = o.temperature - low >= RISE && !after_defrost;
+    // Readings a minute apart or closer show the climb's pace: it must come
+    // within [`FAST_RISE_MS`].
+    let fast = o.t_ms.saturating_sub(ctx.hist.prev_t) <= MINUTE;
+    let rise_low = match ctx.hist.span_since(o.t_ms, FAST_RISE_MS) {
+        Some((l, _)) if fast => l,
+        _ => low,
+    };
+    let rose = o.temperature - rise_low >= RISE && !after_defrost;
     if warm_air || outside_air || rose {
         Verdict::fault(super::super::events::Severity::Warning)
     } else if (o.temperature - low).abs() < 0.5 && (o.temperature - high).abs() < 0.5 {
