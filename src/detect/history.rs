@@ -971,7 +971,8 @@ impl History {
 
 /// How far back [`Span`] keeps the return air's extremes, ms.
 pub const SPAN_MS: i64 = 6 * 60_000;
-/// A [`Span`] bucket's length: eight of them cover [`SPAN_MS`].
+/// A [`Span`] bucket's length: eight whole ones cover [`SPAN_MS`], a ninth
+/// holds the latest readings.
 const SPAN_BUCKET_MS: i64 = SPAN_MS / 8;
 
 /// The return air's lowest and highest reading per 45-second bucket, the
@@ -1056,17 +1057,6 @@ impl History {
             .filter(|((t, _), h)| *t < now && now - t <= window_ms && h.is_finite())
             .map(|(_, h)| (rh - h).abs())
             .fold(0.0, f64::max)
-    }
-
-    /// Highest plausible temperature sampled (5 min apart) within `window_ms` before `now`.
-    pub fn slow_high_since(&self, now: i64, window_ms: i64) -> Option<f64> {
-        self.slow
-            .iter()
-            .filter(|(t, v)| {
-                *t < now && now - t <= window_ms && (PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(v)
-            })
-            .map(|(_, v)| *v)
-            .reduce(f64::max)
     }
 
     /// Lowest plausible temperature sampled (5 min apart) within `window_ms` before `now`.
