@@ -969,6 +969,21 @@ impl History {
     }
 }
 
+/// The lowest plausible sample of `samples` taken within `window_ms` before
+/// `now`, and its time (the earliest of equal lows).
+fn lowest_since(samples: &[(i64, f64)], now: i64, window_ms: i64) -> Option<(i64, f64)> {
+    let mut best: Option<(i64, f64)> = None;
+    for &(t, v) in samples {
+        if t >= now || now - t > window_ms || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v) {
+            continue;
+        }
+        if best.is_none_or(|(_, b)| v < b) {
+            best = Some((t, v));
+        }
+    }
+    best
+}
+
 /// How far back [`Span`] keeps the return air's extremes, ms.
 pub const SPAN_MS: i64 = 6 * 60_000;
 /// A [`Span`] bucket's length: eight whole ones cover [`SPAN_MS`], a ninth
@@ -1061,16 +1076,7 @@ impl History {
 
     /// Lowest plausible temperature sampled (5 min apart) within `window_ms` before `now`.
     pub fn slow_low_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
-        let mut best: Option<(i64, f64)> = None;
-        for &(t, v) in &self.slow {
-            if t >= now || now - t > window_ms || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v) {
-                continue;
-            }
-            if best.is_none_or(|(_, b)| v < b) {
-                best = Some((t, v));
-            }
-        }
-        best
+        lowest_since(&self.slow, now, window_ms)
     }
 
     /// The lowest and highest plausible return air of the readings within
@@ -1082,30 +1088,7 @@ impl History {
 
     /// Lowest plausible temperature sampled within `window_ms` before `now`, and its time.
     pub fn low_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
-        self.extreme_since(now, window_ms, |v, b| v < b)
-    }
-
-    /// Highest plausible temperature sampled within `window_ms` before `now`, and its time.
-    pub fn high_since(&self, now: i64, window_ms: i64) -> Option<(i64, f64)> {
-        self.extreme_since(now, window_ms, |v, b| v > b)
-    }
-
-    fn extreme_since(
-        &self,
-        now: i64,
-        window_ms: i64,
-        better: impl Fn(f64, f64) -> bool,
-    ) -> Option<(i64, f64)> {
-        let mut best: Option<(i64, f64)> = None;
-        for &(t, v) in &self.recent {
-            if t >= now || now - t > window_ms || !(PLAUSIBLE_LOW..=PLAUSIBLE_HIGH).contains(&v) {
-                continue;
-            }
-            if best.is_none_or(|(_, b)| better(v, b)) {
-                best = Some((t, v));
-            }
-        }
-        best
+        lowest_since(&self.recent, now, window_ms)
     }
 
     /// A window row's temperature: a row whose readings were all equal
