@@ -974,22 +974,36 @@ mod tests {
         co2: impl Fn(i64) -> f64,
         after: i64,
     ) -> (GasHistory, GasHistory) {
+        held_then(480, (3.0, 0.1), (5.0, 0.05), o2, co2, after)
+    }
+
+    /// `held` minutes of a box whose O2 and CO2 wobble around their levels
+    /// ((level, amplitude), one reading a minute, levels learnt), then `o2(k)`
+    /// and `co2(k)` for the `after` minutes that follow.
+    fn held_then(
+        held: i64,
+        (o2_level, o2_amp): (f64, f64),
+        (co2_level, co2_amp): (f64, f64),
+        o2: impl Fn(i64) -> f64,
+        co2: impl Fn(i64) -> f64,
+        after: i64,
+    ) -> (GasHistory, GasHistory) {
         learnt(
             |i| {
-                if i < 480 {
-                    3.0 + wobble(i, 0.1)
+                if i < held {
+                    o2_level + wobble(i, o2_amp)
                 } else {
-                    o2(i - 480)
+                    o2(i - held)
                 }
             },
             |i| {
-                if i < 480 {
-                    5.0 + wobble(i + 3, 0.05)
+                if i < held {
+                    co2_level + wobble(i + 3, co2_amp)
                 } else {
-                    co2(i - 480)
+                    co2(i - held)
                 }
             },
-            480 + after,
+            held + after,
         )
     }
 
@@ -1055,23 +1069,7 @@ mod tests {
         co2: impl Fn(i64) -> f64,
         after: i64,
     ) -> (GasHistory, GasHistory) {
-        learnt(
-            |i| {
-                if i < 420 {
-                    20.6 + wobble(i, 0.05)
-                } else {
-                    o2(i - 420)
-                }
-            },
-            |i| {
-                if i < 420 {
-                    0.3 + wobble(i + 3, 0.02)
-                } else {
-                    co2(i - 420)
-                }
-            },
-            420 + after,
-        )
+        held_then(420, (20.6, 0.05), (0.3, 0.02), o2, co2, after)
     }
 
     #[test]
