@@ -421,7 +421,7 @@ fn for_each_obs(
     label: bool,
     rejects: &mut Rejects,
     out: &mut Output,
-    f: &mut dyn FnMut(Option<&Owned>, &mut Output) -> input::Outcome,
+    f: &mut dyn FnMut(Option<&mut Owned>, &mut Output) -> input::Outcome,
 ) -> anyhow::Result<Exit> {
     let parser = ObsParser::new(args.input.time_parser(), label);
     let out = std::cell::RefCell::new(out);
@@ -487,7 +487,14 @@ impl<'a> Order<'a> {
 
     /// Takes one reading: judged now, or held and what the watermark passed judged.
     /// `Ok(Err(why))` rejects the reading's line (too late, or not judged).
-    fn take(&mut self, engine: &mut Engine, owned: &Owned, judge: &mut Judge) -> input::Outcome {
+    /// The reorder buffer takes what `owned` holds behind a box (a window
+    /// row's aggregates) rather than copy it.
+    fn take(
+        &mut self,
+        engine: &mut Engine,
+        owned: &mut Owned,
+        judge: &mut Judge,
+    ) -> input::Outcome {
         let args = self.args;
         let Some(r) = &mut self.reorder else {
             let o = &owned.obs();
@@ -723,7 +730,7 @@ fn run_where(
         &mut |step: Step<(bool, u64)>, text: &[u8]| {
             let mut out = out.borrow_mut();
             let (keep, mask) = match step {
-                Step::Parsed(&v) | Step::Row(_, &v) => v,
+                Step::Parsed(&mut v) | Step::Row(_, &mut v) => v,
                 Step::NextInput => return Ok(Ok(())),
             };
             summary.read += 1;

@@ -71,7 +71,7 @@ impl Reorder {
     /// `last_judged` were judged already, or it is older than the watermark.
     pub fn admit(
         &mut self,
-        o: &Owned,
+        o: &mut Owned,
         slot: u32,
         last_judged: Option<i64>,
     ) -> Result<Admit, String> {
@@ -89,7 +89,7 @@ impl Reorder {
             ));
         }
         self.max_t = self.max_t.max(t);
-        let item = (t, slot, o.clone());
+        let item = (t, slot, o.take());
         if self.held.back().is_none_or(|(last, _, _)| *last <= t) {
             self.held.push_back(item);
         } else {
@@ -160,10 +160,10 @@ mod tests {
     fn readings_within_the_lateness_come_out_in_event_time_and_equal_times_in_arrival_order() {
         let mut r = Reorder::new(60_000);
         for (id, t) in [("A", 0), ("B", 30_000), ("A", 10_000), ("B", 10_000)] {
-            assert_eq!(r.admit(&obs(id, t), NO_SLOT, None), Ok(Admit::Held));
+            assert_eq!(r.admit(&mut obs(id, t), NO_SLOT, None), Ok(Admit::Held));
         }
         assert!(released(&mut r, false).is_empty());
-        r.admit(&obs("A", 75_000), NO_SLOT, None).unwrap();
+        r.admit(&mut obs("A", 75_000), NO_SLOT, None).unwrap();
         assert_eq!(
             released(&mut r, false),
             [("A".into(), 0), ("A".into(), 10_000), ("B".into(), 10_000)]
@@ -174,15 +174,21 @@ mod tests {
     #[test]
     fn time_going_back_by_more_than_the_lateness_is_a_new_session_and_less_is_late() {
         let mut r = Reorder::new(60_000);
-        r.admit(&obs("A", 600_000), NO_SLOT, Some(590_000)).unwrap();
+        r.admit(&mut obs("A", 600_000), NO_SLOT, Some(590_000))
+            .unwrap();
         // 5 min before the last judged reading: a replay.
         assert_eq!(
-            r.admit(&obs("A", 290_000), NO_SLOT, Some(590_000)),
+            r.admit(&mut obs("A", 290_000), NO_SLOT, Some(590_000)),
             Ok(Admit::NewSession)
         );
         // 30 s before it: late.
-        assert!(r.admit(&obs("A", 560_000), NO_SLOT, Some(590_000)).is_err());
+        assert!(r
+            .admit(&mut obs("A", 560_000), NO_SLOT, Some(590_000))
+            .is_err());
         r.restart_at(290_000);
-        assert_eq!(r.admit(&obs("A", 290_000), NO_SLOT, None), Ok(Admit::Held));
+        assert_eq!(
+            r.admit(&mut obs("A", 290_000), NO_SLOT, None),
+            Ok(Admit::Held)
+        );
     }
 }
