@@ -11,7 +11,7 @@
 //! that panics, surfaces as an error at its place in the order, never as a
 //! quiet end of input.
 
-use super::source::{Chunk, Source};
+use super::source::{line_count, Chunk, Source};
 use std::collections::BTreeMap;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -28,7 +28,21 @@ pub struct Job<T> {
 enum Msg<T> {
     Job(Job<T>),
     Failed(io::Error),
+    /// A parser panicked on this chunk (why): said with the chunk's first line.
+    Panicked(String),
     End,
+}
+
+/// A parse result whose line numbers can be moved: parsers number each
+/// chunk's lines from 1, and [`Ordered::next`], which takes the chunks in
+/// input order, moves them by the lines of the chunks before.
+pub trait Renumber {
+    /// Adds `by` to every line number held.
+    fn renumber(&mut self, by: u64);
+}
+
+impl Renumber for () {
+    fn renumber(&mut self, _: u64) {}
 }
 
 /// What [`Ordered::next`] gives.
@@ -48,16 +62,19 @@ pub struct Ordered<T> {
     next: u64,
     recycle: Sender<Job<T>>,
     ended: bool,
+    /// Physical line number of the next chunk's first line.
+    next_line: u64,
 }
 
 /// Starts reading `source` on its own thread and parsing its chunks with
 /// `parse` on `threads` threads (at least one).
-pub fn parse_in_order<T, F>(source: Source, threads: usize, parse: F) -> io::Result<Ordered<T>>
+pub fn parse_in_order<T, F>(mut source: Source, threads: usize, parse: F) -> io::Result<Ordered<T>>
 where
-    T: Default + Send + 'static,
+    T: Default + Send + Renumber + 'static,
     F: Fn(&Chunk, &mut T) + Send + Sync + 'static,
 {
     let threads = threads.max(1);
+    source.number_later();
     // Jobs in circulation: enough slack that the calling thread, when it is
     // about as busy as the parsers together (reefer-detect), rarely waits for
     // the one chunk it needs next while the other parsers have nothing to
@@ -92,10 +109,11 @@ where
         next: 0,
         recycle: recycle_tx,
         ended: false,
+        next_line: 1,
     })
 }
 
-impl<T> Ordered<T> {
+impl<T: Renumber> Ordered<T> {
     /// The next parsed chunk in order, waiting at most `wait`.
     pub fn next(&mut self, wait: Duration) -> io::Result<Next<T>> {
         loop {
@@ -105,10 +123,23 @@ impl<T> Ordered<T> {
             if let Some(msg) = self.pending.remove(&self.next) {
                 self.next += 1;
                 return match msg {
-                    Msg::Job(job) => Ok(Next::Job(job)),
+                    Msg::Job(mut job) => {
+                        // Numbered from 1 by its parser: moved to its place.
+                        job.chunk.first_line = self.next_line;
+                        job.out.renumber(self.next_line - 1);
+                        self.next_line += job.chunk.lines;
+                        Ok(Next::Job(job))
+                    }
                     Msg::Failed(e) => {
                         self.ended = true;
                         Err(e)
+                    }
+                    Msg::Panicked(why) => {
+                        self.ended = true;
+                        Err(io::Error::other(format!(
+                            "a parser thread failed in the chunk starting at line {}: {why}",
+                            self.next_line
+                        )))
                     }
                     Msg::End => {
                         self.ended = true;
@@ -194,19 +225,19 @@ fn parse_jobs<T, F>(
                 Err(_) => return,
             }
         };
-        let first = job.chunk.first_line;
         let msg = match catch_unwind(AssertUnwindSafe(|| parse(&job.chunk, &mut job.out))) {
-            Ok(()) => Msg::Job(job),
-            Err(panic) => {
-                let why = panic
+            Ok(()) => {
+                // Counted here, while the chunk is in this core's cache.
+                job.chunk.lines = line_count(job.chunk.bytes());
+                Msg::Job(job)
+            }
+            Err(panic) => Msg::Panicked(
+                panic
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown cause".into());
-                Msg::Failed(io::Error::other(format!(
-                    "a parser thread failed in the chunk starting at line {first}: {why}"
-                )))
-            }
+                    .unwrap_or_else(|| "unknown cause".into()),
+            ),
         };
         if done.send((seq, msg)).is_err() {
             return;
@@ -220,6 +251,14 @@ mod tests {
 
     fn source(bytes: Vec<u8>) -> Source {
         Source::from_reader("t", Box::new(io::Cursor::new(bytes)), None).unwrap()
+    }
+
+    impl Renumber for Vec<u64> {
+        fn renumber(&mut self, by: u64) {
+            for n in self {
+                *n += by;
+            }
+        }
     }
 
     #[test]
@@ -263,6 +302,7 @@ mod tests {
             }
         };
         assert!(err.to_string().contains("boom"), "{err}");
+        assert!(err.to_string().contains("starting at line 1:"), "{err}");
     }
 
     #[test]

@@ -173,6 +173,14 @@ pub struct Batch<T> {
     scanner: Option<Scanner>,
 }
 
+impl<T> crate::codec::ordered::Renumber for Batch<T> {
+    fn renumber(&mut self, by: u64) {
+        for p in &mut self.lines {
+            p.no += by;
+        }
+    }
+}
+
 impl<T> Default for Batch<T> {
     fn default() -> Self {
         Batch {

@@ -173,6 +173,14 @@ pub struct Batch {
     scanner: Option<Scanner>,
 }
 
+impl crate::codec::ordered::Renumber for Batch {
+    fn renumber(&mut self, by: u64) {
+        for p in &mut self.recs {
+            p.line += by;
+        }
+    }
+}
+
 impl Batch {
     pub fn key(&self, p: &Parsed) -> &[u8] {
         &self.text[p.key.0 as usize..p.key.1 as usize]

@@ -981,3 +981,62 @@ fn a_closed_stderr_never_changes_the_exit_code() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Line numbers past the first chunks: the parser threads number each 1 MiB
+/// chunk from 1 and the lines are moved to their place in input order; a file
+/// of 4 MiB or more is mapped rather than read. A bad line in the fifth chunk
+/// and one at the end must be reported with their physical numbers, and
+/// dead-lettered, through a file and through stdin, by both tools that parse
+/// on threads.
+#[test]
+fn bad_lines_past_the_first_chunks_keep_their_physical_line_numbers() {
+    let good = sim_fleet(30, "1h", &["--seed", "4"]);
+    let lines: Vec<&[u8]> = good.split_inclusive(|&b| b == b'\n').collect();
+    assert!(
+        good.len() > 5 << 20,
+        "the input must be mapped and span chunks"
+    );
+    let mut input = Vec::new();
+    let mut bad = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        input.extend_from_slice(l);
+        if i == 9_999 {
+            input.extend_from_slice(b"garbage\r\n");
+            bad.extend_from_slice(b"garbage\r\n");
+        }
+    }
+    input.extend_from_slice(b"{\"bad\":\n");
+    bad.extend_from_slice(b"{\"bad\":\n");
+    let n = lines.len() + 2;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fleet.jsonl");
+    std::fs::write(&file, &input).unwrap();
+    let dead = dir.path().join("dead.jsonl");
+    for (bin, args) in [
+        ("reefer-window", &["--size", "1m"][..]),
+        ("reefer-detect", &[][..]),
+    ] {
+        for via_file in [true, false] {
+            let mut cmd = tool(bin);
+            cmd.args(args).arg("--dead-letter").arg(&dead);
+            let name = if via_file {
+                cmd.arg(&file);
+                file.to_str().unwrap().to_string()
+            } else {
+                cmd.write_stdin(input.clone());
+                "stdin".to_string()
+            };
+            let out = cmd.assert().code(1).get_output().clone();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains(&format!("{bin}: {name}:10001: ")),
+                "{bin} via {name}: {err}"
+            );
+            assert!(
+                err.contains(&format!("{bin}: {name}:{n}: ")),
+                "{bin} via {name}: {err}"
+            );
+            assert_eq!(std::fs::read(&dead).unwrap(), bad, "{bin} via {name}");
+        }
+    }
+}
