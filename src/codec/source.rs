@@ -303,12 +303,18 @@ impl Source {
 /// A read-only map of `f` when it is a regular file worth mapping, else `None`
 /// (pipes, terminals, small files, or a map refused: those are read).
 ///
-/// A file truncated by another process while it is mapped ends the reader
-/// with SIGBUS, as in every tool that maps its input (ripgrep, GNU grep's
-/// predecessors); a file that only grows is read to its end.
+/// A file that only grows is read to its end. A file truncated by another
+/// process while it is mapped (logrotate's `copytruncate` under a cron job)
+/// makes the next touch of a page past its new end raise SIGBUS: the tool then
+/// says so and exits 3, a fatal input error ([`on_sigbus`]). Reading with
+/// `read` would instead have taken the cut for the end of the input and
+/// exited 0 with part of it unread.
 fn map_file(f: &File) -> Option<Mmap> {
     let meta = f.metadata().ok()?;
     if !meta.is_file() || meta.len() < MAP_AT_LEAST {
+        return None;
+    }
+    if !catch_sigbus() {
         return None;
     }
     // SAFETY: the map is read-only and private to this process; the data
@@ -319,6 +325,61 @@ fn map_file(f: &File) -> Option<Mmap> {
     #[cfg(unix)]
     let _ = map.advise(memmap2::Advice::Sequential);
     Some(map)
+}
+
+/// The message [`on_sigbus`] writes, made before any file is mapped (a
+/// signal handler may not allocate).
+static SIGBUS_MESSAGE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// Installs [`on_sigbus`] once; `false` if it could not be (then files are read).
+fn catch_sigbus() -> bool {
+    #[cfg(unix)]
+    {
+        static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *INSTALLED.get_or_init(|| {
+            let tool = std::env::args_os()
+                .next()
+                .and_then(|a| {
+                    std::path::Path::new(&a)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                })
+                .unwrap_or_else(|| "reefer".into());
+            let _ = SIGBUS_MESSAGE.set(
+                format!(
+                    "{tool}: fatal: an input file was cut short while it was read (SIGBUS on \
+                     its mapped pages: truncated by another process?); the output is incomplete\n"
+                )
+                .into_bytes(),
+            );
+            // SAFETY: a plain sigaction with a handler that only calls
+            // async-signal-safe functions (write, _exit).
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_sigbus as extern "C" fn(libc::c_int) as usize;
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut()) == 0
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    true
+}
+
+/// SIGBUS: a mapped input file shrank under the reader (nothing else in these
+/// tools maps memory). Says so on stderr and exits 3, as any failing input does
+/// (SPEC §7); the output written so far stays, unflushed buffers are lost.
+#[cfg(unix)]
+extern "C" fn on_sigbus(_: libc::c_int) {
+    if let Some(m) = SIGBUS_MESSAGE.get() {
+        // SAFETY: write(2) and _exit(2) are async-signal-safe; `m` was
+        // initialised before the handler was installed and is never changed.
+        unsafe {
+            libc::write(2, m.as_ptr().cast(), m.len());
+        }
+    }
+    // SAFETY: as above.
+    unsafe { libc::_exit(3) }
 }
 
 /// Lets go of the pages of a mapped chunk that was used (they stay in the page

@@ -1040,3 +1040,47 @@ fn bad_lines_past_the_first_chunks_keep_their_physical_line_numbers() {
         }
     }
 }
+
+/// A mapped input file cut short while it is read (logrotate's `copytruncate`
+/// under a cron job): the tool says so and exits 3, a fatal input error, never
+/// a crash by signal and never a quiet end. reefer-window's stdout is a pipe
+/// that is not read past its first row, so the tool stalls with most of the
+/// 70 MB file untouched when it is truncated.
+#[cfg(unix)]
+#[test]
+fn an_input_file_truncated_while_mapped_is_a_fatal_error_not_a_crash() {
+    use std::io::{BufRead, BufReader};
+    let input = sim_fleet(200, "2h", &["--seed", "5"]);
+    assert!(input.len() > 60 << 20, "{} bytes", input.len());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rotating.jsonl");
+    std::fs::write(&file, &input).unwrap();
+    drop(input);
+    let bin = assert_cmd::cargo::cargo_bin("reefer-window");
+    let mut child = std::process::Command::new(bin)
+        .args(["--size", "1m", "--line-buffered"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut first).unwrap();
+    assert!(first.starts_with("{\"window_start\""), "{first}");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut out, &mut rest).unwrap();
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(3), "{:?}: {err}", done.status);
+    assert!(
+        err.starts_with("reefer-window: fatal: an input file was cut short"),
+        "{err}"
+    );
+}
