@@ -116,6 +116,13 @@ pub struct Engine {
     /// arrives ([`Engine::known`], the `--lateness` check), a minute before
     /// the reading is judged, when its container's state is out of the cache.
     last_ts: Vec<i64>,
+    /// Per state, in arrival order (not judging order): its id and the slot
+    /// of the container that arrived after it last time, so that
+    /// [`Engine::known_in_order`] finds a fleet's containers in the order
+    /// they keep, walking this array instead of probing the hash table.
+    arrivals: Vec<(Text, u32)>,
+    /// The slot of the last container [`Engine::known_in_order`] found.
+    arrived: u32,
     index: FxMap<Text, u32>,
     /// Every container's episode tracks, one per rule slot, container by
     /// container (`states[i]`'s are `tracks[i * slots.len()..]`).
@@ -158,6 +165,8 @@ impl Engine {
             catalog,
             states: Vec::new(),
             last_ts: Vec::new(),
+            arrivals: Vec::new(),
+            arrived: NONE,
             index: FxMap::default(),
             tracks: Vec::new(),
             last: NONE,
@@ -192,6 +201,30 @@ impl Engine {
             Some(&i) => (i, self.last_ts.get(i as usize).copied()),
             None => (NONE, None),
         }
+    }
+
+    /// [`Engine::known`] for the readings as they arrive (the `--lateness`
+    /// check, a minute before they are judged): the container that came after
+    /// the previous one last time is tried first (a fleet reports in the same
+    /// order step after step), then the hash table. The hash probe per
+    /// reading was 4 % of reefer-detect's CPU, all on the judging thread.
+    pub fn known_in_order(&mut self, container: &str) -> (u32, Option<i64>) {
+        let hint = self
+            .arrivals
+            .get(self.arrived as usize)
+            .map_or(NONE, |a| a.1);
+        let i = match self.arrivals.get(hint as usize) {
+            Some((id, _)) if id.as_str() == container => hint,
+            _ => match self.index.get(container) {
+                Some(&i) => i,
+                None => return (NONE, None),
+            },
+        };
+        if let Some(prev) = self.arrivals.get_mut(self.arrived as usize) {
+            prev.1 = i;
+        }
+        self.arrived = i;
+        (i, self.last_ts.get(i as usize).copied())
     }
 
     /// Asks the CPU to bring slot `i`'s state and tracks into the cache
@@ -255,6 +288,8 @@ impl Engine {
         self.states.clear();
         self.tracks.clear();
         self.last_ts.clear();
+        self.arrivals.clear();
+        self.arrived = NONE;
         self.index.clear();
         self.last = NONE;
         self.peers.clear();
@@ -319,6 +354,7 @@ impl Engine {
             let i = self.states.len() as u32;
             self.index.insert(Text::new(&c.id), i);
             self.last_ts.push(c.hist.last_t);
+            self.arrivals.push((Text::new(&c.id), NONE));
             self.tracks.extend(tracks);
             self.states.push(ContainerState {
                 band: Band::resolve(&self.catalog, &c.product_id, c.target),
@@ -356,6 +392,7 @@ impl Engine {
                     let i = self.states.len() as u32;
                     let hist = History::default();
                     self.last_ts.push(hist.last_t);
+                    self.arrivals.push((Text::new(o.container_id), NONE));
                     self.states.push(ContainerState {
                         id: Text::new(o.container_id),
                         next_hint: NONE,
@@ -631,5 +668,44 @@ mod tests {
         back.reset();
         assert_eq!(back.known("A"), (NO_SLOT, None));
         agree(&back);
+    }
+
+    /// The arrival-order walk gives what the hash table gives, whatever the
+    /// order: a fleet in its usual order, one that changes it, a newcomer,
+    /// a container asked for twice, after a state file and after a reset.
+    #[test]
+    fn known_in_order_agrees_with_the_hash_table_in_any_order() {
+        let slots = || super::super::config::load_rules(None).unwrap();
+        let mut e = Engine::new(slots(), crate::catalog::default_catalog());
+        let check = |e: &mut Engine, ids: &[&str]| {
+            for id in ids {
+                let want = e.known(id);
+                assert_eq!(e.known_in_order(id), want, "{id}");
+            }
+        };
+        check(&mut e, &["A", "B"]);
+        for (step, ids) in [
+            ["A", "B", "C", "D"],
+            ["A", "B", "C", "D"],
+            ["B", "A", "D", "C"],
+            ["A", "A", "E", "C"],
+            ["D", "C", "B", "A"],
+        ]
+        .iter()
+        .enumerate()
+        {
+            check(&mut e, ids);
+            for id in ids {
+                let _ = e.observe(&obs(id, step as i64 * 10_000), |_| {});
+            }
+            check(&mut e, ids);
+        }
+        let saved = postcard::to_stdvec(&e.save()).unwrap();
+        let mut back = Engine::new(slots(), crate::catalog::default_catalog());
+        back.restore(postcard::from_bytes(&saved).unwrap());
+        check(&mut back, &["C", "A", "B", "E", "D", "X"]);
+        back.reset();
+        check(&mut back, &["A", "B"]);
+        assert_eq!(back.known_in_order("A"), (NO_SLOT, None));
     }
 }

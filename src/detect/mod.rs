@@ -508,7 +508,7 @@ impl<'a> Order<'a> {
             held_judged(judge(engine, o, ahead), unjudged)
         };
         // Held readings are judged from the reorder buffer's own copy.
-        let (slot, last) = engine.known(owned.container_id());
+        let (slot, last) = engine.known_in_order(owned.container_id());
         match r.admit(owned, slot, last) {
             Err(why) => return Ok(Err(why)),
             Ok(reorder::Admit::Held) => {}
