@@ -307,8 +307,8 @@ impl Source {
 /// process while it is mapped (logrotate's `copytruncate` under a cron job)
 /// makes the next touch of a page past its new end raise SIGBUS: the tool then
 /// says so and exits 3, a fatal input error ([`on_sigbus`]). Reading with
-/// `read` would instead have taken the cut for the end of the input and
-/// exited 0 with part of it unread.
+/// `read` would instead have taken the cut for the end of the input: exit 0,
+/// or 1 when the cut fell inside a line (a bad last line), the rest unread.
 fn map_file(f: &File) -> Option<Mmap> {
     let meta = f.metadata().ok()?;
     if !meta.is_file() || meta.len() < MAP_AT_LEAST {
