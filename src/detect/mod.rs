@@ -487,8 +487,8 @@ impl<'a> Order<'a> {
 
     /// Takes one reading: judged now, or held and what the watermark passed judged.
     /// `Ok(Err(why))` rejects the reading's line (too late, or not judged).
-    /// The reorder buffer takes what `owned` holds behind a box (a window
-    /// row's aggregates) rather than copy it.
+    /// The reorder buffer moves `owned` in (its `--evaluate` label, behind
+    /// a box, with it) rather than clone it.
     fn take(
         &mut self,
         engine: &mut Engine,
