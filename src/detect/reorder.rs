@@ -122,11 +122,16 @@ impl Reorder {
         f: &mut dyn FnMut(&Obs, u32) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let upto = if all { i64::MAX } else { self.watermark() };
-        while self.held.front().is_some_and(|(t, _, _)| *t <= upto) {
-            let ahead = self.held.get(AHEAD).map_or(NO_SLOT, |h| h.1);
-            if let Some((_, _, o)) = self.held.pop_front() {
-                f(&o.obs(), ahead)?;
+        // Judged where it is held, then dropped: popping it first copied the
+        // 264-byte reading out of the buffer once more.
+        while let Some((t, _, o)) = self.held.front() {
+            if *t > upto {
+                break;
             }
+            let ahead = self.held.get(AHEAD).map_or(NO_SLOT, |h| h.1);
+            let judged = f(&o.obs(), ahead);
+            self.held.pop_front();
+            judged?;
         }
         Ok(())
     }
