@@ -653,15 +653,22 @@ mod tests {
         input
     }
 
+    /// `bytes` in a file `name` of a new temporary folder (kept while the
+    /// returned guard lives), and the file's path.
+    fn on_disk(name: &str, bytes: &[u8]) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        (dir, path.to_str().unwrap().to_string())
+    }
+
     #[test]
     fn a_mapped_file_gives_the_same_lines_as_a_read_one() {
         let input = big_input();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big.jsonl");
-        std::fs::write(&path, &input).unwrap();
+        let (_dir, path) = on_disk("big.jsonl", &input);
         let f = File::open(&path).unwrap();
         assert!(map_file(&f).is_some(), "the test file must be mapped");
-        let mapped = Source::open(path.to_str().unwrap(), FormatChoice::Auto).unwrap();
+        let mapped = Source::open(&path, FormatChoice::Auto).unwrap();
         assert!(mapped.map.is_some());
         assert_eq!(mapped.format(), Format::Jsonl);
         let got = all_lines(mapped);
@@ -676,10 +683,8 @@ mod tests {
     fn a_mapped_file_that_grows_is_read_to_its_new_end() {
         use std::io::Write;
         let input = big_input();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big.jsonl");
-        std::fs::write(&path, &input).unwrap();
-        let s = Source::open(path.to_str().unwrap(), FormatChoice::Auto).unwrap();
+        let (_dir, path) = on_disk("big.jsonl", &input);
+        let s = Source::open(&path, FormatChoice::Auto).unwrap();
         // The last line was cut at the map's end: it goes on in the new bytes.
         let mut f = std::fs::OpenOptions::new()
             .append(true)
@@ -699,10 +704,8 @@ mod tests {
         while input.len() < MAP_AT_LEAST as usize + 10 {
             input.extend_from_slice(b"C1,3.5\n");
         }
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big.txt");
-        std::fs::write(&path, &input).unwrap();
-        let s = Source::open(path.to_str().unwrap(), FormatChoice::Auto).unwrap();
+        let (_dir, path) = on_disk("big.txt", &input);
+        let s = Source::open(&path, FormatChoice::Auto).unwrap();
         assert!(s.map.is_some());
         assert_eq!(s.format(), Format::Csv);
         let lines = input.iter().filter(|&&c| c == b'\n').count();
