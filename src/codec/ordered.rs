@@ -11,7 +11,7 @@
 //! that panics, surfaces as an error at its place in the order, never as a
 //! quiet end of input.
 
-use super::source::{line_count, Chunk, Source};
+use super::source::{Chunk, Source};
 use std::collections::BTreeMap;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -225,10 +225,15 @@ fn parse_jobs<T, F>(
                 Err(_) => return,
             }
         };
-        let msg = match catch_unwind(AssertUnwindSafe(|| parse(&job.chunk, &mut job.out))) {
-            Ok(()) => {
-                // Counted here, while the chunk is in this core's cache.
-                job.chunk.lines = line_count(job.chunk.bytes());
+        let counted = catch_unwind(AssertUnwindSafe(|| {
+            job.chunk
+                .count_lines_after(|chunk| parse(chunk, &mut job.out))
+        }));
+        let msg = match counted {
+            Ok(lines) => {
+                // Counted here, by the parser's walk or while the chunk is
+                // in this core's cache.
+                job.chunk.lines = lines;
                 Msg::Job(job)
             }
             Err(panic) => Msg::Panicked(
@@ -284,6 +289,58 @@ mod tests {
             }
         }
         assert_eq!(seen, (1..=200_000).collect::<Vec<_>>());
+    }
+
+    /// Every chunk's line numbers in order, with `parse`.
+    fn numbers(input: &[u8], parse: fn(&Chunk, &mut Vec<u64>)) -> Vec<Vec<u64>> {
+        let mut ordered = parse_in_order(source(input.to_vec()), 2, parse).unwrap();
+        let mut chunks = Vec::new();
+        loop {
+            match ordered.next(Duration::from_secs(5)).unwrap() {
+                Next::Job(job) => {
+                    chunks.push(job.out.clone());
+                    ordered.recycle(job);
+                }
+                Next::Idle => continue,
+                Next::End => return chunks,
+            }
+        }
+    }
+
+    #[test]
+    fn line_numbers_are_the_same_whether_a_parser_walks_a_chunk_to_its_end_or_not() {
+        // Blank lines, CRLF and no final line ending: each is a physical line.
+        let mut input = Vec::new();
+        let mut expected = Vec::new();
+        for i in 1..=300_000u64 {
+            match i % 7 {
+                0 => input.extend_from_slice(b"  \n"),
+                3 => {
+                    input.extend_from_slice(format!("{{\"i\":{i}}}\r\n").as_bytes());
+                    expected.push(i);
+                }
+                _ => {
+                    input.extend_from_slice(format!("{{\"i\":{i}}}\n").as_bytes());
+                    expected.push(i);
+                }
+            }
+        }
+        input.extend_from_slice(b"{\"i\":\"last\"}");
+        expected.push(300_001);
+        // The walk to the end counts the lines; a parser that stops early
+        // leaves them to be counted after it.
+        let walked = numbers(&input, |c, out| {
+            out.clear();
+            out.extend(c.lines().map(|l| l.no));
+        });
+        let first_only = numbers(&input, |c, out| {
+            out.clear();
+            out.extend(c.lines().next().map(|l| l.no));
+        });
+        assert!(walked.len() > 2, "the input should span several chunks");
+        assert_eq!(walked.concat(), expected);
+        let firsts: Vec<Vec<u64>> = walked.iter().map(|c| c[..1].to_vec()).collect();
+        assert_eq!(first_only, firsts);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use super::{Format, FormatChoice};
 use memmap2::Mmap;
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
@@ -449,6 +450,9 @@ pub struct Chunk {
     pub lines: u64,
     /// The input had nothing more at the moment this chunk was cut: flush output.
     pub idle: bool,
+    /// Physical lines counted by a [`Lines`] walk that reached the chunk's
+    /// end, so that the parser that walked it need not count them again.
+    walked: Cell<Option<u64>>,
 }
 
 impl Chunk {
@@ -473,7 +477,19 @@ impl Chunk {
             rest: &self.bytes()[offset..],
             offset,
             next: no,
+            chunk: Some(self),
         }
+    }
+
+    /// Runs `parse` on the chunk, then gives its physical lines: what a walk
+    /// of its lines to the end counted (the parser's own walk, while the
+    /// chunk was in its cache), else counted now.
+    pub(crate) fn count_lines_after(&self, parse: impl FnOnce(&Chunk)) -> u64 {
+        self.walked.set(None);
+        parse(self);
+        self.walked
+            .take()
+            .unwrap_or_else(|| line_count(self.bytes()))
     }
 
     /// An empty chunk holding `bytes` as lines starting at `first_line` (tests, CSV rows).
@@ -485,6 +501,7 @@ impl Chunk {
             lines: line_count(bytes),
             idle: false,
             mapped: None,
+            walked: Cell::new(None),
         }
     }
 }
@@ -507,6 +524,8 @@ pub struct Lines<'a> {
     rest: &'a [u8],
     offset: usize,
     next: u64,
+    /// The chunk walked, told its line count when the walk reaches its end.
+    chunk: Option<&'a Chunk>,
 }
 
 impl Lines<'_> {
@@ -523,6 +542,9 @@ impl<'a> Iterator for Lines<'a> {
     fn next(&mut self) -> Option<Line<'a>> {
         loop {
             if self.rest.is_empty() {
+                if let Some(c) = self.chunk.take() {
+                    c.walked.set(Some(self.next - c.first_line));
+                }
                 return None;
             }
             let (raw, rest) = match memchr::memchr(b'\n', self.rest) {
