@@ -300,6 +300,11 @@ struct Template {
 #[derive(Debug, Clone, Copy)]
 enum Act {
     Skip,
+    /// A number's one slot: most of a record's fields, read without the
+    /// general token dispatch.
+    Num(u32),
+    /// A flag's one slot, likewise.
+    Bool(u32),
     One(u32, Kind),
     /// The name's entry in `Fields::names`.
     Many(u32),
@@ -389,7 +394,11 @@ impl Schema {
             let act = match entry {
                 None => Act::Skip,
                 Some(e) => match fields.names[e as usize].1[..] {
-                    [slot] => Act::One(slot, fields.slots[slot as usize].1),
+                    [slot] => match fields.slots[slot as usize].1 {
+                        Kind::Num => Act::Num(slot),
+                        Kind::Bool => Act::Bool(slot),
+                        kind => Act::One(slot, kind),
+                    },
                     _ => Act::Many(e),
                 },
             };
@@ -552,6 +561,28 @@ impl Scanner {
             i += len;
             i = match act {
                 Act::Skip => skip_value(b, i, &mut non_ascii)?,
+                Act::Num(slot) => match short_decimal(b, i) {
+                    Some((end, x)) => {
+                        self.rec.got[slot as usize] = Got::Num(x);
+                        end
+                    }
+                    None => {
+                        let (tok, end) = token(b, i, &mut non_ascii)?;
+                        let got =
+                            fill(text, &mut self.last_time, fields, Kind::Num, b, i, end, tok)?;
+                        self.rec.got[slot as usize] = got;
+                        end
+                    }
+                },
+                Act::Bool(slot) => {
+                    let (got, end) = match word(b, i)? {
+                        Tok::Bool(false) => (Got::Bool(false), i + 5),
+                        Tok::Bool(true) => (Got::Bool(true), i + 4),
+                        _ => (Got::Null, i + 4),
+                    };
+                    self.rec.got[slot as usize] = got;
+                    end
+                }
                 Act::One(slot, kind) => {
                     let (tok, end) = token(b, i, &mut non_ascii)?;
                     let got = fill(text, &mut self.last_time, fields, kind, b, i, end, tok)?;
@@ -1293,6 +1324,45 @@ mod tests {
                 assert_eq!(via_scan(&mut s, &line), via_serde(&line));
             }
         }
+    }
+
+    #[test]
+    fn a_learnt_lines_numbers_and_flags_in_any_form_agree_with_serde() {
+        // After LINE teaches the compact template, the same keys with values
+        // the number and flag slots read by their own shortcuts, or leave to
+        // the general path: null, the other type, exponents, long and
+        // negative numbers, a number or flag last on the line.
+        let values = [
+            "null",
+            "true",
+            "false",
+            "0",
+            "-0",
+            "7",
+            "-3.25",
+            "1e3",
+            "1.5E-2",
+            "0.1234567",
+            "12345678.9",
+            "1.23456789012345678",
+            "-",
+            "01",
+            "1.",
+            "\"5\"",
+            "nul",
+            "fals",
+            "falsey",
+            "[1]",
+        ];
+        let mut lines = vec![LINE.to_string()];
+        for v in values {
+            lines.push(LINE.replace("\"kilowatts\":2.24", &format!("\"kilowatts\":{v}")));
+            lines.push(LINE.replace("\"fan_1\":true", &format!("\"fan_1\":{v}")));
+            lines.push(LINE.to_string());
+            let last = format!("{{\"kilowatts\":{v},\"fan_1\":{v}}}");
+            lines.extend([last.clone(), last]);
+        }
+        assert_agree(&lines);
     }
 
     #[test]
