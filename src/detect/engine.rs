@@ -34,10 +34,6 @@ struct Track {
 }
 
 struct ContainerState {
-    id: Text,
-    /// The container whose reading followed this one's last time: fleets
-    /// report in a stable order, so this usually saves the hash look-up.
-    next_hint: u32,
     product_id: Text,
     target: Option<f64>,
     band: Band,
@@ -97,6 +93,53 @@ const NONE: u32 = u32::MAX;
 /// The slot of a container the engine has not seen yet ([`Engine::known`]).
 pub const NO_SLOT: u32 = NONE;
 
+/// The order a fleet's containers come in: per slot, the slot of the
+/// container that came after it last time. A fleet reports in the same order
+/// step after step, so the next container is mostly that one, which a compare
+/// with its packed id confirms without probing the hash table.
+struct Chain {
+    next: Vec<u32>,
+    /// The slot that came last.
+    last: u32,
+}
+
+impl Chain {
+    fn new() -> Chain {
+        Chain {
+            next: Vec::new(),
+            last: NONE,
+        }
+    }
+
+    /// `container`'s slot: the one that came after the last one last time,
+    /// when it is that container, else the index's; `None` when new.
+    #[inline]
+    fn find(&self, container: &str, ids: &[Text], index: &FxMap<Text, u32>) -> Option<u32> {
+        let hint = self.next.get(self.last as usize).map_or(NONE, |&n| n);
+        match ids.get(hint as usize) {
+            Some(id) if id.as_str() == container => Some(hint),
+            _ => index.get(container).copied(),
+        }
+    }
+
+    /// Slot `i` came next.
+    #[inline]
+    fn step(&mut self, i: u32) {
+        if self.next.len() <= i as usize {
+            self.next.resize(i as usize + 1, NONE);
+        }
+        if let Some(prev) = self.next.get_mut(self.last as usize) {
+            *prev = i;
+        }
+        self.last = i;
+    }
+
+    fn clear(&mut self) {
+        self.next.clear();
+        self.last = NONE;
+    }
+}
+
 /// Container ids are short keys: rustc's Fx hash is several times cheaper than SipHash.
 pub type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
@@ -116,18 +159,17 @@ pub struct Engine {
     /// arrives ([`Engine::known`], the `--lateness` check), a minute before
     /// the reading is judged, when its container's state is out of the cache.
     last_ts: Vec<i64>,
-    /// Per state, in arrival order (not judging order): its id and the slot
-    /// of the container that arrived after it last time, so that
-    /// [`Engine::known_in_order`] finds a fleet's containers in the order
-    /// they keep, walking this array instead of probing the hash table.
-    arrivals: Vec<(Text, u32)>,
-    /// The slot of the last container [`Engine::known_in_order`] found.
-    arrived: u32,
+    /// Each state's container id, packed (for the chains' compares, away
+    /// from the 2 KB states).
+    ids: Vec<Text>,
+    /// The order readings arrive in ([`Engine::known_in_order`]) and are
+    /// judged in ([`Engine::observe`]); they differ under `--lateness`.
+    arrival: Chain,
+    judging: Chain,
     index: FxMap<Text, u32>,
     /// Every container's episode tracks, one per rule slot, container by
     /// container (`states[i]`'s are `tracks[i * slots.len()..]`).
     tracks: Vec<Track>,
-    last: u32,
     /// Observations skipped because a product is unknown and has no setpoint.
     pub unknown_products: u64,
     /// Observations dropped because their container had one at that time.
@@ -165,11 +207,11 @@ impl Engine {
             catalog,
             states: Vec::new(),
             last_ts: Vec::new(),
-            arrivals: Vec::new(),
-            arrived: NONE,
+            ids: Vec::new(),
+            arrival: Chain::new(),
+            judging: Chain::new(),
             index: FxMap::default(),
             tracks: Vec::new(),
-            last: NONE,
             unknown_products: 0,
             duplicates: 0,
             sessions: 0,
@@ -209,21 +251,10 @@ impl Engine {
     /// order step after step), then the hash table. The hash probe per
     /// reading was 4 % of reefer-detect's CPU, all on the judging thread.
     pub fn known_in_order(&mut self, container: &str) -> (u32, Option<i64>) {
-        let hint = self
-            .arrivals
-            .get(self.arrived as usize)
-            .map_or(NONE, |a| a.1);
-        let i = match self.arrivals.get(hint as usize) {
-            Some((id, _)) if id.as_str() == container => hint,
-            _ => match self.index.get(container) {
-                Some(&i) => i,
-                None => return (NONE, None),
-            },
+        let Some(i) = self.arrival.find(container, &self.ids, &self.index) else {
+            return (NONE, None);
         };
-        if let Some(prev) = self.arrivals.get_mut(self.arrived as usize) {
-            prev.1 = i;
-        }
-        self.arrived = i;
+        self.arrival.step(i);
         (i, self.last_ts.get(i as usize).copied())
     }
 
@@ -288,10 +319,10 @@ impl Engine {
         self.states.clear();
         self.tracks.clear();
         self.last_ts.clear();
-        self.arrivals.clear();
-        self.arrived = NONE;
+        self.ids.clear();
+        self.arrival.clear();
+        self.judging.clear();
         self.index.clear();
-        self.last = NONE;
         self.peers.clear();
         self.segments.clear();
     }
@@ -305,7 +336,7 @@ impl Engine {
                 .iter()
                 .enumerate()
                 .map(|(i, st)| SavedContainer {
-                    id: st.id.as_str().into(),
+                    id: self.ids[i].as_str().into(),
                     product_id: st.product_id.as_str().into(),
                     target: st.target,
                     hist: st.hist.clone(),
@@ -354,12 +385,10 @@ impl Engine {
             let i = self.states.len() as u32;
             self.index.insert(Text::new(&c.id), i);
             self.last_ts.push(c.hist.last_t);
-            self.arrivals.push((Text::new(&c.id), NONE));
+            self.ids.push(Text::new(&c.id));
             self.tracks.extend(tracks);
             self.states.push(ContainerState {
                 band: Band::resolve(&self.catalog, &c.product_id, c.target),
-                id: Text::new(&c.id),
-                next_hint: NONE,
                 product_id: Text::new(&c.product_id),
                 target: c.target,
                 hist: c.hist,
@@ -380,39 +409,27 @@ impl Engine {
     }
 
     fn locate(&mut self, o: &Obs) -> usize {
-        let hint = match self.states.get(self.last as usize) {
-            Some(prev) => prev.next_hint,
-            None => NONE,
+        let idx = match self.judging.find(o.container_id, &self.ids, &self.index) {
+            Some(i) => i,
+            None => {
+                let i = self.states.len() as u32;
+                let hist = History::default();
+                self.last_ts.push(hist.last_t);
+                self.ids.push(Text::new(o.container_id));
+                self.states.push(ContainerState {
+                    product_id: Text::new(o.product_id),
+                    target: o.target,
+                    band: Band::resolve(&self.catalog, o.product_id, o.target),
+                    hist,
+                    segment: NONE,
+                });
+                self.index.insert(Text::new(o.container_id), i);
+                let n = self.slots.len();
+                self.tracks.resize(self.tracks.len() + n, Track::default());
+                i
+            }
         };
-        let idx = match self.states.get(hint as usize) {
-            Some(s) if s.id.as_str() == o.container_id => hint,
-            _ => match self.index.get(o.container_id) {
-                Some(&i) => i,
-                None => {
-                    let i = self.states.len() as u32;
-                    let hist = History::default();
-                    self.last_ts.push(hist.last_t);
-                    self.arrivals.push((Text::new(o.container_id), NONE));
-                    self.states.push(ContainerState {
-                        id: Text::new(o.container_id),
-                        next_hint: NONE,
-                        product_id: Text::new(o.product_id),
-                        target: o.target,
-                        band: Band::resolve(&self.catalog, o.product_id, o.target),
-                        hist,
-                        segment: NONE,
-                    });
-                    self.index.insert(Text::new(o.container_id), i);
-                    let n = self.slots.len();
-                    self.tracks.resize(self.tracks.len() + n, Track::default());
-                    i
-                }
-            },
-        };
-        if let Some(prev) = self.states.get_mut(self.last as usize) {
-            prev.next_hint = idx;
-        }
-        self.last = idx;
+        self.judging.step(idx);
         idx as usize
     }
 
@@ -642,7 +659,7 @@ mod tests {
         let mut e = Engine::new(slots(), crate::catalog::default_catalog());
         let agree = |e: &Engine| {
             for (i, st) in e.states.iter().enumerate() {
-                assert_eq!(e.known(st.id.as_str()), (i as u32, Some(st.hist.last_t)));
+                assert_eq!(e.known(e.ids[i].as_str()), (i as u32, Some(st.hist.last_t)));
             }
             assert_eq!(e.tracks.len(), e.states.len() * e.slots.len());
         };
